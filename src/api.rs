@@ -1,0 +1,259 @@
+//! Server functions: what the pages call. Thin: they authenticate and call the same code as REST.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::protocol::{JobId, JobView, ServerMsg};
+
+/// Lines of a job's log the page shows on first render.
+pub const INITIAL_LOG_LINES: u32 = 200;
+
+/// The logged-in user, as the header shows them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ViewerInfo {
+    pub username: String,
+    pub role: String,
+    /// The messaging provider is the built-in sandbox (nothing is delivered).
+    pub sandbox: bool,
+}
+
+/// What the job page renders with: the job at `job.last_seq` and its latest log lines.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobPageData {
+    pub job: JobView,
+    pub log: Vec<ServerMsg>,
+}
+
+/// One recipient line the form has to fix.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineError {
+    pub line: usize,
+    pub entry: String,
+    pub reason: String,
+}
+
+/// What happened to a "start bulk send" submission.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum StartOutcome {
+    Created {
+        job_id: JobId,
+    },
+    Rejected {
+        /// A problem with the form as a whole.
+        error: Option<String>,
+        /// Recipients that are not valid numbers, by line.
+        lines: Vec<LineError>,
+    },
+}
+
+/// The text of an error that means "log in again".
+pub const UNAUTHORISED: &str = "Your session has ended: log in again.";
+
+#[cfg(feature = "ssr")]
+mod server {
+    use leptos::prelude::*;
+
+    use crate::server::AppState;
+    use crate::server::auth::{self, Principal};
+
+    pub fn state() -> Result<AppState, ServerFnError> {
+        use_context::<AppState>().ok_or_else(|| ServerFnError::new("server state is missing"))
+    }
+
+    /// The caller, if logged in (or holding an API token).
+    pub async fn caller() -> Result<(AppState, Option<Principal>), ServerFnError> {
+        let state = state()?;
+        let parts = use_context::<http::request::Parts>()
+            .ok_or_else(|| ServerFnError::new("request is missing"))?;
+        match auth::authenticate(state.store.as_ref(), &parts, false).await {
+            Ok(principal) => Ok((state, principal)),
+            Err(error) => Err(ServerFnError::new(format!(
+                "the database is not answering: {error}"
+            ))),
+        }
+    }
+
+    /// The caller, who must be logged in: otherwise a 401 with a message the page understands.
+    pub async fn principal() -> Result<(AppState, Principal), ServerFnError> {
+        match caller().await? {
+            (state, Some(principal)) => Ok((state, principal)),
+            (_, None) => {
+                if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                    response.set_status(http::StatusCode::UNAUTHORIZED);
+                }
+                Err(ServerFnError::new(super::UNAUTHORISED))
+            }
+        }
+    }
+
+    /// True for a plain form post (no JavaScript): it gets a real redirect; the hydrated page
+    /// does a full load itself.
+    pub fn plain_form_post(parts: Option<&http::request::Parts>) -> bool {
+        parts
+            .and_then(|p| p.headers.get(http::header::ACCEPT))
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"))
+    }
+
+    /// Only local paths, so a crafted `next` cannot send people to another site.
+    pub fn local_path(next: Option<String>) -> String {
+        next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+            .unwrap_or_else(|| "/".to_owned())
+    }
+}
+
+/// Who is logged in, if anyone.
+#[server(endpoint = "viewer")]
+pub async fn viewer() -> Result<Option<ViewerInfo>, ServerFnError> {
+    let (state, principal) = server::caller().await?;
+    Ok(principal.and_then(|p| p.session).map(|session| ViewerInfo {
+        username: session.username,
+        role: session.role.as_str().to_owned(),
+        sandbox: state.provider_is_sandbox,
+    }))
+}
+
+/// Checks a password, starts a session and goes to `next`.
+#[server(endpoint = "login")]
+pub async fn login(
+    username: String,
+    password: String,
+    next: Option<String>,
+) -> Result<(), ServerFnError> {
+    use crate::server::auth;
+    let state = server::state()?;
+    let parts = use_context::<http::request::Parts>();
+    let cookie_value = auth::login(state.store.as_ref(), &username, &password)
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))?;
+    let secure = parts.as_ref().is_some_and(auth::is_secure);
+    let cookie = auth::session_cookie(cookie_value, secure);
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.insert_header(
+            http::header::SET_COOKIE,
+            http::HeaderValue::from_str(&cookie.to_string())
+                .expect("cookies are valid header values"),
+        );
+    }
+    if server::plain_form_post(parts.as_ref()) {
+        leptos_axum::redirect(&server::local_path(next));
+    }
+    Ok(())
+}
+
+/// Ends the session and goes to the login page.
+#[server(endpoint = "logout")]
+pub async fn logout() -> Result<(), ServerFnError> {
+    use crate::server::auth;
+    let state = server::state()?;
+    let parts = use_context::<http::request::Parts>();
+    if let Some(value) = parts.as_ref().and_then(auth::session_cookie_value) {
+        auth::logout(state.store.as_ref(), &value)
+            .await
+            .map_err(|e| ServerFnError::new(e.to_string()))?;
+    }
+    let secure = parts.as_ref().is_some_and(auth::is_secure);
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.insert_header(
+            http::header::SET_COOKIE,
+            http::HeaderValue::from_str(&auth::session_cookie(String::new(), secure).to_string())
+                .expect("cookies are valid header values"),
+        );
+    }
+    if server::plain_form_post(parts.as_ref()) {
+        leptos_axum::redirect("/login");
+    }
+    Ok(())
+}
+
+/// The tenant's newest jobs.
+#[server(endpoint = "list_jobs")]
+pub async fn list_jobs() -> Result<Vec<JobView>, ServerFnError> {
+    use crate::server::store::JobFilter;
+    let (state, principal) = server::principal().await?;
+    let filter = JobFilter {
+        limit: 50,
+        ..JobFilter::default()
+    };
+    state
+        .store
+        .list_jobs(principal.tenant_id, &filter)
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))
+}
+
+/// One job with its latest log lines; `None` if the tenant has no such job.
+#[server(endpoint = "job_page")]
+pub async fn job_page(id: String) -> Result<Option<JobPageData>, ServerFnError> {
+    let (state, principal) = server::principal().await?;
+    let Ok(job_id) = id.parse::<JobId>() else {
+        return Ok(None);
+    };
+    let tenant = principal.tenant_id;
+    let store_error = |e: crate::server::store::StoreError| ServerFnError::new(e.to_string());
+    let Some(job) = state.store.job(tenant, job_id).await.map_err(store_error)? else {
+        return Ok(None);
+    };
+    // Events up to the snapshot's seq only: the page subscribes after it, so nothing is shown twice.
+    let events = state
+        .store
+        .events_before(tenant, job_id, job.last_seq + 1, INITIAL_LOG_LINES)
+        .await
+        .map_err(store_error)?
+        .unwrap_or_default();
+    let log = events.iter().filter_map(|e| e.msg().ok()).collect();
+    Ok(Some(JobPageData { job, log }))
+}
+
+/// Validates the form and creates a bulk send; invalid recipients come back by line.
+#[server(endpoint = "start_bulk_send")]
+pub async fn start_bulk_send(
+    message: String,
+    recipients: String,
+    devices_limit: String,
+    idempotency_key: Option<String>,
+) -> Result<StartOutcome, ServerFnError> {
+    use crate::protocol::SendBulkRequest;
+    use crate::server::jobs::{self, CreateError};
+
+    let (state, principal) = server::principal().await?;
+    let reject = |error: String| {
+        Ok(StartOutcome::Rejected {
+            error: Some(error),
+            lines: Vec::new(),
+        })
+    };
+    let Ok(devices_limit) = devices_limit.trim().parse::<u32>() else {
+        return reject(format!(
+            "Sender devices must be a whole number from 1 to {} (got “{}”).",
+            jobs::MAX_DEVICES,
+            devices_limit.trim()
+        ));
+    };
+    let entries = crate::recipients::split(&recipients);
+    let request = SendBulkRequest {
+        message,
+        phones: entries.iter().map(|e| e.text.clone()).collect(),
+        devices_limit,
+        idempotency_key: idempotency_key.filter(|k| !k.is_empty()),
+        skip_invalid: false,
+    };
+    match jobs::create_bulk_send(&state, principal.tenant_id, request).await {
+        Ok(created) => Ok(StartOutcome::Created {
+            job_id: created.job().id,
+        }),
+        Err(CreateError::Invalid(detail)) => reject(detail),
+        Err(CreateError::InvalidPhones { invalid, .. }) => Ok(StartOutcome::Rejected {
+            error: None,
+            lines: invalid
+                .into_iter()
+                .map(|bad| LineError {
+                    line: entries.get(bad.index).map_or(0, |e| e.line),
+                    entry: bad.phone,
+                    reason: bad.reason,
+                })
+                .collect(),
+        }),
+        Err(CreateError::Store(error)) => Err(ServerFnError::new(error.to_string())),
+    }
+}

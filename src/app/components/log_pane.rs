@@ -1,0 +1,123 @@
+use leptos::html::Div;
+use leptos::prelude::*;
+
+use crate::app::format;
+use crate::app::i18n::{Text, use_text};
+use crate::live::{JobFeed, LogEntry, LogLine};
+
+fn describe(text: &Text, line: &LogLine) -> String {
+    match &line.entry {
+        LogEntry::Created { total } => (text.log_created)(*total),
+        LogEntry::Started { resumed: false } => text.log_started.to_owned(),
+        LogEntry::Started { resumed: true } => text.log_resumed.to_owned(),
+        LogEntry::Sent { device, phone } => (text.log_sent)(*device, phone),
+        LogEntry::ItemFailed {
+            device,
+            phone,
+            error,
+        } => (text.log_item_failed)(*device, phone, error),
+        LogEntry::Completed { sent, failed } => (text.log_completed)(*sent, *failed),
+        LogEntry::JobFailed { error } => (text.log_job_failed)(error),
+        LogEntry::Cancelled => text.log_cancelled.to_owned(),
+        LogEntry::Paused => text.log_paused.to_owned(),
+        LogEntry::Resync => text.log_resync.to_owned(),
+    }
+}
+
+/// The job's activity, newest at the bottom. It follows new lines unless the reader scrolled up.
+#[component]
+pub fn LogPane(feed: JobFeed) -> impl IntoView {
+    let text = use_text();
+    let failures_only = RwSignal::new(false);
+    // Pinned to the bottom until the reader scrolls up; scrolling back down pins it again.
+    let pinned = RwSignal::new(true);
+    let pane = NodeRef::<Div>::new();
+
+    let lines = move || {
+        feed.log.with(|ring| {
+            ring.iter()
+                .filter(|line| !failures_only.get() || line.is_failure())
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    };
+    let failure_count = move || {
+        feed.log
+            .with(|ring| ring.iter().filter(|l| l.is_failure()).count())
+    };
+
+    let scroll_to_end = move || {
+        if let Some(el) = pane.get_untracked() {
+            el.set_scroll_top(el.scroll_height());
+        }
+    };
+    Effect::new(move |_| {
+        feed.log.track();
+        failures_only.track();
+        if pinned.get_untracked() {
+            // After this render reaches the DOM.
+            request_animation_frame(scroll_to_end);
+        }
+    });
+    let on_scroll = move |_| {
+        if let Some(el) = pane.get_untracked() {
+            let at_end = el.scroll_top() + el.client_height() >= el.scroll_height() - 8;
+            pinned.set(at_end);
+        }
+    };
+
+    view! {
+        <section class="panel log" aria-labelledby="log-title">
+            <div class="panel-head">
+                <h2 id="log-title">{text.log_title}</h2>
+                <div class="segmented" role="group" aria-label=text.log_title>
+                    <button
+                        type="button"
+                        aria-pressed=move || (!failures_only.get()).to_string()
+                        on:click=move |_| failures_only.set(false)
+                    >
+                        {text.log_all}
+                    </button>
+                    <button
+                        type="button"
+                        data-testid="log-filter-failures"
+                        aria-pressed=move || failures_only.get().to_string()
+                        on:click=move |_| failures_only.set(true)
+                    >
+                        {text.log_failures}
+                        " "
+                        <span class="count">{move || failure_count()}</span>
+                    </button>
+                </div>
+            </div>
+            <div class="log-lines" node_ref=pane on:scroll=on_scroll tabindex="0" data-testid="log-lines">
+                <Show when=move || { feed.dropped.get() > 0 && !failures_only.get() }>
+                    <p class="log-note">{move || (text.log_older_hidden)(feed.dropped.get())}</p>
+                </Show>
+                <Show when=move || feed.log.with(|l| l.is_empty())>
+                    <p class="log-note">{text.log_empty}</p>
+                </Show>
+                <ol>
+                    <For each=lines key=|line| line.seq let:line>
+                        <li class="log-line" class:log-failure=line.is_failure() data-seq=line.seq>
+                            <time>{line.at.map(format::clock).unwrap_or_default()}</time>
+                            <span>{describe(text, &line)}</span>
+                        </li>
+                    </For>
+                </ol>
+            </div>
+            <Show when=move || !pinned.get()>
+                <button
+                    type="button"
+                    class="button button-small log-jump"
+                    on:click=move |_| {
+                        pinned.set(true);
+                        scroll_to_end();
+                    }
+                >
+                    {text.log_jump}
+                </button>
+            </Show>
+        </section>
+    }
+}

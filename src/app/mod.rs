@@ -1,0 +1,138 @@
+//! The pages: shell, router, layout.
+
+pub mod components;
+pub mod format;
+pub mod i18n;
+pub mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{A, Route, Router, Routes};
+use leptos_router::{SsrMode, path};
+
+use crate::api::{Logout, viewer};
+use crate::app::components::ConnectionBadge;
+use crate::app::i18n::{Locale, use_text};
+use crate::live::Live;
+
+/// The HTML document around the app.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let locale = current_locale();
+    view! {
+        <!DOCTYPE html>
+        <html lang=locale.tag()>
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The language of this request: `?lang=` cookie or Accept-Language on the server, the
+/// document's `lang` in the browser (so hydration renders the same words).
+fn current_locale() -> Locale {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<http::request::Parts>()
+            .map(|parts| {
+                let cookie = axum_extra::extract::CookieJar::from_headers(&parts.headers)
+                    .get("lang")
+                    .map(|c| c.value().to_owned());
+                let header = parts
+                    .headers
+                    .get(http::header::ACCEPT_LANGUAGE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned();
+                Locale::negotiate(&cookie.unwrap_or(header))
+            })
+            .unwrap_or_default()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        document()
+            .document_element()
+            .and_then(|el| el.get_attribute("lang"))
+            .map(|lang| Locale::negotiate(&lang))
+            .unwrap_or_default()
+    }
+}
+
+/// The application: context (locale, live channel), layout and routes.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    provide_context(current_locale());
+    Live::provide();
+    let text = use_text();
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/jobpulse.css" />
+        <Title formatter=|page: String| if page.is_empty() { "jobpulse".to_owned() } else { format!("{page} · jobpulse") } />
+        <Router>
+            <a class="skip-link" href="#main">{text.skip_to_content}</a>
+            <Header />
+            <main id="main" class="main">
+                <Routes fallback=pages::NotFound>
+                    <Route path=path!("/login") view=pages::LoginPage />
+                    <Route path=path!("/") view=pages::DashboardPage ssr=SsrMode::Async />
+                    <Route path=path!("/bulk/new") view=pages::BulkNewPage ssr=SsrMode::Async />
+                    <Route path=path!("/jobs/:id") view=pages::JobPage ssr=SsrMode::Async />
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+/// Brand, navigation, live indicator and the user's menu.
+#[component]
+fn Header() -> impl IntoView {
+    let text = use_text();
+    let viewer = Resource::new(|| (), |_| viewer());
+    let logout = ServerAction::<Logout>::new();
+    // A full load: the live connection and every cached page go with the session.
+    Effect::new(move |_| {
+        if let Some(Ok(())) = logout.value().get() {
+            let _ = window().location().set_href("/login");
+        }
+    });
+    view! {
+        <header class="topbar">
+            <A href="/" attr:class="brand">
+                <span class="brand-mark" aria-hidden="true"></span>
+                {text.app_name}
+            </A>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    viewer.await.ok().flatten().map(|v| {
+                        let sandbox = v.sandbox;
+                        view! {
+                            <nav class="nav" aria-label="Main">
+                                <A href="/" exact=true>{text.nav_jobs}</A>
+                                <A href="/bulk/new">{text.nav_new_bulk}</A>
+                            </nav>
+                            <div class="topbar-end">
+                                <ConnectionBadge />
+                                <span class="user" title=v.role.clone()>{v.username.clone()}</span>
+                                <ActionForm action=logout attr:class="inline-form">
+                                    <button type="submit" class="button button-quiet">{text.log_out}</button>
+                                </ActionForm>
+                            </div>
+                            <Show when=move || sandbox>
+                                <p class="sandbox-banner" role="note">{text.sandbox_banner}</p>
+                            </Show>
+                        }
+                    })
+                })}
+            </Transition>
+        </header>
+    }
+}

@@ -1,0 +1,128 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_navigate;
+
+use crate::api::{StartBulkSend, StartOutcome};
+use crate::app::i18n::use_text;
+use crate::app::pages::error_message;
+use crate::recipients;
+
+/// Longest message, as the server enforces it.
+const MAX_MESSAGE_CHARS: usize = 4_096;
+
+/// A fresh key per form, so a double submit (or a retried request) creates one job, not two.
+fn new_idempotency_key() -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        format!(
+            "form-{:x}{:x}",
+            (js_sys::Math::random() * 1e15) as u64,
+            js_sys::Date::now() as u64
+        )
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        String::new()
+    }
+}
+
+/// The bulk send form: message, recipients, devices. Invalid recipients are listed by line.
+#[component]
+pub fn BulkNewPage() -> impl IntoView {
+    let text = use_text();
+    let start = ServerAction::<StartBulkSend>::new();
+    let message_chars = RwSignal::new(0_usize);
+    let recipient_count = RwSignal::new(0_usize);
+    let idempotency_key = RwSignal::new(String::new());
+    Effect::new(move |_| idempotency_key.set(new_idempotency_key()));
+
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(StartOutcome::Created { job_id })) = start.value().get() {
+            // The next form is a new request.
+            idempotency_key.set(new_idempotency_key());
+            navigate(&format!("/jobs/{job_id}"), Default::default());
+        }
+    });
+
+    let outcome = move || start.value().get();
+    let form_error = move || match outcome() {
+        Some(Err(e)) => Some(error_message(&e)),
+        Some(Ok(StartOutcome::Rejected { error, .. })) => error,
+        _ => None,
+    };
+    let line_errors = move || match outcome() {
+        Some(Ok(StartOutcome::Rejected { lines, .. })) => lines,
+        _ => Vec::new(),
+    };
+
+    view! {
+        <Title text=text.bulk_title />
+        <div class="page-head">
+            <h1>{text.bulk_title}</h1>
+        </div>
+        <p class="lead">{text.bulk_intro}</p>
+        <section class="panel form-panel">
+            <ActionForm action=start attr:novalidate="true">
+                <input type="hidden" name="idempotency_key" prop:value=move || idempotency_key.get() />
+                <label class="field">
+                    <span>{text.message_label}</span>
+                    <textarea
+                        name="message"
+                        rows="4"
+                        required
+                        maxlength=MAX_MESSAGE_CHARS
+                        on:input=move |ev| message_chars.set(event_target_value(&ev).chars().count())
+                    ></textarea>
+                    <small class="hint" class:hint-over=move || { message_chars.get() > MAX_MESSAGE_CHARS }>
+                        {move || (text.message_count)(message_chars.get(), MAX_MESSAGE_CHARS)}
+                    </small>
+                </label>
+                <label class="field">
+                    <span>{text.recipients_label}</span>
+                    <textarea
+                        name="recipients"
+                        rows="10"
+                        required
+                        spellcheck="false"
+                        class="mono"
+                        aria-describedby="recipients-hint recipient-errors"
+                        on:input=move |ev| recipient_count.set(recipients::count(&event_target_value(&ev)))
+                    ></textarea>
+                    <small class="hint" id="recipients-hint">
+                        {text.recipients_hint} " · "
+                        <strong data-testid="recipient-count">{move || (text.recipients_count)(recipient_count.get())}</strong>
+                    </small>
+                </label>
+                <div id="recipient-errors" aria-live="polite">
+                    <Show when=move || !line_errors().is_empty()>
+                        <div class="notice notice-error" role="alert" data-testid="line-errors">
+                            <p>
+                                <strong>{move || (text.invalid_entries)(line_errors().len())}</strong>
+                                " "
+                                {text.nothing_created}
+                            </p>
+                            <ul>
+                                {move || {
+                                    line_errors()
+                                        .into_iter()
+                                        .map(|e| view! { <li data-line=e.line>{(text.line_error)(e.line, &e.entry, &e.reason)}</li> })
+                                        .collect_view()
+                                }}
+                            </ul>
+                        </div>
+                    </Show>
+                </div>
+                <label class="field field-narrow">
+                    <span>{text.devices_label}</span>
+                    <input type="number" name="devices_limit" min="1" max="50" value="5" required />
+                    <small class="hint">{text.devices_hint}</small>
+                </label>
+                {move || form_error().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
+                <button type="submit" class="button button-primary" disabled=move || start.pending().get()>
+                    {move || if start.pending().get() { text.starting } else { text.start_sending }}
+                </button>
+            </ActionForm>
+        </section>
+    }
+}

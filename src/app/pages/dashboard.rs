@@ -1,0 +1,137 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+
+use crate::api::list_jobs;
+use crate::app::components::{ProgressBar, StatusBadge};
+use crate::app::format;
+use crate::app::i18n::use_text;
+use crate::app::pages::{ErrorNotice, Loading};
+use crate::live::{JobFeed, use_live};
+use crate::protocol::JobView;
+
+/// The tenant's jobs, newest first, each row live.
+#[component]
+pub fn DashboardPage() -> impl IntoView {
+    let text = use_text();
+    let jobs = Resource::new(|| (), |_| list_jobs());
+    view! {
+        <Title text=text.jobs_title />
+        <div class="page-head">
+            <h1>{text.jobs_title}</h1>
+            <A href="/bulk/new" attr:class="button button-primary">{text.nav_new_bulk}</A>
+        </div>
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match jobs.await {
+                    Ok(list) => view! { <JobTable initial=list /> }.into_any(),
+                    Err(error) => view! { <ErrorNotice error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn JobTable(initial: Vec<JobView>) -> impl IntoView {
+    let text = use_text();
+    let live = use_live();
+    let rows = RwSignal::new(
+        initial
+            .into_iter()
+            .map(|job| live.follow(job, &[]))
+            .collect::<Vec<JobFeed>>(),
+    );
+    live.follow_new_jobs();
+    Effect::new(move |_| {
+        let fresh = live.new_jobs.get();
+        rows.update(|rows| {
+            for job in fresh {
+                if !rows.iter().any(|feed| feed.id == job.id) {
+                    rows.insert(0, live.follow(job, &[]));
+                }
+            }
+        });
+    });
+    on_cleanup(move || {
+        for feed in rows.get_untracked() {
+            live.unfollow(feed.id);
+        }
+    });
+
+    view! {
+        <Show
+            when=move || !rows.with(Vec::is_empty)
+            fallback=move || {
+                view! {
+                    <section class="panel empty">
+                        <h2>{text.jobs_empty}</h2>
+                        <p>{text.jobs_empty_hint}</p>
+                        <A href="/bulk/new" attr:class="button button-primary">{text.nav_new_bulk}</A>
+                    </section>
+                }
+            }
+        >
+            <div class="panel table-wrap">
+                <table class="jobs">
+                    <thead>
+                        <tr>
+                            <th scope="col">{text.col_job}</th>
+                            <th scope="col">{text.col_status}</th>
+                            <th scope="col" class="col-progress">{text.col_progress}</th>
+                            <th scope="col" class="num">{text.sent}</th>
+                            <th scope="col" class="num">{text.failed}</th>
+                            <th scope="col" class="num">{text.total}</th>
+                            <th scope="col">{text.col_created}</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        <For each=move || rows.get() key=|feed| feed.id let:feed>
+                            <JobRow feed />
+                        </For>
+                    </tbody>
+                </table>
+            </div>
+        </Show>
+    }
+}
+
+#[component]
+fn JobRow(feed: JobFeed) -> impl IntoView {
+    let text = use_text();
+    let job = feed.job;
+    let id = feed.id.to_string();
+    let href = format!("/jobs/{id}");
+    let preview = job.with_untracked(|j| {
+        let message = j.message.clone().unwrap_or_default();
+        let mut preview: String = message.chars().take(60).collect();
+        if message.chars().count() > 60 {
+            preview.push('…');
+        }
+        preview
+    });
+    let progress = Signal::derive(move || job.with(|j| j.progress));
+    let status = Signal::derive(move || job.with(|j| j.status));
+    view! {
+        <tr data-job-id=id.clone()>
+            <td data-label=text.col_job>
+                <a href=href class="job-link">
+                    <span class="job-kind">{move || (text.kind)(job.with(|j| j.kind))}</span>
+                    <code class="job-id">{format::short_id(&id)}</code>
+                </a>
+                <span class="job-preview">{preview}</span>
+            </td>
+            <td data-label=text.col_status><StatusBadge status /></td>
+            <td data-label=text.col_progress class="col-progress">
+                <div class="row-progress">
+                    <ProgressBar progress label=text.progress_label.to_owned() compact=true />
+                    <span class="num">{move || text.percent(progress.get().percentage)}</span>
+                </div>
+            </td>
+            <td data-label=text.sent class="num" data-testid="row-sent">{move || text.number(progress.get().sent)}</td>
+            <td data-label=text.failed class="num" data-testid="row-failed">{move || text.number(progress.get().failed)}</td>
+            <td data-label=text.total class="num">{move || text.number(progress.get().total)}</td>
+            <td data-label=text.col_created class="muted">{move || format::date_time(job.with(|j| j.created_at))}</td>
+        </tr>
+    }
+}

@@ -1,0 +1,147 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
+
+use crate::api::{JobPageData, job_page};
+use crate::app::components::{LogPane, ProgressBar, StatusBadge};
+use crate::app::format;
+use crate::app::i18n::use_text;
+use crate::app::pages::{ErrorNotice, Loading, NotFound};
+use crate::live::use_live;
+
+/// One job, rendered on the server at its current seq, then live.
+#[component]
+pub fn JobPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let page = Resource::new(id, job_page);
+    view! {
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Ok(Some(data)) => view! { <JobDetail data /> }.into_any(),
+                    Ok(None) => view! { <NotFound /> }.into_any(),
+                    Err(error) => view! { <ErrorNotice error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn JobDetail(data: JobPageData) -> impl IntoView {
+    let text = use_text();
+    let live = use_live();
+    let feed = live.follow(data.job, &data.log);
+    on_cleanup(move || live.unfollow(feed.id));
+    let job = feed.job;
+    let id = feed.id.to_string();
+
+    let progress = Signal::derive(move || job.with(|j| j.progress));
+    let status = Signal::derive(move || job.with(|j| j.status));
+    let kind = move || (text.kind)(job.with(|j| j.kind));
+    let remaining = move || {
+        let p = progress.get();
+        p.total.saturating_sub(p.done())
+    };
+    let title = format!(
+        "{} {}",
+        (text.kind)(job.with_untracked(|j| j.kind)),
+        format::short_id(&id)
+    );
+
+    view! {
+        <Title text=title />
+        <div class="page-head">
+            <div>
+                <A href="/" attr:class="back">{text.back_to_jobs}</A>
+                <h1>
+                    {kind} " " <code class="job-id" title=id.clone()>{format::short_id(&id)}</code>
+                </h1>
+            </div>
+            <StatusBadge status />
+        </div>
+
+        <section class="panel hero" aria-label=text.progress_label>
+            <div class="hero-figures">
+                <span class="big-number" data-testid="percentage">{move || text.percent(progress.get().percentage)}</span>
+                <span class="muted">
+                    {move || text.number(progress.get().done())} " / " {move || text.number(progress.get().total)}
+                </span>
+            </div>
+            <ProgressBar progress label=text.progress_label.to_owned() />
+            <dl class="stats">
+                <div class="stat stat-sent">
+                    <dt>{text.sent}</dt>
+                    <dd data-testid="stat-sent">{move || text.number(progress.get().sent)}</dd>
+                </div>
+                <div class="stat stat-failed">
+                    <dt>{text.failed}</dt>
+                    <dd data-testid="stat-failed">{move || text.number(progress.get().failed)}</dd>
+                </div>
+                <Show when=move || { progress.get().unknown > 0 }>
+                    <div class="stat stat-unknown">
+                        <dt>{text.unknown}</dt>
+                        <dd data-testid="stat-unknown">{move || text.number(progress.get().unknown)}</dd>
+                    </div>
+                </Show>
+                <div class="stat">
+                    <dt>{text.remaining}</dt>
+                    <dd data-testid="stat-remaining">{move || text.number(remaining())}</dd>
+                </div>
+                <div class="stat">
+                    <dt>{text.total}</dt>
+                    <dd data-testid="stat-total">{move || text.number(progress.get().total)}</dd>
+                </div>
+            </dl>
+        </section>
+
+        <section class="panel details">
+            <dl class="facts">
+                <div class="fact fact-wide">
+                    <dt>{text.message_label}</dt>
+                    <dd class="message">{move || job.with(|j| j.message.clone().unwrap_or_default())}</dd>
+                </div>
+                <div class="fact">
+                    <dt>{text.devices}</dt>
+                    <dd>{move || job.with(|j| j.devices_limit)}</dd>
+                </div>
+                <div class="fact">
+                    <dt>{text.started}</dt>
+                    <dd>{move || job.with(|j| j.started_at.map(format::date_time).unwrap_or_else(|| "—".into()))}</dd>
+                </div>
+                <div class="fact">
+                    <dt>{text.finished}</dt>
+                    <dd>{move || job.with(|j| j.finished_at.map(format::date_time).unwrap_or_else(|| "—".into()))}</dd>
+                </div>
+                {move || {
+                    job.with(|j| j.results.clone())
+                        .map(|results| {
+                            view! {
+                                <div class="fact">
+                                    <dt>{text.duration}</dt>
+                                    <dd>{format::duration_ms(results.duration_ms)}</dd>
+                                </div>
+                                <div class="fact">
+                                    <dt>{text.throughput}</dt>
+                                    <dd>{(text.per_second)(results.throughput_per_sec)}</dd>
+                                </div>
+                                <div class="fact">
+                                    <dt>{text.summary_title}</dt>
+                                    <dd data-testid="summary">{(text.devices_used)(results.devices_used, results.parallel_workers)}</dd>
+                                </div>
+                            }
+                        })
+                }}
+                <Show when=move || job.with(|j| j.skipped > 0)>
+                    <div class="fact fact-wide">
+                        <dd class="muted">{move || (text.skipped_entries)(job.with(|j| j.skipped))}</dd>
+                    </div>
+                </Show>
+            </dl>
+        </section>
+
+        <LogPane feed />
+    }
+}

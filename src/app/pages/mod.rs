@@ -1,0 +1,56 @@
+//! One file per route.
+
+mod bulk_new;
+mod dashboard;
+mod job;
+mod login;
+mod not_found;
+
+pub use bulk_new::BulkNewPage;
+pub use dashboard::DashboardPage;
+pub use job::JobPage;
+pub use login::LoginPage;
+pub use not_found::NotFound;
+
+use leptos::prelude::*;
+
+use crate::api::UNAUTHORISED;
+use crate::app::i18n::use_text;
+
+/// The message of a server function error, without the framework's prefix.
+pub fn error_message(error: &ServerFnError) -> String {
+    match error {
+        ServerFnError::ServerError(message) => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// An error box; an ended session gets a link to log in again.
+#[component]
+pub fn ErrorNotice(error: ServerFnError) -> impl IntoView {
+    let text = use_text();
+    let message = error_message(&error);
+    if message == UNAUTHORISED {
+        view! {
+            <div class="notice notice-error" role="alert">
+                <p>{text.session_expired}</p>
+                <a class="button" href="/login">{text.log_in}</a>
+            </div>
+        }
+        .into_any()
+    } else {
+        view! {
+            <div class="notice notice-error" role="alert">
+                <p>{text.error_prefix} " " {message}</p>
+            </div>
+        }
+        .into_any()
+    }
+}
+
+/// A placeholder while a page's data loads.
+#[component]
+pub fn Loading() -> impl IntoView {
+    let text = use_text();
+    view! { <p class="loading" aria-busy="true">{text.loading}</p> }
+}

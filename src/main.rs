@@ -1,0 +1,98 @@
+//! The `jobpulse` command: serve the app, migrate the database, manage tenants.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use jobpulse::server::auth;
+use jobpulse::server::settings::Settings;
+use jobpulse::server::startup::Application;
+use jobpulse::server::store;
+
+/// Start long background work and watch it live.
+#[derive(Parser)]
+#[command(name = "jobpulse", version, about)]
+struct Cli {
+    /// Runtime settings; JOBPULSE_* environment variables override them.
+    #[arg(
+        long,
+        global = true,
+        env = "JOBPULSE_CONFIG",
+        default_value = "Leptos.toml"
+    )]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the pages, the API and the engine (migrates the database first).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage tenants.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Create a tenant and print its API token (alone, on stdout).
+    Create {
+        /// The tenant's name (client code).
+        name: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("JOBPULSE_LOG")
+                .unwrap_or_else(|_| "jobpulse=info,warn".into()),
+        )
+        .init();
+    let settings = Settings::load(&cli.config)
+        .with_context(|| format!("reading settings from {}", cli.config.display()))?;
+
+    match cli.command {
+        Command::Serve => serve(settings).await,
+        Command::Migrate => {
+            let store = store::connect(&settings.database_url).await?;
+            store.migrate().await?;
+            eprintln!("migrations applied to {}", settings.database_url);
+            Ok(())
+        }
+        Command::Tenant {
+            command: TenantCommand::Create { name },
+        } => {
+            let store = store::connect(&settings.database_url).await?;
+            store.migrate().await?;
+            let (_, token) = auth::create_tenant(store.as_ref(), &name).await?;
+            println!("{token}");
+            Ok(())
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let app = Application::build(settings).await?;
+    let url = format!("http://{}", app.local_addr());
+    println!("listening on {url}");
+    if let Some(demo) = app.demo_login() {
+        println!(
+            "demo tenant: open {url}/login and log in as {} / {}",
+            demo.username, demo.password
+        );
+        if let Some(token) = &demo.new_token {
+            println!("demo tenant API token (shown once): {token}");
+        }
+    }
+    app.run_until_stopped().await?;
+    Ok(())
+}

@@ -1,0 +1,700 @@
+//! Wire types shared by the server and the browser: the REST bodies and WebSocket messages of
+//! CONTRACT.md. One set of types, so the pages and outside clients speak one protocol.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Identifies a job; a UUID v7, so ids sort by creation time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct JobId(pub Uuid);
+
+impl fmt::Display for JobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl FromStr for JobId {
+    type Err = uuid::Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Uuid::parse_str(s).map(JobId)
+    }
+}
+
+/// Where a job is in its life; `completed`, `failed` and `cancelled` are final.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    Pending,
+    Processing,
+    Paused,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl JobStatus {
+    /// Every status, in lifecycle order.
+    pub const ALL: [JobStatus; 6] = [
+        JobStatus::Pending,
+        JobStatus::Processing,
+        JobStatus::Paused,
+        JobStatus::Completed,
+        JobStatus::Failed,
+        JobStatus::Cancelled,
+    ];
+
+    /// The wire and database spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Pending => "pending",
+            JobStatus::Processing => "processing",
+            JobStatus::Paused => "paused",
+            JobStatus::Completed => "completed",
+            JobStatus::Failed => "failed",
+            JobStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// True once nothing more will happen to the job on its own.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            JobStatus::Completed | JobStatus::Failed | JobStatus::Cancelled
+        )
+    }
+}
+
+impl FromStr for JobStatus {
+    type Err = UnknownValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        JobStatus::ALL
+            .into_iter()
+            .find(|status| status.as_str() == s)
+            .ok_or_else(|| UnknownValue(s.to_owned()))
+    }
+}
+
+impl fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What kind of work a job does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    BulkSend,
+    Scrape,
+    External,
+}
+
+impl JobKind {
+    /// The wire and database spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::BulkSend => "bulk_send",
+            JobKind::Scrape => "scrape",
+            JobKind::External => "external",
+        }
+    }
+}
+
+impl FromStr for JobKind {
+    type Err = UnknownValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [JobKind::BulkSend, JobKind::Scrape, JobKind::External]
+            .into_iter()
+            .find(|kind| kind.as_str() == s)
+            .ok_or_else(|| UnknownValue(s.to_owned()))
+    }
+}
+
+/// Where one unit of work (one recipient) is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemStatus {
+    Pending,
+    Sending,
+    Sent,
+    Failed,
+    /// In flight when its runner died, with a provider that cannot de-duplicate: never re-sent on its own.
+    Unknown,
+}
+
+impl ItemStatus {
+    /// The wire and database spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemStatus::Pending => "pending",
+            ItemStatus::Sending => "sending",
+            ItemStatus::Sent => "sent",
+            ItemStatus::Failed => "failed",
+            ItemStatus::Unknown => "unknown",
+        }
+    }
+}
+
+impl FromStr for ItemStatus {
+    type Err = UnknownValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [
+            ItemStatus::Pending,
+            ItemStatus::Sending,
+            ItemStatus::Sent,
+            ItemStatus::Failed,
+            ItemStatus::Unknown,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == s)
+        .ok_or_else(|| UnknownValue(s.to_owned()))
+    }
+}
+
+/// A string that names no known status or kind.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown value {0:?}")]
+pub struct UnknownValue(pub String);
+
+/// Counters of a job, as every progress-bearing message carries them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    pub sent: u64,
+    pub failed: u64,
+    pub total: u64,
+    pub percentage: f64,
+    /// Items whose fate is unknown (crash with a provider that cannot de-duplicate).
+    #[serde(default)]
+    pub unknown: u64,
+}
+
+impl Progress {
+    /// Builds counters, deriving the percentage of items that reached an outcome.
+    pub fn new(sent: u64, failed: u64, unknown: u64, total: u64) -> Self {
+        let done = sent + failed + unknown;
+        let percentage = if total == 0 {
+            100.0
+        } else {
+            // Two decimals are plenty for a bar and keep the JSON short.
+            ((done as f64 / total as f64) * 10_000.0).round() / 100.0
+        };
+        Progress {
+            sent,
+            failed,
+            total,
+            percentage,
+            unknown,
+        }
+    }
+
+    /// Items with an outcome.
+    pub fn done(&self) -> u64 {
+        self.sent + self.failed + self.unknown
+    }
+}
+
+/// The end-of-job summary: in `job_completed.results` and on the job page.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct JobResults {
+    pub sent: u64,
+    pub failed: u64,
+    pub total: u64,
+    pub devices_used: u32,
+    pub parallel_workers: u32,
+    #[serde(default)]
+    pub unknown: u64,
+    #[serde(default)]
+    pub duration_ms: u64,
+    /// Items with an outcome per second of running time.
+    #[serde(default)]
+    pub throughput_per_sec: f64,
+}
+
+/// A job as REST returns it and as snapshots carry it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobView {
+    pub id: JobId,
+    pub kind: JobKind,
+    pub status: JobStatus,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub progress: Progress,
+    pub stage: Option<String>,
+    pub last_error: Option<String>,
+    pub last_seq: u64,
+    /// Recipients of a bulk send (after normalising and removing skipped entries).
+    pub total_numbers: u64,
+    /// Entries left out with `skip_invalid`.
+    #[serde(default)]
+    pub skipped: u64,
+    pub devices_limit: u32,
+    /// The message of a bulk send.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// Summary, once the job has ended.
+    #[serde(default)]
+    pub results: Option<JobResults>,
+}
+
+impl JobView {
+    /// Applies a job event to this snapshot so a client's copy follows the server's.
+    pub fn apply(&mut self, msg: &ServerMsg) {
+        match msg {
+            ServerMsg::JobStarted(e) => {
+                self.status = JobStatus::Processing;
+                if self.started_at.is_none() {
+                    self.started_at = Some(e.at);
+                }
+                if let Some(progress) = e.progress {
+                    self.progress = progress;
+                }
+            }
+            ServerMsg::Progress(e) => self.progress = e.progress,
+            ServerMsg::Error(e) => {
+                if let Some(progress) = e.progress {
+                    self.progress = progress;
+                }
+            }
+            ServerMsg::Stage(e) => {
+                self.stage = Some(e.stage.clone());
+            }
+            ServerMsg::JobCompleted(e) => {
+                self.status = JobStatus::Completed;
+                self.finished_at = Some(e.at);
+                self.progress = Progress::new(
+                    e.results.sent,
+                    e.results.failed,
+                    e.results.unknown,
+                    e.results.total,
+                );
+                self.results = Some(e.results.clone());
+            }
+            ServerMsg::JobFailed(e) => {
+                self.status = JobStatus::Failed;
+                self.finished_at = Some(e.at);
+                self.last_error = Some(e.error.clone());
+                if let Some(progress) = e.progress {
+                    self.progress = progress;
+                }
+            }
+            ServerMsg::JobCancelled(e) => {
+                self.status = JobStatus::Cancelled;
+                self.finished_at = Some(e.at);
+                self.progress = e.progress;
+            }
+            ServerMsg::JobPaused(e) => {
+                self.status = JobStatus::Paused;
+                self.progress = e.progress;
+            }
+            ServerMsg::JobResumed(_) => self.status = JobStatus::Pending,
+            ServerMsg::Subscribed(s) => *self = s.job.clone(),
+            ServerMsg::Resync(s) => *self = s.job.clone(),
+            _ => {}
+        }
+        if let Some(seq) = msg.seq()
+            && seq > self.last_seq
+        {
+            self.last_seq = seq;
+        }
+    }
+}
+
+/// `job_created`: the first event of every job.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobCreatedEvent {
+    pub job_id: JobId,
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    pub job: JobView,
+}
+
+/// `job_started`: a runner took the job (again, after a restart or a resume).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobStartedEvent {
+    pub job_id: JobId,
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    pub message: String,
+    /// Counters at the start (a rescued job may already have outcomes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<Progress>,
+}
+
+/// `stage`: a multi-stage job moved on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StageEvent {
+    pub job_id: JobId,
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    pub stage: String,
+    pub percentage: f64,
+}
+
+/// `progress`: one item reached an outcome.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ItemEvent {
+    pub job_id: JobId,
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    pub device_id: u32,
+    pub phone: String,
+    pub status: ItemStatus,
+    pub attempts: u32,
+    pub progress: Progress,
+}
+
+/// `error`: with a `job_id`, one item failed; without, the client broke the protocol.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ErrorEvent {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<JobId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<ItemStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<Progress>,
+    pub error: String,
+}
+
+impl ErrorEvent {
+    /// A protocol error, not tied to any job.
+    pub fn protocol(error: impl Into<String>) -> Self {
+        ErrorEvent {
+            job_id: None,
+            seq: None,
+            at: None,
+            device_id: None,
+            phone: None,
+            status: None,
+            attempts: None,
+            progress: None,
+            error: error.into(),
+        }
+    }
+
+    /// An error about one job that is not part of its event log (e.g. "job not found").
+    pub fn for_job(job_id: JobId, error: impl Into<String>) -> Self {
+        ErrorEvent {
+            job_id: Some(job_id),
+            ..ErrorEvent::protocol(error)
+        }
+    }
+}
+
+/// `job_completed`: every item has an outcome.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobCompletedEvent {
+    pub job_id: JobId,
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    pub status: JobStatus,
+    pub results: JobResults,
+}
+
+/// `job_failed`: the job stopped on an error of its own (not an item's).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobFailedEvent {
+    pub job_id: JobId,
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    pub error: String,
+    pub message: String,
+    #[serde(default)]
+    pub progress: Option<Progress>,
+}
+
+/// `job_cancelled`, `job_paused`: the job stopped on request, with the exact counts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobStoppedEvent {
+    pub job_id: JobId,
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    pub status: JobStatus,
+    pub progress: Progress,
+    #[serde(default)]
+    pub message: String,
+}
+
+/// `subscribed` and `resync`: a snapshot of the job.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotMsg {
+    pub job_id: JobId,
+    #[serde(default)]
+    pub last_seq: u64,
+    pub job: JobView,
+}
+
+/// Everything the server sends over the WebSocket (and stores in the event log).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMsg {
+    Connected { message: String },
+    Subscribed(SnapshotMsg),
+    Unsubscribed { job_id: JobId },
+    JobCreated(JobCreatedEvent),
+    JobStarted(JobStartedEvent),
+    Stage(StageEvent),
+    Progress(ItemEvent),
+    Error(ErrorEvent),
+    JobCompleted(JobCompletedEvent),
+    JobFailed(JobFailedEvent),
+    JobCancelled(JobStoppedEvent),
+    JobPaused(JobStoppedEvent),
+    JobResumed(JobStartedEvent),
+    Resync(SnapshotMsg),
+    Pong { timestamp: i64 },
+}
+
+impl ServerMsg {
+    /// The job this message is about, if any.
+    pub fn job_id(&self) -> Option<JobId> {
+        match self {
+            ServerMsg::Connected { .. } | ServerMsg::Pong { .. } => None,
+            ServerMsg::Subscribed(s) | ServerMsg::Resync(s) => Some(s.job_id),
+            ServerMsg::Unsubscribed { job_id } => Some(*job_id),
+            ServerMsg::JobCreated(e) => Some(e.job_id),
+            ServerMsg::JobStarted(e) | ServerMsg::JobResumed(e) => Some(e.job_id),
+            ServerMsg::Stage(e) => Some(e.job_id),
+            ServerMsg::Progress(e) => Some(e.job_id),
+            ServerMsg::Error(e) => e.job_id,
+            ServerMsg::JobCompleted(e) => Some(e.job_id),
+            ServerMsg::JobFailed(e) => Some(e.job_id),
+            ServerMsg::JobCancelled(e) | ServerMsg::JobPaused(e) => Some(e.job_id),
+        }
+    }
+
+    /// The event's place in its job's log; `None` for messages that are not job events.
+    pub fn seq(&self) -> Option<u64> {
+        match self {
+            ServerMsg::JobCreated(e) => Some(e.seq),
+            ServerMsg::JobStarted(e) | ServerMsg::JobResumed(e) => Some(e.seq),
+            ServerMsg::Stage(e) => Some(e.seq),
+            ServerMsg::Progress(e) => Some(e.seq),
+            ServerMsg::Error(e) => e.seq,
+            ServerMsg::JobCompleted(e) => Some(e.seq),
+            ServerMsg::JobFailed(e) => Some(e.seq),
+            ServerMsg::JobCancelled(e) | ServerMsg::JobPaused(e) => Some(e.seq),
+            _ => None,
+        }
+    }
+
+    /// The `type` tag, as stored in the events table.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ServerMsg::Connected { .. } => "connected",
+            ServerMsg::Subscribed(_) => "subscribed",
+            ServerMsg::Unsubscribed { .. } => "unsubscribed",
+            ServerMsg::JobCreated(_) => "job_created",
+            ServerMsg::JobStarted(_) => "job_started",
+            ServerMsg::Stage(_) => "stage",
+            ServerMsg::Progress(_) => "progress",
+            ServerMsg::Error(_) => "error",
+            ServerMsg::JobCompleted(_) => "job_completed",
+            ServerMsg::JobFailed(_) => "job_failed",
+            ServerMsg::JobCancelled(_) => "job_cancelled",
+            ServerMsg::JobPaused(_) => "job_paused",
+            ServerMsg::JobResumed(_) => "job_resumed",
+            ServerMsg::Resync(_) => "resync",
+            ServerMsg::Pong { .. } => "pong",
+        }
+    }
+
+    /// True for events that end a job.
+    pub fn is_terminal(&self) -> bool {
+        matches!(
+            self,
+            ServerMsg::JobCompleted(_) | ServerMsg::JobFailed(_) | ServerMsg::JobCancelled(_)
+        )
+    }
+
+    /// Serialises the message as one JSON text frame.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("wire messages always serialise")
+    }
+}
+
+/// Everything a client may send over the WebSocket.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMsg {
+    SubscribeJob {
+        job_id: JobId,
+        #[serde(default)]
+        after_seq: Option<u64>,
+    },
+    UnsubscribeJob {
+        job_id: JobId,
+    },
+    SubscribeCampaign {
+        campaign_id: Uuid,
+        #[serde(default)]
+        after_seq: Option<u64>,
+    },
+    /// Follow the tenant's new jobs: each arrives as its `job_created` event.
+    SubscribeJobs,
+    Ping {
+        #[serde(default)]
+        timestamp: i64,
+    },
+    Auth {
+        token: String,
+    },
+}
+
+impl ClientMsg {
+    /// Serialises the message as one JSON text frame.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("wire messages always serialise")
+    }
+}
+
+/// `POST /api/messages/send-bulk` body.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SendBulkRequest {
+    pub message: String,
+    pub phones: Vec<String>,
+    #[serde(default = "default_devices_limit")]
+    pub devices_limit: u32,
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+    #[serde(default)]
+    pub skip_invalid: bool,
+}
+
+/// The number of sender devices when a request names none.
+pub fn default_devices_limit() -> u32 {
+    5
+}
+
+/// One rejected phone entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvalidPhone {
+    /// Position in the submitted list, from 0.
+    pub index: usize,
+    pub phone: String,
+    pub reason: String,
+}
+
+/// `202` answer to a bulk send.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SendBulkResponse {
+    pub status: String,
+    pub message: String,
+    pub job: JobView,
+}
+
+/// `GET /api/jobs/{id}/events` answer; events stay raw JSON so they are replayed byte for byte.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EventsPage {
+    pub events: Vec<ServerMsg>,
+    pub last_seq: u64,
+}
+
+/// A row of `GET /api/jobs/{id}/items`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ItemView {
+    pub index: u64,
+    pub recipient: String,
+    pub status: ItemStatus,
+    pub device_id: Option<u32>,
+    pub attempts: u32,
+    pub error: Option<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// `GET /api/jobs/{id}/items` answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ItemsPage {
+    pub items: Vec<ItemView>,
+    /// Pass as `after` to get the next page; absent on the last page.
+    pub next_after: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_event_matches_the_contract_shape() {
+        let job_id = JobId(Uuid::nil());
+        let msg = ServerMsg::Progress(ItemEvent {
+            job_id,
+            seq: 7,
+            at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            device_id: 1,
+            phone: "+34600000001".into(),
+            status: ItemStatus::Sent,
+            attempts: 1,
+            progress: Progress::new(3, 1, 0, 8),
+        });
+        let value: serde_json::Value = serde_json::from_str(&msg.to_json()).unwrap();
+        assert_eq!(value["type"], "progress");
+        assert_eq!(value["seq"], 7);
+        assert_eq!(value["device_id"], 1);
+        assert_eq!(value["status"], "sent");
+        assert_eq!(value["progress"]["sent"], 3);
+        assert_eq!(value["progress"]["percentage"], 50.0);
+        let back: ServerMsg = serde_json::from_value(value).unwrap();
+        assert_eq!(back, msg);
+    }
+
+    #[test]
+    fn protocol_error_has_no_job_fields() {
+        let json = ServerMsg::Error(ErrorEvent::protocol("unknown message type")).to_json();
+        assert_eq!(json, r#"{"type":"error","error":"unknown message type"}"#);
+    }
+
+    #[test]
+    fn client_messages_parse_from_the_contract_examples() {
+        let sub: ClientMsg = serde_json::from_str(
+            r#"{"type":"subscribe_job","job_id":"0190a0a0-0000-7000-8000-000000000000","after_seq":4}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            sub,
+            ClientMsg::SubscribeJob {
+                after_seq: Some(4),
+                ..
+            }
+        ));
+        let ping: ClientMsg =
+            serde_json::from_str(r#"{"type":"ping","timestamp":1700000000000}"#).unwrap();
+        assert_eq!(
+            ping,
+            ClientMsg::Ping {
+                timestamp: 1_700_000_000_000
+            }
+        );
+    }
+
+    #[test]
+    fn percentage_is_of_items_with_an_outcome() {
+        assert_eq!(Progress::new(0, 0, 0, 0).percentage, 100.0);
+        assert_eq!(Progress::new(1, 0, 0, 3).percentage, 33.33);
+        assert_eq!(Progress::new(2, 1, 0, 3).percentage, 100.0);
+    }
+
+    #[test]
+    fn statuses_round_trip_through_their_spelling() {
+        for status in JobStatus::ALL {
+            assert_eq!(status.as_str().parse::<JobStatus>().unwrap(), status);
+        }
+        assert!("done".parse::<JobStatus>().is_err());
+    }
+}

@@ -1,0 +1,319 @@
+//! Who is calling: API tokens (scripts), session cookies (browsers), passwords (login).
+//! Secrets are stored only as hashes: SHA-256 for random tokens, argon2 for passwords.
+
+use std::sync::OnceLock;
+
+use argon2::Argon2;
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::extract::FromRequestParts;
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use chrono::Utc;
+use http::request::Parts;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::server::AppState;
+use crate::server::error::AppError;
+use crate::server::settings::Settings;
+use crate::server::store::{Role, Session, Store, StoreError, StoreResult, Tenant, TenantId};
+
+/// The browser session cookie.
+pub const SESSION_COOKIE: &str = "jobpulse_session";
+/// How long a login lasts.
+pub const SESSION_HOURS: i64 = 12;
+
+/// The caller of a request, after authentication.
+#[derive(Clone, Debug)]
+pub struct Principal {
+    pub tenant_id: TenantId,
+    /// Set for browser sessions; scripts with an API token act for the tenant as a whole.
+    pub session: Option<Session>,
+}
+
+/// A new random secret: 32 bytes, hex, with a prefix that makes leaked tokens easy to spot.
+pub fn new_secret(prefix: &str) -> String {
+    let mut bytes = [0_u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let mut out = String::with_capacity(prefix.len() + 64);
+    out.push_str(prefix);
+    for b in bytes {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+/// How a random secret is stored.
+pub fn hash_secret(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Hashes a password with argon2id (slow on purpose: call off the async workers).
+pub fn hash_password(password: &str) -> String {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("argon2 with default parameters hashes any password")
+        .to_string()
+}
+
+/// Checks a password against its hash.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// A hash to verify against when the user does not exist, so timing does not reveal usernames.
+fn decoy_hash() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY.get_or_init(|| hash_password("decoy password that matches nothing"))
+}
+
+/// Creates a tenant and its first API token, returning the token (shown once, stored hashed).
+pub async fn create_tenant(store: &dyn Store, name: &str) -> StoreResult<(Tenant, String)> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > 100 {
+        return Err(StoreError::Conflict(
+            "a tenant name must be 1 to 100 characters long".into(),
+        ));
+    }
+    let tenant = store.create_tenant(name).await?;
+    let token = new_secret("jp_");
+    store
+        .create_api_token(tenant.id, "created with the tenant", &hash_secret(&token))
+        .await?;
+    Ok((tenant, token))
+}
+
+/// What the console says about the demo tenant.
+pub struct DemoLogin {
+    pub username: String,
+    pub password: String,
+    /// The demo tenant's API token, only when it was just created.
+    pub new_token: Option<String>,
+}
+
+/// Creates the demo tenant and its admin user on first start.
+pub async fn ensure_demo(store: &dyn Store, settings: &Settings) -> StoreResult<Option<DemoLogin>> {
+    if !settings.demo.enabled {
+        return Ok(None);
+    }
+    let demo = &settings.demo;
+    let mut new_token = None;
+    let tenant = match store.tenant_by_name(&demo.tenant).await? {
+        Some(tenant) => tenant,
+        None => {
+            let (tenant, token) = create_tenant(store, &demo.tenant).await?;
+            new_token = Some(token);
+            tenant
+        }
+    };
+    if store.user_by_username(&demo.username).await?.is_none() {
+        let password = demo.password.clone();
+        let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .expect("hashing does not panic");
+        match store
+            .create_user(tenant.id, &demo.username, &hash, Role::Admin)
+            .await
+        {
+            // Another instance created it at the same moment: fine.
+            Ok(_) | Err(StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Some(DemoLogin {
+        username: demo.username.clone(),
+        password: demo.password.clone(),
+        new_token,
+    }))
+}
+
+/// Why a login failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error("Wrong username or password.")]
+    Wrong,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Checks a password and opens a session; returns the cookie value.
+pub async fn login(
+    store: &dyn Store,
+    username: &str,
+    password: &str,
+) -> Result<String, LoginError> {
+    let user = store.user_by_username(username.trim()).await?;
+    let hash = user
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .unwrap_or_else(|| decoy_hash().to_owned());
+    let password = password.to_owned();
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .unwrap_or(false);
+    let Some(user) = user.filter(|_| ok) else {
+        return Err(LoginError::Wrong);
+    };
+    let secret = new_secret("");
+    store
+        .create_session(
+            &hash_secret(&secret),
+            user.id,
+            Utc::now() + chrono::Duration::hours(SESSION_HOURS),
+        )
+        .await?;
+    Ok(secret)
+}
+
+/// Ends the session named by a cookie value.
+pub async fn logout(store: &dyn Store, cookie_value: &str) -> StoreResult<()> {
+    store.delete_session(&hash_secret(cookie_value)).await
+}
+
+/// The `Set-Cookie` value that starts (or, with an empty value, ends) a session.
+pub fn session_cookie(value: String, secure: bool) -> Cookie<'static> {
+    let max_age = if value.is_empty() {
+        time_duration(0)
+    } else {
+        time_duration(SESSION_HOURS * 3600)
+    };
+    Cookie::build((SESSION_COOKIE, value))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .path("/")
+        .max_age(max_age)
+        .build()
+}
+
+fn time_duration(seconds: i64) -> cookie::time::Duration {
+    cookie::time::Duration::seconds(seconds)
+}
+
+/// True when the request reached us over TLS (directly or through a proxy that says so).
+pub fn is_secure(parts: &Parts) -> bool {
+    parts.uri.scheme_str() == Some("https")
+        || parts
+            .headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("https"))
+}
+
+/// The session cookie's value, if the request carries one.
+pub fn session_cookie_value(parts: &Parts) -> Option<String> {
+    CookieJar::from_headers(&parts.headers)
+        .get(SESSION_COOKIE)
+        .map(|c| c.value().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts
+        .headers
+        .get(http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// The `token` query parameter (WebSocket clients that cannot set headers).
+pub fn query_token(parts: &Parts) -> Option<String> {
+    parts.uri.query()?.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        (key == "token" && !value.is_empty()).then(|| value.to_owned())
+    })
+}
+
+/// Resolves a token to its tenant.
+pub async fn principal_for_token(store: &dyn Store, token: &str) -> StoreResult<Option<Principal>> {
+    Ok(store
+        .tenant_for_token(&hash_secret(token))
+        .await?
+        .map(|tenant_id| Principal {
+            tenant_id,
+            session: None,
+        }))
+}
+
+/// Authenticates with a bearer token, else the session cookie, else (if allowed) `?token=`.
+pub async fn authenticate(
+    store: &dyn Store,
+    parts: &Parts,
+    allow_query_token: bool,
+) -> StoreResult<Option<Principal>> {
+    if let Some(token) = bearer(parts) {
+        return principal_for_token(store, token).await;
+    }
+    if let Some(value) = session_cookie_value(parts)
+        && let Some(session) = store.session(&hash_secret(&value)).await?
+    {
+        return Ok(Some(Principal {
+            tenant_id: session.tenant_id,
+            session: Some(session),
+        }));
+    }
+    if allow_query_token && let Some(token) = query_token(parts) {
+        return principal_for_token(store, &token).await;
+    }
+    Ok(None)
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        authenticate(state.store.as_ref(), parts, false)
+            .await?
+            .ok_or(AppError::Unauthorized)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_random_and_hashed_stably() {
+        let (a, b) = (new_secret("jp_"), new_secret("jp_"));
+        assert_ne!(a, b);
+        assert!(a.starts_with("jp_") && a.len() == 67);
+        assert_eq!(hash_secret(&a), hash_secret(&a));
+        assert_ne!(hash_secret(&a), hash_secret(&b));
+    }
+
+    #[test]
+    fn passwords_verify_only_against_their_hash() {
+        let hash = hash_password("correct horse");
+        assert!(verify_password("correct horse", &hash));
+        assert!(!verify_password("wrong horse", &hash));
+        assert!(!verify_password("correct horse", "not a hash"));
+    }
+
+    #[test]
+    fn query_token_is_found_among_other_parameters() {
+        let (parts, _) = http::Request::builder()
+            .uri("/api/ws?after_seq=3&token=jp_abc")
+            .body(())
+            .unwrap()
+            .into_parts();
+        assert_eq!(query_token(&parts).as_deref(), Some("jp_abc"));
+    }
+}

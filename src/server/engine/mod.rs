@@ -1,0 +1,153 @@
+//! The engine: claims jobs with a lease, runs them, and rescues jobs whose runner died.
+//!
+//! Every state change goes through the Store in a statement that checks the current state (or the
+//! lease), so two instances can never both win a transition.
+
+mod bulk_send;
+mod retry;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::{Notify, Semaphore};
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use crate::server::hub::{EventBatch, Hub};
+use crate::server::providers::MessagingProvider;
+use crate::server::settings::EngineSettings;
+use crate::server::store::{ClaimedJob, InFlightPolicy, Store};
+
+pub use retry::RetryPolicy;
+
+/// Claims and runs jobs in this process.
+pub struct Engine {
+    store: Arc<dyn Store>,
+    hub: Arc<Hub>,
+    provider: Arc<dyn MessagingProvider>,
+    settings: EngineSettings,
+    /// This process's lease owner name: unique per start, so a restarted process never
+    /// mistakes its predecessor's lease for its own.
+    instance_id: String,
+    wake: Notify,
+    shutdown: Notify,
+}
+
+impl Engine {
+    /// An engine that has not started yet.
+    pub fn new(
+        store: Arc<dyn Store>,
+        hub: Arc<Hub>,
+        provider: Arc<dyn MessagingProvider>,
+        settings: EngineSettings,
+    ) -> Arc<Engine> {
+        let instance_id = format!(
+            "{}-{}",
+            hostname(),
+            &Uuid::now_v7().simple().to_string()[20..]
+        );
+        Arc::new(Engine {
+            store,
+            hub,
+            provider,
+            settings,
+            instance_id,
+            wake: Notify::new(),
+            shutdown: Notify::new(),
+        })
+    }
+
+    /// The name this instance holds leases under.
+    pub fn instance_id(&self) -> &str {
+        &self.instance_id
+    }
+
+    /// Looks for work now instead of at the next poll (a job was just created here).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Stops claiming new jobs.
+    pub fn stop(&self) {
+        self.shutdown.notify_one();
+    }
+
+    fn lease(&self) -> Duration {
+        Duration::from_millis(self.settings.lease_ms)
+    }
+
+    fn in_flight_policy(&self) -> InFlightPolicy {
+        if self.provider.deduplicates() {
+            InFlightPolicy::Retry
+        } else {
+            InFlightPolicy::MarkUnknown
+        }
+    }
+
+    /// Starts the claim loop.
+    pub fn spawn(self: &Arc<Self>) -> JoinHandle<()> {
+        let engine = self.clone();
+        tokio::spawn(async move { engine.claim_loop().await })
+    }
+
+    #[tracing::instrument(skip_all, fields(instance = %self.instance_id))]
+    async fn claim_loop(self: Arc<Self>) {
+        let slots = Arc::new(Semaphore::new(self.settings.max_concurrent_jobs.max(1)));
+        let poll = Duration::from_millis(self.settings.poll_interval_ms.max(10));
+        loop {
+            while let Ok(permit) = slots.clone().try_acquire_owned() {
+                let lease_until = Utc::now() + self.lease();
+                match self
+                    .store
+                    .claim_job(&self.instance_id, lease_until, self.in_flight_policy())
+                    .await
+                {
+                    Ok(Some(claimed)) => {
+                        let engine = self.clone();
+                        tokio::spawn(async move {
+                            engine.run(claimed).await;
+                            drop(permit);
+                            // A slot is free: there may be more work waiting.
+                            engine.wake();
+                        });
+                    }
+                    Ok(None) => break,
+                    Err(error) => {
+                        tracing::warn!(%error, "could not claim a job; retrying at the next poll");
+                        break;
+                    }
+                }
+            }
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(poll) => {}
+                _ = self.shutdown.notified() => return,
+            }
+        }
+    }
+
+    async fn run(self: &Arc<Self>, claimed: ClaimedJob) {
+        let job_id = claimed.job.id;
+        tracing::info!(%job_id, rescued = claimed.rescued, "job claimed");
+        self.hub.publish(EventBatch {
+            job_id,
+            tenant_id: claimed.tenant_id,
+            events: vec![claimed.started.clone()],
+        });
+        bulk_send::run(self.clone(), claimed).await;
+    }
+}
+
+fn hostname() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_owned())
+        })
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "jobpulse".to_owned())
+}

@@ -1,0 +1,89 @@
+//! The one error type of the HTTP layer: it renders CONTRACT.md's `{"detail": …}`.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::protocol::InvalidPhone;
+use crate::server::jobs::CreateError;
+use crate::server::store::StoreError;
+
+/// An error answer: a status and one sentence a person can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("Log in, or send an API token as 'Authorization: Bearer <token>'.")]
+    Unauthorized,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("{detail}")]
+    InvalidPhones {
+        detail: String,
+        invalid: Vec<InvalidPhone>,
+    },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("The database is not answering; try again in a moment.")]
+    Store(#[from] StoreError),
+}
+
+impl AppError {
+    /// The answer for a job id that does not exist for this tenant (or at all: the same words).
+    pub fn job_not_found() -> AppError {
+        AppError::NotFound("Job not found.".into())
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unprocessable(_) | AppError::InvalidPhones { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Store(StoreError::Conflict(_)) => StatusCode::CONFLICT,
+            AppError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+impl From<CreateError> for AppError {
+    fn from(error: CreateError) -> Self {
+        match error {
+            CreateError::Invalid(detail) => AppError::Unprocessable(detail),
+            CreateError::InvalidPhones { detail, invalid } => {
+                AppError::InvalidPhones { detail, invalid }
+            }
+            CreateError::Store(e) => AppError::Store(e),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if let AppError::Store(error) = &self {
+            tracing::error!(%error, "store error answered with {status}");
+        }
+        let body = match &self {
+            AppError::InvalidPhones { detail, invalid } => {
+                json!({ "detail": detail, "invalid": invalid })
+            }
+            AppError::Store(StoreError::Conflict(detail)) => json!({ "detail": detail }),
+            other => json!({ "detail": other.to_string() }),
+        };
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
+    }
+}

@@ -1,0 +1,146 @@
+//! In-process fan-out of committed events. The hub is only a fast path: a subscriber that falls
+//! behind (its channel lags) reads what it missed from the event log, so nothing is lost here.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::broadcast;
+
+use crate::protocol::JobId;
+use crate::server::store::{StoredEvent, TenantId};
+
+/// Events of one job committed together, in seq order.
+#[derive(Debug)]
+pub struct EventBatch {
+    pub job_id: JobId,
+    pub tenant_id: TenantId,
+    pub events: Vec<StoredEvent>,
+}
+
+/// A batch shared by every subscriber.
+pub type SharedBatch = Arc<EventBatch>;
+
+/// Per-job and per-tenant broadcast channels, created on first subscription.
+pub struct Hub {
+    capacity: usize,
+    jobs: Mutex<HashMap<JobId, broadcast::Sender<SharedBatch>>>,
+    tenants: Mutex<HashMap<TenantId, broadcast::Sender<SharedBatch>>>,
+}
+
+impl Hub {
+    /// A hub whose channels buffer `capacity` batches before slow subscribers lag.
+    pub fn new(capacity: usize) -> Self {
+        Hub {
+            capacity: capacity.max(16),
+            jobs: Mutex::new(HashMap::new()),
+            tenants: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Follows one job's events from now on.
+    pub fn subscribe_job(&self, job: JobId) -> broadcast::Receiver<SharedBatch> {
+        let mut jobs = self.jobs.lock().expect("hub lock");
+        jobs.entry(job)
+            .or_insert_with(|| broadcast::channel(self.capacity).0)
+            .subscribe()
+    }
+
+    /// Follows a tenant's new jobs (their `job_created` events) from now on.
+    pub fn subscribe_tenant(&self, tenant: TenantId) -> broadcast::Receiver<SharedBatch> {
+        let mut tenants = self.tenants.lock().expect("hub lock");
+        tenants
+            .entry(tenant)
+            .or_insert_with(|| broadcast::channel(self.capacity).0)
+            .subscribe()
+    }
+
+    /// Hands committed events to whoever follows them.
+    pub fn publish(&self, batch: EventBatch) {
+        if batch.events.is_empty() {
+            return;
+        }
+        let created = batch.events.iter().any(|e| e.kind == "job_created");
+        let (job_id, tenant_id) = (batch.job_id, batch.tenant_id);
+        let batch = Arc::new(batch);
+        {
+            let mut jobs = self.jobs.lock().expect("hub lock");
+            if let Some(sender) = jobs.get(&job_id)
+                && sender.send(batch.clone()).is_err()
+            {
+                jobs.remove(&job_id);
+            }
+        }
+        if created {
+            let mut tenants = self.tenants.lock().expect("hub lock");
+            if let Some(sender) = tenants.get(&tenant_id)
+                && sender.send(batch).is_err()
+            {
+                tenants.remove(&tenant_id);
+            }
+        }
+    }
+
+    /// Drops channels nobody listens to any more.
+    pub fn sweep(&self) {
+        self.jobs
+            .lock()
+            .expect("hub lock")
+            .retain(|_, sender| sender.receiver_count() > 0);
+        self.tenants
+            .lock()
+            .expect("hub lock")
+            .retain(|_, sender| sender.receiver_count() > 0);
+    }
+
+    /// Jobs with at least one channel (for metrics and tests).
+    pub fn followed_jobs(&self) -> usize {
+        self.jobs.lock().expect("hub lock").len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    fn event(job: JobId, seq: u64, kind: &str) -> StoredEvent {
+        StoredEvent {
+            job_id: job,
+            seq,
+            kind: kind.into(),
+            json: "{}".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn subscribers_get_their_jobs_batches_only() {
+        let hub = Hub::new(16);
+        let (a, b) = (JobId(Uuid::now_v7()), JobId(Uuid::now_v7()));
+        let tenant = TenantId(Uuid::now_v7());
+        let mut rx = hub.subscribe_job(a);
+        let mut tenant_rx = hub.subscribe_tenant(tenant);
+        for job in [b, a] {
+            hub.publish(EventBatch {
+                job_id: job,
+                tenant_id: tenant,
+                events: vec![event(job, 1, "job_created")],
+            });
+        }
+        assert_eq!(rx.recv().await.unwrap().job_id, a);
+        assert!(rx.try_recv().is_err());
+        assert_eq!(tenant_rx.recv().await.unwrap().job_id, b);
+        assert_eq!(tenant_rx.recv().await.unwrap().job_id, a);
+    }
+
+    #[test]
+    fn channels_without_listeners_are_swept() {
+        let hub = Hub::new(16);
+        let job = JobId(Uuid::now_v7());
+        let rx = hub.subscribe_job(job);
+        hub.sweep();
+        assert_eq!(hub.followed_jobs(), 1);
+        drop(rx);
+        hub.sweep();
+        assert_eq!(hub.followed_jobs(), 0);
+    }
+}

@@ -1,0 +1,185 @@
+//! Job operations shared by REST handlers and server functions, so both behave the same.
+
+use crate::protocol::{InvalidPhone, SendBulkRequest};
+use crate::server::AppState;
+use crate::server::hub::EventBatch;
+use crate::server::phones;
+use crate::server::store::{Created, NewBulkJob, StoreError, TenantId};
+
+/// Most recipients in one bulk send.
+pub const MAX_PHONES: usize = 100_000;
+/// Longest message, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 4_096;
+/// Most sender devices per job.
+pub const MAX_DEVICES: u32 = 50;
+/// Longest idempotency key.
+pub const MAX_IDEMPOTENCY_KEY: usize = 255;
+
+/// Why a job was not created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    /// The request is unusable as a whole.
+    #[error("{0}")]
+    Invalid(String),
+    /// Some phone entries are not valid numbers (and `skip_invalid` was not set).
+    #[error("{detail}")]
+    InvalidPhones {
+        detail: String,
+        invalid: Vec<InvalidPhone>,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Checks everything about a bulk send except the phone numbers themselves.
+pub fn validate_shape(request: &SendBulkRequest) -> Result<(), CreateError> {
+    let invalid = |detail: String| Err(CreateError::Invalid(detail));
+    if request.message.trim().is_empty() {
+        return invalid("The message is empty: write the text to send.".into());
+    }
+    let chars = request.message.chars().count();
+    if chars > MAX_MESSAGE_CHARS {
+        return invalid(format!(
+            "The message is {} characters long; the limit is {}.",
+            thousands(chars),
+            thousands(MAX_MESSAGE_CHARS)
+        ));
+    }
+    if !(1..=MAX_DEVICES).contains(&request.devices_limit) {
+        return invalid(format!(
+            "devices_limit must be between 1 and {MAX_DEVICES} (got {}).",
+            request.devices_limit
+        ));
+    }
+    if request.phones.is_empty() {
+        return invalid("The list of phones is empty: give at least one number.".into());
+    }
+    if request.phones.len() > MAX_PHONES {
+        return invalid(format!(
+            "The list has {} phones; the limit is {} per job: split it into several sends.",
+            thousands(request.phones.len()),
+            thousands(MAX_PHONES)
+        ));
+    }
+    if let Some(key) = &request.idempotency_key
+        && (key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY)
+    {
+        return invalid(format!(
+            "idempotency_key must be 1 to {MAX_IDEMPOTENCY_KEY} characters long."
+        ));
+    }
+    Ok(())
+}
+
+/// Validates a bulk send and creates it with its items and first event; a repeated
+/// idempotency key returns the job the first request created.
+#[tracing::instrument(skip_all, fields(tenant = %tenant, phones = request.phones.len()))]
+pub async fn create_bulk_send(
+    state: &AppState,
+    tenant: TenantId,
+    request: SendBulkRequest,
+) -> Result<Created, CreateError> {
+    validate_shape(&request)?;
+    let region = state.default_region();
+    let SendBulkRequest {
+        message,
+        phones,
+        devices_limit,
+        idempotency_key,
+        skip_invalid,
+    } = request;
+    let total_entries = phones.len();
+    // Parsing 100,000 numbers takes a while: keep it off the async workers.
+    let checked = tokio::task::spawn_blocking(move || phones::check(&phones, region))
+        .await
+        .map_err(|e| CreateError::Invalid(format!("could not check the phones: {e}")))?;
+    if !checked.invalid.is_empty() && !skip_invalid {
+        return Err(CreateError::InvalidPhones {
+            detail: format!(
+                "{} of {} phone entries are not valid: fix them, or send again with \"skip_invalid\": true to leave them out.",
+                thousands(checked.invalid.len()),
+                thousands(total_entries)
+            ),
+            invalid: checked.invalid,
+        });
+    }
+    if checked.valid.is_empty() {
+        return Err(CreateError::Invalid(format!(
+            "None of the {} phone entries is a valid number, so there is nothing to send.",
+            thousands(total_entries)
+        )));
+    }
+    let created = state
+        .store
+        .create_bulk_job(NewBulkJob {
+            tenant_id: tenant,
+            message,
+            devices_limit,
+            recipients: checked.valid,
+            skipped: checked.invalid.len() as u64,
+            idempotency_key,
+        })
+        .await?;
+    if let Created::New { job, event } = &created {
+        tracing::info!(job_id = %job.id, total = job.total_numbers, "bulk send created");
+        state.hub.publish(EventBatch {
+            job_id: job.id,
+            tenant_id: tenant,
+            events: vec![event.clone()],
+        });
+        if let Some(engine) = &state.engine {
+            engine.wake();
+        }
+    }
+    Ok(created)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request() -> SendBulkRequest {
+        SendBulkRequest {
+            message: "Hola".into(),
+            phones: vec!["+34600000001".into()],
+            devices_limit: 5,
+            idempotency_key: None,
+            skip_invalid: false,
+        }
+    }
+
+    #[test]
+    fn shape_errors_name_the_limit() {
+        let check = |f: fn(&mut SendBulkRequest)| {
+            let mut r = request();
+            f(&mut r);
+            validate_shape(&r).unwrap_err().to_string()
+        };
+        assert!(check(|r| r.message = "  ".into()).contains("empty"));
+        assert!(check(|r| r.message = "x".repeat(4097)).contains("4,096"));
+        assert!(check(|r| r.devices_limit = 0).contains("between 1 and 50"));
+        assert!(check(|r| r.devices_limit = 51).contains("got 51"));
+        assert!(check(|r| r.phones.clear()).contains("empty"));
+        assert!(check(|r| r.phones = vec!["+34600000001".into(); 100_001]).contains("100,001"));
+        assert!(validate_shape(&request()).is_ok());
+    }
+
+    #[test]
+    fn thousands_groups_digits() {
+        assert_eq!(thousands(7), "7");
+        assert_eq!(thousands(4096), "4,096");
+        assert_eq!(thousands(100_001), "100,001");
+    }
+}

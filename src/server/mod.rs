@@ -1,0 +1,51 @@
+//! Everything that runs only on the server.
+
+pub mod auth;
+pub mod engine;
+pub mod error;
+pub mod hub;
+pub mod jobs;
+pub mod phones;
+pub mod providers;
+pub mod rest;
+pub mod settings;
+pub mod startup;
+pub mod store;
+pub mod ws;
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+
+use crate::server::engine::Engine;
+use crate::server::hub::Hub;
+use crate::server::settings::Settings;
+use crate::server::store::Store;
+
+/// What every handler and server function can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub store: Arc<dyn Store>,
+    pub hub: Arc<Hub>,
+    /// `None` on an instance started with the engine turned off.
+    pub engine: Option<Arc<Engine>>,
+    pub settings: Arc<Settings>,
+    /// The messaging provider's name, and whether it is the demo sandbox (the UI labels it).
+    pub provider_name: &'static str,
+    pub provider_is_sandbox: bool,
+}
+
+impl AppState {
+    /// The region assumed for numbers written without a country code.
+    pub fn default_region(&self) -> Option<phonenumber::country::Id> {
+        self.settings.default_region.parse().ok()
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}

@@ -1,0 +1,77 @@
+//! Messaging providers: who actually delivers a bulk send's messages.
+
+mod http;
+mod sandbox;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::protocol::JobId;
+use crate::server::settings::{ProviderKind, Settings};
+
+pub use http::HttpProvider;
+pub use sandbox::SandboxProvider;
+
+/// One message to one recipient, as a device hands it to the provider.
+#[derive(Clone, Debug)]
+pub struct OutgoingMessage<'a> {
+    pub job_id: JobId,
+    pub device_id: u32,
+    pub to: &'a str,
+    pub message: &'a str,
+    /// Stable for the item across retries, restarts and instances.
+    pub idempotency_key: &'a str,
+}
+
+/// The provider accepted the message.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Receipt {
+    pub provider_message_id: Option<String>,
+}
+
+/// Why a send did not go through, and whether trying again can help.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// Worth retrying: timeouts, connection errors, 408, 429, 5xx.
+    #[error("{reason}")]
+    Transient {
+        reason: String,
+        /// What the provider asked for with `Retry-After`.
+        retry_after: Option<Duration>,
+    },
+    /// Never retried: the provider refused this message (other 4xx).
+    #[error("{reason}")]
+    Permanent { reason: String },
+}
+
+/// Something that delivers messages.
+#[async_trait]
+pub trait MessagingProvider: Send + Sync + 'static {
+    /// A short name for logs and the UI.
+    fn name(&self) -> &'static str;
+    /// True for the built-in demo provider, which delivers nothing: the UI labels it.
+    fn is_sandbox(&self) -> bool {
+        false
+    }
+    /// Whether a repeated `Idempotency-Key` is delivered once.
+    fn deduplicates(&self) -> bool;
+    /// Sends one message.
+    async fn send(&self, message: &OutgoingMessage<'_>) -> Result<Receipt, SendError>;
+}
+
+/// The provider the settings name.
+pub fn from_settings(settings: &Settings) -> Arc<dyn MessagingProvider> {
+    match settings.provider.kind {
+        ProviderKind::Sandbox => Arc::new(SandboxProvider::new(Duration::from_millis(
+            settings.provider.sandbox_latency_ms,
+        ))),
+        ProviderKind::Http => Arc::new(HttpProvider::new(
+            &settings.provider.url,
+            &settings.provider.token,
+            settings.provider_timeout(),
+            settings.provider.deduplicates,
+        )),
+    }
+}

@@ -1,0 +1,237 @@
+//! The REST endpoints of CONTRACT.md, under `/api`.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use crate::protocol::{
+    ItemStatus, ItemsPage, JobId, JobKind, JobStatus, JobView, SendBulkRequest, SendBulkResponse,
+};
+use crate::server::AppState;
+use crate::server::auth::Principal;
+use crate::server::error::AppError;
+use crate::server::jobs;
+use crate::server::store::{Created, JobFilter};
+
+/// Most events per page of `GET /jobs/{id}/events`.
+pub const MAX_EVENTS_PAGE: u32 = 5_000;
+
+/// The `/api` routes (WebSocket ones are added by `ws`).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/messages/send-bulk",
+            // 100,000 numbers with their JSON quoting fit well within 8 MiB.
+            post(send_bulk).layer(DefaultBodyLimit::max(8 * 1024 * 1024)),
+        )
+        .route("/jobs", get(list_jobs))
+        .route("/jobs/{id}", get(get_job))
+        .route("/jobs/{id}/events", get(job_events))
+        .route("/jobs/{id}/items", get(job_items))
+}
+
+/// A job id from the path; one that is not a UUID is simply a job that does not exist.
+fn job_id(raw: &str) -> Result<JobId, AppError> {
+    raw.parse().map_err(|_| AppError::job_not_found())
+}
+
+fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, AppError> {
+    query.map(|Query(q)| q).map_err(|e| {
+        AppError::BadRequest(format!("The query string is not valid: {}", e.body_text()))
+    })
+}
+
+async fn send_bulk(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: Result<Json<SendBulkRequest>, JsonRejection>,
+) -> Result<Response, AppError> {
+    let Json(request) = body.map_err(|e| match e {
+        JsonRejection::MissingJsonContentType(_) => AppError::BadRequest(
+            "Send the body as JSON with 'Content-Type: application/json'.".into(),
+        ),
+        JsonRejection::JsonDataError(e) => AppError::Unprocessable(format!(
+            "The JSON does not describe a bulk send: {}",
+            e.body_text()
+                .trim_start_matches("Failed to deserialize the JSON body into the target type: ")
+        )),
+        other => AppError::BadRequest(format!("The body is not valid JSON: {}", other.body_text())),
+    })?;
+    let created = jobs::create_bulk_send(&state, principal.tenant_id, request).await?;
+    let message = match &created {
+        Created::New { .. } => "Job created. Follow it over WebSocket.",
+        Created::Existing(_) => "A job with this idempotency_key exists already: this is it.",
+    };
+    let body = SendBulkResponse {
+        status: "success".into(),
+        message: message.into(),
+        job: created.job().clone(),
+    };
+    Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    limit: Option<u32>,
+    status: Option<String>,
+    kind: Option<String>,
+}
+
+async fn list_jobs(
+    State(state): State<AppState>,
+    principal: Principal,
+    params: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<Vec<JobView>>, AppError> {
+    let params = query(params)?;
+    let status = params
+        .status
+        .map(|s| {
+            s.parse::<JobStatus>().map_err(|_| {
+                AppError::BadRequest(format!(
+                    "status {s:?} is not one of pending, processing, paused, completed, failed, cancelled."
+                ))
+            })
+        })
+        .transpose()?;
+    let kind = params
+        .kind
+        .map(|k| {
+            k.parse::<JobKind>().map_err(|_| {
+                AppError::BadRequest(format!(
+                    "kind {k:?} is not one of bulk_send, scrape, external."
+                ))
+            })
+        })
+        .transpose()?;
+    let limit = params.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(AppError::BadRequest(format!(
+            "limit must be between 1 and 500 (got {limit})."
+        )));
+    }
+    let filter = JobFilter {
+        status,
+        kind,
+        limit,
+    };
+    Ok(Json(
+        state.store.list_jobs(principal.tenant_id, &filter).await?,
+    ))
+}
+
+async fn get_job(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<JobView>, AppError> {
+    let id = job_id(&id)?;
+    state
+        .store
+        .job(principal.tenant_id, id)
+        .await?
+        .map(Json)
+        .ok_or_else(AppError::job_not_found)
+}
+
+#[derive(Deserialize)]
+struct EventsQuery {
+    after_seq: Option<u64>,
+    limit: Option<u32>,
+}
+
+async fn job_events(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    params: Result<Query<EventsQuery>, QueryRejection>,
+) -> Result<Response, AppError> {
+    let id = job_id(&id)?;
+    let params = query(params)?;
+    let limit = params.limit.unwrap_or(1_000);
+    if !(1..=MAX_EVENTS_PAGE).contains(&limit) {
+        return Err(AppError::BadRequest(format!(
+            "limit must be between 1 and {MAX_EVENTS_PAGE} (got {limit})."
+        )));
+    }
+    // The job first: its last_seq is then never behind the events returned.
+    let job = state
+        .store
+        .job(principal.tenant_id, id)
+        .await?
+        .ok_or_else(AppError::job_not_found)?;
+    let events = state
+        .store
+        .events_after(
+            principal.tenant_id,
+            id,
+            params.after_seq.unwrap_or(0),
+            limit,
+        )
+        .await?
+        .ok_or_else(AppError::job_not_found)?;
+    let last_seq = events
+        .last()
+        .map_or(job.last_seq, |e| e.seq.max(job.last_seq));
+    let has_more = events.len() as u32 == limit;
+    // Stored events are already the exact JSON sent over the WebSocket: splice, don't re-encode.
+    let mut body =
+        String::with_capacity(events.iter().map(|e| e.json.len() + 1).sum::<usize>() + 64);
+    body.push_str("{\"events\":[");
+    for (i, event) in events.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(&event.json);
+    }
+    body.push_str(&format!(
+        "],\"last_seq\":{last_seq},\"has_more\":{has_more}}}"
+    ));
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+#[derive(Deserialize)]
+struct ItemsQuery {
+    status: Option<String>,
+    after: Option<u64>,
+    limit: Option<u32>,
+}
+
+async fn job_items(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    params: Result<Query<ItemsQuery>, QueryRejection>,
+) -> Result<Json<ItemsPage>, AppError> {
+    let id = job_id(&id)?;
+    let params = query(params)?;
+    let status = params
+        .status
+        .map(|s| {
+            s.parse::<ItemStatus>().map_err(|_| {
+                AppError::BadRequest(format!(
+                    "status {s:?} is not one of pending, sending, sent, failed, unknown."
+                ))
+            })
+        })
+        .transpose()?;
+    let limit = params.limit.unwrap_or(500);
+    if !(1..=5_000).contains(&limit) {
+        return Err(AppError::BadRequest(format!(
+            "limit must be between 1 and 5000 (got {limit})."
+        )));
+    }
+    let items = state
+        .store
+        .items(principal.tenant_id, id, status, params.after, limit)
+        .await?
+        .ok_or_else(AppError::job_not_found)?;
+    let next_after = (items.len() as u32 == limit)
+        .then(|| items.last().map(|i| i.index))
+        .flatten();
+    Ok(Json(ItemsPage { items, next_after }))
+}

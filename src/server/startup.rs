@@ -1,0 +1,260 @@
+//! Builds the whole application from settings: store, engine, hub, routes, listener.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use leptos::config::LeptosOptions;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::app::{App, shell};
+use crate::server::auth::{self, DemoLogin};
+use crate::server::engine::Engine;
+use crate::server::error::AppError;
+use crate::server::hub::Hub;
+use crate::server::settings::Settings;
+use crate::server::store::{self, StoreError};
+use crate::server::{AppState, providers, rest, ws};
+
+/// Why the application could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot open the database: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+}
+
+/// A built application, listening but not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    router: Router,
+    state: AppState,
+    demo: Option<DemoLogin>,
+}
+
+impl Application {
+    /// Opens the store (migrating it), creates the demo tenant if asked, and binds the listener.
+    pub async fn build(settings: Settings) -> Result<Application, StartupError> {
+        let store = store::connect(&settings.database_url).await?;
+        store.migrate().await?;
+        let demo = auth::ensure_demo(store.as_ref(), &settings).await?;
+        let hub = Arc::new(Hub::new(settings.live.channel_capacity));
+        let provider = providers::from_settings(&settings);
+        let engine = settings.engine.enabled.then(|| {
+            Engine::new(
+                store.clone(),
+                hub.clone(),
+                provider.clone(),
+                settings.engine.clone(),
+            )
+        });
+        let bind_error = |source| StartupError::Bind {
+            addr: settings.addr.clone(),
+            source,
+        };
+        let listener = TcpListener::bind(&settings.addr)
+            .await
+            .map_err(bind_error)?;
+        let local_addr = listener.local_addr().map_err(bind_error)?;
+        let leptos_options = LeptosOptions::builder()
+            .output_name("jobpulse")
+            .site_root(settings.site_root.as_str())
+            .site_pkg_dir("pkg")
+            .site_addr(local_addr)
+            .build();
+        let state = AppState {
+            leptos_options,
+            store,
+            hub,
+            engine,
+            settings: Arc::new(settings),
+            provider_name: provider.name(),
+            provider_is_sandbox: provider.is_sandbox(),
+        };
+        let router = router(state.clone());
+        Ok(Application {
+            listener,
+            local_addr,
+            router,
+            state,
+            demo,
+        })
+    }
+
+    /// The port actually bound (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.local_addr.port()
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Shared state, for tests and the CLI.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// How to log in to the demo tenant, when it is enabled.
+    pub fn demo_login(&self) -> Option<&DemoLogin> {
+        self.demo.as_ref()
+    }
+
+    /// Serves until Ctrl-C / SIGTERM.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `shutdown` completes, then stops taking new jobs and drains requests.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let engine = self.state.engine.clone();
+        if let Some(engine) = &engine {
+            engine.spawn();
+        }
+        let hub = self.state.hub.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                hub.sweep();
+            }
+        });
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                if let Some(engine) = engine {
+                    engine.stop();
+                }
+            })
+            .await
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+}
+
+fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let api = Router::new()
+        .merge(rest::routes())
+        .merge(ws::routes())
+        .fallback(api_not_found);
+    let options = state.leptos_options.clone();
+    Router::new()
+        .route("/healthz", get(healthz))
+        .nest("/api", api)
+        .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(state.clone(), require_login))
+        .layer(CompressionLayer::new())
+        .layer(
+            // Paths only: query strings may carry tokens (`?token=` on WebSockets).
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                tracing::info_span!("http", method = %request.method(), path = %request.uri().path())
+            }),
+        )
+        .with_state(state)
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ok").into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+        }
+    }
+}
+
+async fn api_not_found() -> AppError {
+    AppError::NotFound("There is no such API endpoint; see CONTRACT.md for the routes.".into())
+}
+
+/// Pages need a logged-in user; everything else (API, assets, login) decides for itself.
+fn is_public(path: &str) -> bool {
+    path == "/login"
+        || path == "/healthz"
+        || path.starts_with("/api/")
+        || path.starts_with("/pkg/")
+        || path
+            .rsplit('/')
+            .next()
+            .is_some_and(|last| last.contains('.'))
+}
+
+async fn require_login(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if is_public(path) {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let session = match auth::session_cookie_value(&parts) {
+        Some(value) => state.store.session(&auth::hash_secret(&value)).await,
+        None => Ok(None),
+    };
+    match session {
+        Ok(Some(_)) => next.run(Request::from_parts(parts, body)).await,
+        Ok(None) => {
+            let target = parts
+                .uri
+                .path_and_query()
+                .map(|pq| pq.as_str())
+                .unwrap_or("/");
+            let next_param: String = url_encode(target);
+            let mut response = Redirect::to(&format!("/login?next={next_param}")).into_response();
+            response.headers_mut().insert(
+                header::CACHE_CONTROL,
+                header::HeaderValue::from_static("no-store"),
+            );
+            response
+        }
+        Err(error) => AppError::from(error).into_response(),
+    }
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}

@@ -1,0 +1,407 @@
+//! The Store: every read and write of jobpulse's state, behind one trait so SQLite and PostgreSQL
+//! are interchangeable. Every query that touches tenant data takes the tenant, so a handler cannot
+//! forget to filter by it.
+
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::protocol::{
+    ItemStatus, ItemView, JobId, JobKind, JobStatus, JobView, Progress, ServerMsg,
+};
+
+pub use sqlite::SqliteStore;
+
+/// Identifies a tenant (a client company).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TenantId(pub Uuid);
+
+impl std::fmt::Display for TenantId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A client company.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a user may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Operator,
+    Viewer,
+}
+
+impl Role {
+    /// The database spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Operator => "operator",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    fn parse(s: &str) -> StoreResult<Role> {
+        match s {
+            "admin" => Ok(Role::Admin),
+            "operator" => Ok(Role::Operator),
+            "viewer" => Ok(Role::Viewer),
+            other => Err(StoreError::Corrupt(format!("unknown role {other:?}"))),
+        }
+    }
+}
+
+/// A user who logs in to the pages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    pub id: Uuid,
+    pub tenant_id: TenantId,
+    pub username: String,
+    pub password_hash: String,
+    pub role: Role,
+}
+
+/// A live browser session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    pub user_id: Uuid,
+    pub tenant_id: TenantId,
+    pub username: String,
+    pub role: Role,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A bulk send to create, already validated.
+#[derive(Clone, Debug)]
+pub struct NewBulkJob {
+    pub tenant_id: TenantId,
+    pub message: String,
+    pub devices_limit: u32,
+    /// E.164 numbers, de-duplicated.
+    pub recipients: Vec<String>,
+    pub skipped: u64,
+    pub idempotency_key: Option<String>,
+}
+
+/// The answer to a create: a new job, or the one an earlier request with the same key made.
+#[derive(Clone, Debug)]
+pub enum Created {
+    New { job: JobView, event: StoredEvent },
+    Existing(JobView),
+}
+
+impl Created {
+    /// The job, new or not.
+    pub fn job(&self) -> &JobView {
+        match self {
+            Created::New { job, .. } | Created::Existing(job) => job,
+        }
+    }
+}
+
+/// A committed event: its seq and the exact JSON sent to clients.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredEvent {
+    pub job_id: JobId,
+    pub seq: u64,
+    pub kind: String,
+    pub json: Arc<str>,
+}
+
+impl StoredEvent {
+    /// Builds the stored form of a message that already carries its seq.
+    pub fn from_msg(msg: &ServerMsg) -> StoredEvent {
+        StoredEvent {
+            job_id: msg.job_id().expect("job events name their job"),
+            seq: msg.seq().expect("job events carry a seq"),
+            kind: msg.type_name().to_owned(),
+            json: msg.to_json().into(),
+        }
+    }
+
+    /// Parses the event back into a message.
+    pub fn msg(&self) -> Result<ServerMsg, serde_json::Error> {
+        serde_json::from_str(&self.json)
+    }
+
+    /// True for events that may be coalesced away under load (the next one carries newer counters).
+    pub fn is_coalescable(&self) -> bool {
+        self.kind == "progress"
+    }
+}
+
+/// Filters for listing jobs.
+#[derive(Clone, Debug, Default)]
+pub struct JobFilter {
+    pub status: Option<JobStatus>,
+    pub kind: Option<JobKind>,
+    pub limit: u32,
+}
+
+/// A job a runner now holds the lease of.
+#[derive(Clone, Debug)]
+pub struct ClaimedJob {
+    pub job: JobView,
+    pub tenant_id: TenantId,
+    /// The `job_started` event written by the claim.
+    pub started: StoredEvent,
+    /// True when the job was taken over from a runner whose lease expired.
+    pub rescued: bool,
+}
+
+/// What happens to items that were in flight when their runner died.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InFlightPolicy {
+    /// The provider de-duplicates by key: send them again with the same key.
+    Retry,
+    /// It does not: mark them `unknown` and never send them on our own.
+    MarkUnknown,
+}
+
+/// What the runner learns when it renews its lease.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Control {
+    Run,
+    Cancel,
+    Pause,
+}
+
+/// An item handed to a device.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ItemToSend {
+    pub idx: u64,
+    pub recipient: String,
+    pub idempotency_key: String,
+    /// Provider calls made before this one.
+    pub attempts: u32,
+}
+
+/// The final word on one item, from a device.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ItemOutcome {
+    pub idx: u64,
+    pub recipient: String,
+    pub device_id: u32,
+    pub status: ItemStatus,
+    pub attempts: u32,
+    pub error: Option<String>,
+    pub provider_message_id: Option<String>,
+}
+
+/// How a runner ends its hold on a job.
+#[derive(Clone, Debug, PartialEq)]
+pub enum JobEnd {
+    /// Every item has an outcome; the store sums the results from the items themselves.
+    Completed {
+        parallel_workers: u32,
+    },
+    Failed {
+        error: String,
+        message: String,
+    },
+    Cancelled {
+        message: String,
+    },
+    Paused {
+        message: String,
+    },
+}
+
+/// Why a store call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("could not apply migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("this runner no longer holds the lease of job {0}")]
+    LeaseLost(JobId),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("stored data is not valid: {0}")]
+    Corrupt(String),
+}
+
+/// Result of a store call.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Every read and write of jobpulse's state.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Applies pending migrations.
+    async fn migrate(&self) -> StoreResult<()>;
+    /// Answers when the database is reachable.
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// Creates a tenant; a taken name is a `Conflict`.
+    async fn create_tenant(&self, name: &str) -> StoreResult<Tenant>;
+    /// Looks a tenant up by name.
+    async fn tenant_by_name(&self, name: &str) -> StoreResult<Option<Tenant>>;
+    /// Stores an API token's hash for a tenant.
+    async fn create_api_token(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        token_hash: &str,
+    ) -> StoreResult<()>;
+    /// The tenant of a live token, recording its use.
+    async fn tenant_for_token(&self, token_hash: &str) -> StoreResult<Option<TenantId>>;
+    /// Creates a user; a taken username is a `Conflict`.
+    async fn create_user(
+        &self,
+        tenant: TenantId,
+        username: &str,
+        password_hash: &str,
+        role: Role,
+    ) -> StoreResult<User>;
+    /// Looks a user up for login.
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
+    /// Starts a session, stored by the hash of its cookie value.
+    async fn create_session(
+        &self,
+        id_hash: &str,
+        user: Uuid,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// A session that has not expired.
+    async fn session(&self, id_hash: &str) -> StoreResult<Option<Session>>;
+    /// Ends a session.
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
+
+    /// Creates a bulk send, its items and its `job_created` event in one transaction.
+    async fn create_bulk_job(&self, job: NewBulkJob) -> StoreResult<Created>;
+    /// One of the tenant's jobs.
+    async fn job(&self, tenant: TenantId, id: JobId) -> StoreResult<Option<JobView>>;
+    /// The tenant's jobs, newest first.
+    async fn list_jobs(&self, tenant: TenantId, filter: &JobFilter) -> StoreResult<Vec<JobView>>;
+    /// Events of one of the tenant's jobs after `after_seq`, oldest first; `None` if there is no such job.
+    async fn events_after(
+        &self,
+        tenant: TenantId,
+        job: JobId,
+        after_seq: u64,
+        limit: u32,
+    ) -> StoreResult<Option<Vec<StoredEvent>>>;
+    /// The newest events of one of the tenant's jobs, oldest first (for a page's log pane).
+    async fn events_before(
+        &self,
+        tenant: TenantId,
+        job: JobId,
+        before_seq: u64,
+        limit: u32,
+    ) -> StoreResult<Option<Vec<StoredEvent>>>;
+    /// Items of one of the tenant's jobs by index, after `after`; `None` if there is no such job.
+    async fn items(
+        &self,
+        tenant: TenantId,
+        job: JobId,
+        status: Option<ItemStatus>,
+        after: Option<u64>,
+        limit: u32,
+    ) -> StoreResult<Option<Vec<ItemView>>>;
+
+    /// Takes the oldest pending job, or a running one whose lease expired, writing `job_started`.
+    async fn claim_job(
+        &self,
+        owner: &str,
+        lease_until: DateTime<Utc>,
+        in_flight: InFlightPolicy,
+    ) -> StoreResult<Option<ClaimedJob>>;
+    /// Extends the lease; `LeaseLost` if another runner took the job.
+    async fn renew_lease(
+        &self,
+        job: JobId,
+        owner: &str,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<Control>;
+    /// Moves up to `limit` pending items to `sending`, counting the attempt.
+    async fn claim_items(
+        &self,
+        job: JobId,
+        owner: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<ItemToSend>>;
+    /// Records outcomes and their events in one transaction (a group commit), fenced by the lease.
+    async fn record_outcomes(
+        &self,
+        job: JobId,
+        owner: &str,
+        outcomes: &[ItemOutcome],
+    ) -> StoreResult<Vec<StoredEvent>>;
+    /// Puts claimed items that no device attempted back to `pending`.
+    async fn release_items(&self, job: JobId, owner: &str, idxs: &[u64]) -> StoreResult<()>;
+    /// Ends the runner's hold on the job, writing the final event.
+    async fn finish_job(&self, job: JobId, owner: &str, end: JobEnd) -> StoreResult<StoredEvent>;
+}
+
+/// The counters columns of a job, turned into the wire's progress.
+pub(crate) fn progress_of(sent: i64, failed: i64, unknown: i64, total: i64) -> Progress {
+    Progress::new(sent as u64, failed as u64, unknown as u64, total as u64)
+}
+
+/// Builds the event for one item outcome at a given seq and counters.
+pub(crate) fn outcome_event(
+    job_id: JobId,
+    seq: u64,
+    at: DateTime<Utc>,
+    outcome: &ItemOutcome,
+    progress: Progress,
+) -> ServerMsg {
+    use crate::protocol::{ErrorEvent, ItemEvent};
+    match outcome.status {
+        ItemStatus::Sent => ServerMsg::Progress(ItemEvent {
+            job_id,
+            seq,
+            at,
+            device_id: outcome.device_id,
+            phone: outcome.recipient.clone(),
+            status: ItemStatus::Sent,
+            attempts: outcome.attempts,
+            progress,
+        }),
+        status => ServerMsg::Error(ErrorEvent {
+            job_id: Some(job_id),
+            seq: Some(seq),
+            at: Some(at),
+            device_id: Some(outcome.device_id),
+            phone: Some(outcome.recipient.clone()),
+            status: Some(status),
+            attempts: Some(outcome.attempts),
+            progress: Some(progress),
+            error: outcome
+                .error
+                .clone()
+                .unwrap_or_else(|| "unknown error".to_owned()),
+        }),
+    }
+}
+
+/// Derives an item's idempotency key from its job and position: stable wherever it is retried.
+pub(crate) fn item_key(job: JobId, idx: u64) -> String {
+    format!("{job}:{idx}")
+}
+
+/// Opens the store named by a database URL.
+pub async fn connect(database_url: &str) -> StoreResult<Arc<dyn Store>> {
+    if database_url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::connect(database_url).await?))
+    } else {
+        Err(StoreError::Conflict(format!(
+            "this build cannot open {database_url:?}: only sqlite:// URLs are supported so far"
+        )))
+    }
+}

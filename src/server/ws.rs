@@ -1,0 +1,585 @@
+//! The WebSocket endpoints of CONTRACT.md: `/api/ws` (subscribe by message) and
+//! `/api/ws/job/{id}` (subscribed on connect).
+//!
+//! Each connection is one task. For every job it follows it remembers the last seq it sent, so
+//! events are delivered in order and never twice whether they come from the hub (live) or the
+//! events table (replay, or catching up after the hub's buffer overflowed for this client).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use futures::stream::{SplitSink, SplitStream};
+use futures::{SinkExt, StreamExt};
+use tokio::time::Instant;
+use tokio_stream::StreamMap;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+
+use crate::protocol::{ClientMsg, ErrorEvent, JobId, ServerMsg, SnapshotMsg};
+use crate::server::AppState;
+use crate::server::auth::{self, Principal};
+use crate::server::hub::SharedBatch;
+use crate::server::store::StoredEvent;
+
+/// Largest text message a client may send.
+pub const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
+/// Jobs one connection may follow at once.
+const MAX_SUBSCRIPTIONS: usize = 1_000;
+/// Events read from the log per query while replaying or catching up.
+const REPLAY_PAGE: u32 = 1_000;
+/// A client that takes longer than this to accept one frame is too slow, and is closed.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time a client without credentials has to send its `auth` message.
+const AUTH_TIMEOUT: Duration = Duration::from_secs(5);
+/// Protocol errors a connection may make before it is closed.
+const MAX_PROTOCOL_ERRORS: u32 = 20;
+
+/// Close codes: the standard ones, and 44xx for ours (like HTTP's 4xx).
+mod close {
+    pub const NORMAL: u16 = 1000;
+    pub const POLICY: u16 = 1008;
+    pub const TOO_BIG: u16 = 1009;
+    pub const UNAUTHORISED: u16 = 4401;
+    pub const TOO_SLOW: u16 = 4408;
+}
+
+/// The WebSocket routes, under `/api`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/ws", get(connect_any))
+        .route("/ws/job/{id}", get(connect_job))
+}
+
+async fn connect_any(
+    State(state): State<AppState>,
+    ws: WebSocketUpgrade,
+    parts: Parts,
+) -> Response {
+    upgrade(state, ws, parts, None).await
+}
+
+async fn connect_job(
+    State(state): State<AppState>,
+    ws: WebSocketUpgrade,
+    Path(id): Path<String>,
+    parts: Parts,
+) -> Response {
+    let after_seq = parts.uri.query().and_then(|q| {
+        q.split('&')
+            .find_map(|pair| pair.strip_prefix("after_seq="))
+            .and_then(|v| v.parse().ok())
+    });
+    // A malformed id is answered like an unknown one, over the socket.
+    let first = Some(match id.parse::<JobId>() {
+        Ok(job_id) => FirstSubscription::Job { job_id, after_seq },
+        Err(_) => FirstSubscription::Unknown,
+    });
+    upgrade(state, ws, parts, first).await
+}
+
+#[derive(Clone, Copy, Debug)]
+enum FirstSubscription {
+    Job {
+        job_id: JobId,
+        after_seq: Option<u64>,
+    },
+    Unknown,
+}
+
+/// True if a browser page at `origin` may open a socket here.
+pub fn origin_allowed(origin: &str, host: Option<&str>, allowed: &[String]) -> bool {
+    let origin = origin.trim_end_matches('/').to_ascii_lowercase();
+    if allowed.is_empty() {
+        // The site's own origin only: exact authority match, so suffix tricks cannot pass.
+        let authority = origin
+            .strip_prefix("https://")
+            .or_else(|| origin.strip_prefix("http://"));
+        return matches!((authority, host), (Some(a), Some(h)) if a == h.to_ascii_lowercase());
+    }
+    allowed
+        .iter()
+        .any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(&origin))
+}
+
+async fn upgrade(
+    state: AppState,
+    ws: WebSocketUpgrade,
+    parts: Parts,
+    first: Option<FirstSubscription>,
+) -> Response {
+    if let Some(origin) = parts.headers.get("origin").and_then(|o| o.to_str().ok()) {
+        let host = parts.headers.get("host").and_then(|h| h.to_str().ok());
+        if !origin_allowed(origin, host, &state.settings.allowed_origins) {
+            return (
+                StatusCode::FORBIDDEN,
+                "This origin may not open a live connection.",
+            )
+                .into_response();
+        }
+    }
+    let principal = match auth::authenticate(state.store.as_ref(), &parts, true).await {
+        Ok(principal) => principal,
+        Err(error) => {
+            tracing::error!(%error, "could not authenticate a WebSocket");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    };
+    let presented = auth::query_token(&parts).is_some()
+        || parts.headers.contains_key(http::header::AUTHORIZATION);
+    if principal.is_none() && presented {
+        return crate::server::error::AppError::Unauthorized.into_response();
+    }
+    ws.max_message_size(MAX_CLIENT_MESSAGE)
+        .max_frame_size(MAX_CLIENT_MESSAGE)
+        // An idle connection should cost a few KB, not the 128 KiB default.
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_write_buffer_size(1024 * 1024)
+        .on_upgrade(move |socket| async move {
+            let (sink, stream) = socket.split();
+            let mut connection = Connection {
+                state,
+                principal,
+                sink,
+                subscriptions: HashMap::new(),
+                streams: StreamMap::new(),
+                protocol_errors: 0,
+                pending_first: first,
+            };
+            let reason = connection.run(stream).await;
+            tracing::debug!(?reason, "live connection closed");
+            let _ = connection.close(reason).await;
+        })
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Feed {
+    Job(JobId),
+    TenantJobs,
+}
+
+/// Why a connection ended.
+#[derive(Debug)]
+enum Ended {
+    ClientLeft,
+    Idle,
+    TooSlow,
+    Unauthorised,
+    Misbehaving,
+    TooBig,
+}
+
+struct Subscription {
+    last_sent: u64,
+}
+
+/// Sending failed or timed out: the connection is over.
+#[derive(Debug)]
+struct Gone(Ended);
+
+struct Connection {
+    state: AppState,
+    principal: Option<Principal>,
+    sink: SplitSink<WebSocket, Message>,
+    subscriptions: HashMap<JobId, Subscription>,
+    streams: StreamMap<Feed, BroadcastStream<SharedBatch>>,
+    protocol_errors: u32,
+    pending_first: Option<FirstSubscription>,
+}
+
+impl Connection {
+    async fn run(&mut self, mut stream: SplitStream<WebSocket>) -> Option<Ended> {
+        let live = &self.state.settings.live;
+        let idle_timeout = Duration::from_millis(live.idle_timeout_ms);
+        let mut pings = tokio::time::interval(Duration::from_millis(live.ping_interval_ms));
+        pings.tick().await;
+        let mut last_heard = Instant::now();
+        let auth_deadline = tokio::time::sleep(AUTH_TIMEOUT);
+        tokio::pin!(auth_deadline);
+
+        let hello = ServerMsg::Connected {
+            message: "jobpulse live channel: send subscribe_job to follow a job".into(),
+        };
+        if let Err(Gone(reason)) = self.send_msg(&hello).await {
+            return Some(reason);
+        }
+        if self.principal.is_some()
+            && let Err(Gone(reason)) = self.start_first_subscription().await
+        {
+            return Some(reason);
+        }
+
+        loop {
+            let outcome = tokio::select! {
+                incoming = stream.next() => {
+                    last_heard = Instant::now();
+                    match incoming {
+                        None => return Some(Ended::ClientLeft),
+                        Some(Err(error)) => {
+                            let too_big = error.to_string().to_ascii_lowercase().contains("too long")
+                                || error.to_string().to_ascii_lowercase().contains("size");
+                            return Some(if too_big { Ended::TooBig } else { Ended::ClientLeft });
+                        }
+                        Some(Ok(Message::Text(text))) => self.on_text(text.as_str()).await,
+                        Some(Ok(Message::Binary(_))) => {
+                            self.protocol_error("binary frames are not supported: send JSON text").await
+                        }
+                        Some(Ok(Message::Close(_))) => return None,
+                        // Pongs only prove liveness; axum answers pings itself.
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(()),
+                    }
+                }
+                Some((feed, delivery)) = self.streams.next(), if !self.streams.is_empty() => {
+                    self.on_delivery(feed, delivery).await
+                }
+                _ = pings.tick() => {
+                    if last_heard.elapsed() > idle_timeout {
+                        return Some(Ended::Idle);
+                    }
+                    self.send(Message::Ping(Default::default())).await
+                }
+                _ = &mut auth_deadline, if self.principal.is_none() => {
+                    return Some(Ended::Unauthorised);
+                }
+            };
+            if let Err(Gone(reason)) = outcome {
+                return Some(reason);
+            }
+        }
+    }
+
+    async fn close(&mut self, reason: Option<Ended>) -> Result<(), axum::Error> {
+        let Some(reason) = reason else {
+            return Ok(());
+        };
+        let (code, text) = match reason {
+            Ended::ClientLeft => return Ok(()),
+            Ended::Idle => (close::POLICY, "no answer to pings"),
+            Ended::TooSlow => (
+                close::TOO_SLOW,
+                "too slow: reconnect with after_seq to resume",
+            ),
+            Ended::Unauthorised => (close::UNAUTHORISED, "authenticate within 5 seconds"),
+            Ended::Misbehaving => (close::POLICY, "too many protocol errors"),
+            Ended::TooBig => (close::TOO_BIG, "message too big: the limit is 64 KiB"),
+        };
+        let frame = CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(text),
+        };
+        let _ = tokio::time::timeout(
+            Duration::from_secs(1),
+            self.sink.send(Message::Close(Some(frame))),
+        )
+        .await;
+        let _ = code == close::NORMAL;
+        Ok(())
+    }
+
+    async fn send(&mut self, message: Message) -> Result<(), Gone> {
+        match tokio::time::timeout(SEND_TIMEOUT, self.sink.send(message)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(Gone(Ended::ClientLeft)),
+            Err(_) => Err(Gone(Ended::TooSlow)),
+        }
+    }
+
+    async fn send_msg(&mut self, msg: &ServerMsg) -> Result<(), Gone> {
+        self.send(Message::Text(msg.to_json().into())).await
+    }
+
+    async fn send_event(&mut self, event: &StoredEvent) -> Result<(), Gone> {
+        self.send(Message::Text(Utf8Bytes::from(&*event.json)))
+            .await
+    }
+
+    async fn protocol_error(&mut self, error: &str) -> Result<(), Gone> {
+        self.protocol_errors += 1;
+        if self.protocol_errors > MAX_PROTOCOL_ERRORS {
+            return Err(Gone(Ended::Misbehaving));
+        }
+        self.send_msg(&ServerMsg::Error(ErrorEvent::protocol(error)))
+            .await
+    }
+
+    async fn start_first_subscription(&mut self) -> Result<(), Gone> {
+        match self.pending_first.take() {
+            Some(FirstSubscription::Job { job_id, after_seq }) => {
+                self.subscribe(job_id, after_seq).await
+            }
+            Some(FirstSubscription::Unknown) => {
+                self.send_msg(&ServerMsg::Error(ErrorEvent::protocol("job not found")))
+                    .await
+            }
+            None => Ok(()),
+        }
+    }
+
+    async fn on_text(&mut self, text: &str) -> Result<(), Gone> {
+        let msg: ClientMsg = match serde_json::from_str(text) {
+            Ok(msg) => msg,
+            Err(error) => {
+                let detail = if serde_json::from_str::<serde_json::Value>(text).is_ok() {
+                    format!("unknown or malformed message: {error}")
+                } else {
+                    "messages must be JSON objects with a \"type\"".to_owned()
+                };
+                return self.protocol_error(&detail).await;
+            }
+        };
+        if let ClientMsg::Ping { timestamp } = msg {
+            return self.send_msg(&ServerMsg::Pong { timestamp }).await;
+        }
+        if let ClientMsg::Auth { token } = &msg {
+            if self.principal.is_some() {
+                return Ok(());
+            }
+            match auth::principal_for_token(self.state.store.as_ref(), token).await {
+                Ok(Some(principal)) => {
+                    self.principal = Some(principal);
+                    return self.start_first_subscription().await;
+                }
+                _ => return Err(Gone(Ended::Unauthorised)),
+            }
+        }
+        if self.principal.is_none() {
+            return self
+                .protocol_error("authenticate first: send {\"type\":\"auth\",\"token\":\"…\"}")
+                .await;
+        }
+        match msg {
+            ClientMsg::SubscribeJob { job_id, after_seq } => {
+                self.subscribe(job_id, after_seq).await
+            }
+            ClientMsg::UnsubscribeJob { job_id } => {
+                self.subscriptions.remove(&job_id);
+                self.streams.remove(&Feed::Job(job_id));
+                self.send_msg(&ServerMsg::Unsubscribed { job_id }).await
+            }
+            ClientMsg::SubscribeJobs => {
+                let tenant = self.tenant();
+                let rx = self.state.hub.subscribe_tenant(tenant);
+                self.streams
+                    .insert(Feed::TenantJobs, BroadcastStream::new(rx));
+                Ok(())
+            }
+            ClientMsg::SubscribeCampaign { .. } => self.protocol_error("campaign not found").await,
+            ClientMsg::Ping { .. } | ClientMsg::Auth { .. } => Ok(()),
+        }
+    }
+
+    fn tenant(&self) -> crate::server::store::TenantId {
+        self.principal
+            .as_ref()
+            .expect("only called once authenticated")
+            .tenant_id
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn subscribe(&mut self, job_id: JobId, after_seq: Option<u64>) -> Result<(), Gone> {
+        if !self.subscriptions.contains_key(&job_id)
+            && self.subscriptions.len() >= MAX_SUBSCRIPTIONS
+        {
+            return self
+                .protocol_error(
+                    "this connection follows too many jobs: unsubscribe from some first",
+                )
+                .await;
+        }
+        // Listen before reading the snapshot: whatever is committed in between arrives on the
+        // channel too, and the seq check drops what the replay already sent.
+        let rx = self.state.hub.subscribe_job(job_id);
+        let tenant = self.tenant();
+        let job = match self.state.store.job(tenant, job_id).await {
+            Ok(Some(job)) => job,
+            Ok(None) => {
+                return self
+                    .send_msg(&ServerMsg::Error(ErrorEvent::for_job(
+                        job_id,
+                        "job not found",
+                    )))
+                    .await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "could not load a job to subscribe");
+                return self
+                    .send_msg(&ServerMsg::Error(ErrorEvent::for_job(
+                        job_id,
+                        "try again: the database is busy",
+                    )))
+                    .await;
+            }
+        };
+        let last_seq = job.last_seq;
+        self.send_msg(&ServerMsg::Subscribed(SnapshotMsg {
+            job_id,
+            last_seq,
+            job: job.clone(),
+        }))
+        .await?;
+        let start = match after_seq {
+            Some(after) if after < last_seq => after,
+            _ => last_seq,
+        };
+        self.subscriptions
+            .insert(job_id, Subscription { last_sent: start });
+        self.streams
+            .insert(Feed::Job(job_id), BroadcastStream::new(rx));
+        if start < last_seq {
+            let replayed = self.replay(job_id, Some(last_seq), false).await?;
+            if !replayed {
+                // The log no longer holds what the client asked for: it starts over from a snapshot.
+                self.subscriptions.insert(
+                    job_id,
+                    Subscription {
+                        last_sent: last_seq,
+                    },
+                );
+                self.send_msg(&ServerMsg::Resync(SnapshotMsg {
+                    job_id,
+                    last_seq,
+                    job,
+                }))
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends events from the log after the subscription's last seq, up to `until` (or the end).
+    /// With `coalesce`, progress events followed by newer counters in the same page are skipped.
+    /// Returns false if the log has a hole where the client needed events (they were pruned).
+    async fn replay(
+        &mut self,
+        job_id: JobId,
+        until: Option<u64>,
+        coalesce: bool,
+    ) -> Result<bool, Gone> {
+        let tenant = self.tenant();
+        loop {
+            let Some(last_sent) = self.subscriptions.get(&job_id).map(|s| s.last_sent) else {
+                return Ok(true);
+            };
+            if until.is_some_and(|u| last_sent >= u) {
+                return Ok(true);
+            }
+            let page = match self
+                .state
+                .store
+                .events_after(tenant, job_id, last_sent, REPLAY_PAGE)
+                .await
+            {
+                Ok(Some(page)) => page,
+                Ok(None) => return Ok(true),
+                Err(error) => {
+                    tracing::warn!(%error, "could not read events to replay");
+                    return Ok(true);
+                }
+            };
+            let Some(first) = page.first() else {
+                return Ok(true);
+            };
+            if first.seq != last_sent + 1 {
+                return Ok(false);
+            }
+            let last_progress = page.iter().rposition(StoredEvent::is_coalescable);
+            let full = page.len() as u32 == REPLAY_PAGE;
+            for (i, event) in page.iter().enumerate() {
+                if until.is_some_and(|u| event.seq > u) {
+                    break;
+                }
+                let skip = coalesce && event.is_coalescable() && Some(i) != last_progress;
+                if !skip {
+                    self.send_event(event).await?;
+                }
+                if let Some(sub) = self.subscriptions.get_mut(&job_id) {
+                    sub.last_sent = event.seq;
+                }
+            }
+            if !full {
+                return Ok(true);
+            }
+        }
+    }
+
+    async fn on_delivery(
+        &mut self,
+        feed: Feed,
+        delivery: Result<SharedBatch, BroadcastStreamRecvError>,
+    ) -> Result<(), Gone> {
+        match (feed, delivery) {
+            (Feed::Job(job_id), Ok(batch)) => {
+                for event in &batch.events {
+                    let Some(last_sent) = self.subscriptions.get(&job_id).map(|s| s.last_sent)
+                    else {
+                        return Ok(());
+                    };
+                    if event.seq <= last_sent {
+                        continue;
+                    }
+                    if event.seq > last_sent + 1 {
+                        // Committed by another path (or published out of order): fill the gap from the log.
+                        self.replay(job_id, Some(event.seq - 1), false).await?;
+                    }
+                    self.send_event(event).await?;
+                    if let Some(sub) = self.subscriptions.get_mut(&job_id) {
+                        sub.last_sent = event.seq;
+                    }
+                }
+                Ok(())
+            }
+            (Feed::Job(job_id), Err(BroadcastStreamRecvError::Lagged(missed))) => {
+                // This client fell behind the hub's buffer: read what it missed from the log,
+                // coalescing progress so it can catch up.
+                tracing::debug!(%job_id, missed, "subscriber lagged; catching up from the log");
+                self.replay(job_id, None, true).await.map(|_| ())
+            }
+            (Feed::TenantJobs, Ok(batch)) => {
+                for event in batch.events.iter().filter(|e| e.kind == "job_created") {
+                    self.send_event(event).await?;
+                }
+                Ok(())
+            }
+            // New-job notices are hints for dashboards; a dashboard reloads its list on reconnect.
+            (Feed::TenantJobs, Err(BroadcastStreamRecvError::Lagged(_))) => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin_allowed;
+
+    #[test]
+    fn own_origin_is_matched_exactly() {
+        let host = Some("app.example.com");
+        assert!(origin_allowed("https://app.example.com", host, &[]));
+        assert!(!origin_allowed("https://evil-app.example.com", host, &[]));
+        assert!(!origin_allowed(
+            "https://app.example.com.evil.net",
+            host,
+            &[]
+        ));
+        assert!(!origin_allowed("null", host, &[]));
+    }
+
+    #[test]
+    fn allowlist_is_matched_exactly() {
+        let allowed = vec!["https://example.com".to_owned()];
+        assert!(origin_allowed("https://example.com/", None, &allowed));
+        assert!(!origin_allowed("https://evil-example.com", None, &allowed));
+        assert!(!origin_allowed(
+            "https://example.com.evil.net",
+            None,
+            &allowed
+        ));
+        assert!(!origin_allowed("http://example.com", None, &allowed));
+    }
+}

@@ -1,0 +1,11 @@
+//! Integration tests: the real app on port 0, a fresh SQLite database, a fake provider over HTTP.
+
+#[path = "../support/fake_provider.rs"]
+mod fake_provider;
+
+mod bulk_send;
+mod helpers;
+mod live;
+mod pages;
+mod tenancy;
+mod validation;

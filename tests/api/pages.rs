@@ -1,0 +1,194 @@
+use jobpulse::server::auth;
+use jobpulse::server::store::Role;
+use serde_json::Value;
+
+use crate::helpers::{TestApp, phones, spawn_app};
+
+/// Logs in through the login server function like the page does, returning the cookie.
+async fn login(app: &TestApp) -> String {
+    let store = app.state.store.as_ref();
+    let tenant = store.tenant_by_name("acme").await.unwrap().unwrap();
+    let hash = auth::hash_password("s3cret-pass");
+    store
+        .create_user(tenant.id, "ana", &hash, Role::Operator)
+        .await
+        .unwrap();
+    let response = app
+        .client
+        .post(format!("{}/api/login", app.address))
+        .form(&[("username", "ana"), ("password", "s3cret-pass")])
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .expect("login sets the session cookie")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn pages_need_a_login() {
+    let app = spawn_app().await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = client
+        .get(format!("{}/bulk/new", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()["location"], "/login?next=/bulk/new");
+    let response = client
+        .get(format!("{}/login", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let wrong = client
+        .post(format!("{}/api/login", app.address))
+        .form(&[("username", "nobody"), ("password", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert!(wrong.headers().get("set-cookie").is_none());
+    assert!(
+        wrong
+            .text()
+            .await
+            .unwrap()
+            .contains("Wrong username or password")
+    );
+}
+
+#[tokio::test]
+async fn the_job_page_renders_the_current_state_on_the_server() {
+    let app = spawn_app().await;
+    let cookie = login(&app).await;
+    let job = app.create_job(&phones(30), 2).await;
+    let job = app.wait_until_finished(job.id).await;
+    let html = app
+        .client
+        .get(format!("{}/jobs/{}", app.address, job.id))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("role=\"progressbar\""), "{html:.2000}");
+    assert!(html.contains("aria-valuenow=\"100\""));
+    assert!(html.contains(&format!("data-testid=\"stat-sent\">{}<", job.progress.sent)));
+    assert!(html.contains(&format!(
+        "data-testid=\"stat-failed\">{}<",
+        job.progress.failed
+    )));
+    assert!(html.contains("data-status=\"completed\""));
+    assert!(
+        html.contains("recipient not on WhatsApp"),
+        "failed lines are in the log"
+    );
+
+    let dashboard = app
+        .client
+        .get(format!("{}/", app.address))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(dashboard.contains(&format!("data-job-id=\"{}\"", job.id)));
+
+    let other_tenant_job = {
+        let other = app.other_tenant_token("globex").await;
+        let response = app
+            .send_bulk_as(
+                &other,
+                &serde_json::json!({"message": "x", "phones": phones(1)}),
+            )
+            .await;
+        let body: Value = response.json().await.unwrap();
+        body["job"]["id"].as_str().unwrap().to_owned()
+    };
+    let response = app
+        .client
+        .get(format!("{}/jobs/{other_tenant_job}", app.address))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+}
+
+#[tokio::test]
+async fn the_form_server_function_reports_bad_lines_and_creates_nothing() {
+    let app = spawn_app().await;
+    let cookie = login(&app).await;
+    let response = app
+        .client
+        .post(format!("{}/api/start_bulk_send", app.address))
+        .header("cookie", &cookie)
+        .form(&[
+            ("message", "Hola"),
+            (
+                "recipients",
+                "+34600000001\n\nabc, +34600000002\n+34600000001",
+            ),
+            ("devices_limit", "5"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+    let outcome: Value = response.json().await.unwrap();
+    let lines = &outcome["Rejected"]["lines"];
+    assert_eq!(lines[0]["line"], 3);
+    assert_eq!(lines[0]["entry"], "abc");
+    assert_eq!(lines[1]["line"], 4);
+    assert!(lines[1]["reason"].as_str().unwrap().contains("duplicate"));
+    let jobs: Vec<Value> = app.get("/api/jobs").await.json().await.unwrap();
+    assert!(jobs.is_empty());
+
+    let response = app
+        .client
+        .post(format!("{}/api/start_bulk_send", app.address))
+        .header("cookie", &cookie)
+        .form(&[
+            ("message", "Hola"),
+            ("recipients", "+34600000001, +34600000002"),
+            ("devices_limit", "2"),
+            ("idempotency_key", "form-1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let outcome: Value = response.json().await.unwrap();
+    let job_id = outcome["Created"]["job_id"]
+        .as_str()
+        .expect("created")
+        .to_owned();
+    let job = app.wait_until_finished(job_id.as_str()).await;
+    assert_eq!(job.progress.sent, 2);
+}
+
+#[tokio::test]
+async fn healthz_answers_when_the_database_does() {
+    let app = spawn_app().await;
+    let response = reqwest::get(format!("{}/healthz", app.address))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}

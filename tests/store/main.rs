@@ -1,0 +1,483 @@
+//! The Store conformance suite: every backend must pass the same tests.
+
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use jobpulse::protocol::{ItemStatus, JobStatus, ServerMsg};
+use jobpulse::server::store::{
+    self, Control, Created, InFlightPolicy, ItemOutcome, JobEnd, JobFilter, NewBulkJob, Store,
+    StoreError, TenantId,
+};
+
+/// A store on a fresh database, and whatever keeps that database alive.
+struct Backend {
+    store: Arc<dyn Store>,
+    _guard: Box<dyn std::any::Any + Send>,
+}
+
+async fn sqlite() -> Backend {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("conformance.db").display());
+    let store = store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    Backend {
+        store,
+        _guard: Box::new(dir),
+    }
+}
+
+fn numbers(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("+3460000{:04}", i)).collect()
+}
+
+async fn tenant(store: &dyn Store, name: &str) -> TenantId {
+    store.create_tenant(name).await.unwrap().id
+}
+
+async fn new_job(store: &dyn Store, tenant: TenantId, n: usize, key: Option<&str>) -> Created {
+    store
+        .create_bulk_job(NewBulkJob {
+            tenant_id: tenant,
+            message: "Hola".into(),
+            devices_limit: 2,
+            recipients: numbers(n),
+            skipped: 0,
+            idempotency_key: key.map(str::to_owned),
+        })
+        .await
+        .unwrap()
+}
+
+fn lease() -> chrono::DateTime<Utc> {
+    Utc::now() + Duration::seconds(30)
+}
+
+fn outcome(idx: u64, status: ItemStatus) -> ItemOutcome {
+    ItemOutcome {
+        idx,
+        recipient: format!("+3460000{idx:04}"),
+        device_id: 1,
+        status,
+        attempts: 1,
+        error: (status != ItemStatus::Sent).then(|| "refused".to_owned()),
+        provider_message_id: None,
+    }
+}
+
+macro_rules! conformance {
+    ($backend:ident) => {
+        mod $backend {
+            use super::*;
+
+            #[tokio::test]
+            async fn tenants_have_unique_names_and_tokens_resolve() {
+                let b = super::$backend().await;
+                let id = tenant(b.store.as_ref(), "acme").await;
+                assert!(matches!(
+                    b.store.create_tenant("acme").await,
+                    Err(StoreError::Conflict(_))
+                ));
+                b.store.create_api_token(id, "ci", "hash-1").await.unwrap();
+                assert_eq!(b.store.tenant_for_token("hash-1").await.unwrap(), Some(id));
+                assert_eq!(b.store.tenant_for_token("hash-2").await.unwrap(), None);
+            }
+
+            #[tokio::test]
+            async fn a_job_is_created_with_its_items_and_first_event() {
+                let b = super::$backend().await;
+                let t = tenant(b.store.as_ref(), "acme").await;
+                let Created::New { job, event } = new_job(b.store.as_ref(), t, 7, None).await
+                else {
+                    panic!("a new job");
+                };
+                assert_eq!(
+                    (job.status, job.total_numbers, job.last_seq),
+                    (JobStatus::Pending, 7, 1)
+                );
+                assert_eq!((event.seq, event.kind.as_str()), (1, "job_created"));
+                let items = b
+                    .store
+                    .items(t, job.id, None, None, 100)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(items.len(), 7);
+                assert!(items.iter().all(|i| i.status == ItemStatus::Pending));
+                let events = b
+                    .store
+                    .events_after(t, job.id, 0, 10)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(events, vec![event]);
+            }
+
+            #[tokio::test]
+            async fn an_idempotency_key_makes_one_job_per_tenant() {
+                let b = super::$backend().await;
+                let (t1, t2) = (
+                    tenant(b.store.as_ref(), "a").await,
+                    tenant(b.store.as_ref(), "b").await,
+                );
+                let first = new_job(b.store.as_ref(), t1, 2, Some("k")).await;
+                let again = new_job(b.store.as_ref(), t1, 2, Some("k")).await;
+                let other = new_job(b.store.as_ref(), t2, 2, Some("k")).await;
+                assert!(matches!(first, Created::New { .. }));
+                assert!(matches!(again, Created::Existing(_)));
+                assert_eq!(first.job().id, again.job().id);
+                assert!(matches!(other, Created::New { .. }));
+            }
+
+            #[tokio::test]
+            async fn tenants_see_only_their_own_jobs() {
+                let b = super::$backend().await;
+                let (t1, t2) = (
+                    tenant(b.store.as_ref(), "a").await,
+                    tenant(b.store.as_ref(), "b").await,
+                );
+                let job = new_job(b.store.as_ref(), t1, 2, None).await.job().clone();
+                assert!(b.store.job(t2, job.id).await.unwrap().is_none());
+                assert!(
+                    b.store
+                        .events_after(t2, job.id, 0, 10)
+                        .await
+                        .unwrap()
+                        .is_none()
+                );
+                assert!(
+                    b.store
+                        .items(t2, job.id, None, None, 10)
+                        .await
+                        .unwrap()
+                        .is_none()
+                );
+                let filter = JobFilter {
+                    limit: 10,
+                    ..JobFilter::default()
+                };
+                assert!(b.store.list_jobs(t2, &filter).await.unwrap().is_empty());
+                assert_eq!(b.store.list_jobs(t1, &filter).await.unwrap().len(), 1);
+            }
+
+            #[tokio::test]
+            async fn only_one_of_many_racing_runners_claims_a_job() {
+                let b = super::$backend().await;
+                let t = tenant(b.store.as_ref(), "acme").await;
+                new_job(b.store.as_ref(), t, 3, None).await;
+                let claims = (0..8).map(|i| {
+                    let store = b.store.clone();
+                    tokio::spawn(async move {
+                        store
+                            .claim_job(&format!("runner-{i}"), lease(), InFlightPolicy::Retry)
+                            .await
+                            .unwrap()
+                    })
+                });
+                let won: Vec<_> = futures::future::join_all(claims)
+                    .await
+                    .into_iter()
+                    .filter_map(|r| r.unwrap())
+                    .collect();
+                assert_eq!(won.len(), 1);
+                assert_eq!(won[0].job.status, JobStatus::Processing);
+                assert_eq!(
+                    (won[0].started.seq, won[0].started.kind.as_str()),
+                    (2, "job_started")
+                );
+                assert!(!won[0].rescued);
+            }
+
+            #[tokio::test]
+            async fn items_are_claimed_once_and_outcomes_get_consecutive_seqs() {
+                let b = super::$backend().await;
+                let t = tenant(b.store.as_ref(), "acme").await;
+                let job = new_job(b.store.as_ref(), t, 5, None).await.job().clone();
+                b.store
+                    .claim_job("me", lease(), InFlightPolicy::Retry)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                let first = b.store.claim_items(job.id, "me", 3).await.unwrap();
+                let second = b.store.claim_items(job.id, "me", 3).await.unwrap();
+                assert_eq!(first.iter().map(|i| i.idx).collect::<Vec<_>>(), [0, 1, 2]);
+                assert_eq!(second.iter().map(|i| i.idx).collect::<Vec<_>>(), [3, 4]);
+                assert!(
+                    b.store
+                        .claim_items(job.id, "me", 3)
+                        .await
+                        .unwrap()
+                        .is_empty()
+                );
+                assert_ne!(first[0].idempotency_key, first[1].idempotency_key);
+
+                let events = b
+                    .store
+                    .record_outcomes(
+                        job.id,
+                        "me",
+                        &[outcome(0, ItemStatus::Sent), outcome(1, ItemStatus::Failed)],
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), [3, 4]);
+                let ServerMsg::Error(failed) = events[1].msg().unwrap() else {
+                    panic!("an error event")
+                };
+                assert_eq!(failed.progress.unwrap().sent, 1);
+                assert_eq!(failed.progress.unwrap().failed, 1);
+                // The same outcome again counts nothing and writes no event.
+                let again = b
+                    .store
+                    .record_outcomes(job.id, "me", &[outcome(0, ItemStatus::Sent)])
+                    .await
+                    .unwrap();
+                assert!(again.is_empty());
+                let job = b.store.job(t, job.id).await.unwrap().unwrap();
+                assert_eq!(
+                    (job.progress.sent, job.progress.failed, job.last_seq),
+                    (1, 1, 4)
+                );
+            }
+
+            #[tokio::test]
+            async fn a_runner_without_the_lease_can_write_nothing() {
+                let b = super::$backend().await;
+                let t = tenant(b.store.as_ref(), "acme").await;
+                let job = new_job(b.store.as_ref(), t, 2, None).await.job().clone();
+                b.store
+                    .claim_job("me", lease(), InFlightPolicy::Retry)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                b.store.claim_items(job.id, "me", 2).await.unwrap();
+                assert!(matches!(
+                    b.store.renew_lease(job.id, "other", lease()).await,
+                    Err(StoreError::LeaseLost(_))
+                ));
+                assert!(matches!(
+                    b.store
+                        .record_outcomes(job.id, "other", &[outcome(0, ItemStatus::Sent)])
+                        .await,
+                    Err(StoreError::LeaseLost(_))
+                ));
+                assert!(matches!(
+                    b.store.claim_items(job.id, "other", 2).await,
+                    Err(StoreError::LeaseLost(_))
+                ));
+                assert!(matches!(
+                    b.store
+                        .finish_job(
+                            job.id,
+                            "other",
+                            JobEnd::Completed {
+                                parallel_workers: 1
+                            }
+                        )
+                        .await,
+                    Err(StoreError::LeaseLost(_))
+                ));
+                assert_eq!(
+                    b.store.renew_lease(job.id, "me", lease()).await.unwrap(),
+                    Control::Run
+                );
+                let job = b.store.job(t, job.id).await.unwrap().unwrap();
+                assert_eq!((job.progress.sent, job.last_seq), (0, 2));
+            }
+
+            #[tokio::test]
+            async fn an_expired_lease_is_rescued_and_in_flight_items_retried() {
+                let b = super::$backend().await;
+                let t = tenant(b.store.as_ref(), "acme").await;
+                let job = new_job(b.store.as_ref(), t, 3, None).await.job().clone();
+                let expired = Utc::now() - Duration::seconds(1);
+                b.store
+                    .claim_job("dead", expired, InFlightPolicy::Retry)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                let in_flight = b.store.claim_items(job.id, "dead", 2).await.unwrap();
+                let rescued = b
+                    .store
+                    .claim_job("alive", lease(), InFlightPolicy::Retry)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                assert!(rescued.rescued);
+                let again = b.store.claim_items(job.id, "alive", 10).await.unwrap();
+                assert_eq!(again.len(), 3);
+                assert_eq!(
+                    again[0].idempotency_key, in_flight[0].idempotency_key,
+                    "same key on retry"
+                );
+            }
+
+            #[tokio::test]
+            async fn without_deduplication_in_flight_items_become_unknown() {
+                let b = super::$backend().await;
+                let t = tenant(b.store.as_ref(), "acme").await;
+                let job = new_job(b.store.as_ref(), t, 3, None).await.job().clone();
+                let expired = Utc::now() - Duration::seconds(1);
+                b.store
+                    .claim_job("dead", expired, InFlightPolicy::MarkUnknown)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                b.store.claim_items(job.id, "dead", 2).await.unwrap();
+                let rescued = b
+                    .store
+                    .claim_job("alive", lease(), InFlightPolicy::MarkUnknown)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(rescued.job.progress.unknown, 2);
+                assert_eq!(
+                    b.store
+                        .claim_items(job.id, "alive", 10)
+                        .await
+                        .unwrap()
+                        .len(),
+                    1
+                );
+                let unknown = b
+                    .store
+                    .items(t, job.id, Some(ItemStatus::Unknown), None, 10)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(unknown.len(), 2);
+            }
+
+            #[tokio::test]
+            async fn a_live_lease_is_never_rescued() {
+                let b = super::$backend().await;
+                let t = tenant(b.store.as_ref(), "acme").await;
+                new_job(b.store.as_ref(), t, 1, None).await;
+                b.store
+                    .claim_job("me", lease(), InFlightPolicy::Retry)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                assert!(
+                    b.store
+                        .claim_job("other", lease(), InFlightPolicy::Retry)
+                        .await
+                        .unwrap()
+                        .is_none()
+                );
+            }
+
+            #[tokio::test]
+            async fn finishing_writes_the_summary_and_releases_the_lease() {
+                let b = super::$backend().await;
+                let t = tenant(b.store.as_ref(), "acme").await;
+                let job = new_job(b.store.as_ref(), t, 2, None).await.job().clone();
+                b.store
+                    .claim_job("me", lease(), InFlightPolicy::Retry)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                b.store.claim_items(job.id, "me", 2).await.unwrap();
+                b.store
+                    .record_outcomes(
+                        job.id,
+                        "me",
+                        &[outcome(0, ItemStatus::Sent), outcome(1, ItemStatus::Failed)],
+                    )
+                    .await
+                    .unwrap();
+                let end = b
+                    .store
+                    .finish_job(
+                        job.id,
+                        "me",
+                        JobEnd::Completed {
+                            parallel_workers: 2,
+                        },
+                    )
+                    .await
+                    .unwrap();
+                let ServerMsg::JobCompleted(done) = end.msg().unwrap() else {
+                    panic!("job_completed")
+                };
+                assert_eq!(
+                    (done.results.sent, done.results.failed, done.results.total),
+                    (1, 1, 2)
+                );
+                assert_eq!(
+                    (done.results.devices_used, done.results.parallel_workers),
+                    (1, 2)
+                );
+                assert_eq!(done.seq, 5);
+                let job = b.store.job(t, job.id).await.unwrap().unwrap();
+                assert_eq!(job.status, JobStatus::Completed);
+                assert!(job.finished_at.is_some());
+                assert_eq!(job.results.unwrap().sent, 1);
+                assert!(
+                    b.store
+                        .claim_job("other", lease(), InFlightPolicy::Retry)
+                        .await
+                        .unwrap()
+                        .is_none()
+                );
+            }
+
+            #[tokio::test]
+            async fn released_items_go_back_to_pending() {
+                let b = super::$backend().await;
+                let t = tenant(b.store.as_ref(), "acme").await;
+                let job = new_job(b.store.as_ref(), t, 4, None).await.job().clone();
+                b.store
+                    .claim_job("me", lease(), InFlightPolicy::Retry)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                b.store.claim_items(job.id, "me", 4).await.unwrap();
+                b.store.release_items(job.id, "me", &[1, 3]).await.unwrap();
+                let pending = b
+                    .store
+                    .items(t, job.id, Some(ItemStatus::Pending), None, 10)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(pending.iter().map(|i| i.index).collect::<Vec<_>>(), [1, 3]);
+            }
+
+            #[tokio::test]
+            async fn events_page_forwards_and_backwards() {
+                let b = super::$backend().await;
+                let t = tenant(b.store.as_ref(), "acme").await;
+                let job = new_job(b.store.as_ref(), t, 10, None).await.job().clone();
+                b.store
+                    .claim_job("me", lease(), InFlightPolicy::Retry)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                b.store.claim_items(job.id, "me", 10).await.unwrap();
+                let outcomes: Vec<_> = (0..10).map(|i| outcome(i, ItemStatus::Sent)).collect();
+                b.store
+                    .record_outcomes(job.id, "me", &outcomes)
+                    .await
+                    .unwrap();
+                let after = b
+                    .store
+                    .events_after(t, job.id, 4, 3)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(after.iter().map(|e| e.seq).collect::<Vec<_>>(), [5, 6, 7]);
+                let before = b
+                    .store
+                    .events_before(t, job.id, 12, 3)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(
+                    before.iter().map(|e| e.seq).collect::<Vec<_>>(),
+                    [9, 10, 11]
+                );
+            }
+        }
+    };
+}
+
+conformance!(sqlite);
