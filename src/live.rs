@@ -435,10 +435,10 @@ mod driver {
     }
 
     fn set_state(state: Connection) {
-        if let Some(live) = with(|d| d.live) {
-            if live.connection.get_untracked() != state {
-                live.connection.set(state);
-            }
+        if let Some(live) = with(|d| d.live)
+            && live.connection.get_untracked() != state
+        {
+            live.connection.set(state);
         }
     }
 

@@ -152,15 +152,7 @@ pub struct Text {
 impl Text {
     /// Formats a count with this locale's digit grouping.
     pub fn number(&self, n: u64) -> String {
-        let digits = n.to_string();
-        let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-        for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
-                out.push(self.thousands);
-            }
-            out.push(c);
-        }
-        out
+        crate::app::format::group_thousands(n, self.thousands)
     }
 
     /// Formats a percentage with one decimal, as people read it.

@@ -32,15 +32,7 @@ pub enum CreateError {
 }
 
 fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    crate::app::format::group_thousands(n as u64, ',')
 }
 
 /// Checks everything about a bulk send except the phone numbers themselves.

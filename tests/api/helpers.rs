@@ -39,9 +39,11 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let provider = FakeProvider::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut settings = Settings::default();
-    settings.addr = "127.0.0.1:0".into();
-    settings.database_url = format!("sqlite://{}", dir.path().join("test.db").display());
+    let mut settings = Settings {
+        addr: "127.0.0.1:0".into(),
+        database_url: format!("sqlite://{}", dir.path().join("test.db").display()),
+        ..Settings::default()
+    };
     settings.demo.enabled = false;
     settings.provider.kind = ProviderKind::Http;
     settings.provider.url = provider.url();

@@ -90,7 +90,15 @@ pub fn LogPane(feed: JobFeed) -> impl IntoView {
                     </button>
                 </div>
             </div>
-            <div class="log-lines" node_ref=pane on:scroll=on_scroll tabindex="0" data-testid="log-lines">
+            <div
+                class="log-lines"
+                node_ref=pane
+                on:scroll=on_scroll
+                tabindex="0"
+                role="region"
+                aria-labelledby="log-title"
+                data-testid="log-lines"
+            >
                 <Show when=move || { feed.dropped.get() > 0 && !failures_only.get() }>
                     <p class="log-note">{move || (text.log_older_hidden)(feed.dropped.get())}</p>
                 </Show>

@@ -3,7 +3,7 @@ use leptos::prelude::*;
 use crate::app::i18n::use_text;
 use crate::protocol::Progress;
 
-/// An accessible progress bar: sent in the calm colour, failed in the alert colour.
+/// An accessible progress bar: sent in the calm colour, failed in the alert colour, unknown apart.
 #[component]
 pub fn ProgressBar(
     #[prop(into)] progress: Signal<Progress>,
@@ -34,7 +34,8 @@ pub fn ProgressBar(
             aria-valuetext=move || text.percent(value())
         >
             <div class="progress-sent" style:width=move || format!("{:.3}%", share(progress.with(|p| p.sent)))></div>
-            <div class="progress-failed" style:width=move || format!("{:.3}%", share(progress.with(|p| p.failed + p.unknown)))></div>
+            <div class="progress-failed" style:width=move || format!("{:.3}%", share(progress.with(|p| p.failed)))></div>
+            <div class="progress-unknown" style:width=move || format!("{:.3}%", share(progress.with(|p| p.unknown)))></div>
         </div>
     }
 }

@@ -65,22 +65,26 @@ pub fn BulkNewPage() -> impl IntoView {
         <section class="panel form-panel">
             <ActionForm action=start attr:novalidate="true">
                 <input type="hidden" name="idempotency_key" prop:value=move || idempotency_key.get() />
-                <label class="field">
-                    <span>{text.message_label}</span>
+                // Hints sit beside their control, not inside the label, so screen readers read
+                // them once, as descriptions.
+                <div class="field">
+                    <label for="message"><span>{text.message_label}</span></label>
                     <textarea
+                        id="message"
                         name="message"
                         rows="4"
                         required
-                        maxlength=MAX_MESSAGE_CHARS
+                        aria-describedby="message-count"
                         on:input=move |ev| message_chars.set(event_target_value(&ev).chars().count())
                     ></textarea>
-                    <small class="hint" class:hint-over=move || { message_chars.get() > MAX_MESSAGE_CHARS }>
+                    <small id="message-count" class="hint" class:hint-over=move || { message_chars.get() > MAX_MESSAGE_CHARS }>
                         {move || (text.message_count)(message_chars.get(), MAX_MESSAGE_CHARS)}
                     </small>
-                </label>
-                <label class="field">
-                    <span>{text.recipients_label}</span>
+                </div>
+                <div class="field">
+                    <label for="recipients"><span>{text.recipients_label}</span></label>
                     <textarea
+                        id="recipients"
                         name="recipients"
                         rows="10"
                         required
@@ -93,7 +97,7 @@ pub fn BulkNewPage() -> impl IntoView {
                         {text.recipients_hint} " · "
                         <strong data-testid="recipient-count">{move || (text.recipients_count)(recipient_count.get())}</strong>
                     </small>
-                </label>
+                </div>
                 <div id="recipient-errors" aria-live="polite">
                     <Show when=move || !line_errors().is_empty()>
                         <div class="notice notice-error" role="alert" data-testid="line-errors">
@@ -113,11 +117,11 @@ pub fn BulkNewPage() -> impl IntoView {
                         </div>
                     </Show>
                 </div>
-                <label class="field field-narrow">
-                    <span>{text.devices_label}</span>
-                    <input type="number" name="devices_limit" min="1" max="50" value="5" required />
-                    <small class="hint">{text.devices_hint}</small>
-                </label>
+                <div class="field field-narrow">
+                    <label for="devices_limit"><span>{text.devices_label}</span></label>
+                    <input id="devices_limit" type="number" name="devices_limit" min="1" max="50" value="5" required aria-describedby="devices-hint" />
+                    <small class="hint" id="devices-hint">{text.devices_hint}</small>
+                </div>
                 {move || form_error().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
                 <button type="submit" class="button button-primary" disabled=move || start.pending().get()>
                     {move || if start.pending().get() { text.starting } else { text.start_sending }}

@@ -134,12 +134,10 @@ fn JobDetail(data: JobPageData) -> impl IntoView {
                             }
                         })
                 }}
-                <Show when=move || job.with(|j| j.skipped > 0)>
-                    <div class="fact fact-wide">
-                        <dd class="muted">{move || (text.skipped_entries)(job.with(|j| j.skipped))}</dd>
-                    </div>
-                </Show>
             </dl>
+            <Show when=move || job.with(|j| j.skipped > 0)>
+                <p class="muted">{move || (text.skipped_entries)(job.with(|j| j.skipped))}</p>
+            </Show>
         </section>
 
         <LogPane feed />

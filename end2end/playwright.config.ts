@@ -1,0 +1,57 @@
+import { defineConfig } from '@playwright/test';
+import * as path from 'node:path';
+
+// The suite runs against the real server binary built by `cargo leptos build`, on its own port
+// and a fresh SQLite database (or JOBPULSE_DATABASE_URL, e.g. a PostgreSQL one).
+const port = Number(process.env.E2E_PORT ?? 3457);
+const baseURL = process.env.BASE_URL ?? `http://127.0.0.1:${port}`;
+const root = path.resolve(__dirname, '..');
+const binary = process.env.JOBPULSE_BIN ?? path.join(root, 'target/debug/jobpulse');
+const database = process.env.JOBPULSE_DATABASE_URL ?? `sqlite://${path.join(__dirname, '.data', `e2e-${Date.now()}.db`)}`;
+
+export default defineConfig({
+  testDir: './tests',
+  timeout: 120_000,
+  expect: { timeout: 30_000 },
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  reporter: [['list']],
+  use: {
+    baseURL,
+    trace: 'retain-on-failure',
+    screenshot: 'only-on-failure',
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    },
+  },
+  webServer: process.env.BASE_URL
+    ? undefined
+    : {
+        command: `${binary} serve`,
+        cwd: root,
+        url: `${baseURL}/healthz`,
+        reuseExistingServer: false,
+        timeout: 60_000,
+        stdout: 'pipe',
+        env: {
+          JOBPULSE_ADDR: `127.0.0.1:${port}`,
+          JOBPULSE_DATABASE_URL: database,
+          JOBPULSE_PROVIDER: 'sandbox',
+          // Slow enough to watch (and reload) a job mid-send, fast enough for a quick suite.
+          JOBPULSE_SANDBOX_LATENCY_MS: '60',
+          JOBPULSE_DEMO: 'true',
+          JOBPULSE_DEMO_PASSWORD: 'demo-password',
+          JOBPULSE_LOG: 'warn',
+        },
+      },
+});

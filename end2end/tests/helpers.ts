@@ -1,0 +1,46 @@
+import { expect, type Page, type APIRequestContext } from '@playwright/test';
+
+/** Logs in as the demo user and waits until the dashboard is interactive. */
+export async function login(page: Page) {
+  await page.goto('/login');
+  await page.getByLabel(/username/i).fill('demo');
+  await page.getByLabel(/password/i).fill('demo-password');
+  await page.locator('main button[type=submit]').click();
+  await expect(page).toHaveURL(/\/$/);
+  await hydrated(page);
+}
+
+/** Waits until the WebAssembly bundle has taken over the server-rendered page. */
+export async function hydrated(page: Page) {
+  await page.locator('body[data-hydrated="true"]').waitFor();
+}
+
+/** `count` distinct Spanish mobile numbers; every tenth ends in 13, which the sandbox refuses. */
+export function phones(count: number, offset = 0): string[] {
+  return Array.from({ length: count }, (_, n) => {
+    const i = n + offset;
+    return i % 10 === 3 ? `+346${String(i).padStart(6, '0')}13` : `+346${String(i * 100 + 1).padStart(8, '0')}`;
+  });
+}
+
+/** Creates a bulk send through the REST API with the page's session. */
+export async function createJob(request: APIRequestContext, list: string[], devices = 5): Promise<string> {
+  const response = await request.post('/api/messages/send-bulk', {
+    data: { message: 'Hola desde Playwright', phones: list, devices_limit: devices },
+  });
+  expect(response.status()).toBe(202);
+  return (await response.json()).job.id;
+}
+
+/** The job as the REST API reports it. */
+export async function job(request: APIRequestContext, id: string) {
+  const response = await request.get(`/api/jobs/${id}`);
+  expect(response.status()).toBe(200);
+  return response.json();
+}
+
+/** Reads a counter shown on the page as a number (it is grouped with separators). */
+export async function counter(page: Page, testId: string): Promise<number> {
+  const text = await page.getByTestId(testId).textContent();
+  return Number((text ?? '').replace(/[^0-9]/g, ''));
+}
