@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::protocol::{JobId, JobView, ServerMsg};
+use crate::protocol::{ItemStatus, ItemsPage, JobId, JobView, ServerMsg};
 
 /// Lines of a job's log the page shows on first render.
 pub const INITIAL_LOG_LINES: u32 = 200;
@@ -256,4 +256,63 @@ pub async fn start_bulk_send(
         }),
         Err(CreateError::Store(error)) => Err(ServerFnError::new(error.to_string())),
     }
+}
+
+/// What the job page's buttons ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JobCommand {
+    Cancel,
+    Pause,
+    Resume,
+    RetryFailed,
+    /// Retry failed items and the unknown ones (that may have been delivered already).
+    RetryFailedAndUnknown,
+}
+
+/// Cancels, pauses, resumes or retries a job; a refusal comes back as a sentence to show.
+#[server(endpoint = "job_action")]
+pub async fn job_action(id: String, command: JobCommand) -> Result<JobView, ServerFnError> {
+    use crate::server::jobs::{self, ControlError};
+    use crate::server::store::StopRequest;
+
+    let (state, principal) = server::principal().await?;
+    let job = id
+        .parse::<JobId>()
+        .map_err(|_| ServerFnError::new("Job not found."))?;
+    let tenant = principal.tenant_id;
+    let result = match command {
+        JobCommand::Cancel => jobs::stop(&state, tenant, job, StopRequest::Cancel).await,
+        JobCommand::Pause => jobs::stop(&state, tenant, job, StopRequest::Pause).await,
+        JobCommand::Resume => jobs::resume(&state, tenant, job).await,
+        JobCommand::RetryFailed => jobs::retry_failed(&state, tenant, job, false).await,
+        JobCommand::RetryFailedAndUnknown => jobs::retry_failed(&state, tenant, job, true).await,
+    };
+    result.map_err(|e| match e {
+        ControlError::Store(e) => ServerFnError::new(format!("the database is not answering: {e}")),
+        other => ServerFnError::new(other.to_string()),
+    })
+}
+
+/// One page of a job's recipients with a given status.
+#[server(endpoint = "job_items")]
+pub async fn job_items(
+    id: String,
+    status: ItemStatus,
+    after: Option<u64>,
+) -> Result<ItemsPage, ServerFnError> {
+    const PAGE: u32 = 100;
+    let (state, principal) = server::principal().await?;
+    let job = id
+        .parse::<JobId>()
+        .map_err(|_| ServerFnError::new("Job not found."))?;
+    let items = state
+        .store
+        .items(principal.tenant_id, job, Some(status), after, PAGE)
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))?
+        .ok_or_else(|| ServerFnError::new("Job not found."))?;
+    let next_after = (items.len() as u32 == PAGE)
+        .then(|| items.last().map(|i| i.index))
+        .flatten();
+    Ok(ItemsPage { items, next_after })
 }

@@ -293,7 +293,14 @@ impl JobView {
                 self.status = JobStatus::Paused;
                 self.progress = e.progress;
             }
-            ServerMsg::JobResumed(_) => self.status = JobStatus::Pending,
+            ServerMsg::JobResumed(e) => {
+                self.status = JobStatus::Pending;
+                self.finished_at = None;
+                self.results = None;
+                if let Some(progress) = e.progress {
+                    self.progress = progress;
+                }
+            }
             ServerMsg::Subscribed(s) => *self = s.job.clone(),
             ServerMsg::Resync(s) => *self = s.job.clone(),
             _ => {}
@@ -325,6 +332,9 @@ pub struct JobStartedEvent {
     /// Counters at the start (a rescued job may already have outcomes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress: Option<Progress>,
+    /// The instance whose engine runs the job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
 }
 
 /// `stage`: a multi-stage job moved on.
@@ -615,7 +625,18 @@ pub struct ItemView {
     pub device_id: Option<u32>,
     pub attempts: u32,
     pub error: Option<String>,
+    /// Every failed attempt's error, oldest first.
+    #[serde(default)]
+    pub errors: Vec<String>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// `POST /api/jobs/{id}/retry-failed` body.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RetryFailedRequest {
+    /// Also re-send items whose fate is unknown (the provider may have delivered them already).
+    #[serde(default)]
+    pub include_unknown: bool,
 }
 
 /// `GET /api/jobs/{id}/items` answer.

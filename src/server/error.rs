@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::protocol::InvalidPhone;
-use crate::server::jobs::CreateError;
+use crate::server::jobs::{ControlError, CreateError};
 use crate::server::store::StoreError;
 
 /// An error answer: a status and one sentence a person can act on.
@@ -60,6 +60,16 @@ impl From<CreateError> for AppError {
                 AppError::InvalidPhones { detail, invalid }
             }
             CreateError::Store(e) => AppError::Store(e),
+        }
+    }
+}
+
+impl From<ControlError> for AppError {
+    fn from(error: ControlError) -> Self {
+        match error {
+            ControlError::NotFound => AppError::job_not_found(),
+            ControlError::Refused(reason) => AppError::Conflict(reason),
+            ControlError::Store(e) => AppError::Store(e),
         }
     }
 }

@@ -1,10 +1,14 @@
 //! Job operations shared by REST handlers and server functions, so both behave the same.
 
-use crate::protocol::{InvalidPhone, SendBulkRequest};
+use std::time::Duration;
+
+use crate::protocol::{InvalidPhone, JobId, JobStatus, JobView, SendBulkRequest};
 use crate::server::AppState;
 use crate::server::hub::EventBatch;
 use crate::server::phones;
-use crate::server::store::{Created, NewBulkJob, StoreError, TenantId};
+use crate::server::store::{
+    Created, NewBulkJob, StopRequest, StoreError, StoredEvent, TenantId, Transition,
+};
 
 /// Most recipients in one bulk send.
 pub const MAX_PHONES: usize = 100_000;
@@ -136,6 +140,107 @@ pub async fn create_bulk_send(
         }
     }
     Ok(created)
+}
+
+/// Why a request to change a job's course was not carried out.
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    #[error("Job not found.")]
+    NotFound,
+    /// It does not fit the job's state (a 409).
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// How long a cancel or pause request waits for the runner to report the exact final counts.
+const STOP_WAIT: Duration = Duration::from_secs(5);
+
+fn publish(state: &AppState, tenant: TenantId, event: StoredEvent) {
+    state.hub.publish(EventBatch {
+        job_id: event.job_id,
+        tenant_id: tenant,
+        events: vec![event],
+    });
+}
+
+/// Cancels or pauses a job. A running job stops starting items at once and lets in-flight sends
+/// finish; the answer waits (a few seconds at most) for the runner's final counts.
+#[tracing::instrument(skip(state))]
+pub async fn stop(
+    state: &AppState,
+    tenant: TenantId,
+    job: JobId,
+    request: StopRequest,
+) -> Result<JobView, ControlError> {
+    match state.store.request_stop(tenant, job, request).await? {
+        None => Err(ControlError::NotFound),
+        Some(Transition::Done { job, event }) => {
+            publish(state, tenant, event);
+            Ok(job)
+        }
+        Some(Transition::Refused { reason, .. }) => Err(ControlError::Refused(reason)),
+        Some(Transition::Requested(current)) => {
+            // The runner may live in another instance: watch the database, not the local hub.
+            let deadline = tokio::time::Instant::now() + STOP_WAIT;
+            let mut latest = current;
+            while latest.status == JobStatus::Processing && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                latest = state
+                    .store
+                    .job(tenant, job)
+                    .await?
+                    .ok_or(ControlError::NotFound)?;
+            }
+            Ok(latest)
+        }
+    }
+}
+
+/// Puts a paused (or provider-failed) job back in the queue.
+#[tracing::instrument(skip(state))]
+pub async fn resume(
+    state: &AppState,
+    tenant: TenantId,
+    job: JobId,
+) -> Result<JobView, ControlError> {
+    let transition = state.store.resume_job(tenant, job).await?;
+    requeued(state, tenant, transition)
+}
+
+/// Re-queues the failed (and, if asked, unknown) items of a finished job, continuing its seq.
+#[tracing::instrument(skip(state))]
+pub async fn retry_failed(
+    state: &AppState,
+    tenant: TenantId,
+    job: JobId,
+    include_unknown: bool,
+) -> Result<JobView, ControlError> {
+    let transition = state
+        .store
+        .retry_items(tenant, job, include_unknown)
+        .await?;
+    requeued(state, tenant, transition)
+}
+
+fn requeued(
+    state: &AppState,
+    tenant: TenantId,
+    transition: Option<Transition>,
+) -> Result<JobView, ControlError> {
+    match transition {
+        None => Err(ControlError::NotFound),
+        Some(Transition::Done { job, event }) => {
+            publish(state, tenant, event);
+            if let Some(engine) = &state.engine {
+                engine.wake();
+            }
+            Ok(job)
+        }
+        Some(Transition::Refused { reason, .. }) => Err(ControlError::Refused(reason)),
+        Some(Transition::Requested(job)) => Ok(job),
+    }
 }
 
 #[cfg(test)]

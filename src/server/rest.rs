@@ -10,13 +10,14 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use crate::protocol::{
-    ItemStatus, ItemsPage, JobId, JobKind, JobStatus, JobView, SendBulkRequest, SendBulkResponse,
+    ItemStatus, ItemsPage, JobId, JobKind, JobStatus, JobView, RetryFailedRequest, SendBulkRequest,
+    SendBulkResponse,
 };
 use crate::server::AppState;
 use crate::server::auth::Principal;
 use crate::server::error::AppError;
 use crate::server::jobs;
-use crate::server::store::{Created, JobFilter};
+use crate::server::store::{Created, JobFilter, StopRequest};
 
 /// Most events per page of `GET /jobs/{id}/events`.
 pub const MAX_EVENTS_PAGE: u32 = 5_000;
@@ -33,6 +34,76 @@ pub fn routes() -> Router<AppState> {
         .route("/jobs/{id}", get(get_job))
         .route("/jobs/{id}/events", get(job_events))
         .route("/jobs/{id}/items", get(job_items))
+        .route("/jobs/{id}/cancel", post(cancel_job))
+        .route("/jobs/{id}/pause", post(pause_job))
+        .route("/jobs/{id}/resume", post(resume_job))
+        .route("/jobs/{id}/retry-failed", post(retry_failed))
+}
+
+async fn cancel_job(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<JobView>, AppError> {
+    let job = jobs::stop(
+        &state,
+        principal.tenant_id,
+        job_id(&id)?,
+        StopRequest::Cancel,
+    )
+    .await?;
+    Ok(Json(job))
+}
+
+async fn pause_job(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<JobView>, AppError> {
+    let job = jobs::stop(
+        &state,
+        principal.tenant_id,
+        job_id(&id)?,
+        StopRequest::Pause,
+    )
+    .await?;
+    Ok(Json(job))
+}
+
+async fn resume_job(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<JobView>, AppError> {
+    Ok(Json(
+        jobs::resume(&state, principal.tenant_id, job_id(&id)?).await?,
+    ))
+}
+
+async fn retry_failed(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<JobView>, AppError> {
+    // The body is optional: no body means {"include_unknown": false}.
+    let request: RetryFailedRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        RetryFailedRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            AppError::BadRequest(format!(
+                "The body must be {{\"include_unknown\": true|false}}: {e}"
+            ))
+        })?
+    };
+    let job = jobs::retry_failed(
+        &state,
+        principal.tenant_id,
+        job_id(&id)?,
+        request.include_unknown,
+    )
+    .await?;
+    Ok(Json(job))
 }
 
 /// A job id from the path; one that is not a UUID is simply a job that does not exist.

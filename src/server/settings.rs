@@ -47,6 +47,9 @@ pub struct EngineSettings {
     /// First retry delay; doubled per attempt, with jitter, capped by `retry_max_delay_ms`.
     pub retry_base_delay_ms: u64,
     pub retry_max_delay_ms: u64,
+    /// A provider that has not accepted a message for this long, while failing transiently,
+    /// fails the job (untried items stay pending, so it can be resumed).
+    pub provider_down_after_ms: u64,
 }
 
 /// Which messaging provider sends bulk messages.
@@ -123,6 +126,7 @@ impl Default for EngineSettings {
             max_attempts: 5,
             retry_base_delay_ms: 250,
             retry_max_delay_ms: 30_000,
+            provider_down_after_ms: 120_000,
         }
     }
 }
@@ -198,6 +202,11 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("JOBPULSE_ENGINE", "engine.enabled"),
     ("JOBPULSE_LEASE_MS", "engine.lease_ms"),
     ("JOBPULSE_MAX_ATTEMPTS", "engine.max_attempts"),
+    ("JOBPULSE_RETRY_BASE_DELAY_MS", "engine.retry_base_delay_ms"),
+    (
+        "JOBPULSE_PROVIDER_DOWN_AFTER_MS",
+        "engine.provider_down_after_ms",
+    ),
     ("JOBPULSE_DEMO", "demo.enabled"),
     ("JOBPULSE_DEMO_PASSWORD", "demo.password"),
 ];
@@ -294,6 +303,12 @@ impl Settings {
                 "JOBPULSE_ENGINE" => self.engine.enabled = flag(name, value)?,
                 "JOBPULSE_LEASE_MS" => self.engine.lease_ms = parse(name, value)?,
                 "JOBPULSE_MAX_ATTEMPTS" => self.engine.max_attempts = parse(name, value)?,
+                "JOBPULSE_RETRY_BASE_DELAY_MS" => {
+                    self.engine.retry_base_delay_ms = parse(name, value)?
+                }
+                "JOBPULSE_PROVIDER_DOWN_AFTER_MS" => {
+                    self.engine.provider_down_after_ms = parse(name, value)?
+                }
                 "JOBPULSE_DEMO" => self.demo.enabled = flag(name, value)?,
                 "JOBPULSE_DEMO_PASSWORD" => self.demo.password = value,
                 _ => unreachable!("every name in ENV_OVERRIDES is handled"),

@@ -23,6 +23,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub state: AppState,
     pub provider: FakeProvider,
+    pub settings: Settings,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
     _dir: tempfile::TempDir,
 }
 
@@ -52,13 +54,10 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     settings.engine.retry_base_delay_ms = 10;
     settings.engine.retry_max_delay_ms = 100;
     configure(&mut settings);
-    let app = Application::build(settings).await.expect("the app builds");
-    let port = app.port();
-    let state = app.state().clone();
+    let (state, port, stop) = launch(settings.clone()).await;
     let (_, token) = auth::create_tenant(state.store.as_ref(), "acme")
         .await
         .unwrap();
-    tokio::spawn(app.run_until(std::future::pending()));
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
         port,
@@ -66,8 +65,29 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         client: reqwest::Client::new(),
         state,
         provider,
+        settings,
+        stop: Some(stop),
         _dir: dir,
     }
+}
+
+/// Starts an application on `settings` in the background; the sender stops it.
+async fn launch(settings: Settings) -> (AppState, u16, tokio::sync::oneshot::Sender<()>) {
+    let app = Application::build(settings).await.expect("the app builds");
+    let port = app.port();
+    let state = app.state().clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    (state, port, stop)
+}
+
+/// Another instance of the same app: same database, same provider, its own port and engine.
+pub struct Instance {
+    pub state: AppState,
+    pub port: u16,
+    _stop: tokio::sync::oneshot::Sender<()>,
 }
 
 /// `count` distinct Spanish mobile numbers; every tenth ends in 13 (the providers refuse those).
@@ -84,6 +104,75 @@ pub fn phones(count: usize) -> Vec<String> {
 }
 
 impl TestApp {
+    /// Stops this instance (its engine stops claiming; nothing is cleaned up) and starts a new
+    /// one on the same database, as a restart would.
+    pub async fn restart(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(engine) = &self.state.engine {
+            engine.stop();
+        }
+        let (state, port, stop) = launch(self.settings.clone()).await;
+        self.state = state;
+        self.port = port;
+        self.address = format!("http://127.0.0.1:{port}");
+        self.stop = Some(stop);
+    }
+
+    /// Starts a second instance on the same database.
+    pub async fn another_instance(&self) -> Instance {
+        let (state, port, stop) = launch(self.settings.clone()).await;
+        Instance {
+            state,
+            port,
+            _stop: stop,
+        }
+    }
+
+    /// POSTs to a job action (`cancel`, `pause`, `resume`, `retry-failed`).
+    pub async fn job_action(
+        &self,
+        id: impl std::fmt::Display,
+        action: &str,
+        body: Option<Value>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .client
+            .post(format!("{}/api/jobs/{id}/{action}", self.address))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// All events of a job, from the events endpoint.
+    pub async fn events(&self, id: impl std::fmt::Display) -> Vec<Value> {
+        let page: Value = self
+            .get(&format!("/api/jobs/{id}/events?limit=5000"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        page["events"].as_array().unwrap().clone()
+    }
+
+    /// All items of a job with a status.
+    pub async fn items(
+        &self,
+        id: impl std::fmt::Display,
+        status: &str,
+    ) -> Vec<jobpulse::protocol::ItemView> {
+        let page: jobpulse::protocol::ItemsPage = self
+            .get(&format!("/api/jobs/{id}/items?status={status}&limit=5000"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        page.items
+    }
+
     /// An API token for a second tenant.
     pub async fn other_tenant_token(&self, name: &str) -> String {
         auth::create_tenant(self.state.store.as_ref(), name)

@@ -4,6 +4,8 @@
 mod fake_provider;
 
 mod bulk_send;
+mod control;
+mod durability;
 mod helpers;
 mod live;
 mod pages;

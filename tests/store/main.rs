@@ -5,8 +5,8 @@ use std::sync::Arc;
 use chrono::{Duration, Utc};
 use jobpulse::protocol::{ItemStatus, JobStatus, ServerMsg};
 use jobpulse::server::store::{
-    self, Control, Created, InFlightPolicy, ItemOutcome, JobEnd, JobFilter, NewBulkJob, Store,
-    StoreError, TenantId,
+    self, Control, Created, InFlightPolicy, ItemOutcome, JobEnd, JobFilter, NewBulkJob,
+    StopRequest, Store, StoreError, TenantId, Transition,
 };
 
 /// A store on a fresh database, and whatever keeps that database alive.
@@ -60,6 +60,11 @@ fn outcome(idx: u64, status: ItemStatus) -> ItemOutcome {
         status,
         attempts: 1,
         error: (status != ItemStatus::Sent).then(|| "refused".to_owned()),
+        attempt_errors: if status == ItemStatus::Sent {
+            vec![]
+        } else {
+            vec!["refused".to_owned()]
+        },
         provider_message_id: None,
     }
 }
@@ -480,4 +485,263 @@ macro_rules! conformance {
     };
 }
 
+macro_rules! control_conformance {
+    ($name:ident, $backend:ident) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test]
+            async fn a_job_nobody_runs_is_cancelled_or_paused_at_once() {
+                let b = super::$backend().await;
+                let t = tenant(b.store.as_ref(), "acme").await;
+                let job = new_job(b.store.as_ref(), t, 3, None).await.job().clone();
+                let Some(Transition::Done { job: paused, event }) = b
+                    .store
+                    .request_stop(t, job.id, StopRequest::Pause)
+                    .await
+                    .unwrap()
+                else {
+                    panic!("paused at once")
+                };
+                assert_eq!(
+                    (paused.status, event.kind.as_str(), event.seq),
+                    (JobStatus::Paused, "job_paused", 2)
+                );
+                // A paused job is not claimed.
+                assert!(
+                    b.store
+                        .claim_job("me", lease(), InFlightPolicy::Retry)
+                        .await
+                        .unwrap()
+                        .is_none()
+                );
+                let Some(Transition::Done {
+                    job: cancelled,
+                    event,
+                }) = b
+                    .store
+                    .request_stop(t, job.id, StopRequest::Cancel)
+                    .await
+                    .unwrap()
+                else {
+                    panic!("cancelled at once")
+                };
+                assert_eq!(cancelled.status, JobStatus::Cancelled);
+                assert!(cancelled.finished_at.is_some());
+                assert_eq!((event.kind.as_str(), event.seq), ("job_cancelled", 3));
+                let Some(Transition::Refused { reason, .. }) = b
+                    .store
+                    .request_stop(t, job.id, StopRequest::Cancel)
+                    .await
+                    .unwrap()
+                else {
+                    panic!("refused")
+                };
+                assert!(reason.contains("cancelled"), "{reason}");
+                assert!(
+                    b.store
+                        .request_stop(TenantId(uuid::Uuid::now_v7()), job.id, StopRequest::Cancel)
+                        .await
+                        .unwrap()
+                        .is_none()
+                );
+            }
+
+            #[tokio::test]
+            async fn a_running_job_is_asked_through_its_lease() {
+                let b = super::$backend().await;
+                let t = tenant(b.store.as_ref(), "acme").await;
+                let job = new_job(b.store.as_ref(), t, 3, None).await.job().clone();
+                b.store
+                    .claim_job("me", lease(), InFlightPolicy::Retry)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                let requested = b
+                    .store
+                    .request_stop(t, job.id, StopRequest::Pause)
+                    .await
+                    .unwrap();
+                assert!(matches!(requested, Some(Transition::Requested(_))));
+                assert_eq!(
+                    b.store.renew_lease(job.id, "me", lease()).await.unwrap(),
+                    Control::Pause
+                );
+                // Cancel overrides a pending pause; a pause does not override a cancel.
+                b.store
+                    .request_stop(t, job.id, StopRequest::Cancel)
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    b.store.renew_lease(job.id, "me", lease()).await.unwrap(),
+                    Control::Cancel
+                );
+                let refused = b
+                    .store
+                    .request_stop(t, job.id, StopRequest::Pause)
+                    .await
+                    .unwrap();
+                assert!(matches!(refused, Some(Transition::Refused { .. })));
+                let end = b
+                    .store
+                    .finish_job(
+                        job.id,
+                        "me",
+                        JobEnd::Cancelled {
+                            message: "x".into(),
+                        },
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(end.kind, "job_cancelled");
+            }
+
+            #[tokio::test]
+            async fn resume_puts_a_paused_job_back_in_the_queue() {
+                let b = super::$backend().await;
+                let t = tenant(b.store.as_ref(), "acme").await;
+                let job = new_job(b.store.as_ref(), t, 2, None).await.job().clone();
+                assert!(matches!(
+                    b.store.resume_job(t, job.id).await.unwrap(),
+                    Some(Transition::Refused { .. })
+                ));
+                b.store
+                    .request_stop(t, job.id, StopRequest::Pause)
+                    .await
+                    .unwrap();
+                let Some(Transition::Done {
+                    job: resumed,
+                    event,
+                }) = b.store.resume_job(t, job.id).await.unwrap()
+                else {
+                    panic!("resumed")
+                };
+                assert_eq!(
+                    (resumed.status, event.kind.as_str(), event.seq),
+                    (JobStatus::Pending, "job_resumed", 3)
+                );
+                assert!(
+                    b.store
+                        .claim_job("me", lease(), InFlightPolicy::Retry)
+                        .await
+                        .unwrap()
+                        .is_some()
+                );
+            }
+
+            #[tokio::test]
+            async fn retry_requeues_failed_items_in_the_same_job() {
+                let b = super::$backend().await;
+                let t = tenant(b.store.as_ref(), "acme").await;
+                let job = new_job(b.store.as_ref(), t, 3, None).await.job().clone();
+                b.store
+                    .claim_job("me", lease(), InFlightPolicy::Retry)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                b.store.claim_items(job.id, "me", 3).await.unwrap();
+                b.store
+                    .record_outcomes(
+                        job.id,
+                        "me",
+                        &[
+                            outcome(0, ItemStatus::Sent),
+                            outcome(1, ItemStatus::Failed),
+                            outcome(2, ItemStatus::Unknown),
+                        ],
+                    )
+                    .await
+                    .unwrap();
+                b.store
+                    .finish_job(
+                        job.id,
+                        "me",
+                        JobEnd::Completed {
+                            parallel_workers: 1,
+                        },
+                    )
+                    .await
+                    .unwrap();
+
+                let Some(Transition::Done { job: again, event }) =
+                    b.store.retry_items(t, job.id, false).await.unwrap()
+                else {
+                    panic!("retried")
+                };
+                assert_eq!(again.status, JobStatus::Pending);
+                assert_eq!(
+                    (
+                        again.progress.sent,
+                        again.progress.failed,
+                        again.progress.unknown
+                    ),
+                    (1, 0, 1)
+                );
+                assert_eq!((event.kind.as_str(), event.seq), ("job_resumed", 7));
+                assert!(again.results.is_none() && again.finished_at.is_none());
+
+                // The retried item keeps its key and its history.
+                b.store
+                    .claim_job("me", lease(), InFlightPolicy::Retry)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                let items = b.store.claim_items(job.id, "me", 10).await.unwrap();
+                assert_eq!(items.iter().map(|i| i.idx).collect::<Vec<_>>(), [1]);
+                assert_eq!(items[0].attempts, 1);
+                let mut second = outcome(1, ItemStatus::Sent);
+                second.attempts = 2;
+                b.store
+                    .record_outcomes(job.id, "me", &[second])
+                    .await
+                    .unwrap();
+                let item = &b
+                    .store
+                    .items(t, job.id, Some(ItemStatus::Sent), None, 10)
+                    .await
+                    .unwrap()
+                    .unwrap()[1];
+                assert_eq!((item.index, item.attempts), (1, 2));
+                assert_eq!(item.errors, ["refused"]);
+                b.store
+                    .finish_job(
+                        job.id,
+                        "me",
+                        JobEnd::Completed {
+                            parallel_workers: 1,
+                        },
+                    )
+                    .await
+                    .unwrap();
+
+                // Unknown items only when asked; then nothing is left to retry.
+                let Some(Transition::Done { job: third, .. }) =
+                    b.store.retry_items(t, job.id, true).await.unwrap()
+                else {
+                    panic!("retried with unknown")
+                };
+                assert_eq!(third.progress.unknown, 0);
+            }
+
+            #[tokio::test]
+            async fn a_cancelled_job_is_not_retried() {
+                let b = super::$backend().await;
+                let t = tenant(b.store.as_ref(), "acme").await;
+                let job = new_job(b.store.as_ref(), t, 2, None).await.job().clone();
+                b.store
+                    .request_stop(t, job.id, StopRequest::Cancel)
+                    .await
+                    .unwrap();
+                let Some(Transition::Refused { reason, .. }) =
+                    b.store.retry_items(t, job.id, true).await.unwrap()
+                else {
+                    panic!("refused")
+                };
+                assert!(reason.contains("cancelled"), "{reason}");
+            }
+        }
+    };
+}
+
 conformance!(sqlite);
+control_conformance!(sqlite_control, sqlite);

@@ -1,11 +1,15 @@
 //! Small building blocks the pages share.
 
 mod connection_badge;
+mod job_controls;
 mod log_pane;
 mod progress_bar;
+mod recipients;
 mod status_badge;
 
 pub use connection_badge::ConnectionBadge;
+pub use job_controls::JobControls;
 pub use log_pane::LogPane;
 pub use progress_bar::ProgressBar;
+pub use recipients::RecipientsPanel;
 pub use status_badge::StatusBadge;

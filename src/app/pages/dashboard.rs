@@ -73,7 +73,7 @@ fn JobTable(initial: Vec<JobView>) -> impl IntoView {
             }
         >
             <div class="panel table-wrap">
-                <table class="jobs">
+                <table class="data jobs">
                     <thead>
                         <tr>
                             <th scope="col">{text.col_job}</th>

@@ -4,7 +4,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::{JobPageData, job_page};
-use crate::app::components::{LogPane, ProgressBar, StatusBadge};
+use crate::app::components::{JobControls, LogPane, ProgressBar, RecipientsPanel, StatusBadge};
 use crate::app::format;
 use crate::app::i18n::use_text;
 use crate::app::pages::{ErrorNotice, Loading, NotFound};
@@ -71,6 +71,7 @@ fn JobDetail(data: JobPageData) -> impl IntoView {
                 </span>
             </div>
             <ProgressBar progress label=text.progress_label.to_owned() />
+            <JobControls feed />
             <dl class="stats">
                 <div class="stat stat-sent">
                     <dt>{text.sent}</dt>
@@ -141,5 +142,6 @@ fn JobDetail(data: JobPageData) -> impl IntoView {
         </section>
 
         <LogPane feed />
+        <RecipientsPanel feed />
     }
 }

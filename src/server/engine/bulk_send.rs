@@ -3,7 +3,7 @@
 //! batch of events only after it is committed.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
@@ -22,13 +22,41 @@ use crate::server::store::{
 const CLAIM_BATCH: u32 = 256;
 
 /// Why a runner stops early; `Run` while it should go on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum Stop {
     Run,
     Cancel,
     Pause,
+    /// The provider kept failing for too long; the reason is its last error.
+    ProviderDown(String),
     /// Another runner holds the job now: write nothing more.
     LeaseLost,
+}
+
+/// Whether the provider is accepting messages, as the devices see it.
+struct ProviderHealth {
+    /// When the provider last answered with anything but a transient error.
+    last_answer: Instant,
+    last_error: Option<String>,
+}
+
+impl ProviderHealth {
+    fn answered(&mut self) {
+        self.last_answer = Instant::now();
+        self.last_error = None;
+    }
+
+    fn failed(&mut self, reason: &str) {
+        self.last_error = Some(reason.to_owned());
+    }
+
+    /// The last error, if the provider has been failing for longer than `limit`.
+    fn down_for(&self, limit: Duration) -> Option<String> {
+        self.last_error
+            .as_ref()
+            .filter(|_| self.last_answer.elapsed() > limit)
+            .cloned()
+    }
 }
 
 /// What a device tells the recorder.
@@ -49,6 +77,10 @@ fn raise(stop: &watch::Sender<Stop>, reason: Stop) {
     });
 }
 
+fn running(stop: &watch::Receiver<Stop>) -> bool {
+    *stop.borrow() == Stop::Run
+}
+
 #[tracing::instrument(skip_all, fields(job_id = %claimed.job.id))]
 pub(super) async fn run(engine: Arc<Engine>, claimed: ClaimedJob) {
     let job_id = claimed.job.id;
@@ -56,9 +88,22 @@ pub(super) async fn run(engine: Arc<Engine>, claimed: ClaimedJob) {
     let owner = engine.instance_id.clone();
     let message: Arc<str> = claimed.job.message.clone().unwrap_or_default().into();
     let devices = claimed.job.devices_limit.clamp(1, 50);
-    let (stop_tx, stop_rx) = watch::channel(Stop::Run);
+    let (stop_tx, stop_rx) = watch::channel(match claimed.control {
+        Control::Run => Stop::Run,
+        Control::Cancel => Stop::Cancel,
+        Control::Pause => Stop::Pause,
+    });
+    let health = Arc::new(Mutex::new(ProviderHealth {
+        last_answer: Instant::now(),
+        last_error: None,
+    }));
 
-    let heartbeat = tokio::spawn(heartbeat(engine.clone(), job_id, stop_tx.clone()));
+    let heartbeat = tokio::spawn(heartbeat(
+        engine.clone(),
+        job_id,
+        stop_tx.clone(),
+        health.clone(),
+    ));
     let (item_tx, item_rx) = async_channel::bounded::<ItemToSend>(devices as usize * 2);
     let (report_tx, report_rx) =
         mpsc::channel::<Report>(engine.settings.commit_max_rows.max(1) * 2);
@@ -69,13 +114,22 @@ pub(super) async fn run(engine: Arc<Engine>, claimed: ClaimedJob) {
         report_rx,
         stop_tx.clone(),
     ));
+    let sender = Arc::new(Sender {
+        engine: engine.clone(),
+        job_id,
+        message,
+        policy: RetryPolicy {
+            max_attempts: engine.settings.max_attempts,
+            base_delay: Duration::from_millis(engine.settings.retry_base_delay_ms),
+            max_delay: Duration::from_millis(engine.settings.retry_max_delay_ms),
+        },
+        health: health.clone(),
+    });
     let mut device_tasks = JoinSet::new();
     for device_id in 1..=devices {
         device_tasks.spawn(device(
-            engine.clone(),
+            sender.clone(),
             device_id,
-            job_id,
-            message.clone(),
             item_rx.clone(),
             report_tx.clone(),
             stop_rx.clone(),
@@ -93,9 +147,18 @@ pub(super) async fn run(engine: Arc<Engine>, claimed: ClaimedJob) {
     }
     heartbeat.abort();
 
-    let end = match *stop_rx.borrow() {
+    let stop = stop_rx.borrow().clone();
+    let end = match stop {
         Stop::Run => JobEnd::Completed {
             parallel_workers: devices,
+        },
+        Stop::ProviderDown(reason) => JobEnd::Failed {
+            error: format!(
+                "The provider has not accepted a message for {} s: {reason}",
+                engine.settings.provider_down_after_ms / 1000
+            ),
+            message: "Items that were not attempted stay pending: resume the job once the provider is back."
+                .into(),
         },
         Stop::Cancel => JobEnd::Cancelled {
             message: "Cancelled on request".into(),
@@ -130,7 +193,7 @@ async fn dispatch(
     let mut stop = stop_tx.subscribe();
     let mut store_errors = 0_u32;
     loop {
-        if *stop.borrow() != Stop::Run {
+        if !running(&stop) {
             return;
         }
         let batch = match engine
@@ -179,13 +242,23 @@ fn store_backoff(errors: u32) -> Duration {
     Duration::from_millis((50_u64 << errors.min(6)).min(2_000))
 }
 
-/// Renews the lease and picks up cancel / pause requests, often enough to stop within a second.
-async fn heartbeat(engine: Arc<Engine>, job_id: JobId, stop: watch::Sender<Stop>) {
+/// Renews the lease, picks up cancel / pause requests (often enough to stop within a second),
+/// and stops the job if the provider has been down for too long.
+async fn heartbeat(
+    engine: Arc<Engine>,
+    job_id: JobId,
+    stop: watch::Sender<Stop>,
+    health: Arc<Mutex<ProviderHealth>>,
+) {
     let every = (engine.lease() / 3).min(Duration::from_millis(500));
+    let down_after = Duration::from_millis(engine.settings.provider_down_after_ms);
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
+        if let Some(reason) = health.lock().expect("health lock").down_for(down_after) {
+            raise(&stop, Stop::ProviderDown(reason));
+        }
         let lease_until = chrono::Utc::now() + engine.lease();
         match engine
             .store
@@ -206,26 +279,15 @@ async fn heartbeat(engine: Arc<Engine>, job_id: JobId, stop: watch::Sender<Stop>
 
 /// One sender device: takes queued items one at a time and sends each through the provider.
 async fn device(
-    engine: Arc<Engine>,
+    sender: Arc<Sender>,
     device_id: u32,
-    job_id: JobId,
-    message: Arc<str>,
     items: async_channel::Receiver<ItemToSend>,
     reports: mpsc::Sender<Report>,
     mut stop: watch::Receiver<Stop>,
 ) {
-    let policy = RetryPolicy {
-        max_attempts: engine.settings.max_attempts,
-        base_delay: Duration::from_millis(engine.settings.retry_base_delay_ms),
-        max_delay: Duration::from_millis(engine.settings.retry_max_delay_ms),
-    };
     while let Ok(item) = items.recv().await {
-        let report = if *stop.borrow() == Stop::Run {
-            match send(
-                &engine, &policy, device_id, job_id, &message, &item, &mut stop,
-            )
-            .await
-            {
+        let report = if running(&stop) {
+            match sender.send(device_id, &item, &mut stop).await {
                 Some(outcome) => Report::Outcome(outcome),
                 None => Report::Released(item.idx),
             }
@@ -239,63 +301,106 @@ async fn device(
     }
 }
 
-/// Sends one item, retrying transient errors; `None` if the job stopped before it got an outcome.
-async fn send(
-    engine: &Engine,
-    policy: &RetryPolicy,
-    device_id: u32,
+/// What every device of one run shares.
+struct Sender {
+    engine: Arc<Engine>,
     job_id: JobId,
-    message: &str,
-    item: &ItemToSend,
-    stop: &mut watch::Receiver<Stop>,
-) -> Option<ItemOutcome> {
-    let outgoing = OutgoingMessage {
-        job_id,
-        device_id,
-        to: &item.recipient,
-        message,
-        idempotency_key: &item.idempotency_key,
-    };
-    let mut attempts = item.attempts;
-    let outcome = |status, attempts, error, provider_message_id| ItemOutcome {
-        idx: item.idx,
-        recipient: item.recipient.clone(),
-        device_id,
-        status,
-        attempts,
-        error,
-        provider_message_id,
-    };
-    loop {
-        attempts += 1;
-        match engine.provider.send(&outgoing).await {
-            Ok(receipt) => {
-                return Some(outcome(
-                    ItemStatus::Sent,
-                    attempts,
-                    None,
-                    receipt.provider_message_id,
-                ));
-            }
-            Err(SendError::Permanent { reason }) => {
-                return Some(outcome(ItemStatus::Failed, attempts, Some(reason), None));
-            }
-            Err(SendError::Transient {
-                reason,
-                retry_after,
-            }) => {
-                if !policy.may_retry(attempts) {
-                    let error = format!("{reason} (gave up after {attempts} attempts)");
-                    return Some(outcome(ItemStatus::Failed, attempts, Some(error), None));
+    message: Arc<str>,
+    policy: RetryPolicy,
+    health: Arc<Mutex<ProviderHealth>>,
+}
+
+impl Sender {
+    /// Sends one item, retrying transient errors; `None` if the job stopped before it got an outcome.
+    async fn send(
+        &self,
+        device_id: u32,
+        item: &ItemToSend,
+        stop: &mut watch::Receiver<Stop>,
+    ) -> Option<ItemOutcome> {
+        let Sender {
+            engine,
+            job_id,
+            message,
+            policy,
+            health,
+        } = self;
+        let outgoing = OutgoingMessage {
+            job_id: *job_id,
+            device_id,
+            to: &item.recipient,
+            message,
+            idempotency_key: &item.idempotency_key,
+        };
+        // Attempts count per run: a retried or rescued item gets a fresh allowance, and the item
+        // keeps the total.
+        let mut attempts = 0;
+        let mut attempt_errors = Vec::new();
+        let outcome =
+            |status, attempts: u32, error, attempt_errors, provider_message_id| ItemOutcome {
+                idx: item.idx,
+                recipient: item.recipient.clone(),
+                device_id,
+                status,
+                attempts: item.attempts + attempts,
+                error,
+                attempt_errors,
+                provider_message_id,
+            };
+        loop {
+            attempts += 1;
+            let result = engine.provider.send(&outgoing).await;
+            match &result {
+                Err(SendError::Transient { reason, .. }) => {
+                    health.lock().expect("health lock").failed(reason)
                 }
-                let wait = policy.delay(attempts, retry_after, rand::random());
-                tracing::debug!(idx = item.idx, %reason, ?wait, "transient failure; retrying");
-                tokio::select! {
-                    _ = tokio::time::sleep(wait) => {}
-                    _ = stop.changed() => {
-                        if *stop.borrow() != Stop::Run {
-                            return None;
-                        }
+                _ => health.lock().expect("health lock").answered(),
+            }
+            match result {
+                Ok(receipt) => {
+                    let id = receipt.provider_message_id;
+                    return Some(outcome(
+                        ItemStatus::Sent,
+                        attempts,
+                        None,
+                        attempt_errors,
+                        id,
+                    ));
+                }
+                Err(SendError::Permanent { reason }) => {
+                    attempt_errors.push(reason.clone());
+                    return Some(outcome(
+                        ItemStatus::Failed,
+                        attempts,
+                        Some(reason),
+                        attempt_errors,
+                        None,
+                    ));
+                }
+                Err(SendError::Transient {
+                    reason,
+                    retry_after,
+                }) => {
+                    attempt_errors.push(reason.clone());
+                    if !policy.may_retry(attempts) {
+                        let error = format!("{reason} (gave up after {attempts} attempts)");
+                        return Some(outcome(
+                            ItemStatus::Failed,
+                            attempts,
+                            Some(error),
+                            attempt_errors,
+                            None,
+                        ));
+                    }
+                    let wait = policy.delay(attempts, retry_after, rand::random());
+                    tracing::debug!(idx = item.idx, %reason, ?wait, "transient failure; retrying");
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = stop.changed() => {}
+                    }
+                    if !running(stop) {
+                        // Not sent (as far as anyone knows): back to pending with the same key.
+                        return None;
                     }
                 }
             }

@@ -161,6 +161,8 @@ pub struct ClaimedJob {
     pub started: StoredEvent,
     /// True when the job was taken over from a runner whose lease expired.
     pub rescued: bool,
+    /// A stop someone asked for before the claim (its old runner died before carrying it out).
+    pub control: Control,
 }
 
 /// What happens to items that were in flight when their runner died.
@@ -197,9 +199,30 @@ pub struct ItemOutcome {
     pub recipient: String,
     pub device_id: u32,
     pub status: ItemStatus,
+    /// Provider calls for this item so far, all runs included.
     pub attempts: u32,
     pub error: Option<String>,
+    /// The errors of this run's failed attempts, oldest first.
+    pub attempt_errors: Vec<String>,
     pub provider_message_id: Option<String>,
+}
+
+/// A stop people can ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopRequest {
+    Cancel,
+    Pause,
+}
+
+/// What became of a request to change a job's course.
+#[derive(Clone, Debug)]
+pub enum Transition {
+    /// Done at once (no runner held the job); the event to publish.
+    Done { job: JobView, event: StoredEvent },
+    /// Recorded for the job's runner, which carries it out once in-flight sends are recorded.
+    Requested(JobView),
+    /// It does not fit the job's state; the reason is a sentence for people.
+    Refused { job: JobView, reason: String },
 }
 
 /// How a runner ends its hold on a job.
@@ -239,14 +262,9 @@ pub enum StoreError {
 /// Result of a store call.
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Every read and write of jobpulse's state.
+/// Tenants, API tokens, users and sessions.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
-    /// Applies pending migrations.
-    async fn migrate(&self) -> StoreResult<()>;
-    /// Answers when the database is reachable.
-    async fn ping(&self) -> StoreResult<()>;
-
+pub trait TenantStore: Send + Sync {
     /// Creates a tenant; a taken name is a `Conflict`.
     async fn create_tenant(&self, name: &str) -> StoreResult<Tenant>;
     /// Looks a tenant up by name.
@@ -281,7 +299,11 @@ pub trait Store: Send + Sync + 'static {
     async fn session(&self, id_hash: &str) -> StoreResult<Option<Session>>;
     /// Ends a session.
     async fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
+}
 
+/// Jobs as people and scripts see them; every call takes the tenant.
+#[async_trait]
+pub trait JobStore: Send + Sync {
     /// Creates a bulk send, its items and its `job_created` event in one transaction.
     async fn create_bulk_job(&self, job: NewBulkJob) -> StoreResult<Created>;
     /// One of the tenant's jobs.
@@ -313,7 +335,27 @@ pub trait Store: Send + Sync + 'static {
         after: Option<u64>,
         limit: u32,
     ) -> StoreResult<Option<Vec<ItemView>>>;
+    /// Cancels or pauses a job: at once if no runner holds it, else by asking its runner.
+    async fn request_stop(
+        &self,
+        tenant: TenantId,
+        job: JobId,
+        stop: StopRequest,
+    ) -> StoreResult<Option<Transition>>;
+    /// Puts a paused job (or a failed one with items left) back in the queue.
+    async fn resume_job(&self, tenant: TenantId, job: JobId) -> StoreResult<Option<Transition>>;
+    /// Re-queues the failed (and, if asked, unknown) items of a finished job, in the same job.
+    async fn retry_items(
+        &self,
+        tenant: TenantId,
+        job: JobId,
+        include_unknown: bool,
+    ) -> StoreResult<Option<Transition>>;
+}
 
+/// What runners do; every write is fenced by the runner's lease.
+#[async_trait]
+pub trait EngineStore: Send + Sync {
     /// Takes the oldest pending job, or a running one whose lease expired, writing `job_started`.
     async fn claim_job(
         &self,
@@ -346,6 +388,15 @@ pub trait Store: Send + Sync + 'static {
     async fn release_items(&self, job: JobId, owner: &str, idxs: &[u64]) -> StoreResult<()>;
     /// Ends the runner's hold on the job, writing the final event.
     async fn finish_job(&self, job: JobId, owner: &str, end: JobEnd) -> StoreResult<StoredEvent>;
+}
+
+/// Every read and write of jobpulse's state: one implementation per database.
+#[async_trait]
+pub trait Store: TenantStore + JobStore + EngineStore + 'static {
+    /// Applies pending migrations.
+    async fn migrate(&self) -> StoreResult<()>;
+    /// Answers when the database is reachable.
+    async fn ping(&self) -> StoreResult<()>;
 }
 
 /// The counters columns of a job, turned into the wire's progress.

@@ -1,0 +1,113 @@
+use leptos::prelude::*;
+
+use crate::api::{JobAction, JobCommand};
+use crate::app::i18n::use_text;
+use crate::app::pages::error_message;
+use crate::live::JobFeed;
+use crate::protocol::JobStatus;
+
+/// Pause, resume, cancel (with a confirmation) and retry, as the job's state allows.
+#[component]
+pub fn JobControls(feed: JobFeed) -> impl IntoView {
+    let text = use_text();
+    let action = ServerAction::<JobAction>::new();
+    let confirming = RwSignal::new(false);
+    let include_unknown = RwSignal::new(false);
+    let id = feed.id.to_string();
+    let job = feed.job;
+    let status = move || job.with(|j| j.status);
+    let remaining = move || job.with(|j| j.progress.total.saturating_sub(j.progress.done()));
+    let busy = move || action.pending().get();
+    let run = Callback::new(move |command: JobCommand| {
+        action.dispatch(JobAction {
+            id: id.clone(),
+            command,
+        });
+    });
+
+    let can_pause = move || matches!(status(), JobStatus::Pending | JobStatus::Processing);
+    let can_cancel = move || {
+        matches!(
+            status(),
+            JobStatus::Pending | JobStatus::Processing | JobStatus::Paused
+        )
+    };
+    let can_resume =
+        move || status() == JobStatus::Paused || (status() == JobStatus::Failed && remaining() > 0);
+    let can_retry = move || {
+        matches!(status(), JobStatus::Completed | JobStatus::Failed)
+            && job.with(|j| j.progress.failed + j.progress.unknown > 0)
+    };
+    let has_unknown = move || job.with(|j| j.progress.unknown > 0);
+    let error = move || {
+        action
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| view! { <p class="field-error" role="alert">{error_message(&e)}</p> })
+    };
+    // Once the job has stopped, there is nothing left to confirm.
+    Effect::new(move |_| {
+        if !can_cancel() {
+            confirming.set(false);
+        }
+    });
+
+    view! {
+        <div class="controls" data-testid="job-controls">
+            <Show when=move || !confirming.get()>
+                <div class="controls-row">
+                    <Show when=can_pause>
+                        <button type="button" class="button" disabled=busy on:click=move |_| run.run(JobCommand::Pause)>
+                            {text.pause}
+                        </button>
+                    </Show>
+                    <Show when=can_resume>
+                        <button type="button" class="button button-primary" disabled=busy on:click=move |_| run.run(JobCommand::Resume)>
+                            {text.resume}
+                        </button>
+                    </Show>
+                    <Show when=can_cancel>
+                        <button type="button" class="button button-danger" disabled=busy on:click=move |_| confirming.set(true)>
+                            {text.cancel}
+                        </button>
+                    </Show>
+                    <Show when=can_retry>
+                        <button type="button" class="button" disabled=busy on:click=move |_| {
+                            run.run(if include_unknown.get_untracked() {
+                                JobCommand::RetryFailedAndUnknown
+                            } else {
+                                JobCommand::RetryFailed
+                            })
+                        }>
+                            {text.retry_failed}
+                        </button>
+                        <Show when=has_unknown>
+                            <label class="check">
+                                <input type="checkbox" prop:checked=move || include_unknown.get() on:change=move |ev| include_unknown.set(event_target_checked(&ev)) />
+                                {text.include_unknown}
+                            </label>
+                        </Show>
+                    </Show>
+                </div>
+            </Show>
+            <Show when=move || confirming.get()>
+                <div class="confirm" role="alertdialog" aria-labelledby="cancel-question">
+                    <p id="cancel-question">{text.cancel_question}</p>
+                    <div class="controls-row">
+                        <button type="button" class="button button-danger" disabled=busy on:click=move |_| run.run(JobCommand::Cancel)>
+                            {move || if busy() { text.working } else { text.cancel_confirm }}
+                        </button>
+                        <button type="button" class="button button-quiet" on:click=move |_| confirming.set(false)>
+                            {text.keep_sending}
+                        </button>
+                    </div>
+                    <Show when=busy>
+                        <p class="hint">{text.stopping_note}</p>
+                    </Show>
+                </div>
+            </Show>
+            {error}
+        </div>
+    }
+}

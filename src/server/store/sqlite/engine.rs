@@ -1,0 +1,313 @@
+//! What runners do: claim jobs and items under a lease, record outcomes, finish.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use super::{
+    Holder, INSERT_CHUNK, JOB_COLUMNS, JobRow, SqliteStore, end_job, insert_events, millis,
+    parse_uuid,
+};
+use crate::protocol::{ItemStatus, JobId, JobStartedEvent, ServerMsg};
+use crate::server::store::{
+    ClaimedJob, Control, EngineStore, InFlightPolicy, ItemOutcome, ItemToSend, JobEnd, StoreError,
+    StoreResult, StoredEvent, TenantId, outcome_event, progress_of,
+};
+
+#[async_trait]
+impl EngineStore for SqliteStore {
+    #[tracing::instrument(skip_all, fields(owner))]
+    async fn claim_job(
+        &self,
+        owner: &str,
+        lease_until: DateTime<Utc>,
+        in_flight: InFlightPolicy,
+    ) -> StoreResult<Option<ClaimedJob>> {
+        let now = Utc::now();
+        let now_ms = millis(now);
+        let (_gate, mut tx) = self.write_tx().await?;
+        let candidate = sqlx::query(
+            "SELECT id, tenant_id, status, control FROM jobs \
+             WHERE status = 'pending' OR (status = 'processing' AND lease_expires_at < ?) \
+             ORDER BY id LIMIT 1",
+        )
+        .bind(now_ms)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(candidate) = candidate else {
+            return Ok(None);
+        };
+        let id: String = candidate.get("id");
+        let job_id = JobId(parse_uuid(&id)?);
+        let tenant_id = TenantId(parse_uuid(candidate.get("tenant_id"))?);
+        let rescued = candidate.get::<String, _>("status") == "processing";
+        let control = match candidate.get::<Option<String>, _>("control").as_deref() {
+            Some("cancel") => Control::Cancel,
+            Some("pause") => Control::Pause,
+            _ => Control::Run,
+        };
+        let mut newly_unknown = 0_i64;
+        if rescued {
+            let reset = match in_flight {
+                InFlightPolicy::Retry => {
+                    sqlx::query("UPDATE items SET status = 'pending', updated_at = ? WHERE job_id = ? AND status = 'sending'")
+                }
+                InFlightPolicy::MarkUnknown => sqlx::query(
+                    "UPDATE items SET status = 'unknown', updated_at = ?, \
+                     error = 'in flight when its runner stopped; not re-sent automatically' \
+                     WHERE job_id = ? AND status = 'sending'",
+                ),
+            }
+            .bind(now_ms)
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+            if in_flight == InFlightPolicy::MarkUnknown {
+                newly_unknown = reset.rows_affected() as i64;
+            }
+        }
+        let row: JobRow = sqlx::query_as(&format!(
+            "UPDATE jobs SET status = 'processing', lease_owner = ?, lease_expires_at = ?, \
+             started_at = COALESCE(started_at, ?), unknown = unknown + ?, last_seq = last_seq + 1, \
+             updated_at = ? WHERE id = ? RETURNING {JOB_COLUMNS}"
+        ))
+        .bind(owner)
+        .bind(millis(lease_until))
+        .bind(now_ms)
+        .bind(newly_unknown)
+        .bind(now_ms)
+        .bind(&id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let job = row.into_view()?;
+        let message = match (rescued, newly_unknown) {
+            (false, _) => "Started".to_owned(),
+            (true, 0) => "Resumed after its runner stopped".to_owned(),
+            (true, n) => format!(
+                "Resumed after its runner stopped; {n} items in flight are unknown and were not re-sent"
+            ),
+        };
+        let started = StoredEvent::from_msg(&ServerMsg::JobStarted(JobStartedEvent {
+            job_id,
+            seq: job.last_seq,
+            at: now,
+            message,
+            progress: Some(job.progress),
+            instance: Some(owner.to_owned()),
+        }));
+        insert_events(&mut tx, std::slice::from_ref(&started), now_ms).await?;
+        tx.commit().await?;
+        Ok(Some(ClaimedJob {
+            job,
+            tenant_id,
+            started,
+            rescued,
+            control,
+        }))
+    }
+
+    async fn renew_lease(
+        &self,
+        job: JobId,
+        owner: &str,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<Control> {
+        let _gate = self.write_gate.lock().await;
+        let row = sqlx::query(
+            "UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND lease_owner = ? \
+             AND status = 'processing' RETURNING control",
+        )
+        .bind(millis(lease_until))
+        .bind(job.to_string())
+        .bind(owner)
+        .fetch_optional(&self.pool)
+        .await?;
+        match row.map(|r| r.get::<Option<String>, _>("control")) {
+            None => Err(StoreError::LeaseLost(job)),
+            Some(None) => Ok(Control::Run),
+            Some(Some(c)) if c == "cancel" => Ok(Control::Cancel),
+            Some(Some(_)) => Ok(Control::Pause),
+        }
+    }
+
+    async fn claim_items(
+        &self,
+        job: JobId,
+        owner: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<ItemToSend>> {
+        let (_gate, mut tx) = self.write_tx().await?;
+        let holds = sqlx::query("SELECT 1 FROM jobs WHERE id = ? AND lease_owner = ?")
+            .bind(job.to_string())
+            .bind(owner)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if holds.is_none() {
+            return Err(StoreError::LeaseLost(job));
+        }
+        let rows = sqlx::query(
+            "UPDATE items SET status = 'sending', updated_at = ? WHERE job_id = ? AND idx IN \
+             (SELECT idx FROM items WHERE job_id = ? AND status = 'pending' ORDER BY idx LIMIT ?) \
+             RETURNING idx, recipient, idempotency_key, attempts",
+        )
+        .bind(millis(Utc::now()))
+        .bind(job.to_string())
+        .bind(job.to_string())
+        .bind(limit as i64)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let mut items: Vec<ItemToSend> = rows
+            .into_iter()
+            .map(|row| ItemToSend {
+                idx: row.get::<i64, _>("idx") as u64,
+                recipient: row.get("recipient"),
+                idempotency_key: row.get("idempotency_key"),
+                attempts: row.get::<i64, _>("attempts") as u32,
+            })
+            .collect();
+        items.sort_by_key(|item| item.idx);
+        Ok(items)
+    }
+
+    #[tracing::instrument(skip_all, fields(job_id = %job, outcomes = outcomes.len()))]
+    async fn record_outcomes(
+        &self,
+        job: JobId,
+        owner: &str,
+        outcomes: &[ItemOutcome],
+    ) -> StoreResult<Vec<StoredEvent>> {
+        if outcomes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = Utc::now();
+        let now_ms = millis(now);
+        let job_key = job.to_string();
+        let (_gate, mut tx) = self.write_tx().await?;
+        // Items first: only outcomes for items still `sending` count, so a repeated outcome
+        // can never count twice.
+        let mut recorded = Vec::with_capacity(outcomes.len());
+        for outcome in outcomes {
+            // Each run's attempt errors are appended to those of earlier runs.
+            let attempt_errors = (!outcome.attempt_errors.is_empty()).then(|| {
+                serde_json::to_string(&outcome.attempt_errors).expect("strings serialise")
+            });
+            let updated = sqlx::query(
+                "UPDATE items SET status = ?1, device_id = ?2, attempts = ?3, error = ?4, \
+                 errors = CASE WHEN ?5 IS NULL THEN errors WHEN errors IS NULL THEN ?5 ELSE \
+                   (SELECT json_group_array(value) FROM \
+                     (SELECT value FROM json_each(errors) UNION ALL SELECT value FROM json_each(?5))) END, \
+                 provider_message_id = ?6, updated_at = ?7 \
+                 WHERE job_id = ?8 AND idx = ?9 AND status = 'sending'",
+            )
+            .bind(outcome.status.as_str())
+            .bind(outcome.device_id as i64)
+            .bind(outcome.attempts as i64)
+            .bind(outcome.error.as_deref())
+            .bind(attempt_errors)
+            .bind(outcome.provider_message_id.as_deref())
+            .bind(now_ms)
+            .bind(&job_key)
+            .bind(outcome.idx as i64)
+            .execute(&mut *tx)
+            .await?;
+            if updated.rows_affected() == 1 {
+                recorded.push(outcome);
+            }
+        }
+        let count =
+            |status: ItemStatus| recorded.iter().filter(|o| o.status == status).count() as i64;
+        let (sent, failed, unknown) = (
+            count(ItemStatus::Sent),
+            count(ItemStatus::Failed),
+            count(ItemStatus::Unknown),
+        );
+        let row = sqlx::query(
+            "UPDATE jobs SET sent = sent + ?, failed = failed + ?, unknown = unknown + ?, \
+             last_seq = last_seq + ?, updated_at = ? WHERE id = ? AND lease_owner = ? \
+             RETURNING sent, failed, unknown, total, last_seq",
+        )
+        .bind(sent)
+        .bind(failed)
+        .bind(unknown)
+        .bind(recorded.len() as i64)
+        .bind(now_ms)
+        .bind(&job_key)
+        .bind(owner)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Err(StoreError::LeaseLost(job));
+        };
+        let last_seq = row.get::<i64, _>("last_seq") as u64;
+        let total: i64 = row.get("total");
+        // Counters before this batch, then advanced one outcome at a time so each event
+        // carries the counters as of that event.
+        let (mut s, mut f, mut u) = (
+            row.get::<i64, _>("sent") - sent,
+            row.get::<i64, _>("failed") - failed,
+            row.get::<i64, _>("unknown") - unknown,
+        );
+        let first_seq = last_seq + 1 - recorded.len() as u64;
+        let events: Vec<StoredEvent> = recorded
+            .iter()
+            .enumerate()
+            .map(|(i, outcome)| {
+                match outcome.status {
+                    ItemStatus::Sent => s += 1,
+                    ItemStatus::Failed => f += 1,
+                    _ => u += 1,
+                }
+                StoredEvent::from_msg(&outcome_event(
+                    job,
+                    first_seq + i as u64,
+                    now,
+                    outcome,
+                    progress_of(s, f, u, total),
+                ))
+            })
+            .collect();
+        insert_events(&mut tx, &events, now_ms).await?;
+        tx.commit().await?;
+        Ok(events)
+    }
+
+    async fn release_items(&self, job: JobId, owner: &str, idxs: &[u64]) -> StoreResult<()> {
+        if idxs.is_empty() {
+            return Ok(());
+        }
+        let (_gate, mut tx) = self.write_tx().await?;
+        let holds = sqlx::query("SELECT 1 FROM jobs WHERE id = ? AND lease_owner = ?")
+            .bind(job.to_string())
+            .bind(owner)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if holds.is_none() {
+            return Err(StoreError::LeaseLost(job));
+        }
+        for chunk in idxs.chunks(INSERT_CHUNK) {
+            let mut update = QueryBuilder::<Sqlite>::new(
+                "UPDATE items SET status = 'pending' WHERE status = 'sending' AND job_id = ",
+            );
+            update.push_bind(job.to_string()).push(" AND idx IN (");
+            let mut list = update.separated(", ");
+            for idx in chunk {
+                list.push_bind(*idx as i64);
+            }
+            update.push(")");
+            update.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(job_id = %job))]
+    async fn finish_job(&self, job: JobId, owner: &str, end: JobEnd) -> StoreResult<StoredEvent> {
+        let (_gate, mut tx) = self.write_tx().await?;
+        let event = end_job(&mut tx, job, Holder::Runner(owner), end)
+            .await?
+            .ok_or(StoreError::LeaseLost(job))?;
+        tx.commit().await?;
+        Ok(event)
+    }
+}

@@ -1,0 +1,451 @@
+//! Creating and reading jobs, and the requests people make of them (cancel, pause, resume, retry).
+
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+use uuid::Uuid;
+
+use super::{
+    Holder, INSERT_CHUNK, JOB_COLUMNS, JobRow, SqliteStore, end_job, event_rows, from_millis,
+    insert_events, millis,
+};
+use crate::protocol::{
+    ItemStatus, ItemView, JobCreatedEvent, JobId, JobStartedEvent, JobStatus, JobView, ServerMsg,
+};
+use crate::server::store::{
+    Created, JobEnd, JobFilter, JobStore, NewBulkJob, StopRequest, StoreError, StoreResult,
+    StoredEvent, TenantId, Transition, item_key,
+};
+
+#[async_trait]
+impl JobStore for SqliteStore {
+    #[tracing::instrument(skip_all, fields(tenant = %new.tenant_id, recipients = new.recipients.len()))]
+    async fn create_bulk_job(&self, new: NewBulkJob) -> StoreResult<Created> {
+        let id = JobId(Uuid::now_v7());
+        let now = Utc::now();
+        let now_ms = millis(now);
+        let total = new.recipients.len() as i64;
+        let (_gate, mut tx) = self.write_tx().await?;
+        // The unique index decides a race between two requests with one key, not a prior SELECT.
+        let inserted = sqlx::query(
+            "INSERT INTO jobs (id, tenant_id, kind, status, idempotency_key, message, devices_limit, \
+             total, skipped, last_seq, created_at, updated_at) \
+             VALUES (?, ?, 'bulk_send', 'pending', ?, ?, ?, ?, ?, 1, ?, ?) \
+             ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING",
+        )
+        .bind(id.to_string())
+        .bind(new.tenant_id.to_string())
+        .bind(new.idempotency_key.as_deref())
+        .bind(&new.message)
+        .bind(new.devices_limit as i64)
+        .bind(total)
+        .bind(new.skipped as i64)
+        .bind(now_ms)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            let row: JobRow = sqlx::query_as(&format!(
+                "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = ? AND idempotency_key = ?"
+            ))
+            .bind(new.tenant_id.to_string())
+            .bind(new.idempotency_key.as_deref())
+            .fetch_one(&mut *tx)
+            .await?;
+            return Ok(Created::Existing(row.into_view()?));
+        }
+
+        let job_id = id.to_string();
+        for (chunk_no, chunk) in new.recipients.chunks(INSERT_CHUNK).enumerate() {
+            let mut insert = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO items (job_id, idx, recipient, status, idempotency_key, updated_at) ",
+            );
+            let first = chunk_no * INSERT_CHUNK;
+            insert.push_values(chunk.iter().enumerate(), |mut row, (i, recipient)| {
+                let idx = (first + i) as u64;
+                row.push_bind(job_id.clone())
+                    .push_bind(idx as i64)
+                    .push_bind(recipient.clone())
+                    .push_bind("pending")
+                    .push_bind(item_key(id, idx))
+                    .push_bind(now_ms);
+            });
+            insert.build().execute(&mut *tx).await?;
+        }
+
+        let row: JobRow = sqlx::query_as(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?"))
+            .bind(&job_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let job = row.into_view()?;
+        let event = StoredEvent::from_msg(&ServerMsg::JobCreated(JobCreatedEvent {
+            job_id: id,
+            seq: 1,
+            at: now,
+            job: job.clone(),
+        }));
+        insert_events(&mut tx, std::slice::from_ref(&event), now_ms).await?;
+        tx.commit().await?;
+        Ok(Created::New { job, event })
+    }
+
+    async fn job(&self, tenant: TenantId, id: JobId) -> StoreResult<Option<JobView>> {
+        let row: Option<JobRow> = sqlx::query_as(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE id = ? AND tenant_id = ?"
+        ))
+        .bind(id.to_string())
+        .bind(tenant.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(JobRow::into_view).transpose()
+    }
+
+    async fn list_jobs(&self, tenant: TenantId, filter: &JobFilter) -> StoreResult<Vec<JobView>> {
+        let mut query = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = "
+        ));
+        query.push_bind(tenant.to_string());
+        if let Some(status) = filter.status {
+            query.push(" AND status = ").push_bind(status.as_str());
+        }
+        if let Some(kind) = filter.kind {
+            query.push(" AND kind = ").push_bind(kind.as_str());
+        }
+        // UUID v7 ids sort by creation time.
+        query
+            .push(" ORDER BY id DESC LIMIT ")
+            .push_bind(filter.limit as i64);
+        let rows: Vec<JobRow> = query.build_query_as().fetch_all(&self.pool).await?;
+        rows.into_iter().map(JobRow::into_view).collect()
+    }
+
+    async fn events_after(
+        &self,
+        tenant: TenantId,
+        job: JobId,
+        after_seq: u64,
+        limit: u32,
+    ) -> StoreResult<Option<Vec<StoredEvent>>> {
+        if !self.job_in_tenant(tenant, job).await? {
+            return Ok(None);
+        }
+        let rows = sqlx::query(
+            "SELECT seq, type, payload FROM events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(job.to_string())
+        .bind(after_seq as i64)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(Some(event_rows(rows, job)))
+    }
+
+    async fn events_before(
+        &self,
+        tenant: TenantId,
+        job: JobId,
+        before_seq: u64,
+        limit: u32,
+    ) -> StoreResult<Option<Vec<StoredEvent>>> {
+        if !self.job_in_tenant(tenant, job).await? {
+            return Ok(None);
+        }
+        let rows = sqlx::query(
+            "SELECT seq, type, payload FROM events WHERE job_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+        )
+        .bind(job.to_string())
+        .bind(before_seq.min(i64::MAX as u64) as i64)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut events = event_rows(rows, job);
+        events.reverse();
+        Ok(Some(events))
+    }
+
+    async fn items(
+        &self,
+        tenant: TenantId,
+        job: JobId,
+        status: Option<ItemStatus>,
+        after: Option<u64>,
+        limit: u32,
+    ) -> StoreResult<Option<Vec<ItemView>>> {
+        if !self.job_in_tenant(tenant, job).await? {
+            return Ok(None);
+        }
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "SELECT idx, recipient, status, device_id, attempts, error, errors, updated_at FROM items WHERE job_id = ",
+        );
+        query.push_bind(job.to_string());
+        if let Some(status) = status {
+            query.push(" AND status = ").push_bind(status.as_str());
+        }
+        if let Some(after) = after {
+            query.push(" AND idx > ").push_bind(after as i64);
+        }
+        query.push(" ORDER BY idx LIMIT ").push_bind(limit as i64);
+        let rows = query.build().fetch_all(&self.pool).await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(ItemView {
+                    index: row.get::<i64, _>("idx") as u64,
+                    recipient: row.get("recipient"),
+                    status: ItemStatus::from_str(row.get("status"))
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    device_id: row.get::<Option<i64>, _>("device_id").map(|d| d as u32),
+                    attempts: row.get::<i64, _>("attempts") as u32,
+                    error: row.get("error"),
+                    errors: row
+                        .get::<Option<String>, _>("errors")
+                        .map(|json| serde_json::from_str(&json))
+                        .transpose()
+                        .map_err(|e| StoreError::Corrupt(format!("item errors: {e}")))?
+                        .unwrap_or_default(),
+                    updated_at: from_millis(row.get("updated_at")),
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()
+            .map(Some)
+    }
+
+    #[tracing::instrument(skip_all, fields(job_id = %job, ?stop))]
+    async fn request_stop(
+        &self,
+        tenant: TenantId,
+        job: JobId,
+        stop: StopRequest,
+    ) -> StoreResult<Option<Transition>> {
+        let (_gate, mut tx) = self.write_tx().await?;
+        let Some(current) = job_for_update(&mut tx, tenant, job).await? else {
+            return Ok(None);
+        };
+        let verb = match stop {
+            StopRequest::Cancel => "cancel",
+            StopRequest::Pause => "pause",
+        };
+        let refuse = |reason: String| {
+            Ok(Some(Transition::Refused {
+                job: current.clone(),
+                reason,
+            }))
+        };
+        match (current.status, stop) {
+            (status @ (JobStatus::Completed | JobStatus::Failed | JobStatus::Cancelled), _) => {
+                return refuse(format!(
+                    "The job has already {}; there is nothing to {verb}.",
+                    done_verb(status)
+                ));
+            }
+            (JobStatus::Paused, StopRequest::Pause) => {
+                return refuse("The job is already paused.".into());
+            }
+            (JobStatus::Pending | JobStatus::Paused, _) => {
+                // No runner holds it: the stop happens now.
+                let end = match stop {
+                    StopRequest::Cancel => JobEnd::Cancelled {
+                        message: "Cancelled on request".into(),
+                    },
+                    StopRequest::Pause => JobEnd::Paused {
+                        message: "Paused on request".into(),
+                    },
+                };
+                if let Some(event) = end_job(&mut tx, job, Holder::Nobody, end).await? {
+                    let job = job_in_tx(&mut tx, job).await?;
+                    tx.commit().await?;
+                    return Ok(Some(Transition::Done { job, event }));
+                }
+                return refuse("The job changed meanwhile; look at it again and retry.".into());
+            }
+            (JobStatus::Processing, _) => {}
+        }
+        // A running job: its runner stops starting items, lets in-flight sends finish, records
+        // them, and then writes the final counts.
+        let control = sqlx::query(
+            "UPDATE jobs SET control = ?, updated_at = ? WHERE id = ? AND status = 'processing' \
+             AND (control IS NULL OR control = ? OR ? = 'cancel') RETURNING id",
+        )
+        .bind(verb)
+        .bind(millis(Utc::now()))
+        .bind(job.to_string())
+        .bind(verb)
+        .bind(verb)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if control.is_none() {
+            return refuse("The job is being cancelled already.".into());
+        }
+        tx.commit().await?;
+        Ok(Some(Transition::Requested(current)))
+    }
+
+    #[tracing::instrument(skip_all, fields(job_id = %job))]
+    async fn resume_job(&self, tenant: TenantId, job: JobId) -> StoreResult<Option<Transition>> {
+        let (_gate, mut tx) = self.write_tx().await?;
+        let Some(current) = job_for_update(&mut tx, tenant, job).await? else {
+            return Ok(None);
+        };
+        let pending: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM items WHERE job_id = ? AND status = 'pending'",
+        )
+        .bind(job.to_string())
+        .fetch_one(&mut *tx)
+        .await?;
+        let refusal = match current.status {
+            JobStatus::Paused => None,
+            JobStatus::Failed if pending > 0 => None,
+            JobStatus::Failed => Some(
+                "Every item of this job has an outcome: use \"retry failed items\" instead."
+                    .to_owned(),
+            ),
+            JobStatus::Pending | JobStatus::Processing => {
+                Some("The job is not paused: it is running already.".to_owned())
+            }
+            status => Some(format!(
+                "The job has {}; only paused or failed jobs can be resumed.",
+                done_verb(status)
+            )),
+        };
+        if let Some(reason) = refusal {
+            return Ok(Some(Transition::Refused {
+                job: current,
+                reason,
+            }));
+        }
+        let (job, event) = requeue(&mut tx, job, 0, 0, "Resumed on request".into()).await?;
+        tx.commit().await?;
+        Ok(Some(Transition::Done { job, event }))
+    }
+
+    #[tracing::instrument(skip_all, fields(job_id = %job, include_unknown))]
+    async fn retry_items(
+        &self,
+        tenant: TenantId,
+        job: JobId,
+        include_unknown: bool,
+    ) -> StoreResult<Option<Transition>> {
+        let (_gate, mut tx) = self.write_tx().await?;
+        let Some(current) = job_for_update(&mut tx, tenant, job).await? else {
+            return Ok(None);
+        };
+        let refusal = match current.status {
+            JobStatus::Completed | JobStatus::Failed => None,
+            JobStatus::Cancelled => Some(
+                "A cancelled job is not retried: start a new send for its recipients.".to_owned(),
+            ),
+            _ => Some(
+                "Only a finished job can retry its failed items; wait until this one ends."
+                    .to_owned(),
+            ),
+        };
+        if let Some(reason) = refusal {
+            return Ok(Some(Transition::Refused {
+                job: current,
+                reason,
+            }));
+        }
+        let mut requeued = [0_i64; 2];
+        let statuses: &[&str] = if include_unknown {
+            &["failed", "unknown"]
+        } else {
+            &["failed"]
+        };
+        for (i, status) in statuses.iter().enumerate() {
+            requeued[i] = sqlx::query(
+                "UPDATE items SET status = 'pending', error = NULL, updated_at = ? WHERE job_id = ? AND status = ?",
+            )
+            .bind(millis(Utc::now()))
+            .bind(job.to_string())
+            .bind(*status)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected() as i64;
+        }
+        let [failed, unknown] = requeued;
+        if failed + unknown == 0 {
+            let reason = if include_unknown {
+                "There are no failed or unknown items to retry."
+            } else {
+                "There are no failed items to retry."
+            };
+            return Ok(Some(Transition::Refused {
+                job: current,
+                reason: reason.into(),
+            }));
+        }
+        let message = format!("Retrying {} items", failed + unknown);
+        let (job, event) = requeue(&mut tx, job, failed, unknown, message).await?;
+        tx.commit().await?;
+        Ok(Some(Transition::Done { job, event }))
+    }
+}
+
+/// "completed", "failed", "been cancelled": how a sentence says a job got to `status`.
+fn done_verb(status: JobStatus) -> &'static str {
+    match status {
+        JobStatus::Completed => "completed",
+        JobStatus::Failed => "failed",
+        JobStatus::Cancelled => "been cancelled",
+        JobStatus::Paused => "been paused",
+        JobStatus::Pending | JobStatus::Processing => "started",
+    }
+}
+
+/// The tenant's job, read inside a write transaction (so nothing changes it before we do).
+async fn job_for_update(
+    tx: &mut Transaction<'static, Sqlite>,
+    tenant: TenantId,
+    job: JobId,
+) -> StoreResult<Option<JobView>> {
+    let row: Option<JobRow> = sqlx::query_as(&format!(
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE id = ? AND tenant_id = ?"
+    ))
+    .bind(job.to_string())
+    .bind(tenant.to_string())
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(JobRow::into_view).transpose()
+}
+
+async fn job_in_tx(tx: &mut Transaction<'static, Sqlite>, job: JobId) -> StoreResult<JobView> {
+    let row: JobRow = sqlx::query_as(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?"))
+        .bind(job.to_string())
+        .fetch_one(&mut **tx)
+        .await?;
+    row.into_view()
+}
+
+/// Puts a job back in the queue (its items were re-queued already), writing `job_resumed`.
+async fn requeue(
+    tx: &mut Transaction<'static, Sqlite>,
+    job: JobId,
+    failed: i64,
+    unknown: i64,
+    message: String,
+) -> StoreResult<(JobView, StoredEvent)> {
+    let now = Utc::now();
+    let row: JobRow = sqlx::query_as(&format!(
+        "UPDATE jobs SET status = 'pending', control = NULL, finished_at = NULL, results = NULL, \
+         failed = failed - ?, unknown = unknown - ?, last_seq = last_seq + 1, updated_at = ? \
+         WHERE id = ? RETURNING {JOB_COLUMNS}"
+    ))
+    .bind(failed)
+    .bind(unknown)
+    .bind(millis(now))
+    .bind(job.to_string())
+    .fetch_one(&mut **tx)
+    .await?;
+    let view = row.into_view()?;
+    let event = StoredEvent::from_msg(&ServerMsg::JobResumed(JobStartedEvent {
+        job_id: job,
+        seq: view.last_seq,
+        at: now,
+        message,
+        progress: Some(view.progress),
+        instance: None,
+    }));
+    insert_events(tx, std::slice::from_ref(&event), millis(now)).await?;
+    Ok((view, event))
+}

@@ -1,0 +1,329 @@
+//! The embedded SQLite store: WAL, a busy timeout, and every write in a `BEGIN IMMEDIATE`
+//! transaction behind one in-process gate, so writers queue instead of spinning on the lock.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::DateTime;
+use chrono::Utc;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+use tokio::sync::Mutex;
+use uuid::Uuid;
+
+use super::{JobEnd, Store, StoreError, StoreResult, StoredEvent, TenantId, progress_of};
+use crate::protocol::{
+    JobCompletedEvent, JobFailedEvent, JobId, JobKind, JobResults, JobStatus, JobStoppedEvent,
+    JobView, Progress, ServerMsg,
+};
+
+mod engine;
+mod jobs;
+mod tenants;
+
+/// Rows per multi-row INSERT: 6 binds each stays under SQLite's 32,766 variable limit.
+pub(super) const INSERT_CHUNK: usize = 4_000;
+
+pub(super) const JOB_COLUMNS: &str = "id, kind, status, created_at, started_at, finished_at, sent, failed, \
+     unknown, total, stage, last_error, last_seq, skipped, devices_limit, message, results";
+
+/// jobpulse's state in one SQLite file.
+pub struct SqliteStore {
+    pool: SqlitePool,
+    /// One writer at a time in this process; other processes wait on SQLite's busy timeout.
+    write_gate: Mutex<()>,
+}
+
+pub(super) fn millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub(super) fn from_millis(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+pub(super) fn parse_uuid(s: &str) -> StoreResult<Uuid> {
+    Uuid::parse_str(s).map_err(|e| StoreError::Corrupt(format!("bad id {s:?}: {e}")))
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct JobRow {
+    id: String,
+    kind: String,
+    status: String,
+    created_at: i64,
+    started_at: Option<i64>,
+    finished_at: Option<i64>,
+    sent: i64,
+    failed: i64,
+    unknown: i64,
+    total: i64,
+    stage: Option<String>,
+    last_error: Option<String>,
+    last_seq: i64,
+    skipped: i64,
+    devices_limit: i64,
+    message: Option<String>,
+    results: Option<String>,
+}
+
+impl JobRow {
+    pub(super) fn into_view(self) -> StoreResult<JobView> {
+        let corrupt = |e: crate::protocol::UnknownValue| StoreError::Corrupt(e.to_string());
+        Ok(JobView {
+            id: JobId(parse_uuid(&self.id)?),
+            kind: JobKind::from_str(&self.kind).map_err(corrupt)?,
+            status: JobStatus::from_str(&self.status).map_err(corrupt)?,
+            created_at: from_millis(self.created_at),
+            started_at: self.started_at.map(from_millis),
+            finished_at: self.finished_at.map(from_millis),
+            progress: progress_of(self.sent, self.failed, self.unknown, self.total),
+            stage: self.stage,
+            last_error: self.last_error,
+            last_seq: self.last_seq as u64,
+            total_numbers: self.total as u64,
+            skipped: self.skipped as u64,
+            devices_limit: self.devices_limit as u32,
+            message: self.message,
+            results: match self.results {
+                Some(json) => Some(
+                    serde_json::from_str::<JobResults>(&json)
+                        .map_err(|e| StoreError::Corrupt(format!("job results: {e}")))?,
+                ),
+                None => None,
+            },
+        })
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `url`, e.g. `sqlite://data/jobpulse.db`.
+    pub async fn connect(url: &str) -> StoreResult<SqliteStore> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(30))
+            .foreign_keys(true)
+            .pragma("temp_store", "memory");
+        if let Some(dir) = options.get_filename().parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Conflict(format!("cannot create the folder {}: {e}", dir.display()))
+            })?;
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .min_connections(1)
+            .connect_with(options)
+            .await?;
+        Ok(SqliteStore {
+            pool,
+            write_gate: Mutex::new(()),
+        })
+    }
+
+    pub(super) async fn write_tx(
+        &self,
+    ) -> StoreResult<(
+        tokio::sync::MutexGuard<'_, ()>,
+        Transaction<'static, Sqlite>,
+    )> {
+        let gate = self.write_gate.lock().await;
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok((gate, tx))
+    }
+
+    pub(super) async fn job_in_tenant(&self, tenant: TenantId, job: JobId) -> StoreResult<bool> {
+        let row = sqlx::query("SELECT 1 FROM jobs WHERE id = ? AND tenant_id = ?")
+            .bind(job.to_string())
+            .bind(tenant.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+}
+
+pub(super) async fn insert_events(
+    tx: &mut Transaction<'static, Sqlite>,
+    events: &[StoredEvent],
+    now: i64,
+) -> StoreResult<()> {
+    for chunk in events.chunks(INSERT_CHUNK) {
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO events (job_id, seq, type, payload, created_at) ",
+        );
+        insert.push_values(chunk, |mut row, event| {
+            row.push_bind(event.job_id.to_string())
+                .push_bind(event.seq as i64)
+                .push_bind(event.kind.clone())
+                .push_bind(event.json.to_string())
+                .push_bind(now);
+        });
+        insert.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// The end-of-job summary from the final counters.
+pub(super) fn summarise(
+    progress: Progress,
+    devices_used: u32,
+    parallel_workers: u32,
+    duration_ms: i64,
+) -> JobResults {
+    let duration_ms = duration_ms.max(0) as u64;
+    let throughput_per_sec = if duration_ms == 0 {
+        0.0
+    } else {
+        ((progress.done() as f64 * 1000.0 / duration_ms as f64) * 10.0).round() / 10.0
+    };
+    JobResults {
+        sent: progress.sent,
+        failed: progress.failed,
+        unknown: progress.unknown,
+        total: progress.total,
+        devices_used,
+        parallel_workers,
+        duration_ms,
+        throughput_per_sec,
+    }
+}
+
+pub(super) fn event_rows(rows: Vec<sqlx::sqlite::SqliteRow>, job: JobId) -> Vec<StoredEvent> {
+    rows.into_iter()
+        .map(|row| StoredEvent {
+            job_id: job,
+            seq: row.get::<i64, _>("seq") as u64,
+            kind: row.get("type"),
+            json: row.get::<String, _>("payload").into(),
+        })
+        .collect()
+}
+
+/// Who may end a job: its runner (checked by lease), or anyone while no runner holds it.
+pub(super) enum Holder<'a> {
+    Runner(&'a str),
+    Nobody,
+}
+
+/// Writes a job's end (or pause) and its event in `tx`; `None` if `holder` does not hold the job.
+pub(super) async fn end_job(
+    tx: &mut Transaction<'static, Sqlite>,
+    job: JobId,
+    holder: Holder<'_>,
+    end: JobEnd,
+) -> StoreResult<Option<StoredEvent>> {
+    let now = Utc::now();
+    let now_ms = millis(now);
+    let (status, finished, last_error) = match &end {
+        JobEnd::Completed { .. } => (JobStatus::Completed, Some(now_ms), None),
+        JobEnd::Failed { error, .. } => (JobStatus::Failed, Some(now_ms), Some(error.clone())),
+        JobEnd::Cancelled { .. } => (JobStatus::Cancelled, Some(now_ms), None),
+        JobEnd::Paused { .. } => (JobStatus::Paused, None, None),
+    };
+    let fence = match holder {
+        Holder::Runner(_) => "lease_owner = ?",
+        Holder::Nobody => "lease_owner IS NULL AND status IN ('pending', 'paused')",
+    };
+    let sql = format!(
+        "UPDATE jobs SET status = ?, lease_owner = NULL, lease_expires_at = NULL, control = NULL, \
+         finished_at = ?, last_error = COALESCE(?, last_error), \
+         last_seq = last_seq + 1, updated_at = ? WHERE id = ? AND {fence} \
+         RETURNING sent, failed, unknown, total, last_seq, started_at"
+    );
+    let mut update = sqlx::query(&sql)
+        .bind(status.as_str())
+        .bind(finished)
+        .bind(last_error)
+        .bind(now_ms)
+        .bind(job.to_string());
+    if let Holder::Runner(owner) = holder {
+        update = update.bind(owner);
+    }
+    let Some(row) = update.fetch_optional(&mut **tx).await? else {
+        return Ok(None);
+    };
+    let seq = row.get::<i64, _>("last_seq") as u64;
+    let progress = progress_of(
+        row.get("sent"),
+        row.get("failed"),
+        row.get("unknown"),
+        row.get("total"),
+    );
+    let msg = match end {
+        JobEnd::Completed { parallel_workers } => {
+            let devices_used: i64 = sqlx::query_scalar(
+                "SELECT COUNT(DISTINCT device_id) FROM items WHERE job_id = ? AND device_id IS NOT NULL",
+            )
+            .bind(job.to_string())
+            .fetch_one(&mut **tx)
+            .await?;
+            let started = row.get::<Option<i64>, _>("started_at").unwrap_or(now_ms);
+            let results = summarise(
+                progress,
+                devices_used as u32,
+                parallel_workers,
+                now_ms - started,
+            );
+            sqlx::query("UPDATE jobs SET results = ? WHERE id = ?")
+                .bind(serde_json::to_string(&results).expect("results serialise"))
+                .bind(job.to_string())
+                .execute(&mut **tx)
+                .await?;
+            ServerMsg::JobCompleted(JobCompletedEvent {
+                job_id: job,
+                seq,
+                at: now,
+                status,
+                results,
+            })
+        }
+        JobEnd::Failed { error, message } => ServerMsg::JobFailed(JobFailedEvent {
+            job_id: job,
+            seq,
+            at: now,
+            error,
+            message,
+            progress: Some(progress),
+        }),
+        JobEnd::Cancelled { message } => ServerMsg::JobCancelled(JobStoppedEvent {
+            job_id: job,
+            seq,
+            at: now,
+            status,
+            progress,
+            message,
+        }),
+        JobEnd::Paused { message } => ServerMsg::JobPaused(JobStoppedEvent {
+            job_id: job,
+            seq,
+            at: now,
+            status,
+            progress,
+            message,
+        }),
+    };
+    let event = StoredEvent::from_msg(&msg);
+    insert_events(tx, std::slice::from_ref(&event), now_ms).await?;
+    Ok(Some(event))
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn migrate(&self) -> StoreResult<()> {
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,204 @@
+//! Tenants, API tokens, users and sessions in SQLite.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::{SqliteStore, from_millis, millis, parse_uuid};
+use crate::server::store::{
+    Role, Session, StoreError, StoreResult, Tenant, TenantId, TenantStore, User,
+};
+
+#[async_trait]
+impl TenantStore for SqliteStore {
+    async fn create_tenant(&self, name: &str) -> StoreResult<Tenant> {
+        let tenant = Tenant {
+            id: TenantId(Uuid::now_v7()),
+            name: name.to_owned(),
+            created_at: Utc::now(),
+        };
+        let (_gate, mut tx) = self.write_tx().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(tenant.id.to_string())
+        .bind(name)
+        .bind(millis(tenant.created_at))
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            return Err(StoreError::Conflict(format!(
+                "a tenant named {name:?} already exists"
+            )));
+        }
+        tx.commit().await?;
+        Ok(tenant)
+    }
+
+    async fn tenant_by_name(&self, name: &str) -> StoreResult<Option<Tenant>> {
+        let row = sqlx::query("SELECT id, name, created_at FROM tenants WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(Tenant {
+                id: TenantId(parse_uuid(row.get("id"))?),
+                name: row.get("name"),
+                created_at: from_millis(row.get("created_at")),
+            })
+        })
+        .transpose()
+    }
+
+    async fn create_api_token(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        token_hash: &str,
+    ) -> StoreResult<()> {
+        let (_gate, mut tx) = self.write_tx().await?;
+        sqlx::query(
+            "INSERT INTO api_tokens (id, tenant_id, name, token_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(Uuid::now_v7().to_string())
+        .bind(tenant.to_string())
+        .bind(name)
+        .bind(token_hash)
+        .bind(millis(Utc::now()))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn tenant_for_token(&self, token_hash: &str) -> StoreResult<Option<TenantId>> {
+        let row = sqlx::query(
+            "SELECT tenant_id, last_used_at FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let tenant = TenantId(parse_uuid(row.get("tenant_id"))?);
+        let now = millis(Utc::now());
+        // Last use is shown to people, so minute precision is enough: skip the write otherwise.
+        let last_used: Option<i64> = row.get("last_used_at");
+        if last_used.is_none_or(|t| now - t > 60_000) {
+            let _gate = self.write_gate.lock().await;
+            sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE token_hash = ?")
+                .bind(now)
+                .bind(token_hash)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(Some(tenant))
+    }
+
+    async fn create_user(
+        &self,
+        tenant: TenantId,
+        username: &str,
+        password_hash: &str,
+        role: Role,
+    ) -> StoreResult<User> {
+        let user = User {
+            id: Uuid::now_v7(),
+            tenant_id: tenant,
+            username: username.to_owned(),
+            password_hash: password_hash.to_owned(),
+            role,
+        };
+        let (_gate, mut tx) = self.write_tx().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO users (id, tenant_id, username, password_hash, role, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO NOTHING",
+        )
+        .bind(user.id.to_string())
+        .bind(tenant.to_string())
+        .bind(username)
+        .bind(password_hash)
+        .bind(role.as_str())
+        .bind(millis(Utc::now()))
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            return Err(StoreError::Conflict(format!(
+                "the username {username:?} is taken"
+            )));
+        }
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+        let row = sqlx::query(
+            "SELECT id, tenant_id, username, password_hash, role FROM users WHERE username = ?",
+        )
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(User {
+                id: parse_uuid(row.get("id"))?,
+                tenant_id: TenantId(parse_uuid(row.get("tenant_id"))?),
+                username: row.get("username"),
+                password_hash: row.get("password_hash"),
+                role: Role::parse(row.get("role"))?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn create_session(
+        &self,
+        id_hash: &str,
+        user: Uuid,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let (_gate, mut tx) = self.write_tx().await?;
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(id_hash)
+        .bind(user.to_string())
+        .bind(millis(Utc::now()))
+        .bind(millis(expires_at))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn session(&self, id_hash: &str) -> StoreResult<Option<Session>> {
+        let row = sqlx::query(
+            "SELECT s.user_id, s.expires_at, u.tenant_id, u.username, u.role \
+             FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.id_hash = ? AND s.expires_at > ?",
+        )
+        .bind(id_hash)
+        .bind(millis(Utc::now()))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(Session {
+                user_id: parse_uuid(row.get("user_id"))?,
+                tenant_id: TenantId(parse_uuid(row.get("tenant_id"))?),
+                username: row.get("username"),
+                role: Role::parse(row.get("role"))?,
+                expires_at: from_millis(row.get("expires_at")),
+            })
+        })
+        .transpose()
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
+        let (_gate, mut tx) = self.write_tx().await?;
+        sqlx::query("DELETE FROM sessions WHERE id_hash = ?")
+            .bind(id_hash)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
