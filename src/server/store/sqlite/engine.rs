@@ -112,7 +112,7 @@ impl EngineStore for SqliteStore {
         owner: &str,
         lease_until: DateTime<Utc>,
     ) -> StoreResult<Control> {
-        let _gate = self.write_gate.lock().await;
+        let _gate = self.write_turn().await;
         let row = sqlx::query(
             "UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND lease_owner = ? \
              AND status = 'processing' RETURNING control",

@@ -33,6 +33,8 @@ pub(super) const JOB_COLUMNS: &str = "id, kind, status, created_at, started_at, 
 /// jobpulse's state in one SQLite file.
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Write transactions committed or attempted, for benchmarks and metrics.
+    writes: std::sync::atomic::AtomicU64,
     /// One writer at a time in this process; other processes wait on SQLite's busy timeout.
     write_gate: Mutex<()>,
 }
@@ -123,8 +125,22 @@ impl SqliteStore {
             .await?;
         Ok(SqliteStore {
             pool,
+            writes: std::sync::atomic::AtomicU64::new(0),
             write_gate: Mutex::new(()),
         })
+    }
+
+    /// Write transactions begun since the store was opened.
+    pub fn write_count(&self) -> u64 {
+        self.writes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Waits for this process's turn to write (one writer at a time), counting the write.
+    pub(super) async fn write_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        let gate = self.write_gate.lock().await;
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        gate
     }
 
     pub(super) async fn write_tx(
@@ -133,7 +149,7 @@ impl SqliteStore {
         tokio::sync::MutexGuard<'_, ()>,
         Transaction<'static, Sqlite>,
     )> {
-        let gate = self.write_gate.lock().await;
+        let gate = self.write_turn().await;
         let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         Ok((gate, tx))
     }

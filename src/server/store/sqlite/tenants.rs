@@ -85,7 +85,7 @@ impl TenantStore for SqliteStore {
         // Last use is shown to people, so minute precision is enough: skip the write otherwise.
         let last_used: Option<i64> = row.get("last_used_at");
         if last_used.is_none_or(|t| now - t > 60_000) {
-            let _gate = self.write_gate.lock().await;
+            let _gate = self.write_turn().await;
             sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE token_hash = ?")
                 .bind(now)
                 .bind(token_hash)

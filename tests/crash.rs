@@ -1,0 +1,191 @@
+//! The crash test: the real server binary, killed with SIGKILL at random points of a
+//! 10,000-recipient send and restarted each time. At the end every recipient was delivered
+//! exactly once, under one key, and the job is complete with a gap-free event log.
+
+#[path = "support/fake_provider.rs"]
+mod fake_provider;
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use fake_provider::FakeProvider;
+use rand::Rng;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const RECIPIENTS: usize = 10_000;
+
+fn command(dir: &Path, provider: &FakeProvider) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_jobpulse"));
+    command
+        .current_dir(dir)
+        .env("JOBPULSE_CONFIG", dir.join("absent.toml"))
+        .env("JOBPULSE_ADDR", "127.0.0.1:0")
+        .env(
+            "JOBPULSE_DATABASE_URL",
+            format!("sqlite://{}", dir.join("crash.db").display()),
+        )
+        .env("JOBPULSE_PROVIDER", "http")
+        .env("JOBPULSE_PROVIDER_URL", provider.url())
+        .env("JOBPULSE_LEASE_MS", "1000")
+        .env("JOBPULSE_DEMO", "false")
+        .env("JOBPULSE_LOG", "error")
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    command
+}
+
+/// Starts `jobpulse serve` and waits for its "listening on" line.
+async fn serve(dir: &Path, provider: &FakeProvider) -> (Child, String) {
+    let mut child = command(dir, provider)
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the server binary starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .expect("the server starts listening in time")
+        .unwrap()
+        .expect("a first line");
+    let base = line
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    // Keep reading so the server never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, base)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_killed_again_and_again_delivers_every_recipient_exactly_once() {
+    let provider = FakeProvider::start().await;
+    provider.set(|b| b.latency = Duration::from_millis(3));
+    let dir = tempfile::tempdir().unwrap();
+
+    let output = command(dir.path(), &provider)
+        .args(["tenant", "create", "acme"])
+        .stdout(Stdio::piped())
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success());
+    let token = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    assert!(
+        token.starts_with("jp_") && !token.contains('\n'),
+        "the token alone: {token:?}"
+    );
+
+    let (mut server, mut base) = serve(dir.path(), &provider).await;
+    let client = reqwest::Client::new();
+    let phones: Vec<String> = (0..RECIPIENTS)
+        .map(|i| format!("+346{:08}", i * 100 + 1))
+        .collect();
+    let created: Value = client
+        .post(format!("{base}/api/messages/send-bulk"))
+        .bearer_auth(&token)
+        .json(&json!({"message": "crash test", "phones": phones, "devices_limit": 20}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let job_id = created["job"]["id"].as_str().unwrap().to_owned();
+
+    // Kill right after the first request (claim done, outcomes not yet written), then at random
+    // points of the run.
+    let mut rng = rand::rng();
+    let mut thresholds: Vec<usize> = (0..5).map(|_| rng.random_range(500..9_500)).collect();
+    thresholds.sort_unstable();
+    thresholds.insert(0, 1);
+    eprintln!("killing after {thresholds:?} requests");
+    for threshold in thresholds {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while provider.requests().len() < threshold {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no progress towards {threshold}"
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        server.start_kill().unwrap();
+        server.wait().await.unwrap();
+        (server, base) = serve(dir.path(), &provider).await;
+    }
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(180);
+    let job = loop {
+        let job: Value = client
+            .get(format!("{base}/api/jobs/{job_id}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if job["status"] == "completed" {
+            break job;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the job did not complete: {job}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(job["progress"]["sent"], RECIPIENTS);
+    assert_eq!(job["progress"]["failed"], 0);
+
+    // At the provider: 10,000 distinct keys delivered, and no recipient under two keys.
+    let delivered = provider.delivered();
+    assert_eq!(delivered.len(), RECIPIENTS);
+    let mut keys_per_recipient: HashMap<String, HashSet<String>> = HashMap::new();
+    for request in provider.requests() {
+        keys_per_recipient
+            .entry(request.to)
+            .or_default()
+            .insert(request.key);
+    }
+    assert_eq!(keys_per_recipient.len(), RECIPIENTS);
+    assert!(keys_per_recipient.values().all(|keys| keys.len() == 1));
+
+    // In the database: one outcome event per item, and seq 1..N without a gap.
+    let mut seqs = Vec::new();
+    let mut outcomes = 0;
+    let mut after = 0;
+    loop {
+        let page: Value = client
+            .get(format!(
+                "{base}/api/jobs/{job_id}/events?after_seq={after}&limit=5000"
+            ))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let events = page["events"].as_array().unwrap();
+        if events.is_empty() {
+            break;
+        }
+        for event in events {
+            seqs.push(event["seq"].as_u64().unwrap());
+            if event["type"] == "progress" {
+                outcomes += 1;
+            }
+        }
+        after = *seqs.last().unwrap();
+    }
+    assert_eq!(
+        seqs,
+        (1..=job["last_seq"].as_u64().unwrap()).collect::<Vec<_>>()
+    );
+    assert_eq!(outcomes, RECIPIENTS);
+    server.start_kill().unwrap();
+}
