@@ -18,7 +18,7 @@ use tokio::process::{Child, Command};
 
 const RECIPIENTS: usize = 10_000;
 
-fn command(dir: &Path, provider: &FakeProvider) -> Command {
+fn command(dir: &Path, provider: &FakeProvider, deduplicates: bool) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_jobpulse"));
     command
         .current_dir(dir)
@@ -31,6 +31,7 @@ fn command(dir: &Path, provider: &FakeProvider) -> Command {
         .env("JOBPULSE_PROVIDER", "http")
         .env("JOBPULSE_PROVIDER_URL", provider.url())
         .env("JOBPULSE_LEASE_MS", "1000")
+        .env("JOBPULSE_PROVIDER_DEDUPLICATES", deduplicates.to_string())
         .env("JOBPULSE_DEMO", "false")
         .env("JOBPULSE_LOG", "error")
         .stdin(Stdio::null())
@@ -40,8 +41,8 @@ fn command(dir: &Path, provider: &FakeProvider) -> Command {
 }
 
 /// Starts `jobpulse serve` and waits for its "listening on" line.
-async fn serve(dir: &Path, provider: &FakeProvider) -> (Child, String) {
-    let mut child = command(dir, provider)
+async fn serve(dir: &Path, provider: &FakeProvider, deduplicates: bool) -> (Child, String) {
+    let mut child = command(dir, provider, deduplicates)
         .arg("serve")
         .stdout(Stdio::piped())
         .spawn()
@@ -63,11 +64,40 @@ async fn serve(dir: &Path, provider: &FakeProvider) -> (Child, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_send_killed_again_and_again_delivers_every_recipient_exactly_once() {
+    let (job, provider, items) = kill_and_restart(true).await;
+    assert_eq!(job["progress"]["sent"], RECIPIENTS);
+    assert_eq!(job["progress"]["failed"], 0);
+    assert_eq!(items.len(), RECIPIENTS);
+    // At the provider: 10,000 distinct keys delivered, and no recipient under two keys.
+    assert_eq!(provider.delivered().len(), RECIPIENTS);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_deduplication_items_in_flight_at_a_crash_become_unknown_and_are_never_resent() {
+    let (job, provider, items) = kill_and_restart(false).await;
+    let sent = job["progress"]["sent"].as_u64().unwrap();
+    let unknown = job["progress"]["unknown"].as_u64().unwrap();
+    assert_eq!(job["progress"]["failed"], 0);
+    assert_eq!(sent + unknown, RECIPIENTS as u64);
+    assert!(unknown > 0, "six kills mid-send leave some items in flight");
+    let listed = items.iter().filter(|i| i["status"] == "unknown").count() as u64;
+    assert_eq!(listed, unknown, "unknown items are counted and listed");
+    // Never sent twice: not even under the same key.
+    let mut per_key: HashMap<String, usize> = HashMap::new();
+    for request in provider.requests() {
+        *per_key.entry(request.key).or_default() += 1;
+    }
+    assert!(per_key.values().all(|&n| n == 1), "an item was re-sent");
+}
+
+/// Runs a 10,000-recipient send, killing the server six times; returns the completed job, the
+/// provider and every item.
+async fn kill_and_restart(deduplicates: bool) -> (Value, FakeProvider, Vec<Value>) {
     let provider = FakeProvider::start().await;
     provider.set(|b| b.latency = Duration::from_millis(3));
     let dir = tempfile::tempdir().unwrap();
 
-    let output = command(dir.path(), &provider)
+    let output = command(dir.path(), &provider, deduplicates)
         .args(["tenant", "create", "acme"])
         .stdout(Stdio::piped())
         .output()
@@ -80,7 +110,7 @@ async fn a_send_killed_again_and_again_delivers_every_recipient_exactly_once() {
         "the token alone: {token:?}"
     );
 
-    let (mut server, mut base) = serve(dir.path(), &provider).await;
+    let (mut server, mut base) = serve(dir.path(), &provider, deduplicates).await;
     let client = reqwest::Client::new();
     let phones: Vec<String> = (0..RECIPIENTS)
         .map(|i| format!("+346{:08}", i * 100 + 1))
@@ -115,7 +145,7 @@ async fn a_send_killed_again_and_again_delivers_every_recipient_exactly_once() {
         }
         server.start_kill().unwrap();
         server.wait().await.unwrap();
-        (server, base) = serve(dir.path(), &provider).await;
+        (server, base) = serve(dir.path(), &provider, deduplicates).await;
     }
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(180);
@@ -138,12 +168,7 @@ async fn a_send_killed_again_and_again_delivers_every_recipient_exactly_once() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    assert_eq!(job["progress"]["sent"], RECIPIENTS);
-    assert_eq!(job["progress"]["failed"], 0);
-
-    // At the provider: 10,000 distinct keys delivered, and no recipient under two keys.
-    let delivered = provider.delivered();
-    assert_eq!(delivered.len(), RECIPIENTS);
+    // No recipient was ever sent under two keys.
     let mut keys_per_recipient: HashMap<String, HashSet<String>> = HashMap::new();
     for request in provider.requests() {
         keys_per_recipient
@@ -151,7 +176,6 @@ async fn a_send_killed_again_and_again_delivers_every_recipient_exactly_once() {
             .or_default()
             .insert(request.key);
     }
-    assert_eq!(keys_per_recipient.len(), RECIPIENTS);
     assert!(keys_per_recipient.values().all(|keys| keys.len() == 1));
 
     // In the database: one outcome event per item, and seq 1..N without a gap.
@@ -186,6 +210,28 @@ async fn a_send_killed_again_and_again_delivers_every_recipient_exactly_once() {
         seqs,
         (1..=job["last_seq"].as_u64().unwrap()).collect::<Vec<_>>()
     );
-    assert_eq!(outcomes, RECIPIENTS);
+    assert_eq!(outcomes as u64, job["progress"]["sent"].as_u64().unwrap());
+
+    let mut items = Vec::new();
+    let mut after: Option<u64> = None;
+    loop {
+        let query = after.map(|a| format!("&after={a}")).unwrap_or_default();
+        let page: Value = client
+            .get(format!("{base}/api/jobs/{job_id}/items?limit=5000{query}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        items.extend(page["items"].as_array().unwrap().iter().cloned());
+        match page["next_after"].as_u64() {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(items.len(), RECIPIENTS, "every item is accounted for");
     server.start_kill().unwrap();
+    (job, provider, items)
 }
