@@ -2,6 +2,7 @@
 //! behind (its channel lags) reads what it missed from the event log, so nothing is lost here.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::broadcast;
@@ -25,6 +26,16 @@ pub struct Hub {
     capacity: usize,
     jobs: Mutex<HashMap<JobId, broadcast::Sender<SharedBatch>>>,
     tenants: Mutex<HashMap<TenantId, broadcast::Sender<SharedBatch>>>,
+    connections: Arc<AtomicUsize>,
+}
+
+/// Counts one open live connection for as long as it lives.
+pub struct ConnectionGuard(Arc<AtomicUsize>);
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Hub {
@@ -34,7 +45,19 @@ impl Hub {
             capacity: capacity.max(16),
             jobs: Mutex::new(HashMap::new()),
             tenants: Mutex::new(HashMap::new()),
+            connections: Arc::new(AtomicUsize::new(0)),
         }
+    }
+
+    /// Registers an open live connection until the guard is dropped.
+    pub fn connection_opened(&self) -> ConnectionGuard {
+        self.connections.fetch_add(1, Ordering::Relaxed);
+        ConnectionGuard(self.connections.clone())
+    }
+
+    /// Live connections open in this process.
+    pub fn live_connections(&self) -> usize {
+        self.connections.load(Ordering::Relaxed)
     }
 
     /// Follows one job's events from now on.

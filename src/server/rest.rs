@@ -212,6 +212,8 @@ async fn get_job(
 #[derive(Deserialize)]
 struct EventsQuery {
     after_seq: Option<u64>,
+    /// Added: the newest `limit` events before this seq (for loading older log lines).
+    before_seq: Option<u64>,
     limit: Option<u32>,
 }
 
@@ -235,16 +237,20 @@ async fn job_events(
         .job(principal.tenant_id, id)
         .await?
         .ok_or_else(AppError::job_not_found)?;
-    let events = state
-        .store
-        .events_after(
-            principal.tenant_id,
-            id,
-            params.after_seq.unwrap_or(0),
-            limit,
-        )
-        .await?
-        .ok_or_else(AppError::job_not_found)?;
+    let tenant = principal.tenant_id;
+    let events = match (params.before_seq, params.after_seq) {
+        (Some(_), Some(_)) => {
+            return Err(AppError::BadRequest(
+                "Give after_seq or before_seq, not both.".into(),
+            ));
+        }
+        (Some(before), None) => state.store.events_before(tenant, id, before, limit).await?,
+        (None, after) => {
+            let after = after.unwrap_or(0);
+            state.store.events_after(tenant, id, after, limit).await?
+        }
+    }
+    .ok_or_else(AppError::job_not_found)?;
     let last_seq = events
         .last()
         .map_or(job.last_seq, |e| e.seq.max(job.last_seq));

@@ -96,6 +96,15 @@ pub struct LiveSettings {
     pub idle_timeout_ms: u64,
     /// Job batches buffered per job for live subscribers before slow ones fall back to the log.
     pub channel_capacity: usize,
+    /// A client that cannot take one frame for this long is too slow: it is closed (and resumes by seq).
+    pub send_timeout_ms: u64,
+    /// Messages a client may send per second (bursts of twice that); beyond, they are refused,
+    /// and a client that keeps flooding is closed.
+    pub max_client_messages_per_sec: u32,
+    /// Events of a job are kept this many days after it ends, then pruned (its row and items stay).
+    pub event_retention_days: u32,
+    /// How often old events are pruned.
+    pub prune_every_minutes: u64,
 }
 
 impl Default for Settings {
@@ -161,6 +170,10 @@ impl Default for LiveSettings {
             ping_interval_ms: 20_000,
             idle_timeout_ms: 60_000,
             channel_capacity: 1024,
+            send_timeout_ms: 10_000,
+            max_client_messages_per_sec: 50,
+            event_retention_days: 7,
+            prune_every_minutes: 60,
         }
     }
 }
@@ -207,6 +220,7 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
         "JOBPULSE_PROVIDER_DOWN_AFTER_MS",
         "engine.provider_down_after_ms",
     ),
+    ("JOBPULSE_EVENT_RETENTION_DAYS", "live.event_retention_days"),
     ("JOBPULSE_DEMO", "demo.enabled"),
     ("JOBPULSE_DEMO_PASSWORD", "demo.password"),
 ];
@@ -308,6 +322,9 @@ impl Settings {
                 }
                 "JOBPULSE_PROVIDER_DOWN_AFTER_MS" => {
                     self.engine.provider_down_after_ms = parse(name, value)?
+                }
+                "JOBPULSE_EVENT_RETENTION_DAYS" => {
+                    self.live.event_retention_days = parse(name, value)?
                 }
                 "JOBPULSE_DEMO" => self.demo.enabled = flag(name, value)?,
                 "JOBPULSE_DEMO_PASSWORD" => self.demo.password = value,

@@ -137,6 +137,7 @@ impl Application {
                 hub.sweep();
             }
         });
+        tokio::spawn(prune_events(self.state.clone()));
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(async move {
                 shutdown.await;
@@ -145,6 +146,26 @@ impl Application {
                 }
             })
             .await
+    }
+}
+
+/// Deletes events older than the retention window, now and then.
+async fn prune_events(state: AppState) {
+    let live = &state.settings.live;
+    let retention = chrono::Duration::days(live.event_retention_days.into());
+    let mut every =
+        tokio::time::interval(Duration::from_secs(live.prune_every_minutes.max(1) * 60));
+    loop {
+        every.tick().await;
+        match state
+            .store
+            .prune_events(chrono::Utc::now() - retention)
+            .await
+        {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "pruned events past their retention"),
+            Err(error) => tracing::warn!(%error, "could not prune old events"),
+        }
     }
 }
 

@@ -34,16 +34,17 @@ pub const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
 const MAX_SUBSCRIPTIONS: usize = 1_000;
 /// Events read from the log per query while replaying or catching up.
 const REPLAY_PAGE: u32 = 1_000;
-/// A client that takes longer than this to accept one frame is too slow, and is closed.
-const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time a client without credentials has to send its `auth` message.
 const AUTH_TIMEOUT: Duration = Duration::from_secs(5);
 /// Protocol errors a connection may make before it is closed.
 const MAX_PROTOCOL_ERRORS: u32 = 20;
+/// Messages refused for flooding before the connection is closed.
+const MAX_THROTTLED: u32 = 200;
+
+type Limiter = governor::DefaultDirectRateLimiter;
 
 /// Close codes: the standard ones, and 44xx for ours (like HTTP's 4xx).
 mod close {
-    pub const NORMAL: u16 = 1000;
     pub const POLICY: u16 = 1008;
     pub const TOO_BIG: u16 = 1009;
     pub const UNAUTHORISED: u16 = 4401;
@@ -143,8 +144,18 @@ async fn upgrade(
         .write_buffer_size(0)
         .max_write_buffer_size(1024 * 1024)
         .on_upgrade(move |socket| async move {
+            let _counted = state.hub.connection_opened();
             let (sink, stream) = socket.split();
+            let rate =
+                std::num::NonZeroU32::new(state.settings.live.max_client_messages_per_sec.max(1))
+                    .expect("at least one");
+            let burst = rate.saturating_mul(std::num::NonZeroU32::new(2).expect("two"));
             let mut connection = Connection {
+                send_timeout: Duration::from_millis(state.settings.live.send_timeout_ms),
+                limiter: governor::RateLimiter::direct(
+                    governor::Quota::per_second(rate).allow_burst(burst),
+                ),
+                throttled: 0,
                 state,
                 principal,
                 sink,
@@ -153,9 +164,10 @@ async fn upgrade(
                 protocol_errors: 0,
                 pending_first: first,
             };
-            let reason = connection.run(stream).await;
+            let mut stream = stream;
+            let reason = connection.run(&mut stream).await;
             tracing::debug!(?reason, "live connection closed");
-            let _ = connection.close(reason).await;
+            connection.close(reason, stream).await;
         })
 }
 
@@ -173,6 +185,7 @@ enum Ended {
     TooSlow,
     Unauthorised,
     Misbehaving,
+    Flooding,
     TooBig,
 }
 
@@ -185,6 +198,9 @@ struct Subscription {
 struct Gone(Ended);
 
 struct Connection {
+    send_timeout: Duration,
+    limiter: Limiter,
+    throttled: u32,
     state: AppState,
     principal: Option<Principal>,
     sink: SplitSink<WebSocket, Message>,
@@ -195,7 +211,7 @@ struct Connection {
 }
 
 impl Connection {
-    async fn run(&mut self, mut stream: SplitStream<WebSocket>) -> Option<Ended> {
+    async fn run(&mut self, stream: &mut SplitStream<WebSocket>) -> Option<Ended> {
         let live = &self.state.settings.live;
         let idle_timeout = Duration::from_millis(live.idle_timeout_ms);
         let mut pings = tokio::time::interval(Duration::from_millis(live.ping_interval_ms));
@@ -227,6 +243,9 @@ impl Connection {
                                 || error.to_string().to_ascii_lowercase().contains("size");
                             return Some(if too_big { Ended::TooBig } else { Ended::ClientLeft });
                         }
+                        Some(Ok(Message::Text(_) | Message::Binary(_))) if self.flooding() => {
+                            self.throttle().await
+                        }
                         Some(Ok(Message::Text(text))) => self.on_text(text.as_str()).await,
                         Some(Ok(Message::Binary(_))) => {
                             self.protocol_error("binary frames are not supported: send JSON text").await
@@ -255,12 +274,15 @@ impl Connection {
         }
     }
 
-    async fn close(&mut self, reason: Option<Ended>) -> Result<(), axum::Error> {
+    /// Closes with a code and reason, then waits briefly for the client's close, reading (and
+    /// dropping) what it still sends: closing with unread data would reset the connection and
+    /// lose the close frame.
+    async fn close(&mut self, reason: Option<Ended>, mut stream: SplitStream<WebSocket>) {
         let Some(reason) = reason else {
-            return Ok(());
+            return;
         };
         let (code, text) = match reason {
-            Ended::ClientLeft => return Ok(()),
+            Ended::ClientLeft => return,
             Ended::Idle => (close::POLICY, "no answer to pings"),
             Ended::TooSlow => (
                 close::TOO_SLOW,
@@ -268,6 +290,7 @@ impl Connection {
             ),
             Ended::Unauthorised => (close::UNAUTHORISED, "authenticate within 5 seconds"),
             Ended::Misbehaving => (close::POLICY, "too many protocol errors"),
+            Ended::Flooding => (close::POLICY, "too many messages"),
             Ended::TooBig => (close::TOO_BIG, "message too big: the limit is 64 KiB"),
         };
         let frame = CloseFrame {
@@ -279,12 +302,18 @@ impl Connection {
             self.sink.send(Message::Close(Some(frame))),
         )
         .await;
-        let _ = code == close::NORMAL;
-        Ok(())
+        let drain = async {
+            while let Some(Ok(message)) = stream.next().await {
+                if matches!(message, Message::Close(_)) {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
     }
 
     async fn send(&mut self, message: Message) -> Result<(), Gone> {
-        match tokio::time::timeout(SEND_TIMEOUT, self.sink.send(message)).await {
+        match tokio::time::timeout(self.send_timeout, self.sink.send(message)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(Gone(Ended::ClientLeft)),
             Err(_) => Err(Gone(Ended::TooSlow)),
@@ -298,6 +327,27 @@ impl Connection {
     async fn send_event(&mut self, event: &StoredEvent) -> Result<(), Gone> {
         self.send(Message::Text(Utf8Bytes::from(&*event.json)))
             .await
+    }
+
+    /// True when this message is over the client's rate.
+    fn flooding(&self) -> bool {
+        self.limiter.check().is_err()
+    }
+
+    /// Refuses a message sent too fast: a warning the first time in a while, then silence, and
+    /// the door for a client that keeps at it.
+    async fn throttle(&mut self) -> Result<(), Gone> {
+        self.throttled += 1;
+        if self.throttled > MAX_THROTTLED {
+            return Err(Gone(Ended::Flooding));
+        }
+        if self.throttled % 50 == 1 {
+            self.send_msg(&ServerMsg::Error(ErrorEvent::protocol(
+                "too many messages: slow down (messages over the limit are ignored)",
+            )))
+            .await?;
+        }
+        Ok(())
     }
 
     async fn protocol_error(&mut self, error: &str) -> Result<(), Gone> {
@@ -484,7 +534,8 @@ impl Connection {
                 }
             };
             let Some(first) = page.first() else {
-                return Ok(true);
+                // Nothing after what was sent, though the snapshot says there is: pruned.
+                return Ok(until.is_none_or(|u| last_sent >= u));
             };
             if first.seq != last_sent + 1 {
                 return Ok(false);

@@ -1,8 +1,10 @@
-use futures::SinkExt;
+use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::helpers::{collect_until_terminal, next_msg, phones, send_json, spawn_app};
+use crate::helpers::{
+    collect_until_terminal, next_msg, phones, send_json, spawn_app, spawn_app_with,
+};
 
 fn seqs(events: &[Value]) -> Vec<u64> {
     events.iter().map(|e| e["seq"].as_u64().unwrap()).collect()
@@ -197,4 +199,218 @@ async fn new_jobs_reach_sockets_that_follow_the_tenant() {
     assert_eq!(created["type"], "job_created");
     assert_eq!(created["job_id"], job.id.to_string());
     assert_eq!(created["seq"], 1);
+}
+
+/// Reads events until seq `until` (or the job's end), returning their seqs.
+async fn read_until(socket: &mut crate::helpers::Socket, until: u64) -> Vec<u64> {
+    let mut seqs = Vec::new();
+    loop {
+        let msg = next_msg(socket).await;
+        let terminal = matches!(
+            msg["type"].as_str(),
+            Some("job_completed" | "job_failed" | "job_cancelled")
+        );
+        if let Some(seq) = msg["seq"].as_u64() {
+            seqs.push(seq);
+            if seq >= until || terminal {
+                return seqs;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_drops_mid_job_resumes_without_gap_or_duplicate() {
+    let app = spawn_app().await;
+    app.provider
+        .set(|b| b.latency = std::time::Duration::from_millis(4));
+    let job = app.create_job(&phones(600), 3).await;
+    let path = |after: u64| {
+        format!(
+            "/api/ws/job/{}?token={}&after_seq={after}",
+            job.id, app.token
+        )
+    };
+    let mut seen = Vec::new();
+
+    // A short drop: reconnect at once.
+    let mut socket = app.ws(&path(0), None).await;
+    seen.extend(read_until(&mut socket, 60).await);
+    drop(socket);
+    let mut socket = app.ws(&path(*seen.last().unwrap()), None).await;
+    seen.extend(read_until(&mut socket, 200).await);
+    drop(socket);
+
+    // A long drop: come back only after the job has ended.
+    let finished = app.wait_until_finished(job.id).await;
+    let mut socket = app.ws(&path(*seen.last().unwrap()), None).await;
+    seen.extend(read_until(&mut socket, finished.last_seq).await);
+    assert_eq!(seen, (1..=finished.last_seq).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn a_client_asking_for_pruned_events_gets_a_resync() {
+    let app = spawn_app().await;
+    let job = app.create_job(&phones(20), 2).await;
+    let finished = app.wait_until_finished(job.id).await;
+    // As if the retention window had passed.
+    let pruned = app
+        .state
+        .store
+        .prune_events(chrono::Utc::now() + chrono::Duration::days(1))
+        .await
+        .unwrap();
+    assert_eq!(pruned, finished.last_seq);
+    let page: Value = app
+        .get(&format!("/api/jobs/{}/events", job.id))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["events"], json!([]));
+    assert_eq!(page["last_seq"], finished.last_seq);
+
+    let mut socket = app
+        .ws(
+            &format!("/api/ws/job/{}?token={}&after_seq=3", job.id, app.token),
+            None,
+        )
+        .await;
+    assert_eq!(next_msg(&mut socket).await["type"], "connected");
+    assert_eq!(next_msg(&mut socket).await["type"], "subscribed");
+    let resync = next_msg(&mut socket).await;
+    assert_eq!(resync["type"], "resync");
+    assert_eq!(resync["job"]["status"], "completed");
+    assert_eq!(resync["job"]["last_seq"], finished.last_seq);
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_closed_without_slowing_the_others() {
+    let app = spawn_app_with(|s| {
+        s.live.send_timeout_ms = 300;
+        s.live.channel_capacity = 16;
+    })
+    .await;
+    let job = app.create_job(&phones(20_000), 50).await;
+    // The slow client: a tiny receive buffer, and it never reads.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let stream = socket
+        .connect(([127, 0, 0, 1], app.port).into())
+        .await
+        .unwrap();
+    let url = format!(
+        "ws://127.0.0.1:{}/api/ws/job/{}?token={}&after_seq=0",
+        app.port, job.id, app.token
+    );
+    let (slow, _) = tokio_tungstenite::client_async(url, stream).await.unwrap();
+
+    let mut fast = app
+        .ws(
+            &format!("/api/ws/job/{}?token={}&after_seq=0", job.id, app.token),
+            None,
+        )
+        .await;
+    let events = collect_until_terminal(&mut fast).await;
+    let finished = app.job(job.id).await;
+    assert_eq!(seqs(&events), (1..=finished.last_seq).collect::<Vec<_>>());
+
+    // The slow one is gone (its task and buffers freed); the fast one is still connected.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while app.state.hub.live_connections() > 1 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the slow client was not closed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    drop(slow);
+}
+
+#[tokio::test]
+async fn a_client_that_never_answers_pings_is_dropped() {
+    let app = spawn_app_with(|s| {
+        s.live.ping_interval_ms = 100;
+        s.live.idle_timeout_ms = 300;
+    })
+    .await;
+    // Connected, and then silent: it reads nothing, so it never answers a ping.
+    let silent = app.ws(&format!("/api/ws?token={}", app.token), None).await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let open = app.state.hub.live_connections();
+        if open == 0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{open} connections still open"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    drop(silent);
+}
+
+#[tokio::test]
+async fn an_oversized_message_closes_with_1009() {
+    let app = spawn_app().await;
+    let mut socket = app.ws(&format!("/api/ws?token={}", app.token), None).await;
+    next_msg(&mut socket).await;
+    let big = format!(
+        "{{\"type\":\"ping\",\"pad\":\"{}\"}}",
+        "x".repeat(70 * 1024)
+    );
+    socket.send(Message::Text(big.into())).await.unwrap();
+    let code = close_code(&mut socket).await;
+    assert_eq!(code, Some(1009));
+}
+
+#[tokio::test]
+async fn a_flooding_client_is_throttled_then_closed() {
+    let app = spawn_app().await;
+    let mut socket = app.ws(&format!("/api/ws?token={}", app.token), None).await;
+    next_msg(&mut socket).await;
+    for i in 0..600 {
+        // The server may close the connection before all are sent.
+        if socket
+            .send(Message::Text(
+                json!({"type": "ping", "timestamp": i}).to_string().into(),
+            ))
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    let mut warned = false;
+    let code = loop {
+        match socket.next().await {
+            Some(Ok(Message::Text(text))) => {
+                let msg: Value = serde_json::from_str(text.as_str()).unwrap();
+                if msg["type"] == "error" {
+                    assert!(msg["error"].as_str().unwrap().contains("too many messages"));
+                    warned = true;
+                }
+            }
+            Some(Ok(Message::Close(frame))) => break frame.map(|f| u16::from(f.code)),
+            Some(Ok(_)) => {}
+            Some(Err(_)) | None => break None,
+        }
+    };
+    assert!(warned, "the client was told to slow down first");
+    assert_eq!(code, Some(1008));
+}
+
+/// Reads until the server closes; the close code, if it sent one.
+async fn close_code(socket: &mut crate::helpers::Socket) -> Option<u16> {
+    loop {
+        match tokio::time::timeout(std::time::Duration::from_secs(10), socket.next())
+            .await
+            .expect("closed in time")
+        {
+            Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+            Some(Ok(_)) => continue,
+            Some(Err(_)) | None => return None,
+        }
+    }
 }

@@ -335,6 +335,8 @@ pub trait JobStore: Send + Sync {
         after: Option<u64>,
         limit: u32,
     ) -> StoreResult<Option<Vec<ItemView>>>;
+    /// Deletes the events of jobs that ended before `cutoff` (their rows and items stay).
+    async fn prune_events(&self, cutoff: DateTime<Utc>) -> StoreResult<u64>;
     /// Cancels or pauses a job: at once if no runner holds it, else by asking its runner.
     async fn request_stop(
         &self,

@@ -3,7 +3,7 @@
 use std::str::FromStr;
 
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 use uuid::Uuid;
 
@@ -209,6 +209,20 @@ impl JobStore for SqliteStore {
             })
             .collect::<StoreResult<Vec<_>>>()
             .map(Some)
+    }
+
+    async fn prune_events(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
+        let (_gate, mut tx) = self.write_tx().await?;
+        let deleted = sqlx::query(
+            "DELETE FROM events WHERE job_id IN \
+             (SELECT id FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?)",
+        )
+        .bind(millis(cutoff))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(deleted)
     }
 
     #[tracing::instrument(skip_all, fields(job_id = %job, ?stop))]
