@@ -17,6 +17,10 @@ use crate::protocol::{ItemStatus, JobId, JobView, ServerMsg};
 
 /// Log lines kept in memory per job; older ones are counted, not kept.
 pub const LOG_CAPACITY: usize = 500;
+/// Most lines a reader can pull back into memory by scrolling up.
+pub const LOG_MAX_LOADED: usize = 10_000;
+/// Older lines loaded per request.
+pub const LOG_PAGE: u32 = 200;
 
 /// The state of the live connection, as the indicator shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,8 +153,12 @@ pub struct JobFeed {
     pub dropped: RwSignal<u64>,
     /// The server says there is no such job (for this tenant).
     pub not_found: RwSignal<bool>,
+    /// Older lines are being fetched.
+    pub loading_older: RwSignal<bool>,
     /// Highest seq applied: the de-duplication mark, and the `after_seq` to resume from.
     seen: StoredValue<u64>,
+    /// Lines kept: grows while a reader looks at older activity, back to `LOG_CAPACITY` after.
+    capacity: StoredValue<usize>,
 }
 
 // Applying events is the browser driver's job; the server only renders snapshots.
@@ -174,6 +182,80 @@ impl JobFeed {
             job: RwSignal::new(job),
             log: RwSignal::new(lines),
             not_found: RwSignal::new(false),
+            loading_older: RwSignal::new(false),
+            capacity: StoredValue::new(LOG_CAPACITY),
+        }
+    }
+
+    /// Puts older lines (oldest first, all before the ring's first) in front of the ring.
+    pub fn prepend(&self, messages: &[ServerMsg]) {
+        let lines: Vec<LogLine> = messages.iter().filter_map(LogLine::from_msg).collect();
+        if lines.is_empty() {
+            self.dropped.set(0);
+            return;
+        }
+        self.log.update(|ring| {
+            let first = ring.front().map_or(u64::MAX, |l| l.seq);
+            for line in lines.into_iter().rev().filter(|l| l.seq < first) {
+                ring.push_front(line);
+            }
+        });
+        let first = self
+            .log
+            .with_untracked(|ring| ring.front().map_or(0, |l| l.seq));
+        let kept = self.log.with_untracked(VecDeque::len);
+        self.capacity
+            .set_value(kept.clamp(LOG_CAPACITY, LOG_MAX_LOADED));
+        self.dropped.set(first.saturating_sub(1));
+    }
+
+    /// Forgets the older lines a reader loaded, back to the newest `LOG_CAPACITY`.
+    pub fn release_older(&self) {
+        self.capacity.set_value(LOG_CAPACITY);
+        let mut trimmed = 0;
+        self.log.update(|ring| {
+            while ring.len() > LOG_CAPACITY {
+                ring.pop_front();
+                trimmed += 1;
+            }
+        });
+        if trimmed > 0 {
+            self.dropped.update(|d| *d += trimmed);
+        }
+    }
+
+    /// Fetches the page of lines before the oldest kept one.
+    pub fn load_older(&self) {
+        if self.loading_older.get_untracked() || self.dropped.get_untracked() == 0 {
+            return;
+        }
+        #[cfg(feature = "hydrate")]
+        {
+            let feed = *self;
+            let before = self
+                .log
+                .with_untracked(|ring| ring.front().map_or(0, |l| l.seq));
+            feed.loading_older.set(true);
+            leptos::task::spawn_local(async move {
+                let url = format!(
+                    "/api/jobs/{}/events?before_seq={before}&limit={LOG_PAGE}",
+                    feed.id
+                );
+                let page = async {
+                    gloo_net::http::Request::get(&url)
+                        .send()
+                        .await
+                        .ok()?
+                        .json::<crate::protocol::EventsPage>()
+                        .await
+                        .ok()
+                }
+                .await;
+                if let Some(page) = page {
+                    feed.prepend(&page.events);
+                }
+                feed.loading_older.set(false);
+            });
         }
     }
 
@@ -215,9 +297,10 @@ impl JobFeed {
 
     fn push_line(&self, line: LogLine) {
         let mut overflow = 0;
+        let capacity = self.capacity.get_value();
         self.log.update(|ring| {
             ring.push_back(line);
-            while ring.len() > LOG_CAPACITY {
+            while ring.len() > capacity {
                 ring.pop_front();
                 overflow += 1;
             }
@@ -409,6 +492,9 @@ mod driver {
         socket: Option<WebSocket>,
         handlers: Option<Handlers>,
         open: bool,
+        /// The server has spoken on this connection: it is really live (a proxy may accept an
+        /// upgrade and drop it at once).
+        confirmed: bool,
         failures: u32,
         reconnect_scheduled: bool,
         queue: Vec<ServerMsg>,
@@ -538,12 +624,10 @@ mod driver {
     fn on_open() {
         let live = with(|d| {
             d.open = true;
-            d.failures = 0;
-            d.polling = false;
+            d.confirmed = false;
             d.last_heard_ms = now_ms();
             d.live
         });
-        set_state(Connection::Connected);
         let Some(live) = live else { return };
         for (job_id, seen, done) in live.followed() {
             if !done {
@@ -559,7 +643,17 @@ mod driver {
     }
 
     fn on_text(text: &str) {
-        with(|d| d.last_heard_ms = now_ms());
+        let first = with(|d| {
+            d.last_heard_ms = now_ms();
+            !std::mem::replace(&mut d.confirmed, true)
+        });
+        if first {
+            with(|d| {
+                d.failures = 0;
+                d.polling = false;
+            });
+            set_state(Connection::Connected);
+        }
         match serde_json::from_str::<ServerMsg>(text) {
             Ok(msg) => enqueue(vec![msg]),
             Err(error) => leptos::logging::warn!("live channel: unreadable message: {error}"),
@@ -590,6 +684,7 @@ mod driver {
     fn on_closed() {
         let failures = with(|d| {
             d.open = false;
+            d.confirmed = false;
             d.socket = None;
             d.failures += 1;
             d.failures

@@ -138,6 +138,7 @@ pub struct Text {
     pub log_paused: &'static str,
     pub log_resync: &'static str,
     pub log_older_hidden: fn(u64) -> String,
+    pub log_load_older: &'static str,
 
     pub pause: &'static str,
     pub resume: &'static str,
@@ -287,6 +288,7 @@ pub static EN: Text = Text {
     log_paused: "Paused",
     log_resync: "Reloaded the job's state from the server",
     log_older_hidden: |n| format!("{n} older lines are not shown"),
+    log_load_older: "Load earlier activity",
 
     pause: "Pause",
     resume: "Resume",
@@ -418,6 +420,7 @@ pub static ES: Text = Text {
     log_paused: "En pausa",
     log_resync: "Estado del trabajo recargado desde el servidor",
     log_older_hidden: |n| format!("No se muestran {n} líneas anteriores"),
+    log_load_older: "Cargar actividad anterior",
 
     pause: "Pausar",
     resume: "Reanudar",

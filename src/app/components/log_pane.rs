@@ -32,6 +32,8 @@ pub fn LogPane(feed: JobFeed) -> impl IntoView {
     // Pinned to the bottom until the reader scrolls up; scrolling back down pins it again.
     let pinned = RwSignal::new(true);
     let pane = NodeRef::<Div>::new();
+    // Distance from the bottom to keep while older lines are put above, so the view stays put.
+    let anchor = StoredValue::new(None::<i32>);
 
     let lines = move || {
         feed.log.with(|ring| {
@@ -54,15 +56,35 @@ pub fn LogPane(feed: JobFeed) -> impl IntoView {
     Effect::new(move |_| {
         feed.log.track();
         failures_only.track();
-        if pinned.get_untracked() {
+        if let Some(from_bottom) = anchor.get_value() {
+            request_animation_frame(move || {
+                if let Some(el) = pane.get_untracked() {
+                    el.set_scroll_top(el.scroll_height() - from_bottom);
+                }
+                anchor.set_value(None);
+            });
+        } else if pinned.get_untracked() {
             // After this render reaches the DOM.
             request_animation_frame(scroll_to_end);
         }
     });
+    let load_older = move || {
+        if let Some(el) = pane.get_untracked() {
+            anchor.set_value(Some(el.scroll_height() - el.scroll_top()));
+        }
+        feed.load_older();
+    };
     let on_scroll = move |_| {
         if let Some(el) = pane.get_untracked() {
             let at_end = el.scroll_top() + el.client_height() >= el.scroll_height() - 8;
+            if at_end && !pinned.get_untracked() {
+                // Back at the newest lines: the older ones loaded meanwhile can go.
+                feed.release_older();
+            }
             pinned.set(at_end);
+            if el.scroll_top() < 40 && !failures_only.get_untracked() {
+                load_older();
+            }
         }
     };
 
@@ -100,7 +122,19 @@ pub fn LogPane(feed: JobFeed) -> impl IntoView {
                 data-testid="log-lines"
             >
                 <Show when=move || { feed.dropped.get() > 0 && !failures_only.get() }>
-                    <p class="log-note">{move || (text.log_older_hidden)(feed.dropped.get())}</p>
+                    <p class="log-note">
+                        {move || (text.log_older_hidden)(feed.dropped.get())}
+                        " "
+                        <button
+                            type="button"
+                            class="button button-small"
+                            data-testid="log-load-older"
+                            disabled=move || feed.loading_older.get()
+                            on:click=move |_| load_older()
+                        >
+                            {move || if feed.loading_older.get() { text.loading } else { text.log_load_older }}
+                        </button>
+                    </p>
                 </Show>
                 <Show when=move || feed.log.with(|l| l.is_empty())>
                     <p class="log-note">{text.log_empty}</p>
@@ -120,6 +154,7 @@ pub fn LogPane(feed: JobFeed) -> impl IntoView {
                     class="button button-small log-jump"
                     on:click=move |_| {
                         pinned.set(true);
+                        feed.release_older();
                         scroll_to_end();
                     }
                 >
