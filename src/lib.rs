@@ -12,6 +12,8 @@ pub mod protocol;
 pub mod recipients;
 
 #[cfg(feature = "ssr")]
+pub mod cli;
+#[cfg(feature = "ssr")]
 pub mod server;
 
 /// The browser entry point: hydrates the server-rendered page.

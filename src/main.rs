@@ -2,8 +2,12 @@
 
 use std::path::PathBuf;
 
+use std::process::ExitCode;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use jobpulse::cli::{self, ApiArgs, SendBulkArgs};
+use jobpulse::protocol::JobId;
 use jobpulse::server::auth;
 use jobpulse::server::settings::Settings;
 use jobpulse::server::startup::Application;
@@ -36,6 +40,20 @@ enum Command {
         #[command(subcommand)]
         command: TenantCommand,
     },
+    /// Follow a job live with a progress bar; exits 0 if it completed, 1 if it failed, 3 if cancelled.
+    Watch {
+        /// The job's id.
+        job_id: JobId,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Create a bulk send from a CSV of phone numbers (a "phone" column, or the first one).
+    SendBulk {
+        #[command(flatten)]
+        args: SendBulkArgs,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -48,7 +66,7 @@ enum TenantCommand {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -57,16 +75,21 @@ async fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| "jobpulse=info,warn".into()),
         )
         .init();
+    // Client commands talk to a server over HTTP: they need no settings file.
+    match &cli.command {
+        Command::Watch { job_id, api } => return Ok(cli::watch(api, *job_id).await?),
+        Command::SendBulk { args, api } => return Ok(cli::send_bulk(api, args).await?),
+        _ => {}
+    }
     let settings = Settings::load(&cli.config)
         .with_context(|| format!("reading settings from {}", cli.config.display()))?;
 
     match cli.command {
-        Command::Serve => serve(settings).await,
+        Command::Serve => serve(settings).await?,
         Command::Migrate => {
             let store = store::connect(&settings.database_url).await?;
             store.migrate().await?;
             eprintln!("migrations applied to {}", settings.database_url);
-            Ok(())
         }
         Command::Tenant {
             command: TenantCommand::Create { name },
@@ -75,9 +98,10 @@ async fn main() -> anyhow::Result<()> {
             store.migrate().await?;
             let (_, token) = auth::create_tenant(store.as_ref(), &name).await?;
             println!("{token}");
-            Ok(())
         }
+        Command::Watch { .. } | Command::SendBulk { .. } => unreachable!("handled above"),
     }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {

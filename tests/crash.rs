@@ -19,11 +19,15 @@ use tokio::process::{Child, Command};
 const RECIPIENTS: usize = 10_000;
 
 fn command(dir: &Path, provider: &FakeProvider, deduplicates: bool) -> Command {
+    command_on(dir, provider, deduplicates, "127.0.0.1:0")
+}
+
+fn command_on(dir: &Path, provider: &FakeProvider, deduplicates: bool, addr: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_jobpulse"));
     command
         .current_dir(dir)
         .env("JOBPULSE_CONFIG", dir.join("absent.toml"))
-        .env("JOBPULSE_ADDR", "127.0.0.1:0")
+        .env("JOBPULSE_ADDR", addr)
         .env(
             "JOBPULSE_DATABASE_URL",
             format!("sqlite://{}", dir.join("crash.db").display()),
@@ -42,7 +46,16 @@ fn command(dir: &Path, provider: &FakeProvider, deduplicates: bool) -> Command {
 
 /// Starts `jobpulse serve` and waits for its "listening on" line.
 async fn serve(dir: &Path, provider: &FakeProvider, deduplicates: bool) -> (Child, String) {
-    let mut child = command(dir, provider, deduplicates)
+    serve_on(dir, provider, deduplicates, "127.0.0.1:0").await
+}
+
+async fn serve_on(
+    dir: &Path,
+    provider: &FakeProvider,
+    deduplicates: bool,
+    addr: &str,
+) -> (Child, String) {
+    let mut child = command_on(dir, provider, deduplicates, addr)
         .arg("serve")
         .stdout(Stdio::piped())
         .spawn()
@@ -88,6 +101,70 @@ async fn without_deduplication_items_in_flight_at_a_crash_become_unknown_and_are
         *per_key.entry(request.key).or_default() += 1;
     }
     assert!(per_key.values().all(|&n| n == 1), "an item was re-sent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_rides_out_a_server_crash_and_resumes_by_seq() {
+    let provider = FakeProvider::start().await;
+    provider.set(|b| b.latency = Duration::from_millis(5));
+    let dir = tempfile::tempdir().unwrap();
+    // A fixed port, so the restarted server is where the watcher reconnects.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let output = command(dir.path(), &provider, true)
+        .args(["tenant", "create", "acme"])
+        .stdout(Stdio::piped())
+        .output()
+        .await
+        .unwrap();
+    let token = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    let (mut server, base) = serve_on(dir.path(), &provider, true, &addr).await;
+    let phones: Vec<String> = (0..2_000)
+        .map(|i| format!("+346{:08}", i * 100 + 1))
+        .collect();
+    let created: Value = reqwest::Client::new()
+        .post(format!("{base}/api/messages/send-bulk"))
+        .bearer_auth(&token)
+        .json(&json!({"message": "watch me", "phones": phones, "devices_limit": 4}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let job_id = created["job"]["id"].as_str().unwrap().to_owned();
+
+    let watcher = Command::new(env!("CARGO_BIN_EXE_jobpulse"))
+        .args(["watch", &job_id, "--url", &base, "--token", &token])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while provider.requests().len() < 300 {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    server.start_kill().unwrap();
+    server.wait().await.unwrap();
+    let (mut server, _) = serve_on(dir.path(), &provider, true, &addr).await;
+
+    let output = tokio::time::timeout(Duration::from_secs(120), watcher.wait_with_output())
+        .await
+        .expect("watch ends when the job does")
+        .unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        stdout.starts_with("completed: 2000 sent, 0 failed"),
+        "{stdout}"
+    );
+    server.start_kill().unwrap();
 }
 
 /// Runs a 10,000-recipient send, killing the server six times; returns the completed job, the

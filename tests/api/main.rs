@@ -4,6 +4,7 @@
 mod fake_provider;
 
 mod bulk_send;
+mod cli;
 mod control;
 mod durability;
 mod helpers;
