@@ -226,11 +226,12 @@ impl JobFeed {
 
     /// Fetches the page of lines before the oldest kept one.
     pub fn load_older(&self) {
-        if self.loading_older.get_untracked() || self.dropped.get_untracked() == 0 {
-            return;
-        }
+        let wanted = !self.loading_older.get_untracked() && self.dropped.get_untracked() > 0;
+        // Pages rendered on the server never fetch: there is nothing to scroll there.
+        #[cfg(not(feature = "hydrate"))]
+        let _ = wanted;
         #[cfg(feature = "hydrate")]
-        {
+        if wanted {
             let feed = *self;
             let before = self
                 .log
