@@ -21,10 +21,15 @@ use tokio::sync::{Semaphore, watch};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 fn now_ms() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64() * 1000.0
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        * 1000.0
 }
 
 /// Resident memory of a process, in KiB.
@@ -38,7 +43,11 @@ fn rss_kib(pid: u32) -> u64 {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// What one client saw.
@@ -52,17 +61,29 @@ struct Seen {
 /// The two servers, behind one client harness.
 #[derive(Clone)]
 enum Target {
-    Jobpulse { port: u16, token: String, job: String },
-    SocketIo { port: u16 },
+    Jobpulse {
+        port: u16,
+        token: String,
+        job: String,
+    },
+    SocketIo {
+        port: u16,
+    },
 }
 
 async fn connect(target: &Target) -> Socket {
     let url = match target {
-        Target::Jobpulse { port, token, job } => format!("ws://127.0.0.1:{port}/api/ws/job/{job}?token={token}"),
-        Target::SocketIo { port } => format!("ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket"),
+        Target::Jobpulse { port, token, job } => {
+            format!("ws://127.0.0.1:{port}/api/ws/job/{job}?token={token}")
+        }
+        Target::SocketIo { port } => {
+            format!("ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket")
+        }
     };
     // Small buffers: 10,000 clients in one process.
-    let config = WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(0);
+    let config = WebSocketConfig::default()
+        .read_buffer_size(4096)
+        .write_buffer_size(0);
     let mut attempt = 0;
     let (mut socket, _) = loop {
         match tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), true).await {
@@ -89,7 +110,12 @@ async fn connect(target: &Target) -> Socket {
 }
 
 /// Reads events until the last one (or `stop`), recording each one's latency.
-async fn follow(target: Target, mut socket: Socket, expected: u64, mut stop: watch::Receiver<bool>) -> Seen {
+async fn follow(
+    target: Target,
+    mut socket: Socket,
+    expected: u64,
+    mut stop: watch::Receiver<bool>,
+) -> Seen {
     let mut seen = Seen::default();
     loop {
         let frame = tokio::select! {
@@ -129,7 +155,8 @@ async fn follow(target: Target, mut socket: Socket, expected: u64, mut stop: wat
             seen.last_at = now;
         }
         let finished = event["type"] == "job_completed" || event["seq"].as_u64() == Some(expected);
-        if finished && matches!(target, Target::SocketIo { .. }) || event["type"] == "job_completed" {
+        if finished && matches!(target, Target::SocketIo { .. }) || event["type"] == "job_completed"
+        {
             seen.done = true;
             return seen;
         }
@@ -200,7 +227,12 @@ async fn measure(
     }
     stopper.abort();
     latencies.sort_by(|a, b| a.total_cmp(b));
-    let pick = |q: f64| latencies.get(((latencies.len() as f64 - 1.0) * q) as usize).copied().unwrap_or(f32::NAN);
+    let pick = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 - 1.0) * q) as usize)
+            .copied()
+            .unwrap_or(f32::NAN)
+    };
     let deliveries = latencies.len() as u64;
     Row {
         server,
@@ -223,23 +255,41 @@ async fn jobpulse_row(clients: usize, events: u64, per_second: u64, dir: &Path) 
             .current_dir(dir)
             .env("JOBPULSE_CONFIG", dir.join("absent.toml"))
             .env("JOBPULSE_ADDR", format!("127.0.0.1:{port}"))
-            .env("JOBPULSE_DATABASE_URL", format!("sqlite://{}", dir.join("fanout.db").display()))
+            .env(
+                "JOBPULSE_DATABASE_URL",
+                format!("sqlite://{}", dir.join("fanout.db").display()),
+            )
             .env("JOBPULSE_PROVIDER", "sandbox")
             // One device at this latency paces the job at `per_second` events.
-            .env("JOBPULSE_SANDBOX_LATENCY_MS", (1000 / per_second).to_string())
+            .env(
+                "JOBPULSE_SANDBOX_LATENCY_MS",
+                (1000 / per_second).to_string(),
+            )
             .env("JOBPULSE_DEMO", "false")
             .env("JOBPULSE_LOG", "error");
     };
     let binary = env!("CARGO_BIN_EXE_jobpulse");
     let mut create = Command::new(binary);
     env(&mut create);
-    let token = String::from_utf8(create.args(["tenant", "create", "bench"]).output().await.unwrap().stdout)
-        .unwrap()
-        .trim()
-        .to_owned();
+    let token = String::from_utf8(
+        create
+            .args(["tenant", "create", "bench"])
+            .output()
+            .await
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_owned();
     let mut serve = Command::new(binary);
     env(&mut serve);
-    let mut child: Child = serve.arg("serve").stdout(Stdio::piped()).kill_on_drop(true).spawn().unwrap();
+    let mut child: Child = serve
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     lines.next_line().await.unwrap();
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
@@ -247,7 +297,9 @@ async fn jobpulse_row(clients: usize, events: u64, per_second: u64, dir: &Path) 
     // The job exists (paused, so subscribers are all in place before it emits).
     let http = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}/api");
-    let phones: Vec<String> = (0..events).map(|i| format!("+346{:08}", i * 100 + 1)).collect();
+    let phones: Vec<String> = (0..events)
+        .map(|i| format!("+346{:08}", i * 100 + 1))
+        .collect();
     let created: Value = http
         .post(format!("{base}/messages/send-bulk"))
         .bearer_auth(&token)
@@ -259,14 +311,34 @@ async fn jobpulse_row(clients: usize, events: u64, per_second: u64, dir: &Path) 
         .await
         .unwrap();
     let job = created["job"]["id"].as_str().unwrap().to_owned();
-    http.post(format!("{base}/jobs/{job}/pause")).bearer_auth(&token).send().await.unwrap();
-    let paused: Value = http.get(format!("{base}/jobs/{job}")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    http.post(format!("{base}/jobs/{job}/pause"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let paused: Value = http
+        .get(format!("{base}/jobs/{job}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let remaining = events - paused["progress"]["sent"].as_u64().unwrap();
 
-    let target = Target::Jobpulse { port, token: token.clone(), job: job.clone() };
+    let target = Target::Jobpulse {
+        port,
+        token: token.clone(),
+        job: job.clone(),
+    };
     let pid = child.id().unwrap();
     let mut row = measure("jobpulse", target, pid, clients, remaining, async || {
-        http.post(format!("{base}/jobs/{job}/resume")).bearer_auth(&token).send().await.unwrap();
+        http.post(format!("{base}/jobs/{job}/resume"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
     })
     .await;
     row.events = remaining;
@@ -277,7 +349,12 @@ async fn jobpulse_row(clients: usize, events: u64, per_second: u64, dir: &Path) 
 async fn socketio_row(clients: usize, events: u64, per_second: u64) -> Row {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/socketio");
     if !dir.join("node_modules/socket.io").exists() {
-        let status = Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir).status().await.unwrap();
+        let status = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&dir)
+            .status()
+            .await
+            .unwrap();
         assert!(status.success(), "npm ci in benches/socketio failed");
     }
     let port = free_port();
@@ -294,10 +371,20 @@ async fn socketio_row(clients: usize, events: u64, per_second: u64) -> Row {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     assert_eq!(lines.next_line().await.unwrap().as_deref(), Some("ready"));
     let pid = child.id().unwrap();
-    let row = measure("Socket.IO 4.8", Target::SocketIo { port }, pid, clients, events, async || {
-        stdin.write_all(format!("publish {events} {per_second}\n").as_bytes()).await.unwrap();
-        stdin.flush().await.unwrap();
-    })
+    let row = measure(
+        "Socket.IO 4.8",
+        Target::SocketIo { port },
+        pid,
+        clients,
+        events,
+        async || {
+            stdin
+                .write_all(format!("publish {events} {per_second}\n").as_bytes())
+                .await
+                .unwrap();
+            stdin.flush().await.unwrap();
+        },
+    )
     .await;
     child.start_kill().unwrap();
     row
@@ -305,14 +392,20 @@ async fn socketio_row(clients: usize, events: u64, per_second: u64) -> Row {
 
 #[tokio::main]
 async fn main() {
-    let numbers: Vec<u64> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let numbers: Vec<u64> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
     let clients = numbers.first().copied().unwrap_or(10_000) as usize;
     let events = numbers.get(1).copied().unwrap_or(200);
     let per_second = numbers.get(2).copied().unwrap_or(20);
     // Each client is a socket here and one in the server.
     let (_, hard) = rlimit::Resource::NOFILE.get().unwrap();
     rlimit::Resource::NOFILE.set(hard, hard).unwrap();
-    assert!(hard as usize > clients + 100, "raise the open-files limit above {clients}");
+    assert!(
+        hard as usize > clients + 100,
+        "raise the open-files limit above {clients}"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let started = Instant::now();
@@ -321,14 +414,27 @@ async fn main() {
         socketio_row(clients, events, per_second).await,
     ];
     println!();
-    println!("{clients} subscribers of one job; {events} events at {per_second}/s; harness and server on this machine");
+    println!(
+        "{clients} subscribers of one job; {events} events at {per_second}/s; harness and server on this machine"
+    );
     println!();
-    println!("| server | idle memory per connection | events | deliveries | clients that got the last event | delivered events/s | p50 | p99 | max |");
+    println!(
+        "| server | idle memory per connection | events | deliveries | clients that got the last event | delivered events/s | p50 | p99 | max |"
+    );
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for r in rows {
         println!(
             "| {} | {:.1} KiB | {} | {} | {} of {} | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms |",
-            r.server, r.per_connection_kib, r.events, r.deliveries, r.complete, r.clients, r.delivered_per_sec, r.p50, r.p99, r.max
+            r.server,
+            r.per_connection_kib,
+            r.events,
+            r.deliveries,
+            r.complete,
+            r.clients,
+            r.delivered_per_sec,
+            r.p50,
+            r.p99,
+            r.max
         );
     }
     eprintln!("(took {:.0} s)", started.elapsed().as_secs_f64());

@@ -7,7 +7,14 @@ const port = Number(process.env.E2E_PORT ?? 3457);
 const baseURL = process.env.BASE_URL ?? `http://127.0.0.1:${port}`;
 const root = path.resolve(__dirname, '..');
 const binary = process.env.JOBPULSE_BIN ?? path.join(root, 'target/debug/jobpulse');
-const database = process.env.JOBPULSE_DATABASE_URL ?? `sqlite://${path.join(__dirname, '.data', `e2e-${Date.now()}.db`)}`;
+// Workers load this file again: they inherit the runner's choice through E2E_DATABASE_URL.
+const database =
+  process.env.JOBPULSE_DATABASE_URL ??
+  process.env.E2E_DATABASE_URL ??
+  `sqlite://${path.join(__dirname, '.data', `e2e-${Date.now()}.db`)}`;
+// Tests run the CLI against the same database (to create tenants and users).
+process.env.E2E_DATABASE_URL = database;
+process.env.E2E_BINARY = binary;
 
 export default defineConfig({
   testDir: './tests',
@@ -52,6 +59,8 @@ export default defineConfig({
           JOBPULSE_DEMO: 'true',
           JOBPULSE_DEMO_PASSWORD: 'demo-password',
           JOBPULSE_LOG: 'warn',
+          // Every test logs in as the demo admin.
+          JOBPULSE_LOGINS_PER_MINUTE: '1000',
         },
       },
 });

@@ -1,6 +1,7 @@
 //! Server functions: what the pages call. Thin: they authenticate and call the same code as REST.
 
 use leptos::prelude::*;
+use leptos::server_fn::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::{ItemStatus, ItemsPage, JobId, JobView, ServerMsg};
@@ -12,6 +13,7 @@ pub const INITIAL_LOG_LINES: u32 = 200;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ViewerInfo {
     pub username: String,
+    pub tenant: String,
     pub role: String,
     /// The messaging provider is the built-in sandbox (nothing is delivered).
     pub sandbox: bool,
@@ -45,6 +47,46 @@ pub enum StartOutcome {
         lines: Vec<LineError>,
     },
 }
+
+/// How pages call server functions: the browser's fetch, plus the page's CSRF token.
+pub struct ApiClient;
+
+impl<E, IS, OS> leptos::server_fn::client::Client<E, IS, OS> for ApiClient
+where
+    E: leptos::server_fn::error::FromServerFnError,
+    IS: leptos::server_fn::error::FromServerFnError,
+    OS: leptos::server_fn::error::FromServerFnError,
+{
+    type Request = leptos::server_fn::request::browser::BrowserRequest;
+    type Response = leptos::server_fn::response::browser::BrowserResponse;
+
+    fn send(request: Self::Request) -> impl Future<Output = Result<Self::Response, E>> + Send {
+        if let Some(token) = crate::app::csrf_token() {
+            request.headers().set("X-CSRF-Token", &token);
+        }
+        <Browser as leptos::server_fn::client::Client<E, IS, OS>>::send(request)
+    }
+
+    fn open_websocket(
+        path: &str,
+    ) -> impl Future<
+        Output = Result<
+            (
+                impl futures::Stream<Item = Result<Bytes, Bytes>> + Send + 'static,
+                impl futures::Sink<Bytes> + Send + 'static,
+            ),
+            E,
+        >,
+    > + Send {
+        <Browser as leptos::server_fn::client::Client<E, IS, OS>>::open_websocket(path)
+    }
+
+    fn spawn(future: impl Future<Output = ()> + Send + 'static) {
+        <Browser as leptos::server_fn::client::Client<E, IS, OS>>::spawn(future)
+    }
+}
+
+type Browser = leptos::server_fn::client::browser::BrowserClient;
 
 /// The text of an error that means "log in again".
 pub const UNAUTHORISED: &str = "Your session has ended: log in again.";
@@ -86,6 +128,32 @@ mod server {
         }
     }
 
+    /// The caller, who must be allowed to start and change work.
+    pub async fn operator() -> Result<(AppState, Principal), ServerFnError> {
+        let (state, principal) = principal().await?;
+        principal.require_operator().map_err(forbidden)?;
+        Ok((state, principal))
+    }
+
+    /// The caller, who must be an admin of their tenant.
+    pub async fn admin() -> Result<(AppState, Principal), ServerFnError> {
+        let (state, principal) = principal().await?;
+        principal.require_admin().map_err(forbidden)?;
+        Ok((state, principal))
+    }
+
+    fn forbidden(error: crate::server::auth::Forbidden) -> ServerFnError {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(http::StatusCode::FORBIDDEN);
+        }
+        ServerFnError::new(error.0)
+    }
+
+    /// A store failure, as the page shows it.
+    pub fn store_error(error: crate::server::store::StoreError) -> ServerFnError {
+        ServerFnError::new(format!("the database is not answering: {error}"))
+    }
+
     /// True for a plain form post (no JavaScript): it gets a real redirect; the hydrated page
     /// does a full load itself.
     pub fn plain_form_post(parts: Option<&http::request::Parts>) -> bool {
@@ -103,18 +171,29 @@ mod server {
 }
 
 /// Who is logged in, if anyone.
-#[server(endpoint = "viewer")]
+#[server(endpoint = "viewer", client = ApiClient)]
 pub async fn viewer() -> Result<Option<ViewerInfo>, ServerFnError> {
     let (state, principal) = server::caller().await?;
-    Ok(principal.and_then(|p| p.session).map(|session| ViewerInfo {
+    let Some(session) = principal.and_then(|p| p.session) else {
+        return Ok(None);
+    };
+    let tenant = state
+        .store
+        .tenant(session.tenant_id)
+        .await
+        .map_err(server::store_error)?
+        .map(|t| t.name)
+        .unwrap_or_default();
+    Ok(Some(ViewerInfo {
         username: session.username,
+        tenant,
         role: session.role.as_str().to_owned(),
         sandbox: state.provider_is_sandbox,
     }))
 }
 
 /// Checks a password, starts a session and goes to `next`.
-#[server(endpoint = "login")]
+#[server(endpoint = "login", client = ApiClient)]
 pub async fn login(
     username: String,
     password: String,
@@ -123,9 +202,34 @@ pub async fn login(
     use crate::server::auth;
     let state = server::state()?;
     let parts = use_context::<http::request::Parts>();
-    let cookie_value = auth::login(state.store.as_ref(), &username, &password)
-        .await
-        .map_err(|e| ServerFnError::new(e.to_string()))?;
+    let address = parts
+        .as_ref()
+        .and_then(|p| {
+            p.extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        })
+        .map(|info| info.0.ip().to_string())
+        .unwrap_or_default();
+    let login = auth::login(
+        state.store.as_ref(),
+        &state.limits,
+        &username,
+        &password,
+        &address,
+    )
+    .await;
+    let cookie_value = login.map_err(|e| {
+        if let (auth::LoginError::Limited(limited), Some(response)) =
+            (&e, use_context::<leptos_axum::ResponseOptions>())
+        {
+            response.set_status(http::StatusCode::TOO_MANY_REQUESTS);
+            response.insert_header(
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from(limited.seconds()),
+            );
+        }
+        ServerFnError::new(e.to_string())
+    })?;
     let secure = parts.as_ref().is_some_and(auth::is_secure);
     let cookie = auth::session_cookie(cookie_value, secure);
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
@@ -142,7 +246,7 @@ pub async fn login(
 }
 
 /// Ends the session and goes to the login page.
-#[server(endpoint = "logout")]
+#[server(endpoint = "logout", client = ApiClient)]
 pub async fn logout() -> Result<(), ServerFnError> {
     use crate::server::auth;
     let state = server::state()?;
@@ -151,6 +255,10 @@ pub async fn logout() -> Result<(), ServerFnError> {
         auth::logout(state.store.as_ref(), &value)
             .await
             .map_err(|e| ServerFnError::new(e.to_string()))?;
+        // Its live connections close too.
+        state
+            .hub
+            .revoke(auth::Credential::Session(auth::hash_secret(&value)));
     }
     let secure = parts.as_ref().is_some_and(auth::is_secure);
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
@@ -167,7 +275,7 @@ pub async fn logout() -> Result<(), ServerFnError> {
 }
 
 /// The tenant's newest jobs.
-#[server(endpoint = "list_jobs")]
+#[server(endpoint = "list_jobs", client = ApiClient)]
 pub async fn list_jobs() -> Result<Vec<JobView>, ServerFnError> {
     use crate::server::store::JobFilter;
     let (state, principal) = server::principal().await?;
@@ -183,7 +291,7 @@ pub async fn list_jobs() -> Result<Vec<JobView>, ServerFnError> {
 }
 
 /// One job with its latest log lines; `None` if the tenant has no such job.
-#[server(endpoint = "job_page")]
+#[server(endpoint = "job_page", client = ApiClient)]
 pub async fn job_page(id: String) -> Result<Option<JobPageData>, ServerFnError> {
     let (state, principal) = server::principal().await?;
     let Ok(job_id) = id.parse::<JobId>() else {
@@ -206,7 +314,7 @@ pub async fn job_page(id: String) -> Result<Option<JobPageData>, ServerFnError> 
 }
 
 /// Validates the form and creates a bulk send; invalid recipients come back by line.
-#[server(endpoint = "start_bulk_send")]
+#[server(endpoint = "start_bulk_send", client = ApiClient)]
 pub async fn start_bulk_send(
     message: String,
     recipients: String,
@@ -216,7 +324,7 @@ pub async fn start_bulk_send(
     use crate::protocol::SendBulkRequest;
     use crate::server::jobs::{self, CreateError};
 
-    let (state, principal) = server::principal().await?;
+    let (state, principal) = server::operator().await?;
     let reject = |error: String| {
         Ok(StartOutcome::Rejected {
             error: Some(error),
@@ -258,6 +366,179 @@ pub async fn start_bulk_send(
     }
 }
 
+impl ViewerInfo {
+    /// May start, cancel, pause and retry work.
+    pub fn can_operate(&self) -> bool {
+        self.role != "viewer"
+    }
+
+    /// May manage users and tokens.
+    pub fn is_admin(&self) -> bool {
+        self.role == "admin"
+    }
+}
+
+/// What the settings page shows an admin.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TenantAdmin {
+    pub tokens: Vec<crate::protocol::TokenView>,
+    pub users: Vec<crate::protocol::UserView>,
+}
+
+/// The shortest password a new user may get.
+pub const MIN_PASSWORD: usize = 10;
+
+/// The tenant's API tokens and users (admins only).
+#[server(endpoint = "tenant_admin", client = ApiClient)]
+pub async fn load_tenant_admin() -> Result<TenantAdmin, ServerFnError> {
+    let (state, principal) = server::admin().await?;
+    let tenant = principal.tenant_id;
+    Ok(TenantAdmin {
+        tokens: state
+            .store
+            .list_tokens(tenant)
+            .await
+            .map_err(server::store_error)?,
+        users: state
+            .store
+            .list_users(tenant)
+            .await
+            .map_err(server::store_error)?,
+    })
+}
+
+/// Creates an API token; the secret is returned this once and stored only as a hash.
+#[server(endpoint = "create_token", client = ApiClient)]
+pub async fn create_token(name: String) -> Result<String, ServerFnError> {
+    use crate::server::auth;
+    let (state, principal) = server::admin().await?;
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ServerFnError::new(
+            "Give the token a name of 1 to 100 characters, e.g. \"billing script\".",
+        ));
+    }
+    let secret = auth::new_secret("jp_");
+    state
+        .store
+        .create_api_token(principal.tenant_id, name, &auth::hash_secret(&secret))
+        .await
+        .map_err(server::store_error)?;
+    Ok(secret)
+}
+
+/// Revokes an API token: it stops working at once, and its live connections close.
+#[server(endpoint = "revoke_token", client = ApiClient)]
+pub async fn revoke_token(id: String) -> Result<(), ServerFnError> {
+    use crate::server::auth::Credential;
+    let (state, principal) = server::admin().await?;
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| ServerFnError::new("Token not found."))?;
+    match state
+        .store
+        .revoke_token(principal.tenant_id, id)
+        .await
+        .map_err(server::store_error)?
+    {
+        Some(hash) => {
+            state.hub.revoke(Credential::Token(hash));
+            Ok(())
+        }
+        None => Err(ServerFnError::new("Token not found.")),
+    }
+}
+
+/// Adds a user to the admin's tenant.
+#[server(endpoint = "create_user", client = ApiClient)]
+pub async fn create_user(
+    username: String,
+    password: String,
+    role: String,
+) -> Result<(), ServerFnError> {
+    use crate::server::auth;
+    use crate::server::store::{Role, StoreError};
+    let (state, principal) = server::admin().await?;
+    let username = username.trim().to_owned();
+    if username.is_empty()
+        || username.chars().count() > 64
+        || username.contains(char::is_whitespace)
+    {
+        return Err(ServerFnError::new(
+            "A username is 1 to 64 characters, without spaces.",
+        ));
+    }
+    if password.chars().count() < MIN_PASSWORD {
+        return Err(ServerFnError::new(format!(
+            "The password needs at least {MIN_PASSWORD} characters."
+        )));
+    }
+    let role = Role::parse(&role)
+        .map_err(|_| ServerFnError::new("Pick a role: admin, operator or viewer."))?;
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))?;
+    match state
+        .store
+        .create_user(principal.tenant_id, &username, &hash, role)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(StoreError::Conflict(_)) => Err(ServerFnError::new(format!(
+            "The username \"{username}\" is taken."
+        ))),
+        Err(e) => Err(server::store_error(e)),
+    }
+}
+
+/// Changes a user's role (it applies to their next request).
+#[server(endpoint = "set_user_role", client = ApiClient)]
+pub async fn set_user_role(id: String, role: String) -> Result<(), ServerFnError> {
+    use crate::server::store::Role;
+    let (state, principal) = server::admin().await?;
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| ServerFnError::new("User not found."))?;
+    let role = Role::parse(&role)
+        .map_err(|_| ServerFnError::new("Pick a role: admin, operator or viewer."))?;
+    if principal.session.as_ref().is_some_and(|s| s.user_id == id) && role != Role::Admin {
+        return Err(ServerFnError::new(
+            "You cannot take away your own admin role.",
+        ));
+    }
+    if state
+        .store
+        .set_role(principal.tenant_id, id, role)
+        .await
+        .map_err(server::store_error)?
+    {
+        Ok(())
+    } else {
+        Err(ServerFnError::new("User not found."))
+    }
+}
+
+/// Removes a user: their sessions end and their live connections close.
+#[server(endpoint = "delete_user", client = ApiClient)]
+pub async fn delete_user(id: String) -> Result<(), ServerFnError> {
+    use crate::server::auth::Credential;
+    let (state, principal) = server::admin().await?;
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| ServerFnError::new("User not found."))?;
+    if principal.session.as_ref().is_some_and(|s| s.user_id == id) {
+        return Err(ServerFnError::new("You cannot remove yourself."));
+    }
+    match state
+        .store
+        .delete_user(principal.tenant_id, id)
+        .await
+        .map_err(server::store_error)?
+    {
+        Some(sessions) => {
+            for hash in sessions {
+                state.hub.revoke(Credential::Session(hash));
+            }
+            Ok(())
+        }
+        None => Err(ServerFnError::new("User not found.")),
+    }
+}
+
 /// What the job page's buttons ask for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum JobCommand {
@@ -270,12 +551,12 @@ pub enum JobCommand {
 }
 
 /// Cancels, pauses, resumes or retries a job; a refusal comes back as a sentence to show.
-#[server(endpoint = "job_action")]
+#[server(endpoint = "job_action", client = ApiClient)]
 pub async fn job_action(id: String, command: JobCommand) -> Result<JobView, ServerFnError> {
     use crate::server::jobs::{self, ControlError};
     use crate::server::store::StopRequest;
 
-    let (state, principal) = server::principal().await?;
+    let (state, principal) = server::operator().await?;
     let job = id
         .parse::<JobId>()
         .map_err(|_| ServerFnError::new("Job not found."))?;
@@ -294,7 +575,7 @@ pub async fn job_action(id: String, command: JobCommand) -> Result<JobView, Serv
 }
 
 /// One page of a job's recipients with a given status.
-#[server(endpoint = "job_items")]
+#[server(endpoint = "job_items", client = ApiClient)]
 pub async fn job_items(
     id: String,
     status: ItemStatus,

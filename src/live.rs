@@ -320,6 +320,9 @@ pub struct Live {
     pub new_jobs: RwSignal<Vec<JobView>>,
     feeds: StoredValue<HashMap<JobId, (JobFeed, usize)>>,
     wants_new_jobs: StoredValue<bool>,
+    /// The app's owner: feeds are created under it, so they outlive the components that
+    /// follow them (a page re-rendering must not dispose a feed another component still reads).
+    owner: StoredValue<Owner>,
 }
 
 impl Live {
@@ -330,6 +333,7 @@ impl Live {
             new_jobs: RwSignal::new(Vec::new()),
             feeds: StoredValue::new(HashMap::new()),
             wants_new_jobs: StoredValue::new(false),
+            owner: StoredValue::new(Owner::current().expect("Live is provided inside the app")),
         };
         provide_context(live);
         live
@@ -348,7 +352,9 @@ impl Live {
         if let Some(Some(feed)) = existing {
             return feed;
         }
-        let feed = JobFeed::new(job, log);
+        let feed = self
+            .owner
+            .with_value(|owner| owner.with(|| JobFeed::new(job, log)));
         self.feeds.update_value(|feeds| {
             feeds.insert(id, (feed, 1));
         });
@@ -369,7 +375,10 @@ impl Live {
                     false
                 }
                 Some(_) => {
-                    feeds.remove(&id);
+                    if let Some((feed, _)) = feeds.remove(&id) {
+                        // Its signals live as long as the app; its lines need not.
+                        feed.log.try_set(VecDeque::new());
+                    }
                     true
                 }
                 None => false,

@@ -11,7 +11,7 @@ use jobpulse::protocol::JobId;
 use jobpulse::server::auth;
 use jobpulse::server::settings::Settings;
 use jobpulse::server::startup::Application;
-use jobpulse::server::store;
+use jobpulse::server::store::{self, Role};
 
 /// Start long background work and watch it live.
 #[derive(Parser)]
@@ -40,6 +40,16 @@ enum Command {
         #[command(subcommand)]
         command: TenantCommand,
     },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Follow a job live with a progress bar; exits 0 if it completed, 1 if it failed, 3 if cancelled.
     Watch {
         /// The job's id.
@@ -62,6 +72,32 @@ enum TenantCommand {
     Create {
         /// The tenant's name (client code).
         name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token for a tenant and print it (alone, on stdout; it is stored hashed).
+    Create {
+        #[arg(long)]
+        tenant: String,
+        /// What the token is for, as the settings page shows it.
+        #[arg(long, default_value = "created with the CLI")]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user; the password is read from $JOBPULSE_USER_PASSWORD or the first line of stdin.
+    Create {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        username: String,
+        /// admin, operator or viewer.
+        #[arg(long, default_value = "operator")]
+        role: String,
     },
 }
 
@@ -98,6 +134,54 @@ async fn main() -> anyhow::Result<ExitCode> {
             store.migrate().await?;
             let (_, token) = auth::create_tenant(store.as_ref(), &name).await?;
             println!("{token}");
+        }
+        Command::Token {
+            command: TokenCommand::Create { tenant, name },
+        } => {
+            let store = store::connect(&settings.database_url).await?;
+            store.migrate().await?;
+            let tenant = store
+                .tenant_by_name(&tenant)
+                .await?
+                .with_context(|| format!("there is no tenant named {tenant:?}"))?;
+            let token = auth::new_secret("jp_");
+            store
+                .create_api_token(tenant.id, &name, &auth::hash_secret(&token))
+                .await?;
+            println!("{token}");
+        }
+        Command::User {
+            command:
+                UserCommand::Create {
+                    tenant,
+                    username,
+                    role,
+                },
+        } => {
+            let role = Role::parse(&role)
+                .map_err(|_| anyhow::anyhow!("the role must be admin, operator or viewer"))?;
+            let password = match std::env::var("JOBPULSE_USER_PASSWORD") {
+                Ok(password) => password,
+                Err(_) => {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            anyhow::ensure!(
+                password.chars().count() >= jobpulse::api::MIN_PASSWORD,
+                "the password needs at least {} characters",
+                jobpulse::api::MIN_PASSWORD
+            );
+            let store = store::connect(&settings.database_url).await?;
+            store.migrate().await?;
+            let tenant = store
+                .tenant_by_name(&tenant)
+                .await?
+                .with_context(|| format!("there is no tenant named {tenant:?}"))?;
+            let hash = auth::hash_password(&password);
+            store.create_user(tenant.id, &username, &hash, role).await?;
+            eprintln!("created {username} ({}) in {}", role.as_str(), tenant.name);
         }
         Command::Watch { .. } | Command::SendBulk { .. } => unreachable!("handled above"),
     }

@@ -639,6 +639,26 @@ pub struct RetryFailedRequest {
     pub include_unknown: bool,
 }
 
+/// An API token as its tenant's admins see it (the secret itself is shown once, at creation).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TokenView {
+    pub id: Uuid,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A user as their tenant's admins see them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UserView {
+    pub id: Uuid,
+    pub username: String,
+    /// `admin`, `operator` or `viewer`.
+    pub role: String,
+    pub created_at: DateTime<Utc>,
+}
+
 /// `GET /api/jobs/{id}/items` answer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ItemsPage {

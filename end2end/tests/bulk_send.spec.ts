@@ -66,7 +66,7 @@ test('invalid recipients are listed by line and nothing is created', async ({ pa
 });
 
 test('reloading mid-job shows the same numbers and continues without a gap', async ({ page }) => {
-  const id = await createJob(page.request, phones(300, 1000), 3);
+  const id = await createJob(page, phones(300, 1000), 3);
   await page.goto(`/jobs/${id}`);
   await hydrated(page);
   await expect.poll(async () => counter(page, 'stat-sent'), { timeout: 30_000 }).toBeGreaterThan(20);
@@ -104,7 +104,7 @@ test('reloading mid-job shows the same numbers and continues without a gap', asy
 
 test('the dashboard shows new jobs and their progress live', async ({ page }) => {
   await expect(page.locator('.conn')).toHaveAttribute('data-state', 'connected');
-  const id = await createJob(page.request, phones(120, 5000), 5);
+  const id = await createJob(page, phones(120, 5000), 5);
   const row = page.locator(`tr[data-job-id="${id}"]`);
   await expect(row).toBeVisible();
   await expect(row.locator('.badge')).toHaveAttribute('data-status', 'completed', { timeout: 60_000 });
@@ -115,7 +115,7 @@ test('the dashboard shows new jobs and their progress live', async ({ page }) =>
 
 test('a 10,000-recipient send stays live to the last message', async ({ page }) => {
   test.setTimeout(180_000);
-  const id = await createJob(page.request, phones(10_000, 100_000), 50);
+  const id = await createJob(page, phones(10_000, 100_000), 50);
   await page.goto(`/jobs/${id}`);
   await hydrated(page);
   await expect(page.locator('.badge')).toHaveAttribute('data-status', 'completed', { timeout: 150_000 });

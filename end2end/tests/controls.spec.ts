@@ -6,7 +6,7 @@ test.beforeEach(async ({ page }) => {
 });
 
 test('cancelling a running send from its page shows the final counts and who was sent', async ({ page }) => {
-  const id = await createJob(page.request, phones(600, 20_000), 2);
+  const id = await createJob(page, phones(600, 20_000), 2);
   await page.goto(`/jobs/${id}`);
   await hydrated(page);
   await expect.poll(async () => counter(page, 'stat-sent'), { timeout: 30_000 }).toBeGreaterThan(10);
@@ -39,7 +39,7 @@ test('cancelling a running send from its page shows the final counts and who was
 });
 
 test('a paused send resumes from the page and completes', async ({ page }) => {
-  const id = await createJob(page.request, phones(200, 30_000), 2);
+  const id = await createJob(page, phones(200, 30_000), 2);
   await page.goto(`/jobs/${id}`);
   await hydrated(page);
   await expect.poll(async () => counter(page, 'stat-sent'), { timeout: 30_000 }).toBeGreaterThan(5);

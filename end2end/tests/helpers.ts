@@ -1,10 +1,10 @@
 import { expect, type Page, type APIRequestContext } from '@playwright/test';
 
-/** Logs in as the demo user and waits until the dashboard is interactive. */
-export async function login(page: Page) {
+/** Logs in (as the demo admin by default) and waits until the dashboard is interactive. */
+export async function login(page: Page, username = 'demo', password = 'demo-password') {
   await page.goto('/login');
-  await page.getByLabel(/username/i).fill('demo');
-  await page.getByLabel(/password/i).fill('demo-password');
+  await page.getByLabel(/username/i).fill(username);
+  await page.getByLabel(/password/i).fill(password);
   await page.locator('main button[type=submit]').click();
   await expect(page).toHaveURL(/\/$/);
   await hydrated(page);
@@ -23,10 +23,18 @@ export function phones(count: number, offset = 0): string[] {
   });
 }
 
+/** The CSRF token of the page's session (state-changing calls made with the session need it). */
+export async function csrfToken(page: Page): Promise<string> {
+  const token = await page.locator('meta[name="csrf-token"]').getAttribute('content');
+  expect(token, 'the page carries a CSRF token').toBeTruthy();
+  return token!;
+}
+
 /** Creates a bulk send through the REST API with the page's session. */
-export async function createJob(request: APIRequestContext, list: string[], devices = 5): Promise<string> {
-  const response = await request.post('/api/messages/send-bulk', {
-    data: { message: 'Hola desde Playwright', phones: list, devices_limit: devices },
+export async function createJob(page: Page, list: string[], devices = 5, message = 'Hola desde Playwright'): Promise<string> {
+  const response = await page.request.post('/api/messages/send-bulk', {
+    headers: { 'x-csrf-token': await csrfToken(page) },
+    data: { message, phones: list, devices_limit: devices },
   });
   expect(response.status()).toBe(202);
   return (await response.json()).job.id;

@@ -12,7 +12,7 @@ test.beforeEach(async ({ page }) => {
 });
 
 test('going offline mid-job and coming back loses nothing and counts nothing twice', async ({ page, context }) => {
-  const id = await createJob(page.request, phones(360, 40_000), 2);
+  const id = await createJob(page, phones(360, 40_000), 2);
   await page.goto(`/jobs/${id}`);
   await hydrated(page);
   const indicator = page.locator('.conn');
@@ -42,7 +42,7 @@ test('going offline mid-job and coming back loses nothing and counts nothing twi
 test('with WebSocket upgrades blocked the page follows the job by polling', async ({ page }) => {
   // Every live connection is dropped the moment it opens, as a hostile proxy would.
   await page.routeWebSocket(/\/api\/ws/, (ws) => ws.close({ code: 1011, reason: 'blocked by proxy' }));
-  const id = await createJob(page.request, phones(240, 50_000), 3);
+  const id = await createJob(page, phones(240, 50_000), 3);
   await page.goto(`/jobs/${id}`);
   await hydrated(page);
   const indicator = page.locator('.conn');
@@ -55,7 +55,7 @@ test('with WebSocket upgrades blocked the page follows the job by polling', asyn
 });
 
 test('older activity of a long job loads on demand', async ({ page }) => {
-  const id = await createJob(page.request, phones(1_200, 60_000), 50);
+  const id = await createJob(page, phones(1_200, 60_000), 50);
   await expect.poll(async () => (await job(page.request, id)).status, { timeout: 60_000 }).toBe('completed');
   await page.goto(`/jobs/${id}`);
   await hydrated(page);

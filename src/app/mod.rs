@@ -10,7 +10,7 @@ use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
-use crate::api::{Logout, viewer};
+use crate::api::{Logout, ViewerInfo, viewer};
 use crate::app::components::ConnectionBadge;
 use crate::app::i18n::{Locale, use_text};
 use crate::live::Live;
@@ -18,6 +18,14 @@ use crate::live::Live;
 /// The HTML document around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let locale = current_locale();
+    #[cfg(feature = "ssr")]
+    if let (Some(nonce), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) && let Ok(policy) = http::HeaderValue::from_str(&crate::server::guard::page_policy(&nonce))
+    {
+        response.insert_header(http::header::CONTENT_SECURITY_POLICY, policy);
+    }
     view! {
         <!DOCTYPE html>
         <html lang=locale.tag()>
@@ -25,6 +33,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
+                <meta name="csrf-token" content=csrf_token().unwrap_or_default() />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 <HydrationScripts options />
                 <MetaTags />
@@ -34,6 +43,31 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// The session's CSRF token: computed on the server, read back from the page in the browser.
+pub fn csrf_token() -> Option<String> {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<http::request::Parts>()
+            .as_ref()
+            .and_then(crate::server::guard::page_csrf_token)
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        document()
+            .query_selector("meta[name=csrf-token]")
+            .ok()
+            .flatten()
+            .and_then(|meta| meta.get_attribute("content"))
+            .filter(|token| !token.is_empty())
+    }
+}
+
+/// The hidden field that carries the CSRF token when a form is posted without JavaScript.
+#[component]
+pub fn CsrfField() -> impl IntoView {
+    view! { <input type="hidden" name="csrf_token" value=csrf_token().unwrap_or_default() /> }
 }
 
 /// The language of this request: `?lang=` cookie or Accept-Language on the server, the
@@ -66,11 +100,44 @@ fn current_locale() -> Locale {
     }
 }
 
+/// Who is logged in, loaded once per page and shared by every component that asks.
+#[derive(Clone, Copy)]
+pub struct Viewer(Resource<Result<Option<ViewerInfo>, ServerFnError>>);
+
+/// The shared viewer resource.
+pub fn use_viewer() -> Resource<Result<Option<ViewerInfo>, ServerFnError>> {
+    expect_context::<Viewer>().0
+}
+
+/// Shows its children only to viewers allowed to start and change work (the server checks too).
+#[component]
+pub fn OperatorOnly(
+    children: ChildrenFn,
+    /// What others see instead.
+    #[prop(optional, into)]
+    otherwise: ViewFn,
+) -> impl IntoView {
+    let viewer = use_viewer();
+    view! {
+        <Transition fallback=|| ()>
+            {move || {
+                let children = children.clone();
+                let otherwise = otherwise.clone();
+                Suspend::new(async move {
+                    let allowed = viewer.await.ok().flatten().is_some_and(|v| v.can_operate());
+                    if allowed { children().into_any() } else { otherwise.run().into_any() }
+                })
+            }}
+        </Transition>
+    }
+}
+
 /// The application: context (locale, live channel), layout and routes.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_context(current_locale());
+    provide_context(Viewer(Resource::new(|| (), |_| viewer())));
     Live::provide();
     let text = use_text();
 
@@ -86,6 +153,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=pages::DashboardPage ssr=SsrMode::Async />
                     <Route path=path!("/bulk/new") view=pages::BulkNewPage ssr=SsrMode::Async />
                     <Route path=path!("/jobs/:id") view=pages::JobPage ssr=SsrMode::Async />
+                    <Route path=path!("/settings") view=pages::SettingsPage ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>
@@ -96,7 +164,7 @@ pub fn App() -> impl IntoView {
 #[component]
 fn Header() -> impl IntoView {
     let text = use_text();
-    let viewer = Resource::new(|| (), |_| viewer());
+    let viewer = use_viewer();
     let logout = ServerAction::<Logout>::new();
     // A full load: the live connection and every cached page go with the session.
     Effect::new(move |_| {
@@ -114,15 +182,25 @@ fn Header() -> impl IntoView {
                 {move || Suspend::new(async move {
                     viewer.await.ok().flatten().map(|v| {
                         let sandbox = v.sandbox;
+                        let (operator, admin) = (v.can_operate(), v.is_admin());
                         view! {
                             <nav class="nav" aria-label="Main">
                                 <A href="/" exact=true>{text.nav_jobs}</A>
-                                <A href="/bulk/new">{text.nav_new_bulk}</A>
+                                <Show when=move || operator>
+                                    <A href="/bulk/new">{text.nav_new_bulk}</A>
+                                </Show>
+                                <Show when=move || admin>
+                                    <A href="/settings">{text.nav_settings}</A>
+                                </Show>
                             </nav>
                             <div class="topbar-end">
                                 <ConnectionBadge />
-                                <span class="user" title=v.role.clone()>{v.username.clone()}</span>
+                                <span class="user" title=format!("{} · {}", v.tenant, (text.role)(&v.role))>
+                                    {v.username.clone()}
+                                    <span class="user-role">{(text.role)(&v.role)}</span>
+                                </span>
                                 <ActionForm action=logout attr:class="inline-form">
+                                    <CsrfField />
                                     <button type="submit" class="button button-quiet">{text.log_out}</button>
                                 </ActionForm>
                             </div>

@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::server::AppState;
 use crate::server::error::AppError;
+use crate::server::limits::{Limited, Limits};
 use crate::server::settings::Settings;
 use crate::server::store::{Role, Session, Store, StoreError, StoreResult, Tenant, TenantId};
 
@@ -23,12 +24,58 @@ pub const SESSION_COOKIE: &str = "jobpulse_session";
 /// How long a login lasts.
 pub const SESSION_HOURS: i64 = 12;
 
+/// What a caller authenticated with (by its hash): revoking it closes its live connections.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Credential {
+    Session(String),
+    Token(String),
+}
+
 /// The caller of a request, after authentication.
 #[derive(Clone, Debug)]
 pub struct Principal {
     pub tenant_id: TenantId,
     /// Set for browser sessions; scripts with an API token act for the tenant as a whole.
     pub session: Option<Session>,
+    pub credential: Credential,
+}
+
+impl Principal {
+    /// What the caller may do: a session's user role; an API token works like an operator.
+    pub fn role(&self) -> Role {
+        self.session.as_ref().map_or(Role::Operator, |s| s.role)
+    }
+
+    /// Refuses callers that may only watch.
+    pub fn require_operator(&self) -> Result<(), Forbidden> {
+        if self.role().can_operate() {
+            Ok(())
+        } else {
+            Err(Forbidden(
+                "Your role can watch jobs but not start or change them.",
+            ))
+        }
+    }
+
+    /// Refuses callers that may not manage users and tokens.
+    pub fn require_admin(&self) -> Result<(), Forbidden> {
+        if self.role().can_administer() {
+            Ok(())
+        } else {
+            Err(Forbidden("Only admins can manage users and API tokens."))
+        }
+    }
+}
+
+/// The caller is known but may not do this.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Forbidden(pub &'static str);
+
+/// The CSRF token of a session: derived from the cookie's secret, so it needs no storage and is
+/// useless without the cookie.
+pub fn csrf_token(session_cookie_value: &str) -> String {
+    hash_secret(&format!("csrf:{session_cookie_value}"))
 }
 
 /// A new random secret: 32 bytes, hex, with a prefix that makes leaked tokens easy to spot.
@@ -142,16 +189,24 @@ pub async fn ensure_demo(store: &dyn Store, settings: &Settings) -> StoreResult<
 pub enum LoginError {
     #[error("Wrong username or password.")]
     Wrong,
+    #[error("Too many login attempts: try again in {}.", .0.wait())]
+    Limited(Limited),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-/// Checks a password and opens a session; returns the cookie value.
+/// Checks a password (at most a few attempts per minute per account and per address) and opens a
+/// session; returns the cookie value.
 pub async fn login(
     store: &dyn Store,
+    limits: &Limits,
     username: &str,
     password: &str,
+    address: &str,
 ) -> Result<String, LoginError> {
+    limits
+        .login(username, address)
+        .map_err(LoginError::Limited)?;
     let user = store.user_by_username(username.trim()).await?;
     let hash = user
         .as_ref()
@@ -200,6 +255,21 @@ fn time_duration(seconds: i64) -> cookie::time::Duration {
     cookie::time::Duration::seconds(seconds)
 }
 
+/// True if a browser page at `origin` may talk to us: the site's own origin, or one listed.
+pub fn origin_allowed(origin: &str, host: Option<&str>, allowed: &[String]) -> bool {
+    let origin = origin.trim_end_matches('/').to_ascii_lowercase();
+    if allowed.is_empty() {
+        // The site's own origin only: exact authority match, so suffix tricks cannot pass.
+        let authority = origin
+            .strip_prefix("https://")
+            .or_else(|| origin.strip_prefix("http://"));
+        return matches!((authority, host), (Some(a), Some(h)) if a == h.to_ascii_lowercase());
+    }
+    allowed
+        .iter()
+        .any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(&origin))
+}
+
 /// True when the request reached us over TLS (directly or through a proxy that says so).
 pub fn is_secure(parts: &Parts) -> bool {
     parts.uri.scheme_str() == Some("https")
@@ -241,13 +311,23 @@ pub fn query_token(parts: &Parts) -> Option<String> {
 
 /// Resolves a token to its tenant.
 pub async fn principal_for_token(store: &dyn Store, token: &str) -> StoreResult<Option<Principal>> {
+    let hash = hash_secret(token);
     Ok(store
-        .tenant_for_token(&hash_secret(token))
+        .tenant_for_token(&hash)
         .await?
         .map(|tenant_id| Principal {
             tenant_id,
             session: None,
+            credential: Credential::Token(hash),
         }))
+}
+
+/// Checks that a credential still works (sessions expire, tokens and sessions get revoked).
+pub async fn still_valid(store: &dyn Store, credential: &Credential) -> StoreResult<bool> {
+    Ok(match credential {
+        Credential::Session(hash) => store.session(hash).await?.is_some(),
+        Credential::Token(hash) => store.tenant_for_token(hash).await?.is_some(),
+    })
 }
 
 /// Authenticates with a bearer token, else the session cookie, else (if allowed) `?token=`.
@@ -264,6 +344,7 @@ pub async fn authenticate(
     {
         return Ok(Some(Principal {
             tenant_id: session.tenant_id,
+            credential: Credential::Session(session.id_hash.clone()),
             session: Some(session),
         }));
     }
@@ -280,9 +361,13 @@ impl FromRequestParts<AppState> for Principal {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        authenticate(state.store.as_ref(), parts, false)
+        let principal = authenticate(state.store.as_ref(), parts, false)
             .await?
-            .ok_or(AppError::Unauthorized)
+            .ok_or(AppError::Unauthorized)?;
+        if let Credential::Token(hash) = &principal.credential {
+            state.limits.api(hash).map_err(AppError::TooManyRequests)?;
+        }
+        Ok(principal)
     }
 }
 
@@ -305,6 +390,13 @@ mod tests {
         assert!(verify_password("correct horse", &hash));
         assert!(!verify_password("wrong horse", &hash));
         assert!(!verify_password("correct horse", "not a hash"));
+    }
+
+    #[test]
+    fn csrf_tokens_are_tied_to_the_session() {
+        assert_eq!(csrf_token("a"), csrf_token("a"));
+        assert_ne!(csrf_token("a"), csrf_token("b"));
+        assert_ne!(csrf_token("a"), hash_secret("a"));
     }
 
     #[test]

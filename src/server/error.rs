@@ -27,6 +27,10 @@ pub enum AppError {
     },
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("Too many requests: slow down and try again in {}.", .0.wait())]
+    TooManyRequests(crate::server::limits::Limited),
     #[error("The database is not answering; try again in a moment.")]
     Store(#[from] StoreError),
 }
@@ -46,6 +50,8 @@ impl AppError {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Store(StoreError::Conflict(_)) => StatusCode::CONFLICT,
             AppError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -74,6 +80,12 @@ impl From<ControlError> for AppError {
     }
 }
 
+impl From<crate::server::auth::Forbidden> for AppError {
+    fn from(error: crate::server::auth::Forbidden) -> Self {
+        AppError::Forbidden(error.0.to_owned())
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
@@ -88,6 +100,12 @@ impl IntoResponse for AppError {
             other => json!({ "detail": other.to_string() }),
         };
         let mut response = (status, Json(body)).into_response();
+        if let AppError::TooManyRequests(limited) = &self {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(limited.seconds()),
+            );
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

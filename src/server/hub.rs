@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
 
 use crate::protocol::JobId;
+use crate::server::auth::Credential;
 use crate::server::store::{StoredEvent, TenantId};
 
 /// Events of one job committed together, in seq order.
@@ -27,6 +28,7 @@ pub struct Hub {
     jobs: Mutex<HashMap<JobId, broadcast::Sender<SharedBatch>>>,
     tenants: Mutex<HashMap<TenantId, broadcast::Sender<SharedBatch>>>,
     connections: Arc<AtomicUsize>,
+    revocations: broadcast::Sender<Credential>,
 }
 
 /// Counts one open live connection for as long as it lives.
@@ -46,7 +48,18 @@ impl Hub {
             jobs: Mutex::new(HashMap::new()),
             tenants: Mutex::new(HashMap::new()),
             connections: Arc::new(AtomicUsize::new(0)),
+            revocations: broadcast::channel(256).0,
         }
+    }
+
+    /// Tells this process's live connections that a session or token is no more.
+    pub fn revoke(&self, credential: Credential) {
+        let _ = self.revocations.send(credential);
+    }
+
+    /// Hears about revoked credentials from now on.
+    pub fn subscribe_revocations(&self) -> broadcast::Receiver<Credential> {
+        self.revocations.subscribe()
     }
 
     /// Registers an open live connection until the guard is dropped.

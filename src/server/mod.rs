@@ -3,8 +3,10 @@
 pub mod auth;
 pub mod engine;
 pub mod error;
+pub mod guard;
 pub mod hub;
 pub mod jobs;
+pub mod limits;
 pub mod phones;
 pub mod providers;
 pub mod rest;
@@ -35,6 +37,7 @@ pub struct AppState {
     /// The messaging provider's name, and whether it is the demo sandbox (the UI labels it).
     pub provider_name: &'static str,
     pub provider_is_sandbox: bool,
+    pub limits: Arc<limits::Limits>,
 }
 
 impl AppState {

@@ -45,6 +45,7 @@ async fn cancel_job(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<JobView>, AppError> {
+    principal.require_operator()?;
     let job = jobs::stop(
         &state,
         principal.tenant_id,
@@ -60,6 +61,7 @@ async fn pause_job(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<JobView>, AppError> {
+    principal.require_operator()?;
     let job = jobs::stop(
         &state,
         principal.tenant_id,
@@ -75,6 +77,7 @@ async fn resume_job(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<JobView>, AppError> {
+    principal.require_operator()?;
     Ok(Json(
         jobs::resume(&state, principal.tenant_id, job_id(&id)?).await?,
     ))
@@ -86,6 +89,7 @@ async fn retry_failed(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<JobView>, AppError> {
+    principal.require_operator()?;
     // The body is optional: no body means {"include_unknown": false}.
     let request: RetryFailedRequest = if body.iter().all(u8::is_ascii_whitespace) {
         RetryFailedRequest::default()
@@ -122,6 +126,7 @@ async fn send_bulk(
     principal: Principal,
     body: Result<Json<SendBulkRequest>, JsonRejection>,
 ) -> Result<Response, AppError> {
+    principal.require_operator()?;
     let Json(request) = body.map_err(|e| match e {
         JsonRejection::MissingJsonContentType(_) => AppError::BadRequest(
             "Send the body as JSON with 'Content-Type: application/json'.".into(),

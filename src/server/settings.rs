@@ -24,6 +24,7 @@ pub struct Settings {
     pub provider: ProviderSettings,
     pub demo: DemoSettings,
     pub live: LiveSettings,
+    pub limits: crate::server::limits::LimitSettings,
 }
 
 /// How jobs are claimed and run.
@@ -119,6 +120,7 @@ impl Default for Settings {
             provider: ProviderSettings::default(),
             demo: DemoSettings::default(),
             live: LiveSettings::default(),
+            limits: Default::default(),
         }
     }
 }
@@ -221,6 +223,14 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
         "engine.provider_down_after_ms",
     ),
     ("JOBPULSE_EVENT_RETENTION_DAYS", "live.event_retention_days"),
+    (
+        "JOBPULSE_LOGINS_PER_MINUTE",
+        "limits.logins_per_account_per_minute",
+    ),
+    (
+        "JOBPULSE_API_REQUESTS_PER_SECOND",
+        "limits.api_requests_per_second",
+    ),
     ("JOBPULSE_DEMO", "demo.enabled"),
     ("JOBPULSE_DEMO_PASSWORD", "demo.password"),
 ];
@@ -325,6 +335,12 @@ impl Settings {
                 }
                 "JOBPULSE_EVENT_RETENTION_DAYS" => {
                     self.live.event_retention_days = parse(name, value)?
+                }
+                "JOBPULSE_LOGINS_PER_MINUTE" => {
+                    self.limits.logins_per_account_per_minute = parse(name, value)?
+                }
+                "JOBPULSE_API_REQUESTS_PER_SECOND" => {
+                    self.limits.api_requests_per_second = parse(name, value)?
                 }
                 "JOBPULSE_DEMO" => self.demo.enabled = flag(name, value)?,
                 "JOBPULSE_DEMO_PASSWORD" => self.demo.password = value,

@@ -13,7 +13,9 @@ use axum::routing::get;
 use leptos::config::LeptosOptions;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::app::{App, shell};
@@ -23,7 +25,7 @@ use crate::server::error::AppError;
 use crate::server::hub::Hub;
 use crate::server::settings::Settings;
 use crate::server::store::{self, StoreError};
-use crate::server::{AppState, providers, rest, ws};
+use crate::server::{AppState, guard, providers, rest, ws};
 
 /// Why the application could not start.
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +78,7 @@ impl Application {
             .site_pkg_dir("pkg")
             .site_addr(local_addr)
             .build();
+        let limits = Arc::new(crate::server::limits::Limits::new(&settings.limits));
         let state = AppState {
             leptos_options,
             store,
@@ -84,6 +87,7 @@ impl Application {
             settings: Arc::new(settings),
             provider_name: provider.name(),
             provider_is_sandbox: provider.is_sandbox(),
+            limits,
         };
         let router = router(state.clone());
         Ok(Application {
@@ -129,16 +133,20 @@ impl Application {
         if let Some(engine) = &engine {
             engine.spawn();
         }
-        let hub = self.state.hub.clone();
+        let (hub, limits) = (self.state.hub.clone(), self.state.limits.clone());
         tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_secs(60));
             loop {
                 every.tick().await;
                 hub.sweep();
+                limits.sweep();
             }
         });
         tokio::spawn(prune_events(self.state.clone()));
-        axum::serve(self.listener, self.router)
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service)
             .with_graceful_shutdown(async move {
                 shutdown.await;
                 if let Some(engine) = engine {
@@ -197,12 +205,24 @@ fn router(state: AppState) -> Router {
         .merge(ws::routes())
         .fallback(api_not_found);
     let options = state.leptos_options.clone();
-    Router::new()
+    let router = Router::<AppState>::new()
         .route("/healthz", get(healthz))
         .nest("/api", api)
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(state.clone(), require_login))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::protect,
+        ));
+    let router = guard::default_headers()
+        .into_iter()
+        .fold(router, |router, (name, value)| {
+            router.layer(SetResponseHeaderLayer::if_not_present(name, value))
+        });
+    router
+        // A bug in one handler answers 500 instead of taking the connection down.
+        .layer(CatchPanicLayer::new())
         .layer(CompressionLayer::new())
         .layer(
             // Paths only: query strings may carry tokens (`?token=` on WebSockets).

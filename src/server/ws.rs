@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
+use tokio::sync::broadcast;
 use tokio::time::Instant;
 use tokio_stream::StreamMap;
 use tokio_stream::wrappers::BroadcastStream;
@@ -94,21 +95,6 @@ enum FirstSubscription {
     Unknown,
 }
 
-/// True if a browser page at `origin` may open a socket here.
-pub fn origin_allowed(origin: &str, host: Option<&str>, allowed: &[String]) -> bool {
-    let origin = origin.trim_end_matches('/').to_ascii_lowercase();
-    if allowed.is_empty() {
-        // The site's own origin only: exact authority match, so suffix tricks cannot pass.
-        let authority = origin
-            .strip_prefix("https://")
-            .or_else(|| origin.strip_prefix("http://"));
-        return matches!((authority, host), (Some(a), Some(h)) if a == h.to_ascii_lowercase());
-    }
-    allowed
-        .iter()
-        .any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(&origin))
-}
-
 async fn upgrade(
     state: AppState,
     ws: WebSocketUpgrade,
@@ -117,7 +103,7 @@ async fn upgrade(
 ) -> Response {
     if let Some(origin) = parts.headers.get("origin").and_then(|o| o.to_str().ok()) {
         let host = parts.headers.get("host").and_then(|h| h.to_str().ok());
-        if !origin_allowed(origin, host, &state.settings.allowed_origins) {
+        if !auth::origin_allowed(origin, host, &state.settings.allowed_origins) {
             return (
                 StatusCode::FORBIDDEN,
                 "This origin may not open a live connection.",
@@ -184,6 +170,7 @@ enum Ended {
     Idle,
     TooSlow,
     Unauthorised,
+    Revoked,
     Misbehaving,
     Flooding,
     TooBig,
@@ -219,6 +206,7 @@ impl Connection {
         let mut last_heard = Instant::now();
         let auth_deadline = tokio::time::sleep(AUTH_TIMEOUT);
         tokio::pin!(auth_deadline);
+        let mut revocations = self.state.hub.subscribe_revocations();
 
         let hello = ServerMsg::Connected {
             message: "jobpulse live channel: send subscribe_job to follow a job".into(),
@@ -262,7 +250,22 @@ impl Connection {
                     if last_heard.elapsed() > idle_timeout {
                         return Some(Ended::Idle);
                     }
+                    // Revocations made by other instances reach us here, at the next ping.
+                    if !self.credential_still_valid().await {
+                        return Some(Ended::Revoked);
+                    }
                     self.send(Message::Ping(Default::default())).await
+                }
+                revoked = revocations.recv() => {
+                    let mine = self.principal.as_ref().map(|p| &p.credential);
+                    match revoked {
+                        Ok(credential) if Some(&credential) == mine => return Some(Ended::Revoked),
+                        // Missed some: check ours against the database.
+                        Err(broadcast::error::RecvError::Lagged(_)) if !self.credential_still_valid().await => {
+                            return Some(Ended::Revoked);
+                        }
+                        _ => Ok(()),
+                    }
                 }
                 _ = &mut auth_deadline, if self.principal.is_none() => {
                     return Some(Ended::Unauthorised);
@@ -289,6 +292,7 @@ impl Connection {
                 "too slow: reconnect with after_seq to resume",
             ),
             Ended::Unauthorised => (close::UNAUTHORISED, "authenticate within 5 seconds"),
+            Ended::Revoked => (close::UNAUTHORISED, "logged out, or the token was revoked"),
             Ended::Misbehaving => (close::POLICY, "too many protocol errors"),
             Ended::Flooding => (close::POLICY, "too many messages"),
             Ended::TooBig => (close::TOO_BIG, "message too big: the limit is 64 KiB"),
@@ -327,6 +331,16 @@ impl Connection {
     async fn send_event(&mut self, event: &StoredEvent) -> Result<(), Gone> {
         self.send(Message::Text(Utf8Bytes::from(&*event.json)))
             .await
+    }
+
+    async fn credential_still_valid(&self) -> bool {
+        let Some(principal) = &self.principal else {
+            return true;
+        };
+        // A database hiccup is not a revocation.
+        auth::still_valid(self.state.store.as_ref(), &principal.credential)
+            .await
+            .unwrap_or(true)
     }
 
     /// True when this message is over the client's rate.
@@ -606,7 +620,7 @@ impl Connection {
 
 #[cfg(test)]
 mod tests {
-    use super::origin_allowed;
+    use crate::server::auth::origin_allowed;
 
     #[test]
     fn own_origin_is_matched_exactly() {

@@ -10,5 +10,6 @@ mod durability;
 mod helpers;
 mod live;
 mod pages;
+mod security;
 mod tenancy;
 mod validation;

@@ -35,6 +35,25 @@ async fn login(app: &TestApp) -> String {
     cookie.split(';').next().unwrap().to_owned()
 }
 
+/// The CSRF token a page embeds for the session.
+async fn page_csrf_token(app: &TestApp, cookie: &str) -> String {
+    let html = app
+        .client
+        .get(format!("{}/bulk/new", app.address))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let start = html
+        .find("name=\"csrf-token\" content=\"")
+        .expect("the page embeds a CSRF token")
+        + "name=\"csrf-token\" content=\"".len();
+    html[start..start + 64].to_owned()
+}
+
 #[tokio::test]
 async fn pages_need_a_login() {
     let app = spawn_app().await;
@@ -137,10 +156,12 @@ async fn the_job_page_renders_the_current_state_on_the_server() {
 async fn the_form_server_function_reports_bad_lines_and_creates_nothing() {
     let app = spawn_app().await;
     let cookie = login(&app).await;
+    let csrf = page_csrf_token(&app, &cookie).await;
     let response = app
         .client
         .post(format!("{}/api/start_bulk_send", app.address))
         .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
         .form(&[
             ("message", "Hola"),
             (
@@ -152,8 +173,9 @@ async fn the_form_server_function_reports_bad_lines_and_creates_nothing() {
         .send()
         .await
         .unwrap();
-    assert!(response.status().is_success());
-    let outcome: Value = response.json().await.unwrap();
+    let status = response.status();
+    let outcome: Value = response.json().await.unwrap_or_default();
+    assert!(status.is_success(), "{status}: {outcome}");
     let lines = &outcome["Rejected"]["lines"];
     assert_eq!(lines[0]["line"], 3);
     assert_eq!(lines[0]["entry"], "abc");
@@ -167,6 +189,7 @@ async fn the_form_server_function_reports_bad_lines_and_creates_nothing() {
         .post(format!("{}/api/start_bulk_send", app.address))
         .header("cookie", &cookie)
         .form(&[
+            ("csrf_token", csrf.as_str()),
             ("message", "Hola"),
             ("recipients", "+34600000001, +34600000002"),
             ("devices_limit", "2"),

@@ -5,6 +5,7 @@ use leptos_router::hooks::use_navigate;
 use crate::api::{StartBulkSend, StartOutcome};
 use crate::app::i18n::use_text;
 use crate::app::pages::error_message;
+use crate::app::{CsrfField, OperatorOnly};
 use crate::recipients;
 
 /// Longest message, as the server enforces it.
@@ -62,9 +63,11 @@ pub fn BulkNewPage() -> impl IntoView {
             <h1>{text.bulk_title}</h1>
         </div>
         <p class="lead">{text.bulk_intro}</p>
+        <OperatorOnly otherwise=move || view! { <p class="notice" role="note">{text.viewer_cannot_start}</p> }>
         <section class="panel form-panel">
             <ActionForm action=start attr:novalidate="true">
                 <input type="hidden" name="idempotency_key" prop:value=move || idempotency_key.get() />
+                <CsrfField />
                 // Hints sit beside their control, not inside the label, so screen readers read
                 // them once, as descriptions.
                 <div class="field">
@@ -128,5 +131,6 @@ pub fn BulkNewPage() -> impl IntoView {
                 </button>
             </ActionForm>
         </section>
+        </OperatorOnly>
     }
 }

@@ -3,6 +3,7 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 
 use crate::api::list_jobs;
+use crate::app::OperatorOnly;
 use crate::app::components::{ProgressBar, StatusBadge};
 use crate::app::format;
 use crate::app::i18n::use_text;
@@ -19,7 +20,9 @@ pub fn DashboardPage() -> impl IntoView {
         <Title text=text.jobs_title />
         <div class="page-head">
             <h1>{text.jobs_title}</h1>
-            <A href="/bulk/new" attr:class="button button-primary">{text.nav_new_bulk}</A>
+            <OperatorOnly>
+                <A href="/bulk/new" attr:class="button button-primary">{text.nav_new_bulk}</A>
+            </OperatorOnly>
         </div>
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
@@ -66,8 +69,10 @@ fn JobTable(initial: Vec<JobView>) -> impl IntoView {
                 view! {
                     <section class="panel empty">
                         <h2>{text.jobs_empty}</h2>
-                        <p>{text.jobs_empty_hint}</p>
-                        <A href="/bulk/new" attr:class="button button-primary">{text.nav_new_bulk}</A>
+                        <OperatorOnly>
+                            <p>{text.jobs_empty_hint}</p>
+                            <A href="/bulk/new" attr:class="button button-primary">{text.nav_new_bulk}</A>
+                        </OperatorOnly>
                     </section>
                 }
             }

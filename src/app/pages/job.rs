@@ -4,6 +4,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::{JobPageData, job_page};
+use crate::app::OperatorOnly;
 use crate::app::components::{JobControls, LogPane, ProgressBar, RecipientsPanel, StatusBadge};
 use crate::app::format;
 use crate::app::i18n::use_text;
@@ -71,7 +72,9 @@ fn JobDetail(data: JobPageData) -> impl IntoView {
                 </span>
             </div>
             <ProgressBar progress label=text.progress_label.to_owned() />
-            <JobControls feed />
+            <OperatorOnly>
+                <JobControls feed />
+            </OperatorOnly>
             <dl class="stats">
                 <div class="stat stat-sent">
                     <dt>{text.sent}</dt>

@@ -5,12 +5,14 @@ mod dashboard;
 mod job;
 mod login;
 mod not_found;
+mod settings;
 
 pub use bulk_new::BulkNewPage;
 pub use dashboard::DashboardPage;
 pub use job::JobPage;
 pub use login::LoginPage;
 pub use not_found::NotFound;
+pub use settings::SettingsPage;
 
 use leptos::prelude::*;
 

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::protocol::{
-    ItemStatus, ItemView, JobId, JobKind, JobStatus, JobView, Progress, ServerMsg,
+    ItemStatus, ItemView, JobId, JobKind, JobStatus, JobView, Progress, ServerMsg, TokenView,
+    UserView,
 };
 
 pub use sqlite::SqliteStore;
@@ -55,13 +56,24 @@ impl Role {
         }
     }
 
-    fn parse(s: &str) -> StoreResult<Role> {
+    /// Parses the database (and form) spelling.
+    pub fn parse(s: &str) -> StoreResult<Role> {
         match s {
             "admin" => Ok(Role::Admin),
             "operator" => Ok(Role::Operator),
             "viewer" => Ok(Role::Viewer),
             other => Err(StoreError::Corrupt(format!("unknown role {other:?}"))),
         }
+    }
+
+    /// May start, cancel, pause and retry work.
+    pub fn can_operate(self) -> bool {
+        matches!(self, Role::Admin | Role::Operator)
+    }
+
+    /// May manage users and API tokens.
+    pub fn can_administer(self) -> bool {
+        self == Role::Admin
     }
 }
 
@@ -78,6 +90,8 @@ pub struct User {
 /// A live browser session.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Session {
+    /// The hash of the cookie value: what revoking the session closes sockets by.
+    pub id_hash: String,
     pub user_id: Uuid,
     pub tenant_id: TenantId,
     pub username: String,
@@ -269,13 +283,25 @@ pub trait TenantStore: Send + Sync {
     async fn create_tenant(&self, name: &str) -> StoreResult<Tenant>;
     /// Looks a tenant up by name.
     async fn tenant_by_name(&self, name: &str) -> StoreResult<Option<Tenant>>;
+    /// One tenant by id.
+    async fn tenant(&self, id: TenantId) -> StoreResult<Option<Tenant>>;
     /// Stores an API token's hash for a tenant.
     async fn create_api_token(
         &self,
         tenant: TenantId,
         name: &str,
         token_hash: &str,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<TokenView>;
+    /// The tenant's tokens, newest first (revoked ones too, marked).
+    async fn list_tokens(&self, tenant: TenantId) -> StoreResult<Vec<TokenView>>;
+    /// Revokes one of the tenant's tokens; its hash, so its live connections can be closed.
+    async fn revoke_token(&self, tenant: TenantId, id: Uuid) -> StoreResult<Option<String>>;
+    /// The tenant's users.
+    async fn list_users(&self, tenant: TenantId) -> StoreResult<Vec<UserView>>;
+    /// Changes a user's role; false if the tenant has no such user.
+    async fn set_role(&self, tenant: TenantId, user: Uuid, role: Role) -> StoreResult<bool>;
+    /// Removes a user and their sessions; the sessions' hashes, so their sockets can be closed.
+    async fn delete_user(&self, tenant: TenantId, user: Uuid) -> StoreResult<Option<Vec<String>>>;
     /// The tenant of a live token, recording its use.
     async fn tenant_for_token(&self, token_hash: &str) -> StoreResult<Option<TenantId>>;
     /// Creates a user; a taken username is a `Conflict`.

@@ -6,6 +6,7 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::{SqliteStore, from_millis, millis, parse_uuid};
+use crate::protocol::{TokenView, UserView};
 use crate::server::store::{
     Role, Session, StoreError, StoreResult, Tenant, TenantId, TenantStore, User,
 };
@@ -51,25 +52,135 @@ impl TenantStore for SqliteStore {
         .transpose()
     }
 
+    async fn tenant(&self, id: TenantId) -> StoreResult<Option<Tenant>> {
+        let row = sqlx::query("SELECT id, name, created_at FROM tenants WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(Tenant {
+                id: TenantId(parse_uuid(row.get("id"))?),
+                name: row.get("name"),
+                created_at: from_millis(row.get("created_at")),
+            })
+        })
+        .transpose()
+    }
+
     async fn create_api_token(
         &self,
         tenant: TenantId,
         name: &str,
         token_hash: &str,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<TokenView> {
+        let token = TokenView {
+            id: Uuid::now_v7(),
+            name: name.to_owned(),
+            created_at: Utc::now(),
+            last_used_at: None,
+            revoked_at: None,
+        };
         let (_gate, mut tx) = self.write_tx().await?;
         sqlx::query(
             "INSERT INTO api_tokens (id, tenant_id, name, token_hash, created_at) VALUES (?, ?, ?, ?, ?)",
         )
-        .bind(Uuid::now_v7().to_string())
+        .bind(token.id.to_string())
         .bind(tenant.to_string())
         .bind(name)
         .bind(token_hash)
-        .bind(millis(Utc::now()))
+        .bind(millis(token.created_at))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(token)
+    }
+
+    async fn list_tokens(&self, tenant: TenantId) -> StoreResult<Vec<TokenView>> {
+        let rows = sqlx::query(
+            "SELECT id, name, created_at, last_used_at, revoked_at FROM api_tokens \
+             WHERE tenant_id = ? ORDER BY id DESC",
+        )
+        .bind(tenant.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(TokenView {
+                    id: parse_uuid(row.get("id"))?,
+                    name: row.get("name"),
+                    created_at: from_millis(row.get("created_at")),
+                    last_used_at: row.get::<Option<i64>, _>("last_used_at").map(from_millis),
+                    revoked_at: row.get::<Option<i64>, _>("revoked_at").map(from_millis),
+                })
+            })
+            .collect()
+    }
+
+    async fn revoke_token(&self, tenant: TenantId, id: Uuid) -> StoreResult<Option<String>> {
+        let (_gate, mut tx) = self.write_tx().await?;
+        let hash: Option<String> = sqlx::query_scalar(
+            "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) \
+             WHERE id = ? AND tenant_id = ? RETURNING token_hash",
+        )
+        .bind(millis(Utc::now()))
+        .bind(id.to_string())
+        .bind(tenant.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(hash)
+    }
+
+    async fn list_users(&self, tenant: TenantId) -> StoreResult<Vec<UserView>> {
+        let rows = sqlx::query(
+            "SELECT id, username, role, created_at FROM users WHERE tenant_id = ? ORDER BY username",
+        )
+        .bind(tenant.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(UserView {
+                    id: parse_uuid(row.get("id"))?,
+                    username: row.get("username"),
+                    role: row.get("role"),
+                    created_at: from_millis(row.get("created_at")),
+                })
+            })
+            .collect()
+    }
+
+    async fn set_role(&self, tenant: TenantId, user: Uuid, role: Role) -> StoreResult<bool> {
+        let (_gate, mut tx) = self.write_tx().await?;
+        let updated = sqlx::query("UPDATE users SET role = ? WHERE id = ? AND tenant_id = ?")
+            .bind(role.as_str())
+            .bind(user.to_string())
+            .bind(tenant.to_string())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(updated == 1)
+    }
+
+    async fn delete_user(&self, tenant: TenantId, user: Uuid) -> StoreResult<Option<Vec<String>>> {
+        let (_gate, mut tx) = self.write_tx().await?;
+        let sessions: Vec<String> = sqlx::query_scalar(
+            "SELECT s.id_hash FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE u.id = ? AND u.tenant_id = ?",
+        )
+        .bind(user.to_string())
+        .bind(tenant.to_string())
+        .fetch_all(&mut *tx)
+        .await?;
+        let deleted = sqlx::query("DELETE FROM users WHERE id = ? AND tenant_id = ?")
+            .bind(user.to_string())
+            .bind(tenant.to_string())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok((deleted == 1).then_some(sessions))
     }
 
     async fn tenant_for_token(&self, token_hash: &str) -> StoreResult<Option<TenantId>> {
@@ -182,6 +293,7 @@ impl TenantStore for SqliteStore {
         .await?;
         row.map(|row| {
             Ok(Session {
+                id_hash: id_hash.to_owned(),
                 user_id: parse_uuid(row.get("user_id"))?,
                 tenant_id: TenantId(parse_uuid(row.get("tenant_id"))?),
                 username: row.get("username"),
