@@ -339,6 +339,13 @@ impl Live {
         live
     }
 
+    /// Opens the live connection now (a logged-in page shows its state even before it follows
+    /// anything). Does nothing on the server.
+    pub fn start(&self) {
+        #[cfg(feature = "hydrate")]
+        driver::ensure_started(*self);
+    }
+
     /// Follows a job from a snapshot (and the log lines rendered with it); the socket
     /// subscribes from the snapshot's seq, so nothing is missed or applied twice.
     pub fn follow(&self, job: JobView, log: &[ServerMsg]) -> JobFeed {

@@ -109,6 +109,13 @@ pub fn use_viewer() -> Resource<Result<Option<ViewerInfo>, ServerFnError>> {
     expect_context::<Viewer>().0
 }
 
+/// Opens the live connection once a logged-in page is interactive.
+#[component]
+fn StartLive() -> impl IntoView {
+    let live = crate::live::use_live();
+    Effect::new(move |_| live.start());
+}
+
 /// Shows its children only to viewers allowed to start and change work (the server checks too).
 #[component]
 pub fn OperatorOnly(
@@ -195,6 +202,7 @@ fn Header() -> impl IntoView {
                             </nav>
                             <div class="topbar-end">
                                 <ConnectionBadge />
+                                <StartLive />
                                 <span class="user" title=format!("{} · {}", v.tenant, (text.role)(&v.role))>
                                     {v.username.clone()}
                                     <span class="user-role">{(text.role)(&v.role)}</span>
