@@ -2,6 +2,7 @@
 //! are interchangeable. Every query that touches tenant data takes the tenant, so a handler cannot
 //! forget to filter by it.
 
+mod shared;
 mod sqlite;
 
 use std::sync::Arc;

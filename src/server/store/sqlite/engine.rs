@@ -8,7 +8,8 @@ use super::{
     Holder, INSERT_CHUNK, JOB_COLUMNS, JobRow, SqliteStore, end_job, insert_events, millis,
     parse_uuid,
 };
-use crate::protocol::{ItemStatus, JobId, JobStartedEvent, ServerMsg};
+use crate::protocol::{ItemStatus, JobId};
+use crate::server::store::shared::{UNKNOWN_ERROR, started_event};
 use crate::server::store::{
     ClaimedJob, Control, EngineStore, InFlightPolicy, ItemOutcome, ItemToSend, JobEnd, StoreError,
     StoreResult, StoredEvent, TenantId, outcome_event, progress_of,
@@ -49,17 +50,19 @@ impl EngineStore for SqliteStore {
         let mut newly_unknown = 0_i64;
         if rescued {
             let reset = match in_flight {
-                InFlightPolicy::Retry => {
-                    sqlx::query("UPDATE items SET status = 'pending', updated_at = ? WHERE job_id = ? AND status = 'sending'")
-                }
+                InFlightPolicy::Retry => sqlx::query(
+                    "UPDATE items SET status = 'pending', updated_at = ? WHERE job_id = ? AND status = 'sending'",
+                )
+                .bind(now_ms)
+                .bind(&id),
                 InFlightPolicy::MarkUnknown => sqlx::query(
-                    "UPDATE items SET status = 'unknown', updated_at = ?, \
-                     error = 'in flight when its runner stopped; not re-sent automatically' \
+                    "UPDATE items SET status = 'unknown', updated_at = ?, error = ? \
                      WHERE job_id = ? AND status = 'sending'",
-                ),
+                )
+                .bind(now_ms)
+                .bind(UNKNOWN_ERROR)
+                .bind(&id),
             }
-            .bind(now_ms)
-            .bind(&id)
             .execute(&mut *tx)
             .await?;
             if in_flight == InFlightPolicy::MarkUnknown {
@@ -80,21 +83,15 @@ impl EngineStore for SqliteStore {
         .fetch_one(&mut *tx)
         .await?;
         let job = row.into_view()?;
-        let message = match (rescued, newly_unknown) {
-            (false, _) => "Started".to_owned(),
-            (true, 0) => "Resumed after its runner stopped".to_owned(),
-            (true, n) => format!(
-                "Resumed after its runner stopped; {n} items in flight are unknown and were not re-sent"
-            ),
-        };
-        let started = StoredEvent::from_msg(&ServerMsg::JobStarted(JobStartedEvent {
+        let started = StoredEvent::from_msg(&started_event(
             job_id,
-            seq: job.last_seq,
-            at: now,
-            message,
-            progress: Some(job.progress),
-            instance: Some(owner.to_owned()),
-        }));
+            job.last_seq,
+            now,
+            rescued,
+            newly_unknown,
+            job.progress,
+            owner,
+        ));
         insert_events(&mut tx, std::slice::from_ref(&started), now_ms).await?;
         tx.commit().await?;
         Ok(Some(ClaimedJob {

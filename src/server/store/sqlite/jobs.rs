@@ -12,7 +12,11 @@ use super::{
     insert_events, millis,
 };
 use crate::protocol::{
-    ItemStatus, ItemView, JobCreatedEvent, JobId, JobStartedEvent, JobStatus, JobView, ServerMsg,
+    ItemStatus, ItemView, JobCreatedEvent, JobId, JobStatus, JobView, ServerMsg,
+};
+use crate::server::store::shared::{
+    BEING_CANCELLED, CHANGED_MEANWHILE, nothing_to_retry, resume_refusal, resumed_event,
+    retry_message, retry_refusal, stop_control, stop_refusal,
 };
 use crate::server::store::{
     Created, JobEnd, JobFilter, JobStore, NewBulkJob, StopRequest, StoreError, StoreResult,
@@ -236,60 +240,48 @@ impl JobStore for SqliteStore {
         let Some(current) = job_for_update(&mut tx, tenant, job).await? else {
             return Ok(None);
         };
-        let verb = match stop {
-            StopRequest::Cancel => "cancel",
-            StopRequest::Pause => "pause",
-        };
-        let refuse = |reason: String| {
+        let refused = |reason: String| {
             Ok(Some(Transition::Refused {
                 job: current.clone(),
                 reason,
             }))
         };
-        match (current.status, stop) {
-            (status @ (JobStatus::Completed | JobStatus::Failed | JobStatus::Cancelled), _) => {
-                return refuse(format!(
-                    "The job has already {}; there is nothing to {verb}.",
-                    done_verb(status)
-                ));
-            }
-            (JobStatus::Paused, StopRequest::Pause) => {
-                return refuse("The job is already paused.".into());
-            }
-            (JobStatus::Pending | JobStatus::Paused, _) => {
-                // No runner holds it: the stop happens now.
-                let end = match stop {
-                    StopRequest::Cancel => JobEnd::Cancelled {
-                        message: "Cancelled on request".into(),
-                    },
-                    StopRequest::Pause => JobEnd::Paused {
-                        message: "Paused on request".into(),
-                    },
-                };
-                if let Some(event) = end_job(&mut tx, job, Holder::Nobody, end).await? {
-                    let job = job_in_tx(&mut tx, job).await?;
-                    tx.commit().await?;
-                    return Ok(Some(Transition::Done { job, event }));
-                }
-                return refuse("The job changed meanwhile; look at it again and retry.".into());
-            }
-            (JobStatus::Processing, _) => {}
+        if let Some(reason) = stop_refusal(current.status, stop) {
+            return refused(reason);
+        }
+        if current.status != JobStatus::Processing {
+            // No runner holds it: the stop happens now.
+            let end = match stop {
+                StopRequest::Cancel => JobEnd::Cancelled {
+                    message: "Cancelled on request".into(),
+                },
+                StopRequest::Pause => JobEnd::Paused {
+                    message: "Paused on request".into(),
+                },
+            };
+            let Some(event) = end_job(&mut tx, job, Holder::Nobody, end).await? else {
+                return refused(CHANGED_MEANWHILE.into());
+            };
+            let job = job_in_tx(&mut tx, job).await?;
+            tx.commit().await?;
+            return Ok(Some(Transition::Done { job, event }));
         }
         // A running job: its runner stops starting items, lets in-flight sends finish, records
-        // them, and then writes the final counts.
-        let control = sqlx::query(
+        // them, and then writes the final counts. A cancel overrides a pause, not the reverse.
+        let control = stop_control(stop);
+        let requested = sqlx::query(
             "UPDATE jobs SET control = ?, updated_at = ? WHERE id = ? AND status = 'processing' \
              AND (control IS NULL OR control = ? OR ? = 'cancel') RETURNING id",
         )
-        .bind(verb)
+        .bind(control)
         .bind(millis(Utc::now()))
         .bind(job.to_string())
-        .bind(verb)
-        .bind(verb)
+        .bind(control)
+        .bind(control)
         .fetch_optional(&mut *tx)
         .await?;
-        if control.is_none() {
-            return refuse("The job is being cancelled already.".into());
+        if requested.is_none() {
+            return refused(BEING_CANCELLED.into());
         }
         tx.commit().await?;
         Ok(Some(Transition::Requested(current)))
@@ -307,22 +299,7 @@ impl JobStore for SqliteStore {
         .bind(job.to_string())
         .fetch_one(&mut *tx)
         .await?;
-        let refusal = match current.status {
-            JobStatus::Paused => None,
-            JobStatus::Failed if pending > 0 => None,
-            JobStatus::Failed => Some(
-                "Every item of this job has an outcome: use \"retry failed items\" instead."
-                    .to_owned(),
-            ),
-            JobStatus::Pending | JobStatus::Processing => {
-                Some("The job is not paused: it is running already.".to_owned())
-            }
-            status => Some(format!(
-                "The job has {}; only paused or failed jobs can be resumed.",
-                done_verb(status)
-            )),
-        };
-        if let Some(reason) = refusal {
+        if let Some(reason) = resume_refusal(current.status, pending) {
             return Ok(Some(Transition::Refused {
                 job: current,
                 reason,
@@ -344,17 +321,7 @@ impl JobStore for SqliteStore {
         let Some(current) = job_for_update(&mut tx, tenant, job).await? else {
             return Ok(None);
         };
-        let refusal = match current.status {
-            JobStatus::Completed | JobStatus::Failed => None,
-            JobStatus::Cancelled => Some(
-                "A cancelled job is not retried: start a new send for its recipients.".to_owned(),
-            ),
-            _ => Some(
-                "Only a finished job can retry its failed items; wait until this one ends."
-                    .to_owned(),
-            ),
-        };
-        if let Some(reason) = refusal {
+        if let Some(reason) = retry_refusal(current.status) {
             return Ok(Some(Transition::Refused {
                 job: current,
                 reason,
@@ -379,31 +346,22 @@ impl JobStore for SqliteStore {
         }
         let [failed, unknown] = requeued;
         if failed + unknown == 0 {
-            let reason = if include_unknown {
-                "There are no failed or unknown items to retry."
-            } else {
-                "There are no failed items to retry."
-            };
+            let reason = nothing_to_retry(include_unknown);
             return Ok(Some(Transition::Refused {
                 job: current,
-                reason: reason.into(),
+                reason,
             }));
         }
-        let message = format!("Retrying {} items", failed + unknown);
-        let (job, event) = requeue(&mut tx, job, failed, unknown, message).await?;
+        let (job, event) = requeue(
+            &mut tx,
+            job,
+            failed,
+            unknown,
+            retry_message(failed + unknown),
+        )
+        .await?;
         tx.commit().await?;
         Ok(Some(Transition::Done { job, event }))
-    }
-}
-
-/// "completed", "failed", "been cancelled": how a sentence says a job got to `status`.
-fn done_verb(status: JobStatus) -> &'static str {
-    match status {
-        JobStatus::Completed => "completed",
-        JobStatus::Failed => "failed",
-        JobStatus::Cancelled => "been cancelled",
-        JobStatus::Paused => "been paused",
-        JobStatus::Pending | JobStatus::Processing => "started",
     }
 }
 
@@ -452,14 +410,13 @@ async fn requeue(
     .fetch_one(&mut **tx)
     .await?;
     let view = row.into_view()?;
-    let event = StoredEvent::from_msg(&ServerMsg::JobResumed(JobStartedEvent {
-        job_id: job,
-        seq: view.last_seq,
-        at: now,
+    let event = StoredEvent::from_msg(&resumed_event(
+        job,
+        view.last_seq,
+        now,
         message,
-        progress: Some(view.progress),
-        instance: None,
-    }));
+        view.progress,
+    ));
     insert_events(tx, std::slice::from_ref(&event), millis(now)).await?;
     Ok((view, event))
 }

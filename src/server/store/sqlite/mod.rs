@@ -14,11 +14,9 @@ use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
+use super::shared::{end_event, end_status, summarise};
 use super::{JobEnd, Store, StoreError, StoreResult, StoredEvent, TenantId, progress_of};
-use crate::protocol::{
-    JobCompletedEvent, JobFailedEvent, JobId, JobKind, JobResults, JobStatus, JobStoppedEvent,
-    JobView, Progress, ServerMsg,
-};
+use crate::protocol::{JobId, JobKind, JobResults, JobStatus, JobView};
 
 mod engine;
 mod jobs;
@@ -185,31 +183,6 @@ pub(super) async fn insert_events(
     Ok(())
 }
 
-/// The end-of-job summary from the final counters.
-pub(super) fn summarise(
-    progress: Progress,
-    devices_used: u32,
-    parallel_workers: u32,
-    duration_ms: i64,
-) -> JobResults {
-    let duration_ms = duration_ms.max(0) as u64;
-    let throughput_per_sec = if duration_ms == 0 {
-        0.0
-    } else {
-        ((progress.done() as f64 * 1000.0 / duration_ms as f64) * 10.0).round() / 10.0
-    };
-    JobResults {
-        sent: progress.sent,
-        failed: progress.failed,
-        unknown: progress.unknown,
-        total: progress.total,
-        devices_used,
-        parallel_workers,
-        duration_ms,
-        throughput_per_sec,
-    }
-}
-
 pub(super) fn event_rows(rows: Vec<sqlx::sqlite::SqliteRow>, job: JobId) -> Vec<StoredEvent> {
     rows.into_iter()
         .map(|row| StoredEvent {
@@ -236,11 +209,11 @@ pub(super) async fn end_job(
 ) -> StoreResult<Option<StoredEvent>> {
     let now = Utc::now();
     let now_ms = millis(now);
-    let (status, finished, last_error) = match &end {
-        JobEnd::Completed { .. } => (JobStatus::Completed, Some(now_ms), None),
-        JobEnd::Failed { error, .. } => (JobStatus::Failed, Some(now_ms), Some(error.clone())),
-        JobEnd::Cancelled { .. } => (JobStatus::Cancelled, Some(now_ms), None),
-        JobEnd::Paused { .. } => (JobStatus::Paused, None, None),
+    let status = end_status(&end);
+    let finished = (status != JobStatus::Paused).then_some(now_ms);
+    let last_error = match &end {
+        JobEnd::Failed { error, .. } => Some(error.clone()),
+        _ => None,
     };
     let fence = match holder {
         Holder::Runner(_) => "lease_owner = ?",
@@ -271,7 +244,7 @@ pub(super) async fn end_job(
         row.get("unknown"),
         row.get("total"),
     );
-    let msg = match end {
+    let results = match &end {
         JobEnd::Completed { parallel_workers } => {
             let devices_used: i64 = sqlx::query_scalar(
                 "SELECT COUNT(DISTINCT device_id) FROM items WHERE job_id = ? AND device_id IS NOT NULL",
@@ -283,7 +256,7 @@ pub(super) async fn end_job(
             let results = summarise(
                 progress,
                 devices_used as u32,
-                parallel_workers,
+                *parallel_workers,
                 now_ms - started,
             );
             sqlx::query("UPDATE jobs SET results = ? WHERE id = ?")
@@ -291,39 +264,11 @@ pub(super) async fn end_job(
                 .bind(job.to_string())
                 .execute(&mut **tx)
                 .await?;
-            ServerMsg::JobCompleted(JobCompletedEvent {
-                job_id: job,
-                seq,
-                at: now,
-                status,
-                results,
-            })
+            Some(results)
         }
-        JobEnd::Failed { error, message } => ServerMsg::JobFailed(JobFailedEvent {
-            job_id: job,
-            seq,
-            at: now,
-            error,
-            message,
-            progress: Some(progress),
-        }),
-        JobEnd::Cancelled { message } => ServerMsg::JobCancelled(JobStoppedEvent {
-            job_id: job,
-            seq,
-            at: now,
-            status,
-            progress,
-            message,
-        }),
-        JobEnd::Paused { message } => ServerMsg::JobPaused(JobStoppedEvent {
-            job_id: job,
-            seq,
-            at: now,
-            status,
-            progress,
-            message,
-        }),
+        _ => None,
     };
+    let msg = end_event(job, seq, now, end, progress, results);
     let event = StoredEvent::from_msg(&msg);
     insert_events(tx, std::slice::from_ref(&event), now_ms).await?;
     Ok(Some(event))
