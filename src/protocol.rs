@@ -659,6 +659,19 @@ pub struct UserView {
     pub created_at: DateTime<Utc>,
 }
 
+/// An instance of the app sharing the database, as an admin's dashboard shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InstanceView {
+    pub id: String,
+    pub hostname: String,
+    pub started_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    /// Jobs it runs now, of every tenant.
+    pub running_jobs: u64,
+    /// Those of them that belong to the viewer's tenant.
+    pub tenant_jobs: Vec<JobId>,
+}
+
 /// `GET /api/jobs/{id}/items` answer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ItemsPage {

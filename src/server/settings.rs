@@ -25,6 +25,7 @@ pub struct Settings {
     pub demo: DemoSettings,
     pub live: LiveSettings,
     pub limits: crate::server::limits::LimitSettings,
+    pub postgres: crate::server::store::PostgresSettings,
 }
 
 /// How jobs are claimed and run.
@@ -121,6 +122,7 @@ impl Default for Settings {
             demo: DemoSettings::default(),
             live: LiveSettings::default(),
             limits: Default::default(),
+            postgres: Default::default(),
         }
     }
 }

@@ -51,7 +51,7 @@ pub struct Application {
 impl Application {
     /// Opens the store (migrating it), creates the demo tenant if asked, and binds the listener.
     pub async fn build(settings: Settings) -> Result<Application, StartupError> {
-        let store = store::connect(&settings.database_url).await?;
+        let store = store::connect_with(&settings.database_url, &settings.postgres).await?;
         store.migrate().await?;
         let demo = auth::ensure_demo(store.as_ref(), &settings).await?;
         let hub = Arc::new(Hub::new(settings.live.channel_capacity));

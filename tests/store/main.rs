@@ -1,5 +1,8 @@
 //! The Store conformance suite: every backend must pass the same tests.
 
+#[path = "../support/postgres.rs"]
+mod postgres_db;
+
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
@@ -23,6 +26,16 @@ async fn sqlite() -> Backend {
     Backend {
         store,
         _guard: Box::new(dir),
+    }
+}
+
+async fn postgres() -> Backend {
+    let db = postgres_db::TestDatabase::create().await;
+    let store = store::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    Backend {
+        store,
+        _guard: Box::new(db),
     }
 }
 
@@ -745,3 +758,5 @@ macro_rules! control_conformance {
 
 conformance!(sqlite);
 control_conformance!(sqlite_control, sqlite);
+conformance!(postgres);
+control_conformance!(postgres_control, postgres);

@@ -2,6 +2,7 @@
 //! are interchangeable. Every query that touches tenant data takes the tenant, so a handler cannot
 //! forget to filter by it.
 
+pub mod postgres;
 mod shared;
 mod sqlite;
 
@@ -13,10 +14,11 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::protocol::{
-    ItemStatus, ItemView, JobId, JobKind, JobStatus, JobView, Progress, ServerMsg, TokenView,
-    UserView,
+    InstanceView, ItemStatus, ItemView, JobId, JobKind, JobStatus, JobView, Progress, ServerMsg,
+    TokenView, UserView,
 };
 
+pub use postgres::{NotifyMode, PostgresStore};
 pub use sqlite::SqliteStore;
 
 /// Identifies a tenant (a client company).
@@ -362,6 +364,8 @@ pub trait JobStore: Send + Sync {
         after: Option<u64>,
         limit: u32,
     ) -> StoreResult<Option<Vec<ItemView>>>;
+    /// The instances seen in the last day, with the jobs each runs (ids of this tenant's only).
+    async fn list_instances(&self, tenant: TenantId) -> StoreResult<Vec<InstanceView>>;
     /// Deletes the events of jobs that ended before `cutoff` (their rows and items stay).
     async fn prune_events(&self, cutoff: DateTime<Utc>) -> StoreResult<u64>;
     /// Cancels or pauses a job: at once if no runner holds it, else by asking its runner.
@@ -385,6 +389,22 @@ pub trait JobStore: Send + Sync {
 /// What runners do; every write is fenced by the runner's lease.
 #[async_trait]
 pub trait EngineStore: Send + Sync {
+    /// Records that this instance is alive.
+    async fn heartbeat_instance(
+        &self,
+        id: &str,
+        hostname: &str,
+        started_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Events of a job after `after_seq`, whatever its tenant (for relaying between instances).
+    async fn events_since(
+        &self,
+        job: JobId,
+        after_seq: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredEvent>>;
+    /// The tenant a job belongs to.
+    async fn job_tenant(&self, job: JobId) -> StoreResult<Option<TenantId>>;
     /// Takes the oldest pending job, or a running one whose lease expired, writing `job_started`.
     async fn claim_job(
         &self,
@@ -475,13 +495,49 @@ pub(crate) fn item_key(job: JobId, idx: u64) -> String {
     format!("{job}:{idx}")
 }
 
-/// Opens the store named by a database URL.
+/// Opens the store named by a database URL, with default pool settings.
 pub async fn connect(database_url: &str) -> StoreResult<Arc<dyn Store>> {
+    connect_with(database_url, &PostgresSettings::default()).await
+}
+
+/// PostgreSQL settings (`[postgres]` in Leptos.toml).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PostgresSettings {
+    /// Connections per instance.
+    pub max_connections: u32,
+    /// `batch` (one NOTIFY per committed batch); `per_row` exists only to benchmark against.
+    pub notify: NotifyMode,
+}
+
+impl Default for PostgresSettings {
+    fn default() -> Self {
+        PostgresSettings {
+            max_connections: 16,
+            notify: NotifyMode::Batch,
+        }
+    }
+}
+
+/// True for URLs the PostgreSQL store opens.
+pub fn is_postgres(database_url: &str) -> bool {
+    database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")
+}
+
+/// Opens the store named by a database URL: `sqlite://…` or `postgres://…`.
+pub async fn connect_with(
+    database_url: &str,
+    postgres: &PostgresSettings,
+) -> StoreResult<Arc<dyn Store>> {
     if database_url.starts_with("sqlite:") {
         Ok(Arc::new(SqliteStore::connect(database_url).await?))
+    } else if is_postgres(database_url) {
+        Ok(Arc::new(
+            PostgresStore::connect(database_url, postgres.max_connections, postgres.notify).await?,
+        ))
     } else {
         Err(StoreError::Conflict(format!(
-            "this build cannot open {database_url:?}: only sqlite:// URLs are supported so far"
+            "cannot open {database_url:?}: use sqlite://path or postgres://user@host/database"
         )))
     }
 }

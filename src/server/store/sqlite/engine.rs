@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::{
-    Holder, INSERT_CHUNK, JOB_COLUMNS, JobRow, SqliteStore, end_job, insert_events, millis,
-    parse_uuid,
+    Holder, INSERT_CHUNK, JOB_COLUMNS, JobRow, SqliteStore, end_job, event_rows, insert_events,
+    millis, parse_uuid,
 };
 use crate::protocol::{ItemStatus, JobId};
 use crate::server::store::shared::{UNKNOWN_ERROR, started_event};
@@ -17,6 +17,51 @@ use crate::server::store::{
 
 #[async_trait]
 impl EngineStore for SqliteStore {
+    async fn heartbeat_instance(
+        &self,
+        id: &str,
+        hostname: &str,
+        started_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let _gate = self.write_turn().await;
+        sqlx::query(
+            "INSERT INTO instances (id, hostname, started_at, last_seen_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
+        )
+        .bind(id)
+        .bind(hostname)
+        .bind(millis(started_at))
+        .bind(millis(Utc::now()))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn events_since(
+        &self,
+        job: JobId,
+        after_seq: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredEvent>> {
+        let rows = sqlx::query(
+            "SELECT seq, type, payload FROM events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(job.to_string())
+        .bind(after_seq as i64)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(event_rows(rows, job))
+    }
+
+    async fn job_tenant(&self, job: JobId) -> StoreResult<Option<TenantId>> {
+        let tenant: Option<String> = sqlx::query_scalar("SELECT tenant_id FROM jobs WHERE id = ?")
+            .bind(job.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        tenant.map(|t| parse_uuid(&t).map(TenantId)).transpose()
+    }
+
     #[tracing::instrument(skip_all, fields(owner))]
     async fn claim_job(
         &self,

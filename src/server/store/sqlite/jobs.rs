@@ -9,10 +9,10 @@ use uuid::Uuid;
 
 use super::{
     Holder, INSERT_CHUNK, JOB_COLUMNS, JobRow, SqliteStore, end_job, event_rows, from_millis,
-    insert_events, millis,
+    insert_events, millis, parse_uuid,
 };
 use crate::protocol::{
-    ItemStatus, ItemView, JobCreatedEvent, JobId, JobStatus, JobView, ServerMsg,
+    InstanceView, ItemStatus, ItemView, JobCreatedEvent, JobId, JobStatus, JobView, ServerMsg,
 };
 use crate::server::store::shared::{
     BEING_CANCELLED, CHANGED_MEANWHILE, nothing_to_retry, resume_refusal, resumed_event,
@@ -213,6 +213,40 @@ impl JobStore for SqliteStore {
             })
             .collect::<StoreResult<Vec<_>>>()
             .map(Some)
+    }
+
+    async fn list_instances(&self, tenant: TenantId) -> StoreResult<Vec<InstanceView>> {
+        let cutoff = millis(Utc::now() - chrono::Duration::days(1));
+        let rows = sqlx::query(
+            "SELECT i.id, i.hostname, i.started_at, i.last_seen_at, \
+             (SELECT COUNT(*) FROM jobs j WHERE j.lease_owner = i.id AND j.status = 'processing') AS running, \
+             (SELECT group_concat(j.id) FROM jobs j WHERE j.lease_owner = i.id \
+                AND j.status = 'processing' AND j.tenant_id = ?) AS tenant_jobs \
+             FROM instances i WHERE i.last_seen_at > ? ORDER BY i.started_at",
+        )
+        .bind(tenant.to_string())
+        .bind(cutoff)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|row| {
+                let tenant_jobs = row
+                    .get::<Option<String>, _>("tenant_jobs")
+                    .unwrap_or_default()
+                    .split(',')
+                    .filter(|id| !id.is_empty())
+                    .map(|id| parse_uuid(id).map(JobId))
+                    .collect::<StoreResult<Vec<_>>>()?;
+                Ok(InstanceView {
+                    id: row.get("id"),
+                    hostname: row.get("hostname"),
+                    started_at: from_millis(row.get("started_at")),
+                    last_seen_at: from_millis(row.get("last_seen_at")),
+                    running_jobs: row.get::<i64, _>("running") as u64,
+                    tenant_jobs,
+                })
+            })
+            .collect()
     }
 
     async fn prune_events(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {

@@ -1,0 +1,420 @@
+//! Creating and reading jobs in PostgreSQL, and the requests people make of them.
+
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::{Postgres, QueryBuilder, Row, Transaction};
+use uuid::Uuid;
+
+use super::{Holder, JOB_COLUMNS, JobRow, PostgresStore, end_job, event_rows, insert_events};
+use crate::protocol::{
+    InstanceView, ItemStatus, ItemView, JobCreatedEvent, JobId, JobStatus, JobView, ServerMsg,
+};
+use crate::server::store::shared::{
+    BEING_CANCELLED, CHANGED_MEANWHILE, nothing_to_retry, resume_refusal, resumed_event,
+    retry_message, retry_refusal, stop_control, stop_refusal,
+};
+use crate::server::store::{
+    Created, JobEnd, JobFilter, JobStore, NewBulkJob, StopRequest, StoreError, StoreResult,
+    StoredEvent, TenantId, Transition, item_key,
+};
+
+/// The tenant's job, locked for the rest of the transaction.
+async fn job_for_update(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant: TenantId,
+    job: JobId,
+) -> StoreResult<Option<JobView>> {
+    let row: Option<JobRow> = sqlx::query_as(&format!(
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 AND tenant_id = $2 FOR UPDATE"
+    ))
+    .bind(job.0)
+    .bind(tenant.0)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(JobRow::into_view).transpose()
+}
+
+async fn job_in_tx(tx: &mut Transaction<'static, Postgres>, job: JobId) -> StoreResult<JobView> {
+    let row: JobRow = sqlx::query_as(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"))
+        .bind(job.0)
+        .fetch_one(&mut **tx)
+        .await?;
+    row.into_view()
+}
+
+impl PostgresStore {
+    /// Puts a job back in the queue (its items were re-queued already), writing `job_resumed`.
+    async fn requeue(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+        job: JobId,
+        failed: i64,
+        unknown: i64,
+        message: String,
+    ) -> StoreResult<(JobView, StoredEvent)> {
+        let row: JobRow = sqlx::query_as(&format!(
+            "UPDATE jobs SET status = 'pending', control = NULL, finished_at = NULL, results = NULL, \
+             failed = failed - $1, unknown = unknown - $2, last_seq = last_seq + 1, updated_at = now() \
+             WHERE id = $3 RETURNING {JOB_COLUMNS}"
+        ))
+        .bind(failed)
+        .bind(unknown)
+        .bind(job.0)
+        .fetch_one(&mut **tx)
+        .await?;
+        let view = row.into_view()?;
+        let event = StoredEvent::from_msg(&resumed_event(
+            job,
+            view.last_seq,
+            Utc::now(),
+            message,
+            view.progress,
+        ));
+        insert_events(tx, std::slice::from_ref(&event), self.notify).await?;
+        Ok((view, event))
+    }
+}
+
+#[async_trait]
+impl JobStore for PostgresStore {
+    #[tracing::instrument(skip_all, fields(tenant = %new.tenant_id, recipients = new.recipients.len()))]
+    async fn create_bulk_job(&self, new: NewBulkJob) -> StoreResult<Created> {
+        let id = JobId(Uuid::now_v7());
+        let now = Utc::now();
+        let mut tx = self.write_tx().await?;
+        // The unique index decides a race between two requests with one key, not a prior SELECT.
+        let inserted: Option<JobRow> = sqlx::query_as(&format!(
+            "INSERT INTO jobs (id, tenant_id, kind, status, idempotency_key, message, devices_limit, \
+             total, skipped, last_seq, created_at, updated_at) \
+             VALUES ($1, $2, 'bulk_send', 'pending', $3, $4, $5, $6, $7, 1, $8, $8) \
+             ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING \
+             RETURNING {JOB_COLUMNS}"
+        ))
+        .bind(id.0)
+        .bind(new.tenant_id.0)
+        .bind(new.idempotency_key.as_deref())
+        .bind(&new.message)
+        .bind(new.devices_limit as i32)
+        .bind(new.recipients.len() as i64)
+        .bind(new.skipped as i64)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = inserted else {
+            let existing: JobRow = sqlx::query_as(&format!(
+                "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = $1 AND idempotency_key = $2"
+            ))
+            .bind(new.tenant_id.0)
+            .bind(new.idempotency_key.as_deref())
+            .fetch_one(&mut *tx)
+            .await?;
+            return Ok(Created::Existing(existing.into_view()?));
+        };
+        let keys: Vec<String> = (0..new.recipients.len() as u64)
+            .map(|i| item_key(id, i))
+            .collect();
+        sqlx::query(
+            "INSERT INTO items (job_id, idx, recipient, status, idempotency_key, updated_at) \
+             SELECT $1, i.ord - 1, i.recipient, 'pending', i.key, $4 \
+             FROM UNNEST($2::text[], $3::text[]) WITH ORDINALITY AS i(recipient, key, ord)",
+        )
+        .bind(id.0)
+        .bind(&new.recipients)
+        .bind(&keys)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let job = row.into_view()?;
+        let event = StoredEvent::from_msg(&ServerMsg::JobCreated(JobCreatedEvent {
+            job_id: id,
+            seq: 1,
+            at: now,
+            job: job.clone(),
+        }));
+        insert_events(&mut tx, std::slice::from_ref(&event), self.notify).await?;
+        tx.commit().await?;
+        Ok(Created::New { job, event })
+    }
+
+    async fn job(&self, tenant: TenantId, id: JobId) -> StoreResult<Option<JobView>> {
+        let row: Option<JobRow> = sqlx::query_as(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 AND tenant_id = $2"
+        ))
+        .bind(id.0)
+        .bind(tenant.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(JobRow::into_view).transpose()
+    }
+
+    async fn list_jobs(&self, tenant: TenantId, filter: &JobFilter) -> StoreResult<Vec<JobView>> {
+        let mut query = QueryBuilder::<Postgres>::new(format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = "
+        ));
+        query.push_bind(tenant.0);
+        if let Some(status) = filter.status {
+            query.push(" AND status = ").push_bind(status.as_str());
+        }
+        if let Some(kind) = filter.kind {
+            query.push(" AND kind = ").push_bind(kind.as_str());
+        }
+        query
+            .push(" ORDER BY id DESC LIMIT ")
+            .push_bind(filter.limit as i64);
+        let rows: Vec<JobRow> = query.build_query_as().fetch_all(&self.pool).await?;
+        rows.into_iter().map(JobRow::into_view).collect()
+    }
+
+    async fn events_after(
+        &self,
+        tenant: TenantId,
+        job: JobId,
+        after_seq: u64,
+        limit: u32,
+    ) -> StoreResult<Option<Vec<StoredEvent>>> {
+        if !self.job_in_tenant(tenant, job).await? {
+            return Ok(None);
+        }
+        let rows = sqlx::query(
+            "SELECT seq, type, payload FROM events WHERE job_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        )
+        .bind(job.0)
+        .bind(after_seq as i64)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(Some(event_rows(rows, job)))
+    }
+
+    async fn events_before(
+        &self,
+        tenant: TenantId,
+        job: JobId,
+        before_seq: u64,
+        limit: u32,
+    ) -> StoreResult<Option<Vec<StoredEvent>>> {
+        if !self.job_in_tenant(tenant, job).await? {
+            return Ok(None);
+        }
+        let rows = sqlx::query(
+            "SELECT seq, type, payload FROM events WHERE job_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
+        )
+        .bind(job.0)
+        .bind(before_seq.min(i64::MAX as u64) as i64)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut events = event_rows(rows, job);
+        events.reverse();
+        Ok(Some(events))
+    }
+
+    async fn items(
+        &self,
+        tenant: TenantId,
+        job: JobId,
+        status: Option<ItemStatus>,
+        after: Option<u64>,
+        limit: u32,
+    ) -> StoreResult<Option<Vec<ItemView>>> {
+        if !self.job_in_tenant(tenant, job).await? {
+            return Ok(None);
+        }
+        let mut query = QueryBuilder::<Postgres>::new(
+            "SELECT idx, recipient, status, device_id, attempts, error, errors, updated_at FROM items WHERE job_id = ",
+        );
+        query.push_bind(job.0);
+        if let Some(status) = status {
+            query.push(" AND status = ").push_bind(status.as_str());
+        }
+        if let Some(after) = after {
+            query.push(" AND idx > ").push_bind(after as i64);
+        }
+        query.push(" ORDER BY idx LIMIT ").push_bind(limit as i64);
+        let rows = query.build().fetch_all(&self.pool).await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(ItemView {
+                    index: row.get::<i64, _>("idx") as u64,
+                    recipient: row.get("recipient"),
+                    status: ItemStatus::from_str(row.get("status"))
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    device_id: row.get::<Option<i32>, _>("device_id").map(|d| d as u32),
+                    attempts: row.get::<i32, _>("attempts") as u32,
+                    error: row.get("error"),
+                    errors: row
+                        .get::<Option<serde_json::Value>, _>("errors")
+                        .map(serde_json::from_value)
+                        .transpose()
+                        .map_err(|e| StoreError::Corrupt(format!("item errors: {e}")))?
+                        .unwrap_or_default(),
+                    updated_at: row.get("updated_at"),
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()
+            .map(Some)
+    }
+
+    async fn list_instances(&self, tenant: TenantId) -> StoreResult<Vec<InstanceView>> {
+        let rows = sqlx::query(
+            "SELECT i.id, i.hostname, i.started_at, i.last_seen_at, \
+             (SELECT count(*) FROM jobs j WHERE j.lease_owner = i.id AND j.status = 'processing') AS running, \
+             (SELECT coalesce(array_agg(j.id ORDER BY j.id), '{}') FROM jobs j WHERE j.lease_owner = i.id \
+                AND j.status = 'processing' AND j.tenant_id = $1) AS tenant_jobs \
+             FROM instances i WHERE i.last_seen_at > now() - interval '1 day' ORDER BY i.started_at",
+        )
+        .bind(tenant.0)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| InstanceView {
+                id: row.get("id"),
+                hostname: row.get("hostname"),
+                started_at: row.get("started_at"),
+                last_seen_at: row.get("last_seen_at"),
+                running_jobs: row.get::<i64, _>("running") as u64,
+                tenant_jobs: row
+                    .get::<Vec<Uuid>, _>("tenant_jobs")
+                    .into_iter()
+                    .map(JobId)
+                    .collect(),
+            })
+            .collect())
+    }
+
+    async fn prune_events(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
+        Ok(sqlx::query(
+            "DELETE FROM events WHERE job_id IN \
+             (SELECT id FROM jobs WHERE finished_at IS NOT NULL AND finished_at < $1)",
+        )
+        .bind(cutoff)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
+    #[tracing::instrument(skip_all, fields(job_id = %job, ?stop))]
+    async fn request_stop(
+        &self,
+        tenant: TenantId,
+        job: JobId,
+        stop: StopRequest,
+    ) -> StoreResult<Option<Transition>> {
+        let mut tx = self.write_tx().await?;
+        let Some(current) = job_for_update(&mut tx, tenant, job).await? else {
+            return Ok(None);
+        };
+        let refused = |reason: String| {
+            Ok(Some(Transition::Refused {
+                job: current.clone(),
+                reason,
+            }))
+        };
+        if let Some(reason) = stop_refusal(current.status, stop) {
+            return refused(reason);
+        }
+        if current.status != JobStatus::Processing {
+            let end = match stop {
+                StopRequest::Cancel => JobEnd::Cancelled {
+                    message: "Cancelled on request".into(),
+                },
+                StopRequest::Pause => JobEnd::Paused {
+                    message: "Paused on request".into(),
+                },
+            };
+            let Some(event) = end_job(&mut tx, job, Holder::Nobody, end, self.notify).await? else {
+                return refused(CHANGED_MEANWHILE.into());
+            };
+            let job = job_in_tx(&mut tx, job).await?;
+            tx.commit().await?;
+            return Ok(Some(Transition::Done { job, event }));
+        }
+        let control = stop_control(stop);
+        let requested = sqlx::query(
+            "UPDATE jobs SET control = $1, updated_at = now() WHERE id = $2 AND status = 'processing' \
+             AND (control IS NULL OR control = $1 OR $1 = 'cancel') RETURNING id",
+        )
+        .bind(control)
+        .bind(job.0)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if requested.is_none() {
+            return refused(BEING_CANCELLED.into());
+        }
+        tx.commit().await?;
+        Ok(Some(Transition::Requested(current)))
+    }
+
+    #[tracing::instrument(skip_all, fields(job_id = %job))]
+    async fn resume_job(&self, tenant: TenantId, job: JobId) -> StoreResult<Option<Transition>> {
+        let mut tx = self.write_tx().await?;
+        let Some(current) = job_for_update(&mut tx, tenant, job).await? else {
+            return Ok(None);
+        };
+        let pending: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM items WHERE job_id = $1 AND status = 'pending'",
+        )
+        .bind(job.0)
+        .fetch_one(&mut *tx)
+        .await?;
+        if let Some(reason) = resume_refusal(current.status, pending) {
+            return Ok(Some(Transition::Refused {
+                job: current,
+                reason,
+            }));
+        }
+        let (job, event) = self
+            .requeue(&mut tx, job, 0, 0, "Resumed on request".into())
+            .await?;
+        tx.commit().await?;
+        Ok(Some(Transition::Done { job, event }))
+    }
+
+    #[tracing::instrument(skip_all, fields(job_id = %job, include_unknown))]
+    async fn retry_items(
+        &self,
+        tenant: TenantId,
+        job: JobId,
+        include_unknown: bool,
+    ) -> StoreResult<Option<Transition>> {
+        let mut tx = self.write_tx().await?;
+        let Some(current) = job_for_update(&mut tx, tenant, job).await? else {
+            return Ok(None);
+        };
+        if let Some(reason) = retry_refusal(current.status) {
+            return Ok(Some(Transition::Refused {
+                job: current,
+                reason,
+            }));
+        }
+        // The self-join exposes each row's status from before the update.
+        let counts = sqlx::query(
+            "WITH requeued AS (UPDATE items AS i SET status = 'pending', error = NULL, updated_at = now() \
+               FROM items AS before \
+               WHERE i.job_id = $1 AND before.job_id = i.job_id AND before.idx = i.idx \
+               AND (i.status = 'failed' OR ($2 AND i.status = 'unknown')) \
+               RETURNING before.status AS was) \
+             SELECT count(*) FILTER (WHERE was = 'failed') AS failed, \
+                    count(*) FILTER (WHERE was = 'unknown') AS unknown FROM requeued",
+        )
+        .bind(job.0)
+        .bind(include_unknown)
+        .fetch_one(&mut *tx)
+        .await?;
+        let (failed, unknown): (i64, i64) = (counts.get("failed"), counts.get("unknown"));
+        if failed + unknown == 0 {
+            let reason = nothing_to_retry(include_unknown);
+            return Ok(Some(Transition::Refused {
+                job: current,
+                reason,
+            }));
+        }
+        let message = retry_message(failed + unknown);
+        let (job, event) = self.requeue(&mut tx, job, failed, unknown, message).await?;
+        tx.commit().await?;
+        Ok(Some(Transition::Done { job, event }))
+    }
+}

@@ -1,0 +1,281 @@
+//! Tenants, API tokens, users and sessions in PostgreSQL.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::PostgresStore;
+use crate::protocol::{TokenView, UserView};
+use crate::server::store::{
+    Role, Session, StoreError, StoreResult, Tenant, TenantId, TenantStore, User,
+};
+
+fn tenant_row(row: sqlx::postgres::PgRow) -> Tenant {
+    Tenant {
+        id: TenantId(row.get("id")),
+        name: row.get("name"),
+        created_at: row.get("created_at"),
+    }
+}
+
+#[async_trait]
+impl TenantStore for PostgresStore {
+    async fn create_tenant(&self, name: &str) -> StoreResult<Tenant> {
+        let tenant = Tenant {
+            id: TenantId(Uuid::now_v7()),
+            name: name.to_owned(),
+            created_at: Utc::now(),
+        };
+        let inserted = sqlx::query(
+            "INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(tenant.id.0)
+        .bind(name)
+        .bind(tenant.created_at)
+        .execute(&self.pool)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            return Err(StoreError::Conflict(format!(
+                "a tenant named {name:?} already exists"
+            )));
+        }
+        Ok(tenant)
+    }
+
+    async fn tenant_by_name(&self, name: &str) -> StoreResult<Option<Tenant>> {
+        let row = sqlx::query("SELECT id, name, created_at FROM tenants WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(tenant_row))
+    }
+
+    async fn tenant(&self, id: TenantId) -> StoreResult<Option<Tenant>> {
+        let row = sqlx::query("SELECT id, name, created_at FROM tenants WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(tenant_row))
+    }
+
+    async fn create_api_token(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        token_hash: &str,
+    ) -> StoreResult<TokenView> {
+        let token = TokenView {
+            id: Uuid::now_v7(),
+            name: name.to_owned(),
+            created_at: Utc::now(),
+            last_used_at: None,
+            revoked_at: None,
+        };
+        sqlx::query(
+            "INSERT INTO api_tokens (id, tenant_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token.id)
+        .bind(tenant.0)
+        .bind(name)
+        .bind(token_hash)
+        .bind(token.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(token)
+    }
+
+    async fn list_tokens(&self, tenant: TenantId) -> StoreResult<Vec<TokenView>> {
+        let rows = sqlx::query(
+            "SELECT id, name, created_at, last_used_at, revoked_at FROM api_tokens \
+             WHERE tenant_id = $1 ORDER BY id DESC",
+        )
+        .bind(tenant.0)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| TokenView {
+                id: row.get("id"),
+                name: row.get("name"),
+                created_at: row.get("created_at"),
+                last_used_at: row.get("last_used_at"),
+                revoked_at: row.get("revoked_at"),
+            })
+            .collect())
+    }
+
+    async fn revoke_token(&self, tenant: TenantId, id: Uuid) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, now()) \
+             WHERE id = $1 AND tenant_id = $2 RETURNING token_hash",
+        )
+        .bind(id)
+        .bind(tenant.0)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn tenant_for_token(&self, token_hash: &str) -> StoreResult<Option<TenantId>> {
+        // Last use is shown to people: minute precision is enough, so most lookups write nothing.
+        let row = sqlx::query(
+            "WITH token AS (SELECT id, tenant_id, last_used_at FROM api_tokens \
+                WHERE token_hash = $1 AND revoked_at IS NULL), \
+             touched AS (UPDATE api_tokens SET last_used_at = now() WHERE id IN \
+                (SELECT id FROM token WHERE last_used_at IS NULL OR last_used_at < now() - interval '1 minute')) \
+             SELECT tenant_id FROM token",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|row| TenantId(row.get("tenant_id"))))
+    }
+
+    async fn create_user(
+        &self,
+        tenant: TenantId,
+        username: &str,
+        password_hash: &str,
+        role: Role,
+    ) -> StoreResult<User> {
+        let user = User {
+            id: Uuid::now_v7(),
+            tenant_id: tenant,
+            username: username.to_owned(),
+            password_hash: password_hash.to_owned(),
+            role,
+        };
+        let inserted = sqlx::query(
+            "INSERT INTO users (id, tenant_id, username, password_hash, role, created_at) \
+             VALUES ($1, $2, $3, $4, $5, now()) ON CONFLICT (username) DO NOTHING",
+        )
+        .bind(user.id)
+        .bind(tenant.0)
+        .bind(username)
+        .bind(password_hash)
+        .bind(role.as_str())
+        .execute(&self.pool)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            return Err(StoreError::Conflict(format!(
+                "the username {username:?} is taken"
+            )));
+        }
+        Ok(user)
+    }
+
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+        let row = sqlx::query(
+            "SELECT id, tenant_id, username, password_hash, role FROM users WHERE username = $1",
+        )
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(User {
+                id: row.get("id"),
+                tenant_id: TenantId(row.get("tenant_id")),
+                username: row.get("username"),
+                password_hash: row.get("password_hash"),
+                role: Role::parse(row.get("role"))?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn list_users(&self, tenant: TenantId) -> StoreResult<Vec<UserView>> {
+        let rows = sqlx::query(
+            "SELECT id, username, role, created_at FROM users WHERE tenant_id = $1 ORDER BY username",
+        )
+        .bind(tenant.0)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| UserView {
+                id: row.get("id"),
+                username: row.get("username"),
+                role: row.get("role"),
+                created_at: row.get("created_at"),
+            })
+            .collect())
+    }
+
+    async fn set_role(&self, tenant: TenantId, user: Uuid, role: Role) -> StoreResult<bool> {
+        let updated = sqlx::query("UPDATE users SET role = $1 WHERE id = $2 AND tenant_id = $3")
+            .bind(role.as_str())
+            .bind(user)
+            .bind(tenant.0)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(updated == 1)
+    }
+
+    async fn delete_user(&self, tenant: TenantId, user: Uuid) -> StoreResult<Option<Vec<String>>> {
+        let mut tx = self.write_tx().await?;
+        let sessions: Vec<String> = sqlx::query_scalar(
+            "SELECT s.id_hash FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE u.id = $1 AND u.tenant_id = $2",
+        )
+        .bind(user)
+        .bind(tenant.0)
+        .fetch_all(&mut *tx)
+        .await?;
+        let deleted = sqlx::query("DELETE FROM users WHERE id = $1 AND tenant_id = $2")
+            .bind(user)
+            .bind(tenant.0)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok((deleted == 1).then_some(sessions))
+    }
+
+    async fn create_session(
+        &self,
+        id_hash: &str,
+        user: Uuid,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, user_id, created_at, expires_at) VALUES ($1, $2, now(), $3)",
+        )
+        .bind(id_hash)
+        .bind(user)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn session(&self, id_hash: &str) -> StoreResult<Option<Session>> {
+        let row = sqlx::query(
+            "SELECT s.user_id, s.expires_at, u.tenant_id, u.username, u.role \
+             FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.id_hash = $1 AND s.expires_at > now()",
+        )
+        .bind(id_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(Session {
+                id_hash: id_hash.to_owned(),
+                user_id: row.get("user_id"),
+                tenant_id: TenantId(row.get("tenant_id")),
+                username: row.get("username"),
+                role: Role::parse(row.get("role"))?,
+                expires_at: row.get("expires_at"),
+            })
+        })
+        .transpose()
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
