@@ -66,7 +66,13 @@ async fn run(provider: Arc<dyn MessagingProvider>, label: &'static str, items: u
         ..Settings::default().engine
     };
     let writes_before = sqlite.write_count();
-    let engine = Engine::new(store.clone(), Arc::new(Hub::new(1024)), provider, settings);
+    let engine = Engine::new(
+        store.clone(),
+        Arc::new(Hub::new(1024)),
+        provider,
+        settings,
+        jobpulse::server::engine::new_instance_id(),
+    );
     let started = Instant::now();
     engine.spawn();
     let finished = loop {

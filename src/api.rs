@@ -597,3 +597,18 @@ pub async fn job_items(
         .flatten();
     Ok(ItemsPage { items, next_after })
 }
+
+/// The instances sharing the database, for admins (`None` for everyone else).
+#[server(endpoint = "list_instances", client = ApiClient)]
+pub async fn list_instances() -> Result<Option<Vec<crate::protocol::InstanceView>>, ServerFnError> {
+    let (state, principal) = server::principal().await?;
+    if !principal.role().can_administer() {
+        return Ok(None);
+    }
+    let instances = state
+        .store
+        .list_instances(principal.tenant_id)
+        .await
+        .map_err(server::store_error)?;
+    Ok(Some(instances))
+}

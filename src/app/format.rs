@@ -21,6 +21,11 @@ pub fn date_time(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
+/// `2026-11-24 15:03:07 UTC`
+pub fn date_time_seconds(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
 /// `15:03:07`
 pub fn clock(at: DateTime<Utc>) -> String {
     at.format("%H:%M:%S").to_string()

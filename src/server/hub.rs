@@ -25,10 +25,17 @@ pub type SharedBatch = Arc<EventBatch>;
 /// Per-job and per-tenant broadcast channels, created on first subscription.
 pub struct Hub {
     capacity: usize,
-    jobs: Mutex<HashMap<JobId, broadcast::Sender<SharedBatch>>>,
+    jobs: Mutex<HashMap<JobId, JobChannel>>,
     tenants: Mutex<HashMap<TenantId, broadcast::Sender<SharedBatch>>>,
     connections: Arc<AtomicUsize>,
     revocations: broadcast::Sender<Credential>,
+}
+
+/// One job's channel, and the newest seq it has carried (or that a subscriber has already seen),
+/// so events relayed from other instances are read from the database only once.
+struct JobChannel {
+    sender: broadcast::Sender<SharedBatch>,
+    last_seq: u64,
 }
 
 /// Counts one open live connection for as long as it lives.
@@ -77,7 +84,11 @@ impl Hub {
     pub fn subscribe_job(&self, job: JobId) -> broadcast::Receiver<SharedBatch> {
         let mut jobs = self.jobs.lock().expect("hub lock");
         jobs.entry(job)
-            .or_insert_with(|| broadcast::channel(self.capacity).0)
+            .or_insert_with(|| JobChannel {
+                sender: broadcast::channel(self.capacity).0,
+                last_seq: 0,
+            })
+            .sender
             .subscribe()
     }
 
@@ -100,10 +111,12 @@ impl Hub {
         let batch = Arc::new(batch);
         {
             let mut jobs = self.jobs.lock().expect("hub lock");
-            if let Some(sender) = jobs.get(&job_id)
-                && sender.send(batch.clone()).is_err()
-            {
-                jobs.remove(&job_id);
+            if let Some(channel) = jobs.get_mut(&job_id) {
+                let last = batch.events.last().map_or(0, |e| e.seq);
+                channel.last_seq = channel.last_seq.max(last);
+                if channel.sender.send(batch.clone()).is_err() {
+                    jobs.remove(&job_id);
+                }
             }
         }
         if created {
@@ -121,11 +134,45 @@ impl Hub {
         self.jobs
             .lock()
             .expect("hub lock")
-            .retain(|_, sender| sender.receiver_count() > 0);
+            .retain(|_, channel| channel.sender.receiver_count() > 0);
         self.tenants
             .lock()
             .expect("hub lock")
             .retain(|_, sender| sender.receiver_count() > 0);
+    }
+
+    /// Records that subscribers of `job` have seen up to `seq` (from the log): events up to it
+    /// need not be relayed.
+    pub fn note_seq(&self, job: JobId, seq: u64) {
+        if let Some(channel) = self.jobs.lock().expect("hub lock").get_mut(&job) {
+            channel.last_seq = channel.last_seq.max(seq);
+        }
+    }
+
+    /// The newest seq published for a job someone here follows; `None` if nobody does.
+    pub fn followed_seq(&self, job: JobId) -> Option<u64> {
+        let jobs = self.jobs.lock().expect("hub lock");
+        jobs.get(&job)
+            .filter(|c| c.sender.receiver_count() > 0)
+            .map(|c| c.last_seq)
+    }
+
+    /// Every job someone here follows, with the newest seq published for it.
+    pub fn followed(&self) -> Vec<(JobId, u64)> {
+        let jobs = self.jobs.lock().expect("hub lock");
+        jobs.iter()
+            .filter(|(_, c)| c.sender.receiver_count() > 0)
+            .map(|(job, c)| (*job, c.last_seq))
+            .collect()
+    }
+
+    /// True if some connection here follows a tenant's new jobs.
+    pub fn follows_new_jobs(&self) -> bool {
+        self.tenants
+            .lock()
+            .expect("hub lock")
+            .values()
+            .any(|sender| sender.receiver_count() > 0)
     }
 
     /// Jobs with at least one channel (for metrics and tests).

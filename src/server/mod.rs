@@ -1,6 +1,7 @@
 //! Everything that runs only on the server.
 
 pub mod auth;
+pub mod bridge;
 pub mod engine;
 pub mod error;
 pub mod guard;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub provider_name: &'static str,
     pub provider_is_sandbox: bool,
     pub limits: Arc<limits::Limits>,
+    /// This process's name among the instances sharing the database (its engine's lease owner).
+    pub instance_id: String,
 }
 
 impl AppState {

@@ -56,12 +56,14 @@ impl Application {
         let demo = auth::ensure_demo(store.as_ref(), &settings).await?;
         let hub = Arc::new(Hub::new(settings.live.channel_capacity));
         let provider = providers::from_settings(&settings);
+        let instance_id = crate::server::engine::new_instance_id();
         let engine = settings.engine.enabled.then(|| {
             Engine::new(
                 store.clone(),
                 hub.clone(),
                 provider.clone(),
                 settings.engine.clone(),
+                instance_id.clone(),
             )
         });
         let bind_error = |source| StartupError::Bind {
@@ -88,6 +90,7 @@ impl Application {
             provider_name: provider.name(),
             provider_is_sandbox: provider.is_sandbox(),
             limits,
+            instance_id,
         };
         let router = router(state.clone());
         Ok(Application {
@@ -143,6 +146,14 @@ impl Application {
             }
         });
         tokio::spawn(prune_events(self.state.clone()));
+        tokio::spawn(heartbeat(self.state.clone()));
+        if store::is_postgres(&self.state.settings.database_url) {
+            crate::server::bridge::spawn(
+                self.state.settings.database_url.clone(),
+                self.state.store.clone(),
+                self.state.hub.clone(),
+            );
+        }
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
@@ -154,6 +165,24 @@ impl Application {
                 }
             })
             .await
+    }
+}
+
+/// Tells the other instances (and the admins' dashboard) that this one is alive.
+async fn heartbeat(state: AppState) {
+    let started_at = chrono::Utc::now();
+    let hostname = crate::server::engine::hostname();
+    let mut every = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        every.tick().await;
+        let id = state.instance_id.as_str();
+        if let Err(error) = state
+            .store
+            .heartbeat_instance(id, &hostname, started_at)
+            .await
+        {
+            tracing::warn!(%error, "could not record this instance's heartbeat");
+        }
     }
 }
 

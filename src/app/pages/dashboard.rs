@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
-use crate::api::list_jobs;
+use crate::api::{list_instances, list_jobs};
 use crate::app::OperatorOnly;
 use crate::app::components::{ProgressBar, StatusBadge};
 use crate::app::format;
@@ -32,6 +32,79 @@ pub fn DashboardPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        <Instances />
+    }
+}
+
+/// Which instance runs which job, and when each was last alive (admins only).
+#[component]
+fn Instances() -> impl IntoView {
+    let text = use_text();
+    let instances = Resource::new(|| (), |_| list_instances());
+    // Heartbeats move on: look again now and then.
+    Effect::new(move |_| {
+        let every = std::time::Duration::from_secs(10);
+        if let Ok(timer) = set_interval_with_handle(move || instances.refetch(), every) {
+            on_cleanup(move || timer.clear());
+        }
+    });
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                instances.await.ok().flatten().filter(|list| !list.is_empty()).map(|list| {
+                    view! {
+                        <section class="panel instances" aria-labelledby="instances-title">
+                            <div class="panel-head">
+                                <h2 id="instances-title">{text.instances_title}</h2>
+                            </div>
+                            <div class="table-wrap">
+                                <table class="data">
+                                    <thead>
+                                        <tr>
+                                            <th scope="col">{text.col_instance}</th>
+                                            <th scope="col">{text.col_last_seen}</th>
+                                            <th scope="col" class="num">{text.col_running}</th>
+                                            <th scope="col">{text.col_your_jobs}</th>
+                                        </tr>
+                                    </thead>
+                                    <tbody>
+                                        {list
+                                            .into_iter()
+                                            .map(|instance| {
+                                                view! {
+                                                    <tr data-instance=instance.id.clone()>
+                                                        <td data-label=text.col_instance>
+                                                            <code>{instance.id.clone()}</code>
+                                                        </td>
+                                                        <td data-label=text.col_last_seen class="muted">
+                                                            {format::date_time_seconds(instance.last_seen_at)}
+                                                        </td>
+                                                        <td data-label=text.col_running class="num">{instance.running_jobs}</td>
+                                                        <td data-label=text.col_your_jobs>
+                                                            {instance
+                                                                .tenant_jobs
+                                                                .into_iter()
+                                                                .map(|id| {
+                                                                    let id = id.to_string();
+                                                                    view! {
+                                                                        <a class="job-id" href=format!("/jobs/{id}")>{format::short_id(&id)}</a>
+                                                                        " "
+                                                                    }
+                                                                })
+                                                                .collect_view()}
+                                                        </td>
+                                                    </tr>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </tbody>
+                                </table>
+                            </div>
+                        </section>
+                    }
+                })
+            })}
+        </Transition>
     }
 }
 

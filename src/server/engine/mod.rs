@@ -41,12 +41,8 @@ impl Engine {
         hub: Arc<Hub>,
         provider: Arc<dyn MessagingProvider>,
         settings: EngineSettings,
+        instance_id: String,
     ) -> Arc<Engine> {
-        let instance_id = format!(
-            "{}-{}",
-            hostname(),
-            &Uuid::now_v7().simple().to_string()[20..]
-        );
         Arc::new(Engine {
             store,
             hub,
@@ -139,7 +135,17 @@ impl Engine {
     }
 }
 
-fn hostname() -> String {
+/// A name for this process, unique per start: `hostname-random`.
+pub fn new_instance_id() -> String {
+    format!(
+        "{}-{}",
+        hostname(),
+        &Uuid::now_v7().simple().to_string()[20..]
+    )
+}
+
+/// The machine's name, for people reading the instances list.
+pub fn hostname() -> String {
     std::env::var("HOSTNAME")
         .ok()
         .filter(|h| !h.is_empty())
