@@ -37,8 +37,13 @@ pub fn spawn(url: String, store: Arc<dyn Store>, hub: Arc<Hub>) {
     });
 }
 
+/// How the listener's connection shows in `pg_stat_activity`.
+pub const LISTENER_NAME: &str = "jobpulse-listener";
+
 async fn listen(url: &str, store: &Arc<dyn Store>, hub: &Arc<Hub>) -> Result<(), sqlx::Error> {
-    let mut listener = PgListener::connect(url).await?;
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let url = format!("{url}{separator}application_name={LISTENER_NAME}");
+    let mut listener = PgListener::connect(&url).await?;
     listener.ignore_pool_close_event(true);
     listener
         .listen_all([EVENTS_CHANNEL, ROW_EVENTS_CHANNEL])

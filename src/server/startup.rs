@@ -264,7 +264,13 @@ fn router(state: AppState) -> Router {
 
 async fn healthz(State(state): State<AppState>) -> Response {
     match state.store.ping().await {
-        Ok(()) => (StatusCode::OK, "ok").into_response(),
+        // Which instance answered: useful behind a load balancer.
+        Ok(()) => (
+            StatusCode::OK,
+            [("x-jobpulse-instance", state.instance_id.clone())],
+            "ok",
+        )
+            .into_response(),
         Err(error) => {
             tracing::warn!(%error, "health check failed");
             (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
