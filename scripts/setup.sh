@@ -60,4 +60,14 @@ if [ ! -d end2end/node_modules/@playwright/test ] || [ end2end/package-lock.json
   say "installing the end-to-end test packages"
   (cd end2end && npm ci --no-audit --no-fund)
 fi
+# The tests need PostgreSQL on 127.0.0.1:5432 (trust auth). Start it if it is installed but stopped.
+if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  if command -v pg_ctlcluster >/dev/null; then
+    say "starting PostgreSQL"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start || true
+  fi
+fi
+if ! command -v psql >/dev/null; then
+  apt_install postgresql-client
+fi
 say "setup complete"

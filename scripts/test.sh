@@ -14,11 +14,24 @@ cargo clippy --features ssr --all-targets -- -D warnings
 say "clippy (browser)"
 cargo clippy --features hydrate --target wasm32-unknown-unknown -- -D warnings
 
-say "Rust tests"
+# PostgreSQL: tests create their own databases (random names) on this server and drop them.
+export JOBPULSE_TEST_POSTGRES_URL="${JOBPULSE_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}"
+if ! pg_isready -q -d "$JOBPULSE_TEST_POSTGRES_URL/postgres"; then
+  echo "PostgreSQL is not answering at $JOBPULSE_TEST_POSTGRES_URL: start it (or set JOBPULSE_TEST_POSTGRES_URL)." >&2
+  exit 1
+fi
+
+say "Rust tests (SQLite and PostgreSQL)"
 cargo test --features ssr
 
 say "building the site for the end-to-end tests"
 cargo leptos build
-say "Playwright"
+say "Playwright on SQLite"
 (cd end2end && npx playwright test)
+
+say "Playwright on PostgreSQL"
+e2e_db="jobpulse_e2e_$(date +%s)_$$"
+psql -q -d "$JOBPULSE_TEST_POSTGRES_URL/postgres" -c "CREATE DATABASE $e2e_db"
+trap 'psql -q -d "$JOBPULSE_TEST_POSTGRES_URL/postgres" -c "DROP DATABASE IF EXISTS $e2e_db WITH (FORCE)" || true' EXIT
+(cd end2end && JOBPULSE_DATABASE_URL="$JOBPULSE_TEST_POSTGRES_URL/$e2e_db" npx playwright test)
 say "all tests passed"
