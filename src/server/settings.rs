@@ -233,6 +233,14 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
         "JOBPULSE_API_REQUESTS_PER_SECOND",
         "limits.api_requests_per_second",
     ),
+    (
+        "JOBPULSE_POSTGRES_NOTIFY",
+        "postgres.notify (batch | per_row)",
+    ),
+    (
+        "JOBPULSE_POSTGRES_MAX_CONNECTIONS",
+        "postgres.max_connections",
+    ),
     ("JOBPULSE_DEMO", "demo.enabled"),
     ("JOBPULSE_DEMO_PASSWORD", "demo.password"),
 ];
@@ -343,6 +351,22 @@ impl Settings {
                 }
                 "JOBPULSE_API_REQUESTS_PER_SECOND" => {
                     self.limits.api_requests_per_second = parse(name, value)?
+                }
+                "JOBPULSE_POSTGRES_NOTIFY" => {
+                    self.postgres.notify = match value.trim() {
+                        "batch" => crate::server::store::NotifyMode::Batch,
+                        "per_row" => crate::server::store::NotifyMode::PerRow,
+                        _ => {
+                            return Err(SettingsError::Env {
+                                name,
+                                value,
+                                reason: "expected batch or per_row".into(),
+                            });
+                        }
+                    }
+                }
+                "JOBPULSE_POSTGRES_MAX_CONNECTIONS" => {
+                    self.postgres.max_connections = parse(name, value)?
                 }
                 "JOBPULSE_DEMO" => self.demo.enabled = flag(name, value)?,
                 "JOBPULSE_DEMO_PASSWORD" => self.demo.password = value,
