@@ -10,20 +10,19 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use super::recorder::{self, Report, store_backoff};
 use super::{Engine, RetryPolicy};
 use crate::protocol::{ItemStatus, JobId};
 use crate::server::hub::EventBatch;
 use crate::server::providers::{OutgoingMessage, SendError};
-use crate::server::store::{
-    ClaimedJob, Control, ItemOutcome, ItemToSend, JobEnd, StoreError, TenantId,
-};
+use crate::server::store::{ClaimedJob, Control, ItemOutcome, ItemToSend, JobEnd, StoreError};
 
 /// Items claimed per dispatcher round trip; bounds how many sit in `sending` at once.
 const CLAIM_BATCH: u32 = 256;
 
 /// Why a runner stops early; `Run` while it should go on.
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum Stop {
+pub(super) enum Stop {
     Run,
     Cancel,
     Pause,
@@ -59,15 +58,8 @@ impl ProviderHealth {
     }
 }
 
-/// What a device tells the recorder.
-enum Report {
-    Outcome(ItemOutcome),
-    /// The device did not attempt this item (the job is stopping): it goes back to `pending`.
-    Released(u64),
-}
-
 /// Raises the stop reason; a lost lease overrides everything, otherwise the first reason stays.
-fn raise(stop: &watch::Sender<Stop>, reason: Stop) {
+pub(super) fn raise(stop: &watch::Sender<Stop>, reason: Stop) {
     stop.send_if_modified(|current| {
         let change = *current == Stop::Run || (reason == Stop::LeaseLost && *current != reason);
         if change {
@@ -107,7 +99,7 @@ pub(super) async fn run(engine: Arc<Engine>, claimed: ClaimedJob) {
     let (item_tx, item_rx) = async_channel::bounded::<ItemToSend>(devices as usize * 2);
     let (report_tx, report_rx) =
         mpsc::channel::<Report>(engine.settings.commit_max_rows.max(1) * 2);
-    let recorder = tokio::spawn(record(
+    let recorder = tokio::spawn(recorder::record(
         engine.clone(),
         job_id,
         tenant_id,
@@ -236,10 +228,6 @@ async fn dispatch(
             }
         }
     }
-}
-
-fn store_backoff(errors: u32) -> Duration {
-    Duration::from_millis((50_u64 << errors.min(6)).min(2_000))
 }
 
 /// Renews the lease, picks up cancel / pause requests (often enough to stop within a second),
@@ -402,79 +390,6 @@ impl Sender {
                         // Not sent (as far as anyone knows): back to pending with the same key.
                         return None;
                     }
-                }
-            }
-        }
-    }
-}
-
-/// Writes outcomes in group commits (up to `commit_max_rows`, or whatever arrived within
-/// `commit_max_delay_ms`) and publishes each committed batch.
-async fn record(
-    engine: Arc<Engine>,
-    job_id: JobId,
-    tenant_id: TenantId,
-    mut reports: mpsc::Receiver<Report>,
-    stop: watch::Sender<Stop>,
-) {
-    let max_rows = engine.settings.commit_max_rows.max(1);
-    let max_delay = Duration::from_millis(engine.settings.commit_max_delay_ms);
-    let owner = engine.instance_id.as_str();
-    let mut buffer = Vec::with_capacity(max_rows);
-    loop {
-        buffer.clear();
-        if reports.recv_many(&mut buffer, max_rows).await == 0 {
-            return;
-        }
-        let deadline = Instant::now() + max_delay;
-        while buffer.len() < max_rows {
-            match tokio::time::timeout_at(deadline, reports.recv()).await {
-                Ok(Some(report)) => buffer.push(report),
-                Ok(None) | Err(_) => break,
-            }
-        }
-        let mut outcomes = Vec::with_capacity(buffer.len());
-        let mut released = Vec::new();
-        for report in buffer.drain(..) {
-            match report {
-                Report::Outcome(outcome) => outcomes.push(outcome),
-                Report::Released(idx) => released.push(idx),
-            }
-        }
-        let mut failures = 0_u32;
-        // Outcomes stay in memory until written: giving up on a store error would lose them.
-        while !released.is_empty() {
-            match engine.store.release_items(job_id, owner, &released).await {
-                Ok(()) => released.clear(),
-                Err(StoreError::LeaseLost(_)) => {
-                    raise(&stop, Stop::LeaseLost);
-                    return;
-                }
-                Err(error) => {
-                    failures += 1;
-                    tracing::warn!(%error, failures, "could not release items; retrying");
-                    tokio::time::sleep(store_backoff(failures)).await;
-                }
-            }
-        }
-        while !outcomes.is_empty() {
-            match engine.store.record_outcomes(job_id, owner, &outcomes).await {
-                Ok(events) => {
-                    outcomes.clear();
-                    engine.hub.publish(EventBatch {
-                        job_id,
-                        tenant_id,
-                        events,
-                    });
-                }
-                Err(StoreError::LeaseLost(_)) => {
-                    raise(&stop, Stop::LeaseLost);
-                    return;
-                }
-                Err(error) => {
-                    failures += 1;
-                    tracing::warn!(%error, failures, "could not record outcomes; retrying");
-                    tokio::time::sleep(store_backoff(failures)).await;
                 }
             }
         }

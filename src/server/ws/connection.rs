@@ -1,20 +1,9 @@
-//! The WebSocket endpoints of CONTRACT.md: `/api/ws` (subscribe by message) and
-//! `/api/ws/job/{id}` (subscribed on connect).
-//!
-//! Each connection is one task. For every job it follows it remembers the last seq it sent, so
-//! events are delivered in order and never twice whether they come from the hub (live) or the
-//! events table (replay, or catching up after the hub's buffer overflowed for this client).
+//! One live connection: its session loop, subscriptions, replay from the log and delivery.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::http::request::Parts;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
 use tokio::sync::broadcast;
@@ -23,138 +12,46 @@ use tokio_stream::StreamMap;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
+use super::{
+    AUTH_TIMEOUT, FirstSubscription, Limiter, MAX_PROTOCOL_ERRORS, MAX_SUBSCRIPTIONS,
+    MAX_THROTTLED, REPLAY_PAGE, close,
+};
 use crate::protocol::{ClientMsg, ErrorEvent, JobId, ServerMsg, SnapshotMsg};
 use crate::server::AppState;
 use crate::server::auth::{self, Principal};
 use crate::server::hub::SharedBatch;
 use crate::server::store::StoredEvent;
 
-/// Largest text message a client may send.
-pub const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
-/// Jobs one connection may follow at once.
-const MAX_SUBSCRIPTIONS: usize = 1_000;
-/// Events read from the log per query while replaying or catching up.
-const REPLAY_PAGE: u32 = 1_000;
-/// Time a client without credentials has to send its `auth` message.
-const AUTH_TIMEOUT: Duration = Duration::from_secs(5);
-/// Protocol errors a connection may make before it is closed.
-const MAX_PROTOCOL_ERRORS: u32 = 20;
-/// Messages refused for flooding before the connection is closed.
-const MAX_THROTTLED: u32 = 200;
-
-type Limiter = governor::DefaultDirectRateLimiter;
-
-/// Close codes: the standard ones, and 44xx for ours (like HTTP's 4xx).
-mod close {
-    pub const POLICY: u16 = 1008;
-    pub const TOO_BIG: u16 = 1009;
-    pub const UNAUTHORISED: u16 = 4401;
-    pub const TOO_SLOW: u16 = 4408;
-}
-
-/// The WebSocket routes, under `/api`.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/ws", get(connect_any))
-        .route("/ws/job/{id}", get(connect_job))
-}
-
-async fn connect_any(
-    State(state): State<AppState>,
-    ws: WebSocketUpgrade,
-    parts: Parts,
-) -> Response {
-    upgrade(state, ws, parts, None).await
-}
-
-async fn connect_job(
-    State(state): State<AppState>,
-    ws: WebSocketUpgrade,
-    Path(id): Path<String>,
-    parts: Parts,
-) -> Response {
-    let after_seq = parts.uri.query().and_then(|q| {
-        q.split('&')
-            .find_map(|pair| pair.strip_prefix("after_seq="))
-            .and_then(|v| v.parse().ok())
-    });
-    // A malformed id is answered like an unknown one, over the socket.
-    let first = Some(match id.parse::<JobId>() {
-        Ok(job_id) => FirstSubscription::Job { job_id, after_seq },
-        Err(_) => FirstSubscription::Unknown,
-    });
-    upgrade(state, ws, parts, first).await
-}
-
-#[derive(Clone, Copy, Debug)]
-enum FirstSubscription {
-    Job {
-        job_id: JobId,
-        after_seq: Option<u64>,
-    },
-    Unknown,
-}
-
-async fn upgrade(
+/// Serves one upgraded connection until it ends.
+pub(super) async fn serve(
+    socket: WebSocket,
     state: AppState,
-    ws: WebSocketUpgrade,
-    parts: Parts,
+    principal: Option<Principal>,
     first: Option<FirstSubscription>,
-) -> Response {
-    if let Some(origin) = parts.headers.get("origin").and_then(|o| o.to_str().ok()) {
-        let host = parts.headers.get("host").and_then(|h| h.to_str().ok());
-        if !auth::origin_allowed(origin, host, &state.settings.allowed_origins) {
-            return (
-                StatusCode::FORBIDDEN,
-                "This origin may not open a live connection.",
-            )
-                .into_response();
-        }
-    }
-    let principal = match auth::authenticate(state.store.as_ref(), &parts, true).await {
-        Ok(principal) => principal,
-        Err(error) => {
-            tracing::error!(%error, "could not authenticate a WebSocket");
-            return StatusCode::SERVICE_UNAVAILABLE.into_response();
-        }
+) {
+    let _counted = state.hub.connection_opened();
+    let (sink, mut stream) = socket.split();
+    let live = &state.settings.live;
+    let rate =
+        std::num::NonZeroU32::new(live.max_client_messages_per_sec.max(1)).expect("at least one");
+    let burst = rate.saturating_mul(std::num::NonZeroU32::new(2).expect("two"));
+    let mut connection = Connection {
+        send_timeout: Duration::from_millis(live.send_timeout_ms),
+        limiter: governor::RateLimiter::direct(
+            governor::Quota::per_second(rate).allow_burst(burst),
+        ),
+        throttled: 0,
+        state,
+        principal,
+        sink,
+        subscriptions: HashMap::new(),
+        streams: StreamMap::new(),
+        protocol_errors: 0,
+        pending_first: first,
     };
-    let presented = auth::query_token(&parts).is_some()
-        || parts.headers.contains_key(http::header::AUTHORIZATION);
-    if principal.is_none() && presented {
-        return crate::server::error::AppError::Unauthorized.into_response();
-    }
-    ws.max_message_size(MAX_CLIENT_MESSAGE)
-        .max_frame_size(MAX_CLIENT_MESSAGE)
-        // An idle connection should cost a few KB, not the 128 KiB default.
-        .read_buffer_size(4 * 1024)
-        .write_buffer_size(0)
-        .max_write_buffer_size(1024 * 1024)
-        .on_upgrade(move |socket| async move {
-            let _counted = state.hub.connection_opened();
-            let (sink, stream) = socket.split();
-            let rate =
-                std::num::NonZeroU32::new(state.settings.live.max_client_messages_per_sec.max(1))
-                    .expect("at least one");
-            let burst = rate.saturating_mul(std::num::NonZeroU32::new(2).expect("two"));
-            let mut connection = Connection {
-                send_timeout: Duration::from_millis(state.settings.live.send_timeout_ms),
-                limiter: governor::RateLimiter::direct(
-                    governor::Quota::per_second(rate).allow_burst(burst),
-                ),
-                throttled: 0,
-                state,
-                principal,
-                sink,
-                subscriptions: HashMap::new(),
-                streams: StreamMap::new(),
-                protocol_errors: 0,
-                pending_first: first,
-            };
-            let mut stream = stream;
-            let reason = connection.run(&mut stream).await;
-            tracing::debug!(?reason, "live connection closed");
-            connection.close(reason, stream).await;
-        })
+    let reason = connection.run(&mut stream).await;
+    tracing::debug!(?reason, "live connection closed");
+    connection.close(reason, stream).await;
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -615,36 +512,5 @@ impl Connection {
             // New-job notices are hints for dashboards; a dashboard reloads its list on reconnect.
             (Feed::TenantJobs, Err(BroadcastStreamRecvError::Lagged(_))) => Ok(()),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::server::auth::origin_allowed;
-
-    #[test]
-    fn own_origin_is_matched_exactly() {
-        let host = Some("app.example.com");
-        assert!(origin_allowed("https://app.example.com", host, &[]));
-        assert!(!origin_allowed("https://evil-app.example.com", host, &[]));
-        assert!(!origin_allowed(
-            "https://app.example.com.evil.net",
-            host,
-            &[]
-        ));
-        assert!(!origin_allowed("null", host, &[]));
-    }
-
-    #[test]
-    fn allowlist_is_matched_exactly() {
-        let allowed = vec!["https://example.com".to_owned()];
-        assert!(origin_allowed("https://example.com/", None, &allowed));
-        assert!(!origin_allowed("https://evil-example.com", None, &allowed));
-        assert!(!origin_allowed(
-            "https://example.com.evil.net",
-            None,
-            &allowed
-        ));
-        assert!(!origin_allowed("http://example.com", None, &allowed));
     }
 }

@@ -1,0 +1,184 @@
+//! Tenant administration (admins only): API tokens, users, instances.
+
+use leptos::prelude::*;
+
+use super::ApiClient;
+#[cfg(feature = "ssr")]
+use super::server;
+use serde::{Deserialize, Serialize};
+
+/// What the settings page shows an admin.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TenantAdmin {
+    pub tokens: Vec<crate::protocol::TokenView>,
+    pub users: Vec<crate::protocol::UserView>,
+}
+
+/// The shortest password a new user may get.
+pub const MIN_PASSWORD: usize = 10;
+
+/// The tenant's API tokens and users (admins only).
+#[server(endpoint = "tenant_admin", client = ApiClient)]
+pub async fn load_tenant_admin() -> Result<TenantAdmin, ServerFnError> {
+    let (state, principal) = server::admin().await?;
+    let tenant = principal.tenant_id;
+    Ok(TenantAdmin {
+        tokens: state
+            .store
+            .list_tokens(tenant)
+            .await
+            .map_err(server::store_error)?,
+        users: state
+            .store
+            .list_users(tenant)
+            .await
+            .map_err(server::store_error)?,
+    })
+}
+
+/// Creates an API token; the secret is returned this once and stored only as a hash.
+#[server(endpoint = "create_token", client = ApiClient)]
+pub async fn create_token(name: String) -> Result<String, ServerFnError> {
+    use crate::server::auth;
+    let (state, principal) = server::admin().await?;
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ServerFnError::new(
+            "Give the token a name of 1 to 100 characters, e.g. \"billing script\".",
+        ));
+    }
+    let secret = auth::new_secret("jp_");
+    state
+        .store
+        .create_api_token(principal.tenant_id, name, &auth::hash_secret(&secret))
+        .await
+        .map_err(server::store_error)?;
+    Ok(secret)
+}
+
+/// Revokes an API token: it stops working at once, and its live connections close.
+#[server(endpoint = "revoke_token", client = ApiClient)]
+pub async fn revoke_token(id: String) -> Result<(), ServerFnError> {
+    use crate::server::auth::Credential;
+    let (state, principal) = server::admin().await?;
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| ServerFnError::new("Token not found."))?;
+    match state
+        .store
+        .revoke_token(principal.tenant_id, id)
+        .await
+        .map_err(server::store_error)?
+    {
+        Some(hash) => {
+            state.hub.revoke(Credential::Token(hash));
+            Ok(())
+        }
+        None => Err(ServerFnError::new("Token not found.")),
+    }
+}
+
+/// Adds a user to the admin's tenant.
+#[server(endpoint = "create_user", client = ApiClient)]
+pub async fn create_user(
+    username: String,
+    password: String,
+    role: String,
+) -> Result<(), ServerFnError> {
+    use crate::server::auth;
+    use crate::server::store::{Role, StoreError};
+    let (state, principal) = server::admin().await?;
+    let username = username.trim().to_owned();
+    if username.is_empty()
+        || username.chars().count() > 64
+        || username.contains(char::is_whitespace)
+    {
+        return Err(ServerFnError::new(
+            "A username is 1 to 64 characters, without spaces.",
+        ));
+    }
+    if password.chars().count() < MIN_PASSWORD {
+        return Err(ServerFnError::new(format!(
+            "The password needs at least {MIN_PASSWORD} characters."
+        )));
+    }
+    let role = Role::parse(&role)
+        .map_err(|_| ServerFnError::new("Pick a role: admin, operator or viewer."))?;
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))?;
+    match state
+        .store
+        .create_user(principal.tenant_id, &username, &hash, role)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(StoreError::Conflict(_)) => Err(ServerFnError::new(format!(
+            "The username \"{username}\" is taken."
+        ))),
+        Err(e) => Err(server::store_error(e)),
+    }
+}
+
+/// Changes a user's role (it applies to their next request).
+#[server(endpoint = "set_user_role", client = ApiClient)]
+pub async fn set_user_role(id: String, role: String) -> Result<(), ServerFnError> {
+    use crate::server::store::Role;
+    let (state, principal) = server::admin().await?;
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| ServerFnError::new("User not found."))?;
+    let role = Role::parse(&role)
+        .map_err(|_| ServerFnError::new("Pick a role: admin, operator or viewer."))?;
+    if principal.session.as_ref().is_some_and(|s| s.user_id == id) && role != Role::Admin {
+        return Err(ServerFnError::new(
+            "You cannot take away your own admin role.",
+        ));
+    }
+    if state
+        .store
+        .set_role(principal.tenant_id, id, role)
+        .await
+        .map_err(server::store_error)?
+    {
+        Ok(())
+    } else {
+        Err(ServerFnError::new("User not found."))
+    }
+}
+
+/// Removes a user: their sessions end and their live connections close.
+#[server(endpoint = "delete_user", client = ApiClient)]
+pub async fn delete_user(id: String) -> Result<(), ServerFnError> {
+    use crate::server::auth::Credential;
+    let (state, principal) = server::admin().await?;
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| ServerFnError::new("User not found."))?;
+    if principal.session.as_ref().is_some_and(|s| s.user_id == id) {
+        return Err(ServerFnError::new("You cannot remove yourself."));
+    }
+    match state
+        .store
+        .delete_user(principal.tenant_id, id)
+        .await
+        .map_err(server::store_error)?
+    {
+        Some(sessions) => {
+            for hash in sessions {
+                state.hub.revoke(Credential::Session(hash));
+            }
+            Ok(())
+        }
+        None => Err(ServerFnError::new("User not found.")),
+    }
+}
+
+/// The instances sharing the database, for admins (`None` for everyone else).
+#[server(endpoint = "list_instances", client = ApiClient)]
+pub async fn list_instances() -> Result<Option<Vec<crate::protocol::InstanceView>>, ServerFnError> {
+    let (state, principal) = server::principal().await?;
+    if !principal.role().can_administer() {
+        return Ok(None);
+    }
+    let instances = state
+        .store
+        .list_instances(principal.tenant_id)
+        .await
+        .map_err(server::store_error)?;
+    Ok(Some(instances))
+}

@@ -1,0 +1,166 @@
+//! Jobs: the dashboard, the job page, the bulk send form, and the job page's buttons.
+
+use leptos::prelude::*;
+
+use super::ApiClient;
+#[cfg(feature = "ssr")]
+use super::server;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+use super::{INITIAL_LOG_LINES, LineError};
+use super::{JobPageData, StartOutcome};
+#[cfg(feature = "ssr")]
+use crate::protocol::JobId;
+use crate::protocol::{ItemStatus, ItemsPage, JobView};
+
+/// The tenant's newest jobs.
+#[server(endpoint = "list_jobs", client = ApiClient)]
+pub async fn list_jobs() -> Result<Vec<JobView>, ServerFnError> {
+    use crate::server::store::JobFilter;
+    let (state, principal) = server::principal().await?;
+    let filter = JobFilter {
+        limit: 50,
+        ..JobFilter::default()
+    };
+    state
+        .store
+        .list_jobs(principal.tenant_id, &filter)
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))
+}
+
+/// One job with its latest log lines; `None` if the tenant has no such job.
+#[server(endpoint = "job_page", client = ApiClient)]
+pub async fn job_page(id: String) -> Result<Option<JobPageData>, ServerFnError> {
+    let (state, principal) = server::principal().await?;
+    let Ok(job_id) = id.parse::<JobId>() else {
+        return Ok(None);
+    };
+    let tenant = principal.tenant_id;
+    let store_error = |e: crate::server::store::StoreError| ServerFnError::new(e.to_string());
+    let Some(job) = state.store.job(tenant, job_id).await.map_err(store_error)? else {
+        return Ok(None);
+    };
+    // Events up to the snapshot's seq only: the page subscribes after it, so nothing is shown twice.
+    let events = state
+        .store
+        .events_before(tenant, job_id, job.last_seq + 1, INITIAL_LOG_LINES)
+        .await
+        .map_err(store_error)?
+        .unwrap_or_default();
+    let log = events.iter().filter_map(|e| e.msg().ok()).collect();
+    Ok(Some(JobPageData { job, log }))
+}
+
+/// Validates the form and creates a bulk send; invalid recipients come back by line.
+#[server(endpoint = "start_bulk_send", client = ApiClient)]
+pub async fn start_bulk_send(
+    message: String,
+    recipients: String,
+    devices_limit: String,
+    idempotency_key: Option<String>,
+) -> Result<StartOutcome, ServerFnError> {
+    use crate::protocol::SendBulkRequest;
+    use crate::server::jobs::{self, CreateError};
+
+    let (state, principal) = server::operator().await?;
+    let reject = |error: String| {
+        Ok(StartOutcome::Rejected {
+            error: Some(error),
+            lines: Vec::new(),
+        })
+    };
+    let Ok(devices_limit) = devices_limit.trim().parse::<u32>() else {
+        return reject(format!(
+            "Sender devices must be a whole number from 1 to {} (got “{}”).",
+            jobs::MAX_DEVICES,
+            devices_limit.trim()
+        ));
+    };
+    let entries = crate::recipients::split(&recipients);
+    let request = SendBulkRequest {
+        message,
+        phones: entries.iter().map(|e| e.text.clone()).collect(),
+        devices_limit,
+        idempotency_key: idempotency_key.filter(|k| !k.is_empty()),
+        skip_invalid: false,
+    };
+    match jobs::create_bulk_send(&state, principal.tenant_id, request).await {
+        Ok(created) => Ok(StartOutcome::Created {
+            job_id: created.job().id,
+        }),
+        Err(CreateError::Invalid(detail)) => reject(detail),
+        Err(CreateError::InvalidPhones { invalid, .. }) => Ok(StartOutcome::Rejected {
+            error: None,
+            lines: invalid
+                .into_iter()
+                .map(|bad| LineError {
+                    line: entries.get(bad.index).map_or(0, |e| e.line),
+                    entry: bad.phone,
+                    reason: bad.reason,
+                })
+                .collect(),
+        }),
+        Err(CreateError::Store(error)) => Err(ServerFnError::new(error.to_string())),
+    }
+}
+
+/// What the job page's buttons ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JobCommand {
+    Cancel,
+    Pause,
+    Resume,
+    RetryFailed,
+    /// Retry failed items and the unknown ones (that may have been delivered already).
+    RetryFailedAndUnknown,
+}
+
+/// Cancels, pauses, resumes or retries a job; a refusal comes back as a sentence to show.
+#[server(endpoint = "job_action", client = ApiClient)]
+pub async fn job_action(id: String, command: JobCommand) -> Result<JobView, ServerFnError> {
+    use crate::server::jobs::{self, ControlError};
+    use crate::server::store::StopRequest;
+
+    let (state, principal) = server::operator().await?;
+    let job = id
+        .parse::<JobId>()
+        .map_err(|_| ServerFnError::new("Job not found."))?;
+    let tenant = principal.tenant_id;
+    let result = match command {
+        JobCommand::Cancel => jobs::stop(&state, tenant, job, StopRequest::Cancel).await,
+        JobCommand::Pause => jobs::stop(&state, tenant, job, StopRequest::Pause).await,
+        JobCommand::Resume => jobs::resume(&state, tenant, job).await,
+        JobCommand::RetryFailed => jobs::retry_failed(&state, tenant, job, false).await,
+        JobCommand::RetryFailedAndUnknown => jobs::retry_failed(&state, tenant, job, true).await,
+    };
+    result.map_err(|e| match e {
+        ControlError::Store(e) => ServerFnError::new(format!("the database is not answering: {e}")),
+        other => ServerFnError::new(other.to_string()),
+    })
+}
+
+/// One page of a job's recipients with a given status.
+#[server(endpoint = "job_items", client = ApiClient)]
+pub async fn job_items(
+    id: String,
+    status: ItemStatus,
+    after: Option<u64>,
+) -> Result<ItemsPage, ServerFnError> {
+    const PAGE: u32 = 100;
+    let (state, principal) = server::principal().await?;
+    let job = id
+        .parse::<JobId>()
+        .map_err(|_| ServerFnError::new("Job not found."))?;
+    let items = state
+        .store
+        .items(principal.tenant_id, job, Some(status), after, PAGE)
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))?
+        .ok_or_else(|| ServerFnError::new("Job not found."))?;
+    let next_after = (items.len() as u32 == PAGE)
+        .then(|| items.last().map(|i| i.index))
+        .flatten();
+    Ok(ItemsPage { items, next_after })
+}

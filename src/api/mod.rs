@@ -1,0 +1,190 @@
+//! Server functions: what the pages call. Thin: they authenticate and call the same code as REST.
+
+use leptos::server_fn::Bytes;
+use serde::{Deserialize, Serialize};
+
+use crate::protocol::{JobId, JobView, ServerMsg};
+
+mod admin;
+mod jobs;
+mod session;
+
+pub use admin::*;
+pub use jobs::*;
+pub use session::*;
+
+/// Lines of a job's log the page shows on first render.
+pub const INITIAL_LOG_LINES: u32 = 200;
+
+/// The logged-in user, as the header shows them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ViewerInfo {
+    pub username: String,
+    pub tenant: String,
+    pub role: String,
+    /// The messaging provider is the built-in sandbox (nothing is delivered).
+    pub sandbox: bool,
+}
+
+impl ViewerInfo {
+    /// May start, cancel, pause and retry work.
+    pub fn can_operate(&self) -> bool {
+        self.role != "viewer"
+    }
+
+    /// May manage users and tokens.
+    pub fn is_admin(&self) -> bool {
+        self.role == "admin"
+    }
+}
+
+/// What the job page renders with: the job at `job.last_seq` and its latest log lines.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobPageData {
+    pub job: JobView,
+    pub log: Vec<ServerMsg>,
+}
+
+/// One recipient line the form has to fix.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineError {
+    pub line: usize,
+    pub entry: String,
+    pub reason: String,
+}
+
+/// What happened to a "start bulk send" submission.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum StartOutcome {
+    Created {
+        job_id: JobId,
+    },
+    Rejected {
+        /// A problem with the form as a whole.
+        error: Option<String>,
+        /// Recipients that are not valid numbers, by line.
+        lines: Vec<LineError>,
+    },
+}
+
+/// How pages call server functions: the browser's fetch, plus the page's CSRF token.
+pub struct ApiClient;
+
+impl<E, IS, OS> leptos::server_fn::client::Client<E, IS, OS> for ApiClient
+where
+    E: leptos::server_fn::error::FromServerFnError,
+    IS: leptos::server_fn::error::FromServerFnError,
+    OS: leptos::server_fn::error::FromServerFnError,
+{
+    type Request = leptos::server_fn::request::browser::BrowserRequest;
+    type Response = leptos::server_fn::response::browser::BrowserResponse;
+
+    fn send(request: Self::Request) -> impl Future<Output = Result<Self::Response, E>> + Send {
+        if let Some(token) = crate::app::csrf_token() {
+            request.headers().set("X-CSRF-Token", &token);
+        }
+        <Browser as leptos::server_fn::client::Client<E, IS, OS>>::send(request)
+    }
+
+    fn open_websocket(
+        path: &str,
+    ) -> impl Future<
+        Output = Result<
+            (
+                impl futures::Stream<Item = Result<Bytes, Bytes>> + Send + 'static,
+                impl futures::Sink<Bytes> + Send + 'static,
+            ),
+            E,
+        >,
+    > + Send {
+        <Browser as leptos::server_fn::client::Client<E, IS, OS>>::open_websocket(path)
+    }
+
+    fn spawn(future: impl Future<Output = ()> + Send + 'static) {
+        <Browser as leptos::server_fn::client::Client<E, IS, OS>>::spawn(future)
+    }
+}
+
+type Browser = leptos::server_fn::client::browser::BrowserClient;
+
+/// The text of an error that means "log in again".
+pub const UNAUTHORISED: &str = "Your session has ended: log in again.";
+
+#[cfg(feature = "ssr")]
+mod server {
+    use leptos::prelude::*;
+
+    use crate::server::AppState;
+    use crate::server::auth::{self, Principal};
+
+    pub fn state() -> Result<AppState, ServerFnError> {
+        use_context::<AppState>().ok_or_else(|| ServerFnError::new("server state is missing"))
+    }
+
+    /// The caller, if logged in (or holding an API token).
+    pub async fn caller() -> Result<(AppState, Option<Principal>), ServerFnError> {
+        let state = state()?;
+        let parts = use_context::<http::request::Parts>()
+            .ok_or_else(|| ServerFnError::new("request is missing"))?;
+        match auth::authenticate(state.store.as_ref(), &parts, false).await {
+            Ok(principal) => Ok((state, principal)),
+            Err(error) => Err(ServerFnError::new(format!(
+                "the database is not answering: {error}"
+            ))),
+        }
+    }
+
+    /// The caller, who must be logged in: otherwise a 401 with a message the page understands.
+    pub async fn principal() -> Result<(AppState, Principal), ServerFnError> {
+        match caller().await? {
+            (state, Some(principal)) => Ok((state, principal)),
+            (_, None) => {
+                if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                    response.set_status(http::StatusCode::UNAUTHORIZED);
+                }
+                Err(ServerFnError::new(super::UNAUTHORISED))
+            }
+        }
+    }
+
+    /// The caller, who must be allowed to start and change work.
+    pub async fn operator() -> Result<(AppState, Principal), ServerFnError> {
+        let (state, principal) = principal().await?;
+        principal.require_operator().map_err(forbidden)?;
+        Ok((state, principal))
+    }
+
+    /// The caller, who must be an admin of their tenant.
+    pub async fn admin() -> Result<(AppState, Principal), ServerFnError> {
+        let (state, principal) = principal().await?;
+        principal.require_admin().map_err(forbidden)?;
+        Ok((state, principal))
+    }
+
+    fn forbidden(error: crate::server::auth::Forbidden) -> ServerFnError {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(http::StatusCode::FORBIDDEN);
+        }
+        ServerFnError::new(error.0)
+    }
+
+    /// A store failure, as the page shows it.
+    pub fn store_error(error: crate::server::store::StoreError) -> ServerFnError {
+        ServerFnError::new(format!("the database is not answering: {error}"))
+    }
+
+    /// True for a plain form post (no JavaScript): it gets a real redirect; the hydrated page
+    /// does a full load itself.
+    pub fn plain_form_post(parts: Option<&http::request::Parts>) -> bool {
+        parts
+            .and_then(|p| p.headers.get(http::header::ACCEPT))
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"))
+    }
+
+    /// Only local paths, so a crafted `next` cannot send people to another site.
+    pub fn local_path(next: Option<String>) -> String {
+        next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+            .unwrap_or_else(|| "/".to_owned())
+    }
+}

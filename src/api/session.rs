@@ -1,0 +1,112 @@
+//! Who is logged in: the viewer, login and logout.
+
+use leptos::prelude::*;
+
+use super::ApiClient;
+use super::ViewerInfo;
+#[cfg(feature = "ssr")]
+use super::server;
+
+/// Who is logged in, if anyone.
+#[server(endpoint = "viewer", client = ApiClient)]
+pub async fn viewer() -> Result<Option<ViewerInfo>, ServerFnError> {
+    let (state, principal) = server::caller().await?;
+    let Some(session) = principal.and_then(|p| p.session) else {
+        return Ok(None);
+    };
+    let tenant = state
+        .store
+        .tenant(session.tenant_id)
+        .await
+        .map_err(server::store_error)?
+        .map(|t| t.name)
+        .unwrap_or_default();
+    Ok(Some(ViewerInfo {
+        username: session.username,
+        tenant,
+        role: session.role.as_str().to_owned(),
+        sandbox: state.provider_is_sandbox,
+    }))
+}
+
+/// Checks a password, starts a session and goes to `next`.
+#[server(endpoint = "login", client = ApiClient)]
+pub async fn login(
+    username: String,
+    password: String,
+    next: Option<String>,
+) -> Result<(), ServerFnError> {
+    use crate::server::auth;
+    let state = server::state()?;
+    let parts = use_context::<http::request::Parts>();
+    let address = parts
+        .as_ref()
+        .and_then(|p| {
+            p.extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        })
+        .map(|info| info.0.ip().to_string())
+        .unwrap_or_default();
+    let login = auth::login(
+        state.store.as_ref(),
+        &state.limits,
+        &username,
+        &password,
+        &address,
+    )
+    .await;
+    let cookie_value = login.map_err(|e| {
+        if let (auth::LoginError::Limited(limited), Some(response)) =
+            (&e, use_context::<leptos_axum::ResponseOptions>())
+        {
+            response.set_status(http::StatusCode::TOO_MANY_REQUESTS);
+            response.insert_header(
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from(limited.seconds()),
+            );
+        }
+        ServerFnError::new(e.to_string())
+    })?;
+    let secure = parts.as_ref().is_some_and(auth::is_secure);
+    let cookie = auth::session_cookie(cookie_value, secure);
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.insert_header(
+            http::header::SET_COOKIE,
+            http::HeaderValue::from_str(&cookie.to_string())
+                .expect("cookies are valid header values"),
+        );
+    }
+    if server::plain_form_post(parts.as_ref()) {
+        leptos_axum::redirect(&server::local_path(next));
+    }
+    Ok(())
+}
+
+/// Ends the session and goes to the login page.
+#[server(endpoint = "logout", client = ApiClient)]
+pub async fn logout() -> Result<(), ServerFnError> {
+    use crate::server::auth;
+    let state = server::state()?;
+    let parts = use_context::<http::request::Parts>();
+    if let Some(value) = parts.as_ref().and_then(auth::session_cookie_value) {
+        auth::logout(state.store.as_ref(), &value)
+            .await
+            .map_err(|e| ServerFnError::new(e.to_string()))?;
+        // Its live connections close too.
+        state
+            .hub
+            .revoke(auth::Credential::Session(auth::hash_secret(&value)));
+    }
+    let secure = parts.as_ref().is_some_and(auth::is_secure);
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.insert_header(
+            http::header::SET_COOKIE,
+            http::HeaderValue::from_str(&auth::session_cookie(String::new(), secure).to_string())
+                .expect("cookies are valid header values"),
+        );
+    }
+    if server::plain_form_post(parts.as_ref()) {
+        leptos_axum::redirect("/login");
+    }
+    Ok(())
+}

@@ -1,0 +1,243 @@
+//! Every string the UI shows, per locale: add a language by adding one `Text` table.
+
+use leptos::prelude::*;
+
+use crate::protocol::{JobKind, JobStatus};
+
+mod en;
+mod es;
+
+pub use en::EN;
+pub use es::ES;
+
+/// The languages the UI speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Locale {
+    #[default]
+    En,
+    Es,
+}
+
+impl Locale {
+    /// The table of strings.
+    pub fn text(self) -> &'static Text {
+        match self {
+            Locale::En => &EN,
+            Locale::Es => &ES,
+        }
+    }
+
+    /// The `lang` attribute value.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Locale::En => "en",
+            Locale::Es => "es",
+        }
+    }
+
+    /// Picks a locale from a language tag or an `Accept-Language` header.
+    pub fn negotiate(header: &str) -> Locale {
+        header
+            .split(',')
+            .map(|part| {
+                part.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .find_map(|tag| {
+                if tag.starts_with("es") {
+                    Some(Locale::Es)
+                } else if tag.starts_with("en") {
+                    Some(Locale::En)
+                } else {
+                    None
+                }
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// The current locale's strings.
+pub fn use_text() -> &'static Text {
+    use_context::<Locale>().unwrap_or_default().text()
+}
+
+/// One language's strings.
+pub struct Text {
+    pub app_name: &'static str,
+    pub skip_to_content: &'static str,
+    pub nav_jobs: &'static str,
+    pub nav_new_bulk: &'static str,
+    pub nav_settings: &'static str,
+    pub role: fn(&str) -> &'static str,
+    pub viewer_cannot_start: &'static str,
+    pub log_out: &'static str,
+    pub sandbox_banner: &'static str,
+    pub loading: &'static str,
+    pub error_prefix: &'static str,
+    pub not_found_title: &'static str,
+    pub not_found_body: &'static str,
+    pub back_to_jobs: &'static str,
+    pub session_expired: &'static str,
+
+    pub conn_label: &'static str,
+    pub conn_connecting: &'static str,
+    pub conn_connected: &'static str,
+    pub conn_reconnecting: fn(u32) -> String,
+    pub conn_polling: &'static str,
+    pub conn_offline: &'static str,
+
+    pub status: fn(JobStatus) -> &'static str,
+    pub kind: fn(JobKind) -> &'static str,
+
+    pub jobs_title: &'static str,
+    pub jobs_empty: &'static str,
+    pub jobs_empty_hint: &'static str,
+    pub col_job: &'static str,
+    pub col_status: &'static str,
+    pub col_progress: &'static str,
+    pub col_created: &'static str,
+    pub instances_title: &'static str,
+    pub col_instance: &'static str,
+    pub col_last_seen: &'static str,
+    pub col_running: &'static str,
+    pub col_your_jobs: &'static str,
+
+    pub bulk_title: &'static str,
+    pub bulk_intro: &'static str,
+    pub message_label: &'static str,
+    pub message_count: fn(usize, usize) -> String,
+    pub recipients_label: &'static str,
+    pub recipients_hint: &'static str,
+    pub recipients_count: fn(usize) -> String,
+    pub devices_label: &'static str,
+    pub devices_hint: &'static str,
+    pub start_sending: &'static str,
+    pub starting: &'static str,
+    pub invalid_entries: fn(usize) -> String,
+    pub nothing_created: &'static str,
+    pub line_error: fn(usize, &str, &str) -> String,
+
+    pub sent: &'static str,
+    pub failed: &'static str,
+    pub unknown: &'static str,
+    pub total: &'static str,
+    pub remaining: &'static str,
+    pub progress_label: &'static str,
+    pub devices: &'static str,
+    pub started: &'static str,
+    pub finished: &'static str,
+    pub duration: &'static str,
+    pub throughput: &'static str,
+    pub per_second: fn(f64) -> String,
+    pub summary_title: &'static str,
+    pub devices_used: fn(u32, u32) -> String,
+    pub skipped_entries: fn(u64) -> String,
+
+    pub log_title: &'static str,
+    pub log_all: &'static str,
+    pub log_failures: &'static str,
+    pub log_empty: &'static str,
+    pub log_jump: &'static str,
+    pub log_created: fn(u64) -> String,
+    pub log_started: &'static str,
+    pub log_resumed: &'static str,
+    pub log_sent: fn(u32, &str) -> String,
+    pub log_item_failed: fn(u32, &str, &str) -> String,
+    pub log_completed: fn(u64, u64) -> String,
+    pub log_job_failed: fn(&str) -> String,
+    pub log_cancelled: &'static str,
+    pub log_paused: &'static str,
+    pub log_resync: &'static str,
+    pub log_older_hidden: fn(u64) -> String,
+    pub log_load_older: &'static str,
+
+    pub pause: &'static str,
+    pub resume: &'static str,
+    pub cancel: &'static str,
+    pub cancel_question: &'static str,
+    pub cancel_confirm: &'static str,
+    pub keep_sending: &'static str,
+    pub retry_failed: &'static str,
+    pub include_unknown: &'static str,
+    pub working: &'static str,
+    pub stopping_note: &'static str,
+
+    pub recipients_title: &'static str,
+    pub tab_sent: &'static str,
+    pub tab_failed: &'static str,
+    pub tab_unknown: &'static str,
+    pub tab_pending: &'static str,
+    pub load_more: &'static str,
+    pub no_items: &'static str,
+    pub col_recipient: &'static str,
+    pub col_device: &'static str,
+    pub col_attempts: &'static str,
+    pub col_error: &'static str,
+    pub log_retrying: &'static str,
+
+    pub settings_title: &'static str,
+    pub tokens_title: &'static str,
+    pub tokens_intro: &'static str,
+    pub token_name: &'static str,
+    pub create_token: &'static str,
+    pub token_created: &'static str,
+    pub revoke: &'static str,
+    pub revoked: &'static str,
+    pub never: &'static str,
+    pub col_name: &'static str,
+    pub col_last_used: &'static str,
+    pub users_title: &'static str,
+    pub add_user: &'static str,
+    pub col_role: &'static str,
+    pub remove: &'static str,
+    pub saved: &'static str,
+
+    pub login_title: &'static str,
+    pub username: &'static str,
+    pub password: &'static str,
+    pub log_in: &'static str,
+    pub logging_in: &'static str,
+
+    /// Digit grouping separator.
+    pub thousands: char,
+}
+
+impl Text {
+    /// Formats a count with this locale's digit grouping.
+    pub fn number(&self, n: u64) -> String {
+        crate::app::format::group_thousands(n, self.thousands)
+    }
+
+    /// Formats a percentage with one decimal, as people read it.
+    pub fn percent(&self, value: f64) -> String {
+        let text = format!("{value:.1} %");
+        if self.thousands == '.' {
+            text.replace('.', ",")
+        } else {
+            text
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_group_digits_per_locale() {
+        assert_eq!(EN.number(10_000), "10,000");
+        assert_eq!(ES.number(10_000), "10.000");
+        assert_eq!(EN.number(999), "999");
+        assert_eq!(ES.percent(12.5), "12,5 %");
+    }
+
+    #[test]
+    fn accept_language_picks_spanish_when_preferred() {
+        assert_eq!(Locale::negotiate("es-ES,es;q=0.9,en;q=0.8"), Locale::Es);
+        assert_eq!(Locale::negotiate("en-US,en;q=0.9"), Locale::En);
+        assert_eq!(Locale::negotiate("de-DE"), Locale::En);
+    }
+}

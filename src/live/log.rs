@@ -1,0 +1,114 @@
+//! Log lines: what a job's events say, independent of language.
+
+use chrono::{DateTime, Utc};
+
+use crate::protocol::ServerMsg;
+
+/// What one log line says, independent of language.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LogEntry {
+    Created {
+        total: u64,
+    },
+    Started {
+        resumed: bool,
+    },
+    Sent {
+        device: u32,
+        phone: String,
+    },
+    ItemFailed {
+        device: u32,
+        phone: String,
+        error: String,
+    },
+    Completed {
+        sent: u64,
+        failed: u64,
+    },
+    JobFailed {
+        error: String,
+    },
+    Cancelled,
+    Paused,
+    Resync,
+}
+
+/// One line of a job's activity log.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogLine {
+    /// The event's seq (the key of the line).
+    pub seq: u64,
+    pub at: Option<DateTime<Utc>>,
+    pub entry: LogEntry,
+}
+
+impl LogLine {
+    /// The log line for an event, if it makes one.
+    pub fn from_msg(msg: &ServerMsg) -> Option<LogLine> {
+        let (seq, at, entry) = match msg {
+            ServerMsg::JobCreated(e) => (
+                e.seq,
+                e.at,
+                LogEntry::Created {
+                    total: e.job.total_numbers,
+                },
+            ),
+            ServerMsg::JobStarted(e) | ServerMsg::JobResumed(e) => (
+                e.seq,
+                e.at,
+                LogEntry::Started {
+                    resumed: e.message != "Started",
+                },
+            ),
+            ServerMsg::Progress(e) => (
+                e.seq,
+                e.at,
+                LogEntry::Sent {
+                    device: e.device_id,
+                    phone: e.phone.clone(),
+                },
+            ),
+            ServerMsg::Error(e) => (
+                e.seq?,
+                e.at?,
+                LogEntry::ItemFailed {
+                    device: e.device_id.unwrap_or_default(),
+                    phone: e.phone.clone().unwrap_or_default(),
+                    error: e.error.clone(),
+                },
+            ),
+            ServerMsg::JobCompleted(e) => (
+                e.seq,
+                e.at,
+                LogEntry::Completed {
+                    sent: e.results.sent,
+                    failed: e.results.failed,
+                },
+            ),
+            ServerMsg::JobFailed(e) => (
+                e.seq,
+                e.at,
+                LogEntry::JobFailed {
+                    error: e.error.clone(),
+                },
+            ),
+            ServerMsg::JobCancelled(e) => (e.seq, e.at, LogEntry::Cancelled),
+            ServerMsg::JobPaused(e) => (e.seq, e.at, LogEntry::Paused),
+            _ => return None,
+        };
+        Some(LogLine {
+            seq,
+            at: Some(at),
+            entry,
+        })
+    }
+
+    /// True for lines that report a failure (marked, and kept by the failures filter).
+    pub fn is_failure(&self) -> bool {
+        matches!(
+            self.entry,
+            LogEntry::ItemFailed { .. } | LogEntry::JobFailed { .. }
+        )
+    }
+}

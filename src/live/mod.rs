@@ -1,0 +1,204 @@
+//! The browser side of the live channel: ONE WebSocket for the whole app, provided as context.
+//!
+//! Components never touch the socket: they `follow` a job and read its signals (the job's
+//! snapshot, a bounded log ring, the connection state). The socket reconnects with backoff and
+//! jitter, re-subscribes every followed job from the last seq it applied, detects dead
+//! connections with its own heartbeat, and falls back to polling the events endpoint when
+//! WebSockets keep failing. Every event is applied once, by seq, whichever path brought it.
+
+use std::collections::{HashMap, VecDeque};
+
+use leptos::prelude::*;
+
+#[cfg(feature = "hydrate")]
+use crate::protocol::ClientMsg;
+use crate::protocol::{ItemStatus, JobId, JobView, ServerMsg};
+
+mod feed;
+mod log;
+
+#[cfg(feature = "hydrate")]
+mod driver;
+
+pub use feed::JobFeed;
+pub use log::{LogEntry, LogLine};
+
+/// Log lines kept in memory per job; older ones are counted, not kept.
+pub const LOG_CAPACITY: usize = 500;
+/// Most lines a reader can pull back into memory by scrolling up.
+pub const LOG_MAX_LOADED: usize = 10_000;
+/// Older lines loaded per request.
+pub const LOG_PAGE: u32 = 200;
+
+/// The state of the live connection, as the indicator shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Connection {
+    Connecting,
+    Connected,
+    /// Trying again after `attempt` failures.
+    Reconnecting(u32),
+    /// WebSockets keep failing: following jobs by polling the events endpoint.
+    Polling,
+    Offline,
+}
+
+/// The app's live channel. Copy: every field is an arena handle.
+#[derive(Clone, Copy)]
+pub struct Live {
+    pub connection: RwSignal<Connection>,
+    /// Jobs created after the page loaded, for pages that asked with `follow_new_jobs`.
+    pub new_jobs: RwSignal<Vec<JobView>>,
+    feeds: StoredValue<HashMap<JobId, (JobFeed, usize)>>,
+    wants_new_jobs: StoredValue<bool>,
+    /// The app's owner: feeds are created under it, so they outlive the components that
+    /// follow them (a page re-rendering must not dispose a feed another component still reads).
+    owner: StoredValue<Owner>,
+}
+
+impl Live {
+    /// Creates the live channel and provides it to every component below.
+    pub fn provide() -> Live {
+        let live = Live {
+            connection: RwSignal::new(Connection::Connecting),
+            new_jobs: RwSignal::new(Vec::new()),
+            feeds: StoredValue::new(HashMap::new()),
+            wants_new_jobs: StoredValue::new(false),
+            owner: StoredValue::new(Owner::current().expect("Live is provided inside the app")),
+        };
+        provide_context(live);
+        live
+    }
+
+    /// Opens the live connection now (a logged-in page shows its state even before it follows
+    /// anything). Does nothing on the server.
+    pub fn start(&self) {
+        #[cfg(feature = "hydrate")]
+        driver::ensure_started(*self);
+    }
+
+    /// Follows a job from a snapshot (and the log lines rendered with it); the socket
+    /// subscribes from the snapshot's seq, so nothing is missed or applied twice.
+    pub fn follow(&self, job: JobView, log: &[ServerMsg]) -> JobFeed {
+        let id = job.id;
+        let existing = self.feeds.try_update_value(|feeds| {
+            feeds.get_mut(&id).map(|(feed, refs)| {
+                *refs += 1;
+                *feed
+            })
+        });
+        if let Some(Some(feed)) = existing {
+            return feed;
+        }
+        let feed = self
+            .owner
+            .with_value(|owner| owner.with(|| JobFeed::new(job, log)));
+        self.feeds.update_value(|feeds| {
+            feeds.insert(id, (feed, 1));
+        });
+        if !feed.job.with_untracked(|j| j.status.is_terminal()) {
+            #[cfg(feature = "hydrate")]
+            driver::subscribe(*self, id, feed.seen());
+        }
+        feed
+    }
+
+    /// Stops following a job once the last component that followed it is gone.
+    pub fn unfollow(&self, id: JobId) {
+        let gone = self
+            .feeds
+            .try_update_value(|feeds| match feeds.get_mut(&id) {
+                Some((_, refs)) if *refs > 1 => {
+                    *refs -= 1;
+                    false
+                }
+                Some(_) => {
+                    if let Some((feed, _)) = feeds.remove(&id) {
+                        // Its signals live as long as the app; its lines need not.
+                        feed.log.try_set(VecDeque::new());
+                    }
+                    true
+                }
+                None => false,
+            })
+            .unwrap_or(false);
+        if gone {
+            #[cfg(feature = "hydrate")]
+            driver::send(&ClientMsg::UnsubscribeJob { job_id: id });
+        }
+    }
+
+    /// Asks for the tenant's new jobs; they arrive in `new_jobs`.
+    pub fn follow_new_jobs(&self) {
+        self.wants_new_jobs.set_value(true);
+        #[cfg(feature = "hydrate")]
+        driver::ensure_started(*self);
+        #[cfg(feature = "hydrate")]
+        driver::send(&ClientMsg::SubscribeJobs);
+    }
+
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    fn feed(&self, id: JobId) -> Option<JobFeed> {
+        self.feeds
+            .try_with_value(|feeds| feeds.get(&id).map(|(feed, _)| *feed))
+            .flatten()
+    }
+
+    /// The jobs being followed, with the seq to resume each from.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    fn followed(&self) -> Vec<(JobId, u64, bool)> {
+        self.feeds
+            .try_with_value(|feeds| {
+                feeds
+                    .values()
+                    .map(|(feed, _)| {
+                        let done = feed.job.with_untracked(|j| j.status.is_terminal());
+                        (feed.id, feed.seen(), done)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Applies a batch of server messages to the feeds they concern.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    fn apply_all(&self, messages: Vec<ServerMsg>) {
+        for msg in messages {
+            match &msg {
+                ServerMsg::Connected { .. } | ServerMsg::Pong { .. } => {}
+                // The page's own snapshot is at least as new as the one a (re)subscription
+                // carries, and the replay that follows brings it up to date event by event,
+                // so counters never step backwards.
+                ServerMsg::Subscribed(_) | ServerMsg::Unsubscribed { .. } => {}
+                ServerMsg::JobCreated(created) if self.feed(created.job_id).is_none() => {
+                    if self.wants_new_jobs.get_value() {
+                        let job = created.job.clone();
+                        self.new_jobs.update(|jobs| {
+                            if !jobs.iter().any(|j| j.id == job.id) {
+                                jobs.push(job);
+                            }
+                        });
+                    }
+                }
+                other => {
+                    if let Some(feed) = other.job_id().and_then(|id| self.feed(id)) {
+                        feed.apply(other);
+                    } else if other.job_id().is_none()
+                        && let ServerMsg::Error(e) = other
+                    {
+                        leptos::logging::warn!("live channel: {}", e.error);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The live channel provided by the app shell.
+pub fn use_live() -> Live {
+    expect_context::<Live>()
+}
+
+/// Whether an item status counts as a failure in the log.
+pub fn is_failed_status(status: ItemStatus) -> bool {
+    matches!(status, ItemStatus::Failed | ItemStatus::Unknown)
+}

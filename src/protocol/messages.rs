@@ -1,0 +1,268 @@
+//! WebSocket messages: what the server sends (and stores in the event log) and what clients send.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{ItemStatus, JobId, JobResults, JobStatus, JobView, Progress};
+
+/// `job_created`: the first event of every job.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobCreatedEvent {
+    pub job_id: JobId,
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    pub job: JobView,
+}
+
+/// `job_started`: a runner took the job (again, after a restart or a resume).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobStartedEvent {
+    pub job_id: JobId,
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    pub message: String,
+    /// Counters at the start (a rescued job may already have outcomes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<Progress>,
+    /// The instance whose engine runs the job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+}
+
+/// `stage`: a multi-stage job moved on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StageEvent {
+    pub job_id: JobId,
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    pub stage: String,
+    pub percentage: f64,
+}
+
+/// `progress`: one item reached an outcome.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ItemEvent {
+    pub job_id: JobId,
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    pub device_id: u32,
+    pub phone: String,
+    pub status: ItemStatus,
+    pub attempts: u32,
+    pub progress: Progress,
+}
+
+/// `error`: with a `job_id`, one item failed; without, the client broke the protocol.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ErrorEvent {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<JobId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<ItemStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<Progress>,
+    pub error: String,
+}
+
+impl ErrorEvent {
+    /// A protocol error, not tied to any job.
+    pub fn protocol(error: impl Into<String>) -> Self {
+        ErrorEvent {
+            job_id: None,
+            seq: None,
+            at: None,
+            device_id: None,
+            phone: None,
+            status: None,
+            attempts: None,
+            progress: None,
+            error: error.into(),
+        }
+    }
+
+    /// An error about one job that is not part of its event log (e.g. "job not found").
+    pub fn for_job(job_id: JobId, error: impl Into<String>) -> Self {
+        ErrorEvent {
+            job_id: Some(job_id),
+            ..ErrorEvent::protocol(error)
+        }
+    }
+}
+
+/// `job_completed`: every item has an outcome.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobCompletedEvent {
+    pub job_id: JobId,
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    pub status: JobStatus,
+    pub results: JobResults,
+}
+
+/// `job_failed`: the job stopped on an error of its own (not an item's).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobFailedEvent {
+    pub job_id: JobId,
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    pub error: String,
+    pub message: String,
+    #[serde(default)]
+    pub progress: Option<Progress>,
+}
+
+/// `job_cancelled`, `job_paused`: the job stopped on request, with the exact counts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobStoppedEvent {
+    pub job_id: JobId,
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    pub status: JobStatus,
+    pub progress: Progress,
+    #[serde(default)]
+    pub message: String,
+}
+
+/// `subscribed` and `resync`: a snapshot of the job.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotMsg {
+    pub job_id: JobId,
+    #[serde(default)]
+    pub last_seq: u64,
+    pub job: JobView,
+}
+
+/// Everything the server sends over the WebSocket (and stores in the event log).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMsg {
+    Connected { message: String },
+    Subscribed(SnapshotMsg),
+    Unsubscribed { job_id: JobId },
+    JobCreated(JobCreatedEvent),
+    JobStarted(JobStartedEvent),
+    Stage(StageEvent),
+    Progress(ItemEvent),
+    Error(ErrorEvent),
+    JobCompleted(JobCompletedEvent),
+    JobFailed(JobFailedEvent),
+    JobCancelled(JobStoppedEvent),
+    JobPaused(JobStoppedEvent),
+    JobResumed(JobStartedEvent),
+    Resync(SnapshotMsg),
+    Pong { timestamp: i64 },
+}
+
+impl ServerMsg {
+    /// The job this message is about, if any.
+    pub fn job_id(&self) -> Option<JobId> {
+        match self {
+            ServerMsg::Connected { .. } | ServerMsg::Pong { .. } => None,
+            ServerMsg::Subscribed(s) | ServerMsg::Resync(s) => Some(s.job_id),
+            ServerMsg::Unsubscribed { job_id } => Some(*job_id),
+            ServerMsg::JobCreated(e) => Some(e.job_id),
+            ServerMsg::JobStarted(e) | ServerMsg::JobResumed(e) => Some(e.job_id),
+            ServerMsg::Stage(e) => Some(e.job_id),
+            ServerMsg::Progress(e) => Some(e.job_id),
+            ServerMsg::Error(e) => e.job_id,
+            ServerMsg::JobCompleted(e) => Some(e.job_id),
+            ServerMsg::JobFailed(e) => Some(e.job_id),
+            ServerMsg::JobCancelled(e) | ServerMsg::JobPaused(e) => Some(e.job_id),
+        }
+    }
+
+    /// The event's place in its job's log; `None` for messages that are not job events.
+    pub fn seq(&self) -> Option<u64> {
+        match self {
+            ServerMsg::JobCreated(e) => Some(e.seq),
+            ServerMsg::JobStarted(e) | ServerMsg::JobResumed(e) => Some(e.seq),
+            ServerMsg::Stage(e) => Some(e.seq),
+            ServerMsg::Progress(e) => Some(e.seq),
+            ServerMsg::Error(e) => e.seq,
+            ServerMsg::JobCompleted(e) => Some(e.seq),
+            ServerMsg::JobFailed(e) => Some(e.seq),
+            ServerMsg::JobCancelled(e) | ServerMsg::JobPaused(e) => Some(e.seq),
+            _ => None,
+        }
+    }
+
+    /// The `type` tag, as stored in the events table.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ServerMsg::Connected { .. } => "connected",
+            ServerMsg::Subscribed(_) => "subscribed",
+            ServerMsg::Unsubscribed { .. } => "unsubscribed",
+            ServerMsg::JobCreated(_) => "job_created",
+            ServerMsg::JobStarted(_) => "job_started",
+            ServerMsg::Stage(_) => "stage",
+            ServerMsg::Progress(_) => "progress",
+            ServerMsg::Error(_) => "error",
+            ServerMsg::JobCompleted(_) => "job_completed",
+            ServerMsg::JobFailed(_) => "job_failed",
+            ServerMsg::JobCancelled(_) => "job_cancelled",
+            ServerMsg::JobPaused(_) => "job_paused",
+            ServerMsg::JobResumed(_) => "job_resumed",
+            ServerMsg::Resync(_) => "resync",
+            ServerMsg::Pong { .. } => "pong",
+        }
+    }
+
+    /// True for events that end a job.
+    pub fn is_terminal(&self) -> bool {
+        matches!(
+            self,
+            ServerMsg::JobCompleted(_) | ServerMsg::JobFailed(_) | ServerMsg::JobCancelled(_)
+        )
+    }
+
+    /// Serialises the message as one JSON text frame.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("wire messages always serialise")
+    }
+}
+
+/// Everything a client may send over the WebSocket.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMsg {
+    SubscribeJob {
+        job_id: JobId,
+        #[serde(default)]
+        after_seq: Option<u64>,
+    },
+    UnsubscribeJob {
+        job_id: JobId,
+    },
+    SubscribeCampaign {
+        campaign_id: Uuid,
+        #[serde(default)]
+        after_seq: Option<u64>,
+    },
+    /// Follow the tenant's new jobs: each arrives as its `job_created` event.
+    SubscribeJobs,
+    Ping {
+        #[serde(default)]
+        timestamp: i64,
+    },
+    Auth {
+        token: String,
+    },
+}
+
+impl ClientMsg {
+    /// Serialises the message as one JSON text frame.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("wire messages always serialise")
+    }
+}
