@@ -61,6 +61,15 @@ async fn new_job(store: &dyn Store, tenant: TenantId, n: usize, key: Option<&str
         .unwrap()
 }
 
+/// Claims the next job as `owner`, which must find one.
+async fn claim(store: &dyn Store, owner: &str) -> jobpulse::server::store::ClaimedJob {
+    store
+        .claim_job(owner, lease(), InFlightPolicy::Retry)
+        .await
+        .unwrap()
+        .expect("a job to claim")
+}
+
 fn lease() -> chrono::DateTime<Utc> {
     Utc::now() + Duration::seconds(30)
 }
@@ -210,11 +219,7 @@ macro_rules! conformance {
                 let b = super::$backend().await;
                 let t = tenant(b.store.as_ref(), "acme").await;
                 let job = new_job(b.store.as_ref(), t, 5, None).await.job().clone();
-                b.store
-                    .claim_job("me", lease(), InFlightPolicy::Retry)
-                    .await
-                    .unwrap()
-                    .unwrap();
+                claim(b.store.as_ref(), "me").await;
                 let first = b.store.claim_items(job.id, "me", 3).await.unwrap();
                 let second = b.store.claim_items(job.id, "me", 3).await.unwrap();
                 assert_eq!(first.iter().map(|i| i.idx).collect::<Vec<_>>(), [0, 1, 2]);
@@ -262,11 +267,7 @@ macro_rules! conformance {
                 let b = super::$backend().await;
                 let t = tenant(b.store.as_ref(), "acme").await;
                 let job = new_job(b.store.as_ref(), t, 2, None).await.job().clone();
-                b.store
-                    .claim_job("me", lease(), InFlightPolicy::Retry)
-                    .await
-                    .unwrap()
-                    .unwrap();
+                claim(b.store.as_ref(), "me").await;
                 b.store.claim_items(job.id, "me", 2).await.unwrap();
                 assert!(matches!(
                     b.store.renew_lease(job.id, "other", lease()).await,
@@ -370,11 +371,7 @@ macro_rules! conformance {
                 let b = super::$backend().await;
                 let t = tenant(b.store.as_ref(), "acme").await;
                 new_job(b.store.as_ref(), t, 1, None).await;
-                b.store
-                    .claim_job("me", lease(), InFlightPolicy::Retry)
-                    .await
-                    .unwrap()
-                    .unwrap();
+                claim(b.store.as_ref(), "me").await;
                 assert!(
                     b.store
                         .claim_job("other", lease(), InFlightPolicy::Retry)
@@ -389,11 +386,7 @@ macro_rules! conformance {
                 let b = super::$backend().await;
                 let t = tenant(b.store.as_ref(), "acme").await;
                 let job = new_job(b.store.as_ref(), t, 2, None).await.job().clone();
-                b.store
-                    .claim_job("me", lease(), InFlightPolicy::Retry)
-                    .await
-                    .unwrap()
-                    .unwrap();
+                claim(b.store.as_ref(), "me").await;
                 b.store.claim_items(job.id, "me", 2).await.unwrap();
                 b.store
                     .record_outcomes(
@@ -444,11 +437,7 @@ macro_rules! conformance {
                 let b = super::$backend().await;
                 let t = tenant(b.store.as_ref(), "acme").await;
                 let job = new_job(b.store.as_ref(), t, 4, None).await.job().clone();
-                b.store
-                    .claim_job("me", lease(), InFlightPolicy::Retry)
-                    .await
-                    .unwrap()
-                    .unwrap();
+                claim(b.store.as_ref(), "me").await;
                 b.store.claim_items(job.id, "me", 4).await.unwrap();
                 b.store.release_items(job.id, "me", &[1, 3]).await.unwrap();
                 let pending = b
@@ -465,11 +454,7 @@ macro_rules! conformance {
                 let b = super::$backend().await;
                 let t = tenant(b.store.as_ref(), "acme").await;
                 let job = new_job(b.store.as_ref(), t, 10, None).await.job().clone();
-                b.store
-                    .claim_job("me", lease(), InFlightPolicy::Retry)
-                    .await
-                    .unwrap()
-                    .unwrap();
+                claim(b.store.as_ref(), "me").await;
                 b.store.claim_items(job.id, "me", 10).await.unwrap();
                 let outcomes: Vec<_> = (0..10).map(|i| outcome(i, ItemStatus::Sent)).collect();
                 b.store
@@ -565,11 +550,7 @@ macro_rules! control_conformance {
                 let b = super::$backend().await;
                 let t = tenant(b.store.as_ref(), "acme").await;
                 let job = new_job(b.store.as_ref(), t, 3, None).await.job().clone();
-                b.store
-                    .claim_job("me", lease(), InFlightPolicy::Retry)
-                    .await
-                    .unwrap()
-                    .unwrap();
+                claim(b.store.as_ref(), "me").await;
                 let requested = b
                     .store
                     .request_stop(t, job.id, StopRequest::Pause)
@@ -647,11 +628,7 @@ macro_rules! control_conformance {
                 let b = super::$backend().await;
                 let t = tenant(b.store.as_ref(), "acme").await;
                 let job = new_job(b.store.as_ref(), t, 3, None).await.job().clone();
-                b.store
-                    .claim_job("me", lease(), InFlightPolicy::Retry)
-                    .await
-                    .unwrap()
-                    .unwrap();
+                claim(b.store.as_ref(), "me").await;
                 b.store.claim_items(job.id, "me", 3).await.unwrap();
                 b.store
                     .record_outcomes(
@@ -694,11 +671,7 @@ macro_rules! control_conformance {
                 assert!(again.results.is_none() && again.finished_at.is_none());
 
                 // The retried item keeps its key and its history.
-                b.store
-                    .claim_job("me", lease(), InFlightPolicy::Retry)
-                    .await
-                    .unwrap()
-                    .unwrap();
+                claim(b.store.as_ref(), "me").await;
                 let items = b.store.claim_items(job.id, "me", 10).await.unwrap();
                 assert_eq!(items.iter().map(|i| i.idx).collect::<Vec<_>>(), [1]);
                 assert_eq!(items[0].attempts, 1);

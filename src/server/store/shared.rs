@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{JobEnd, StopRequest};
+use super::{ItemOutcome, JobEnd, StopRequest, StoredEvent, outcome_event, progress_of};
 use crate::protocol::{
-    JobCompletedEvent, JobFailedEvent, JobId, JobResults, JobStartedEvent, JobStatus,
+    ItemStatus, JobCompletedEvent, JobFailedEvent, JobId, JobResults, JobStartedEvent, JobStatus,
     JobStoppedEvent, Progress, ServerMsg,
 };
 
@@ -114,6 +114,37 @@ pub(crate) fn started_event(
         progress: Some(progress),
         instance: Some(owner.to_owned()),
     })
+}
+
+/// The events of a batch of recorded outcomes, numbered from `first_seq`, each with the counters
+/// as of that event; `before` is (sent, failed, unknown) before the batch.
+pub(crate) fn outcome_events(
+    job: JobId,
+    first_seq: u64,
+    at: DateTime<Utc>,
+    recorded: &[&ItemOutcome],
+    before: (i64, i64, i64),
+    total: i64,
+) -> Vec<StoredEvent> {
+    let (mut sent, mut failed, mut unknown) = before;
+    recorded
+        .iter()
+        .enumerate()
+        .map(|(i, outcome)| {
+            match outcome.status {
+                ItemStatus::Sent => sent += 1,
+                ItemStatus::Failed => failed += 1,
+                _ => unknown += 1,
+            }
+            StoredEvent::from_msg(&outcome_event(
+                job,
+                first_seq + i as u64,
+                at,
+                outcome,
+                progress_of(sent, failed, unknown, total),
+            ))
+        })
+        .collect()
 }
 
 /// `job_resumed`, as resume and retry write it.

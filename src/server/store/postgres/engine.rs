@@ -9,10 +9,10 @@ use sqlx::Row;
 
 use super::{Holder, JOB_COLUMNS, JobRow, PostgresStore, end_job, event_rows, insert_events};
 use crate::protocol::{ItemStatus, JobId};
-use crate::server::store::shared::{UNKNOWN_ERROR, started_event};
+use crate::server::store::shared::{UNKNOWN_ERROR, outcome_events, started_event};
 use crate::server::store::{
     ClaimedJob, Control, EngineStore, InFlightPolicy, ItemOutcome, ItemToSend, JobEnd, StoreError,
-    StoreResult, StoredEvent, TenantId, outcome_event, progress_of,
+    StoreResult, StoredEvent, TenantId,
 };
 
 /// A lease's length, from the deadline a runner asks for (applied to the database's clock).
@@ -294,30 +294,13 @@ impl EngineStore for PostgresStore {
         }
         let last_seq = row.get::<i64, _>("last_seq") as u64;
         let total: i64 = row.get("total");
-        let (mut s, mut f, mut u) = (
+        let before = (
             row.get::<i64, _>("sent") - sent,
             row.get::<i64, _>("failed") - failed,
             row.get::<i64, _>("unknown") - unknown,
         );
         let first_seq = last_seq + 1 - recorded.len() as u64;
-        let events: Vec<StoredEvent> = recorded
-            .iter()
-            .enumerate()
-            .map(|(i, outcome)| {
-                match outcome.status {
-                    ItemStatus::Sent => s += 1,
-                    ItemStatus::Failed => f += 1,
-                    _ => u += 1,
-                }
-                StoredEvent::from_msg(&outcome_event(
-                    job,
-                    first_seq + i as u64,
-                    now,
-                    outcome,
-                    progress_of(s, f, u, total),
-                ))
-            })
-            .collect();
+        let events = outcome_events(job, first_seq, now, &recorded, before, total);
         insert_events(&mut tx, &events, self.notify).await?;
         tx.commit().await?;
         Ok(events)

@@ -9,10 +9,10 @@ use super::{
     millis, parse_uuid,
 };
 use crate::protocol::{ItemStatus, JobId};
-use crate::server::store::shared::{UNKNOWN_ERROR, started_event};
+use crate::server::store::shared::{UNKNOWN_ERROR, outcome_events, started_event};
 use crate::server::store::{
     ClaimedJob, Control, EngineStore, InFlightPolicy, ItemOutcome, ItemToSend, JobEnd, StoreError,
-    StoreResult, StoredEvent, TenantId, outcome_event, progress_of,
+    StoreResult, StoredEvent, TenantId,
 };
 
 #[async_trait]
@@ -285,30 +285,13 @@ impl EngineStore for SqliteStore {
         let total: i64 = row.get("total");
         // Counters before this batch, then advanced one outcome at a time so each event
         // carries the counters as of that event.
-        let (mut s, mut f, mut u) = (
+        let before = (
             row.get::<i64, _>("sent") - sent,
             row.get::<i64, _>("failed") - failed,
             row.get::<i64, _>("unknown") - unknown,
         );
         let first_seq = last_seq + 1 - recorded.len() as u64;
-        let events: Vec<StoredEvent> = recorded
-            .iter()
-            .enumerate()
-            .map(|(i, outcome)| {
-                match outcome.status {
-                    ItemStatus::Sent => s += 1,
-                    ItemStatus::Failed => f += 1,
-                    _ => u += 1,
-                }
-                StoredEvent::from_msg(&outcome_event(
-                    job,
-                    first_seq + i as u64,
-                    now,
-                    outcome,
-                    progress_of(s, f, u, total),
-                ))
-            })
-            .collect();
+        let events = outcome_events(job, first_seq, now, &recorded, before, total);
         insert_events(&mut tx, &events, now_ms).await?;
         tx.commit().await?;
         Ok(events)
