@@ -70,6 +70,10 @@ async fn run(provider: Arc<dyn MessagingProvider>, label: &'static str, items: u
         store.clone(),
         Arc::new(Hub::new(1024)),
         provider,
+        jobpulse::server::sources::SourceContext::new(
+            &Default::default(),
+            "http://127.0.0.1:9".into(),
+        ),
         settings,
         jobpulse::server::engine::new_instance_id(),
     );

@@ -11,7 +11,25 @@ pub enum LogEntry {
         total: u64,
     },
     Started {
-        resumed: bool,
+        /// Taken over after its runner stopped.
+        rescued: bool,
+    },
+    /// Put back in the queue by a person.
+    Resumed,
+    /// A multi-stage job moved on (or said what it is doing).
+    Stage {
+        stage: String,
+        message: Option<String>,
+    },
+    /// A scraping job found a result, or an outside worker reported an item done.
+    Found {
+        key: String,
+        title: Option<String>,
+    },
+    /// A page could not be read, or an outside worker's item failed.
+    ItemError {
+        key: String,
+        error: String,
     },
     Sent {
         device: u32,
@@ -25,6 +43,8 @@ pub enum LogEntry {
     Completed {
         sent: u64,
         failed: u64,
+        /// How it ended, when there is more to say (a source exhausted before its target).
+        message: Option<String>,
     },
     JobFailed {
         error: String,
@@ -54,11 +74,36 @@ impl LogLine {
                     total: e.job.total_numbers,
                 },
             ),
-            ServerMsg::JobStarted(e) | ServerMsg::JobResumed(e) => (
+            ServerMsg::JobStarted(e) => (
                 e.seq,
                 e.at,
                 LogEntry::Started {
-                    resumed: e.message != "Started",
+                    rescued: e.message.starts_with("Resumed after"),
+                },
+            ),
+            ServerMsg::JobResumed(e) => (e.seq, e.at, LogEntry::Resumed),
+            ServerMsg::Stage(e) => (
+                e.seq,
+                e.at,
+                LogEntry::Stage {
+                    stage: e.stage.clone(),
+                    message: e.message.clone(),
+                },
+            ),
+            ServerMsg::Item(e) if e.status == "ok" => (
+                e.seq,
+                e.at,
+                LogEntry::Found {
+                    key: e.key.clone(),
+                    title: e.title.clone(),
+                },
+            ),
+            ServerMsg::Item(e) => (
+                e.seq,
+                e.at,
+                LogEntry::ItemError {
+                    key: e.key.clone(),
+                    error: e.error.clone().unwrap_or_default(),
                 },
             ),
             ServerMsg::Progress(e) => (
@@ -84,6 +129,7 @@ impl LogLine {
                 LogEntry::Completed {
                     sent: e.results.sent,
                     failed: e.results.failed,
+                    message: e.message.clone(),
                 },
             ),
             ServerMsg::JobFailed(e) => (
@@ -108,7 +154,7 @@ impl LogLine {
     pub fn is_failure(&self) -> bool {
         matches!(
             self.entry,
-            LogEntry::ItemFailed { .. } | LogEntry::JobFailed { .. }
+            LogEntry::ItemFailed { .. } | LogEntry::ItemError { .. } | LogEntry::JobFailed { .. }
         )
     }
 }

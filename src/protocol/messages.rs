@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{ItemStatus, JobId, JobResults, JobStatus, JobView, Progress};
+use super::{CampaignView, ItemStatus, JobId, JobResults, JobStatus, JobView, Progress};
 
 /// `job_created`: the first event of every job.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -38,6 +38,29 @@ pub struct StageEvent {
     pub at: DateTime<Utc>,
     pub stage: String,
     pub percentage: f64,
+    /// The counters as of this event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<Progress>,
+    /// What is happening, in a sentence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// `item`: one result found (scraping) or one item reported (outside worker).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ItemReport {
+    pub job_id: JobId,
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    /// The result's URL, or the worker's key.
+    pub key: String,
+    /// `ok` or `failed`.
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub progress: Progress,
 }
 
 /// `progress`: one item reached an outcome.
@@ -108,6 +131,9 @@ pub struct JobCompletedEvent {
     pub at: DateTime<Utc>,
     pub status: JobStatus,
     pub results: JobResults,
+    /// How it ended, when there is more to say (a source exhausted before the target).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// `job_failed`: the job stopped on an error of its own (not an item's).
@@ -147,13 +173,18 @@ pub struct SnapshotMsg {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMsg {
-    Connected { message: String },
+    Connected {
+        message: String,
+    },
     Subscribed(SnapshotMsg),
-    Unsubscribed { job_id: JobId },
+    Unsubscribed {
+        job_id: JobId,
+    },
     JobCreated(JobCreatedEvent),
     JobStarted(JobStartedEvent),
     Stage(StageEvent),
     Progress(ItemEvent),
+    Item(ItemReport),
     Error(ErrorEvent),
     JobCompleted(JobCompletedEvent),
     JobFailed(JobFailedEvent),
@@ -161,20 +192,34 @@ pub enum ServerMsg {
     JobPaused(JobStoppedEvent),
     JobResumed(JobStartedEvent),
     Resync(SnapshotMsg),
-    Pong { timestamp: i64 },
+    Pong {
+        timestamp: i64,
+    },
+    /// Added: the answer to `subscribe_campaign`, before the `subscribed` of each of its jobs.
+    CampaignSubscribed(CampaignSnapshot),
+}
+
+/// `campaign_subscribed`: the campaign and its jobs as they are now.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CampaignSnapshot {
+    pub campaign_id: Uuid,
+    pub campaign: CampaignView,
 }
 
 impl ServerMsg {
     /// The job this message is about, if any.
     pub fn job_id(&self) -> Option<JobId> {
         match self {
-            ServerMsg::Connected { .. } | ServerMsg::Pong { .. } => None,
+            ServerMsg::Connected { .. }
+            | ServerMsg::Pong { .. }
+            | ServerMsg::CampaignSubscribed(_) => None,
             ServerMsg::Subscribed(s) | ServerMsg::Resync(s) => Some(s.job_id),
             ServerMsg::Unsubscribed { job_id } => Some(*job_id),
             ServerMsg::JobCreated(e) => Some(e.job_id),
             ServerMsg::JobStarted(e) | ServerMsg::JobResumed(e) => Some(e.job_id),
             ServerMsg::Stage(e) => Some(e.job_id),
             ServerMsg::Progress(e) => Some(e.job_id),
+            ServerMsg::Item(e) => Some(e.job_id),
             ServerMsg::Error(e) => e.job_id,
             ServerMsg::JobCompleted(e) => Some(e.job_id),
             ServerMsg::JobFailed(e) => Some(e.job_id),
@@ -189,6 +234,7 @@ impl ServerMsg {
             ServerMsg::JobStarted(e) | ServerMsg::JobResumed(e) => Some(e.seq),
             ServerMsg::Stage(e) => Some(e.seq),
             ServerMsg::Progress(e) => Some(e.seq),
+            ServerMsg::Item(e) => Some(e.seq),
             ServerMsg::Error(e) => e.seq,
             ServerMsg::JobCompleted(e) => Some(e.seq),
             ServerMsg::JobFailed(e) => Some(e.seq),
@@ -207,6 +253,7 @@ impl ServerMsg {
             ServerMsg::JobStarted(_) => "job_started",
             ServerMsg::Stage(_) => "stage",
             ServerMsg::Progress(_) => "progress",
+            ServerMsg::Item(_) => "item",
             ServerMsg::Error(_) => "error",
             ServerMsg::JobCompleted(_) => "job_completed",
             ServerMsg::JobFailed(_) => "job_failed",
@@ -215,6 +262,7 @@ impl ServerMsg {
             ServerMsg::JobResumed(_) => "job_resumed",
             ServerMsg::Resync(_) => "resync",
             ServerMsg::Pong { .. } => "pong",
+            ServerMsg::CampaignSubscribed(_) => "campaign_subscribed",
         }
     }
 
@@ -244,10 +292,14 @@ pub enum ClientMsg {
     UnsubscribeJob {
         job_id: JobId,
     },
+    /// Follows every job of a campaign, and the jobs added to it later. `after_seq` applies to
+    /// each of its jobs; `after_seqs` (added) gives one job's resume point exactly.
     SubscribeCampaign {
         campaign_id: Uuid,
         #[serde(default)]
         after_seq: Option<u64>,
+        #[serde(default, skip_serializing_if = "std::collections::HashMap::is_empty")]
+        after_seqs: std::collections::HashMap<JobId, u64>,
     },
     /// Follow the tenant's new jobs: each arrives as its `job_created` event.
     SubscribeJobs,

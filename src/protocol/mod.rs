@@ -247,6 +247,15 @@ pub struct JobView {
     /// Summary, once the job has ended.
     #[serde(default)]
     pub results: Option<JobResults>,
+    /// The campaign a scraping job belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign_id: Option<Uuid>,
+    /// A name people gave the job (outside workers' jobs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The stages a multi-stage job goes through, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<String>,
 }
 
 impl JobView {
@@ -270,17 +279,30 @@ impl JobView {
             }
             ServerMsg::Stage(e) => {
                 self.stage = Some(e.stage.clone());
+                if let Some(progress) = e.progress {
+                    self.progress = progress;
+                }
+                if self.status == JobStatus::Pending {
+                    self.status = JobStatus::Processing;
+                }
             }
+            ServerMsg::Item(e) => self.progress = e.progress,
             ServerMsg::JobCompleted(e) => {
                 self.status = JobStatus::Completed;
                 self.finished_at = Some(e.at);
-                self.progress = Progress::new(
-                    e.results.sent,
-                    e.results.failed,
-                    e.results.unknown,
-                    e.results.total,
-                );
+                self.progress = Progress {
+                    percentage: 100.0,
+                    ..Progress::new(
+                        e.results.sent,
+                        e.results.failed,
+                        e.results.unknown,
+                        e.results.total,
+                    )
+                };
                 self.results = Some(e.results.clone());
+                if let Some(message) = &e.message {
+                    self.stage = Some(message.clone());
+                }
             }
             ServerMsg::JobFailed(e) => {
                 self.status = JobStatus::Failed;

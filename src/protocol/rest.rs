@@ -111,3 +111,202 @@ pub struct ItemsPage {
     /// Pass as `after` to get the next page; absent on the last page.
     pub next_after: Option<u64>,
 }
+
+/// Where a campaign finds its results.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SourceSpec {
+    /// The demo site jobpulse serves itself (`/demo`), read with the http source.
+    Sandbox,
+    /// Any site: a search URL and CSS selectors.
+    Http(HttpSourceSpec),
+    /// An Apify-style actor API: start a run, poll it, page through its dataset.
+    Apify(ApifySourceSpec),
+}
+
+/// A website to scrape: where to search and what to read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HttpSourceSpec {
+    /// The search page, with `{keyword}` where the (URL-encoded) keyword goes.
+    pub search_url: String,
+    /// One match per result.
+    pub item_selector: String,
+    /// Within a result: its link (the `href` is the result's URL).
+    pub link_selector: String,
+    /// Within a result: its title (the link's text when absent).
+    #[serde(default)]
+    pub title_selector: Option<String>,
+    /// Within a result: its author.
+    #[serde(default)]
+    pub author_selector: Option<String>,
+    /// Within a result: its text.
+    #[serde(default)]
+    pub text_selector: Option<String>,
+    /// The link to the next page of results.
+    #[serde(default)]
+    pub next_selector: Option<String>,
+    /// Pause between two pages of the same site.
+    #[serde(default = "default_delay_ms")]
+    pub delay_ms: u64,
+    /// Pages read per keyword at most.
+    #[serde(default = "default_max_pages")]
+    pub max_pages: u32,
+}
+
+/// An Apify-style actor to run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ApifySourceSpec {
+    /// The API's base URL (`https://api.apify.com` for Apify itself).
+    #[serde(default = "default_apify_url")]
+    pub base_url: String,
+    /// The actor's id or `username~actor-name`.
+    pub actor: String,
+    /// The API token; never shown back (views carry it empty).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub token: String,
+    /// The run's input; `{"keywords": [...], "maxItems": target}` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<serde_json::Value>,
+    /// The dataset field holding each result's URL.
+    #[serde(default = "default_url_field")]
+    pub url_field: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title_field: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author_field: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_field: Option<String>,
+}
+
+fn default_apify_url() -> String {
+    "https://api.apify.com".into()
+}
+
+fn default_url_field() -> String {
+    "url".into()
+}
+
+fn default_delay_ms() -> u64 {
+    500
+}
+
+fn default_max_pages() -> u32 {
+    20
+}
+
+/// `POST /api/campaigns` body.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CreateCampaignRequest {
+    pub name: String,
+    pub platform: String,
+    pub keywords: Vec<String>,
+    pub target_results: u32,
+    pub source: SourceSpec,
+}
+
+/// A campaign: a named goal, its source, and its jobs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CampaignView {
+    pub id: Uuid,
+    pub name: String,
+    pub platform: String,
+    pub keywords: Vec<String>,
+    pub target_results: u32,
+    pub source: SourceSpec,
+    pub created_at: DateTime<Utc>,
+    /// Distinct results found by all its jobs.
+    pub results: u64,
+    /// Its jobs, newest first (in `GET /api/campaigns/{id}`; empty in lists).
+    #[serde(default)]
+    pub jobs: Vec<JobView>,
+}
+
+/// One result of a campaign.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResultView {
+    pub url: String,
+    pub title: Option<String>,
+    pub author: Option<String>,
+    pub text: Option<String>,
+    pub keyword: Option<String>,
+    pub job_id: JobId,
+    pub found_at: DateTime<Utc>,
+}
+
+/// `POST /api/jobs` body: a job an outside worker runs and reports on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CreateExternalJobRequest {
+    pub kind: String,
+    pub name: String,
+    pub total: u64,
+    #[serde(default)]
+    pub stages: Vec<String>,
+}
+
+/// `POST /api/jobs/{id}/progress` body (worker token).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorkerProgress {
+    pub processed: u64,
+    #[serde(default)]
+    pub stage: Option<String>,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// One item an outside worker reports.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorkerItem {
+    pub key: String,
+    /// `ok` or `failed`.
+    pub status: String,
+    #[serde(default)]
+    pub data: Option<serde_json::Value>,
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// `POST /api/jobs/{id}/items` body (worker token).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorkerItems {
+    pub items: Vec<WorkerItem>,
+}
+
+/// `POST /api/jobs/{id}/fail` body (worker token).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorkerFail {
+    pub error: String,
+}
+
+/// `POST /api/campaigns` answer: `202` for a large campaign (follow it live), `200` with the
+/// results for a small one (`target_results <= 50`) that ended while the request waited.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateCampaignResponse {
+    pub campaign_id: Uuid,
+    pub job_id: JobId,
+    pub use_web_socket: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub results: Option<Vec<ResultView>>,
+    /// Added to the contract: the job as it was when the answer was sent.
+    pub job: JobView,
+}
+
+/// `POST /api/jobs` answer: the outside worker's job and its worker token (shown once).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CreateExternalJobResponse {
+    pub job: JobView,
+    pub worker_token: String,
+}
+
+/// `GET /api/campaigns/{id}/results?format=json`: a page of results.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResultsPage {
+    pub campaign_id: Uuid,
+    /// Results matching the search (all pages).
+    pub total: u64,
+    pub offset: u64,
+    pub results: Vec<ResultView>,
+    /// Pass as `offset` for the next page; absent on the last one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_offset: Option<u64>,
+}

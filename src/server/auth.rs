@@ -288,7 +288,8 @@ pub fn session_cookie_value(parts: &Parts) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-fn bearer(parts: &Parts) -> Option<&str> {
+/// The token of an `Authorization: Bearer` header.
+pub fn bearer(parts: &Parts) -> Option<&str> {
     let value = parts
         .headers
         .get(http::header::AUTHORIZATION)?

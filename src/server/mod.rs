@@ -2,6 +2,8 @@
 
 pub mod auth;
 pub mod bridge;
+pub mod campaigns;
+pub mod demo_site;
 pub mod engine;
 pub mod error;
 pub mod guard;
@@ -12,6 +14,7 @@ pub mod phones;
 pub mod providers;
 pub mod rest;
 pub mod settings;
+pub mod sources;
 pub mod startup;
 pub mod store;
 pub mod ws;

@@ -24,6 +24,7 @@ pub struct Settings {
     pub provider: ProviderSettings,
     pub demo: DemoSettings,
     pub live: LiveSettings,
+    pub scrape: ScrapeSettings,
     pub limits: crate::server::limits::LimitSettings,
     pub postgres: crate::server::store::PostgresSettings,
 }
@@ -121,6 +122,7 @@ impl Default for Settings {
             provider: ProviderSettings::default(),
             demo: DemoSettings::default(),
             live: LiveSettings::default(),
+            scrape: ScrapeSettings::default(),
             limits: Default::default(),
             postgres: Default::default(),
         }
@@ -178,6 +180,43 @@ impl Default for LiveSettings {
             max_client_messages_per_sec: 50,
             event_retention_days: 7,
             prune_every_minutes: 60,
+        }
+    }
+}
+
+/// Scraping campaigns and outside workers.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScrapeSettings {
+    /// The scraper's `User-Agent`; robots.txt rules are read for it.
+    pub user_agent: String,
+    /// Per-request timeout of the scraping sources.
+    pub request_timeout_ms: u64,
+    /// Requests per page, counting the first; 5xx, 429 and timeouts are retried.
+    pub max_attempts: u32,
+    /// First retry delay; doubled per attempt, with jitter.
+    pub retry_base_delay_ms: u64,
+    /// How often the apify source asks whether its actor run has finished.
+    pub apify_poll_ms: u64,
+    /// Each page of the built-in demo site takes this long, so a demo campaign can be watched.
+    pub demo_latency_ms: u64,
+    /// How long `POST /api/campaigns` waits for a small campaign (target_results <= 50).
+    pub small_campaign_wait_ms: u64,
+    /// An outside worker's job that has not reported for this long fails.
+    pub worker_timeout_ms: u64,
+}
+
+impl Default for ScrapeSettings {
+    fn default() -> Self {
+        ScrapeSettings {
+            user_agent: concat!("jobpulse/", env!("CARGO_PKG_VERSION")).into(),
+            request_timeout_ms: 10_000,
+            max_attempts: 3,
+            retry_base_delay_ms: 500,
+            apify_poll_ms: 2_000,
+            demo_latency_ms: 150,
+            small_campaign_wait_ms: 60_000,
+            worker_timeout_ms: 600_000,
         }
     }
 }

@@ -24,6 +24,7 @@ use crate::server::engine::Engine;
 use crate::server::error::AppError;
 use crate::server::hub::Hub;
 use crate::server::settings::Settings;
+use crate::server::sources::SourceContext;
 use crate::server::store::{self, StoreError};
 use crate::server::{AppState, guard, providers, rest, ws};
 
@@ -57,15 +58,6 @@ impl Application {
         let hub = Arc::new(Hub::new(settings.live.channel_capacity));
         let provider = providers::from_settings(&settings);
         let instance_id = crate::server::engine::new_instance_id();
-        let engine = settings.engine.enabled.then(|| {
-            Engine::new(
-                store.clone(),
-                hub.clone(),
-                provider.clone(),
-                settings.engine.clone(),
-                instance_id.clone(),
-            )
-        });
         let bind_error = |source| StartupError::Bind {
             addr: settings.addr.clone(),
             source,
@@ -74,6 +66,17 @@ impl Application {
             .await
             .map_err(bind_error)?;
         let local_addr = listener.local_addr().map_err(bind_error)?;
+        let sources = SourceContext::new(&settings.scrape, self_url(local_addr));
+        let engine = settings.engine.enabled.then(|| {
+            Engine::new(
+                store.clone(),
+                hub.clone(),
+                provider.clone(),
+                sources,
+                settings.engine.clone(),
+                instance_id.clone(),
+            )
+        });
         let leptos_options = LeptosOptions::builder()
             .output_name("jobpulse")
             .site_root(settings.site_root.as_str())
@@ -147,6 +150,7 @@ impl Application {
         });
         tokio::spawn(prune_events(self.state.clone()));
         tokio::spawn(heartbeat(self.state.clone()));
+        tokio::spawn(fail_silent_workers(self.state.clone()));
         if store::is_postgres(&self.state.settings.database_url) {
             crate::server::bridge::spawn(
                 self.state.settings.database_url.clone(),
@@ -165,6 +169,46 @@ impl Application {
                 }
             })
             .await
+    }
+}
+
+/// Where this process can reach itself (the demo site): a wildcard address means loopback.
+fn self_url(addr: SocketAddr) -> String {
+    let host = match addr.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv6() => "[::1]".to_owned(),
+        ip if ip.is_unspecified() => "127.0.0.1".to_owned(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        std::net::IpAddr::V4(ip) => ip.to_string(),
+    };
+    format!("http://{host}:{}", addr.port())
+}
+
+/// Fails outside workers' jobs whose worker stopped reporting, now and then.
+async fn fail_silent_workers(state: AppState) {
+    let timeout = Duration::from_millis(state.settings.scrape.worker_timeout_ms.max(1_000));
+    let mut every = tokio::time::interval(
+        (timeout / 10).clamp(Duration::from_millis(200), Duration::from_secs(60)),
+    );
+    let error = format!(
+        "Its worker sent no report for {} s: the job was given up. Start a new job to try again.",
+        timeout.as_secs()
+    );
+    loop {
+        every.tick().await;
+        let cutoff = chrono::Utc::now() - timeout;
+        match state.store.fail_silent_workers(cutoff, &error).await {
+            Ok(ended) => {
+                for (tenant_id, event) in ended {
+                    tracing::info!(job_id = %event.job_id, "an outside worker went silent; job failed");
+                    state.hub.publish(crate::server::hub::EventBatch {
+                        job_id: event.job_id,
+                        tenant_id,
+                        events: vec![event],
+                    });
+                }
+            }
+            Err(error) => tracing::warn!(%error, "could not look for silent workers"),
+        }
     }
 }
 
@@ -236,6 +280,7 @@ fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     let router = Router::<AppState>::new()
         .route("/healthz", get(healthz))
+        .merge(crate::server::demo_site::routes())
         .nest("/api", api)
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
@@ -286,6 +331,8 @@ async fn api_not_found() -> AppError {
 fn is_public(path: &str) -> bool {
     path == "/login"
         || path == "/healthz"
+        || path == "/robots.txt"
+        || path.starts_with("/demo/")
         || path.starts_with("/api/")
         || path.starts_with("/pkg/")
         || path

@@ -1,7 +1,13 @@
 //! Integration tests: the real app on port 0, a fresh SQLite database, a fake provider over HTTP.
 
+#[path = "../support/fake_apify.rs"]
+#[allow(dead_code)]
+mod fake_apify;
 #[path = "../support/fake_provider.rs"]
 mod fake_provider;
+#[path = "../support/fixture_site.rs"]
+#[allow(dead_code)]
+mod fixture_site;
 
 mod bulk_send;
 mod cli;
@@ -11,5 +17,6 @@ mod helpers;
 mod live;
 mod pages;
 mod security;
+mod sources;
 mod tenancy;
 mod validation;

@@ -289,7 +289,8 @@ macro_rules! conformance {
                             job.id,
                             "other",
                             JobEnd::Completed {
-                                parallel_workers: 1
+                                parallel_workers: 1,
+                                message: None
                             }
                         )
                         .await,
@@ -403,6 +404,7 @@ macro_rules! conformance {
                         "me",
                         JobEnd::Completed {
                             parallel_workers: 2,
+                            message: None,
                         },
                     )
                     .await
@@ -648,6 +650,7 @@ macro_rules! control_conformance {
                         "me",
                         JobEnd::Completed {
                             parallel_workers: 1,
+                            message: None,
                         },
                     )
                     .await
@@ -695,6 +698,7 @@ macro_rules! control_conformance {
                         "me",
                         JobEnd::Completed {
                             parallel_workers: 1,
+                            message: None,
                         },
                     )
                     .await

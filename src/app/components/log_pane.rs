@@ -4,19 +4,52 @@ use leptos::prelude::*;
 use crate::app::format;
 use crate::app::i18n::{Text, use_text};
 use crate::live::{JobFeed, LogEntry, LogLine};
+use crate::protocol::JobKind;
 
-fn describe(text: &Text, line: &LogLine) -> String {
+fn describe(text: &Text, kind: JobKind, line: &LogLine) -> String {
+    let campaign = text.campaign;
     match &line.entry {
-        LogEntry::Created { total } => (text.log_created)(*total),
-        LogEntry::Started { resumed: false } => text.log_started.to_owned(),
-        LogEntry::Started { resumed: true } => text.log_resumed.to_owned(),
+        LogEntry::Created { total } => match kind {
+            JobKind::BulkSend => (text.log_created)(*total),
+            JobKind::Scrape => (campaign.log_created_search)(*total),
+            JobKind::External => (campaign.log_created_external)(*total),
+        },
+        LogEntry::Started { rescued: false } => text.log_started.to_owned(),
+        LogEntry::Started { rescued: true } => text.log_resumed.to_owned(),
+        LogEntry::Resumed => campaign.log_resumed_request.to_owned(),
+        LogEntry::Stage { stage, message } => {
+            let stage = (campaign.stage)(stage);
+            match message {
+                Some(message) => format!("{stage} · {message}"),
+                None => stage,
+            }
+        }
+        LogEntry::Found { key, title } => (campaign.log_found)(match title {
+            Some(title) => title,
+            None => key,
+        }),
+        LogEntry::ItemError { key, error } => (campaign.log_item_error)(key, error),
         LogEntry::Sent { device, phone } => (text.log_sent)(*device, phone),
         LogEntry::ItemFailed {
             device,
             phone,
             error,
         } => (text.log_item_failed)(*device, phone, error),
-        LogEntry::Completed { sent, failed } => (text.log_completed)(*sent, *failed),
+        LogEntry::Completed {
+            sent,
+            failed,
+            message,
+        } => {
+            let counts = match kind {
+                JobKind::BulkSend => (text.log_completed)(*sent, *failed),
+                JobKind::Scrape => (campaign.log_completed_search)(*sent, *failed),
+                JobKind::External => (campaign.log_completed_items)(*sent, *failed),
+            };
+            match message {
+                Some(message) => format!("{counts} · {message}"),
+                None => counts,
+            }
+        }
         LogEntry::JobFailed { error } => (text.log_job_failed)(error),
         LogEntry::Cancelled => text.log_cancelled.to_owned(),
         LogEntry::Paused => text.log_paused.to_owned(),
@@ -28,6 +61,7 @@ fn describe(text: &Text, line: &LogLine) -> String {
 #[component]
 pub fn LogPane(feed: JobFeed) -> impl IntoView {
     let text = use_text();
+    let kind = feed.job.with_untracked(|j| j.kind);
     let failures_only = RwSignal::new(false);
     // Pinned to the bottom until the reader scrolls up; scrolling back down pins it again.
     let pinned = RwSignal::new(true);
@@ -143,7 +177,7 @@ pub fn LogPane(feed: JobFeed) -> impl IntoView {
                     <For each=lines key=|line| line.seq let:line>
                         <li class="log-line" class:log-failure=line.is_failure() data-seq=line.seq>
                             <time>{line.at.map(format::clock).unwrap_or_default()}</time>
-                            <span>{describe(text, &line)}</span>
+                            <span>{describe(text, kind, &line)}</span>
                         </li>
                     </For>
                 </ol>

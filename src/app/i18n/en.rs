@@ -1,6 +1,7 @@
 //! English.
 
 use super::Text;
+use super::campaign::CampaignText;
 use crate::protocol::{JobKind, JobStatus};
 
 /// The English strings.
@@ -161,5 +162,106 @@ pub static EN: Text = Text {
     log_in: "Log in",
     logging_in: "Logging in…",
 
+    campaign: &EN_CAMPAIGN,
+
     thousands: ',',
+};
+
+/// The English campaign strings.
+pub static EN_CAMPAIGN: CampaignText = CampaignText {
+    nav_campaigns: "Campaigns",
+    nav_new_campaign: "New campaign",
+    campaigns_title: "Campaigns",
+    campaigns_empty: "No campaigns yet.",
+    campaigns_empty_hint: "A campaign searches a source for your keywords and shows what it finds, live.",
+    back_to_campaigns: "← All campaigns",
+    col_campaign: "Campaign",
+    col_platform: "Platform",
+    col_keywords: "Keywords",
+    col_target: "Target",
+    col_results: "Results",
+
+    new_title: "New campaign",
+    new_intro: "Search a source for results about your keywords and watch them arrive. A campaign of up to 50 results shows them here as soon as it ends.",
+    name_label: "Name",
+    platform_label: "Platform",
+    platform_hint: "Where the results come from, e.g. Instagram, TikTok, a forum.",
+    keywords_label: "Keywords",
+    keywords_hint: "One per line, or separated by commas (up to 20).",
+    target_label: "Results wanted",
+    target_hint: "From 1 to 100,000. The search stops when it has them, or when the source runs out.",
+    source_label: "Source",
+    source_sandbox: "Demo site (built in)",
+    source_sandbox_note: "The demo site is part of jobpulse and its posts are made up: use it to try campaigns without the internet.",
+    source_http: "A website",
+    source_apify: "An Apify actor",
+    search_url_label: "Search URL",
+    search_url_hint: "Write {keyword} where the keyword goes, e.g. https://example.com/search?q={keyword}",
+    item_selector_label: "Result (CSS selector)",
+    link_selector_label: "Link inside a result",
+    title_selector_label: "Title inside a result",
+    author_selector_label: "Author inside a result",
+    text_selector_label: "Text inside a result",
+    next_selector_label: "Link to the next page",
+    delay_label: "Pause between pages (ms)",
+    max_pages_label: "Pages per keyword at most",
+    apify_url_label: "API base URL",
+    apify_actor_label: "Actor (id or user~name)",
+    apify_token_label: "API token",
+    optional: "optional",
+    start_campaign: "Start campaign",
+    small_done: "Done: these are the results.",
+    open_campaign: "Open the campaign",
+
+    stage: |stage| match stage {
+        "initializing" => "Initializing".to_owned(),
+        "fetching" => "Fetching".to_owned(),
+        "analyzing" => "Analyzing".to_owned(),
+        "searching" => "Searching".to_owned(),
+        "processing" => "Processing".to_owned(),
+        "completed" => "Completed".to_owned(),
+        other => other.to_owned(),
+    },
+    stages_label: "Stages",
+    done_label: |kind| match kind {
+        JobKind::BulkSend => "Sent",
+        JobKind::Scrape => "Results",
+        JobKind::External => "Done",
+    },
+    failed_label: |kind| match kind {
+        JobKind::Scrape => "Pages failed",
+        _ => "Failed",
+    },
+    target: "Target",
+    searches_title: "Searches",
+    run_again: "Search again",
+    export_csv: "Export CSV",
+    export_json: "Export JSON",
+    latest_results: "Latest results",
+    all_results: "All results",
+    results_title: "Results",
+    search_placeholder: "Search in the results",
+    search_button: "Search",
+    col_link: "Link",
+    col_title: "Title",
+    col_author: "Author",
+    col_keyword: "Keyword",
+    col_found: "Found",
+    no_results: "No results yet.",
+    results_range: |from, to, total| format!("{from}–{to} of {total}"),
+    previous: "Previous",
+    next: "Next",
+    campaign_link: "Campaign",
+    worker_note: "An outside worker runs this job and reports its progress here.",
+    demo_note: "Demo data: the built-in demo site's posts are made up.",
+
+    log_created_search: |target| format!("Search created for {target} results"),
+    log_created_external: |total| format!("Job created for {total} items"),
+    log_found: |what| format!("Found {what}"),
+    log_item_error: |key, error| format!("{key}: {error}"),
+    log_completed_search: |found, failed| {
+        format!("Completed: {found} results, {failed} pages failed")
+    },
+    log_completed_items: |done, failed| format!("Completed: {done} done, {failed} failed"),
+    log_resumed_request: "Resumed",
 };

@@ -1,6 +1,7 @@
 //! Spanish (español).
 
 use super::Text;
+use super::campaign::CampaignText;
 use crate::protocol::{JobKind, JobStatus};
 
 /// The Spanish strings.
@@ -161,5 +162,106 @@ pub static ES: Text = Text {
     log_in: "Entrar",
     logging_in: "Entrando…",
 
+    campaign: &ES_CAMPAIGN,
+
     thousands: '.',
+};
+
+/// Las cadenas de campañas en español.
+pub static ES_CAMPAIGN: CampaignText = CampaignText {
+    nav_campaigns: "Campañas",
+    nav_new_campaign: "Nueva campaña",
+    campaigns_title: "Campañas",
+    campaigns_empty: "Aún no hay campañas.",
+    campaigns_empty_hint: "Una campaña busca tus palabras clave en una fuente y muestra lo que encuentra, en directo.",
+    back_to_campaigns: "← Todas las campañas",
+    col_campaign: "Campaña",
+    col_platform: "Plataforma",
+    col_keywords: "Palabras clave",
+    col_target: "Objetivo",
+    col_results: "Resultados",
+
+    new_title: "Nueva campaña",
+    new_intro: "Busca resultados sobre tus palabras clave en una fuente y míralos llegar. Una campaña de hasta 50 resultados los muestra aquí en cuanto termina.",
+    name_label: "Nombre",
+    platform_label: "Plataforma",
+    platform_hint: "De dónde vienen los resultados: Instagram, TikTok, un foro…",
+    keywords_label: "Palabras clave",
+    keywords_hint: "Una por línea, o separadas por comas (hasta 20).",
+    target_label: "Resultados deseados",
+    target_hint: "De 1 a 100.000. La búsqueda para al tenerlos, o cuando la fuente se agota.",
+    source_label: "Fuente",
+    source_sandbox: "Sitio de demostración (incluido)",
+    source_sandbox_note: "El sitio de demostración es parte de jobpulse y sus publicaciones son inventadas: úsalo para probar campañas sin internet.",
+    source_http: "Un sitio web",
+    source_apify: "Un actor de Apify",
+    search_url_label: "URL de búsqueda",
+    search_url_hint: "Escribe {keyword} donde va la palabra clave, p. ej. https://example.com/search?q={keyword}",
+    item_selector_label: "Resultado (selector CSS)",
+    link_selector_label: "Enlace dentro de un resultado",
+    title_selector_label: "Título dentro de un resultado",
+    author_selector_label: "Autor dentro de un resultado",
+    text_selector_label: "Texto dentro de un resultado",
+    next_selector_label: "Enlace a la página siguiente",
+    delay_label: "Pausa entre páginas (ms)",
+    max_pages_label: "Páginas por palabra clave como máximo",
+    apify_url_label: "URL base de la API",
+    apify_actor_label: "Actor (id o usuario~nombre)",
+    apify_token_label: "Token de la API",
+    optional: "opcional",
+    start_campaign: "Iniciar campaña",
+    small_done: "Listo: estos son los resultados.",
+    open_campaign: "Abrir la campaña",
+
+    stage: |stage| match stage {
+        "initializing" => "Iniciando".to_owned(),
+        "fetching" => "Descargando".to_owned(),
+        "analyzing" => "Analizando".to_owned(),
+        "searching" => "Buscando".to_owned(),
+        "processing" => "Procesando".to_owned(),
+        "completed" => "Completada".to_owned(),
+        other => other.to_owned(),
+    },
+    stages_label: "Etapas",
+    done_label: |kind| match kind {
+        JobKind::BulkSend => "Enviados",
+        JobKind::Scrape => "Resultados",
+        JobKind::External => "Hechos",
+    },
+    failed_label: |kind| match kind {
+        JobKind::Scrape => "Páginas fallidas",
+        _ => "Fallidos",
+    },
+    target: "Objetivo",
+    searches_title: "Búsquedas",
+    run_again: "Buscar de nuevo",
+    export_csv: "Exportar CSV",
+    export_json: "Exportar JSON",
+    latest_results: "Últimos resultados",
+    all_results: "Todos los resultados",
+    results_title: "Resultados",
+    search_placeholder: "Buscar en los resultados",
+    search_button: "Buscar",
+    col_link: "Enlace",
+    col_title: "Título",
+    col_author: "Autor",
+    col_keyword: "Palabra clave",
+    col_found: "Encontrado",
+    no_results: "Aún no hay resultados.",
+    results_range: |from, to, total| format!("{from}–{to} de {total}"),
+    previous: "Anterior",
+    next: "Siguiente",
+    campaign_link: "Campaña",
+    worker_note: "Un trabajador externo ejecuta este trabajo e informa aquí de su avance.",
+    demo_note: "Datos de demostración: las publicaciones del sitio de demostración son inventadas.",
+
+    log_created_search: |target| format!("Búsqueda creada para {target} resultados"),
+    log_created_external: |total| format!("Trabajo creado para {total} elementos"),
+    log_found: |what| format!("Encontrado: {what}"),
+    log_item_error: |key, error| format!("{key}: {error}"),
+    log_completed_search: |found, failed| {
+        format!("Completada: {found} resultados, {failed} páginas fallidas")
+    },
+    log_completed_items: |done, failed| format!("Completado: {done} hechos, {failed} fallidos"),
+    log_resumed_request: "Reanudado",
 };

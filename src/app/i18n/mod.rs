@@ -4,8 +4,11 @@ use leptos::prelude::*;
 
 use crate::protocol::{JobKind, JobStatus};
 
+mod campaign;
 mod en;
 mod es;
+
+pub use campaign::CampaignText;
 
 pub use en::EN;
 pub use es::ES;
@@ -200,6 +203,9 @@ pub struct Text {
     pub password: &'static str,
     pub log_in: &'static str,
     pub logging_in: &'static str,
+
+    /// Campaigns, searches and outside workers' jobs.
+    pub campaign: &'static CampaignText,
 
     /// Digit grouping separator.
     pub thousands: char,

@@ -141,9 +141,7 @@ pub(super) async fn run(engine: Arc<Engine>, claimed: ClaimedJob) {
 
     let stop = stop_rx.borrow().clone();
     let end = match stop {
-        Stop::Run => JobEnd::Completed {
-            parallel_workers: devices,
-        },
+        Stop::Run => JobEnd::Completed { parallel_workers: devices, message: None },
         Stop::ProviderDown(reason) => JobEnd::Failed {
             error: format!(
                 "The provider has not accepted a message for {} s: {reason}",

@@ -6,6 +6,7 @@
 mod bulk_send;
 mod recorder;
 mod retry;
+mod scrape;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,9 +16,11 @@ use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+use crate::protocol::JobKind;
 use crate::server::hub::{EventBatch, Hub};
 use crate::server::providers::MessagingProvider;
 use crate::server::settings::EngineSettings;
+use crate::server::sources::SourceContext;
 use crate::server::store::{ClaimedJob, InFlightPolicy, Store};
 
 pub use retry::RetryPolicy;
@@ -27,6 +30,8 @@ pub struct Engine {
     store: Arc<dyn Store>,
     hub: Arc<Hub>,
     provider: Arc<dyn MessagingProvider>,
+    /// What scraping jobs read their sources with.
+    sources: SourceContext,
     settings: EngineSettings,
     /// This process's lease owner name: unique per start, so a restarted process never
     /// mistakes its predecessor's lease for its own.
@@ -41,6 +46,7 @@ impl Engine {
         store: Arc<dyn Store>,
         hub: Arc<Hub>,
         provider: Arc<dyn MessagingProvider>,
+        sources: SourceContext,
         settings: EngineSettings,
         instance_id: String,
     ) -> Arc<Engine> {
@@ -48,6 +54,7 @@ impl Engine {
             store,
             hub,
             provider,
+            sources,
             settings,
             instance_id,
             wake: Notify::new(),
@@ -132,7 +139,12 @@ impl Engine {
             tenant_id: claimed.tenant_id,
             events: vec![claimed.started.clone()],
         });
-        bulk_send::run(self.clone(), claimed).await;
+        match claimed.job.kind {
+            JobKind::BulkSend => bulk_send::run(self.clone(), claimed).await,
+            JobKind::Scrape => scrape::run(self.clone(), claimed).await,
+            // Never claimed: their outside worker runs them.
+            JobKind::External => {}
+        }
     }
 }
 

@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::protocol::{
-    InstanceView, ItemStatus, ItemView, JobId, JobKind, JobStatus, JobView, Progress, ServerMsg,
-    TokenView, UserView,
+    CampaignView, InstanceView, ItemStatus, ItemView, JobId, JobKind, JobStatus, JobView, Progress,
+    ResultView, ServerMsg, SourceSpec, TokenView, UserView, WorkerItem,
 };
 
 pub use postgres::{NotifyMode, PostgresStore};
@@ -180,6 +180,37 @@ pub struct ClaimedJob {
     pub rescued: bool,
     /// A stop someone asked for before the claim (its old runner died before carrying it out).
     pub control: Control,
+    /// What the job needs to run (a scrape's keywords and source), as stored at creation.
+    pub params: Option<serde_json::Value>,
+}
+
+/// A campaign to create, already validated.
+#[derive(Clone, Debug)]
+pub struct NewCampaign {
+    pub tenant_id: TenantId,
+    pub name: String,
+    pub platform: String,
+    pub keywords: Vec<String>,
+    pub target_results: u32,
+    pub source: SourceSpec,
+}
+
+/// One result a scraping job found.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FoundResult {
+    pub url: String,
+    pub title: Option<String>,
+    pub author: Option<String>,
+    pub text: Option<String>,
+    pub keyword: Option<String>,
+}
+
+/// A page (or dataset page) a scraping job could not read, after its retries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FailedPage {
+    pub url: String,
+    /// A sentence for people: "HTTP 500 Internal Server Error after 3 attempts".
+    pub error: String,
 }
 
 /// What happens to items that were in flight when their runner died.
@@ -245,9 +276,11 @@ pub enum Transition {
 /// How a runner ends its hold on a job.
 #[derive(Clone, Debug, PartialEq)]
 pub enum JobEnd {
-    /// Every item has an outcome; the store sums the results from the items themselves.
+    /// Every item has an outcome (or the work is done); the store sums the results from the
+    /// items themselves. `message` says more when there is more to say.
     Completed {
         parallel_workers: u32,
+        message: Option<String>,
     },
     Failed {
         error: String,
@@ -439,9 +472,92 @@ pub trait EngineStore: Send + Sync {
     async fn finish_job(&self, job: JobId, owner: &str, end: JobEnd) -> StoreResult<StoredEvent>;
 }
 
+/// Campaigns, their scraping jobs' results, and outside workers' jobs.
+#[async_trait]
+pub trait CampaignStore: Send + Sync {
+    /// Creates a campaign with its first scraping job (and that job's `job_created`).
+    async fn create_campaign(
+        &self,
+        new: NewCampaign,
+    ) -> StoreResult<(CampaignView, JobView, StoredEvent)>;
+    /// Adds another scraping job to one of the tenant's campaigns (a re-run).
+    async fn add_campaign_job(
+        &self,
+        tenant: TenantId,
+        campaign: Uuid,
+    ) -> StoreResult<Option<(JobView, StoredEvent)>>;
+    /// One of the tenant's campaigns, with its jobs.
+    async fn campaign(&self, tenant: TenantId, id: Uuid) -> StoreResult<Option<CampaignView>>;
+    /// The tenant's campaigns, newest first (without their jobs).
+    async fn list_campaigns(&self, tenant: TenantId, limit: u32) -> StoreResult<Vec<CampaignView>>;
+    /// A page of a campaign's results (each URL once, first found first) and how many match,
+    /// optionally only those whose URL, title, author or text contain `search`.
+    async fn campaign_results(
+        &self,
+        tenant: TenantId,
+        campaign: Uuid,
+        search: Option<&str>,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<Option<(Vec<ResultView>, u64)>>;
+    /// Records what a scraping job read: results whose URL is new to the campaign, and pages it
+    /// could not read, with their `item` events; `percentage` is the job's overall progress.
+    async fn record_results(
+        &self,
+        job: JobId,
+        owner: &str,
+        results: &[FoundResult],
+        failed: &[FailedPage],
+        percentage: f64,
+    ) -> StoreResult<Vec<StoredEvent>>;
+    /// Records that a scraping job entered a stage.
+    async fn record_stage(
+        &self,
+        job: JobId,
+        owner: &str,
+        stage: &str,
+        percentage: f64,
+        message: Option<&str>,
+    ) -> StoreResult<StoredEvent>;
+    /// Creates a job an outside worker runs, reachable with the worker token's hash.
+    async fn create_external_job(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        total: u64,
+        stages: &[String],
+        worker_token_hash: &str,
+    ) -> StoreResult<(JobView, StoredEvent)>;
+    /// The job a worker token belongs to (and its tenant), if the token is that job's.
+    async fn worker_job(
+        &self,
+        job: JobId,
+        token_hash: &str,
+    ) -> StoreResult<Option<(TenantId, JobView)>>;
+    /// Records a worker's progress: the job starts on its first report.
+    async fn worker_progress(
+        &self,
+        job: JobId,
+        processed: u64,
+        stage: Option<&str>,
+        message: Option<&str>,
+    ) -> StoreResult<Vec<StoredEvent>>;
+    /// Records a worker's items (a repeated key is ignored) and their `item` events.
+    async fn worker_items(&self, job: JobId, items: &[WorkerItem])
+    -> StoreResult<Vec<StoredEvent>>;
+    /// Ends a worker's job; `None` if it had ended already.
+    async fn worker_finish(&self, job: JobId, end: JobEnd) -> StoreResult<Option<StoredEvent>>;
+    /// Fails outside workers' jobs with no report since `cutoff`; their final events.
+    async fn fail_silent_workers(
+        &self,
+        cutoff: DateTime<Utc>,
+        error: &str,
+    ) -> StoreResult<Vec<(TenantId, StoredEvent)>>;
+}
+
 /// Every read and write of jobpulse's state: one implementation per database.
 #[async_trait]
-pub trait Store: TenantStore + JobStore + EngineStore + 'static {
+pub trait Store: TenantStore + JobStore + EngineStore + CampaignStore + 'static {
     /// Applies pending migrations.
     async fn migrate(&self) -> StoreResult<()>;
     /// Answers when the database is reachable.

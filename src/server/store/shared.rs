@@ -3,11 +3,33 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{ItemOutcome, JobEnd, StopRequest, StoredEvent, outcome_event, progress_of};
-use crate::protocol::{
-    ItemStatus, JobCompletedEvent, JobFailedEvent, JobId, JobResults, JobStartedEvent, JobStatus,
-    JobStoppedEvent, Progress, ServerMsg,
+use super::{
+    FailedPage, FoundResult, ItemOutcome, JobEnd, StopRequest, StoredEvent, outcome_event,
+    progress_of,
 };
+use crate::protocol::{
+    CampaignView, ItemReport, ItemStatus, JobCompletedEvent, JobFailedEvent, JobId, JobKind,
+    JobResults, JobStartedEvent, JobStatus, JobStoppedEvent, Progress, ResultView, ServerMsg,
+    StageEvent, WorkerItem,
+};
+
+/// A multi-stage job's overall percentage replaces the one counted from items.
+pub(crate) fn with_percentage(progress: Progress, percentage: Option<f64>) -> Progress {
+    match percentage {
+        Some(percentage) => Progress {
+            percentage: (percentage * 100.0).round() / 100.0,
+            ..progress
+        },
+        None => progress,
+    }
+}
+
+/// The stages named in a job's params (`{"stages": [...]}`).
+pub(crate) fn stages_of(params: Option<serde_json::Value>) -> Vec<String> {
+    params
+        .and_then(|p| serde_json::from_value(p["stages"].clone()).ok())
+        .unwrap_or_default()
+}
 
 /// The status a job ends (or pauses) in.
 pub(crate) fn end_status(end: &JobEnd) -> JobStatus {
@@ -55,12 +77,13 @@ pub(crate) fn end_event(
 ) -> ServerMsg {
     let status = end_status(&end);
     match end {
-        JobEnd::Completed { .. } => ServerMsg::JobCompleted(JobCompletedEvent {
+        JobEnd::Completed { message, .. } => ServerMsg::JobCompleted(JobCompletedEvent {
             job_id,
             seq,
             at,
             status,
             results: results.expect("a completed job has results"),
+            message,
         }),
         JobEnd::Failed { error, message } => ServerMsg::JobFailed(JobFailedEvent {
             job_id,
@@ -182,8 +205,11 @@ fn done_verb(status: JobStatus) -> &'static str {
 }
 
 /// Why a stop does not fit a job in `status` with a `control` already requested, if it does not.
-pub(crate) fn stop_refusal(status: JobStatus, stop: StopRequest) -> Option<String> {
+pub(crate) fn stop_refusal(kind: JobKind, status: JobStatus, stop: StopRequest) -> Option<String> {
     let verb = stop_control(stop);
+    if kind == JobKind::External && stop == StopRequest::Pause && !status.is_terminal() {
+        return Some(WORKER_MOVES_IT.into());
+    }
     match (status, stop) {
         (JobStatus::Completed | JobStatus::Failed | JobStatus::Cancelled, _) => Some(format!(
             "The job has already {}; there is nothing to {verb}.",
@@ -202,13 +228,23 @@ pub(crate) fn stop_control(stop: StopRequest) -> &'static str {
     }
 }
 
+/// The refusal for controls an outside worker's job does not have.
+pub(crate) const WORKER_MOVES_IT: &str =
+    "An outside worker runs this job: it can be cancelled here, but only its worker moves it on.";
+
 /// The refusal when a running job is being cancelled and someone asks again.
 pub(crate) const BEING_CANCELLED: &str = "The job is being cancelled already.";
 /// The refusal when a job changed between reading and writing it.
 pub(crate) const CHANGED_MEANWHILE: &str = "The job changed meanwhile; look at it again and retry.";
 
 /// Why a job in `status`, with `pending` items left, cannot be resumed, if it cannot.
-pub(crate) fn resume_refusal(status: JobStatus, pending: i64) -> Option<String> {
+pub(crate) fn resume_refusal(kind: JobKind, status: JobStatus, pending: i64) -> Option<String> {
+    match (kind, status) {
+        (JobKind::External, _) => return Some(WORKER_MOVES_IT.into()),
+        // A search starts over (results it has are not counted twice), so it needs no items left.
+        (JobKind::Scrape, JobStatus::Paused | JobStatus::Failed) => return None,
+        _ => {}
+    }
     match status {
         JobStatus::Paused => None,
         JobStatus::Failed if pending > 0 => None,
@@ -226,7 +262,17 @@ pub(crate) fn resume_refusal(status: JobStatus, pending: i64) -> Option<String> 
 }
 
 /// Why a job in `status` cannot retry its failed items, if it cannot.
-pub(crate) fn retry_refusal(status: JobStatus) -> Option<String> {
+pub(crate) fn retry_refusal(kind: JobKind, status: JobStatus) -> Option<String> {
+    match kind {
+        JobKind::BulkSend => {}
+        JobKind::Scrape => {
+            return Some(
+                "A search has no items to retry: run the campaign again to look for more results."
+                    .to_owned(),
+            );
+        }
+        JobKind::External => return Some(WORKER_MOVES_IT.into()),
+    }
     match status {
         JobStatus::Completed | JobStatus::Failed => None,
         JobStatus::Cancelled => {
@@ -251,3 +297,183 @@ pub(crate) fn nothing_to_retry(include_unknown: bool) -> String {
 /// de-duplicate.
 pub(crate) const UNKNOWN_ERROR: &str =
     "in flight when its runner stopped; not re-sent automatically";
+
+/// The stages of a scraping job, in order.
+pub(crate) const SCRAPE_STAGES: [&str; 6] = [
+    "initializing",
+    "fetching",
+    "analyzing",
+    "searching",
+    "processing",
+    "completed",
+];
+
+/// What a campaign's scraping job needs to run.
+pub(crate) fn campaign_job_params(campaign: &CampaignView) -> serde_json::Value {
+    serde_json::json!({
+        "keywords": campaign.keywords,
+        "source": campaign.source,
+        "target": campaign.target_results,
+        "stages": SCRAPE_STAGES,
+    })
+}
+
+/// What an outside worker's job keeps: its stages.
+pub(crate) fn external_params(stages: &[String]) -> serde_json::Value {
+    serde_json::json!({ "stages": stages })
+}
+
+/// An item to record by key: a result found, or an item a worker reported.
+pub(crate) struct ItemNote {
+    pub key: String,
+    pub ok: bool,
+    pub title: Option<String>,
+    pub error: Option<String>,
+    pub data: Option<serde_json::Value>,
+}
+
+impl ItemNote {
+    /// A result a scraping job found.
+    pub fn found(result: &FoundResult) -> ItemNote {
+        ItemNote {
+            key: result.url.clone(),
+            ok: true,
+            title: result.title.clone(),
+            error: None,
+            data: serde_json::to_value(result).ok(),
+        }
+    }
+
+    /// A page a scraping job could not read: a failed item, keyed by the page's URL.
+    pub fn failed_page(page: &FailedPage) -> ItemNote {
+        ItemNote {
+            key: page.url.clone(),
+            ok: false,
+            title: None,
+            error: Some(page.error.clone()),
+            data: None,
+        }
+    }
+
+    /// An item an outside worker reported.
+    pub fn reported(item: &WorkerItem) -> ItemNote {
+        ItemNote {
+            key: item.key.clone(),
+            ok: item.status == "ok",
+            title: None,
+            error: item.error.clone(),
+            data: item.data.clone(),
+        }
+    }
+}
+
+/// Escapes `%`, `_` and the escape character itself for a `LIKE … ESCAPE '\\'` pattern.
+pub(crate) fn like_escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+/// A result as people see it, from its stored key and data.
+pub(crate) fn result_view(
+    url: String,
+    data: Option<FoundResult>,
+    job_id: JobId,
+    found_at: DateTime<Utc>,
+) -> ResultView {
+    let data = data.unwrap_or(FoundResult {
+        url: url.clone(),
+        title: None,
+        author: None,
+        text: None,
+        keyword: None,
+    });
+    ResultView {
+        url,
+        title: data.title,
+        author: data.author,
+        text: data.text,
+        keyword: data.keyword,
+        job_id,
+        found_at,
+    }
+}
+
+/// The `item` events of recorded items, numbered up to `last_seq`, each with the counters as of
+/// that event; `before` is (sent, failed) before the batch.
+pub(crate) fn item_events(
+    job: JobId,
+    at: DateTime<Utc>,
+    recorded: Vec<ItemNote>,
+    before: (i64, i64),
+    total: i64,
+    last_seq: u64,
+    percentage: Option<f64>,
+) -> Vec<StoredEvent> {
+    let first_seq = last_seq + 1 - recorded.len() as u64;
+    let (mut sent, mut failed) = before;
+    recorded
+        .into_iter()
+        .enumerate()
+        .map(|(i, note)| {
+            if note.ok {
+                sent += 1;
+            } else {
+                failed += 1;
+            }
+            StoredEvent::from_msg(&ServerMsg::Item(ItemReport {
+                job_id: job,
+                seq: first_seq + i as u64,
+                at,
+                key: note.key,
+                status: if note.ok { "ok" } else { "failed" }.to_owned(),
+                title: note.title,
+                error: note.error,
+                progress: with_percentage(progress_of(sent, failed, 0, total), percentage),
+            }))
+        })
+        .collect()
+}
+
+/// A `stage` event.
+pub(crate) fn stage_event(
+    job: JobId,
+    seq: u64,
+    at: DateTime<Utc>,
+    stage: &str,
+    percentage: f64,
+    progress: Progress,
+    message: Option<&str>,
+) -> StoredEvent {
+    StoredEvent::from_msg(&ServerMsg::Stage(StageEvent {
+        job_id: job,
+        seq,
+        at,
+        stage: stage.to_owned(),
+        percentage: (percentage * 100.0).round() / 100.0,
+        progress: Some(with_percentage(progress, Some(percentage))),
+        message: message.map(str::to_owned),
+    }))
+}
+
+/// `job_started` of an outside worker's job, written on its first report.
+pub(crate) fn started_by_worker(
+    job: JobId,
+    seq: u64,
+    at: DateTime<Utc>,
+    progress: Progress,
+) -> StoredEvent {
+    StoredEvent::from_msg(&ServerMsg::JobStarted(JobStartedEvent {
+        job_id: job,
+        seq,
+        at,
+        message: "Started by its outside worker".to_owned(),
+        progress: Some(progress),
+        instance: None,
+    }))
+}

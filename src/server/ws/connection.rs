@@ -1,6 +1,6 @@
 //! One live connection: its session loop, subscriptions, replay from the log and delivery.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
@@ -11,12 +11,13 @@ use tokio::time::Instant;
 use tokio_stream::StreamMap;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+use uuid::Uuid;
 
 use super::{
     AUTH_TIMEOUT, FirstSubscription, Limiter, MAX_PROTOCOL_ERRORS, MAX_SUBSCRIPTIONS,
     MAX_THROTTLED, REPLAY_PAGE, close,
 };
-use crate::protocol::{ClientMsg, ErrorEvent, JobId, ServerMsg, SnapshotMsg};
+use crate::protocol::{CampaignSnapshot, ClientMsg, ErrorEvent, JobId, ServerMsg, SnapshotMsg};
 use crate::server::AppState;
 use crate::server::auth::{self, Principal};
 use crate::server::hub::SharedBatch;
@@ -45,6 +46,7 @@ pub(super) async fn serve(
         principal,
         sink,
         subscriptions: HashMap::new(),
+        campaigns: HashSet::new(),
         streams: StreamMap::new(),
         protocol_errors: 0,
         pending_first: first,
@@ -58,6 +60,8 @@ pub(super) async fn serve(
 enum Feed {
     Job(JobId),
     TenantJobs,
+    /// The tenant's new jobs, watched for those of the campaigns this connection follows.
+    CampaignJobs,
 }
 
 /// Why a connection ended.
@@ -89,6 +93,7 @@ struct Connection {
     principal: Option<Principal>,
     sink: SplitSink<WebSocket, Message>,
     subscriptions: HashMap<JobId, Subscription>,
+    campaigns: HashSet<Uuid>,
     streams: StreamMap<Feed, BroadcastStream<SharedBatch>>,
     protocol_errors: u32,
     pending_first: Option<FirstSubscription>,
@@ -331,7 +336,14 @@ impl Connection {
                     .insert(Feed::TenantJobs, BroadcastStream::new(rx));
                 Ok(())
             }
-            ClientMsg::SubscribeCampaign { .. } => self.protocol_error("campaign not found").await,
+            ClientMsg::SubscribeCampaign {
+                campaign_id,
+                after_seq,
+                after_seqs,
+            } => {
+                self.subscribe_campaign(campaign_id, after_seq, &after_seqs)
+                    .await
+            }
             ClientMsg::Ping { .. } | ClientMsg::Auth { .. } => Ok(()),
         }
     }
@@ -341,6 +353,64 @@ impl Connection {
             .as_ref()
             .expect("only called once authenticated")
             .tenant_id
+    }
+
+    /// Follows every job of a campaign now, and each job added to it from now on.
+    #[tracing::instrument(skip(self, after_seqs))]
+    async fn subscribe_campaign(
+        &mut self,
+        campaign_id: Uuid,
+        after_seq: Option<u64>,
+        after_seqs: &HashMap<JobId, u64>,
+    ) -> Result<(), Gone> {
+        // Listen for new jobs before reading the campaign: one created in between is seen
+        // by both, and `subscribe` skips it the second time.
+        if !self.streams.contains_key(&Feed::CampaignJobs) {
+            let rx = self.state.hub.subscribe_tenant(self.tenant());
+            self.streams
+                .insert(Feed::CampaignJobs, BroadcastStream::new(rx));
+        }
+        let campaign = match self.state.store.campaign(self.tenant(), campaign_id).await {
+            Ok(Some(campaign)) => crate::server::campaigns::redacted(campaign),
+            Ok(None) => return self.protocol_error("campaign not found").await,
+            Err(error) => {
+                tracing::warn!(%error, "could not load a campaign to subscribe");
+                return self
+                    .send_msg(&ServerMsg::Error(ErrorEvent::protocol(
+                        "try again: the database is busy",
+                    )))
+                    .await;
+            }
+        };
+        self.campaigns.insert(campaign_id);
+        let jobs: Vec<JobId> = campaign.jobs.iter().rev().map(|j| j.id).collect();
+        self.send_msg(&ServerMsg::CampaignSubscribed(CampaignSnapshot {
+            campaign_id,
+            campaign,
+        }))
+        .await?;
+        for job in jobs {
+            if !self.subscriptions.contains_key(&job) {
+                let after = after_seqs.get(&job).copied().or(after_seq);
+                self.subscribe(job, after).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Subscribes a job that was just added to a followed campaign, from its first event.
+    async fn on_campaign_job(&mut self, event: &StoredEvent) -> Result<(), Gone> {
+        let Ok(ServerMsg::JobCreated(created)) = event.msg() else {
+            return Ok(());
+        };
+        let followed = created
+            .job
+            .campaign_id
+            .is_some_and(|c| self.campaigns.contains(&c));
+        if followed && !self.subscriptions.contains_key(&created.job_id) {
+            self.subscribe(created.job_id, Some(0)).await?;
+        }
+        Ok(())
     }
 
     #[tracing::instrument(skip(self))]
@@ -511,6 +581,28 @@ impl Connection {
             }
             // New-job notices are hints for dashboards; a dashboard reloads its list on reconnect.
             (Feed::TenantJobs, Err(BroadcastStreamRecvError::Lagged(_))) => Ok(()),
+            (Feed::CampaignJobs, Ok(batch)) => {
+                for event in batch.events.iter().filter(|e| e.kind == "job_created") {
+                    self.on_campaign_job(event).await?;
+                }
+                Ok(())
+            }
+            // Missed some: look at the followed campaigns' jobs again.
+            (Feed::CampaignJobs, Err(BroadcastStreamRecvError::Lagged(_))) => {
+                let campaigns: Vec<Uuid> = self.campaigns.iter().copied().collect();
+                for campaign in campaigns {
+                    let jobs = match self.state.store.campaign(self.tenant(), campaign).await {
+                        Ok(Some(campaign)) => campaign.jobs,
+                        _ => continue,
+                    };
+                    for job in jobs.iter().rev() {
+                        if !self.subscriptions.contains_key(&job.id) {
+                            self.subscribe(job.id, Some(0)).await?;
+                        }
+                    }
+                }
+                Ok(())
+            }
         }
     }
 }

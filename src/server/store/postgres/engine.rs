@@ -85,7 +85,8 @@ impl EngineStore for PostgresStore {
         // Another instance claiming at the same moment skips the row we lock, and vice versa.
         let candidate = sqlx::query(
             "SELECT id, tenant_id, status, control FROM jobs \
-             WHERE status = 'pending' OR (status = 'processing' AND lease_expires_at < now()) \
+             WHERE kind <> 'external' \
+             AND (status = 'pending' OR (status = 'processing' AND lease_expires_at < now())) \
              ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED",
         )
         .fetch_optional(&mut *tx)
@@ -129,6 +130,7 @@ impl EngineStore for PostgresStore {
         .bind(job_id.0)
         .fetch_one(&mut *tx)
         .await?;
+        let params = row.params.clone();
         let job = row.into_view()?;
         let started = StoredEvent::from_msg(&started_event(
             job_id,
@@ -147,6 +149,7 @@ impl EngineStore for PostgresStore {
             started,
             rescued,
             control,
+            params,
         }))
     }
 
@@ -186,11 +189,14 @@ impl EngineStore for PostgresStore {
         if holds.is_none() {
             return Err(StoreError::LeaseLost(job));
         }
+        // The locking CTE is evaluated once; as an `IN (subquery)` the planner may rescan it and
+        // claim more than `limit` items.
         let rows = sqlx::query(
-            "UPDATE items SET status = 'sending', updated_at = now() WHERE job_id = $1 AND idx IN \
-             (SELECT idx FROM items WHERE job_id = $1 AND status = 'pending' ORDER BY idx LIMIT $2 \
-              FOR UPDATE SKIP LOCKED) \
-             RETURNING idx, recipient, idempotency_key, attempts",
+            "WITH picked AS (SELECT idx FROM items WHERE job_id = $1 AND status = 'pending' \
+               ORDER BY idx LIMIT $2 FOR UPDATE SKIP LOCKED) \
+             UPDATE items SET status = 'sending', updated_at = now() FROM picked \
+             WHERE items.job_id = $1 AND items.idx = picked.idx \
+             RETURNING items.idx, items.recipient, items.idempotency_key, items.attempts",
         )
         .bind(job.0)
         .bind(limit as i64)

@@ -9,7 +9,8 @@ use uuid::Uuid;
 
 use super::{Holder, JOB_COLUMNS, JobRow, PostgresStore, end_job, event_rows, insert_events};
 use crate::protocol::{
-    InstanceView, ItemStatus, ItemView, JobCreatedEvent, JobId, JobStatus, JobView, ServerMsg,
+    InstanceView, ItemStatus, ItemView, JobCreatedEvent, JobId, JobKind, JobStatus, JobView,
+    ServerMsg,
 };
 use crate::server::store::shared::{
     BEING_CANCELLED, CHANGED_MEANWHILE, nothing_to_retry, resume_refusal, resumed_event,
@@ -313,10 +314,18 @@ impl JobStore for PostgresStore {
                 reason,
             }))
         };
-        if let Some(reason) = stop_refusal(current.status, stop) {
+        if let Some(reason) = stop_refusal(current.kind, current.status, stop) {
             return refused(reason);
         }
-        if current.status != JobStatus::Processing {
+        // An outside worker's job has no runner to ask: it stops now, and the worker hears so at its
+        // next report.
+        let external = current.kind == JobKind::External;
+        if current.status != JobStatus::Processing || external {
+            let holder = if external {
+                Holder::Worker
+            } else {
+                Holder::Nobody
+            };
             let end = match stop {
                 StopRequest::Cancel => JobEnd::Cancelled {
                     message: "Cancelled on request".into(),
@@ -325,7 +334,7 @@ impl JobStore for PostgresStore {
                     message: "Paused on request".into(),
                 },
             };
-            let Some(event) = end_job(&mut tx, job, Holder::Nobody, end, self.notify).await? else {
+            let Some(event) = end_job(&mut tx, job, holder, end, self.notify).await? else {
                 return refused(CHANGED_MEANWHILE.into());
             };
             let job = job_in_tx(&mut tx, job).await?;
@@ -360,7 +369,7 @@ impl JobStore for PostgresStore {
         .bind(job.0)
         .fetch_one(&mut *tx)
         .await?;
-        if let Some(reason) = resume_refusal(current.status, pending) {
+        if let Some(reason) = resume_refusal(current.kind, current.status, pending) {
             return Ok(Some(Transition::Refused {
                 job: current,
                 reason,
@@ -384,7 +393,7 @@ impl JobStore for PostgresStore {
         let Some(current) = job_for_update(&mut tx, tenant, job).await? else {
             return Ok(None);
         };
-        if let Some(reason) = retry_refusal(current.status) {
+        if let Some(reason) = retry_refusal(current.kind, current.status) {
             return Ok(Some(Transition::Refused {
                 job: current,
                 reason,

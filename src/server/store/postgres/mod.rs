@@ -12,10 +12,11 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row, Transaction};
 use uuid::Uuid;
 
-use super::shared::{end_event, end_status, summarise};
+use super::shared::{end_event, end_status, stages_of, summarise, with_percentage};
 use super::{JobEnd, Store, StoreError, StoreResult, StoredEvent, TenantId, progress_of};
 use crate::protocol::{JobId, JobKind, JobResults, JobStatus, JobView};
 
+mod campaigns;
 mod engine;
 mod jobs;
 mod tenants;
@@ -37,7 +38,8 @@ pub enum NotifyMode {
 }
 
 const JOB_COLUMNS: &str = "id, kind, status, created_at, started_at, finished_at, sent, failed, \
-     unknown, total, stage, last_error, last_seq, skipped, devices_limit, message, results";
+     unknown, total, stage, last_error, last_seq, skipped, devices_limit, message, results, \
+     campaign_id, name, params, percentage";
 
 /// jobpulse's state in a PostgreSQL database.
 pub struct PostgresStore {
@@ -65,6 +67,10 @@ struct JobRow {
     devices_limit: i32,
     message: Option<String>,
     results: Option<serde_json::Value>,
+    campaign_id: Option<Uuid>,
+    name: Option<String>,
+    pub(super) params: Option<serde_json::Value>,
+    percentage: Option<f64>,
 }
 
 impl JobRow {
@@ -77,7 +83,10 @@ impl JobRow {
             created_at: self.created_at,
             started_at: self.started_at,
             finished_at: self.finished_at,
-            progress: progress_of(self.sent, self.failed, self.unknown, self.total),
+            progress: with_percentage(
+                progress_of(self.sent, self.failed, self.unknown, self.total),
+                self.percentage,
+            ),
             stage: self.stage,
             last_error: self.last_error,
             last_seq: self.last_seq as u64,
@@ -90,6 +99,9 @@ impl JobRow {
                 .map(serde_json::from_value::<JobResults>)
                 .transpose()
                 .map_err(|e| StoreError::Corrupt(format!("job results: {e}")))?,
+            campaign_id: self.campaign_id,
+            name: self.name,
+            stages: stages_of(self.params),
         })
     }
 }
@@ -109,6 +121,8 @@ fn event_rows(rows: Vec<PgRow>, job: JobId) -> Vec<StoredEvent> {
 enum Holder<'a> {
     Runner(&'a str),
     Nobody,
+    /// An outside worker (by its job's token, checked before): its job has no lease.
+    Worker,
 }
 
 impl PostgresStore {
@@ -208,6 +222,7 @@ async fn end_job(
     let fence = match holder {
         Holder::Runner(_) => "lease_owner = $4",
         Holder::Nobody => "lease_owner IS NULL AND status IN ('pending', 'paused')",
+        Holder::Worker => "kind = 'external' AND status IN ('pending', 'processing')",
     };
     let sql = format!(
         "UPDATE jobs SET status = $1, lease_owner = NULL, lease_expires_at = NULL, control = NULL, \
@@ -234,7 +249,9 @@ async fn end_job(
         row.get("total"),
     );
     let results = match &end {
-        JobEnd::Completed { parallel_workers } => {
+        JobEnd::Completed {
+            parallel_workers, ..
+        } => {
             let devices_used: i64 = sqlx::query_scalar(
                 "SELECT COUNT(DISTINCT device_id) FROM items WHERE job_id = $1 AND device_id IS NOT NULL",
             )

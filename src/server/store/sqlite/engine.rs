@@ -74,7 +74,8 @@ impl EngineStore for SqliteStore {
         let (_gate, mut tx) = self.write_tx().await?;
         let candidate = sqlx::query(
             "SELECT id, tenant_id, status, control FROM jobs \
-             WHERE status = 'pending' OR (status = 'processing' AND lease_expires_at < ?) \
+             WHERE kind <> 'external' \
+             AND (status = 'pending' OR (status = 'processing' AND lease_expires_at < ?)) \
              ORDER BY id LIMIT 1",
         )
         .bind(now_ms)
@@ -127,6 +128,10 @@ impl EngineStore for SqliteStore {
         .bind(&id)
         .fetch_one(&mut *tx)
         .await?;
+        let params = row
+            .params
+            .as_deref()
+            .and_then(|p| serde_json::from_str(p).ok());
         let job = row.into_view()?;
         let started = StoredEvent::from_msg(&started_event(
             job_id,
@@ -145,6 +150,7 @@ impl EngineStore for SqliteStore {
             started,
             rescued,
             control,
+            params,
         }))
     }
 

@@ -12,7 +12,8 @@ use super::{
     insert_events, millis, parse_uuid,
 };
 use crate::protocol::{
-    InstanceView, ItemStatus, ItemView, JobCreatedEvent, JobId, JobStatus, JobView, ServerMsg,
+    InstanceView, ItemStatus, ItemView, JobCreatedEvent, JobId, JobKind, JobStatus, JobView,
+    ServerMsg,
 };
 use crate::server::store::shared::{
     BEING_CANCELLED, CHANGED_MEANWHILE, nothing_to_retry, resume_refusal, resumed_event,
@@ -280,11 +281,19 @@ impl JobStore for SqliteStore {
                 reason,
             }))
         };
-        if let Some(reason) = stop_refusal(current.status, stop) {
+        if let Some(reason) = stop_refusal(current.kind, current.status, stop) {
             return refused(reason);
         }
-        if current.status != JobStatus::Processing {
+        // An outside worker's job has no runner to ask: it stops now, and the worker hears so at its
+        // next report.
+        let external = current.kind == JobKind::External;
+        if current.status != JobStatus::Processing || external {
             // No runner holds it: the stop happens now.
+            let holder = if external {
+                Holder::Worker
+            } else {
+                Holder::Nobody
+            };
             let end = match stop {
                 StopRequest::Cancel => JobEnd::Cancelled {
                     message: "Cancelled on request".into(),
@@ -293,7 +302,7 @@ impl JobStore for SqliteStore {
                     message: "Paused on request".into(),
                 },
             };
-            let Some(event) = end_job(&mut tx, job, Holder::Nobody, end).await? else {
+            let Some(event) = end_job(&mut tx, job, holder, end).await? else {
                 return refused(CHANGED_MEANWHILE.into());
             };
             let job = job_in_tx(&mut tx, job).await?;
@@ -333,7 +342,7 @@ impl JobStore for SqliteStore {
         .bind(job.to_string())
         .fetch_one(&mut *tx)
         .await?;
-        if let Some(reason) = resume_refusal(current.status, pending) {
+        if let Some(reason) = resume_refusal(current.kind, current.status, pending) {
             return Ok(Some(Transition::Refused {
                 job: current,
                 reason,
@@ -355,7 +364,7 @@ impl JobStore for SqliteStore {
         let Some(current) = job_for_update(&mut tx, tenant, job).await? else {
             return Ok(None);
         };
-        if let Some(reason) = retry_refusal(current.status) {
+        if let Some(reason) = retry_refusal(current.kind, current.status) {
             return Ok(Some(Transition::Refused {
                 job: current,
                 reason,

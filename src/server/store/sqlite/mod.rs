@@ -14,10 +14,11 @@ use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
-use super::shared::{end_event, end_status, summarise};
+use super::shared::{end_event, end_status, stages_of, summarise, with_percentage};
 use super::{JobEnd, Store, StoreError, StoreResult, StoredEvent, TenantId, progress_of};
 use crate::protocol::{JobId, JobKind, JobResults, JobStatus, JobView};
 
+mod campaigns;
 mod engine;
 mod jobs;
 mod tenants;
@@ -26,7 +27,8 @@ mod tenants;
 pub(super) const INSERT_CHUNK: usize = 4_000;
 
 pub(super) const JOB_COLUMNS: &str = "id, kind, status, created_at, started_at, finished_at, sent, failed, \
-     unknown, total, stage, last_error, last_seq, skipped, devices_limit, message, results";
+     unknown, total, stage, last_error, last_seq, skipped, devices_limit, message, results, \
+     campaign_id, name, params, percentage";
 
 /// jobpulse's state in one SQLite file.
 pub struct SqliteStore {
@@ -68,6 +70,10 @@ pub(super) struct JobRow {
     devices_limit: i64,
     message: Option<String>,
     results: Option<String>,
+    campaign_id: Option<String>,
+    name: Option<String>,
+    pub(super) params: Option<String>,
+    percentage: Option<f64>,
 }
 
 impl JobRow {
@@ -80,7 +86,10 @@ impl JobRow {
             created_at: from_millis(self.created_at),
             started_at: self.started_at.map(from_millis),
             finished_at: self.finished_at.map(from_millis),
-            progress: progress_of(self.sent, self.failed, self.unknown, self.total),
+            progress: with_percentage(
+                progress_of(self.sent, self.failed, self.unknown, self.total),
+                self.percentage,
+            ),
             stage: self.stage,
             last_error: self.last_error,
             last_seq: self.last_seq as u64,
@@ -95,6 +104,16 @@ impl JobRow {
                 ),
                 None => None,
             },
+            campaign_id: self.campaign_id.as_deref().map(parse_uuid).transpose()?,
+            name: self.name,
+            stages: stages_of(
+                self.params
+                    .as_deref()
+                    .map(serde_json::from_str)
+                    .transpose()
+                    .ok()
+                    .flatten(),
+            ),
         })
     }
 }
@@ -198,6 +217,8 @@ pub(super) fn event_rows(rows: Vec<sqlx::sqlite::SqliteRow>, job: JobId) -> Vec<
 pub(super) enum Holder<'a> {
     Runner(&'a str),
     Nobody,
+    /// An outside worker (by its job's token, checked before): its job has no lease.
+    Worker,
 }
 
 /// Writes a job's end (or pause) and its event in `tx`; `None` if `holder` does not hold the job.
@@ -218,6 +239,7 @@ pub(super) async fn end_job(
     let fence = match holder {
         Holder::Runner(_) => "lease_owner = ?",
         Holder::Nobody => "lease_owner IS NULL AND status IN ('pending', 'paused')",
+        Holder::Worker => "kind = 'external' AND status IN ('pending', 'processing')",
     };
     let sql = format!(
         "UPDATE jobs SET status = ?, lease_owner = NULL, lease_expires_at = NULL, control = NULL, \
@@ -245,7 +267,9 @@ pub(super) async fn end_job(
         row.get("total"),
     );
     let results = match &end {
-        JobEnd::Completed { parallel_workers } => {
+        JobEnd::Completed {
+            parallel_workers, ..
+        } => {
             let devices_used: i64 = sqlx::query_scalar(
                 "SELECT COUNT(DISTINCT device_id) FROM items WHERE job_id = ? AND device_id IS NOT NULL",
             )

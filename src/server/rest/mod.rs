@@ -1,5 +1,8 @@
 //! The REST endpoints of CONTRACT.md, under `/api`.
 
+mod campaigns;
+mod workers;
+
 use axum::Json;
 use axum::Router;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
@@ -30,7 +33,7 @@ pub fn routes() -> Router<AppState> {
             // 100,000 numbers with their JSON quoting fit well within 8 MiB.
             post(send_bulk).layer(DefaultBodyLimit::max(8 * 1024 * 1024)),
         )
-        .route("/jobs", get(list_jobs))
+        .route("/jobs", get(list_jobs).post(workers::create_job))
         .route("/jobs/{id}", get(get_job))
         .route("/jobs/{id}/events", get(job_events))
         .route("/jobs/{id}/items", get(job_items))
@@ -38,6 +41,8 @@ pub fn routes() -> Router<AppState> {
         .route("/jobs/{id}/pause", post(pause_job))
         .route("/jobs/{id}/resume", post(resume_job))
         .route("/jobs/{id}/retry-failed", post(retry_failed))
+        .merge(campaigns::routes())
+        .merge(workers::routes())
 }
 
 async fn cancel_job(
@@ -111,13 +116,31 @@ async fn retry_failed(
 }
 
 /// A job id from the path; one that is not a UUID is simply a job that does not exist.
-fn job_id(raw: &str) -> Result<JobId, AppError> {
+pub(super) fn job_id(raw: &str) -> Result<JobId, AppError> {
     raw.parse().map_err(|_| AppError::job_not_found())
 }
 
-fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, AppError> {
+pub(super) fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, AppError> {
     query.map(|Query(q)| q).map_err(|e| {
         AppError::BadRequest(format!("The query string is not valid: {}", e.body_text()))
+    })
+}
+
+/// A JSON body, or an answer that says what is wrong with it.
+pub(super) fn json_body<T>(
+    body: Result<Json<T>, JsonRejection>,
+    what: &str,
+) -> Result<T, AppError> {
+    body.map(|Json(body)| body).map_err(|e| match e {
+        JsonRejection::MissingJsonContentType(_) => AppError::BadRequest(
+            "Send the body as JSON with 'Content-Type: application/json'.".into(),
+        ),
+        JsonRejection::JsonDataError(e) => AppError::Unprocessable(format!(
+            "The JSON does not describe {what}: {}",
+            e.body_text()
+                .trim_start_matches("Failed to deserialize the JSON body into the target type: ")
+        )),
+        other => AppError::BadRequest(format!("The body is not valid JSON: {}", other.body_text())),
     })
 }
 
@@ -127,17 +150,7 @@ async fn send_bulk(
     body: Result<Json<SendBulkRequest>, JsonRejection>,
 ) -> Result<Response, AppError> {
     principal.require_operator()?;
-    let Json(request) = body.map_err(|e| match e {
-        JsonRejection::MissingJsonContentType(_) => AppError::BadRequest(
-            "Send the body as JSON with 'Content-Type: application/json'.".into(),
-        ),
-        JsonRejection::JsonDataError(e) => AppError::Unprocessable(format!(
-            "The JSON does not describe a bulk send: {}",
-            e.body_text()
-                .trim_start_matches("Failed to deserialize the JSON body into the target type: ")
-        )),
-        other => AppError::BadRequest(format!("The body is not valid JSON: {}", other.body_text())),
-    })?;
+    let request = json_body(body, "a bulk send")?;
     let created = jobs::create_bulk_send(&state, principal.tenant_id, request).await?;
     let message = match &created {
         Created::New { .. } => "Job created. Follow it over WebSocket.",

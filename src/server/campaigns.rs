@@ -1,0 +1,446 @@
+//! Campaigns and outside workers' jobs: validation, creation and reports, shared by REST handlers
+//! and server functions so both behave the same.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use crate::protocol::{
+    CampaignView, CreateCampaignRequest, CreateExternalJobRequest, JobId, JobView, ResultView,
+    SourceSpec, WorkerItem, WorkerProgress,
+};
+use crate::server::AppState;
+use crate::server::auth;
+use crate::server::hub::EventBatch;
+use crate::server::sources;
+use crate::server::store::{JobEnd, NewCampaign, StoreError, StoredEvent, TenantId};
+
+/// A campaign this small is waited for: its creator gets the results in the answer.
+pub const SMALL_CAMPAIGN: u32 = 50;
+/// Most results one campaign job looks for.
+pub const MAX_TARGET: u32 = 100_000;
+/// Most keywords per campaign.
+pub const MAX_KEYWORDS: usize = 20;
+/// Most items one worker report may carry.
+pub const MAX_WORKER_ITEMS: usize = 1_000;
+/// Most stages an outside worker's job may declare.
+pub const MAX_STAGES: usize = 20;
+
+/// Why a campaign or worker request was not carried out.
+#[derive(Debug, thiserror::Error)]
+pub enum CampaignError {
+    /// The request is unusable (a 422).
+    #[error("{0}")]
+    Invalid(String),
+    #[error("Campaign not found.")]
+    NotFound,
+    /// The worker token is not this job's (a 401).
+    #[error("Send this job's worker_token as 'Authorization: Bearer <worker_token>'.")]
+    WrongWorker,
+    /// The job has ended or changed meanwhile (a 409).
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn invalid<T>(detail: impl Into<String>) -> Result<T, CampaignError> {
+    Err(CampaignError::Invalid(detail.into()))
+}
+
+/// A text field, trimmed, that must have 1 to `max` characters.
+fn required_text(field: &str, value: &str, max: usize) -> Result<String, CampaignError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return invalid(format!("{field} is empty: give one."));
+    }
+    let chars = value.chars().count();
+    if chars > max {
+        return invalid(format!(
+            "{field} is {chars} characters long; the limit is {max}."
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// Checks a campaign request and normalises it (trimmed, keywords de-duplicated).
+pub fn validate(
+    tenant: TenantId,
+    request: CreateCampaignRequest,
+) -> Result<NewCampaign, CampaignError> {
+    let name = required_text("name", &request.name, 200)?;
+    let platform = required_text("platform", &request.platform, 50)?;
+    let mut seen = HashSet::new();
+    let mut keywords = Vec::new();
+    for (i, keyword) in request.keywords.iter().enumerate() {
+        let keyword = keyword.trim();
+        if keyword.is_empty() {
+            return invalid(format!(
+                "keywords[{i}] is empty: remove it or write a keyword."
+            ));
+        }
+        if keyword.chars().count() > 100 {
+            return invalid(format!(
+                "keywords[{i}] is longer than 100 characters: shorten it."
+            ));
+        }
+        if seen.insert(keyword.to_lowercase()) {
+            keywords.push(keyword.to_owned());
+        }
+    }
+    if keywords.is_empty() {
+        return invalid("keywords is empty: give at least one keyword to search for.");
+    }
+    if keywords.len() > MAX_KEYWORDS {
+        return invalid(format!(
+            "There are {} keywords; the limit is {MAX_KEYWORDS}: split them into several campaigns.",
+            keywords.len()
+        ));
+    }
+    if !(1..=MAX_TARGET).contains(&request.target_results) {
+        return invalid(format!(
+            "target_results must be between 1 and {MAX_TARGET} (got {}).",
+            request.target_results
+        ));
+    }
+    sources::validate(&request.source).map_err(CampaignError::Invalid)?;
+    Ok(NewCampaign {
+        tenant_id: tenant,
+        name,
+        platform,
+        keywords,
+        target_results: request.target_results,
+        source: request.source,
+    })
+}
+
+fn publish(state: &AppState, tenant: TenantId, events: Vec<StoredEvent>) {
+    if let Some(first) = events.first() {
+        state.hub.publish(EventBatch {
+            job_id: first.job_id,
+            tenant_id: tenant,
+            events,
+        });
+    }
+}
+
+fn wake(state: &AppState) {
+    if let Some(engine) = &state.engine {
+        engine.wake();
+    }
+}
+
+/// Creates a campaign and its first search job, which starts at once.
+#[tracing::instrument(skip_all, fields(tenant = %tenant))]
+pub async fn create(
+    state: &AppState,
+    tenant: TenantId,
+    request: CreateCampaignRequest,
+) -> Result<(CampaignView, JobView), CampaignError> {
+    let new = validate(tenant, request)?;
+    let (campaign, job, event) = state.store.create_campaign(new).await?;
+    tracing::info!(campaign_id = %campaign.id, job_id = %job.id, "campaign created");
+    publish(state, tenant, vec![event]);
+    wake(state);
+    Ok((redacted(campaign), job))
+}
+
+/// Runs a campaign's search again, as a new job of the same campaign.
+pub async fn rerun(
+    state: &AppState,
+    tenant: TenantId,
+    campaign: Uuid,
+) -> Result<JobView, CampaignError> {
+    let (job, event) = state
+        .store
+        .add_campaign_job(tenant, campaign)
+        .await?
+        .ok_or(CampaignError::NotFound)?;
+    publish(state, tenant, vec![event]);
+    wake(state);
+    Ok(job)
+}
+
+/// A campaign as people may see it: secrets in its source are left out.
+pub fn redacted(mut campaign: CampaignView) -> CampaignView {
+    if let SourceSpec::Apify(spec) = &mut campaign.source {
+        spec.token.clear();
+    }
+    campaign
+}
+
+/// One of the tenant's campaigns, with its jobs.
+pub async fn get(
+    state: &AppState,
+    tenant: TenantId,
+    id: Uuid,
+) -> Result<CampaignView, CampaignError> {
+    state
+        .store
+        .campaign(tenant, id)
+        .await?
+        .map(redacted)
+        .ok_or(CampaignError::NotFound)
+}
+
+/// A page of a campaign's results and how many match.
+pub async fn results(
+    state: &AppState,
+    tenant: TenantId,
+    campaign: Uuid,
+    search: Option<&str>,
+    offset: u64,
+    limit: u32,
+) -> Result<(Vec<ResultView>, u64), CampaignError> {
+    state
+        .store
+        .campaign_results(tenant, campaign, search, offset, limit)
+        .await?
+        .ok_or(CampaignError::NotFound)
+}
+
+/// Waits (up to `timeout`) for a job to end; the job as it is then.
+pub async fn wait_for_end(
+    state: &AppState,
+    tenant: TenantId,
+    job: JobId,
+    timeout: Duration,
+) -> Result<JobView, CampaignError> {
+    // Listen before looking, so an end committed in between is heard.
+    let mut events = state.hub.subscribe_job(job);
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let current = state
+            .store
+            .job(tenant, job)
+            .await?
+            .ok_or(CampaignError::NotFound)?;
+        if current.status.is_terminal() || tokio::time::Instant::now() >= deadline {
+            return Ok(current);
+        }
+        // The job may run on another instance: a wake-up from the hub, or a look now and then.
+        let _ = tokio::time::timeout_at(
+            deadline.min(tokio::time::Instant::now() + Duration::from_millis(500)),
+            events.recv(),
+        )
+        .await;
+    }
+}
+
+/// Checks an outside worker's job request.
+pub fn validate_external(request: &CreateExternalJobRequest) -> Result<String, CampaignError> {
+    if request.kind != "external" {
+        return invalid(format!(
+            "kind must be \"external\" (got {:?}): bulk sends are created with POST \
+             /api/messages/send-bulk and searches with POST /api/campaigns.",
+            request.kind
+        ));
+    }
+    let name = required_text("name", &request.name, 200)?;
+    if request.total > 10_000_000 {
+        return invalid(format!(
+            "total must be at most 10,000,000 (got {}).",
+            request.total
+        ));
+    }
+    if request.stages.len() > MAX_STAGES {
+        return invalid(format!(
+            "There are {} stages; the limit is {MAX_STAGES}.",
+            request.stages.len()
+        ));
+    }
+    let mut seen = HashSet::new();
+    for (i, stage) in request.stages.iter().enumerate() {
+        let stage = required_text(&format!("stages[{i}]"), stage, 50)?;
+        if !seen.insert(stage.clone()) {
+            return invalid(format!("The stage “{stage}” is listed twice."));
+        }
+    }
+    Ok(name)
+}
+
+/// Creates an outside worker's job; its worker token (shown once).
+pub async fn create_external(
+    state: &AppState,
+    tenant: TenantId,
+    request: CreateExternalJobRequest,
+) -> Result<(JobView, String), CampaignError> {
+    let name = validate_external(&request)?;
+    let stages: Vec<String> = request.stages.iter().map(|s| s.trim().to_owned()).collect();
+    let token = auth::new_secret("jpw_");
+    let (job, event) = state
+        .store
+        .create_external_job(
+            tenant,
+            &name,
+            request.total,
+            &stages,
+            &auth::hash_secret(&token),
+        )
+        .await?;
+    tracing::info!(job_id = %job.id, "outside worker's job created");
+    publish(state, tenant, vec![event]);
+    Ok((job, token))
+}
+
+/// The tenant and job a worker token is good for; `WrongWorker` otherwise.
+pub async fn worker(
+    state: &AppState,
+    job: JobId,
+    token: Option<&str>,
+) -> Result<(TenantId, JobView), CampaignError> {
+    let token = token.ok_or(CampaignError::WrongWorker)?;
+    state
+        .store
+        .worker_job(job, &auth::hash_secret(token))
+        .await?
+        .ok_or(CampaignError::WrongWorker)
+}
+
+fn ended(job: &JobView) -> CampaignError {
+    CampaignError::Conflict(format!(
+        "The job has {} already: its worker should stop.",
+        match job.status {
+            crate::protocol::JobStatus::Completed => "completed",
+            crate::protocol::JobStatus::Cancelled => "been cancelled",
+            _ => "failed",
+        }
+    ))
+}
+
+fn store_conflict(job: &JobView) -> impl Fn(StoreError) -> CampaignError + '_ {
+    move |error| match error {
+        StoreError::Conflict(_) => ended(job),
+        other => CampaignError::Store(other),
+    }
+}
+
+/// Records a worker's progress report.
+pub async fn report_progress(
+    state: &AppState,
+    (tenant, job): (TenantId, JobView),
+    report: WorkerProgress,
+) -> Result<JobView, CampaignError> {
+    if job.status.is_terminal() {
+        return Err(ended(&job));
+    }
+    let stage = report
+        .stage
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    if let Some(stage) = stage
+        && !job.stages.is_empty()
+        && !job.stages.iter().any(|s| s == stage)
+    {
+        return invalid(format!(
+            "stage “{stage}” is not one of this job's stages: {}.",
+            job.stages.join(", ")
+        ));
+    }
+    let message = report
+        .message
+        .as_deref()
+        .map(str::trim)
+        .filter(|m| !m.is_empty());
+    if message.is_some_and(|m| m.chars().count() > 1_000) {
+        return invalid("message is longer than 1,000 characters: shorten it.");
+    }
+    let events = state
+        .store
+        .worker_progress(job.id, report.processed, stage, message)
+        .await
+        .map_err(store_conflict(&job))?;
+    publish(state, tenant, events);
+    current(state, tenant, job.id).await
+}
+
+/// Records a batch of a worker's items (a key already reported is ignored).
+pub async fn report_items(
+    state: &AppState,
+    (tenant, job): (TenantId, JobView),
+    items: Vec<WorkerItem>,
+) -> Result<JobView, CampaignError> {
+    if job.status.is_terminal() {
+        return Err(ended(&job));
+    }
+    if items.is_empty() {
+        return invalid("items is empty: send at least one item.");
+    }
+    if items.len() > MAX_WORKER_ITEMS {
+        return invalid(format!(
+            "There are {} items; send at most {MAX_WORKER_ITEMS} per request.",
+            items.len()
+        ));
+    }
+    for (i, item) in items.iter().enumerate() {
+        if item.key.trim().is_empty() || item.key.len() > 2_048 {
+            return invalid(format!(
+                "items[{i}].key must be 1 to 2,048 characters long."
+            ));
+        }
+        if item.status != "ok" && item.status != "failed" {
+            return invalid(format!(
+                "items[{i}].status must be \"ok\" or \"failed\" (got {:?}).",
+                item.status
+            ));
+        }
+        if item
+            .data
+            .as_ref()
+            .is_some_and(|d| d.to_string().len() > 64 * 1024)
+        {
+            return invalid(format!(
+                "items[{i}].data is over 64 KiB: send less per item."
+            ));
+        }
+    }
+    let items: Vec<WorkerItem> = items
+        .into_iter()
+        .map(|mut item| {
+            if item.status == "failed" && item.error.as_deref().is_none_or(str::is_empty) {
+                item.error = Some("failed (the worker gave no reason)".into());
+            }
+            item
+        })
+        .collect();
+    let events = state
+        .store
+        .worker_items(job.id, &items)
+        .await
+        .map_err(store_conflict(&job))?;
+    publish(state, tenant, events);
+    current(state, tenant, job.id).await
+}
+
+/// Ends a worker's job as completed, or as failed with its error.
+pub async fn finish(
+    state: &AppState,
+    (tenant, job): (TenantId, JobView),
+    error: Option<String>,
+) -> Result<JobView, CampaignError> {
+    let end = match error {
+        None => JobEnd::Completed {
+            parallel_workers: 1,
+            message: None,
+        },
+        Some(error) => JobEnd::Failed {
+            error: required_text("error", &error, 2_000)?,
+            message: "Reported by its outside worker".into(),
+        },
+    };
+    match state.store.worker_finish(job.id, end).await? {
+        Some(event) => publish(state, tenant, vec![event]),
+        None => return Err(ended(&current(state, tenant, job.id).await?)),
+    }
+    current(state, tenant, job.id).await
+}
+
+async fn current(state: &AppState, tenant: TenantId, job: JobId) -> Result<JobView, CampaignError> {
+    state
+        .store
+        .job(tenant, job)
+        .await?
+        .ok_or_else(|| CampaignError::Conflict("The job is gone.".into()))
+}
