@@ -6,10 +6,12 @@ use serde::{Deserialize, Serialize};
 use crate::protocol::{JobId, JobView, ServerMsg};
 
 mod admin;
+mod campaigns;
 mod jobs;
 mod session;
 
 pub use admin::*;
+pub use campaigns::*;
 pub use jobs::*;
 pub use session::*;
 

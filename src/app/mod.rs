@@ -161,6 +161,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/bulk/new") view=pages::BulkNewPage ssr=SsrMode::Async />
                     <Route path=path!("/jobs/:id") view=pages::JobPage ssr=SsrMode::Async />
                     <Route path=path!("/settings") view=pages::SettingsPage ssr=SsrMode::Async />
+                    <Route path=path!("/campaigns") view=pages::CampaignsPage ssr=SsrMode::Async />
+                    <Route path=path!("/campaigns/new") view=pages::CampaignNewPage ssr=SsrMode::Async />
+                    <Route path=path!("/campaigns/:id") view=pages::CampaignPage ssr=SsrMode::Async />
+                    <Route path=path!("/campaigns/:id/results") view=pages::ResultsPage ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>
@@ -193,8 +197,10 @@ fn Header() -> impl IntoView {
                         view! {
                             <nav class="nav" aria-label="Main">
                                 <A href="/" exact=true>{text.nav_jobs}</A>
+                                <A href="/campaigns" exact=true>{text.campaign.nav_campaigns}</A>
                                 <Show when=move || operator>
                                     <A href="/bulk/new">{text.nav_new_bulk}</A>
+                                    <A href="/campaigns/new">{text.campaign.nav_new_campaign}</A>
                                 </Show>
                                 <Show when=move || admin>
                                     <A href="/settings">{text.nav_settings}</A>

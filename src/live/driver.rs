@@ -176,6 +176,9 @@ fn on_open() {
             });
         }
     }
+    for campaign in live.followed_campaigns() {
+        send(&live.subscribe_campaign(campaign));
+    }
     if live.wants_new_jobs.get_value() {
         send(&ClientMsg::SubscribeJobs);
     }
@@ -275,6 +278,29 @@ fn poll_tick() {
     let Some(live) = live.filter(|_| polling && !busy) else {
         return;
     };
+    // Jobs added to a followed campaign meanwhile are found by reading the campaign.
+    for campaign in live.followed_campaigns() {
+        with(|d| d.polls_in_flight += 1);
+        leptos::task::spawn_local(async move {
+            let url = format!("/api/campaigns/{campaign}");
+            let view = async {
+                gloo_net::http::Request::get(&url)
+                    .send()
+                    .await
+                    .ok()?
+                    .json::<crate::protocol::CampaignView>()
+                    .await
+                    .ok()
+            }
+            .await;
+            with(|d| d.polls_in_flight -= 1);
+            if let Some(view) = view {
+                for job in view.jobs.into_iter().rev() {
+                    live.adopt(job, &[]);
+                }
+            }
+        });
+    }
     for (job_id, seen, done) in live.followed() {
         if done {
             continue;

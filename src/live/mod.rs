@@ -6,13 +6,14 @@
 //! connections with its own heartbeat, and falls back to polling the events endpoint when
 //! WebSockets keep failing. Every event is applied once, by seq, whichever path brought it.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use leptos::prelude::*;
 
 #[cfg(feature = "hydrate")]
 use crate::protocol::ClientMsg;
 use crate::protocol::{ItemStatus, JobId, JobView, ServerMsg};
+use uuid::Uuid;
 
 mod feed;
 mod log;
@@ -48,8 +49,12 @@ pub struct Live {
     pub connection: RwSignal<Connection>,
     /// Jobs created after the page loaded, for pages that asked with `follow_new_jobs`.
     pub new_jobs: RwSignal<Vec<JobView>>,
+    /// Jobs of followed campaigns that the page did not render (added later, or while away),
+    /// already followed: the page that follows the campaign unfollows them when it goes.
+    pub campaign_jobs: RwSignal<Vec<JobFeed>>,
     feeds: StoredValue<HashMap<JobId, (JobFeed, usize)>>,
     wants_new_jobs: StoredValue<bool>,
+    campaigns: StoredValue<HashSet<Uuid>>,
     /// The app's owner: feeds are created under it, so they outlive the components that
     /// follow them (a page re-rendering must not dispose a feed another component still reads).
     owner: StoredValue<Owner>,
@@ -61,8 +66,10 @@ impl Live {
         let live = Live {
             connection: RwSignal::new(Connection::Connecting),
             new_jobs: RwSignal::new(Vec::new()),
+            campaign_jobs: RwSignal::new(Vec::new()),
             feeds: StoredValue::new(HashMap::new()),
             wants_new_jobs: StoredValue::new(false),
+            campaigns: StoredValue::new(HashSet::new()),
             owner: StoredValue::new(Owner::current().expect("Live is provided inside the app")),
         };
         provide_context(live);
@@ -79,6 +86,17 @@ impl Live {
     /// Follows a job from a snapshot (and the log lines rendered with it); the socket
     /// subscribes from the snapshot's seq, so nothing is missed or applied twice.
     pub fn follow(&self, job: JobView, log: &[ServerMsg]) -> JobFeed {
+        let (feed, new) = self.track(job, log);
+        if new && !feed.job.with_untracked(|j| j.status.is_terminal()) {
+            #[cfg(feature = "hydrate")]
+            driver::subscribe(*self, feed.id, feed.seen());
+        }
+        feed
+    }
+
+    /// The feed of a job, created from the snapshot if there is none yet (counting one more
+    /// follower either way); true if it is new.
+    fn track(&self, job: JobView, log: &[ServerMsg]) -> (JobFeed, bool) {
         let id = job.id;
         let existing = self.feeds.try_update_value(|feeds| {
             feeds.get_mut(&id).map(|(feed, refs)| {
@@ -87,7 +105,7 @@ impl Live {
             })
         });
         if let Some(Some(feed)) = existing {
-            return feed;
+            return (feed, false);
         }
         let feed = self
             .owner
@@ -95,11 +113,71 @@ impl Live {
         self.feeds.update_value(|feeds| {
             feeds.insert(id, (feed, 1));
         });
-        if !feed.job.with_untracked(|j| j.status.is_terminal()) {
-            #[cfg(feature = "hydrate")]
-            driver::subscribe(*self, id, feed.seen());
+        (feed, true)
+    }
+
+    /// Follows every job of a campaign, and those added to it later (they arrive in
+    /// `campaign_jobs`), through one `subscribe_campaign`.
+    pub fn follow_campaign(&self, id: Uuid) {
+        self.campaigns.update_value(|campaigns| {
+            campaigns.insert(id);
+        });
+        #[cfg(feature = "hydrate")]
+        {
+            driver::ensure_started(*self);
+            driver::send(&self.subscribe_campaign(id));
         }
-        feed
+    }
+
+    /// Stops following a campaign's new jobs (its jobs' feeds are unfollowed one by one).
+    pub fn unfollow_campaign(&self, id: Uuid) {
+        self.campaigns.update_value(|campaigns| {
+            campaigns.remove(&id);
+        });
+        #[cfg(feature = "hydrate")]
+        driver::send(&ClientMsg::UnsubscribeCampaign { campaign_id: id });
+    }
+
+    /// The subscription of a campaign, resuming each known job from the seq it has applied.
+    #[cfg(feature = "hydrate")]
+    fn subscribe_campaign(&self, id: Uuid) -> ClientMsg {
+        let after_seqs = self
+            .feeds
+            .try_with_value(|feeds| {
+                feeds
+                    .values()
+                    .filter(|(feed, _)| feed.job.with_untracked(|j| j.campaign_id == Some(id)))
+                    .map(|(feed, _)| (feed.id, feed.seen()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        ClientMsg::SubscribeCampaign {
+            campaign_id: id,
+            after_seq: None,
+            after_seqs,
+        }
+    }
+
+    /// The campaigns being followed.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    fn followed_campaigns(&self) -> Vec<Uuid> {
+        self.campaigns
+            .try_with_value(|c| c.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// Takes in a job of a followed campaign that no page rendered; the server already
+    /// subscribed it from this snapshot's seq.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    fn adopt(&self, job: JobView, log: &[ServerMsg]) {
+        let followed = job
+            .campaign_id
+            .is_some_and(|c| self.campaigns.with_value(|set| set.contains(&c)));
+        if !followed || self.feed(job.id).is_some() {
+            return;
+        }
+        let (feed, _) = self.track(job, log);
+        self.campaign_jobs.update(|jobs| jobs.push(feed));
     }
 
     /// Stops following a job once the last component that followed it is gone.
@@ -169,7 +247,13 @@ impl Live {
                 // carries, and the replay that follows brings it up to date event by event,
                 // so counters never step backwards.
                 ServerMsg::Subscribed(_) | ServerMsg::Unsubscribed { .. } => {}
+                ServerMsg::CampaignSubscribed(snapshot) => {
+                    for job in snapshot.campaign.jobs.iter().rev() {
+                        self.adopt(job.clone(), &[]);
+                    }
+                }
                 ServerMsg::JobCreated(created) if self.feed(created.job_id).is_none() => {
+                    self.adopt(created.job.clone(), std::slice::from_ref(&msg));
                     if self.wants_new_jobs.get_value() {
                         let job = created.job.clone();
                         self.new_jobs.update(|jobs| {

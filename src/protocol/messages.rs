@@ -301,6 +301,11 @@ pub enum ClientMsg {
         #[serde(default, skip_serializing_if = "std::collections::HashMap::is_empty")]
         after_seqs: std::collections::HashMap<JobId, u64>,
     },
+    /// Added: stop following a campaign's new jobs (its jobs stay subscribed until
+    /// `unsubscribe_job`).
+    UnsubscribeCampaign {
+        campaign_id: Uuid,
+    },
     /// Follow the tenant's new jobs: each arrives as its `job_created` event.
     SubscribeJobs,
     Ping {

@@ -216,7 +216,7 @@ pub struct CampaignView {
     pub created_at: DateTime<Utc>,
     /// Distinct results found by all its jobs.
     pub results: u64,
-    /// Its jobs, newest first (in `GET /api/campaigns/{id}`; empty in lists).
+    /// Its jobs, newest first (in `GET /api/campaigns/{id}`; lists carry only the newest).
     #[serde(default)]
     pub jobs: Vec<JobView>,
 }

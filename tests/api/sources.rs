@@ -230,10 +230,11 @@ async fn a_page_that_always_fails_ends_its_keyword_only() {
             error: "HTTP 500 Internal Server Error after 3 attempts".into(),
         }]
     );
-    assert!(reading.notes().contains(&format!(
-        "Page 2 for “rust” could not be read: HTTP 500 Internal Server Error after 3 attempts; \
-         going on with the next keyword"
-    )));
+    assert!(reading.notes().contains(
+        &"Page 2 for “rust” could not be read: HTTP 500 Internal Server Error after 3 attempts; \
+          going on with the next keyword"
+            .to_owned()
+    ));
     assert_eq!(site.count(&page_2), 3);
     assert_eq!(site.count(&FixtureSite::page_path("rust", 3)), 0);
 }

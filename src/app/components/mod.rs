@@ -5,6 +5,8 @@ mod job_controls;
 mod log_pane;
 mod progress_bar;
 mod recipients;
+mod results_table;
+mod stages;
 mod status_badge;
 
 pub use connection_badge::ConnectionBadge;
@@ -12,4 +14,6 @@ pub use job_controls::JobControls;
 pub use log_pane::LogPane;
 pub use progress_bar::ProgressBar;
 pub use recipients::RecipientsPanel;
+pub use results_table::ResultsTable;
+pub use stages::StageSteps;
 pub use status_badge::StatusBadge;

@@ -11,6 +11,9 @@ pub fn ProgressBar(
     #[prop(into)]
     label: String,
     #[prop(optional)] compact: bool,
+    /// Fill by the overall percentage (a multi-stage job), not by items.
+    #[prop(optional)]
+    by_percentage: bool,
 ) -> impl IntoView {
     let text = use_text();
     let share = move |part: u64| {
@@ -33,9 +36,14 @@ pub fn ProgressBar(
             aria-valuenow=move || format!("{:.0}", value().floor())
             aria-valuetext=move || text.percent(value())
         >
-            <div class="progress-sent" style:width=move || format!("{:.3}%", share(progress.with(|p| p.sent)))></div>
-            <div class="progress-failed" style:width=move || format!("{:.3}%", share(progress.with(|p| p.failed)))></div>
-            <div class="progress-unknown" style:width=move || format!("{:.3}%", share(progress.with(|p| p.unknown)))></div>
+            <Show
+                when=move || !by_percentage
+                fallback=move || view! { <div class="progress-sent" style:width=move || format!("{:.3}%", value().clamp(0.0, 100.0))></div> }
+            >
+                <div class="progress-sent" style:width=move || format!("{:.3}%", share(progress.with(|p| p.sent)))></div>
+                <div class="progress-failed" style:width=move || format!("{:.3}%", share(progress.with(|p| p.failed)))></div>
+                <div class="progress-unknown" style:width=move || format!("{:.3}%", share(progress.with(|p| p.unknown)))></div>
+            </Show>
         </div>
     }
 }

@@ -4,7 +4,7 @@ use crate::api::job_items;
 use crate::app::i18n::use_text;
 use crate::app::pages::error_message;
 use crate::live::JobFeed;
-use crate::protocol::{ItemStatus, ItemView};
+use crate::protocol::{ItemStatus, ItemView, JobKind};
 
 /// The job's recipients by outcome, loaded a page at a time when asked for.
 #[component]
@@ -49,18 +49,37 @@ pub fn RecipientsPanel(feed: JobFeed) -> impl IntoView {
             _ => j.progress.total.saturating_sub(j.progress.done()),
         })
     };
-    let tabs = [
-        (ItemStatus::Sent, text.tab_sent),
-        (ItemStatus::Failed, text.tab_failed),
-        (ItemStatus::Unknown, text.tab_unknown),
-        (ItemStatus::Pending, text.tab_pending),
-    ];
+    let kind = feed.job.with_untracked(|j| j.kind);
+    let bulk = kind == JobKind::BulkSend;
+    let tabs: Vec<(ItemStatus, &'static str)> = if bulk {
+        vec![
+            (ItemStatus::Sent, text.tab_sent),
+            (ItemStatus::Failed, text.tab_failed),
+            (ItemStatus::Unknown, text.tab_unknown),
+            (ItemStatus::Pending, text.tab_pending),
+        ]
+    } else {
+        vec![
+            (ItemStatus::Sent, (text.campaign.done_label)(kind)),
+            (ItemStatus::Failed, (text.campaign.failed_label)(kind)),
+        ]
+    };
+    let title = if kind == JobKind::Scrape {
+        text.campaign.results_title
+    } else {
+        text.recipients_title
+    };
+    let key_column = if kind == JobKind::Scrape {
+        text.campaign.col_link
+    } else {
+        text.col_recipient
+    };
 
     view! {
         <section class="panel recipients" aria-labelledby="recipients-title">
             <div class="panel-head">
-                <h2 id="recipients-title">{text.recipients_title}</h2>
-                <div class="segmented" role="group" aria-label=text.recipients_title>
+                <h2 id="recipients-title">{title}</h2>
+                <div class="segmented" role="group" aria-label=title>
                     {tabs
                         .into_iter()
                         .map(|(status, label)| {
@@ -91,9 +110,11 @@ pub fn RecipientsPanel(feed: JobFeed) -> impl IntoView {
                             <thead>
                                 <tr>
                                     <th scope="col" class="num">"#"</th>
-                                    <th scope="col">{text.col_recipient}</th>
-                                    <th scope="col" class="num">{text.col_device}</th>
-                                    <th scope="col" class="num">{text.col_attempts}</th>
+                                    <th scope="col">{key_column}</th>
+                                    <Show when=move || bulk>
+                                        <th scope="col" class="num">{text.col_device}</th>
+                                        <th scope="col" class="num">{text.col_attempts}</th>
+                                    </Show>
                                     <th scope="col">{text.col_error}</th>
                                 </tr>
                             </thead>
@@ -101,9 +122,11 @@ pub fn RecipientsPanel(feed: JobFeed) -> impl IntoView {
                                 <For each=move || rows.get() key=|item| item.index let:item>
                                     <tr>
                                         <td class="num" data-label="#">{item.index + 1}</td>
-                                        <td class="mono" data-label=text.col_recipient>{item.recipient.clone()}</td>
-                                        <td class="num" data-label=text.col_device>{item.device_id.map(|d| d.to_string()).unwrap_or_default()}</td>
-                                        <td class="num" data-label=text.col_attempts>{item.attempts}</td>
+                                        <td class="mono" data-label=key_column>{item.recipient.clone()}</td>
+                                        <Show when=move || bulk>
+                                            <td class="num" data-label=text.col_device>{item.device_id.map(|d| d.to_string()).unwrap_or_default()}</td>
+                                            <td class="num" data-label=text.col_attempts>{item.attempts}</td>
+                                        </Show>
                                         <td data-label=text.col_error title=item.errors.join("\n")>{item.error.clone().unwrap_or_default()}</td>
                                     </tr>
                                 </For>

@@ -5,11 +5,14 @@ use leptos_router::hooks::use_params_map;
 
 use crate::api::{JobPageData, job_page};
 use crate::app::OperatorOnly;
-use crate::app::components::{JobControls, LogPane, ProgressBar, RecipientsPanel, StatusBadge};
+use crate::app::components::{
+    JobControls, LogPane, ProgressBar, RecipientsPanel, StageSteps, StatusBadge,
+};
 use crate::app::format;
 use crate::app::i18n::use_text;
 use crate::app::pages::{ErrorNotice, Loading, NotFound};
 use crate::live::use_live;
+use crate::protocol::JobKind;
 
 /// One job, rendered on the server at its current seq, then live.
 #[component]
@@ -41,22 +44,30 @@ fn JobDetail(data: JobPageData) -> impl IntoView {
 
     let progress = Signal::derive(move || job.with(|j| j.progress));
     let status = Signal::derive(move || job.with(|j| j.status));
-    let kind = move || (text.kind)(job.with(|j| j.kind));
+    let job_kind = job.with_untracked(|j| j.kind);
+    let bulk = job_kind == JobKind::BulkSend;
+    let has_stages = job.with_untracked(|j| !j.stages.is_empty());
+    let campaign_id = job.with_untracked(|j| j.campaign_id);
+    let kind = move || match job.with(|j| j.name.clone()) {
+        Some(name) => name,
+        None => (text.kind)(job_kind).to_owned(),
+    };
     let remaining = move || {
         let p = progress.get();
         p.total.saturating_sub(p.done())
     };
-    let title = format!(
-        "{} {}",
-        (text.kind)(job.with_untracked(|j| j.kind)),
-        format::short_id(&id)
-    );
+    let title = format!("{} {}", kind(), format::short_id(&id));
 
     view! {
         <Title text=title />
         <div class="page-head">
             <div>
-                <A href="/" attr:class="back">{text.back_to_jobs}</A>
+                {match campaign_id {
+                    Some(campaign) => view! {
+                        <A href=format!("/campaigns/{campaign}") attr:class="back">{text.campaign.back_to_campaigns}</A>
+                    }.into_any(),
+                    None => view! { <A href="/" attr:class="back">{text.back_to_jobs}</A> }.into_any(),
+                }}
                 <h1>
                     {kind} " " <code class="job-id" title=id.clone()>{format::short_id(&id)}</code>
                 </h1>
@@ -71,17 +82,20 @@ fn JobDetail(data: JobPageData) -> impl IntoView {
                     {move || text.number(progress.get().done())} " / " {move || text.number(progress.get().total)}
                 </span>
             </div>
-            <ProgressBar progress label=text.progress_label.to_owned() />
+            <ProgressBar progress label=text.progress_label.to_owned() by_percentage=!bulk />
+            <Show when=move || has_stages>
+                <StageSteps feed />
+            </Show>
             <OperatorOnly>
                 <JobControls feed />
             </OperatorOnly>
             <dl class="stats">
                 <div class="stat stat-sent">
-                    <dt>{text.sent}</dt>
+                    <dt>{(text.campaign.done_label)(job_kind)}</dt>
                     <dd data-testid="stat-sent">{move || text.number(progress.get().sent)}</dd>
                 </div>
                 <div class="stat stat-failed">
-                    <dt>{text.failed}</dt>
+                    <dt>{(text.campaign.failed_label)(job_kind)}</dt>
                     <dd data-testid="stat-failed">{move || text.number(progress.get().failed)}</dd>
                 </div>
                 <Show when=move || { progress.get().unknown > 0 }>
@@ -90,12 +104,14 @@ fn JobDetail(data: JobPageData) -> impl IntoView {
                         <dd data-testid="stat-unknown">{move || text.number(progress.get().unknown)}</dd>
                     </div>
                 </Show>
+                <Show when=move || bulk>
+                    <div class="stat">
+                        <dt>{text.remaining}</dt>
+                        <dd data-testid="stat-remaining">{move || text.number(remaining())}</dd>
+                    </div>
+                </Show>
                 <div class="stat">
-                    <dt>{text.remaining}</dt>
-                    <dd data-testid="stat-remaining">{move || text.number(remaining())}</dd>
-                </div>
-                <div class="stat">
-                    <dt>{text.total}</dt>
+                    <dt>{if job_kind == JobKind::Scrape { text.campaign.target } else { text.total }}</dt>
                     <dd data-testid="stat-total">{move || text.number(progress.get().total)}</dd>
                 </div>
             </dl>
@@ -103,14 +119,27 @@ fn JobDetail(data: JobPageData) -> impl IntoView {
 
         <section class="panel details">
             <dl class="facts">
-                <div class="fact fact-wide">
-                    <dt>{text.message_label}</dt>
-                    <dd class="message">{move || job.with(|j| j.message.clone().unwrap_or_default())}</dd>
-                </div>
-                <div class="fact">
-                    <dt>{text.devices}</dt>
-                    <dd>{move || job.with(|j| j.devices_limit)}</dd>
-                </div>
+                <Show when=move || bulk>
+                    <div class="fact fact-wide">
+                        <dt>{text.message_label}</dt>
+                        <dd class="message">{move || job.with(|j| j.message.clone().unwrap_or_default())}</dd>
+                    </div>
+                    <div class="fact">
+                        <dt>{text.devices}</dt>
+                        <dd>{move || job.with(|j| j.devices_limit)}</dd>
+                    </div>
+                </Show>
+                <Show when=move || job_kind == JobKind::External>
+                    <div class="fact fact-wide">
+                        <dd class="muted">{text.campaign.worker_note}</dd>
+                    </div>
+                </Show>
+                {campaign_id.map(|campaign| view! {
+                    <div class="fact">
+                        <dt>{text.campaign.campaign_link}</dt>
+                        <dd><A href=format!("/campaigns/{campaign}")>{format::short_id(&campaign.to_string())}</A></dd>
+                    </div>
+                })}
                 <div class="fact">
                     <dt>{text.started}</dt>
                     <dd>{move || job.with(|j| j.started_at.map(format::date_time).unwrap_or_else(|| "—".into()))}</dd>
@@ -121,6 +150,7 @@ fn JobDetail(data: JobPageData) -> impl IntoView {
                 </div>
                 {move || {
                     job.with(|j| j.results.clone())
+                        .filter(|_| bulk)
                         .map(|results| {
                             view! {
                                 <div class="fact">

@@ -1,17 +1,25 @@
 //! One file per route.
 
 mod bulk_new;
+mod campaign;
+mod campaign_new;
+mod campaigns;
 mod dashboard;
 mod job;
 mod login;
 mod not_found;
+mod results;
 mod settings;
 
 pub use bulk_new::BulkNewPage;
+pub use campaign::CampaignPage;
+pub use campaign_new::CampaignNewPage;
+pub use campaigns::CampaignsPage;
 pub use dashboard::DashboardPage;
 pub use job::JobPage;
 pub use login::LoginPage;
 pub use not_found::NotFound;
+pub use results::ResultsPage;
 pub use settings::SettingsPage;
 
 use leptos::prelude::*;

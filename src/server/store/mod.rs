@@ -488,7 +488,7 @@ pub trait CampaignStore: Send + Sync {
     ) -> StoreResult<Option<(JobView, StoredEvent)>>;
     /// One of the tenant's campaigns, with its jobs.
     async fn campaign(&self, tenant: TenantId, id: Uuid) -> StoreResult<Option<CampaignView>>;
-    /// The tenant's campaigns, newest first (without their jobs).
+    /// The tenant's campaigns, newest first, each with only its newest job.
     async fn list_campaigns(&self, tenant: TenantId, limit: u32) -> StoreResult<Vec<CampaignView>>;
     /// A page of a campaign's results (each URL once, first found first) and how many match,
     /// optionally only those whose URL, title, author or text contain `search`.

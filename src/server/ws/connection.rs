@@ -329,6 +329,10 @@ impl Connection {
                 self.streams.remove(&Feed::Job(job_id));
                 self.send_msg(&ServerMsg::Unsubscribed { job_id }).await
             }
+            ClientMsg::UnsubscribeCampaign { campaign_id } => {
+                self.campaigns.remove(&campaign_id);
+                Ok(())
+            }
             ClientMsg::SubscribeJobs => {
                 let tenant = self.tenant();
                 let rx = self.state.hub.subscribe_tenant(tenant);
@@ -383,16 +387,27 @@ impl Connection {
             }
         };
         self.campaigns.insert(campaign_id);
-        let jobs: Vec<JobId> = campaign.jobs.iter().rev().map(|j| j.id).collect();
+        // Oldest first; a job the client does not know resumes from the snapshot's seq, which
+        // is where a client that takes the snapshot in stands.
+        let jobs: Vec<(JobId, u64)> = campaign
+            .jobs
+            .iter()
+            .rev()
+            .map(|j| (j.id, j.last_seq))
+            .collect();
         self.send_msg(&ServerMsg::CampaignSubscribed(CampaignSnapshot {
             campaign_id,
             campaign,
         }))
         .await?;
-        for job in jobs {
+        for (job, snapshot_seq) in jobs {
             if !self.subscriptions.contains_key(&job) {
-                let after = after_seqs.get(&job).copied().or(after_seq);
-                self.subscribe(job, after).await?;
+                let after = after_seqs
+                    .get(&job)
+                    .copied()
+                    .or(after_seq)
+                    .unwrap_or(snapshot_seq);
+                self.subscribe(job, Some(after)).await?;
             }
         }
         Ok(())

@@ -302,7 +302,29 @@ impl CampaignStore for PostgresStore {
         .bind(limit as i64)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(campaign_row).collect()
+        let mut campaigns = rows
+            .iter()
+            .map(campaign_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let ids: Vec<Uuid> = campaigns.iter().map(|c| c.id).collect();
+        let newest = sqlx::query(&format!(
+            "SELECT DISTINCT ON (campaign_id) campaign_id AS of_campaign, {JOB_COLUMNS} FROM jobs \
+             WHERE tenant_id = $1 AND campaign_id = ANY($2) ORDER BY campaign_id, id DESC"
+        ))
+        .bind(tenant.0)
+        .bind(&ids)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut by_campaign = std::collections::HashMap::new();
+        for row in newest {
+            let campaign: Uuid = row.get("of_campaign");
+            let job = <JobRow as sqlx::FromRow<_>>::from_row(&row)?.into_view()?;
+            by_campaign.insert(campaign, job);
+        }
+        for campaign in &mut campaigns {
+            campaign.jobs = by_campaign.remove(&campaign.id).into_iter().collect();
+        }
+        Ok(campaigns)
     }
 
     async fn campaign_results(

@@ -302,7 +302,26 @@ impl CampaignStore for SqliteStore {
         .bind(limit as i64)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(campaign_row).collect()
+        let mut campaigns = rows
+            .iter()
+            .map(campaign_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        for campaign in &mut campaigns {
+            let newest: Option<JobRow> = sqlx::query_as(&format!(
+                "SELECT {JOB_COLUMNS} FROM jobs WHERE campaign_id = ? AND tenant_id = ? \
+                 ORDER BY id DESC LIMIT 1"
+            ))
+            .bind(campaign.id.to_string())
+            .bind(tenant.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+            campaign.jobs = newest
+                .map(JobRow::into_view)
+                .transpose()?
+                .into_iter()
+                .collect();
+        }
+        Ok(campaigns)
     }
 
     async fn campaign_results(

@@ -1,0 +1,60 @@
+use leptos::prelude::*;
+
+use crate::app::i18n::use_text;
+use crate::live::JobFeed;
+use crate::protocol::JobStatus;
+
+/// A multi-stage job's stages in order: done, current (with what it is doing), to come.
+#[component]
+pub fn StageSteps(feed: JobFeed) -> impl IntoView {
+    let text = use_text();
+    let job = feed.job;
+    let stages = job.with_untracked(|j| j.stages.clone());
+    let current = move || job.with(|j| j.stage.clone());
+    // The position of the current stage; a finished job has gone through all of them.
+    let position = move || {
+        job.with(|j| {
+            if j.status == JobStatus::Completed {
+                return j.stages.len();
+            }
+            j.stage
+                .as_ref()
+                .and_then(|s| j.stages.iter().position(|name| name == s))
+                .unwrap_or(0)
+        })
+    };
+    view! {
+        <ol class="stages" aria-label=text.campaign.stages_label data-testid="stages">
+            {stages
+                .into_iter()
+                .enumerate()
+                .map(|(i, name)| {
+                    let label = (text.campaign.stage)(&name);
+                    let state = move || {
+                        let at = position();
+                        let running = !job.with(|j| j.status.is_terminal() || j.status == JobStatus::Pending);
+                        if i < at || (i == at && job.with(|j| j.status == JobStatus::Completed)) {
+                            "done"
+                        } else if i == at && running {
+                            "current"
+                        } else {
+                            "todo"
+                        }
+                    };
+                    view! {
+                        <li
+                            class=move || format!("stage stage-{}", state())
+                            data-stage=name.clone()
+                            aria-current=move || (state() == "current").then_some("step")
+                        >
+                            {label}
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ol>
+        <p class="stage-now muted" aria-live="polite" data-testid="stage-now">
+            {move || current().map(|s| (text.campaign.stage)(&s)).unwrap_or_default()}
+        </p>
+    }
+}
