@@ -56,6 +56,8 @@ export default defineConfig({
           JOBPULSE_PROVIDER: 'sandbox',
           // Slow enough to watch (and reload) a job mid-send, fast enough for a quick suite.
           JOBPULSE_SANDBOX_LATENCY_MS: '60',
+          // Each demo-site page takes this long: a campaign's stages can be watched moving.
+          JOBPULSE_DEMO_LATENCY_MS: '250',
           JOBPULSE_DEMO: 'true',
           JOBPULSE_DEMO_PASSWORD: 'demo-password',
           JOBPULSE_LOG: 'warn',

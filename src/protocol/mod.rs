@@ -300,8 +300,8 @@ impl JobView {
                     )
                 };
                 self.results = Some(e.results.clone());
-                if let Some(message) = &e.message {
-                    self.stage = Some(message.clone());
+                if self.kind == JobKind::Scrape {
+                    self.stage = Some("completed".to_owned());
                 }
             }
             ServerMsg::JobFailed(e) => {

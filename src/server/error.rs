@@ -14,6 +14,9 @@ use crate::server::store::StoreError;
 pub enum AppError {
     #[error("Log in, or send an API token as 'Authorization: Bearer <token>'.")]
     Unauthorized,
+    /// A worker report without its job's worker token.
+    #[error("Send this job's worker_token as 'Authorization: Bearer <worker_token>'.")]
+    WrongWorker,
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -43,7 +46,7 @@ impl AppError {
 
     fn status(&self) -> StatusCode {
         match self {
-            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Unauthorized | AppError::WrongWorker => StatusCode::UNAUTHORIZED,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Unprocessable(_) | AppError::InvalidPhones { .. } => {

@@ -282,6 +282,9 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ),
     ("JOBPULSE_DEMO", "demo.enabled"),
     ("JOBPULSE_DEMO_PASSWORD", "demo.password"),
+    ("JOBPULSE_SCRAPE_USER_AGENT", "scrape.user_agent"),
+    ("JOBPULSE_DEMO_LATENCY_MS", "scrape.demo_latency_ms"),
+    ("JOBPULSE_WORKER_TIMEOUT_MS", "scrape.worker_timeout_ms"),
 ];
 
 impl Settings {
@@ -409,6 +412,9 @@ impl Settings {
                 }
                 "JOBPULSE_DEMO" => self.demo.enabled = flag(name, value)?,
                 "JOBPULSE_DEMO_PASSWORD" => self.demo.password = value,
+                "JOBPULSE_SCRAPE_USER_AGENT" => self.scrape.user_agent = value,
+                "JOBPULSE_DEMO_LATENCY_MS" => self.scrape.demo_latency_ms = parse(name, value)?,
+                "JOBPULSE_WORKER_TIMEOUT_MS" => self.scrape.worker_timeout_ms = parse(name, value)?,
                 _ => unreachable!("every name in ENV_OVERRIDES is handled"),
             }
         }
@@ -442,6 +448,14 @@ impl Settings {
                 "JOBPULSE_PROVIDER_URL",
                 "",
                 "the http provider needs a URL to POST messages to",
+            ));
+        }
+        let agent = &self.scrape.user_agent;
+        if agent.trim().is_empty() || !agent.chars().all(|c| c.is_ascii_graphic() || c == ' ') {
+            return Err(bad(
+                "JOBPULSE_SCRAPE_USER_AGENT",
+                agent,
+                "expected a product token such as \"jobpulse/1.0 (+https://example.com/bot)\"",
             ));
         }
         if self.engine.max_attempts == 0 {

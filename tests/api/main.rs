@@ -10,6 +10,7 @@ mod fake_provider;
 mod fixture_site;
 
 mod bulk_send;
+mod campaigns;
 mod cli;
 mod control;
 mod durability;
@@ -20,3 +21,4 @@ mod security;
 mod sources;
 mod tenancy;
 mod validation;
+mod workers;

@@ -3,6 +3,8 @@
 #[path = "../support/postgres.rs"]
 mod postgres_db;
 
+mod campaigns;
+
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};

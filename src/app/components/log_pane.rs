@@ -82,8 +82,9 @@ pub fn LogPane(feed: JobFeed) -> impl IntoView {
             .with(|ring| ring.iter().filter(|l| l.is_failure()).count())
     };
 
+    // Frame callbacks may run after the pane is gone (the page moved on): then they do nothing.
     let scroll_to_end = move || {
-        if let Some(el) = pane.get_untracked() {
+        if let Some(el) = pane.try_get_untracked().flatten() {
             el.set_scroll_top(el.scroll_height());
         }
     };
@@ -92,10 +93,10 @@ pub fn LogPane(feed: JobFeed) -> impl IntoView {
         failures_only.track();
         if let Some(from_bottom) = anchor.get_value() {
             request_animation_frame(move || {
-                if let Some(el) = pane.get_untracked() {
+                if let Some(el) = pane.try_get_untracked().flatten() {
                     el.set_scroll_top(el.scroll_height() - from_bottom);
                 }
-                anchor.set_value(None);
+                anchor.try_set_value(None);
             });
         } else if pinned.get_untracked() {
             // After this render reaches the DOM.

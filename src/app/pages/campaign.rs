@@ -59,13 +59,16 @@ fn CampaignDetail(data: CampaignPageData) -> impl IntoView {
     live.follow_campaign(id);
     Effect::new(move |_| {
         let added = live.campaign_jobs.get();
-        jobs.update(|jobs| {
+        // Only a real addition notifies: the panels keyed on the newest job stay put otherwise.
+        jobs.maybe_update(|jobs| {
+            let before = jobs.len();
             for feed in added {
                 let mine = feed.job.with_untracked(|j| j.campaign_id == Some(id));
                 if mine && !jobs.iter().any(|f| f.id == feed.id) {
                     jobs.insert(0, feed);
                 }
             }
+            jobs.len() != before
         });
     });
     on_cleanup(move || {
@@ -84,7 +87,12 @@ fn CampaignDetail(data: CampaignPageData) -> impl IntoView {
                 .sum::<u64>()
         })
     };
-    let newest = move || jobs.with(|jobs| jobs.first().copied());
+    // The newest search, re-rendering what depends on it only when it is another job.
+    let newest_id = Memo::new(move |_| jobs.with(|jobs| jobs.first().map(|f| f.id)));
+    let newest = move || {
+        newest_id.get()?;
+        jobs.with_untracked(|jobs| jobs.first().copied())
+    };
     let latest = move || {
         let mut found: Vec<(u64, i64, String, Option<String>)> = Vec::new();
         for feed in jobs.get() {
@@ -225,8 +233,9 @@ fn SearchRow(feed: JobFeed) -> impl IntoView {
     let id = feed.id.to_string();
     let progress = Signal::derive(move || job.with(|j| j.progress));
     let status = Signal::derive(move || job.with(|j| j.status));
+    // The stage says more than the badge only while the search runs.
     let stage = move || {
-        job.with(|j| j.stage.clone())
+        job.with(|j| j.stage.clone().filter(|_| !j.status.is_terminal()))
             .map(|s| (text.campaign.stage)(&s))
     };
     view! {

@@ -90,7 +90,7 @@ pub fn CampaignNewPage() -> impl IntoView {
                     <input id="target_results" name="target_results" type="number" min="1" max="100000" value="100" required aria-describedby="target-hint" />
                     <small class="hint" id="target-hint">{c.target_hint}</small>
                 </div>
-                <fieldset class="field sources">
+                <fieldset class="sources">
                     <legend>{c.source_label}</legend>
                     {[("sandbox", c.source_sandbox), ("http", c.source_http), ("apify", c.source_apify)]
                         .into_iter()

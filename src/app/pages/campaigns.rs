@@ -115,9 +115,13 @@ fn CampaignRow(campaign: CampaignView, feed: Option<JobFeed>) -> impl IntoView {
     let progress =
         Signal::derive(move || feed.map(|f| f.job.with(|j| j.progress)).unwrap_or_default());
     let status = feed.map(|f| Signal::derive(move || f.job.with(|j| j.status)));
+    // The stage says more than the badge only while the search runs.
     let stage = move || {
-        feed.and_then(|f| f.job.with(|j| j.stage.clone()))
-            .map(|s| (text.campaign.stage)(&s))
+        feed.and_then(|f| {
+            f.job
+                .with(|j| j.stage.clone().filter(|_| !j.status.is_terminal()))
+        })
+        .map(|s| (text.campaign.stage)(&s))
     };
     view! {
         <tr data-campaign-id=id.clone()>

@@ -56,7 +56,12 @@ fn JobDetail(data: JobPageData) -> impl IntoView {
         let p = progress.get();
         p.total.saturating_sub(p.done())
     };
-    let title = format!("{} {}", kind(), format::short_id(&id));
+    let title = format!(
+        "{} {}",
+        job.with_untracked(|j| j.name.clone())
+            .unwrap_or_else(|| (text.kind)(job_kind).to_owned()),
+        format::short_id(&id)
+    );
 
     view! {
         <Title text=title />

@@ -34,7 +34,7 @@ impl From<CampaignError> for AppError {
         match error {
             CampaignError::Invalid(detail) => AppError::Unprocessable(detail),
             CampaignError::NotFound => AppError::NotFound("Campaign not found.".into()),
-            CampaignError::WrongWorker => AppError::Unauthorized,
+            CampaignError::WrongWorker => AppError::WrongWorker,
             CampaignError::Conflict(detail) => AppError::Conflict(detail),
             CampaignError::Store(error) => AppError::Store(error),
         }

@@ -56,7 +56,7 @@ async fn worker(
             .map_err(AppError::TooManyRequests)?;
     }
     // A job id that is not a UUID gets the same answer as a wrong token: nothing to learn.
-    let id = job_id(id).map_err(|_| AppError::Unauthorized)?;
+    let id = job_id(id).map_err(|_| AppError::WrongWorker)?;
     Ok(campaigns::worker(state, id, token).await?)
 }
 

@@ -206,6 +206,10 @@ async fn insert_events(
 }
 
 /// Writes a job's end (or pause) and its event in `tx`; `None` if `holder` does not hold the job.
+/// What completing sets on a multi-stage job: the whole way through, and a search's last stage.
+const COMPLETED_STAGE: &str = "percentage = CASE WHEN percentage IS NULL THEN NULL ELSE 100.0 END, \
+     stage = CASE WHEN kind = 'scrape' THEN 'completed' ELSE stage END,";
+
 async fn end_job(
     tx: &mut Transaction<'static, Postgres>,
     job: JobId,
@@ -224,10 +228,16 @@ async fn end_job(
         Holder::Nobody => "lease_owner IS NULL AND status IN ('pending', 'paused')",
         Holder::Worker => "kind = 'external' AND status IN ('pending', 'processing')",
     };
+    let completed = if status == JobStatus::Completed {
+        COMPLETED_STAGE
+    } else {
+        ""
+    };
     let sql = format!(
         "UPDATE jobs SET status = $1, lease_owner = NULL, lease_expires_at = NULL, control = NULL, \
          finished_at = CASE WHEN $1 = 'paused' THEN NULL ELSE now() END, \
-         last_error = COALESCE($2, last_error), last_seq = last_seq + 1, updated_at = now() \
+         last_error = COALESCE($2, last_error), {completed} \
+         last_seq = last_seq + 1, updated_at = now() \
          WHERE id = $3 AND {fence} \
          RETURNING sent, failed, unknown, total, last_seq, started_at"
     );

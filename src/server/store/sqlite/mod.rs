@@ -222,6 +222,10 @@ pub(super) enum Holder<'a> {
 }
 
 /// Writes a job's end (or pause) and its event in `tx`; `None` if `holder` does not hold the job.
+/// What completing sets on a multi-stage job: the whole way through, and a search's last stage.
+const COMPLETED_STAGE: &str = "percentage = CASE WHEN percentage IS NULL THEN NULL ELSE 100.0 END, \
+     stage = CASE WHEN kind = 'scrape' THEN 'completed' ELSE stage END,";
+
 pub(super) async fn end_job(
     tx: &mut Transaction<'static, Sqlite>,
     job: JobId,
@@ -241,9 +245,14 @@ pub(super) async fn end_job(
         Holder::Nobody => "lease_owner IS NULL AND status IN ('pending', 'paused')",
         Holder::Worker => "kind = 'external' AND status IN ('pending', 'processing')",
     };
+    let completed = if status == JobStatus::Completed {
+        COMPLETED_STAGE
+    } else {
+        ""
+    };
     let sql = format!(
         "UPDATE jobs SET status = ?, lease_owner = NULL, lease_expires_at = NULL, control = NULL, \
-         finished_at = ?, last_error = COALESCE(?, last_error), \
+         finished_at = ?, last_error = COALESCE(?, last_error), {completed} \
          last_seq = last_seq + 1, updated_at = ? WHERE id = ? AND {fence} \
          RETURNING sent, failed, unknown, total, last_seq, started_at"
     );
