@@ -6,6 +6,14 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 say() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
+# CI builds a clean checkout, where incremental caches only cost disk (gigabytes); set
+# CARGO_INCREMENTAL=1 to keep them for repeated local runs.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+# The builds below need about 10 GB in target/; a full disk shows up as a linker crash, so say it first.
+free_kb=$(df --output=avail -k . | tail -n 1 | tr -d ' ')
+if [ "${free_kb:-0}" -lt $((12 * 1024 * 1024)) ]; then
+  echo "warning: only $((free_kb / 1024)) MB free here; the build needs about 10 GB (linking may fail)." >&2
+fi
 
 say "cargo fmt --check"
 cargo fmt --all -- --check

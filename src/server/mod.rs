@@ -7,6 +7,7 @@ pub mod demo_site;
 pub mod engine;
 pub mod error;
 pub mod guard;
+pub mod http_retry;
 pub mod hub;
 pub mod jobs;
 pub mod limits;

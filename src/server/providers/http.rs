@@ -3,13 +3,12 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use reqwest::StatusCode;
-use reqwest::header::{AUTHORIZATION, HeaderMap, RETRY_AFTER};
+use reqwest::header::AUTHORIZATION;
 use serde::{Deserialize, Serialize};
 
 use super::{MessagingProvider, OutgoingMessage, Receipt, SendError};
 use crate::protocol::JobId;
+use crate::server::http_retry::{is_transient, retry_after};
 
 /// Posts each message as JSON to a configured URL.
 pub struct HttpProvider {
@@ -53,24 +52,6 @@ impl HttpProvider {
             deduplicates,
         }
     }
-}
-
-/// Reads `Retry-After` as seconds or as an HTTP date.
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let at = DateTime::parse_from_rfc2822(value)
-        .ok()?
-        .with_timezone(&Utc);
-    Some((at - Utc::now()).to_std().unwrap_or_default())
-}
-
-fn is_transient(status: StatusCode) -> bool {
-    status == StatusCode::REQUEST_TIMEOUT
-        || status == StatusCode::TOO_MANY_REQUESTS
-        || status.is_server_error()
 }
 
 #[async_trait]
@@ -137,36 +118,6 @@ impl MessagingProvider for HttpProvider {
             })
         } else {
             Err(SendError::Permanent { reason })
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use reqwest::header::HeaderValue;
-
-    #[test]
-    fn retry_after_reads_seconds_and_dates() {
-        let mut headers = HeaderMap::new();
-        headers.insert(RETRY_AFTER, HeaderValue::from_static("3"));
-        assert_eq!(retry_after(&headers), Some(Duration::from_secs(3)));
-        headers.insert(
-            RETRY_AFTER,
-            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
-        );
-        assert_eq!(retry_after(&headers), Some(Duration::ZERO));
-        headers.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
-        assert_eq!(retry_after(&headers), None);
-    }
-
-    #[test]
-    fn only_408_429_and_5xx_are_transient() {
-        for code in [408, 429, 500, 502, 503] {
-            assert!(is_transient(StatusCode::from_u16(code).unwrap()), "{code}");
-        }
-        for code in [400, 401, 403, 404, 409, 422] {
-            assert!(!is_transient(StatusCode::from_u16(code).unwrap()), "{code}");
         }
     }
 }

@@ -1,0 +1,269 @@
+//! The one way a source asks the web for something: retries with backoff, a polite pace per
+//! site, a cap on what is read, and failures put as sentences a person can act on.
+
+use std::time::Duration;
+
+use reqwest::{RequestBuilder, StatusCode, Url};
+use tokio::time::Instant;
+
+use super::SourceContext;
+use crate::server::http_retry::{is_transient, retry_after};
+
+/// A `Retry-After` longer than this is not waited for: the page fails instead of stalling the job.
+const LONGEST_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// What a site or an API finally answered; a transient status (408, 429, 5xx) only once its
+/// retries ran out.
+#[derive(Clone, Debug)]
+pub struct Answer {
+    /// Where the answer came from, after redirects: relative links resolve against it.
+    pub url: Url,
+    pub status: StatusCode,
+    pub body: Vec<u8>,
+    /// Requests made, counting the first.
+    pub attempts: u32,
+}
+
+impl Answer {
+    /// The body as text (invalid UTF-8 replaced).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The status for people: "HTTP 500 Internal Server Error after 3 attempts".
+    pub fn describe(&self) -> String {
+        let reason = self.status.canonical_reason().unwrap_or("");
+        let status = format!("HTTP {} {reason}", self.status.as_u16());
+        format!("{}{}", status.trim_end(), after_attempts(self.attempts))
+    }
+}
+
+/// A request that got no usable answer after its retries, as a sentence:
+/// "no answer within 10 s after 3 attempts".
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct NoAnswer(pub String);
+
+/// Spaces the requests to one site: at least `interval` from the end of one request to the start
+/// of the next, so a slow answer never shortens the pause the site asked for.
+#[derive(Debug)]
+pub struct Pacer {
+    interval: Duration,
+    last: Option<Instant>,
+}
+
+impl Pacer {
+    /// A pacer that lets the first request go at once.
+    pub fn new(interval: Duration) -> Pacer {
+        Pacer {
+            interval,
+            last: None,
+        }
+    }
+
+    /// The pause between two requests.
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    /// Changes the pause from the next request on.
+    pub fn set_interval(&mut self, interval: Duration) {
+        self.interval = interval;
+    }
+
+    /// Waits until the next request may start.
+    pub async fn wait(&self) {
+        if let Some(last) = self.last {
+            tokio::time::sleep_until(last + self.interval).await;
+        }
+    }
+
+    /// Notes that a request just ended.
+    pub fn mark(&mut self) {
+        self.last = Some(Instant::now());
+    }
+}
+
+/// Why one attempt failed before an answer was read.
+enum AttemptError {
+    /// Worth another try: a timeout, a refused or dropped connection.
+    Transient(String),
+    /// Trying again would fail the same way.
+    Permanent(String),
+}
+
+impl SourceContext {
+    /// Sends the request `build` makes until it gets an answer that is not transient, or the
+    /// retry policy says stop. 408, 429, 5xx, timeouts and connection errors are retried with
+    /// backoff (honouring `Retry-After`); other answers come back at once, whatever their status.
+    /// With a `pacer`, every attempt keeps the site's pause. Bodies longer than `max_body` bytes
+    /// are refused, so a runaway page cannot exhaust memory.
+    pub async fn send(
+        &self,
+        build: impl Fn() -> RequestBuilder + Send,
+        mut pacer: Option<&mut Pacer>,
+        max_body: usize,
+    ) -> Result<Answer, NoAnswer> {
+        let mut attempts = 0;
+        loop {
+            if let Some(pacer) = pacer.as_deref() {
+                pacer.wait().await;
+            }
+            attempts += 1;
+            let outcome = self.attempt(build(), max_body).await;
+            if let Some(pacer) = pacer.as_deref_mut() {
+                pacer.mark();
+            }
+            let retry_after = match outcome {
+                Ok((answer, retry_after)) => {
+                    let transient = is_transient(answer.status)
+                        && retry_after.is_none_or(|wait| wait <= LONGEST_RETRY_AFTER);
+                    if !transient || !self.retry.may_retry(attempts) {
+                        return Ok(Answer { attempts, ..answer });
+                    }
+                    retry_after
+                }
+                Err(AttemptError::Transient(error)) => {
+                    if !self.retry.may_retry(attempts) {
+                        return Err(NoAnswer(format!("{error}{}", after_attempts(attempts))));
+                    }
+                    None
+                }
+                Err(AttemptError::Permanent(error)) => return Err(NoAnswer(error)),
+            };
+            let wait = self.retry.delay(attempts, retry_after, rand::random());
+            tracing::debug!(attempts, ?wait, "retrying a source request");
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    async fn attempt(
+        &self,
+        request: RequestBuilder,
+        max_body: usize,
+    ) -> Result<(Answer, Option<Duration>), AttemptError> {
+        let mut response = request.send().await.map_err(|e| self.attempt_error(&e))?;
+        let url = response.url().clone();
+        let status = response.status();
+        let retry_after = retry_after(response.headers());
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.attempt_error(&e))? {
+            if body.len() + chunk.len() > max_body {
+                return Err(AttemptError::Permanent(format!(
+                    "the answer is larger than {}, more than jobpulse reads",
+                    human_size(max_body)
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let answer = Answer {
+            url,
+            status,
+            body,
+            attempts: 1,
+        };
+        Ok((answer, retry_after))
+    }
+
+    fn attempt_error(&self, error: &reqwest::Error) -> AttemptError {
+        if error.is_timeout() {
+            AttemptError::Transient(format!(
+                "no answer within {}",
+                human_duration(self.request_timeout)
+            ))
+        } else if error.is_redirect() {
+            AttemptError::Permanent("too many redirects".into())
+        } else if error.is_builder() {
+            AttemptError::Permanent(format!(
+                "the request could not be made: {}",
+                root_cause(error)
+            ))
+        } else if error.is_connect() {
+            let site = error
+                .url()
+                .and_then(|url| url.host_str())
+                .unwrap_or("the site");
+            AttemptError::Transient(format!(
+                "could not connect to {site} ({})",
+                root_cause(error)
+            ))
+        } else {
+            AttemptError::Transient(format!("the connection failed ({})", root_cause(error)))
+        }
+    }
+}
+
+/// The innermost error: "Connection refused (os error 111)" rather than reqwest's wrapper.
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = error;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    cause.to_string()
+}
+
+fn after_attempts(attempts: u32) -> String {
+    if attempts > 1 {
+        format!(" after {attempts} attempts")
+    } else {
+        String::new()
+    }
+}
+
+/// "300 ms", "10 s", "1.5 s".
+pub fn human_duration(duration: Duration) -> String {
+    let ms = duration.as_millis();
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else if ms.is_multiple_of(1000) {
+        format!("{} s", ms / 1000)
+    } else {
+        format!("{:.1} s", duration.as_secs_f64())
+    }
+}
+
+/// "812 B", "14 KB", "2 MB".
+pub fn human_size(bytes: usize) -> String {
+    if bytes < 1024 {
+        format!("{bytes} B")
+    } else if bytes < 1024 * 1024 {
+        format!("{} KB", bytes.div_ceil(1024))
+    } else {
+        format!("{} MB", bytes.div_ceil(1024 * 1024))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_durations_read_well() {
+        assert_eq!(human_duration(Duration::from_millis(300)), "300 ms");
+        assert_eq!(human_duration(Duration::from_secs(10)), "10 s");
+        assert_eq!(human_duration(Duration::from_millis(1500)), "1.5 s");
+        assert_eq!(human_size(812), "812 B");
+        assert_eq!(human_size(14 * 1024), "14 KB");
+        assert_eq!(human_size(5 * 1024 * 1024), "5 MB");
+    }
+
+    #[test]
+    fn answers_describe_their_status_and_attempts() {
+        let answer = Answer {
+            url: Url::parse("http://example.com/").unwrap(),
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            body: Vec::new(),
+            attempts: 3,
+        };
+        assert_eq!(
+            answer.describe(),
+            "HTTP 500 Internal Server Error after 3 attempts"
+        );
+        let answer = Answer {
+            status: StatusCode::NOT_FOUND,
+            attempts: 1,
+            ..answer
+        };
+        assert_eq!(answer.describe(), "HTTP 404 Not Found");
+    }
+}
