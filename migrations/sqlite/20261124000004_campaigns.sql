@@ -29,6 +29,9 @@ ALTER TABLE items ADD COLUMN data TEXT;
 ALTER TABLE items ADD COLUMN key TEXT;
 -- The campaign of a scraping job's item: a URL counts once per campaign, whichever job found it.
 ALTER TABLE items ADD COLUMN campaign_id TEXT;
+-- What a results search looks in: the result's URL, title, author and text, lowercased by the
+-- app (the same folding on both databases; SQLite's lower() knows ASCII only).
+ALTER TABLE items ADD COLUMN search_text TEXT;
 CREATE UNIQUE INDEX items_job_key ON items (job_id, key) WHERE key IS NOT NULL;
 CREATE UNIQUE INDEX items_campaign_result ON items (campaign_id, key)
     WHERE campaign_id IS NOT NULL AND status = 'sent';

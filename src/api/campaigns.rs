@@ -6,8 +6,6 @@ use serde::{Deserialize, Serialize};
 use super::ApiClient;
 #[cfg(feature = "ssr")]
 use super::server;
-#[cfg(feature = "ssr")]
-use crate::protocol::{ApifySourceSpec, HttpSourceSpec, SourceSpec};
 use crate::protocol::{CampaignView, JobId, ResultView, ResultsPage, ServerMsg};
 
 /// Log lines per job a campaign page starts with.
@@ -132,133 +130,9 @@ pub async fn rerun_campaign(id: String) -> Result<JobId, ServerFnError> {
         .map_err(|e| ServerFnError::new(e.to_string()))
 }
 
-/// Splits the keywords field: one per line, or separated by commas.
-pub fn split_keywords(text: &str) -> Vec<String> {
-    text.split(['\n', ','])
-        .map(str::trim)
-        .filter(|k| !k.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-/// The new-campaign form: validates it, creates the campaign, and for a small one waits for
-/// its results.
-#[allow(clippy::too_many_arguments)]
-#[server(endpoint = "start_campaign", client = ApiClient)]
-pub async fn start_campaign(
-    name: String,
-    platform: String,
-    keywords: String,
-    target_results: String,
-    source: String,
-    search_url: Option<String>,
-    item_selector: Option<String>,
-    link_selector: Option<String>,
-    title_selector: Option<String>,
-    author_selector: Option<String>,
-    text_selector: Option<String>,
-    next_selector: Option<String>,
-    delay_ms: Option<String>,
-    max_pages: Option<String>,
-    apify_base_url: Option<String>,
-    apify_actor: Option<String>,
-    apify_token: Option<String>,
-) -> Result<CampaignOutcome, ServerFnError> {
-    use crate::protocol::CreateCampaignRequest;
-    use crate::server::campaigns::{self, CampaignError, SMALL_CAMPAIGN};
-
-    let (state, principal) = server::operator().await?;
-    let reject = |error: String| Ok(CampaignOutcome::Rejected { error });
-    let text = |value: Option<String>| value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-    let Ok(target_results) = target_results
-        .trim()
-        .replace([',', '.', ' '], "")
-        .parse::<u32>()
-    else {
-        return reject(format!(
-            "Results wanted must be a whole number from 1 to {} (got “{}”).",
-            campaigns::MAX_TARGET,
-            target_results.trim()
-        ));
-    };
-    let number = |field: &str, value: Option<String>, default: u64| match text(value) {
-        None => Ok(default),
-        Some(v) => v
-            .parse::<u64>()
-            .map_err(|_| format!("{field} must be a whole number (got “{v}”).")),
-    };
-    let source = match source.as_str() {
-        "sandbox" => SourceSpec::Sandbox,
-        "http" => {
-            let delay_ms = match number("The pause between pages", delay_ms, 500) {
-                Ok(v) => v,
-                Err(e) => return reject(e),
-            };
-            let max_pages = match number("Pages per keyword", max_pages, 20) {
-                Ok(v) => v.min(u32::MAX as u64) as u32,
-                Err(e) => return reject(e),
-            };
-            SourceSpec::Http(HttpSourceSpec {
-                search_url: text(search_url).unwrap_or_default(),
-                item_selector: text(item_selector).unwrap_or_default(),
-                link_selector: text(link_selector).unwrap_or_default(),
-                title_selector: text(title_selector),
-                author_selector: text(author_selector),
-                text_selector: text(text_selector),
-                next_selector: text(next_selector),
-                delay_ms,
-                max_pages,
-            })
-        }
-        "apify" => SourceSpec::Apify(ApifySourceSpec {
-            base_url: text(apify_base_url).unwrap_or_else(|| "https://api.apify.com".into()),
-            actor: text(apify_actor).unwrap_or_default(),
-            token: text(apify_token).unwrap_or_default(),
-            input: None,
-            url_field: "url".into(),
-            title_field: None,
-            author_field: None,
-            text_field: None,
-        }),
-        other => return reject(format!("Choose a source (got “{other}”).")),
-    };
-    let request = CreateCampaignRequest {
-        name,
-        platform,
-        keywords: split_keywords(&keywords),
-        target_results,
-        source,
-    };
-    let tenant = principal.tenant_id;
-    let (campaign, job) = match campaigns::create(&state, tenant, request).await {
-        Ok(created) => created,
-        Err(CampaignError::Invalid(error)) => return reject(error),
-        Err(error) => return Err(ServerFnError::new(error.to_string())),
-    };
-    let mut results = None;
-    if campaign.target_results <= SMALL_CAMPAIGN {
-        let wait = std::time::Duration::from_millis(state.settings.scrape.small_campaign_wait_ms);
-        let ended = campaigns::wait_for_end(&state, tenant, job.id, wait)
-            .await
-            .map_err(|e| ServerFnError::new(e.to_string()))?;
-        if ended.status.is_terminal() {
-            let (found, _) =
-                campaigns::results(&state, tenant, campaign.id, None, 0, SMALL_CAMPAIGN)
-                    .await
-                    .map_err(|e| ServerFnError::new(e.to_string()))?;
-            results = Some(found);
-        }
-    }
-    Ok(CampaignOutcome::Created {
-        campaign_id: campaign.id,
-        job_id: job.id,
-        results,
-    })
-}
-
 #[cfg(test)]
 mod tests {
-    use super::split_keywords;
+    use super::super::split_keywords;
 
     #[test]
     fn keywords_split_on_lines_and_commas() {

@@ -6,11 +6,13 @@ use serde::{Deserialize, Serialize};
 use crate::protocol::{JobId, JobView, ServerMsg};
 
 mod admin;
+mod campaign_form;
 mod campaigns;
 mod jobs;
 mod session;
 
 pub use admin::*;
+pub use campaign_form::*;
 pub use campaigns::*;
 pub use jobs::*;
 pub use session::*;

@@ -24,6 +24,8 @@ pub const MAX_TARGET: u32 = 100_000;
 pub const MAX_KEYWORDS: usize = 20;
 /// Most items one worker report may carry.
 pub const MAX_WORKER_ITEMS: usize = 1_000;
+/// Most items an outside worker's job may count.
+pub const MAX_EXTERNAL_TOTAL: u64 = 10_000_000;
 /// Most stages an outside worker's job may declare.
 pub const MAX_STAGES: usize = 20;
 
@@ -68,6 +70,7 @@ fn required_text(field: &str, value: &str, max: usize) -> Result<String, Campaig
 pub fn validate(
     tenant: TenantId,
     request: CreateCampaignRequest,
+    settings: &crate::server::settings::ScrapeSettings,
 ) -> Result<NewCampaign, CampaignError> {
     let name = required_text("name", &request.name, 200)?;
     let platform = required_text("platform", &request.platform, 50)?;
@@ -104,7 +107,7 @@ pub fn validate(
             request.target_results
         ));
     }
-    sources::validate(&request.source).map_err(CampaignError::Invalid)?;
+    sources::validate_with(&request.source, settings).map_err(CampaignError::Invalid)?;
     Ok(NewCampaign {
         tenant_id: tenant,
         name,
@@ -138,7 +141,7 @@ pub async fn create(
     tenant: TenantId,
     request: CreateCampaignRequest,
 ) -> Result<(CampaignView, JobView), CampaignError> {
-    let new = validate(tenant, request)?;
+    let new = validate(tenant, request, &state.settings.scrape)?;
     let (campaign, job, event) = state.store.create_campaign(new).await?;
     tracing::info!(campaign_id = %campaign.id, job_id = %job.id, "campaign created");
     publish(state, tenant, vec![event]);
@@ -238,7 +241,7 @@ pub fn validate_external(request: &CreateExternalJobRequest) -> Result<String, C
         ));
     }
     let name = required_text("name", &request.name, 200)?;
-    if request.total > 10_000_000 {
+    if request.total > MAX_EXTERNAL_TOTAL {
         return invalid(format!(
             "total must be at most 10,000,000 (got {}).",
             request.total
@@ -309,9 +312,19 @@ fn ended(job: &JobView) -> CampaignError {
     ))
 }
 
-fn store_conflict(job: &JobView) -> impl Fn(StoreError) -> CampaignError + '_ {
-    move |error| match error {
-        StoreError::Conflict(_) => ended(job),
+/// A store refusal because the job ended meanwhile, told with how it ended (read again: it may
+/// have been cancelled while this report was on its way).
+async fn refused(
+    state: &AppState,
+    tenant: TenantId,
+    job: JobId,
+    error: StoreError,
+) -> CampaignError {
+    match error {
+        StoreError::Conflict(_) => match current(state, tenant, job).await {
+            Ok(now) => ended(&now),
+            Err(error) => error,
+        },
         other => CampaignError::Store(other),
     }
 }
@@ -347,11 +360,20 @@ pub async fn report_progress(
     if message.is_some_and(|m| m.chars().count() > 1_000) {
         return invalid("message is longer than 1,000 characters: shorten it.");
     }
-    let events = state
+    if report.processed > MAX_EXTERNAL_TOTAL {
+        return invalid(format!(
+            "processed must be at most 10,000,000 (got {}).",
+            report.processed
+        ));
+    }
+    let events = match state
         .store
         .worker_progress(job.id, report.processed, stage, message)
         .await
-        .map_err(store_conflict(&job))?;
+    {
+        Ok(events) => events,
+        Err(error) => return Err(refused(state, tenant, job.id, error).await),
+    };
     publish(state, tenant, events);
     current(state, tenant, job.id).await
 }
@@ -405,11 +427,10 @@ pub async fn report_items(
             item
         })
         .collect();
-    let events = state
-        .store
-        .worker_items(job.id, &items)
-        .await
-        .map_err(store_conflict(&job))?;
+    let events = match state.store.worker_items(job.id, &items).await {
+        Ok(events) => events,
+        Err(error) => return Err(refused(state, tenant, job.id, error).await),
+    };
     publish(state, tenant, events);
     current(state, tenant, job.id).await
 }

@@ -204,6 +204,9 @@ pub struct ScrapeSettings {
     pub small_campaign_wait_ms: u64,
     /// An outside worker's job that has not reported for this long fails.
     pub worker_timeout_ms: u64,
+    /// Let searches read loopback, private and link-local addresses (an intranet site). Off by
+    /// default: an operator could otherwise make the server read its own network.
+    pub allow_private_addresses: bool,
 }
 
 impl Default for ScrapeSettings {
@@ -217,6 +220,7 @@ impl Default for ScrapeSettings {
             demo_latency_ms: 150,
             small_campaign_wait_ms: 60_000,
             worker_timeout_ms: 600_000,
+            allow_private_addresses: false,
         }
     }
 }
@@ -285,6 +289,10 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("JOBPULSE_SCRAPE_USER_AGENT", "scrape.user_agent"),
     ("JOBPULSE_DEMO_LATENCY_MS", "scrape.demo_latency_ms"),
     ("JOBPULSE_WORKER_TIMEOUT_MS", "scrape.worker_timeout_ms"),
+    (
+        "JOBPULSE_SCRAPE_ALLOW_PRIVATE_ADDRESSES",
+        "scrape.allow_private_addresses",
+    ),
 ];
 
 impl Settings {

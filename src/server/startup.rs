@@ -195,8 +195,7 @@ async fn fail_silent_workers(state: AppState) {
     );
     loop {
         every.tick().await;
-        let cutoff = chrono::Utc::now() - timeout;
-        match state.store.fail_silent_workers(cutoff, &error).await {
+        match state.store.fail_silent_workers(timeout, &error).await {
             Ok(ended) => {
                 for (tenant_id, event) in ended {
                     tracing::info!(job_id = %event.job_id, "an outside worker went silent; job failed");

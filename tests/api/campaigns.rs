@@ -504,6 +504,18 @@ async fn a_campaign_job_can_be_cancelled_while_a_page_hangs() {
         .await;
     // Wait until it is stuck on page 2.
     app.wait_for(job.as_str(), |j| j.progress.sent == 20).await;
+    // One search at a time per campaign.
+    let campaign = app.job(job.as_str()).await.campaign_id.unwrap();
+    let again = app
+        .client
+        .post(format!("{}/api/campaigns/{campaign}/jobs", app.address))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 409);
+    let detail: Value = again.json().await.unwrap();
+    assert!(detail["detail"].as_str().unwrap().contains("still running"));
     let response = app.job_action(&job, "cancel", None).await;
     assert_eq!(response.status(), 200);
     let job = app.wait_until_finished(job.as_str()).await;

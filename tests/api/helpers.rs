@@ -53,6 +53,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     settings.engine.poll_interval_ms = 50;
     settings.engine.retry_base_delay_ms = 10;
     settings.engine.retry_max_delay_ms = 100;
+    // The fixture sites the campaign tests search are on 127.0.0.1.
+    settings.scrape.allow_private_addresses = true;
     // Tests hammer the API on purpose; the rate-limit test lowers this again.
     settings.limits.api_requests_per_second = 100_000;
     configure(&mut settings);

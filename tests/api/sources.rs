@@ -2,30 +2,57 @@
 //! the fixture site, the apify source against the fake Apify API, and the built-in demo site.
 
 use std::collections::HashSet;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::Duration;
 
-use jobpulse::protocol::{ApifySourceSpec, HttpSourceSpec};
+use axum::extract::Query;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use jobpulse::protocol::{ApifySourceSpec, HttpSourceSpec, SourceSpec};
 use jobpulse::server::demo_site;
 use jobpulse::server::settings::ScrapeSettings;
 use jobpulse::server::sources::apify::ApifySource;
 use jobpulse::server::sources::http::HttpSource;
-use jobpulse::server::sources::{Batch, FailedPage, FoundResult, Source, SourceContext};
+use jobpulse::server::sources::{self, Batch, FailedPage, FoundResult, Source, SourceContext};
 use serde_json::json;
 
 use crate::fake_apify::{FakeApify, FakeApifyConfig, sample_items};
 use crate::fixture_site::{FixtureConfig, FixtureSite};
 
-/// A context with short timeouts and retries, so fault tests stay fast.
-fn context(request_timeout_ms: u64, max_attempts: u32) -> SourceContext {
-    let settings = ScrapeSettings {
+/// Settings with short timeouts and retries, so fault tests stay fast. Private addresses are
+/// allowed: the fixtures are on 127.0.0.1.
+fn settings(request_timeout_ms: u64, max_attempts: u32) -> ScrapeSettings {
+    ScrapeSettings {
         request_timeout_ms,
         max_attempts,
         retry_base_delay_ms: 10,
         apify_poll_ms: 10,
+        allow_private_addresses: true,
         ..ScrapeSettings::default()
-    };
-    SourceContext::new(&settings, "http://127.0.0.1:9".into())
+    }
 }
+
+fn context(request_timeout_ms: u64, max_attempts: u32) -> SourceContext {
+    SourceContext::new(
+        &settings(request_timeout_ms, max_attempts),
+        "http://127.0.0.1:9".into(),
+    )
+}
+
+/// A context as deployed: private addresses may not be read. Retries wait long, so a refusal
+/// that was retried would show as a test that takes seconds.
+fn guarded_context(self_url: &str) -> SourceContext {
+    let settings = ScrapeSettings {
+        allow_private_addresses: false,
+        retry_base_delay_ms: 5_000,
+        ..settings(2_000, 3)
+    };
+    SourceContext::new(&settings, self_url.into())
+}
+
+/// How every refusal of a private address ends.
+const MAY_NOT_READ: &str =
+    "which searches may not read; an admin can allow it with scrape.allow_private_addresses";
 
 fn keywords(words: &[&str]) -> Vec<String> {
     words.iter().map(|w| w.to_string()).collect()
@@ -553,13 +580,16 @@ async fn demo_site_is_public_paginated_and_deterministic() {
     assert_eq!(robots.status(), 200);
     assert!(robots.text().await.unwrap().contains("Allow: /demo/"));
 
+    // Read as campaigns read it: private addresses refused, the demo site on 127.0.0.1 exempt.
+    let context = guarded_context(&app.address);
     let read = || async {
-        let mut source = HttpSource::new(
-            demo_site::source_spec(&app.address),
-            keywords(&["rustlang"]),
-            context(5_000, 3),
+        let mut source = sources::open(
+            &SourceSpec::Sandbox,
+            &keywords(&["rustlang"]),
+            100,
+            &context,
         );
-        read_all(&mut source).await
+        read_all(source.as_mut()).await
     };
     let first = read().await;
     let promised = demo_site::post_count("rustlang") as usize;
@@ -582,4 +612,339 @@ async fn demo_site_is_public_paginated_and_deterministic() {
     );
     assert!(first.failed().is_empty());
     assert_eq!(first.results(), read().await.results());
+
+    // The exemption is the built-in source's, not the address's: an http source naming the
+    // same site is refused.
+    let spec = SourceSpec::Http(demo_site::source_spec(&app.address));
+    let mut source = sources::open(&spec, &keywords(&["rustlang"]), 100, &context);
+    let error = source.prepare().await.unwrap_err();
+    assert_eq!(
+        error.0,
+        format!("the search URL points at a loopback address (127.0.0.1), {MAY_NOT_READ}")
+    );
+}
+
+#[tokio::test]
+async fn private_address_literals_are_refused_before_anything_is_sent() {
+    let site = FixtureSite::start(FixtureConfig::default()).await;
+    let port = site.addr.port();
+    for (search_url, address) in [
+        (
+            site.spec().search_url,
+            "a loopback address (127.0.0.1)".to_owned(),
+        ),
+        (
+            "http://10.0.0.5/search?q={keyword}".into(),
+            "a private address (10.0.0.5)".into(),
+        ),
+        (
+            "http://169.254.169.254/latest/meta-data/{keyword}".into(),
+            "a link-local address (169.254.169.254)".into(),
+        ),
+        (
+            format!("http://[::ffff:127.0.0.1]:{port}/search?q={{keyword}}"),
+            "a loopback address (::ffff:127.0.0.1)".into(),
+        ),
+        (
+            format!("http://0x7f000001:{port}/search?q={{keyword}}"),
+            "a loopback address (127.0.0.1)".into(),
+        ),
+    ] {
+        let spec = HttpSourceSpec {
+            search_url: search_url.clone(),
+            ..site.spec()
+        };
+        let mut source = HttpSource::new(
+            spec.clone(),
+            keywords(&["rust"]),
+            guarded_context("http://127.0.0.1:9"),
+        );
+        let error = source.prepare().await.unwrap_err();
+        assert_eq!(
+            error.0,
+            format!("the search URL points at {address}, {MAY_NOT_READ}"),
+            "{search_url}"
+        );
+        // Campaigns naming it are refused when they are created already.
+        let error = sources::validate_with(&SourceSpec::Http(spec), &ScrapeSettings::default())
+            .unwrap_err();
+        assert_eq!(
+            error,
+            format!("search_url “{search_url}” points at {address}, {MAY_NOT_READ}")
+        );
+    }
+    assert!(site.requests().is_empty(), "{:?}", site.requests());
+
+    let fake = FakeApify::start(FakeApifyConfig::default()).await;
+    let mut source = ApifySource::new(
+        apify_spec(&fake, ""),
+        keywords(&["rust"]),
+        10,
+        guarded_context("http://127.0.0.1:9"),
+    );
+    let error = source.prepare().await.unwrap_err();
+    assert_eq!(
+        error.0,
+        format!(
+            "the Apify base_url ({}) points at a loopback address (127.0.0.1), {MAY_NOT_READ}",
+            fake.url()
+        )
+    );
+    assert!(fake.requests().is_empty());
+}
+
+#[tokio::test]
+async fn a_name_that_resolves_to_a_private_address_is_refused_at_once() {
+    let site = FixtureSite::start(FixtureConfig::default()).await;
+    let spec = HttpSourceSpec {
+        search_url: format!("http://localhost:{}/search?q={{keyword}}", site.addr.port()),
+        ..site.spec()
+    };
+    let mut source = HttpSource::new(
+        spec.clone(),
+        keywords(&["rust"]),
+        guarded_context("http://127.0.0.1:9"),
+    );
+    let error = tokio::time::timeout(Duration::from_secs(3), source.prepare())
+        .await
+        .expect("a refusal is not retried")
+        .unwrap_err();
+    assert!(
+        error
+            .0
+            .starts_with("localhost resolves only to private addresses ("),
+        "{error}"
+    );
+    assert!(
+        error.0.ends_with(
+            "which searches may not read; an admin can allow them with \
+             scrape.allow_private_addresses"
+        ),
+        "{error}"
+    );
+    assert!(site.requests().is_empty());
+
+    // With private addresses allowed, the same name is read.
+    let reading = read_with(spec, &["rust"]).await;
+    assert_eq!(reading.urls_for("rust").len(), 45);
+}
+
+/// An address of this machine outside every forbidden range, to stand for a public site; `None`
+/// where the machine has none (a laptop on 192.168.x, most CI runners).
+fn public_local_address() -> Option<Ipv4Addr> {
+    let socket = UdpSocket::bind("0.0.0.0:0").ok()?;
+    // Connecting a UDP socket sends nothing: it only picks the interface of the default route.
+    socket.connect("192.0.2.1:9").ok()?;
+    let IpAddr::V4(ip) = socket.local_addr().ok()?.ip() else {
+        return None;
+    };
+    let [a, b, ..] = ip.octets();
+    let private = ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local()
+        || ip.is_unspecified()
+        || ip.is_broadcast()
+        || a == 0
+        || (a == 100 && (64..128).contains(&b));
+    (!private).then_some(ip)
+}
+
+#[derive(serde::Deserialize)]
+struct RedirectTo {
+    to: String,
+}
+
+/// A site on `ip` whose search redirects to the `to` its URL names; no robots.txt.
+async fn redirecting_site(ip: Ipv4Addr) -> SocketAddr {
+    let app = axum::Router::new().route(
+        "/search",
+        axum::routing::get(|Query(RedirectTo { to }): Query<RedirectTo>| async move {
+            (StatusCode::FOUND, [(header::LOCATION, to)]).into_response()
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
+#[tokio::test]
+async fn a_redirect_to_a_private_address_is_refused() {
+    let Some(ip) = public_local_address() else {
+        eprintln!(
+            "skipped: this machine has no public address to serve the redirecting site from \
+             (the redirect policy's own test in src/server/sources/guard.rs still runs)"
+        );
+        return;
+    };
+    let redirecting = redirecting_site(ip).await;
+    // Where the redirects lead really answers: only the guard stands between.
+    let site = FixtureSite::start(FixtureConfig::default()).await;
+    let port = site.addr.port();
+    for (target, refusal) in [
+        (
+            format!("http://127.0.0.1:{port}/search?q=rust"),
+            format!(
+                "a redirect to http://127.0.0.1:{port}/search?q=rust points at a loopback \
+                 address (127.0.0.1), {MAY_NOT_READ}"
+            ),
+        ),
+        (
+            format!("http://[::ffff:7f00:1]:{port}/search?q=rust"),
+            format!(
+                "a redirect to http://[::ffff:7f00:1]:{port}/search?q=rust points at a loopback \
+                 address (::ffff:127.0.0.1), {MAY_NOT_READ}"
+            ),
+        ),
+        (
+            format!("http://localhost:{port}/search?q=rust"),
+            "localhost resolves only to private addresses (".to_owned(),
+        ),
+    ] {
+        let to: String = form_urlencoded::byte_serialize(target.as_bytes()).collect();
+        let spec = HttpSourceSpec {
+            search_url: format!("http://{redirecting}/search?to={to}&q={{keyword}}"),
+            ..site.spec()
+        };
+        let mut source = HttpSource::new(
+            spec,
+            keywords(&["rust"]),
+            guarded_context("http://127.0.0.1:9"),
+        );
+        // The site itself is public: its (missing) robots.txt is read.
+        let prepared = source.prepare().await.unwrap();
+        assert!(prepared.contains("has no robots.txt"), "{prepared}");
+        let error = tokio::time::timeout(Duration::from_secs(3), source.start())
+            .await
+            .expect("a refusal is not retried")
+            .unwrap_err();
+        assert!(error.0.starts_with(&refusal), "{error}\nexpected {refusal}");
+    }
+    assert!(site.requests().is_empty(), "{:?}", site.requests());
+}
+
+#[tokio::test]
+async fn a_stopped_apify_search_aborts_its_run() {
+    let fake = FakeApify::start(FakeApifyConfig {
+        token: Some("apify-secret".into()),
+        polls_to_finish: u32::MAX,
+        ..FakeApifyConfig::default()
+    })
+    .await;
+    let mut source = ApifySource::new(
+        apify_spec(&fake, "apify-secret"),
+        keywords(&["rust"]),
+        10,
+        context(2_000, 3),
+    );
+    // Before a run is started there is nothing to abort.
+    source.prepare().await.unwrap();
+    source.abort().await;
+    assert!(fake.aborted().is_empty());
+
+    source.start().await.unwrap();
+    // The runner drops the wait for the run when the job is cancelled.
+    let waited = tokio::time::timeout(Duration::from_millis(200), source.analyze()).await;
+    assert!(waited.is_err(), "the run never finishes");
+    assert!(fake.polls() > 0);
+    source.abort().await;
+    assert_eq!(fake.aborted(), vec!["run-1".to_owned()]);
+    let abort = fake.requests().last().cloned().unwrap();
+    assert_eq!(
+        (abort.method.as_str(), abort.path.as_str()),
+        ("POST", "/v2/actor-runs/run-1/abort")
+    );
+    assert_eq!(abort.authorization.as_deref(), Some("Bearer apify-secret"));
+
+    // The run is ABORTED now: a second stop sends nothing.
+    source.abort().await;
+    assert_eq!(fake.aborted().len(), 1);
+}
+
+#[tokio::test]
+async fn a_finished_apify_run_is_not_aborted() {
+    let fake = FakeApify::start(FakeApifyConfig {
+        items: sample_items(3),
+        ..FakeApifyConfig::default()
+    })
+    .await;
+    let mut source = ApifySource::new(
+        apify_spec(&fake, ""),
+        keywords(&["rust"]),
+        10,
+        context(2_000, 3),
+    );
+    let reading = read_all(&mut source).await;
+    assert_eq!(reading.results().len(), 3);
+    source.abort().await;
+    assert!(fake.aborted().is_empty());
+    assert!(!fake.requests().iter().any(|r| r.path.ends_with("/abort")));
+}
+
+#[tokio::test]
+async fn an_apify_abort_that_gets_no_answer_is_tried_once_and_given_up() {
+    let fake = FakeApify::start(FakeApifyConfig {
+        polls_to_finish: u32::MAX,
+        abort_hangs: true,
+        ..FakeApifyConfig::default()
+    })
+    .await;
+    let mut source = ApifySource::new(
+        apify_spec(&fake, ""),
+        keywords(&["rust"]),
+        10,
+        context(300, 3),
+    );
+    source.prepare().await.unwrap();
+    source.start().await.unwrap();
+    let started = tokio::time::Instant::now();
+    source.abort().await;
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    let aborts = fake
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/abort"))
+        .count();
+    assert_eq!(aborts, 1, "an abort is not retried");
+    assert!(fake.aborted().is_empty());
+}
+
+#[tokio::test]
+async fn apify_items_whose_url_is_not_a_web_page_are_skipped() {
+    let fake = FakeApify::start(FakeApifyConfig {
+        items: vec![
+            json!({"url": "javascript:alert(document.cookie)", "title": "a script"}),
+            json!({"url": "data:text/html,<script>alert(1)</script>"}),
+            json!({"url": "https://social.example/posts/1", "title": "kept"}),
+            json!({"url": "mailto:ana@example.com"}),
+            json!({"url": "ftp://files.example/x"}),
+            json!({"url": "not a url"}),
+            json!({"url": "http://social.example/posts/2"}),
+        ],
+        ..FakeApifyConfig::default()
+    })
+    .await;
+    let mut source = ApifySource::new(
+        apify_spec(&fake, ""),
+        keywords(&["rust"]),
+        10,
+        context(2_000, 3),
+    );
+    let reading = read_all(&mut source).await;
+    let urls: Vec<String> = reading.results().into_iter().map(|r| r.url).collect();
+    assert_eq!(
+        urls,
+        vec![
+            "https://social.example/posts/1".to_owned(),
+            "http://social.example/posts/2".to_owned(),
+        ]
+    );
+    assert_eq!(
+        reading.notes(),
+        vec!["Dataset items 1–7: 2 results (5 without a usable “url” skipped)".to_owned()]
+    );
 }

@@ -107,6 +107,22 @@ macro_rules! campaign_conformance {
                 assert_eq!((last.progress.sent, last.progress.failed), (2, 1));
                 assert_eq!(last.progress.percentage, 40.0);
 
+                // One search at a time per campaign.
+                assert!(matches!(
+                    b.store.add_campaign_job(t, campaign.id).await,
+                    Err(StoreError::Conflict(_))
+                ));
+                b.store
+                    .finish_job(
+                        first.id,
+                        "me",
+                        JobEnd::Completed {
+                            parallel_workers: 1,
+                            message: None,
+                        },
+                    )
+                    .await
+                    .unwrap();
                 let (second, _) = b
                     .store
                     .add_campaign_job(t, campaign.id)
@@ -114,7 +130,6 @@ macro_rules! campaign_conformance {
                     .unwrap()
                     .unwrap();
                 assert_eq!(second.campaign_id, Some(campaign.id));
-                // The first job still holds its lease; the second is claimed now.
                 let claimed = claim_scrape(b.store.as_ref(), "other").await;
                 assert_eq!(claimed.job.id, second.id);
                 let events = b
@@ -128,6 +143,11 @@ macro_rules! campaign_conformance {
                 assert_eq!(view.jobs[0].id, second.id, "newest first");
                 assert_eq!(view.jobs[0].progress.sent, 1);
                 assert_eq!(view.jobs[1].progress.sent, 2);
+                assert_eq!(
+                    view.jobs[1].progress.percentage, 100.0,
+                    "a finished search is 100 %"
+                );
+                assert_eq!(view.jobs[1].stage.as_deref(), Some("completed"));
                 let list = b.store.list_campaigns(t, 10).await.unwrap();
                 assert_eq!(list.len(), 1);
                 assert_eq!(list[0].jobs.len(), 1, "lists carry the newest job only");
@@ -166,13 +186,18 @@ macro_rules! campaign_conformance {
                     .unwrap();
                 // @author1, @author10, @author11, @author12
                 assert_eq!((hits.len(), total), (4, 4));
-                let (none, _) = b
-                    .store
-                    .campaign_results(t, campaign.id, Some("100%_"), 0, 50)
-                    .await
-                    .unwrap()
-                    .unwrap();
-                assert!(none.is_empty(), "LIKE wildcards are searched literally");
+                for literal in ["100%_", "title", "null", "\"url\""] {
+                    let (none, _) = b
+                        .store
+                        .campaign_results(t, campaign.id, Some(literal), 0, 50)
+                        .await
+                        .unwrap()
+                        .unwrap();
+                    assert!(
+                        none.is_empty(),
+                        "{literal:?} is looked for in the result, literally"
+                    );
+                }
                 let other = crate::tenant(b.store.as_ref(), "globex").await;
                 assert!(
                     b.store
@@ -362,13 +387,14 @@ macro_rules! campaign_conformance {
                     .unwrap();
                 let none = b
                     .store
-                    .fail_silent_workers(Utc::now() - Duration::minutes(5), "silent")
+                    .fail_silent_workers(std::time::Duration::from_secs(300), "silent")
                     .await
                     .unwrap();
                 assert!(none.is_empty(), "nobody has been silent for five minutes");
+                // Silent for no time at all: every job still waiting for its worker.
                 let ended = b
                     .store
-                    .fail_silent_workers(Utc::now() + Duration::seconds(1), "silent")
+                    .fail_silent_workers(std::time::Duration::ZERO, "silent")
                     .await
                     .unwrap();
                 assert_eq!(ended.len(), 1);

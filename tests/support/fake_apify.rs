@@ -4,7 +4,9 @@
 //! - `POST /v2/acts/{actor}/runs`: starts a run (`run-1`, `run-2`, … with datasets `dataset-1`,
 //!   …) in status `READY`, and keeps its JSON input;
 //! - `GET /v2/actor-runs/{run}`: `RUNNING` for the first `polls_to_finish` checks, then
-//!   `final_status` (with `status_message`);
+//!   `final_status` (with `status_message`), or `ABORTED` once aborted;
+//! - `POST /v2/actor-runs/{run}/abort`: aborts the run (answers it `ABORTED`), recorded in
+//!   `aborted`; with `abort_hangs`, never answers;
 //! - `GET /v2/datasets/{dataset}/items?offset=&limit=`: a JSON array, a slice of `items`.
 //!
 //! With a `token`, every request must carry `Authorization: Bearer {token}` or gets Apify's 401.
@@ -38,6 +40,8 @@ pub struct FakeApifyConfig {
     pub status_message: Option<String>,
     /// Dataset item requests that answer 500 before the others succeed.
     pub dataset_failures: u32,
+    /// Aborts never answer (the run is not aborted).
+    pub abort_hangs: bool,
 }
 
 impl Default for FakeApifyConfig {
@@ -50,6 +54,7 @@ impl Default for FakeApifyConfig {
             final_status: "SUCCEEDED".into(),
             status_message: None,
             dataset_failures: 0,
+            abort_hangs: false,
         }
     }
 }
@@ -70,6 +75,8 @@ struct Inner {
     inputs: Vec<Value>,
     runs: u32,
     polls: u32,
+    /// Runs aborted, in order.
+    aborted: Vec<String>,
     dataset_failures_left: u32,
 }
 
@@ -110,6 +117,7 @@ impl FakeApify {
             .route("/v2/acts/{actor}", get(actor))
             .route("/v2/acts/{actor}/runs", post(start_run))
             .route("/v2/actor-runs/{run}", get(run))
+            .route("/v2/actor-runs/{run}/abort", post(abort_run))
             .route("/v2/datasets/{dataset}/items", get(items))
             .layer(axum::middleware::from_fn_with_state(inner.clone(), guard))
             .with_state(inner.clone());
@@ -137,6 +145,11 @@ impl FakeApify {
     /// Run checks (`GET /v2/actor-runs/{run}`) so far.
     pub fn polls(&self) -> u32 {
         self.inner.lock().unwrap().polls
+    }
+
+    /// The runs aborted so far (`run-1`, …), in order.
+    pub fn aborted(&self) -> Vec<String> {
+        self.inner.lock().unwrap().aborted.clone()
     }
 
     /// Changes the behaviour from the next request on.
@@ -246,24 +259,34 @@ async fn start_run(
     (StatusCode::CREATED, Json(run_view(id, "READY", None))).into_response()
 }
 
-async fn run(State(inner): State<Shared>, Path(run): Path<String>) -> Response {
-    let config = config(&inner);
-    let Some(id) = run
-        .strip_prefix("run-")
+/// The number of an existing run (`run-3` → 3).
+fn run_number(inner: &Shared, run: &str) -> Option<u32> {
+    run.strip_prefix("run-")
         .and_then(|n| n.parse::<u32>().ok())
         .filter(|n| *n >= 1 && *n <= inner.lock().unwrap().runs)
-    else {
-        return apify_error(
-            StatusCode::NOT_FOUND,
-            "record-not-found",
-            "Actor run was not found",
-        );
+}
+
+fn run_not_found() -> Response {
+    apify_error(
+        StatusCode::NOT_FOUND,
+        "record-not-found",
+        "Actor run was not found",
+    )
+}
+
+async fn run(State(inner): State<Shared>, Path(run): Path<String>) -> Response {
+    let config = config(&inner);
+    let Some(id) = run_number(&inner, &run) else {
+        return run_not_found();
     };
-    let polls = {
+    let (polls, aborted) = {
         let mut inner = inner.lock().unwrap();
         inner.polls += 1;
-        inner.polls
+        (inner.polls, inner.aborted.contains(&run))
     };
+    if aborted {
+        return Json(run_view(id, "ABORTED", None)).into_response();
+    }
     if polls <= config.polls_to_finish {
         return Json(run_view(id, "RUNNING", None)).into_response();
     }
@@ -273,6 +296,17 @@ async fn run(State(inner): State<Shared>, Path(run): Path<String>) -> Response {
         config.status_message.as_deref(),
     ))
     .into_response()
+}
+
+async fn abort_run(State(inner): State<Shared>, Path(run): Path<String>) -> Response {
+    let Some(id) = run_number(&inner, &run) else {
+        return run_not_found();
+    };
+    if config(&inner).abort_hangs {
+        std::future::pending::<()>().await;
+    }
+    inner.lock().unwrap().aborted.push(run);
+    Json(run_view(id, "ABORTED", None)).into_response()
 }
 
 #[derive(Deserialize)]

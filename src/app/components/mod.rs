@@ -14,6 +14,6 @@ pub use job_controls::JobControls;
 pub use log_pane::LogPane;
 pub use progress_bar::ProgressBar;
 pub use recipients::RecipientsPanel;
-pub use results_table::ResultsTable;
+pub use results_table::{ResultsTable, web_link};
 pub use stages::StageSteps;
 pub use status_badge::StatusBadge;

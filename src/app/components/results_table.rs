@@ -4,6 +4,13 @@ use crate::app::format;
 use crate::app::i18n::use_text;
 use crate::protocol::ResultView;
 
+/// A result's URL as a link target: web addresses only, so a `javascript:` or `data:` URL a
+/// source let through can never run in our pages.
+pub fn web_link(url: &str) -> Option<String> {
+    let lower = url.trim_start().to_ascii_lowercase();
+    (lower.starts_with("https://") || lower.starts_with("http://")).then(|| url.to_owned())
+}
+
 /// A campaign's results: link (with its title), author, keyword, when it was found.
 #[component]
 pub fn ResultsTable(#[prop(into)] results: Signal<Vec<ResultView>>) -> impl IntoView {
@@ -29,7 +36,7 @@ pub fn ResultsTable(#[prop(into)] results: Signal<Vec<ResultView>>) -> impl Into
                             <tr data-url=result.url.clone()>
                                 <td data-label=c.col_title class="result-title">
                                     // Results come from other sites: no referrer, no opener.
-                                    <a href=result.url.clone() rel="noopener noreferrer nofollow" target="_blank">
+                                    <a href=web_link(&result.url) rel="noopener noreferrer nofollow" target="_blank">
                                         {result.title.clone().unwrap_or_else(|| result.url.clone())}
                                     </a>
                                     {result.text.clone().map(|t| view! { <span class="result-text">{t}</span> })}

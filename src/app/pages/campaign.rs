@@ -5,7 +5,7 @@ use leptos_router::hooks::use_params_map;
 
 use crate::api::{CampaignPageData, RerunCampaign, campaign_page};
 use crate::app::OperatorOnly;
-use crate::app::components::{LogPane, ProgressBar, StageSteps, StatusBadge};
+use crate::app::components::{LogPane, ProgressBar, StageSteps, StatusBadge, web_link};
 use crate::app::format;
 use crate::app::i18n::use_text;
 use crate::app::pages::{ErrorNotice, Loading, NotFound, error_message};
@@ -73,11 +73,24 @@ fn CampaignDetail(data: CampaignPageData) -> impl IntoView {
     });
     on_cleanup(move || {
         live.unfollow_campaign(id);
-        for feed in jobs.get_untracked() {
+        let mine = jobs.get_untracked();
+        for feed in &mine {
             live.unfollow(feed.id);
         }
-        live.campaign_jobs
-            .update(|added| added.retain(|f| f.job.with_untracked(|j| j.campaign_id != Some(id))));
+        // Jobs adopted after the page last looked were followed for it too.
+        let mut adopted = Vec::new();
+        live.campaign_jobs.update(|added| {
+            added.retain(|f| {
+                let of_this = f.job.with_untracked(|j| j.campaign_id == Some(id));
+                if of_this && !mine.iter().any(|m| m.id == f.id) {
+                    adopted.push(f.id);
+                }
+                !of_this
+            })
+        });
+        for job in adopted {
+            live.unfollow(job);
+        }
     });
 
     let results = move || {
@@ -190,7 +203,7 @@ fn CampaignDetail(data: CampaignPageData) -> impl IntoView {
                 <ul class="latest-results" data-testid="latest-results" aria-live="polite">
                     <For each=latest key=|(_, _, key, _)| key.clone() let:found>
                         <li>
-                            <a href=found.2.clone() rel="noopener noreferrer nofollow" target="_blank">
+                            <a href=web_link(&found.2) rel="noopener noreferrer nofollow" target="_blank">
                                 {found.3.clone().unwrap_or_else(|| found.2.clone())}
                             </a>
                         </li>

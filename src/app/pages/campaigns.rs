@@ -1,3 +1,5 @@
+use std::collections::HashSet;
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -53,14 +55,24 @@ fn CampaignTable(initial: Vec<CampaignView>, refetch: impl Fn() + Copy + 'static
             live.unfollow(feed.id);
         }
     });
-    // A campaign started elsewhere (another tab, a script) shows up: read the list again.
+    // A campaign started elsewhere (another tab, a script) shows up: read the list again, once
+    // per new job. The jobs already heard of are handled: the list read again would otherwise
+    // see them, and read again, without end (an old campaign beyond the list's length).
     live.follow_new_jobs();
+    let handled = StoredValue::new(
+        live.new_jobs
+            .with_untracked(|jobs| jobs.iter().map(|j| j.id).collect::<HashSet<_>>()),
+    );
     Effect::new(move |_| {
         let fresh = live.new_jobs.get();
-        if fresh
-            .iter()
-            .any(|job| job.campaign_id.is_some_and(|c| !known.contains(&c)))
-        {
+        let mut unseen = false;
+        for job in &fresh {
+            let new = handled
+                .try_update_value(|h| h.insert(job.id))
+                .unwrap_or(false);
+            unseen |= new && job.campaign_id.is_some_and(|c| !known.contains(&c));
+        }
+        if unseen {
             refetch();
         }
     });

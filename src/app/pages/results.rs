@@ -57,7 +57,14 @@ pub fn ResultsPage() -> impl IntoView {
             // A plain GET form: the search is in the URL, so it can be shared and reloaded.
             <form method="get" class="search-form" role="search">
                 <label class="visually-hidden" for="q">{c.search_placeholder}</label>
-                <input id="q" name="q" type="search" placeholder=c.search_placeholder prop:value=move || q().unwrap_or_default() />
+                <input
+                    id="q"
+                    name="q"
+                    type="search"
+                    placeholder=c.search_placeholder
+                    value=move || q().unwrap_or_default()
+                    prop:value=move || q().unwrap_or_default()
+                />
                 <button type="submit" class="button">{c.search_button}</button>
                 <a class="button button-quiet" href=move || export("csv") download data-testid="export-csv">{c.export_csv}</a>
                 <a class="button button-quiet" href=move || export("json") target="_blank">{c.export_json}</a>

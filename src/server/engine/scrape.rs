@@ -15,7 +15,7 @@ use super::bulk_send::{Stop, raise};
 use super::recorder::store_backoff;
 use crate::protocol::{JobId, SourceSpec};
 use crate::server::hub::EventBatch;
-use crate::server::sources::{self, Batch, FoundResult, SourceError};
+use crate::server::sources::{self, Batch, FoundResult, Source, SourceError};
 use crate::server::store::{ClaimedJob, Control, JobEnd, StoreError, StoredEvent, TenantId};
 
 /// A stage, and where the overall percentage stands when it begins.
@@ -68,6 +68,10 @@ pub(super) async fn run(engine: Arc<Engine>, claimed: ClaimedJob) {
         id: claimed.job.id,
         tenant: claimed.tenant_id,
         owner: engine.instance_id.clone(),
+        // A resumed or rescued search keeps what it found: it counts on from there, and its
+        // bar does not step back while it reads its first pages again.
+        found_before: claimed.job.progress.sent,
+        floor: claimed.job.progress.percentage.min(PROCESSING.starts_at),
     };
     let (stop_tx, stop_rx) = watch::channel(match claimed.control {
         Control::Run => Stop::Run,
@@ -79,15 +83,30 @@ pub(super) async fn run(engine: Arc<Engine>, claimed: ClaimedJob) {
         .params
         .and_then(|p| serde_json::from_value::<ScrapeParams>(p).ok())
     {
-        Some(params) => job.search(params, &stop_tx, stop_rx.clone()).await,
+        Some(params) => {
+            let mut source = sources::open(
+                &params.source,
+                &params.keywords,
+                params.target,
+                &engine.sources,
+            );
+            let outcome = job
+                .search(source.as_mut(), params.target, &stop_tx, stop_rx.clone())
+                .await;
+            if matches!(outcome, Err(Halt::Stopped)) {
+                // Paid work at the source (an actor run) stops with the job.
+                source.abort().await;
+            }
+            outcome
+        }
         None => Err(Halt::Failed(SourceError(
             "The job's search settings could not be read; create the campaign again.".into(),
         ))),
     };
-    lease.abort();
     let stop = stop_rx.borrow().clone();
     let end = match outcome {
         _ if stop == Stop::LeaseLost => {
+            lease.abort();
             tracing::warn!("lost the lease; the job's new runner carries on");
             return;
         }
@@ -108,12 +127,23 @@ pub(super) async fn run(engine: Arc<Engine>, claimed: ClaimedJob) {
             Stop::Pause => JobEnd::Paused {
                 message: "Paused on request".into(),
             },
-            _ => return,
+            _ => {
+                lease.abort();
+                return;
+            }
         },
     };
-    match engine.store.finish_job(job.id, &job.owner, end).await {
-        Ok(event) => job.publish(vec![event]),
-        Err(error) => tracing::error!(%error, "could not record the end of the job"),
+    // The lease stays renewed until the end is written: a database hiccup here must not hand
+    // a finished search to another instance to run again.
+    let written = job
+        .write(&stop_tx, |store, owner| {
+            let end = end.clone();
+            async move { store.finish_job(job.id, &owner, end).await }
+        })
+        .await;
+    lease.abort();
+    if let Ok(event) = written {
+        job.publish(vec![event]);
     }
 }
 
@@ -123,6 +153,10 @@ struct Job {
     id: JobId,
     tenant: TenantId,
     owner: String,
+    /// Results the job had when this run claimed it.
+    found_before: u64,
+    /// The overall percentage it had then: stages begin no lower.
+    floor: f64,
 }
 
 impl Job {
@@ -137,17 +171,12 @@ impl Job {
     /// Runs the stages; `Ok` with a closing message when the search ended by itself.
     async fn search(
         &self,
-        params: ScrapeParams,
+        source: &mut dyn Source,
+        target: u32,
         stop_tx: &watch::Sender<Stop>,
         mut stop: watch::Receiver<Stop>,
     ) -> Result<Option<String>, Halt> {
-        let target = params.target.max(1) as u64;
-        let mut source = sources::open(
-            &params.source,
-            &params.keywords,
-            params.target,
-            &self.engine.sources,
-        );
+        let target = target.max(1) as u64;
         self.stage(&INITIALIZING, 0.0, "Checking the source", stop_tx)
             .await?;
         let note = until_stopped(&mut stop, source.prepare()).await??;
@@ -157,7 +186,7 @@ impl Job {
         let note = until_stopped(&mut stop, source.analyze()).await??;
         self.stage(&SEARCHING, 0.0, &note, stop_tx).await?;
 
-        let mut found = 0_u64;
+        let mut found = self.found_before;
         let mut exhausted = false;
         while found < target {
             let Some(batch) = until_stopped(&mut stop, source.next_batch()).await?? else {
@@ -173,7 +202,6 @@ impl Job {
                 self.stage(&SEARCHING, counting, &message, stop_tx).await?;
             }
         }
-        drop(source);
         let summary = if exhausted && found < target {
             format!("The source ran out after {found} of the {target} results asked for")
         } else {
@@ -231,7 +259,8 @@ impl Job {
             SEARCHING.starts_at + SEARCHING_WEIGHT * within
         } else {
             stage.starts_at
-        };
+        }
+        .max(self.floor);
         let event = self
             .write(stop_tx, |store, owner| async move {
                 store

@@ -157,6 +157,11 @@ async fn results(
     }
     // Without a limit, the whole set: that is what an export is.
     let offset = params.offset.unwrap_or(0);
+    if offset > i64::MAX as u64 / 2 {
+        return Err(AppError::BadRequest(format!(
+            "offset {offset} is beyond any campaign's results."
+        )));
+    }
     let (results, total) = match params.limit {
         Some(limit) => campaigns::results(&state, tenant, id, search, offset, limit).await?,
         None => {

@@ -2,7 +2,10 @@
 //!
 //! `GET /v2/acts/{actor}` checks the actor and the token, `POST /v2/acts/{actor}/runs` starts a
 //! run, `GET /v2/actor-runs/{run}` is polled until the run ends, and
-//! `GET /v2/datasets/{dataset}/items` is read a page at a time.
+//! `GET /v2/datasets/{dataset}/items` is read a page at a time. A job that stops early sends
+//! `POST /v2/actor-runs/{run}/abort`, so the run it paid for stops too.
+
+use std::time::Duration;
 
 use async_trait::async_trait;
 use reqwest::{Method, RequestBuilder, StatusCode, Url};
@@ -10,8 +13,11 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::{Answer, Batch, FailedPage, FoundResult, Source, SourceContext, SourceError};
+use super::{
+    Answer, Batch, FailedPage, FoundResult, NoAnswer, Source, SourceContext, SourceError, guard,
+};
 use crate::protocol::ApifySourceSpec;
+use crate::server::settings::ScrapeSettings;
 
 /// Dataset items per request.
 const PAGE_SIZE: u64 = 100;
@@ -19,6 +25,10 @@ const PAGE_SIZE: u64 = 100;
 const MAX_ANSWER_BYTES: usize = 20 * 1024 * 1024;
 /// Run states after which nothing changes.
 const TERMINAL: [&str; 4] = ["SUCCEEDED", "FAILED", "ABORTED", "TIMED-OUT"];
+/// Run states already on their way to an end: an abort would change nothing.
+const ENDING: [&str; 2] = ["ABORTING", "TIMING-OUT"];
+/// How long an abort may take: the job is over, and its runner should not hang on it.
+const ABORT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Checks an apify source's settings; the error names the field to fix.
 pub fn validate(spec: &ApifySourceSpec) -> Result<(), String> {
@@ -59,6 +69,18 @@ pub fn validate(spec: &ApifySourceSpec) -> Result<(), String> {
             "input must be a JSON object: the actor's input, as in {\"keywords\": [\"rust\"]}"
                 .into(),
         );
+    }
+    Ok(())
+}
+
+/// `validate`, and with `settings.allow_private_addresses` off, a base_url on a private address
+/// (an IP literal or `localhost`) is refused too.
+pub fn validate_with(spec: &ApifySourceSpec, settings: &ScrapeSettings) -> Result<(), String> {
+    validate(spec)?;
+    if !settings.allow_private_addresses
+        && let Some(forbidden) = guard::forbidden_host(&base_url(&spec.base_url)?)
+    {
+        return Err(forbidden.sentence(&format!("base_url “{}”", spec.base_url)));
     }
     Ok(())
 }
@@ -196,7 +218,7 @@ impl ApifySource {
         let answer = self
             .context
             .send(build, None, MAX_ANSWER_BYTES)
-            .await
+            .await?
             .map_err(|e| {
                 SourceError(format!(
                     "could not reach Apify at {} to {what}: {e}",
@@ -247,7 +269,11 @@ impl ApifySource {
 
     fn to_result(&self, item: &Value) -> Option<FoundResult> {
         let url = text_field(item, Some(&self.spec.url_field))?;
-        Url::parse(&url).ok()?;
+        // A `javascript:` or `data:` "result" would be a link people click in the app.
+        let parsed = Url::parse(&url).ok()?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return None;
+        }
         Some(FoundResult {
             url,
             title: text_field(item, self.spec.title_field.as_deref()),
@@ -267,6 +293,8 @@ impl Source for ApifySource {
     async fn prepare(&mut self) -> Result<String, SourceError> {
         let actor = self.actor();
         let url = self.endpoint(&["acts", &actor])?;
+        let base = format!("the Apify base_url ({})", self.spec.base_url.trim());
+        self.context.refuse_literal(&url, &base)?;
         let what = format!("look up actor “{}”", self.spec.actor);
         let answer = self
             .call(&what, || self.request(Method::GET, url.clone()))
@@ -320,6 +348,8 @@ impl Source for ApifySource {
                 .call(&what, || self.request(Method::GET, url.clone()))
                 .await?;
             run = self.data(&what, &answer)?;
+            // Kept at once: a job stopped mid-wait must know whether there is a run to abort.
+            self.run = Some(run.clone());
         }
         self.run = Some(run.clone());
         if run.status == "SUCCEEDED" {
@@ -406,6 +436,50 @@ impl Source for ApifySource {
             failed: Vec::new(),
             note: Some(note),
         }))
+    }
+
+    #[tracing::instrument(skip_all, fields(run_id))]
+    async fn abort(&mut self) {
+        let Some(run) = &self.run else {
+            return;
+        };
+        let status = run.status.as_str();
+        if TERMINAL.contains(&status) || ENDING.contains(&status) {
+            return;
+        }
+        let id = run.id.clone();
+        tracing::Span::current().record("run_id", id.as_str());
+        let url = match self.endpoint(&["actor-runs", &id, "abort"]) {
+            Ok(url) => url,
+            Err(error) => {
+                tracing::warn!(%error, "could not abort the Apify run");
+                return;
+            }
+        };
+        let request = self.request(Method::POST, url);
+        let error = match self
+            .context
+            .send_once(request, MAX_ANSWER_BYTES, ABORT_TIMEOUT)
+            .await
+        {
+            Ok(Ok(answer)) if answer.status.is_success() => {
+                let what = format!("abort run {id}");
+                if let Ok(run) = self.data::<Run>(&what, &answer) {
+                    self.run = Some(run);
+                }
+                tracing::info!("aborted the Apify run");
+                return;
+            }
+            Ok(Ok(answer)) => {
+                let detail = error_message(&answer)
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_default();
+                format!("{}{detail}", answer.describe())
+            }
+            Ok(Err(NoAnswer(error))) | Err(SourceError(error)) => error,
+        };
+        // Apify ends the run by its own timeout; what it costs until then is the warning's point.
+        tracing::warn!(%error, "could not abort the Apify run; it runs on until it ends by itself");
     }
 }
 
@@ -498,6 +572,30 @@ mod tests {
             })
             .starts_with("input must be a JSON object")
         );
+    }
+
+    #[test]
+    fn a_private_base_url_is_refused_unless_allowed() {
+        let strict = ScrapeSettings::default();
+        assert_eq!(validate_with(&spec(), &strict), Ok(()));
+        let private = ApifySourceSpec {
+            base_url: "http://169.254.169.254:8080".into(),
+            ..spec()
+        };
+        assert_eq!(
+            validate_with(&private, &strict),
+            Err(
+                "base_url “http://169.254.169.254:8080” points at a link-local address \
+                 (169.254.169.254), which searches may not read; an admin can allow it with \
+                 scrape.allow_private_addresses"
+                    .into()
+            )
+        );
+        let open = ScrapeSettings {
+            allow_private_addresses: true,
+            ..ScrapeSettings::default()
+        };
+        assert_eq!(validate_with(&private, &open), Ok(()));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::{RequestBuilder, StatusCode, Url};
 use tokio::time::Instant;
 
-use super::SourceContext;
+use super::{SourceContext, SourceError, guard};
 use crate::server::http_retry::{is_transient, retry_after};
 
 /// A `Retry-After` longer than this is not waited for: the page fails instead of stalling the job.
@@ -90,6 +90,8 @@ enum AttemptError {
     Transient(String),
     /// Trying again would fail the same way.
     Permanent(String),
+    /// The address may not be read at all: the source cannot go on.
+    Refused(String),
 }
 
 impl SourceContext {
@@ -98,19 +100,23 @@ impl SourceContext {
     /// backoff (honouring `Retry-After`); other answers come back at once, whatever their status.
     /// With a `pacer`, every attempt keeps the site's pause. Bodies longer than `max_body` bytes
     /// are refused, so a runaway page cannot exhaust memory.
+    ///
+    /// The outer error is a request to an address searches may not read (a private address,
+    /// directly, by name or by redirect): the source cannot go on. The inner one is a request
+    /// that got no answer: a page lost.
     pub async fn send(
         &self,
         build: impl Fn() -> RequestBuilder + Send,
         mut pacer: Option<&mut Pacer>,
         max_body: usize,
-    ) -> Result<Answer, NoAnswer> {
+    ) -> Result<Result<Answer, NoAnswer>, SourceError> {
         let mut attempts = 0;
         loop {
             if let Some(pacer) = pacer.as_deref() {
                 pacer.wait().await;
             }
             attempts += 1;
-            let outcome = self.attempt(build(), max_body).await;
+            let outcome = self.attempt(build(), max_body, self.request_timeout).await;
             if let Some(pacer) = pacer.as_deref_mut() {
                 pacer.mark();
             }
@@ -119,17 +125,19 @@ impl SourceContext {
                     let transient = is_transient(answer.status)
                         && retry_after.is_none_or(|wait| wait <= LONGEST_RETRY_AFTER);
                     if !transient || !self.retry.may_retry(attempts) {
-                        return Ok(Answer { attempts, ..answer });
+                        return Ok(Ok(Answer { attempts, ..answer }));
                     }
                     retry_after
                 }
                 Err(AttemptError::Transient(error)) => {
                     if !self.retry.may_retry(attempts) {
-                        return Err(NoAnswer(format!("{error}{}", after_attempts(attempts))));
+                        let error = format!("{error}{}", after_attempts(attempts));
+                        return Ok(Err(NoAnswer(error)));
                     }
                     None
                 }
-                Err(AttemptError::Permanent(error)) => return Err(NoAnswer(error)),
+                Err(AttemptError::Permanent(error)) => return Ok(Err(NoAnswer(error))),
+                Err(AttemptError::Refused(error)) => return Err(SourceError(error)),
             };
             let wait = self.retry.delay(attempts, retry_after, rand::random());
             tracing::debug!(attempts, ?wait, "retrying a source request");
@@ -137,17 +145,46 @@ impl SourceContext {
         }
     }
 
+    /// `send` with one attempt and at most `timeout`, for a request that is worth little
+    /// once the job is over.
+    pub async fn send_once(
+        &self,
+        request: RequestBuilder,
+        max_body: usize,
+        timeout: Duration,
+    ) -> Result<Result<Answer, NoAnswer>, SourceError> {
+        let timeout = timeout.min(self.request_timeout);
+        match self
+            .attempt(request.timeout(timeout), max_body, timeout)
+            .await
+        {
+            Ok((answer, _)) => Ok(Ok(answer)),
+            Err(AttemptError::Transient(error) | AttemptError::Permanent(error)) => {
+                Ok(Err(NoAnswer(error)))
+            }
+            Err(AttemptError::Refused(error)) => Err(SourceError(error)),
+        }
+    }
+
     async fn attempt(
         &self,
         request: RequestBuilder,
         max_body: usize,
+        timeout: Duration,
     ) -> Result<(Answer, Option<Duration>), AttemptError> {
-        let mut response = request.send().await.map_err(|e| self.attempt_error(&e))?;
+        let failed = |error: reqwest::Error| attempt_error(&error, timeout);
+        let (client, request) = request.build_split();
+        let request = request.map_err(failed)?;
+        // The resolver is not asked about IP literals; this is where they are judged.
+        self.reach
+            .check(request.url(), request.url().as_str())
+            .map_err(|guard::Refused(sentence)| AttemptError::Refused(sentence))?;
+        let mut response = client.execute(request).await.map_err(failed)?;
         let url = response.url().clone();
         let status = response.status();
         let retry_after = retry_after(response.headers());
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| self.attempt_error(&e))? {
+        while let Some(chunk) = response.chunk().await.map_err(failed)? {
             if body.len() + chunk.len() > max_body {
                 return Err(AttemptError::Permanent(format!(
                     "the answer is larger than {}, more than jobpulse reads",
@@ -164,32 +201,31 @@ impl SourceContext {
         };
         Ok((answer, retry_after))
     }
+}
 
-    fn attempt_error(&self, error: &reqwest::Error) -> AttemptError {
-        if error.is_timeout() {
-            AttemptError::Transient(format!(
-                "no answer within {}",
-                human_duration(self.request_timeout)
-            ))
-        } else if error.is_redirect() {
-            AttemptError::Permanent("too many redirects".into())
-        } else if error.is_builder() {
-            AttemptError::Permanent(format!(
-                "the request could not be made: {}",
-                root_cause(error)
-            ))
-        } else if error.is_connect() {
-            let site = error
-                .url()
-                .and_then(|url| url.host_str())
-                .unwrap_or("the site");
-            AttemptError::Transient(format!(
-                "could not connect to {site} ({})",
-                root_cause(error)
-            ))
-        } else {
-            AttemptError::Transient(format!("the connection failed ({})", root_cause(error)))
-        }
+fn attempt_error(error: &reqwest::Error, timeout: Duration) -> AttemptError {
+    if let Some(guard::Refused(sentence)) = guard::refusal(error) {
+        AttemptError::Refused(sentence)
+    } else if error.is_timeout() {
+        AttemptError::Transient(format!("no answer within {}", human_duration(timeout)))
+    } else if error.is_redirect() {
+        AttemptError::Permanent("too many redirects".into())
+    } else if error.is_builder() {
+        AttemptError::Permanent(format!(
+            "the request could not be made: {}",
+            root_cause(error)
+        ))
+    } else if error.is_connect() {
+        let site = error
+            .url()
+            .and_then(|url| url.host_str())
+            .unwrap_or("the site");
+        AttemptError::Transient(format!(
+            "could not connect to {site} ({})",
+            root_cause(error)
+        ))
+    } else {
+        AttemptError::Transient(format!("the connection failed ({})", root_cause(error)))
     }
 }
 

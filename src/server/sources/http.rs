@@ -17,10 +17,11 @@ use self::cursor::{Cursor, search_url};
 use self::parse::{ParsedPage, Selectors, parse_page};
 use self::robots::{MAX_ROBOTS_BYTES, Robots, path_of, robots_agent};
 use super::{
-    Answer, Batch, FailedPage, NoAnswer, Pacer, Source, SourceContext, SourceError, human_duration,
-    human_size,
+    Answer, Batch, FailedPage, NoAnswer, Pacer, Source, SourceContext, SourceError, guard,
+    human_duration, human_size,
 };
 use crate::protocol::HttpSourceSpec;
+use crate::server::settings::ScrapeSettings;
 
 /// A search page larger than this is not read (real ones are a few hundred KB at most).
 const MAX_PAGE_BYTES: usize = 5 * 1024 * 1024;
@@ -42,6 +43,18 @@ pub fn validate(spec: &HttpSourceSpec) -> Result<(), String> {
             "max_pages is {}, but it must be between 1 and {MAX_PAGES}",
             spec.max_pages
         ));
+    }
+    Ok(())
+}
+
+/// `validate`, and with `settings.allow_private_addresses` off, a search URL on a private
+/// address (an IP literal or `localhost`) is refused too.
+pub fn validate_with(spec: &HttpSourceSpec, settings: &ScrapeSettings) -> Result<(), String> {
+    validate(spec)?;
+    if !settings.allow_private_addresses
+        && let Some(forbidden) = guard::forbidden_host(&search_url(&spec.search_url, "jobpulse")?)
+    {
+        return Err(forbidden.sentence(&format!("search_url “{}”", spec.search_url)));
     }
     Ok(())
 }
@@ -123,7 +136,12 @@ impl HttpSource {
         robots_agent(&self.context.user_agent)
     }
 
-    async fn fetch(&mut self, url: &Url, max_body: usize) -> Result<Answer, NoAnswer> {
+    /// Reads `url`; the outer error means the source cannot go on (a refused address).
+    async fn fetch(
+        &mut self,
+        url: &Url,
+        max_body: usize,
+    ) -> Result<Result<Answer, NoAnswer>, SourceError> {
         let client = self.context.client.clone();
         let request = url.clone();
         self.context
@@ -138,7 +156,7 @@ impl HttpSource {
     /// Reads robots.txt for the search's site and keeps its rules and crawl delay.
     async fn read_robots(&mut self, first: &Url) -> Result<String, SourceError> {
         let location = robots::location(first)?;
-        let answer = self.fetch(&location, MAX_ROBOTS_BYTES).await;
+        let answer = self.fetch(&location, MAX_ROBOTS_BYTES).await?;
         let reading = robots::read(first, self.agent(), answer)?;
         self.robots = reading.robots;
         let mut note = reading.note;
@@ -155,17 +173,19 @@ impl HttpSource {
     }
 
     /// Reads the next page of the cursor; `None` when every keyword is done.
-    async fn read_next(&mut self) -> Option<Result<Fetched, Batch>> {
-        let target = self.cursor.advance(&self.keywords, &self.spec.search_url)?;
+    async fn read_next(&mut self) -> Result<Option<Result<Fetched, Batch>>, SourceError> {
+        let Some(target) = self.cursor.advance(&self.keywords, &self.spec.search_url) else {
+            return Ok(None);
+        };
         let keyword = self.keyword(target.keyword).to_owned();
         let url = match target.url {
             Ok(url) => url,
             Err(error) => {
                 self.cursor.next = None;
-                return Some(Err(Batch {
+                return Ok(Some(Err(Batch {
                     note: Some(format!("Skipped “{keyword}”: {error}")),
                     ..Batch::default()
-                }));
+                })));
             }
         };
         if !self.robots.allowed(&url) || !self.same_origin(&url) {
@@ -183,22 +203,22 @@ impl HttpSource {
                     site(&url)
                 )
             };
-            return Some(Err(Batch {
+            return Ok(Some(Err(Batch {
                 note: Some(note),
                 ..Batch::default()
-            }));
+            })));
         }
         self.cursor.visited.insert(url.to_string());
-        let answer = self.fetch(&url, MAX_PAGE_BYTES).await;
+        let answer = self.fetch(&url, MAX_PAGE_BYTES).await?;
         if let Ok(answer) = &answer {
             self.cursor.visited.insert(answer.url.to_string());
         }
-        Some(Ok(Fetched {
+        Ok(Some(Ok(Fetched {
             keyword: target.keyword,
             page: target.page,
             url,
             answer,
-        }))
+        })))
     }
 
     /// Turns a read page into its batch, and decides whether its keyword has a next page.
@@ -286,6 +306,7 @@ impl Source for HttpSource {
             ));
         };
         let first = search_url(&self.spec.search_url, keyword).map_err(SourceError)?;
+        self.context.refuse_literal(&first, "the search URL")?;
         self.origin = Some((
             first.scheme().to_owned(),
             first.host_str().unwrap_or_default().to_owned(),
@@ -295,7 +316,7 @@ impl Source for HttpSource {
     }
 
     async fn start(&mut self) -> Result<String, SourceError> {
-        match self.read_next().await {
+        match self.read_next().await? {
             None => Ok("Nothing to read".into()),
             Some(Err(batch)) => {
                 let note = batch.note.clone().unwrap_or_default();
@@ -341,7 +362,7 @@ impl Source for HttpSource {
         if let Some(fetched) = self.fetched.take() {
             return Ok(Some(self.process(fetched)));
         }
-        Ok(match self.read_next().await {
+        Ok(match self.read_next().await? {
             None => None,
             Some(Err(batch)) => Some(batch),
             Some(Ok(fetched)) => Some(self.process(fetched)),
@@ -370,6 +391,44 @@ mod tests {
     #[test]
     fn a_good_spec_is_valid() {
         assert_eq!(validate(&spec()), Ok(()));
+    }
+
+    #[test]
+    fn private_search_urls_are_refused_unless_allowed() {
+        let strict = ScrapeSettings::default();
+        let open = ScrapeSettings {
+            allow_private_addresses: true,
+            ..ScrapeSettings::default()
+        };
+        assert_eq!(validate_with(&spec(), &strict), Ok(()));
+        for (search_url, address) in [
+            (
+                "http://10.0.0.5/s?q={keyword}",
+                "a private address (10.0.0.5)",
+            ),
+            (
+                "http://169.254.169.254/latest/{keyword}",
+                "a link-local address (169.254.169.254)",
+            ),
+            ("http://[::1]:8080/{keyword}", "a loopback address (::1)"),
+            (
+                "http://localhost:3000/{keyword}",
+                "a loopback address (127.0.0.1)",
+            ),
+        ] {
+            let private = HttpSourceSpec {
+                search_url: search_url.into(),
+                ..spec()
+            };
+            assert_eq!(
+                validate_with(&private, &strict),
+                Err(format!(
+                    "search_url “{search_url}” points at {address}, which searches may not read; \
+                     an admin can allow it with scrape.allow_private_addresses"
+                ))
+            );
+            assert_eq!(validate_with(&private, &open), Ok(()));
+        }
     }
 
     #[test]

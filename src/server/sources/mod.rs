@@ -6,8 +6,10 @@
 
 pub mod apify;
 mod fetch;
+mod guard;
 pub mod http;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -36,7 +38,11 @@ pub struct SourceError(pub String);
 /// What every source shares: one HTTP client and the retry rules.
 #[derive(Clone)]
 pub struct SourceContext {
-    pub client: reqwest::Client,
+    /// Private to the sources, so every request goes through `send`, which keeps `reach`.
+    client: reqwest::Client,
+    reach: guard::Reach,
+    /// For `for_demo_site`: a client that may read jobpulse itself, whatever `reach` says.
+    demo_client: reqwest::Client,
     pub user_agent: String,
     /// Requests per page, counting the first.
     pub retry: RetryPolicy,
@@ -47,17 +53,36 @@ pub struct SourceContext {
 }
 
 impl SourceContext {
-    /// A context from the `[scrape]` settings.
+    /// A context from the `[scrape]` settings. Unless `allow_private_addresses` is set, its
+    /// requests never reach a loopback, private or link-local address.
     pub fn new(settings: &ScrapeSettings, self_url: String) -> SourceContext {
         let request_timeout = Duration::from_millis(settings.request_timeout_ms.max(1));
-        let client = reqwest::Client::builder()
-            .user_agent(settings.user_agent.clone())
-            .timeout(request_timeout)
-            .connect_timeout(request_timeout)
-            .build()
-            .expect("the scraping HTTP client builds");
+        let builder = || {
+            reqwest::Client::builder()
+                .user_agent(settings.user_agent.clone())
+                .timeout(request_timeout)
+                .connect_timeout(request_timeout)
+        };
+        let (client, reach) = if settings.allow_private_addresses {
+            (builder(), guard::Reach::Anywhere)
+        } else {
+            // A proxy would resolve and connect in our place, out of the guard's sight.
+            let guarded = builder()
+                .dns_resolver(Arc::new(guard::PublicResolver))
+                .redirect(guard::redirect_policy())
+                .no_proxy();
+            (guarded, guard::Reach::Public)
+        };
+        // The demo site never redirects, and a redirect would leave the one origin it may read.
+        let demo_client = builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy();
         SourceContext {
-            client,
+            client: client.build().expect("the scraping HTTP client builds"),
+            reach,
+            demo_client: demo_client
+                .build()
+                .expect("the demo site's HTTP client builds"),
             user_agent: settings.user_agent.clone(),
             retry: RetryPolicy {
                 max_attempts: settings.max_attempts.max(1),
@@ -68,6 +93,24 @@ impl SourceContext {
             apify_poll: Duration::from_millis(settings.apify_poll_ms.max(10)),
             self_url,
         }
+    }
+
+    /// This context for reading the built-in demo site: jobpulse itself and nothing else, so
+    /// the demo works on a loopback address while searches may not read private ones.
+    pub fn for_demo_site(&self) -> SourceContext {
+        SourceContext {
+            client: self.demo_client.clone(),
+            reach: guard::Reach::Itself(reqwest::Url::parse(&self.self_url).ok()),
+            ..self.clone()
+        }
+    }
+
+    /// Refuses, before anything is sent, a `url` (named `what`) whose host is a forbidden IP
+    /// literal, with the sentence the job fails with.
+    fn refuse_literal(&self, url: &reqwest::Url, what: &str) -> Result<(), SourceError> {
+        self.reach
+            .check(url, what)
+            .map_err(|guard::Refused(sentence)| SourceError(sentence))
     }
 }
 
@@ -85,6 +128,9 @@ pub trait Source: Send {
     /// Stage `searching`: the next batch of results; `None` once the source is exhausted.
     /// The runner stops calling it once the target is reached.
     async fn next_batch(&mut self) -> Result<Option<Batch>, SourceError>;
+    /// Called when the job is cancelled, paused or loses its lease mid-search, so work that is
+    /// paid for at the source (an actor run) stops too. Best effort: it never fails the job.
+    async fn abort(&mut self) {}
 }
 
 /// Opens the source a campaign names, for its keywords and target.
@@ -98,7 +144,7 @@ pub fn open(
         SourceSpec::Sandbox => Box::new(http::HttpSource::new(
             crate::server::demo_site::source_spec(&context.self_url),
             keywords.to_vec(),
-            context.clone(),
+            context.for_demo_site(),
         )),
         SourceSpec::Http(spec) => Box::new(http::HttpSource::new(
             spec.clone(),
@@ -115,10 +161,23 @@ pub fn open(
 }
 
 /// Checks a source's settings before a campaign is created: a sentence a person can act on.
-pub fn validate(spec: &SourceSpec) -> Result<(), String> {
+/// With `settings.allow_private_addresses` off, a source that names a private address (an IP
+/// literal, or `localhost`) is refused here already; other names are judged when resolved.
+pub fn validate_with(spec: &SourceSpec, settings: &ScrapeSettings) -> Result<(), String> {
     match spec {
         SourceSpec::Sandbox => Ok(()),
-        SourceSpec::Http(spec) => http::validate(spec),
-        SourceSpec::Apify(spec) => apify::validate(spec),
+        SourceSpec::Http(spec) => http::validate_with(spec, settings),
+        SourceSpec::Apify(spec) => apify::validate_with(spec, settings),
     }
+}
+
+/// `validate_with` as if private addresses were allowed: the settings' shape only.
+pub fn validate(spec: &SourceSpec) -> Result<(), String> {
+    validate_with(
+        spec,
+        &ScrapeSettings {
+            allow_private_addresses: true,
+            ..ScrapeSettings::default()
+        },
+    )
 }

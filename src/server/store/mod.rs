@@ -547,10 +547,11 @@ pub trait CampaignStore: Send + Sync {
     -> StoreResult<Vec<StoredEvent>>;
     /// Ends a worker's job; `None` if it had ended already.
     async fn worker_finish(&self, job: JobId, end: JobEnd) -> StoreResult<Option<StoredEvent>>;
-    /// Fails outside workers' jobs with no report since `cutoff`; their final events.
+    /// Fails outside workers' jobs with no report for `silent_for` (by the database's clock, so
+    /// instances with skewed clocks agree); their final events.
     async fn fail_silent_workers(
         &self,
-        cutoff: DateTime<Utc>,
+        silent_for: std::time::Duration,
         error: &str,
     ) -> StoreResult<Vec<(TenantId, StoredEvent)>>;
 }

@@ -318,6 +318,15 @@ pub(crate) fn campaign_job_params(campaign: &CampaignView) -> serde_json::Value 
     })
 }
 
+/// Why a campaign cannot search again now: one of its searches has not ended.
+pub(crate) fn still_searching(status: &str) -> String {
+    if status == "paused" {
+        "A search of this campaign is paused: resume or cancel it before searching again.".into()
+    } else {
+        "A search of this campaign is still running: wait for it to end, or cancel it.".into()
+    }
+}
+
 /// What an outside worker's job keeps: its stages.
 pub(crate) fn external_params(stages: &[String]) -> serde_json::Value {
     serde_json::json!({ "stages": stages })
@@ -330,6 +339,8 @@ pub(crate) struct ItemNote {
     pub title: Option<String>,
     pub error: Option<String>,
     pub data: Option<serde_json::Value>,
+    /// What a results search matches: URL, title, author and text, lowercased.
+    pub search: Option<String>,
 }
 
 impl ItemNote {
@@ -341,6 +352,7 @@ impl ItemNote {
             title: result.title.clone(),
             error: None,
             data: serde_json::to_value(result).ok(),
+            search: Some(search_text(result)),
         }
     }
 
@@ -352,6 +364,7 @@ impl ItemNote {
             title: None,
             error: Some(page.error.clone()),
             data: None,
+            search: None,
         }
     }
 
@@ -363,8 +376,32 @@ impl ItemNote {
             title: None,
             error: item.error.clone(),
             data: item.data.clone(),
+            search: None,
         }
     }
+}
+
+/// The text a results search looks in, folded the same way as the search itself.
+pub(crate) fn search_text(result: &FoundResult) -> String {
+    [
+        Some(result.url.as_str()),
+        result.title.as_deref(),
+        result.author.as_deref(),
+        result.text.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join("\n")
+    .to_lowercase()
+}
+
+/// A search's `LIKE` pattern: trimmed, lowercased like `search_text`, wildcards escaped.
+pub(crate) fn search_pattern(search: Option<&str>) -> Option<String> {
+    search
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| format!("%{}%", like_escape(&s.to_lowercase())))
 }
 
 /// Escapes `%`, `_` and the escape character itself for a `LIKE … ESCAPE '\\'` pattern.

@@ -388,27 +388,32 @@ impl Connection {
         };
         self.campaigns.insert(campaign_id);
         // Oldest first; a job the client does not know resumes from the snapshot's seq, which
-        // is where a client that takes the snapshot in stands.
-        let jobs: Vec<(JobId, u64)> = campaign
+        // is where a client that takes the snapshot in stands. A finished job with nothing left
+        // to replay needs no subscription: the snapshot says all there is.
+        let jobs: Vec<(JobId, u64, bool)> = campaign
             .jobs
             .iter()
             .rev()
-            .map(|j| (j.id, j.last_seq))
+            .map(|j| (j.id, j.last_seq, j.status.is_terminal()))
             .collect();
         self.send_msg(&ServerMsg::CampaignSubscribed(CampaignSnapshot {
             campaign_id,
             campaign,
         }))
         .await?;
-        for (job, snapshot_seq) in jobs {
-            if !self.subscriptions.contains_key(&job) {
-                let after = after_seqs
-                    .get(&job)
-                    .copied()
-                    .or(after_seq)
-                    .unwrap_or(snapshot_seq);
-                self.subscribe(job, Some(after)).await?;
+        for (job, last_seq, finished) in jobs {
+            if self.subscriptions.contains_key(&job) {
+                continue;
             }
+            let after = after_seqs
+                .get(&job)
+                .copied()
+                .or(after_seq)
+                .unwrap_or(last_seq);
+            if finished && after >= last_seq {
+                continue;
+            }
+            self.subscribe(job, Some(after)).await?;
         }
         Ok(())
     }

@@ -187,6 +187,7 @@ mod tests {
         </div>
         <div class="result"><span>an ad without a link</span></div>
         <div class="result"><a href="javascript:void(0)">not a page</a></div>
+        <div class="result"><a href="data:text/html,<script>alert(1)</script>">nor this</a></div>
         <div class="result"><a href="https://other.example/x#frag">Elsewhere</a></div>
         <a rel="next" href="?q=rust&amp;page=2#top">Next</a>
     </body></html>"#;
@@ -196,7 +197,7 @@ mod tests {
         let selectors = Selectors::parse(&spec()).unwrap();
         let page = Url::parse("https://example.com/search?q=rust").unwrap();
         let parsed = parse_page(PAGE, &page, &selectors, "rust");
-        assert_eq!(parsed.skipped, 2);
+        assert_eq!(parsed.skipped, 3);
         assert_eq!(parsed.results.len(), 2);
         assert_eq!(
             parsed.results[0],

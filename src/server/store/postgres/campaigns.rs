@@ -10,8 +10,8 @@ use crate::protocol::{
     CampaignView, JobCreatedEvent, JobId, JobView, ResultView, ServerMsg, SourceSpec, WorkerItem,
 };
 use crate::server::store::shared::{
-    ItemNote, campaign_job_params, external_params, item_events, like_escape, result_view,
-    stage_event, started_by_worker,
+    ItemNote, campaign_job_params, external_params, item_events, result_view, search_pattern,
+    stage_event, started_by_worker, still_searching,
 };
 use crate::server::store::{
     CampaignStore, FailedPage, FoundResult, JobEnd, NewCampaign, StoreError, StoreResult,
@@ -110,8 +110,8 @@ impl PostgresStore {
             // No conflict target: either unique index (key in the job, result in the campaign) skips it.
             let inserted = sqlx::query(
                 "INSERT INTO items (job_id, idx, recipient, key, campaign_id, status, attempts, error, \
-                 idempotency_key, data, updated_at) VALUES ($1, $2, $3, $3, $4, $5, 1, $6, $7, $8, $9) \
-                 ON CONFLICT DO NOTHING",
+                 idempotency_key, data, search_text, updated_at) \
+                 VALUES ($1, $2, $3, $3, $4, $5, 1, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
             )
             .bind(job.0)
             .bind(idx)
@@ -121,6 +121,7 @@ impl PostgresStore {
             .bind(note.error.as_deref())
             .bind(item_key(job, idx as u64))
             .bind(note.data.as_ref())
+            .bind(note.search.as_deref())
             .bind(now)
             .execute(&mut **tx)
             .await?;
@@ -136,7 +137,8 @@ impl PostgresStore {
         };
         let sql = format!(
             "UPDATE jobs SET sent = sent + $1, failed = failed + $2, last_seq = last_seq + $3, \
-             percentage = COALESCE($4, percentage), updated_at = $5 WHERE id = $6 AND {fence} \
+             percentage = COALESCE($4, percentage), updated_at = greatest($5, now()) \
+             WHERE id = $6 AND {fence} \
              RETURNING sent, failed, unknown, total, last_seq, percentage"
         );
         let mut update = sqlx::query(&sql)
@@ -176,7 +178,7 @@ async fn start_if_pending(
 ) -> StoreResult<Option<StoredEvent>> {
     let now = Utc::now();
     let started = sqlx::query(
-        "UPDATE jobs SET status = 'processing', started_at = $2, last_seq = last_seq + 1, updated_at = $2 \
+        "UPDATE jobs SET status = 'processing', started_at = $2, last_seq = last_seq + 1, updated_at = now() \
          WHERE id = $1 AND kind = 'external' AND status = 'pending' \
          RETURNING sent, failed, unknown, total, last_seq",
     )
@@ -253,6 +255,21 @@ impl CampaignStore for PostgresStore {
             return Ok(None);
         };
         let mut tx = self.write_tx().await?;
+        // The campaign's row lock orders two requests at once: only one starts a search.
+        sqlx::query("SELECT id FROM campaigns WHERE id = $1 FOR UPDATE")
+            .bind(campaign)
+            .execute(&mut *tx)
+            .await?;
+        let running: Option<String> = sqlx::query_scalar(
+            "SELECT status FROM jobs WHERE campaign_id = $1 \
+             AND status NOT IN ('completed', 'failed', 'cancelled') LIMIT 1",
+        )
+        .bind(campaign)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(status) = running {
+            return Err(StoreError::Conflict(still_searching(&status)));
+        }
         let params = campaign_job_params(&view);
         let created = insert_job(
             self,
@@ -343,13 +360,9 @@ impl CampaignStore for PostgresStore {
         if owned.is_none() {
             return Ok(None);
         }
-        let pattern = search
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|s| format!("%{}%", like_escape(&s.to_lowercase())));
+        let pattern = search_pattern(search);
         const MATCHING: &str = "FROM items WHERE campaign_id = $1 AND status = 'sent' \
-             AND ($2::text IS NULL OR lower(key) LIKE $2 ESCAPE '\\' \
-             OR lower(data::text) LIKE $2 ESCAPE '\\')";
+             AND ($2::text IS NULL OR search_text LIKE $2 ESCAPE '\\')";
         let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) {MATCHING}"))
             .bind(campaign)
             .bind(pattern.as_deref())
@@ -495,7 +508,7 @@ impl CampaignStore for PostgresStore {
         let row = sqlx::query(
             "UPDATE jobs SET stage = COALESCE($1, stage), \
              percentage = LEAST(100.0, $2::double precision * 100.0 / GREATEST(total, 1)), \
-             last_seq = last_seq + 1, updated_at = $4 \
+             last_seq = last_seq + 1, updated_at = greatest($4, now()) \
              WHERE id = $3 AND kind = 'external' AND status = 'processing' \
              RETURNING sent, failed, unknown, total, last_seq, stage, percentage",
         )
@@ -560,15 +573,16 @@ impl CampaignStore for PostgresStore {
 
     async fn fail_silent_workers(
         &self,
-        cutoff: DateTime<Utc>,
+        silent_for: std::time::Duration,
         error: &str,
     ) -> StoreResult<Vec<(TenantId, StoredEvent)>> {
         let mut tx = self.write_tx().await?;
         let silent = sqlx::query(
             "SELECT id, tenant_id FROM jobs WHERE kind = 'external' \
-             AND status IN ('pending', 'processing') AND updated_at < $1 FOR UPDATE SKIP LOCKED",
+             AND status IN ('pending', 'processing') \
+             AND updated_at < now() - make_interval(secs => $1) FOR UPDATE SKIP LOCKED",
         )
-        .bind(cutoff)
+        .bind(silent_for.as_secs_f64())
         .fetch_all(&mut *tx)
         .await?;
         let mut ended = Vec::with_capacity(silent.len());

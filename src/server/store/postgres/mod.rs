@@ -207,7 +207,7 @@ async fn insert_events(
 
 /// Writes a job's end (or pause) and its event in `tx`; `None` if `holder` does not hold the job.
 /// What completing sets on a multi-stage job: the whole way through, and a search's last stage.
-const COMPLETED_STAGE: &str = "percentage = CASE WHEN percentage IS NULL THEN NULL ELSE 100.0 END, \
+const COMPLETED_STAGE: &str = "percentage = CASE WHEN kind = 'bulk_send' THEN percentage ELSE 100.0 END, \
      stage = CASE WHEN kind = 'scrape' THEN 'completed' ELSE stage END,";
 
 async fn end_job(
@@ -239,7 +239,7 @@ async fn end_job(
          last_error = COALESCE($2, last_error), {completed} \
          last_seq = last_seq + 1, updated_at = now() \
          WHERE id = $3 AND {fence} \
-         RETURNING sent, failed, unknown, total, last_seq, started_at"
+         RETURNING sent, failed, unknown, total, last_seq, started_at, percentage"
     );
     let mut update = sqlx::query(&sql)
         .bind(status.as_str())
@@ -252,11 +252,14 @@ async fn end_job(
         return Ok(None);
     };
     let seq = row.get::<i64, _>("last_seq") as u64;
-    let progress = progress_of(
-        row.get("sent"),
-        row.get("failed"),
-        row.get("unknown"),
-        row.get("total"),
+    let progress = with_percentage(
+        progress_of(
+            row.get("sent"),
+            row.get("failed"),
+            row.get("unknown"),
+            row.get("total"),
+        ),
+        row.get("percentage"),
     );
     let results = match &end {
         JobEnd::Completed {

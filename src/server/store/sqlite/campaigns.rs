@@ -1,7 +1,7 @@
 //! Campaigns, scraping results and outside workers' jobs in SQLite.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use sqlx::{Row, Sqlite, Transaction};
 use uuid::Uuid;
 
@@ -13,8 +13,8 @@ use crate::protocol::{
     CampaignView, JobCreatedEvent, JobId, JobView, ResultView, ServerMsg, SourceSpec, WorkerItem,
 };
 use crate::server::store::shared::{
-    ItemNote, campaign_job_params, external_params, item_events, like_escape, result_view,
-    stage_event, started_by_worker,
+    ItemNote, campaign_job_params, external_params, item_events, result_view, search_pattern,
+    stage_event, started_by_worker, still_searching,
 };
 use crate::server::store::{
     CampaignStore, FailedPage, FoundResult, JobEnd, NewCampaign, StoreError, StoreResult,
@@ -110,8 +110,8 @@ impl SqliteStore {
             // No conflict target: either unique index (key in the job, result in the campaign) skips it.
             let inserted = sqlx::query(
                 "INSERT INTO items (job_id, idx, recipient, key, campaign_id, status, attempts, error, \
-                 idempotency_key, data, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?) \
-                 ON CONFLICT DO NOTHING",
+                 idempotency_key, data, search_text, updated_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             )
             .bind(job.to_string())
             .bind(next + recorded.len() as i64)
@@ -122,6 +122,7 @@ impl SqliteStore {
             .bind(note.error.as_deref())
             .bind(item_key(job, (next as u64) + recorded.len() as u64))
             .bind(note.data.as_ref().map(|d| d.to_string()))
+            .bind(note.search.as_deref())
             .bind(millis(now))
             .execute(&mut **tx)
             .await?;
@@ -254,6 +255,17 @@ impl CampaignStore for SqliteStore {
             return Ok(None);
         };
         let (_gate, mut tx) = self.write_tx().await?;
+        // Checked inside the write: two requests at once cannot both start a search.
+        let running: Option<String> = sqlx::query_scalar(
+            "SELECT status FROM jobs WHERE campaign_id = ? \
+             AND status NOT IN ('completed', 'failed', 'cancelled') LIMIT 1",
+        )
+        .bind(campaign.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(status) = running {
+            return Err(StoreError::Conflict(still_searching(&status)));
+        }
         let params = campaign_job_params(&view);
         let created = insert_job(
             &mut tx,
@@ -340,15 +352,11 @@ impl CampaignStore for SqliteStore {
         if owned.is_none() {
             return Ok(None);
         }
-        let pattern = search
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|s| format!("%{}%", like_escape(&s.to_lowercase())));
+        let pattern = search_pattern(search);
         const MATCHING: &str = "FROM items WHERE campaign_id = ? AND status = 'sent' \
-             AND (? IS NULL OR lower(key) LIKE ? ESCAPE '\\' OR lower(data) LIKE ? ESCAPE '\\')";
+             AND (? IS NULL OR search_text LIKE ? ESCAPE '\\')";
         let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) {MATCHING}"))
             .bind(campaign.to_string())
-            .bind(pattern.as_deref())
             .bind(pattern.as_deref())
             .bind(pattern.as_deref())
             .fetch_one(&self.pool)
@@ -357,7 +365,6 @@ impl CampaignStore for SqliteStore {
             "SELECT key, data, job_id, updated_at {MATCHING} ORDER BY updated_at, job_id, idx LIMIT ? OFFSET ?"
         ))
         .bind(campaign.to_string())
-        .bind(pattern.as_deref())
         .bind(pattern.as_deref())
         .bind(pattern.as_deref())
         .bind(limit as i64)
@@ -556,9 +563,11 @@ impl CampaignStore for SqliteStore {
 
     async fn fail_silent_workers(
         &self,
-        cutoff: DateTime<Utc>,
+        silent_for: std::time::Duration,
         error: &str,
     ) -> StoreResult<Vec<(TenantId, StoredEvent)>> {
+        // One file, one machine: its clock is the only one.
+        let cutoff = Utc::now() - silent_for;
         let (_gate, mut tx) = self.write_tx().await?;
         let silent = sqlx::query(
             "SELECT id, tenant_id FROM jobs WHERE kind = 'external' \

@@ -223,7 +223,7 @@ pub(super) enum Holder<'a> {
 
 /// Writes a job's end (or pause) and its event in `tx`; `None` if `holder` does not hold the job.
 /// What completing sets on a multi-stage job: the whole way through, and a search's last stage.
-const COMPLETED_STAGE: &str = "percentage = CASE WHEN percentage IS NULL THEN NULL ELSE 100.0 END, \
+const COMPLETED_STAGE: &str = "percentage = CASE WHEN kind = 'bulk_send' THEN percentage ELSE 100.0 END, \
      stage = CASE WHEN kind = 'scrape' THEN 'completed' ELSE stage END,";
 
 pub(super) async fn end_job(
@@ -254,7 +254,7 @@ pub(super) async fn end_job(
         "UPDATE jobs SET status = ?, lease_owner = NULL, lease_expires_at = NULL, control = NULL, \
          finished_at = ?, last_error = COALESCE(?, last_error), {completed} \
          last_seq = last_seq + 1, updated_at = ? WHERE id = ? AND {fence} \
-         RETURNING sent, failed, unknown, total, last_seq, started_at"
+         RETURNING sent, failed, unknown, total, last_seq, started_at, percentage"
     );
     let mut update = sqlx::query(&sql)
         .bind(status.as_str())
@@ -269,11 +269,14 @@ pub(super) async fn end_job(
         return Ok(None);
     };
     let seq = row.get::<i64, _>("last_seq") as u64;
-    let progress = progress_of(
-        row.get("sent"),
-        row.get("failed"),
-        row.get("unknown"),
-        row.get("total"),
+    let progress = with_percentage(
+        progress_of(
+            row.get("sent"),
+            row.get("failed"),
+            row.get("unknown"),
+            row.get("total"),
+        ),
+        row.get("percentage"),
     );
     let results = match &end {
         JobEnd::Completed {
