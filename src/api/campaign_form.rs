@@ -5,9 +5,9 @@
 
 use leptos::prelude::*;
 
-use super::{ApiClient, CampaignOutcome};
 #[cfg(feature = "ssr")]
 use super::server;
+use super::{ApiClient, CampaignOutcome};
 #[cfg(feature = "ssr")]
 use crate::protocol::{ApifySourceSpec, HttpSourceSpec, SourceSpec};
 
@@ -133,4 +133,3 @@ pub async fn start_campaign(
         results,
     })
 }
-
