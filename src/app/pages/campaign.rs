@@ -212,10 +212,11 @@ fn CampaignDetail(data: CampaignPageData) -> impl IntoView {
             </Show>
         </section>
 
-        <section class="panel table-wrap" aria-labelledby="searches-title">
+        <section class="panel" aria-labelledby="searches-title">
             <div class="panel-head">
                 <h2 id="searches-title">{c.searches_title}</h2>
             </div>
+            <div class="table-wrap searches">
             <table class="data jobs" data-testid="campaign-jobs">
                 <thead>
                     <tr>
@@ -233,6 +234,7 @@ fn CampaignDetail(data: CampaignPageData) -> impl IntoView {
                     </For>
                 </tbody>
             </table>
+            </div>
         </section>
 
         {move || newest().map(|feed| view! { <LogPane feed /> })}

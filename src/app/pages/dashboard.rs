@@ -181,7 +181,12 @@ fn JobRow(feed: JobFeed) -> impl IntoView {
     let id = feed.id.to_string();
     let href = format!("/jobs/{id}");
     let preview = job.with_untracked(|j| {
-        let message = j.message.clone().unwrap_or_default();
+        // A send shows its message; an outside worker's job, its name.
+        let message = j
+            .message
+            .clone()
+            .or_else(|| j.name.clone())
+            .unwrap_or_default();
         let mut preview: String = message.chars().take(60).collect();
         if message.chars().count() > 60 {
             preview.push('…');
