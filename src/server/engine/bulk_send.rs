@@ -10,6 +10,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use super::lease::{Stop, raise};
 use super::recorder::{self, Report, store_backoff};
 use super::{Engine, RetryPolicy};
 use crate::protocol::{ItemStatus, JobId};
@@ -19,18 +20,6 @@ use crate::server::store::{ClaimedJob, Control, ItemOutcome, ItemToSend, JobEnd,
 
 /// Items claimed per dispatcher round trip; bounds how many sit in `sending` at once.
 const CLAIM_BATCH: u32 = 256;
-
-/// Why a runner stops early; `Run` while it should go on.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) enum Stop {
-    Run,
-    Cancel,
-    Pause,
-    /// The provider kept failing for too long; the reason is its last error.
-    ProviderDown(String),
-    /// Another runner holds the job now: write nothing more.
-    LeaseLost,
-}
 
 /// Whether the provider is accepting messages, as the devices see it.
 struct ProviderHealth {
@@ -56,17 +45,6 @@ impl ProviderHealth {
             .filter(|_| self.last_answer.elapsed() > limit)
             .cloned()
     }
-}
-
-/// Raises the stop reason; a lost lease overrides everything, otherwise the first reason stays.
-pub(super) fn raise(stop: &watch::Sender<Stop>, reason: Stop) {
-    stop.send_if_modified(|current| {
-        let change = *current == Stop::Run || (reason == Stop::LeaseLost && *current != reason);
-        if change {
-            *current = reason;
-        }
-        change
-    });
 }
 
 fn running(stop: &watch::Receiver<Stop>) -> bool {
@@ -228,39 +206,21 @@ async fn dispatch(
     }
 }
 
-/// Renews the lease, picks up cancel / pause requests (often enough to stop within a second),
-/// and stops the job if the provider has been down for too long.
+/// Renews the lease and picks up cancel / pause requests, and stops the job if the provider has
+/// been down for too long.
 async fn heartbeat(
     engine: Arc<Engine>,
     job_id: JobId,
     stop: watch::Sender<Stop>,
     health: Arc<Mutex<ProviderHealth>>,
 ) {
-    let every = (engine.lease() / 3).min(Duration::from_millis(500));
     let down_after = Duration::from_millis(engine.settings.provider_down_after_ms);
-    let mut ticks = tokio::time::interval(every);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
+    super::lease::keep(engine, job_id, stop, move |stop| {
         if let Some(reason) = health.lock().expect("health lock").down_for(down_after) {
-            raise(&stop, Stop::ProviderDown(reason));
+            raise(stop, Stop::ProviderDown(reason));
         }
-        let lease_until = chrono::Utc::now() + engine.lease();
-        match engine
-            .store
-            .renew_lease(job_id, &engine.instance_id, lease_until)
-            .await
-        {
-            Ok(Control::Run) => {}
-            Ok(Control::Cancel) => raise(&stop, Stop::Cancel),
-            Ok(Control::Pause) => raise(&stop, Stop::Pause),
-            Err(StoreError::LeaseLost(_)) => {
-                raise(&stop, Stop::LeaseLost);
-                return;
-            }
-            Err(error) => tracing::warn!(%error, "could not renew the lease; retrying"),
-        }
-    }
+    })
+    .await
 }
 
 /// One sender device: takes queued items one at a time and sends each through the provider.

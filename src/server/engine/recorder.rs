@@ -8,7 +8,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::Engine;
-use super::bulk_send::{Stop, raise};
+use super::lease::{Stop, raise};
 use crate::protocol::JobId;
 use crate::server::hub::EventBatch;
 use crate::server::store::{ItemOutcome, StoreError, TenantId};

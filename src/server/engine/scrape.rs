@@ -5,13 +5,12 @@
 //! start, and what it finds again is simply not counted twice.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::Deserialize;
 use tokio::sync::watch;
 
 use super::Engine;
-use super::bulk_send::{Stop, raise};
+use super::lease::{Stop, raise};
 use super::recorder::store_backoff;
 use crate::protocol::{JobId, SourceSpec};
 use crate::server::hub::EventBatch;
@@ -78,7 +77,12 @@ pub(super) async fn run(engine: Arc<Engine>, claimed: ClaimedJob) {
         Control::Cancel => Stop::Cancel,
         Control::Pause => Stop::Pause,
     });
-    let lease = tokio::spawn(keep_lease(engine.clone(), job.id, stop_tx.clone()));
+    let lease = tokio::spawn(super::lease::keep(
+        engine.clone(),
+        job.id,
+        stop_tx.clone(),
+        |_| {},
+    ));
     let outcome = match claimed
         .params
         .and_then(|p| serde_json::from_value::<ScrapeParams>(p).ok())
@@ -317,30 +321,5 @@ async fn until_stopped<T>(
     tokio::select! {
         result = call => Ok(result.map_err(Halt::Failed)),
         _ = stop.wait_for(|s| *s != Stop::Run) => Err(Halt::Stopped),
-    }
-}
-
-/// Renews the lease and picks up cancel / pause requests, often enough to stop within a second.
-async fn keep_lease(engine: Arc<Engine>, job_id: JobId, stop: watch::Sender<Stop>) {
-    let every = (engine.lease() / 3).min(Duration::from_millis(500));
-    let mut ticks = tokio::time::interval(every);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
-        let lease_until = chrono::Utc::now() + engine.lease();
-        match engine
-            .store
-            .renew_lease(job_id, &engine.instance_id, lease_until)
-            .await
-        {
-            Ok(Control::Run) => {}
-            Ok(Control::Cancel) => raise(&stop, Stop::Cancel),
-            Ok(Control::Pause) => raise(&stop, Stop::Pause),
-            Err(StoreError::LeaseLost(_)) => {
-                raise(&stop, Stop::LeaseLost);
-                return;
-            }
-            Err(error) => tracing::warn!(%error, "could not renew the lease; retrying"),
-        }
     }
 }

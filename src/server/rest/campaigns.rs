@@ -9,7 +9,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{json_body, query};
+use super::{json_body, limit_param, query};
 use crate::protocol::{
     CampaignView, CreateCampaignRequest, CreateCampaignResponse, JobView, ResultView, ResultsPage,
 };
@@ -87,12 +87,7 @@ async fn list(
     principal: Principal,
     params: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<Vec<CampaignView>>, AppError> {
-    let limit = query(params)?.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(AppError::BadRequest(format!(
-            "limit must be between 1 and 500 (got {limit})."
-        )));
-    }
+    let limit = limit_param(query(params)?.limit, 50, 500)?;
     let list = state
         .store
         .list_campaigns(principal.tenant_id, limit)
@@ -148,13 +143,10 @@ async fn results(
             )));
         }
     };
-    if let Some(limit) = params.limit
-        && !(1..=EXPORT_PAGE).contains(&limit)
-    {
-        return Err(AppError::BadRequest(format!(
-            "limit must be between 1 and {EXPORT_PAGE} (got {limit})."
-        )));
-    }
+    let limit = params
+        .limit
+        .map(|limit| limit_param(Some(limit), limit, EXPORT_PAGE))
+        .transpose()?;
     // Without a limit, the whole set: that is what an export is.
     let offset = params.offset.unwrap_or(0);
     if offset > i64::MAX as u64 / 2 {
@@ -162,7 +154,7 @@ async fn results(
             "offset {offset} is beyond any campaign's results."
         )));
     }
-    let (results, total) = match params.limit {
+    let (results, total) = match limit {
         Some(limit) => campaigns::results(&state, tenant, id, search, offset, limit).await?,
         None => {
             let mut all = Vec::new();

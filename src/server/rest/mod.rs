@@ -126,6 +126,32 @@ pub(super) fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, App
     })
 }
 
+/// A `limit` query parameter: `default` when absent, refused outside 1..=`max`.
+pub(super) fn limit_param(limit: Option<u32>, default: u32, max: u32) -> Result<u32, AppError> {
+    let limit = limit.unwrap_or(default);
+    if (1..=max).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(AppError::BadRequest(format!(
+            "limit must be between 1 and {max} (got {limit})."
+        )))
+    }
+}
+
+/// A query parameter naming one of a set of values (a status, a kind), refused with the list.
+fn choice_param<T: std::str::FromStr>(
+    value: Option<String>,
+    name: &str,
+    choices: &str,
+) -> Result<Option<T>, AppError> {
+    value
+        .map(|v| {
+            v.parse::<T>()
+                .map_err(|_| AppError::BadRequest(format!("{name} {v:?} is not one of {choices}.")))
+        })
+        .transpose()
+}
+
 /// A JSON body, or an answer that says what is wrong with it.
 pub(super) fn json_body<T>(
     body: Result<Json<T>, JsonRejection>,
@@ -177,32 +203,13 @@ async fn list_jobs(
     params: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<Vec<JobView>>, AppError> {
     let params = query(params)?;
-    let status = params
-        .status
-        .map(|s| {
-            s.parse::<JobStatus>().map_err(|_| {
-                AppError::BadRequest(format!(
-                    "status {s:?} is not one of pending, processing, paused, completed, failed, cancelled."
-                ))
-            })
-        })
-        .transpose()?;
-    let kind = params
-        .kind
-        .map(|k| {
-            k.parse::<JobKind>().map_err(|_| {
-                AppError::BadRequest(format!(
-                    "kind {k:?} is not one of bulk_send, scrape, external."
-                ))
-            })
-        })
-        .transpose()?;
-    let limit = params.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(AppError::BadRequest(format!(
-            "limit must be between 1 and 500 (got {limit})."
-        )));
-    }
+    let status = choice_param::<JobStatus>(
+        params.status,
+        "status",
+        "pending, processing, paused, completed, failed, cancelled",
+    )?;
+    let kind = choice_param::<JobKind>(params.kind, "kind", "bulk_send, scrape, external")?;
+    let limit = limit_param(params.limit, 50, 500)?;
     let filter = JobFilter {
         status,
         kind,
@@ -243,12 +250,7 @@ async fn job_events(
 ) -> Result<Response, AppError> {
     let id = job_id(&id)?;
     let params = query(params)?;
-    let limit = params.limit.unwrap_or(1_000);
-    if !(1..=MAX_EVENTS_PAGE).contains(&limit) {
-        return Err(AppError::BadRequest(format!(
-            "limit must be between 1 and {MAX_EVENTS_PAGE} (got {limit})."
-        )));
-    }
+    let limit = limit_param(params.limit, 1_000, MAX_EVENTS_PAGE)?;
     // The job first: its last_seq is then never behind the events returned.
     let job = state
         .store
@@ -304,22 +306,12 @@ async fn job_items(
 ) -> Result<Json<ItemsPage>, AppError> {
     let id = job_id(&id)?;
     let params = query(params)?;
-    let status = params
-        .status
-        .map(|s| {
-            s.parse::<ItemStatus>().map_err(|_| {
-                AppError::BadRequest(format!(
-                    "status {s:?} is not one of pending, sending, sent, failed, unknown."
-                ))
-            })
-        })
-        .transpose()?;
-    let limit = params.limit.unwrap_or(500);
-    if !(1..=5_000).contains(&limit) {
-        return Err(AppError::BadRequest(format!(
-            "limit must be between 1 and 5000 (got {limit})."
-        )));
-    }
+    let status = choice_param::<ItemStatus>(
+        params.status,
+        "status",
+        "pending, sending, sent, failed, unknown",
+    )?;
+    let limit = limit_param(params.limit, 500, 5_000)?;
     let items = state
         .store
         .items(principal.tenant_id, id, status, params.after, limit)
