@@ -256,6 +256,9 @@ pub struct JobView {
     /// The stages a multi-stage job goes through, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stages: Vec<String>,
+    /// What a multi-stage job last said it is doing, in a sentence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage_message: Option<String>,
 }
 
 impl JobView {
@@ -279,6 +282,9 @@ impl JobView {
             }
             ServerMsg::Stage(e) => {
                 self.stage = Some(e.stage.clone());
+                if e.message.is_some() {
+                    self.stage_message = e.message.clone();
+                }
                 if let Some(progress) = e.progress {
                     self.progress = progress;
                 }

@@ -98,6 +98,11 @@ async fn a_campaign_stops_at_its_target_with_its_stages_in_order() {
     assert_eq!(job.status, JobStatus::Completed);
     assert_eq!(job.progress.sent, 30, "exactly the target, not a page more");
     assert_eq!(job.progress.percentage, 100.0);
+    assert_eq!(job.stage.as_deref(), Some("completed"));
+    assert_eq!(
+        job.stage_message.as_deref(),
+        Some("Target reached: 30 results")
+    );
 
     let events = app.events(job.id).await;
     assert_eq!(seqs(&events), (1..=job.last_seq).collect::<Vec<_>>());

@@ -76,6 +76,7 @@ async fn an_outside_worker_reports_its_job_to_completion() {
     .await;
     assert_eq!(after["status"], "processing");
     assert_eq!(after["stage"], "download");
+    assert_eq!(after["stage_message"], "starting");
     ok(app
         .report(
             job.id,

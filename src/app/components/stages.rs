@@ -53,8 +53,15 @@ pub fn StageSteps(feed: JobFeed) -> impl IntoView {
                 })
                 .collect_view()}
         </ol>
-        <p class="stage-now muted" aria-live="polite" data-testid="stage-now">
-            {move || current().map(|s| (text.campaign.stage)(&s)).unwrap_or_default()}
+        // The stage is announced politely when it changes; the running commentary is not (it
+        // changes with every page read, far too often to be read out).
+        <p class="stage-now">
+            <strong aria-live="polite" data-testid="stage-now">
+                {move || current().map(|s| (text.campaign.stage)(&s)).unwrap_or_default()}
+            </strong>
+            <span class="muted" data-testid="stage-message">
+                {move || job.with(|j| j.stage_message.clone()).map(|m| format!(" · {m}")).unwrap_or_default()}
+            </span>
         </p>
     }
 }

@@ -200,7 +200,7 @@ fn CampaignDetail(data: CampaignPageData) -> impl IntoView {
                 when=move || !latest().is_empty()
                 fallback=move || view! { <p class="muted">{c.no_results}</p> }
             >
-                <ul class="latest-results" data-testid="latest-results" aria-live="polite">
+                <ul class="latest-results" data-testid="latest-results">
                     <For each=latest key=|(_, _, key, _)| key.clone() let:found>
                         <li>
                             <a href=web_link(&found.2) rel="noopener noreferrer nofollow" target="_blank">

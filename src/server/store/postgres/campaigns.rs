@@ -427,7 +427,8 @@ impl CampaignStore for PostgresStore {
         let now = Utc::now();
         let mut tx = self.write_tx().await?;
         let row = sqlx::query(
-            "UPDATE jobs SET stage = $1, percentage = $2, last_seq = last_seq + 1, updated_at = $5 \
+            "UPDATE jobs SET stage = $1, percentage = $2, stage_message = COALESCE($6, stage_message), \
+             last_seq = last_seq + 1, updated_at = $5 \
              WHERE id = $3 AND lease_owner = $4 RETURNING sent, failed, unknown, total, last_seq",
         )
         .bind(stage)
@@ -435,6 +436,7 @@ impl CampaignStore for PostgresStore {
         .bind(job.0)
         .bind(owner)
         .bind(now)
+        .bind(message)
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(StoreError::LeaseLost(job))?;
@@ -506,7 +508,7 @@ impl CampaignStore for PostgresStore {
         let mut events: Vec<StoredEvent> =
             start_if_pending(&mut tx, job).await?.into_iter().collect();
         let row = sqlx::query(
-            "UPDATE jobs SET stage = COALESCE($1, stage), \
+            "UPDATE jobs SET stage = COALESCE($1, stage), stage_message = COALESCE($5, stage_message), \
              percentage = LEAST(100.0, $2::double precision * 100.0 / GREATEST(total, 1)), \
              last_seq = last_seq + 1, updated_at = greatest($4, now()) \
              WHERE id = $3 AND kind = 'external' AND status = 'processing' \
@@ -516,6 +518,7 @@ impl CampaignStore for PostgresStore {
         .bind(processed as i64)
         .bind(job.0)
         .bind(now)
+        .bind(message)
         .fetch_optional(&mut *tx)
         .await?
         .ok_or_else(|| {

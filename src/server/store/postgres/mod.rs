@@ -39,7 +39,7 @@ pub enum NotifyMode {
 
 const JOB_COLUMNS: &str = "id, kind, status, created_at, started_at, finished_at, sent, failed, \
      unknown, total, stage, last_error, last_seq, skipped, devices_limit, message, results, \
-     campaign_id, name, params, percentage";
+     campaign_id, name, params, percentage, stage_message";
 
 /// jobpulse's state in a PostgreSQL database.
 pub struct PostgresStore {
@@ -71,6 +71,7 @@ struct JobRow {
     name: Option<String>,
     pub(super) params: Option<serde_json::Value>,
     percentage: Option<f64>,
+    stage_message: Option<String>,
 }
 
 impl JobRow {
@@ -102,6 +103,7 @@ impl JobRow {
             campaign_id: self.campaign_id,
             name: self.name,
             stages: stages_of(self.params),
+            stage_message: self.stage_message,
         })
     }
 }

@@ -418,11 +418,13 @@ impl CampaignStore for SqliteStore {
         let now = Utc::now();
         let (_gate, mut tx) = self.write_tx().await?;
         let row = sqlx::query(
-            "UPDATE jobs SET stage = ?, percentage = ?, last_seq = last_seq + 1, updated_at = ? \
+            "UPDATE jobs SET stage = ?, percentage = ?, stage_message = COALESCE(?, stage_message), \
+             last_seq = last_seq + 1, updated_at = ? \
              WHERE id = ? AND lease_owner = ? RETURNING sent, failed, unknown, total, last_seq",
         )
         .bind(stage)
         .bind(percentage)
+        .bind(message)
         .bind(millis(now))
         .bind(job.to_string())
         .bind(owner)
@@ -496,13 +498,14 @@ impl CampaignStore for SqliteStore {
         let mut events: Vec<StoredEvent> =
             start_if_pending(&mut tx, job).await?.into_iter().collect();
         let row = sqlx::query(
-            "UPDATE jobs SET stage = COALESCE(?, stage), \
+            "UPDATE jobs SET stage = COALESCE(?, stage), stage_message = COALESCE(?, stage_message), \
              percentage = MIN(100.0, CAST(? AS REAL) * 100.0 / MAX(total, 1)), \
              last_seq = last_seq + 1, updated_at = ? \
              WHERE id = ? AND kind = 'external' AND status = 'processing' \
              RETURNING sent, failed, unknown, total, last_seq, stage, percentage",
         )
         .bind(stage)
+        .bind(message)
         .bind(processed as i64)
         .bind(millis(now))
         .bind(job.to_string())

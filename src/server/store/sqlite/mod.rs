@@ -28,7 +28,7 @@ pub(super) const INSERT_CHUNK: usize = 4_000;
 
 pub(super) const JOB_COLUMNS: &str = "id, kind, status, created_at, started_at, finished_at, sent, failed, \
      unknown, total, stage, last_error, last_seq, skipped, devices_limit, message, results, \
-     campaign_id, name, params, percentage";
+     campaign_id, name, params, percentage, stage_message";
 
 /// jobpulse's state in one SQLite file.
 pub struct SqliteStore {
@@ -74,6 +74,7 @@ pub(super) struct JobRow {
     name: Option<String>,
     pub(super) params: Option<String>,
     percentage: Option<f64>,
+    stage_message: Option<String>,
 }
 
 impl JobRow {
@@ -114,6 +115,7 @@ impl JobRow {
                     .ok()
                     .flatten(),
             ),
+            stage_message: self.stage_message,
         })
     }
 }
