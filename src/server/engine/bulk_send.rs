@@ -18,7 +18,8 @@ use crate::server::hub::EventBatch;
 use crate::server::providers::{OutgoingMessage, SendError};
 use crate::server::store::{ClaimedJob, Control, ItemOutcome, ItemToSend, JobEnd, StoreError};
 
-/// Items claimed per dispatcher round trip; bounds how many sit in `sending` at once.
+/// Items claimed per dispatcher round trip; with the next batch claimed at half, it bounds how
+/// many sit in `sending` at once (about one and a half batches, plus the devices' queue).
 const CLAIM_BATCH: u32 = 256;
 
 /// Whether the provider is accepting messages, as the devices see it.
@@ -150,7 +151,9 @@ pub(super) async fn run(engine: Arc<Engine>, claimed: ClaimedJob) {
     }
 }
 
-/// Claims pending items in batches and queues them for the devices until none is left or the job stops.
+/// Claims pending items in batches and queues them for the devices until none is left or the job
+/// stops. The next batch is claimed while half of the current one is still queued, so devices
+/// never wait on a claim's write.
 async fn dispatch(
     engine: &Engine,
     job_id: JobId,
@@ -160,48 +163,54 @@ async fn dispatch(
 ) {
     let mut stop = stop_tx.subscribe();
     let mut store_errors = 0_u32;
-    loop {
-        if !running(&stop) {
-            return;
-        }
-        let batch = match engine
-            .store
-            .claim_items(job_id, &engine.instance_id, CLAIM_BATCH)
-            .await
-        {
-            Ok(batch) => batch,
-            Err(StoreError::LeaseLost(_)) => {
-                raise(stop_tx, Stop::LeaseLost);
-                return;
-            }
-            Err(error) => {
-                store_errors += 1;
-                tracing::warn!(%error, "could not claim items; retrying");
-                tokio::time::sleep(store_backoff(store_errors)).await;
-                continue;
-            }
-        };
-        store_errors = 0;
-        if batch.is_empty() {
-            return;
-        }
-        let mut queue: VecDeque<ItemToSend> = batch.into();
-        while let Some(item) = queue.front().cloned() {
-            tokio::select! {
-                queued = items.send(item) => {
-                    if queued.is_err() {
-                        break;
-                    }
-                    queue.pop_front();
+    let mut queue: VecDeque<ItemToSend> = VecDeque::new();
+    let mut exhausted = false;
+    while running(&stop) {
+        if !exhausted && queue.len() <= CLAIM_BATCH as usize / 2 {
+            match engine
+                .store
+                .claim_items(job_id, &engine.instance_id, CLAIM_BATCH)
+                .await
+            {
+                Ok(batch) => {
+                    store_errors = 0;
+                    exhausted = batch.is_empty();
+                    queue.extend(batch);
                 }
-                _ = stop.changed() => break,
+                Err(StoreError::LeaseLost(_)) => {
+                    raise(stop_tx, Stop::LeaseLost);
+                    return;
+                }
+                Err(error) => {
+                    store_errors += 1;
+                    tracing::warn!(%error, "could not claim items; retrying");
+                    if queue.is_empty() {
+                        tokio::time::sleep(store_backoff(store_errors)).await;
+                        continue;
+                    }
+                }
             }
         }
-        // Whatever was claimed but not handed to a device goes back to `pending`.
-        for item in queue {
-            if reports.send(Report::Released(item.idx)).await.is_err() {
+        let Some(item) = queue.front().cloned() else {
+            if exhausted {
                 return;
             }
+            continue;
+        };
+        tokio::select! {
+            queued = items.send(item) => {
+                if queued.is_err() {
+                    break;
+                }
+                queue.pop_front();
+            }
+            _ = stop.changed() => break,
+        }
+    }
+    // Whatever was claimed but not handed to a device goes back to `pending`.
+    for item in queue {
+        if reports.send(Report::Released(item.idx)).await.is_err() {
+            return;
         }
     }
 }

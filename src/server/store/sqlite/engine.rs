@@ -233,36 +233,56 @@ impl EngineStore for SqliteStore {
         let job_key = job.to_string();
         let (_gate, mut tx) = self.write_tx().await?;
         // Items first: only outcomes for items still `sending` count, so a repeated outcome
-        // can never count twice.
-        let mut recorded = Vec::with_capacity(outcomes.len());
-        for outcome in outcomes {
-            // Each run's attempt errors are appended to those of earlier runs.
-            let attempt_errors = (!outcome.attempt_errors.is_empty()).then(|| {
-                serde_json::to_string(&outcome.attempt_errors).expect("strings serialise")
-            });
-            let updated = sqlx::query(
-                "UPDATE items SET status = ?1, device_id = ?2, attempts = ?3, error = ?4, \
-                 errors = CASE WHEN ?5 IS NULL THEN errors WHEN errors IS NULL THEN ?5 ELSE \
-                   (SELECT json_group_array(value) FROM \
-                     (SELECT value FROM json_each(errors) UNION ALL SELECT value FROM json_each(?5))) END, \
-                 provider_message_id = ?6, updated_at = ?7 \
-                 WHERE job_id = ?8 AND idx = ?9 AND status = 'sending'",
-            )
-            .bind(outcome.status.as_str())
-            .bind(outcome.device_id as i64)
-            .bind(outcome.attempts as i64)
-            .bind(outcome.error.as_deref())
-            .bind(attempt_errors)
-            .bind(outcome.provider_message_id.as_deref())
-            .bind(now_ms)
-            .bind(&job_key)
-            .bind(outcome.idx as i64)
-            .execute(&mut *tx)
-            .await?;
-            if updated.rows_affected() == 1 {
-                recorded.push(outcome);
-            }
-        }
+        // can never count twice. One statement for the whole batch (the outcomes as one JSON
+        // array): a statement per row costs a round trip to SQLite's thread each.
+        let batch: Vec<serde_json::Value> = outcomes
+            .iter()
+            .map(|o| {
+                serde_json::json!({
+                    "idx": o.idx,
+                    "to": o.recipient,
+                    "status": o.status.as_str(),
+                    "device": o.device_id,
+                    "attempts": o.attempts,
+                    "error": o.error,
+                    // Each run's attempt errors are appended to those of earlier runs.
+                    "errors": (!o.attempt_errors.is_empty()).then_some(&o.attempt_errors),
+                    "pmid": o.provider_message_id,
+                })
+            })
+            .collect();
+        // An upsert driven by the batch: each outcome finds its item by primary key (an
+        // UPDATE … FROM the batch would have the planner scan the job's items instead). The
+        // EXISTS keeps it from ever inserting; DO UPDATE … WHERE skips items no longer sending.
+        let updated: Vec<i64> = sqlx::query_scalar(
+            "INSERT INTO items (job_id, idx, recipient, status, device_id, attempts, error, errors, \
+               provider_message_id, idempotency_key, updated_at) \
+             SELECT ?3, json_extract(value, '$.idx'), json_extract(value, '$.to'), \
+               json_extract(value, '$.status'), json_extract(value, '$.device'), \
+               json_extract(value, '$.attempts'), json_extract(value, '$.error'), \
+               json_extract(value, '$.errors'), json_extract(value, '$.pmid'), '', ?1 \
+             FROM json_each(?2) AS v WHERE EXISTS (SELECT 1 FROM items i \
+               WHERE i.job_id = ?3 AND i.idx = json_extract(v.value, '$.idx')) \
+             ON CONFLICT (job_id, idx) DO UPDATE SET status = excluded.status, \
+               device_id = excluded.device_id, attempts = excluded.attempts, error = excluded.error, \
+               errors = CASE WHEN excluded.errors IS NULL THEN items.errors \
+                 WHEN items.errors IS NULL THEN excluded.errors ELSE \
+                 (SELECT json_group_array(value) FROM (SELECT value FROM json_each(items.errors) \
+                   UNION ALL SELECT value FROM json_each(excluded.errors))) END, \
+               provider_message_id = excluded.provider_message_id, updated_at = excluded.updated_at \
+             WHERE items.status = 'sending' \
+             RETURNING idx",
+        )
+        .bind(now_ms)
+        .bind(serde_json::Value::Array(batch).to_string())
+        .bind(&job_key)
+        .fetch_all(&mut *tx)
+        .await?;
+        // In the batch's order (its events are numbered that way), each item once.
+        let mut updated: std::collections::HashSet<u64> =
+            updated.into_iter().map(|idx| idx as u64).collect();
+        let recorded: Vec<&ItemOutcome> =
+            outcomes.iter().filter(|o| updated.remove(&o.idx)).collect();
         let count =
             |status: ItemStatus| recorded.iter().filter(|o| o.status == status).count() as i64;
         let (sent, failed, unknown) = (
