@@ -206,6 +206,10 @@ fn CampaignDetail(data: CampaignPageData) -> impl IntoView {
                             <a href=web_link(&found.2) rel="noopener noreferrer nofollow" target="_blank">
                                 {found.3.clone().unwrap_or_else(|| found.2.clone())}
                             </a>
+                            // Titles repeat across sources; the address tells the results apart.
+                            {found.3.is_some().then(move || view! {
+                                <span class="result-url muted">{short_url(&found.2)}</span>
+                            })}
                         </li>
                     </For>
                 </ul>
@@ -273,4 +277,11 @@ fn SearchRow(feed: JobFeed) -> impl IntoView {
             <td class="muted">{move || format::date_time(job.with(|j| j.created_at))}</td>
         </tr>
     }
+}
+
+/// A result's address without its scheme, for showing beside its title.
+fn short_url(url: &str) -> String {
+    url.split_once("://")
+        .map_or(url, |(_, rest)| rest)
+        .to_owned()
 }
