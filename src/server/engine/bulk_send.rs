@@ -16,7 +16,7 @@ use super::{Engine, RetryPolicy};
 use crate::protocol::{ItemStatus, JobId};
 use crate::server::hub::EventBatch;
 use crate::server::providers::{OutgoingMessage, SendError};
-use crate::server::store::{ClaimedJob, Control, ItemOutcome, ItemToSend, JobEnd, StoreError};
+use crate::server::store::{ClaimedJob, ItemOutcome, ItemToSend, JobEnd, StoreError};
 
 /// Items claimed per dispatcher round trip; with the next batch claimed at half, it bounds how
 /// many sit in `sending` at once (about one and a half batches, plus the devices' queue).
@@ -59,11 +59,7 @@ pub(super) async fn run(engine: Arc<Engine>, claimed: ClaimedJob) {
     let owner = engine.instance_id.clone();
     let message: Arc<str> = claimed.job.message.clone().unwrap_or_default().into();
     let devices = claimed.job.devices_limit.clamp(1, 50);
-    let (stop_tx, stop_rx) = watch::channel(match claimed.control {
-        Control::Run => Stop::Run,
-        Control::Cancel => Stop::Cancel,
-        Control::Pause => Stop::Pause,
-    });
+    let (stop_tx, stop_rx) = watch::channel(Stop::from(claimed.control));
     let health = Arc::new(Mutex::new(ProviderHealth {
         last_answer: Instant::now(),
         last_error: None,
@@ -165,8 +161,10 @@ async fn dispatch(
     let mut store_errors = 0_u32;
     let mut queue: VecDeque<ItemToSend> = VecDeque::new();
     let mut exhausted = false;
+    // After a failed claim, the next waits out its backoff even while devices still have work.
+    let mut claim_at = Instant::now();
     while running(&stop) {
-        if !exhausted && queue.len() <= CLAIM_BATCH as usize / 2 {
+        if !exhausted && queue.len() <= CLAIM_BATCH as usize / 2 && Instant::now() >= claim_at {
             match engine
                 .store
                 .claim_items(job_id, &engine.instance_id, CLAIM_BATCH)
@@ -184,10 +182,7 @@ async fn dispatch(
                 Err(error) => {
                     store_errors += 1;
                     tracing::warn!(%error, "could not claim items; retrying");
-                    if queue.is_empty() {
-                        tokio::time::sleep(store_backoff(store_errors)).await;
-                        continue;
-                    }
+                    claim_at = Instant::now() + store_backoff(store_errors);
                 }
             }
         }
@@ -195,6 +190,8 @@ async fn dispatch(
             if exhausted {
                 return;
             }
+            // Nothing to hand out until the next claim may be tried.
+            tokio::time::sleep_until(claim_at).await;
             continue;
         };
         tokio::select! {

@@ -21,6 +21,16 @@ pub(super) enum Stop {
     LeaseLost,
 }
 
+impl From<Control> for Stop {
+    fn from(control: Control) -> Stop {
+        match control {
+            Control::Run => Stop::Run,
+            Control::Cancel => Stop::Cancel,
+            Control::Pause => Stop::Pause,
+        }
+    }
+}
+
 /// Raises the stop reason; a lost lease overrides everything, otherwise the first reason stays.
 pub(super) fn raise(stop: &watch::Sender<Stop>, reason: Stop) {
     stop.send_if_modified(|current| {
@@ -53,8 +63,7 @@ pub(super) async fn keep(
             .await
         {
             Ok(Control::Run) => {}
-            Ok(Control::Cancel) => raise(&stop, Stop::Cancel),
-            Ok(Control::Pause) => raise(&stop, Stop::Pause),
+            Ok(control) => raise(&stop, control.into()),
             Err(StoreError::LeaseLost(_)) => {
                 raise(&stop, Stop::LeaseLost);
                 return;

@@ -15,7 +15,7 @@ use super::recorder::store_backoff;
 use crate::protocol::{JobId, SourceSpec};
 use crate::server::hub::EventBatch;
 use crate::server::sources::{self, Batch, FoundResult, Source, SourceError};
-use crate::server::store::{ClaimedJob, Control, JobEnd, StoreError, StoredEvent, TenantId};
+use crate::server::store::{ClaimedJob, JobEnd, StoreError, StoredEvent, TenantId};
 
 /// A stage, and where the overall percentage stands when it begins.
 struct Stage {
@@ -72,11 +72,7 @@ pub(super) async fn run(engine: Arc<Engine>, claimed: ClaimedJob) {
         found_before: claimed.job.progress.sent,
         floor: claimed.job.progress.percentage.min(PROCESSING.starts_at),
     };
-    let (stop_tx, stop_rx) = watch::channel(match claimed.control {
-        Control::Run => Stop::Run,
-        Control::Cancel => Stop::Cancel,
-        Control::Pause => Stop::Pause,
-    });
+    let (stop_tx, stop_rx) = watch::channel(Stop::from(claimed.control));
     let lease = tokio::spawn(super::lease::keep(
         engine.clone(),
         job.id,

@@ -9,7 +9,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{json_body, limit_param, query};
+use super::{check_limit, json_body, limit_param, query};
 use crate::protocol::{
     CampaignView, CreateCampaignRequest, CreateCampaignResponse, JobView, ResultView, ResultsPage,
 };
@@ -145,7 +145,7 @@ async fn results(
     };
     let limit = params
         .limit
-        .map(|limit| limit_param(Some(limit), limit, EXPORT_PAGE))
+        .map(|limit| check_limit(limit, EXPORT_PAGE))
         .transpose()?;
     // Without a limit, the whole set: that is what an export is.
     let offset = params.offset.unwrap_or(0);

@@ -128,7 +128,11 @@ pub(super) fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, App
 
 /// A `limit` query parameter: `default` when absent, refused outside 1..=`max`.
 pub(super) fn limit_param(limit: Option<u32>, default: u32, max: u32) -> Result<u32, AppError> {
-    let limit = limit.unwrap_or(default);
+    check_limit(limit.unwrap_or(default), max)
+}
+
+/// A `limit` given by the caller, refused outside 1..=`max`.
+pub(super) fn check_limit(limit: u32, max: u32) -> Result<u32, AppError> {
     if (1..=max).contains(&limit) {
         Ok(limit)
     } else {
