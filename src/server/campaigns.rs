@@ -222,6 +222,8 @@ pub async fn wait_for_end(
         if current.status.is_terminal() || tokio::time::Instant::now() >= deadline {
             return Ok(current);
         }
+        // Only the end matters here: the bridge need not relay what came before.
+        state.hub.note_snapshot(job, current.last_seq);
         // The job may run on another instance: a wake-up from the hub, or a look now and then.
         let _ = tokio::time::timeout_at(
             deadline.min(tokio::time::Instant::now() + Duration::from_millis(500)),

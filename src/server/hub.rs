@@ -141,10 +141,13 @@ impl Hub {
             .retain(|_, sender| sender.receiver_count() > 0);
     }
 
-    /// Records that subscribers of `job` have seen up to `seq` (from the log): events up to it
-    /// need not be relayed.
-    pub fn note_seq(&self, job: JobId, seq: u64) {
-        if let Some(channel) = self.jobs.lock().expect("hub lock").get_mut(&job) {
+    /// Records that a job's only subscriber here starts after `seq` (its snapshot), so the bridge
+    /// need not relay what came before. With other subscribers it does nothing: they may still be
+    /// waiting for those events.
+    pub fn note_snapshot(&self, job: JobId, seq: u64) {
+        if let Some(channel) = self.jobs.lock().expect("hub lock").get_mut(&job)
+            && channel.sender.receiver_count() == 1
+        {
             channel.last_seq = channel.last_seq.max(seq);
         }
     }
@@ -213,6 +216,22 @@ mod tests {
         assert!(rx.try_recv().is_err());
         assert_eq!(tenant_rx.recv().await.unwrap().job_id, b);
         assert_eq!(tenant_rx.recv().await.unwrap().job_id, a);
+    }
+
+    #[test]
+    fn a_snapshot_moves_the_relay_point_only_for_a_lone_subscriber() {
+        let hub = Hub::new(16);
+        let job = JobId(Uuid::now_v7());
+        let first = hub.subscribe_job(job);
+        hub.note_snapshot(job, 40);
+        assert_eq!(hub.followed_seq(job), Some(40));
+        // The first subscriber has seen 40; a second one's newer snapshot must not skip 41..90 for it.
+        let _second = hub.subscribe_job(job);
+        hub.note_snapshot(job, 90);
+        assert_eq!(hub.followed_seq(job), Some(40));
+        drop(first);
+        hub.note_snapshot(job, 90);
+        assert_eq!(hub.followed_seq(job), Some(90));
     }
 
     #[test]

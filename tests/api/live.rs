@@ -76,6 +76,26 @@ async fn subscribing_by_message_streams_from_the_snapshot() {
     );
 }
 
+/// Another instance's next announcement must make the bridge read only what came after the
+/// snapshot; before this, the first one after a subscribe read the job's whole log.
+#[tokio::test]
+async fn a_snapshot_tells_the_hub_what_this_instance_has_seen() {
+    let app = spawn_app().await;
+    let job = app.create_job(&phones(300), 3).await;
+    let finished = app.wait_until_finished(job.id).await;
+    assert_eq!(app.state.hub.followed_seq(job.id), None);
+    let mut socket = app.ws("/api/ws", Some(&app.token)).await;
+    next_msg(&mut socket).await;
+    send_json(
+        &mut socket,
+        &json!({"type": "subscribe_job", "job_id": job.id}),
+    )
+    .await;
+    let subscribed = next_msg(&mut socket).await;
+    assert_eq!(subscribed["last_seq"], finished.last_seq);
+    assert_eq!(app.state.hub.followed_seq(job.id), Some(finished.last_seq));
+}
+
 #[tokio::test]
 async fn a_resubscription_with_after_seq_replays_exactly_the_rest() {
     let app = spawn_app().await;

@@ -469,6 +469,9 @@ impl Connection {
             }
         };
         let last_seq = job.last_seq;
+        // Without this, the first announcement from another instance would make the bridge
+        // read the job's whole log for a subscriber that only wants what follows its snapshot.
+        self.state.hub.note_snapshot(job_id, last_seq);
         self.send_msg(&ServerMsg::Subscribed(SnapshotMsg {
             job_id,
             last_seq,
