@@ -17,7 +17,7 @@ use jobpulse::server::sources::{self, Batch, FailedPage, FoundResult, Source, So
 use serde_json::json;
 
 use crate::fake_apify::{FakeApify, FakeApifyConfig, sample_items};
-use crate::fixture_site::{FixtureConfig, FixtureSite};
+use crate::fixture_site::{FixtureConfig, FixtureSite, PageEncoding};
 
 /// Settings with short timeouts and retries, so fault tests stay fast. Private addresses are
 /// allowed: the fixtures are on 127.0.0.1.
@@ -191,6 +191,28 @@ async fn selectors_give_title_author_and_collapsed_text() {
         (first.author.as_deref(), first.text.as_deref()),
         (None, None)
     );
+}
+
+#[tokio::test]
+async fn pages_in_latin1_are_read_in_the_encoding_they_declare() {
+    for encoding in [PageEncoding::Latin1InHeader, PageEncoding::Latin1InMeta] {
+        let site = FixtureSite::start(FixtureConfig {
+            posts_per_keyword: 3,
+            encoding,
+            ..FixtureConfig::default()
+        })
+        .await;
+        let reading = read_with(site.spec(), &["peluquería"]).await;
+        let first = &reading.results()[0];
+        assert_eq!(
+            (first.title.as_deref(), first.text.as_deref()),
+            (
+                Some("Post 1 about peluquería"),
+                Some("Snippet 1 of peluquería")
+            ),
+            "{encoding:?}"
+        );
+    }
 }
 
 #[tokio::test]

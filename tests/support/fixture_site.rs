@@ -51,6 +51,20 @@ pub struct FixtureConfig {
     pub hanging: HashSet<String>,
     /// Page 2 of every keyword also lists the first post of page 1 again (same URL), first.
     pub repeat_on_page_2: bool,
+    /// How search pages are encoded and where they say so.
+    pub encoding: PageEncoding,
+}
+
+/// The encoding of the search pages.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PageEncoding {
+    /// UTF-8, declared in `Content-Type`.
+    #[default]
+    Utf8,
+    /// ISO-8859-1, declared in `Content-Type` only.
+    Latin1InHeader,
+    /// ISO-8859-1, declared only by a `<meta http-equiv>` tag (`Content-Type: text/html`).
+    Latin1InMeta,
 }
 
 impl Default for FixtureConfig {
@@ -64,6 +78,7 @@ impl Default for FixtureConfig {
             failure_status: StatusCode::INTERNAL_SERVER_ERROR,
             hanging: HashSet::new(),
             repeat_on_page_2: false,
+            encoding: PageEncoding::Utf8,
         }
     }
 }
@@ -242,7 +257,23 @@ async fn handle(State(inner): State<Arc<Mutex<Inner>>>, uri: Uri, headers: Heade
                 .and_then(|p| p.parse::<usize>().ok())
                 .unwrap_or(1)
                 .max(1);
-            Html(search_page(&config, &keyword, page)).into_response()
+            let page = search_page(&config, &keyword, page);
+            let latin1 = || -> Vec<u8> {
+                page.chars()
+                    .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+                    .collect()
+            };
+            match config.encoding {
+                PageEncoding::Utf8 => Html(page).into_response(),
+                PageEncoding::Latin1InHeader => (
+                    [(header::CONTENT_TYPE, "text/html; charset=ISO-8859-1")],
+                    latin1(),
+                )
+                    .into_response(),
+                PageEncoding::Latin1InMeta => {
+                    ([(header::CONTENT_TYPE, "text/html")], latin1()).into_response()
+                }
+            }
         }
         other => match other.strip_prefix("/posts/") {
             Some(rest) => Html(format!(
@@ -266,7 +297,13 @@ fn search_page(config: &FixtureConfig, keyword: &str, page: usize) -> String {
     }
     let kw = escape(keyword);
     let segment = escape(&encode_segment(keyword));
-    let mut body = format!("<html><head><title>Fixture search: {kw}</title></head><body><main>\n");
+    let meta = if config.encoding == PageEncoding::Latin1InMeta {
+        "<meta http-equiv=\"Content-Type\" content=\"text/html; charset=iso-8859-1\">"
+    } else {
+        ""
+    };
+    let mut body =
+        format!("<html><head>{meta}<title>Fixture search: {kw}</title></head><body><main>\n");
     for n in numbers {
         body.push_str(&format!(
             "<div class=\"result\">\n  <h2 class=\"title\">Post {n} about {kw}</h2>\n  \

@@ -19,15 +19,17 @@ pub struct Answer {
     /// Where the answer came from, after redirects: relative links resolve against it.
     pub url: Url,
     pub status: StatusCode,
+    /// The `Content-Type` header, which may name the body's charset.
+    pub content_type: Option<String>,
     pub body: Vec<u8>,
     /// Requests made, counting the first.
     pub attempts: u32,
 }
 
 impl Answer {
-    /// The body as text (invalid UTF-8 replaced).
+    /// The body as text, in the encoding the page declares (as a browser reads it).
     pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
+        super::charset::decode(&self.body, self.content_type.as_deref())
     }
 
     /// The status for people: "HTTP 500 Internal Server Error after 3 attempts".
@@ -183,6 +185,11 @@ impl SourceContext {
         let url = response.url().clone();
         let status = response.status();
         let retry_after = retry_after(response.headers());
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(failed)? {
             if body.len() + chunk.len() > max_body {
@@ -196,6 +203,7 @@ impl SourceContext {
         let answer = Answer {
             url,
             status,
+            content_type,
             body,
             attempts: 1,
         };
@@ -288,6 +296,7 @@ mod tests {
         let answer = Answer {
             url: Url::parse("http://example.com/").unwrap(),
             status: StatusCode::INTERNAL_SERVER_ERROR,
+            content_type: None,
             body: Vec::new(),
             attempts: 3,
         };

@@ -5,6 +5,7 @@
 //! only reads. Each method maps to one stage, so the stage a person sees is the work being done.
 
 pub mod apify;
+mod charset;
 mod fetch;
 mod guard;
 pub mod http;

@@ -136,6 +136,7 @@ mod tests {
         Ok(Answer {
             url: Url::parse("https://example.com/robots.txt").unwrap(),
             status: StatusCode::from_u16(status).unwrap(),
+            content_type: Some("text/plain".into()),
             body: body.as_bytes().to_vec(),
             attempts: 1,
         })
