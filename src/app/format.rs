@@ -41,6 +41,34 @@ pub fn duration_ms(ms: u64) -> String {
     }
 }
 
+/// An address as a person reads it: no scheme, and non-ASCII characters shown rather than
+/// percent-encoded (`site/posts/peluquería`), as a browser's address bar shows them. Escapes of
+/// ASCII (`%2F`, `%20`) stay, since decoding them could change what the address seems to say.
+pub fn readable_url(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let bytes = rest.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok());
+        match escaped {
+            Some(byte) if byte >= 0x80 => {
+                out.push(byte);
+                i += 3;
+            }
+            _ => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    // Escapes that are not UTF-8 would show as garbage: keep the address as it was.
+    String::from_utf8(out).unwrap_or_else(|_| rest.to_owned())
+}
+
 /// The last characters of an id (a UUID v7 starts with its timestamp), enough to tell jobs apart.
 pub fn short_id(id: &str) -> String {
     id.chars()
@@ -55,6 +83,18 @@ pub fn short_id(id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_read_as_a_browser_shows_them() {
+        assert_eq!(
+            readable_url("https://site.es/posts/119-peluquer%C3%ADa?q=a%20b%2Fc"),
+            "site.es/posts/119-peluquería?q=a%20b%2Fc"
+        );
+        // Not UTF-8 (a Latin-1 escape): left as it was.
+        assert_eq!(readable_url("http://site/caf%E9"), "site/caf%E9");
+        assert_eq!(readable_url("site/%C3%A"), "site/%C3%A");
+        assert_eq!(readable_url("http://site/100%"), "site/100%");
+    }
 
     #[test]
     fn durations_read_naturally() {

@@ -208,7 +208,7 @@ fn CampaignDetail(data: CampaignPageData) -> impl IntoView {
                             </a>
                             // Titles repeat across sources; the address tells the results apart.
                             {found.3.is_some().then(move || view! {
-                                <span class="result-url muted">{short_url(&found.2)}</span>
+                                <span class="result-url muted">{format::readable_url(&found.2)}</span>
                             })}
                         </li>
                     </For>
@@ -277,11 +277,4 @@ fn SearchRow(feed: JobFeed) -> impl IntoView {
             <td class="muted">{move || format::date_time(job.with(|j| j.created_at))}</td>
         </tr>
     }
-}
-
-/// A result's address without its scheme, for showing beside its title.
-fn short_url(url: &str) -> String {
-    url.split_once("://")
-        .map_or(url, |(_, rest)| rest)
-        .to_owned()
 }
