@@ -37,7 +37,7 @@ pub fn ResultsTable(#[prop(into)] results: Signal<Vec<ResultView>>) -> impl Into
                                 <td data-label=c.col_title class="result-title">
                                     // Results come from other sites: no referrer, no opener.
                                     <a href=web_link(&result.url) rel="noopener noreferrer nofollow" target="_blank">
-                                        {result.title.clone().unwrap_or_else(|| crate::app::format::readable_url(&result.url))}
+                                        {result.title.clone().unwrap_or_else(|| format::readable_url(&result.url))}
                                     </a>
                                     {result.text.clone().map(|t| view! { <span class="result-text">{t}</span> })}
                                 </td>
