@@ -1,12 +1,13 @@
 import { defineConfig } from '@playwright/test';
 import * as path from 'node:path';
 
-// The suite runs against the real server binary built by `cargo leptos build`, on its own port
-// and a fresh SQLite database (or JOBPULSE_DATABASE_URL, e.g. a PostgreSQL one).
+// The suite runs against the release build that scripts/run.sh serves (`cargo leptos build
+// --release --precompress`), on its own port and a fresh SQLite database (or
+// JOBPULSE_DATABASE_URL, e.g. a PostgreSQL one). JOBPULSE_BIN picks another binary.
 const port = Number(process.env.E2E_PORT ?? 3457);
 const baseURL = process.env.BASE_URL ?? `http://127.0.0.1:${port}`;
 const root = path.resolve(__dirname, '..');
-const binary = process.env.JOBPULSE_BIN ?? path.join(root, 'target/debug/jobpulse');
+const binary = process.env.JOBPULSE_BIN ?? path.join(root, 'target/release/jobpulse');
 // Workers load this file again: they inherit the runner's choice through E2E_DATABASE_URL.
 const database =
   process.env.JOBPULSE_DATABASE_URL ??

@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-export PATH="$HOME/.cargo/bin:$PATH"
-cargo leptos build --release
+export PATH="$PWD/tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+# --precompress writes brotli and gzip copies of the bundle, which the server sends as they are.
+cargo leptos build --release --precompress
 exec target/release/jobpulse serve

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what jobpulse needs to build and test, skipping whatever is already there:
-# the wasm32 target, cargo-leptos, the wasm-bindgen CLI matching Cargo.lock, binaryen (wasm-opt),
-# Chromium, and the end-to-end test packages. Safe to run again.
+# the wasm32 target, cargo-leptos, the wasm-bindgen CLI matching Cargo.lock, binaryen's wasm-opt
+# (from npm, into tools/), Chromium, and the end-to-end test packages. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,9 +51,18 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q "$wasm_bindgen_version"; then
   cargo install wasm-bindgen-cli --version "$wasm_bindgen_version" --force
 fi
 
-apt_install binaryen chromium
+apt_install chromium
 if ! command -v node >/dev/null; then
   apt_install nodejs npm
+fi
+
+# wasm-opt optimises the release bundle. Debian's binaryen (108) predates the reference types
+# wasm-bindgen 0.2.130 emits: the bundle it writes fails in the browser ("WebAssembly.Table.set():
+# Argument 1 is invalid for table"). binaryen's own npm release (its official JS/Wasm build) is
+# current; scripts/run.sh and scripts/test.sh put tools/node_modules/.bin first on PATH.
+if [ ! -x tools/node_modules/.bin/wasm-opt ] || [ tools/package-lock.json -nt tools/node_modules/.package-lock.json ]; then
+  say "installing binaryen (wasm-opt) into tools/"
+  (cd tools && npm ci --no-audit --no-fund)
 fi
 
 if [ ! -d end2end/node_modules/@playwright/test ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then

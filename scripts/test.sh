@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Sets up what is missing and runs every test: formatting and lints, the Rust unit, integration and
-# store-conformance tests, then the Playwright suite in Chromium against the real server.
+# store-conformance tests, the browser bundle's size budget, then the Playwright suite in Chromium
+# against the release build that scripts/run.sh serves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-export PATH="$HOME/.cargo/bin:$PATH"
+export PATH="$PWD/tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 say() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 # CI builds a clean checkout, where incremental caches only cost disk (gigabytes); set
 # CARGO_INCREMENTAL=1 to keep them for repeated local runs.
@@ -32,9 +33,11 @@ fi
 say "Rust tests (SQLite and PostgreSQL)"
 cargo test --features ssr
 
-say "building the site for the end-to-end tests"
-cargo leptos build
-say "Playwright on SQLite"
+say "building the release site (what scripts/run.sh serves)"
+cargo leptos build --release --precompress
+say "browser bundle size"
+scripts/bundle-size.sh
+say "Playwright on SQLite (release build)"
 (cd end2end && npx playwright test)
 
 say "Playwright on PostgreSQL"

@@ -194,8 +194,8 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     println!("listening on {url}");
     if let Some(demo) = app.demo_login() {
         println!(
-            "demo tenant: open {url}/login and log in as {} / {}",
-            demo.username, demo.password
+            "demo tenant: open {url}/login and log in to workspace {} as {} / {}",
+            demo.tenant, demo.username, demo.password
         );
         if let Some(token) = &demo.new_token {
             println!("demo tenant API token (shown once): {token}");

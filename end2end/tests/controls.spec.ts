@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures';
 import { counter, createJob, hydrated, job, login, phones } from './helpers';
 
 test.beforeEach(async ({ page }) => {

@@ -1,13 +1,16 @@
 import { expect, type Page, type APIRequestContext } from '@playwright/test';
 
-/** Logs in (as the demo admin by default) and waits until the dashboard is interactive. */
-export async function login(page: Page, username = 'demo', password = 'demo-password') {
+/** Logs in (as the demo admin by default) and waits until the dashboard is interactive and live. */
+export async function login(page: Page, username = 'demo', password = 'demo-password', workspace = 'demo') {
   await page.goto('/login');
+  await hydrated(page);
+  await page.getByLabel(/workspace/i).fill(workspace);
   await page.getByLabel(/username/i).fill(username);
   await page.getByLabel(/password/i).fill(password);
   await page.locator('main button[type=submit]').click();
   await expect(page).toHaveURL(/\/$/);
   await hydrated(page);
+  await expect(page.locator('.conn'), 'the connection badge reaches Live').toHaveAttribute('data-state', 'connected');
 }
 
 /** Waits until the WebAssembly bundle has taken over the server-rendered page. */

@@ -1,4 +1,5 @@
-import { test, expect, type Page } from '@playwright/test';
+import { type Page } from '@playwright/test';
+import { test, expect } from './fixtures';
 import { counter, createJob, hydrated, job, login, phones } from './helpers';
 
 /** Reads every log line's seq, sorted. */
@@ -39,19 +40,24 @@ test('going offline mid-job and coming back loses nothing and counts nothing twi
   expect(await logSeqs(page)).toEqual(Array.from({ length: truth.last_seq }, (_, i) => i + 1));
 });
 
-test('with WebSocket upgrades blocked the page follows the job by polling', async ({ page }) => {
-  // Every live connection is dropped the moment it opens, as a hostile proxy would.
-  await page.routeWebSocket(/\/api\/ws/, (ws) => ws.close({ code: 1011, reason: 'blocked by proxy' }));
-  const id = await createJob(page, phones(240, 50_000), 3);
-  await page.goto(`/jobs/${id}`);
-  await hydrated(page);
-  const indicator = page.locator('.conn');
-  await expect(indicator).toHaveAttribute('data-state', 'polling', { timeout: 30_000 });
-  await expect(page.locator('.badge')).toHaveAttribute('data-status', 'completed', { timeout: 60_000 });
-  const truth = await job(page.request, id);
-  await expect.poll(async () => counter(page, 'stat-sent')).toBe(truth.progress.sent);
-  expect(await counter(page, 'stat-failed')).toBe(truth.progress.failed);
-  expect(await logSeqs(page)).toEqual(Array.from({ length: truth.last_seq }, (_, i) => i + 1));
+test.describe('with the live channel blocked', () => {
+  // The page must end on polling here: Live is what it cannot reach.
+  test.use({ expectLive: false });
+
+  test('with WebSocket upgrades blocked the page follows the job by polling', async ({ page }) => {
+    // Every live connection is dropped the moment it opens, as a hostile proxy would.
+    await page.routeWebSocket(/\/api\/ws/, (ws) => ws.close({ code: 1011, reason: 'blocked by proxy' }));
+    const id = await createJob(page, phones(240, 50_000), 3);
+    await page.goto(`/jobs/${id}`);
+    await hydrated(page);
+    const indicator = page.locator('.conn');
+    await expect(indicator).toHaveAttribute('data-state', 'polling', { timeout: 30_000 });
+    await expect(page.locator('.badge')).toHaveAttribute('data-status', 'completed', { timeout: 60_000 });
+    const truth = await job(page.request, id);
+    await expect.poll(async () => counter(page, 'stat-sent')).toBe(truth.progress.sent);
+    expect(await counter(page, 'stat-failed')).toBe(truth.progress.failed);
+    expect(await logSeqs(page)).toEqual(Array.from({ length: truth.last_seq }, (_, i) => i + 1));
+  });
 });
 
 test('older activity of a long job loads on demand', async ({ page }) => {

@@ -43,7 +43,7 @@ pub async fn create_token(name: String) -> Result<String, ServerFnError> {
     let (state, principal) = server::admin().await?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(ServerFnError::new(
+        return Err(server::invalid(
             "Give the token a name of 1 to 100 characters, e.g. \"billing script\".",
         ));
     }
@@ -61,7 +61,7 @@ pub async fn create_token(name: String) -> Result<String, ServerFnError> {
 pub async fn revoke_token(id: String) -> Result<(), ServerFnError> {
     use crate::server::auth::Credential;
     let (state, principal) = server::admin().await?;
-    let id = uuid::Uuid::parse_str(&id).map_err(|_| ServerFnError::new("Token not found."))?;
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| server::not_found("Token"))?;
     match state
         .store
         .revoke_token(principal.tenant_id, id)
@@ -72,7 +72,7 @@ pub async fn revoke_token(id: String) -> Result<(), ServerFnError> {
             state.hub.revoke(Credential::Token(hash));
             Ok(())
         }
-        None => Err(ServerFnError::new("Token not found.")),
+        None => Err(server::not_found("Token")),
     }
 }
 
@@ -91,29 +91,38 @@ pub async fn create_user(
         || username.chars().count() > 64
         || username.contains(char::is_whitespace)
     {
-        return Err(ServerFnError::new(
+        return Err(server::invalid(
             "A username is 1 to 64 characters, without spaces.",
         ));
     }
     if password.chars().count() < MIN_PASSWORD {
-        return Err(ServerFnError::new(format!(
+        return Err(server::invalid(format!(
             "The password needs at least {MIN_PASSWORD} characters."
         )));
     }
     let role = Role::parse(&role)
-        .map_err(|_| ServerFnError::new("Pick a role: admin, operator or viewer."))?;
+        .map_err(|_| server::invalid("Pick a role: admin, operator or viewer."))?;
+    let turn = state
+        .limits
+        .passwords()
+        .turn()
+        .await
+        .map_err(|_| server::fail(crate::server::error::AppError::Busy))?;
     let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
         .await
         .map_err(|e| ServerFnError::new(e.to_string()))?;
+    drop(turn);
     match state
         .store
         .create_user(principal.tenant_id, &username, &hash, role)
         .await
     {
         Ok(_) => Ok(()),
-        Err(StoreError::Conflict(_)) => Err(ServerFnError::new(format!(
-            "The username \"{username}\" is taken."
-        ))),
+        Err(StoreError::Conflict(_)) => {
+            Err(server::fail(crate::server::error::AppError::Conflict(
+                format!("This workspace already has a user called \"{username}\"."),
+            )))
+        }
         Err(e) => Err(server::store_error(e)),
     }
 }
@@ -123,13 +132,13 @@ pub async fn create_user(
 pub async fn set_user_role(id: String, role: String) -> Result<(), ServerFnError> {
     use crate::server::store::Role;
     let (state, principal) = server::admin().await?;
-    let id = uuid::Uuid::parse_str(&id).map_err(|_| ServerFnError::new("User not found."))?;
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| server::not_found("User"))?;
     let role = Role::parse(&role)
-        .map_err(|_| ServerFnError::new("Pick a role: admin, operator or viewer."))?;
+        .map_err(|_| server::invalid("Pick a role: admin, operator or viewer."))?;
     if principal.session.as_ref().is_some_and(|s| s.user_id == id) && role != Role::Admin {
-        return Err(ServerFnError::new(
-            "You cannot take away your own admin role.",
-        ));
+        return Err(server::fail(crate::server::error::AppError::Conflict(
+            "You cannot take away your own admin role.".into(),
+        )));
     }
     if state
         .store
@@ -139,7 +148,7 @@ pub async fn set_user_role(id: String, role: String) -> Result<(), ServerFnError
     {
         Ok(())
     } else {
-        Err(ServerFnError::new("User not found."))
+        Err(server::not_found("User"))
     }
 }
 
@@ -148,9 +157,11 @@ pub async fn set_user_role(id: String, role: String) -> Result<(), ServerFnError
 pub async fn delete_user(id: String) -> Result<(), ServerFnError> {
     use crate::server::auth::Credential;
     let (state, principal) = server::admin().await?;
-    let id = uuid::Uuid::parse_str(&id).map_err(|_| ServerFnError::new("User not found."))?;
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| server::not_found("User"))?;
     if principal.session.as_ref().is_some_and(|s| s.user_id == id) {
-        return Err(ServerFnError::new("You cannot remove yourself."));
+        return Err(server::fail(crate::server::error::AppError::Conflict(
+            "You cannot remove yourself.".into(),
+        )));
     }
     match state
         .store
@@ -164,7 +175,7 @@ pub async fn delete_user(id: String) -> Result<(), ServerFnError> {
             }
             Ok(())
         }
-        None => Err(ServerFnError::new("User not found.")),
+        None => Err(server::not_found("User")),
     }
 }
 

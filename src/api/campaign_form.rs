@@ -111,19 +111,19 @@ pub async fn start_campaign(
     let (campaign, job) = match campaigns::create(&state, tenant, request).await {
         Ok(created) => created,
         Err(CampaignError::Invalid(error)) => return reject(error),
-        Err(error) => return Err(ServerFnError::new(error.to_string())),
+        Err(error) => return Err(server::fail(error)),
     };
     let mut results = None;
     if campaign.target_results <= SMALL_CAMPAIGN {
         let wait = std::time::Duration::from_millis(state.settings.scrape.small_campaign_wait_ms);
         let ended = campaigns::wait_for_end(&state, tenant, job.id, wait)
             .await
-            .map_err(|e| ServerFnError::new(e.to_string()))?;
+            .map_err(server::fail)?;
         if ended.status.is_terminal() {
             let (found, _) =
                 campaigns::results(&state, tenant, campaign.id, None, 0, SMALL_CAMPAIGN)
                     .await
-                    .map_err(|e| ServerFnError::new(e.to_string()))?;
+                    .map_err(server::fail)?;
             results = Some(found);
         }
     }

@@ -64,7 +64,7 @@ pub async fn campaign_page(id: String) -> Result<Option<CampaignPageData>, Serve
     let campaign = match campaigns::get(&state, tenant, id).await {
         Ok(campaign) => campaign,
         Err(CampaignError::NotFound) => return Ok(None),
-        Err(error) => return Err(ServerFnError::new(error.to_string())),
+        Err(error) => return Err(server::fail(error)),
     };
     let mut logs = Vec::new();
     for job in campaign.jobs.iter().take(CAMPAIGN_LOGGED_JOBS) {
@@ -113,7 +113,7 @@ pub async fn campaign_results(
             }))
         }
         Err(CampaignError::NotFound) => Ok(None),
-        Err(error) => Err(ServerFnError::new(error.to_string())),
+        Err(error) => Err(server::fail(error)),
     }
 }
 
@@ -123,11 +123,11 @@ pub async fn rerun_campaign(id: String) -> Result<JobId, ServerFnError> {
     let (state, principal) = server::operator().await?;
     let id = id
         .parse::<uuid::Uuid>()
-        .map_err(|_| ServerFnError::new("Campaign not found."))?;
+        .map_err(|_| server::not_found("Campaign"))?;
     crate::server::campaigns::rerun(&state, principal.tenant_id, id)
         .await
         .map(|job| job.id)
-        .map_err(|e| ServerFnError::new(e.to_string()))
+        .map_err(server::fail)
 }
 
 #[cfg(test)]

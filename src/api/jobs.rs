@@ -27,7 +27,7 @@ pub async fn list_jobs() -> Result<Vec<JobView>, ServerFnError> {
         .store
         .list_jobs(principal.tenant_id, &filter)
         .await
-        .map_err(|e| ServerFnError::new(e.to_string()))
+        .map_err(server::store_error)
 }
 
 /// One job with its latest log lines; `None` if the tenant has no such job.
@@ -38,8 +38,12 @@ pub async fn job_page(id: String) -> Result<Option<JobPageData>, ServerFnError> 
         return Ok(None);
     };
     let tenant = principal.tenant_id;
-    let store_error = |e: crate::server::store::StoreError| ServerFnError::new(e.to_string());
-    let Some(job) = state.store.job(tenant, job_id).await.map_err(store_error)? else {
+    let Some(job) = state
+        .store
+        .job(tenant, job_id)
+        .await
+        .map_err(server::store_error)?
+    else {
         return Ok(None);
     };
     // Events up to the snapshot's seq only: the page subscribes after it, so nothing is shown twice.
@@ -47,7 +51,7 @@ pub async fn job_page(id: String) -> Result<Option<JobPageData>, ServerFnError> 
         .store
         .events_before(tenant, job_id, job.last_seq + 1, INITIAL_LOG_LINES)
         .await
-        .map_err(store_error)?
+        .map_err(server::store_error)?
         .unwrap_or_default();
     let log = events.iter().filter_map(|e| e.msg().ok()).collect();
     Ok(Some(JobPageData { job, log }))
@@ -87,9 +91,15 @@ pub async fn start_bulk_send(
         skip_invalid: false,
     };
     match jobs::create_bulk_send(&state, principal.tenant_id, request).await {
-        Ok(created) => Ok(StartOutcome::Created {
-            job_id: created.job().id,
-        }),
+        Ok(created) => {
+            let job_id = created.job().id;
+            // Without JavaScript the browser follows this to the job page (with it, the page
+            // navigates itself).
+            if server::plain_form_post(use_context::<http::request::Parts>().as_ref()) {
+                leptos_axum::redirect(&format!("/jobs/{job_id}"));
+            }
+            Ok(StartOutcome::Created { job_id })
+        }
         Err(CreateError::Invalid(detail)) => reject(detail),
         Err(CreateError::InvalidPhones { invalid, .. }) => Ok(StartOutcome::Rejected {
             error: None,
@@ -102,7 +112,7 @@ pub async fn start_bulk_send(
                 })
                 .collect(),
         }),
-        Err(CreateError::Store(error)) => Err(ServerFnError::new(error.to_string())),
+        Err(CreateError::Store(error)) => Err(server::store_error(error)),
     }
 }
 
@@ -120,13 +130,11 @@ pub enum JobCommand {
 /// Cancels, pauses, resumes or retries a job; a refusal comes back as a sentence to show.
 #[server(endpoint = "job_action", client = ApiClient)]
 pub async fn job_action(id: String, command: JobCommand) -> Result<JobView, ServerFnError> {
-    use crate::server::jobs::{self, ControlError};
+    use crate::server::jobs;
     use crate::server::store::StopRequest;
 
     let (state, principal) = server::operator().await?;
-    let job = id
-        .parse::<JobId>()
-        .map_err(|_| ServerFnError::new("Job not found."))?;
+    let job = id.parse::<JobId>().map_err(|_| server::not_found("Job"))?;
     let tenant = principal.tenant_id;
     let result = match command {
         JobCommand::Cancel => jobs::stop(&state, tenant, job, StopRequest::Cancel).await,
@@ -135,10 +143,7 @@ pub async fn job_action(id: String, command: JobCommand) -> Result<JobView, Serv
         JobCommand::RetryFailed => jobs::retry_failed(&state, tenant, job, false).await,
         JobCommand::RetryFailedAndUnknown => jobs::retry_failed(&state, tenant, job, true).await,
     };
-    result.map_err(|e| match e {
-        ControlError::Store(e) => ServerFnError::new(format!("the database is not answering: {e}")),
-        other => ServerFnError::new(other.to_string()),
-    })
+    result.map_err(server::fail)
 }
 
 /// One page of a job's recipients with a given status.
@@ -150,15 +155,13 @@ pub async fn job_items(
 ) -> Result<ItemsPage, ServerFnError> {
     const PAGE: u32 = 100;
     let (state, principal) = server::principal().await?;
-    let job = id
-        .parse::<JobId>()
-        .map_err(|_| ServerFnError::new("Job not found."))?;
+    let job = id.parse::<JobId>().map_err(|_| server::not_found("Job"))?;
     let items = state
         .store
         .items(principal.tenant_id, job, Some(status), after, PAGE)
         .await
-        .map_err(|e| ServerFnError::new(e.to_string()))?
-        .ok_or_else(|| ServerFnError::new("Job not found."))?;
+        .map_err(server::store_error)?
+        .ok_or_else(|| server::not_found("Job"))?;
     let next_after = (items.len() as u32 == PAGE)
         .then(|| items.last().map(|i| i.index))
         .flatten();

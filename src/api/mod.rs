@@ -119,10 +119,36 @@ mod server {
     use leptos::prelude::*;
 
     use crate::server::AppState;
-    use crate::server::auth::{self, Principal};
+    use crate::server::auth::{self, Authenticated, Principal};
+    use crate::server::error::AppError;
 
     pub fn state() -> Result<AppState, ServerFnError> {
         use_context::<AppState>().ok_or_else(|| ServerFnError::new("server state is missing"))
+    }
+
+    /// An error answer for a page: the status and sentence the REST API would give.
+    pub fn fail(error: impl Into<AppError>) -> ServerFnError {
+        let error = error.into();
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(error.status());
+            if let Some(seconds) = error.retry_after() {
+                response.insert_header(http::header::RETRY_AFTER, http::HeaderValue::from(seconds));
+            }
+        }
+        if let AppError::Store(store_error) = &error {
+            tracing::error!(error = %store_error, "store error answered to a page");
+        }
+        ServerFnError::new(error.to_string())
+    }
+
+    /// The answer for something of the tenant's that does not exist: a 404.
+    pub fn not_found(what: &str) -> ServerFnError {
+        fail(AppError::NotFound(format!("{what} not found.")))
+    }
+
+    /// The answer for input a person has to fix: a 422.
+    pub fn invalid(detail: impl Into<String>) -> ServerFnError {
+        fail(AppError::Unprocessable(detail.into()))
     }
 
     /// The caller, if logged in (or holding an API token).
@@ -130,11 +156,13 @@ mod server {
         let state = state()?;
         let parts = use_context::<http::request::Parts>()
             .ok_or_else(|| ServerFnError::new("request is missing"))?;
+        // The guard has looked the caller up already for state-changing calls.
+        if let Some(Authenticated(known)) = parts.extensions.get::<Authenticated>() {
+            return Ok((state, known.clone()));
+        }
         match auth::authenticate(state.store.as_ref(), &parts, false).await {
             Ok(principal) => Ok((state, principal)),
-            Err(error) => Err(ServerFnError::new(format!(
-                "the database is not answering: {error}"
-            ))),
+            Err(error) => Err(fail(error)),
         }
     }
 
@@ -154,27 +182,20 @@ mod server {
     /// The caller, who must be allowed to start and change work.
     pub async fn operator() -> Result<(AppState, Principal), ServerFnError> {
         let (state, principal) = principal().await?;
-        principal.require_operator().map_err(forbidden)?;
+        principal.require_operator().map_err(fail)?;
         Ok((state, principal))
     }
 
     /// The caller, who must be an admin of their tenant.
     pub async fn admin() -> Result<(AppState, Principal), ServerFnError> {
         let (state, principal) = principal().await?;
-        principal.require_admin().map_err(forbidden)?;
+        principal.require_admin().map_err(fail)?;
         Ok((state, principal))
     }
 
-    fn forbidden(error: crate::server::auth::Forbidden) -> ServerFnError {
-        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-            response.set_status(http::StatusCode::FORBIDDEN);
-        }
-        ServerFnError::new(error.0)
-    }
-
-    /// A store failure, as the page shows it.
+    /// A store failure, as the page shows it (never the database's own words).
     pub fn store_error(error: crate::server::store::StoreError) -> ServerFnError {
-        ServerFnError::new(format!("the database is not answering: {error}"))
+        fail(error)
     }
 
     /// True for a plain form post (no JavaScript): it gets a real redirect; the hydrated page
@@ -186,9 +207,10 @@ mod server {
             .is_some_and(|v| v.contains("text/html"))
     }
 
-    /// Only local paths, so a crafted `next` cannot send people to another site.
+    /// Where `next` leads on this site (the dashboard if it leaves it).
     pub fn local_path(next: Option<String>) -> String {
-        next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+        next.as_deref()
+            .and_then(crate::app::navigation::same_site_path)
             .unwrap_or_else(|| "/".to_owned())
     }
 }

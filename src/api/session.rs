@@ -32,49 +32,43 @@ pub async fn viewer() -> Result<Option<ViewerInfo>, ServerFnError> {
 /// Checks a password, starts a session and goes to `next`.
 #[server(endpoint = "login", client = ApiClient)]
 pub async fn login(
+    workspace: String,
     username: String,
     password: String,
     next: Option<String>,
 ) -> Result<(), ServerFnError> {
-    use crate::server::auth;
+    use crate::server::auth::{self, LoginError};
+    use crate::server::error::AppError;
+    use crate::server::peer::Peer;
     let state = server::state()?;
     let parts = use_context::<http::request::Parts>();
-    let address = parts
+    let peer = parts
         .as_ref()
-        .and_then(|p| {
-            p.extensions
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        })
-        .map(|info| info.0.ip().to_string())
-        .unwrap_or_default();
-    let login = auth::login(
-        state.store.as_ref(),
-        &state.limits,
-        &username,
-        &password,
-        &address,
-    )
-    .await;
-    let cookie_value = login.map_err(|e| {
-        if let (auth::LoginError::Limited(limited), Some(response)) =
-            (&e, use_context::<leptos_axum::ResponseOptions>())
-        {
-            response.set_status(http::StatusCode::TOO_MANY_REQUESTS);
-            response.insert_header(
-                http::header::RETRY_AFTER,
-                http::HeaderValue::from(limited.seconds()),
-            );
-        }
-        ServerFnError::new(e.to_string())
+        .map(|parts| Peer::of(parts, &state.settings.trusted_proxies));
+    let address = peer.map(|p| p.address.to_string()).unwrap_or_default();
+    let credentials = auth::Credentials {
+        workspace: &workspace,
+        username: &username,
+        password: &password,
+    };
+    let login = auth::login(state.store.as_ref(), &state.limits, credentials, &address).await;
+    let cookie_value = login.map_err(|e| match e {
+        LoginError::Wrong => server::fail(AppError::WrongPassword),
+        LoginError::Limited(limited) => server::fail(AppError::TooManyLogins(limited)),
+        LoginError::Busy(_) => server::fail(AppError::Busy),
+        LoginError::Store(error) => server::fail(error),
     })?;
-    let secure = parts.as_ref().is_some_and(auth::is_secure);
-    let cookie = auth::session_cookie(cookie_value, secure);
+    let secure = peer.is_some_and(|p| p.secure);
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.insert_header(
-            http::header::SET_COOKIE,
-            http::HeaderValue::from_str(&cookie.to_string())
-                .expect("cookies are valid header values"),
-        );
+        // The workspace is remembered (not secret) so the form is filled in next time.
+        for cookie in [
+            auth::session_cookie(cookie_value, secure),
+            auth::workspace_cookie(workspace.trim(), secure),
+        ] {
+            if let Ok(value) = http::HeaderValue::from_str(&cookie.to_string()) {
+                response.append_header(http::header::SET_COOKIE, value);
+            }
+        }
     }
     if server::plain_form_post(parts.as_ref()) {
         leptos_axum::redirect(&server::local_path(next));
@@ -86,18 +80,21 @@ pub async fn login(
 #[server(endpoint = "logout", client = ApiClient)]
 pub async fn logout() -> Result<(), ServerFnError> {
     use crate::server::auth;
+    use crate::server::peer::Peer;
     let state = server::state()?;
     let parts = use_context::<http::request::Parts>();
     if let Some(value) = parts.as_ref().and_then(auth::session_cookie_value) {
         auth::logout(state.store.as_ref(), &value)
             .await
-            .map_err(|e| ServerFnError::new(e.to_string()))?;
+            .map_err(server::store_error)?;
         // Its live connections close too.
         state
             .hub
             .revoke(auth::Credential::Session(auth::hash_secret(&value)));
     }
-    let secure = parts.as_ref().is_some_and(auth::is_secure);
+    let secure = parts
+        .as_ref()
+        .is_some_and(|parts| Peer::of(parts, &state.settings.trusted_proxies).secure);
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.insert_header(
             http::header::SET_COOKIE,

@@ -3,10 +3,11 @@
 pub mod components;
 pub mod format;
 pub mod i18n;
+pub mod navigation;
 pub mod pages;
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
@@ -35,6 +36,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark" />
                 <meta name="csrf-token" content=csrf_token().unwrap_or_default() />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <HashedStylesheet options=options.clone() id="leptos" />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -100,6 +102,25 @@ fn current_locale() -> Locale {
     }
 }
 
+/// The document title. On the server it is escaped: leptos_meta writes the title into `<title>`
+/// as it is, and page titles carry names that anyone with a token chooses (a job named
+/// `x</title><form …>` must stay text). In the browser it becomes `document.title`, plain text.
+fn page_title(page: String) -> String {
+    let title = if page.is_empty() {
+        "jobpulse".to_owned()
+    } else {
+        format!("{page} · jobpulse")
+    };
+    #[cfg(feature = "ssr")]
+    {
+        html_escape::encode_text(&title).into_owned()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        title
+    }
+}
+
 /// Who is logged in, loaded once per page and shared by every component that asks.
 #[derive(Clone, Copy)]
 pub struct Viewer(Resource<Result<Option<ViewerInfo>, ServerFnError>>);
@@ -149,14 +170,13 @@ pub fn App() -> impl IntoView {
     let text = use_text();
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/jobpulse.css" />
-        <Title formatter=|page: String| if page.is_empty() { "jobpulse".to_owned() } else { format!("{page} · jobpulse") } />
+        <Title formatter=page_title />
         <Router>
             <a class="skip-link" href="#main">{text.skip_to_content}</a>
             <Header />
             <main id="main" class="main">
                 <Routes fallback=pages::NotFound>
-                    <Route path=path!("/login") view=pages::LoginPage />
+                    <Route path=path!("/login") view=pages::LoginPage ssr=SsrMode::Async />
                     <Route path=path!("/") view=pages::DashboardPage ssr=SsrMode::Async />
                     <Route path=path!("/bulk/new") view=pages::BulkNewPage ssr=SsrMode::Async />
                     <Route path=path!("/jobs/:id") view=pages::JobPage ssr=SsrMode::Async />

@@ -98,7 +98,7 @@ pub struct InstanceView {
     pub hostname: String,
     pub started_at: DateTime<Utc>,
     pub last_seen_at: DateTime<Utc>,
-    /// Jobs it runs now, of every tenant.
+    /// Jobs of the viewer's tenant it runs now (other tenants' work is not theirs to see).
     pub running_jobs: u64,
     /// Those of them that belong to the viewer's tenant.
     pub tenant_jobs: Vec<JobId>,

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::server::AppState;
 use crate::server::error::AppError;
-use crate::server::limits::{Limited, Limits};
+use crate::server::limits::{Busy, Limited, Limits};
 use crate::server::settings::Settings;
 use crate::server::store::{Role, Session, Store, StoreError, StoreResult, Tenant, TenantId};
 
@@ -142,6 +142,8 @@ pub async fn create_tenant(store: &dyn Store, name: &str) -> StoreResult<(Tenant
 
 /// What the console says about the demo tenant.
 pub struct DemoLogin {
+    /// The workspace (tenant) to log in to.
+    pub tenant: String,
     pub username: String,
     pub password: String,
     /// The demo tenant's API token, only when it was just created.
@@ -163,7 +165,11 @@ pub async fn ensure_demo(store: &dyn Store, settings: &Settings) -> StoreResult<
             tenant
         }
     };
-    if store.user_by_username(&demo.username).await?.is_none() {
+    if store
+        .user_by_username(tenant.id, &demo.username)
+        .await?
+        .is_none()
+    {
         let password = demo.password.clone();
         let hash = tokio::task::spawn_blocking(move || hash_password(&password))
             .await
@@ -178,6 +184,7 @@ pub async fn ensure_demo(store: &dyn Store, settings: &Settings) -> StoreResult<
         }
     }
     Ok(Some(DemoLogin {
+        tenant: tenant.name.clone(),
         username: demo.username.clone(),
         password: demo.password.clone(),
         new_token,
@@ -187,35 +194,48 @@ pub async fn ensure_demo(store: &dyn Store, settings: &Settings) -> StoreResult<
 /// Why a login failed.
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
-    #[error("Wrong username or password.")]
+    #[error("Wrong workspace, username or password.")]
     Wrong,
     #[error("Too many login attempts: try again in {}.", .0.wait())]
     Limited(Limited),
+    #[error("The server is busy checking other logins: try again in a moment.")]
+    Busy(Busy),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-/// Checks a password (at most a few attempts per minute per account and per address) and opens a
-/// session; returns the cookie value.
+/// What a person logs in with: usernames are unique within their workspace (tenant).
+pub struct Credentials<'a> {
+    pub workspace: &'a str,
+    pub username: &'a str,
+    pub password: &'a str,
+}
+
+/// Checks a password (at most a few attempts per minute per account and per address, and a
+/// few at a time) and opens a session; returns the cookie value.
 pub async fn login(
     store: &dyn Store,
     limits: &Limits,
-    username: &str,
-    password: &str,
+    credentials: Credentials<'_>,
     address: &str,
 ) -> Result<String, LoginError> {
+    let (workspace, username) = (credentials.workspace.trim(), credentials.username.trim());
     limits
-        .login(username, address)
+        .login(&format!("{workspace}/{username}"), address)
         .map_err(LoginError::Limited)?;
-    let user = store.user_by_username(username.trim()).await?;
-    let hash = user
-        .as_ref()
-        .map(|u| u.password_hash.clone())
-        .unwrap_or_else(|| decoy_hash().to_owned());
-    let password = password.to_owned();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .unwrap_or(false);
+    let user = match store.tenant_by_name(workspace).await? {
+        Some(tenant) => store.user_by_username(tenant.id, username).await?,
+        None => None,
+    };
+    let hash = user.as_ref().map(|u| u.password_hash.clone());
+    let password = credentials.password.to_owned();
+    let turn = limits.passwords().turn().await.map_err(LoginError::Busy)?;
+    let ok = tokio::task::spawn_blocking(move || {
+        verify_password(&password, hash.as_deref().unwrap_or_else(|| decoy_hash()))
+    })
+    .await
+    .unwrap_or(false);
+    drop(turn);
     let Some(user) = user.filter(|_| ok) else {
         return Err(LoginError::Wrong);
     };
@@ -251,33 +271,33 @@ pub fn session_cookie(value: String, secure: bool) -> Cookie<'static> {
         .build()
 }
 
+/// The cookie that remembers which workspace this browser last logged in to (not a secret).
+pub const WORKSPACE_COOKIE: &str = "jobpulse_workspace";
+
+/// The `Set-Cookie` value that remembers the workspace for the login form (a year).
+pub fn workspace_cookie(workspace: &str, secure: bool) -> Cookie<'static> {
+    let value: String = form_urlencoded::byte_serialize(workspace.as_bytes()).collect();
+    Cookie::build((WORKSPACE_COOKIE, value))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .path("/login")
+        .max_age(time_duration(365 * 24 * 3600))
+        .build()
+}
+
+/// The workspace this browser last logged in to, if it remembers one.
+pub fn remembered_workspace(parts: &Parts) -> Option<String> {
+    let jar = CookieJar::from_headers(&parts.headers);
+    let value = jar.get(WORKSPACE_COOKIE)?.value();
+    form_urlencoded::parse(format!("w={value}").as_bytes())
+        .next()
+        .map(|(_, workspace)| workspace.into_owned())
+        .filter(|workspace| !workspace.is_empty())
+}
+
 fn time_duration(seconds: i64) -> cookie::time::Duration {
     cookie::time::Duration::seconds(seconds)
-}
-
-/// True if a browser page at `origin` may talk to us: the site's own origin, or one listed.
-pub fn origin_allowed(origin: &str, host: Option<&str>, allowed: &[String]) -> bool {
-    let origin = origin.trim_end_matches('/').to_ascii_lowercase();
-    if allowed.is_empty() {
-        // The site's own origin only: exact authority match, so suffix tricks cannot pass.
-        let authority = origin
-            .strip_prefix("https://")
-            .or_else(|| origin.strip_prefix("http://"));
-        return matches!((authority, host), (Some(a), Some(h)) if a == h.to_ascii_lowercase());
-    }
-    allowed
-        .iter()
-        .any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(&origin))
-}
-
-/// True when the request reached us over TLS (directly or through a proxy that says so).
-pub fn is_secure(parts: &Parts) -> bool {
-    parts.uri.scheme_str() == Some("https")
-        || parts
-            .headers
-            .get("x-forwarded-proto")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.eq_ignore_ascii_case("https"))
 }
 
 /// The session cookie's value, if the request carries one.
@@ -288,26 +308,46 @@ pub fn session_cookie_value(parts: &Parts) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// The token of an `Authorization: Bearer` header.
-pub fn bearer(parts: &Parts) -> Option<&str> {
-    let value = parts
-        .headers
-        .get(http::header::AUTHORIZATION)?
+/// What a request's `Authorization` header holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Authorization<'a> {
+    /// No header: the session cookie (or nothing) speaks for the caller.
+    Absent,
+    /// `Bearer <token>` with a token in it.
+    Bearer(&'a str),
+    /// A header that is not a usable bearer token (`Basic …`, an empty `Bearer `): the request
+    /// is refused, never answered on the strength of a cookie that came with it.
+    Unusable,
+}
+
+/// Reads the `Authorization` header.
+pub fn authorization(parts: &Parts) -> Authorization<'_> {
+    let Some(value) = parts.headers.get(http::header::AUTHORIZATION) else {
+        return Authorization::Absent;
+    };
+    let token = value
         .to_str()
-        .ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|t| !t.is_empty())
+        .ok()
+        .and_then(|value| value.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .filter(|token| !token.is_empty() && token.chars().all(|c| c.is_ascii_graphic()));
+    token.map_or(Authorization::Unusable, Authorization::Bearer)
+}
+
+/// The token of a usable `Authorization: Bearer` header.
+pub fn bearer(parts: &Parts) -> Option<&str> {
+    match authorization(parts) {
+        Authorization::Bearer(token) => Some(token),
+        _ => None,
+    }
 }
 
 /// The `token` query parameter (WebSocket clients that cannot set headers).
 pub fn query_token(parts: &Parts) -> Option<String> {
-    parts.uri.query()?.split('&').find_map(|pair| {
-        let (key, value) = pair.split_once('=')?;
-        (key == "token" && !value.is_empty()).then(|| value.to_owned())
-    })
+    form_urlencoded::parse(parts.uri.query()?.as_bytes())
+        .find(|(key, value)| key == "token" && !value.is_empty())
+        .map(|(_, value)| value.into_owned())
 }
 
 /// Resolves a token to its tenant.
@@ -332,13 +372,16 @@ pub async fn still_valid(store: &dyn Store, credential: &Credential) -> StoreRes
 }
 
 /// Authenticates with a bearer token, else the session cookie, else (if allowed) `?token=`.
+/// A request with an `Authorization` header is judged by that header alone.
 pub async fn authenticate(
     store: &dyn Store,
     parts: &Parts,
     allow_query_token: bool,
 ) -> StoreResult<Option<Principal>> {
-    if let Some(token) = bearer(parts) {
-        return principal_for_token(store, token).await;
+    match authorization(parts) {
+        Authorization::Bearer(token) => return principal_for_token(store, token).await,
+        Authorization::Unusable => return Ok(None),
+        Authorization::Absent => {}
     }
     if let Some(value) = session_cookie_value(parts)
         && let Some(session) = store.session(&hash_secret(&value)).await?
@@ -355,6 +398,10 @@ pub async fn authenticate(
     Ok(None)
 }
 
+/// Who the guard found the caller to be, kept so handlers do not look them up again.
+#[derive(Clone, Debug)]
+pub struct Authenticated(pub Option<Principal>);
+
 impl FromRequestParts<AppState> for Principal {
     type Rejection = AppError;
 
@@ -362,9 +409,11 @@ impl FromRequestParts<AppState> for Principal {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let principal = authenticate(state.store.as_ref(), parts, false)
-            .await?
-            .ok_or(AppError::Unauthorized)?;
+        let principal = match parts.extensions.get::<Authenticated>() {
+            Some(Authenticated(known)) => known.clone(),
+            None => authenticate(state.store.as_ref(), parts, false).await?,
+        }
+        .ok_or(AppError::Unauthorized)?;
         if let Credential::Token(hash) = &principal.credential {
             state.limits.api(hash).map_err(AppError::TooManyRequests)?;
         }

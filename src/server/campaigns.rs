@@ -362,10 +362,10 @@ pub async fn report_progress(
     if message.is_some_and(|m| m.chars().count() > 1_000) {
         return invalid("message is longer than 1,000 characters: shorten it.");
     }
-    if report.processed > MAX_EXTERNAL_TOTAL {
+    if report.processed > job.progress.total {
         return invalid(format!(
-            "processed must be at most 10,000,000 (got {}).",
-            report.processed
+            "processed is {} but the job has {} items in all: report at most its total.",
+            report.processed, job.progress.total
         ));
     }
     let events = match state

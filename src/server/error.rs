@@ -14,6 +14,8 @@ use crate::server::store::StoreError;
 pub enum AppError {
     #[error("Log in, or send an API token as 'Authorization: Bearer <token>'.")]
     Unauthorized,
+    #[error("Wrong workspace, username or password.")]
+    WrongPassword,
     /// A worker report without its job's worker token.
     #[error("Send this job's worker_token as 'Authorization: Bearer <worker_token>'.")]
     WrongWorker,
@@ -34,6 +36,14 @@ pub enum AppError {
     Forbidden(String),
     #[error("Too many requests: slow down and try again in {}.", .0.wait())]
     TooManyRequests(crate::server::limits::Limited),
+    #[error("Too many login attempts: try again in {}.", .0.wait())]
+    TooManyLogins(crate::server::limits::Limited),
+    #[error("The server is busy checking other logins: try again in a moment.")]
+    Busy,
+    #[error("The request is too large: send at most {} KiB.", .0 / 1024)]
+    TooLarge(usize),
+    #[error("The request body arrived too slowly: send it again.")]
+    SlowBody,
     #[error("The database is not answering; try again in a moment.")]
     Store(#[from] StoreError),
 }
@@ -44,9 +54,23 @@ impl AppError {
         AppError::NotFound("Job not found.".into())
     }
 
-    fn status(&self) -> StatusCode {
+    /// Seconds to wait before trying again, for answers that have them (`Retry-After`).
+    pub fn retry_after(&self) -> Option<u64> {
         match self {
-            AppError::Unauthorized | AppError::WrongWorker => StatusCode::UNAUTHORIZED,
+            AppError::TooManyRequests(limited) | AppError::TooManyLogins(limited) => {
+                Some(limited.seconds())
+            }
+            AppError::Busy => Some(crate::server::limits::Busy::RETRY_AFTER_SECONDS),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status of this answer.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::Unauthorized | AppError::WrongWorker | AppError::WrongPassword => {
+                StatusCode::UNAUTHORIZED
+            }
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Unprocessable(_) | AppError::InvalidPhones { .. } => {
@@ -54,7 +78,12 @@ impl AppError {
             }
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
-            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::TooManyRequests(_) | AppError::TooManyLogins(_) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::SlowBody => StatusCode::REQUEST_TIMEOUT,
             AppError::Store(StoreError::Conflict(_)) => StatusCode::CONFLICT,
             AppError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -103,10 +132,10 @@ impl IntoResponse for AppError {
             other => json!({ "detail": other.to_string() }),
         };
         let mut response = (status, Json(body)).into_response();
-        if let AppError::TooManyRequests(limited) = &self {
+        if let Some(seconds) = self.retry_after() {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from(limited.seconds()),
+                axum::http::HeaderValue::from(seconds),
             );
         }
         if status == StatusCode::UNAUTHORIZED {

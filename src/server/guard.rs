@@ -6,90 +6,211 @@
 //! (an `X-CSRF-Token` header, or a `csrf_token` form field for pages posting without JavaScript).
 //! Requests with an API token carry no ambient authority and need neither.
 
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use http::request::Parts;
 
 use crate::server::AppState;
-use crate::server::auth::{self, csrf_token, origin_allowed, session_cookie_value};
+use crate::server::auth::{
+    self, Authenticated, Authorization, Credential, Principal, csrf_token, session_cookie_value,
+};
 use crate::server::error::AppError;
+use crate::server::input;
+use crate::server::peer::{Peer, origin_allowed};
 
 /// The header the pages send their CSRF token in.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 /// The form field pages without JavaScript send it in.
 pub const CSRF_FIELD: &str = "csrf_token";
-/// Largest form body read to look for the token (a bulk send form with 100,000 numbers fits).
-const MAX_FORM: usize = 16 * 1024 * 1024;
 
-fn refuse(detail: &str) -> Response {
-    AppError::Forbidden(detail.to_owned()).into_response()
+/// Paths of the server functions (the pages' calls), which answer errors in their own encoding.
+fn is_server_fn(path: &str) -> bool {
+    static PATHS: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    PATHS
+        .get_or_init(|| {
+            leptos::server_fn::axum::server_fn_paths()
+                .map(|(path, _)| path)
+                .collect()
+        })
+        .contains(path)
+}
+
+/// A refusal in the caller's language: `{"detail"}` for REST, a server function error for pages.
+fn refusal(server_fn: bool, error: AppError) -> Response {
+    if !server_fn {
+        return error.into_response();
+    }
+    use leptos::server_fn::error::{FromServerFnError, SERVER_FN_ERROR_HEADER};
+    let status = error.status();
+    let body = leptos::prelude::ServerFnError::new(error.to_string()).ser();
+    let mut response = (status, body).into_response();
+    response
+        .headers_mut()
+        .insert(SERVER_FN_ERROR_HEADER, HeaderValue::from_static("guard"));
+    response
 }
 
 /// True for a request that a hostile page could have made: neither same-origin by the browser's
 /// own account (`Sec-Fetch-Site`) nor from an allowed `Origin`.
-fn cross_site(state: &AppState, parts: &axum::http::request::Parts) -> bool {
+fn cross_site(state: &AppState, parts: &Parts) -> bool {
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
     if let Some(site) = header("sec-fetch-site") {
         return !matches!(site, "same-origin" | "none");
     }
     match header("origin") {
-        Some(origin) => !origin_allowed(origin, header("host"), &state.settings.allowed_origins),
+        Some(origin) => {
+            let own = Peer::of(parts, &state.settings.trusted_proxies).own_origin(parts);
+            !origin_allowed(origin, own.as_deref(), &state.settings.allowed_origins)
+        }
         // Not a browser (browsers send Origin on every POST): nothing ambient to abuse.
         None => false,
     }
 }
 
-/// Refuses cross-site and token-less state changes made with a session cookie.
+/// The largest body a request may send: bulk sends (and a worker's batch of items, whose
+/// handler checks the worker token before reading it) may be large, once the caller is known.
+fn body_limit(state: &AppState, parts: &Parts, known: bool) -> usize {
+    let http = &state.settings.http;
+    let path = parts.uri.path();
+    let bulk = matches!(path, "/api/messages/send-bulk" | "/api/start_bulk_send");
+    let worker_items = path.starts_with("/api/jobs/") && path.ends_with("/items");
+    if (bulk && known) || worker_items {
+        http.max_bulk_body_bytes
+    } else {
+        http.max_body_bytes
+    }
+}
+
+/// The body limit the guard set for a request (REST reports it when a body exceeds it).
+#[derive(Clone, Copy, Debug)]
+pub struct BodyLimit(pub usize);
+
+/// What a body that could not be read is answered with.
+pub fn unreadable(error: axum::Error, limit: usize) -> AppError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+    while let Some(cause) = source {
+        if cause.is::<http_body_util::LengthLimitError>() {
+            return AppError::TooLarge(limit);
+        }
+        if cause.is::<tower_http::timeout::TimeoutError>() {
+            return AppError::SlowBody;
+        }
+        source = cause.source();
+    }
+    AppError::BadRequest("The request body could not be read; send it again.".into())
+}
+
+/// Guards everything that changes state: who is calling is settled before any body is read,
+/// bodies are capped (small unless a known caller sends a bulk send), a session cookie must come
+/// from our pages with the session's CSRF token, and no NUL character gets in.
 pub async fn protect(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let safe = matches!(
-        *request.method(),
-        Method::GET | Method::HEAD | Method::OPTIONS
-    );
-    if safe || !request.uri().path().starts_with("/api/") {
-        return next.run(request).await;
-    }
-    let (parts, body) = request.into_parts();
-    let bearer = parts.headers.contains_key(header::AUTHORIZATION);
-    let cookie = session_cookie_value(&parts);
-    let login = parts.uri.path() == "/api/login";
-    if bearer || (cookie.is_none() && !login) {
-        return next.run(Request::from_parts(parts, body)).await;
-    }
-    if cross_site(&state, &parts) {
-        return refuse(
-            "Cross-site requests are refused: use jobpulse's own pages, or an API token.",
+    let (mut parts, body) = request.into_parts();
+    let server_fn = is_server_fn(parts.uri.path());
+    if let Some(field) = parts
+        .uri
+        .query()
+        .and_then(|query| input::nul_in_form(query.as_bytes()))
+    {
+        return refusal(
+            server_fn,
+            AppError::Unprocessable(input::nul_message(&field)),
         );
     }
-    let Some(cookie) = cookie else {
-        // Logging in: there is no session to hold a token yet; same-site is what counts.
-        return next.run(Request::from_parts(parts, body)).await;
-    };
-    let expected = csrf_token(&cookie);
-    let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
-    if sent == Some(expected.as_str()) {
+    let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+    if safe || !parts.uri.path().starts_with("/api/") {
         return next.run(Request::from_parts(parts, body)).await;
     }
-    let form = parts
+    if auth::authorization(&parts) == Authorization::Unusable {
+        return refusal(server_fn, AppError::Unauthorized);
+    }
+    let principal: Option<Principal> =
+        match auth::authenticate(state.store.as_ref(), &parts, false).await {
+            Ok(principal) => principal,
+            Err(error) => return refusal(server_fn, AppError::Store(error)),
+        };
+    let session = principal
+        .as_ref()
+        .filter(|p| matches!(p.credential, Credential::Session(_)))
+        .and_then(|_| session_cookie_value(&parts));
+    let login = parts.uri.path() == "/api/login";
+    if (session.is_some() || login) && cross_site(&state, &parts) {
+        return refusal(
+            server_fn,
+            AppError::Forbidden(
+                "Cross-site requests are refused: use jobpulse's own pages, or an API token."
+                    .into(),
+            ),
+        );
+    }
+    let limit = body_limit(&state, &parts, principal.is_some());
+    parts.extensions.insert(Authenticated(principal));
+    parts.extensions.insert(BodyLimit(limit));
+    let body = Body::new(http_body_util::Limited::new(body, limit));
+    if let Some(length) = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        && length > limit
+    {
+        return refusal(server_fn, AppError::TooLarge(limit));
+    }
+    let expected = session.as_deref().map(csrf_token);
+    let token_sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+    let needs_form_token = expected.is_some() && token_sent != expected.as_deref();
+    if !needs_form_token && !server_fn {
+        // REST parses its own JSON (refusing NUL characters there).
+        return next.run(Request::from_parts(parts, body)).await;
+    }
+    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(bytes) => bytes,
+        Err(error) => return refusal(server_fn, unreadable(error, limit)),
+    };
+    let content_type = parts
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
-    if form {
-        let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM).await else {
-            return refuse("The form is too large.");
-        };
-        let field = form_urlencoded::parse(&bytes)
-            .find(|(key, _)| key == CSRF_FIELD)
-            .map(|(_, value)| value.into_owned());
-        if field.as_deref() == Some(expected.as_str()) {
-            return next
-                .run(Request::from_parts(parts, Body::from(bytes)))
-                .await;
+        .unwrap_or("");
+    let form = content_type.starts_with("application/x-www-form-urlencoded");
+    if let Some(expected) = expected.as_deref()
+        && needs_form_token
+    {
+        let field = form
+            .then(|| {
+                form_urlencoded::parse(&bytes)
+                    .find(|(key, _)| key == CSRF_FIELD)
+                    .map(|(_, value)| value.into_owned())
+            })
+            .flatten();
+        if field.as_deref() != Some(expected) {
+            return refusal(
+                server_fn,
+                AppError::Forbidden(
+                    "This request lacks the page's CSRF token: reload the page and try again."
+                        .into(),
+                ),
+            );
         }
     }
-    refuse("This request lacks the page's CSRF token: reload the page and try again.")
+    let nul = if form {
+        input::nul_in_form(&bytes)
+    } else {
+        input::nul_in_json(&bytes)
+    };
+    if let Some(field) = nul {
+        return refusal(
+            server_fn,
+            AppError::Unprocessable(input::nul_message(&field)),
+        );
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 /// The Content-Security-Policy of the pages: scripts only from us (and Leptos' inline hydration
@@ -127,6 +248,6 @@ pub fn default_headers() -> [(header::HeaderName, HeaderValue); 5] {
 }
 
 /// The token a page embeds for the session in this request, if any.
-pub fn page_csrf_token(parts: &axum::http::request::Parts) -> Option<String> {
+pub fn page_csrf_token(parts: &Parts) -> Option<String> {
     auth::session_cookie_value(parts).map(|cookie| csrf_token(&cookie))
 }

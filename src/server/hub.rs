@@ -28,7 +28,26 @@ pub struct Hub {
     jobs: Mutex<HashMap<JobId, JobChannel>>,
     tenants: Mutex<HashMap<TenantId, broadcast::Sender<SharedBatch>>>,
     connections: Arc<AtomicUsize>,
+    per_credential: Arc<Mutex<HashMap<Credential, usize>>>,
     revocations: broadcast::Sender<Credential>,
+}
+
+/// One of a credential's open live connections, counted until dropped.
+pub struct CredentialSlot {
+    counts: Arc<Mutex<HashMap<Credential, usize>>>,
+    credential: Credential,
+}
+
+impl Drop for CredentialSlot {
+    fn drop(&mut self) {
+        let mut counts = self.counts.lock().expect("hub lock");
+        if let Some(count) = counts.get_mut(&self.credential) {
+            *count -= 1;
+            if *count == 0 {
+                counts.remove(&self.credential);
+            }
+        }
+    }
 }
 
 /// One job's channel, and the newest seq it has carried (or that a subscriber has already seen),
@@ -55,6 +74,7 @@ impl Hub {
             jobs: Mutex::new(HashMap::new()),
             tenants: Mutex::new(HashMap::new()),
             connections: Arc::new(AtomicUsize::new(0)),
+            per_credential: Arc::new(Mutex::new(HashMap::new())),
             revocations: broadcast::channel(256).0,
         }
     }
@@ -73,6 +93,25 @@ impl Hub {
     pub fn connection_opened(&self) -> ConnectionGuard {
         self.connections.fetch_add(1, Ordering::Relaxed);
         ConnectionGuard(self.connections.clone())
+    }
+
+    /// Counts a live connection of `credential`, unless it already holds `most` of them.
+    pub fn credential_slot(&self, credential: &Credential, most: usize) -> Option<CredentialSlot> {
+        let mut counts = self.per_credential.lock().expect("hub lock");
+        let count = counts.entry(credential.clone()).or_insert(0);
+        if *count >= most {
+            return None;
+        }
+        *count += 1;
+        Some(CredentialSlot {
+            counts: self.per_credential.clone(),
+            credential: credential.clone(),
+        })
+    }
+
+    /// Jobs with a live channel in this process (each holds a buffer of `capacity` batches).
+    pub fn job_channels(&self) -> usize {
+        self.jobs.lock().expect("hub lock").len()
     }
 
     /// Live connections open in this process.

@@ -1,12 +1,15 @@
-//! Rate limits (governor): login attempts per account and per address, API requests per token.
-//! A limited caller gets a 429 with `Retry-After`.
+//! Rate limits (governor): login attempts per account and per address, API requests per token;
+//! and a gate that bounds how many passwords are checked at once. A limited caller gets a 429
+//! (or, when the server is busy checking passwords, a 503) with `Retry-After`.
 
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::Deserialize;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 /// Rate limit settings (`[limits]` in Leptos.toml).
 #[derive(Clone, Debug, Deserialize)]
@@ -18,6 +21,11 @@ pub struct LimitSettings {
     pub logins_per_address_per_minute: u32,
     /// API requests per token per second (bursts of twice that).
     pub api_requests_per_second: u32,
+    /// Passwords checked (argon2: ~19 MiB and a core for tens of ms each) at once; 0 means one
+    /// per core. Logins beyond these and a short queue are answered 503 with `Retry-After`.
+    pub password_checks_at_once: usize,
+    /// Logins that may wait for a password check; beyond them, 503.
+    pub password_checks_waiting: usize,
 }
 
 impl Default for LimitSettings {
@@ -26,6 +34,8 @@ impl Default for LimitSettings {
             logins_per_account_per_minute: 5,
             logins_per_address_per_minute: 30,
             api_requests_per_second: 100,
+            password_checks_at_once: 0,
+            password_checks_waiting: 16,
         }
     }
 }
@@ -55,6 +65,80 @@ pub struct Limits {
     login_account: DefaultKeyedRateLimiter<String>,
     login_address: DefaultKeyedRateLimiter<String>,
     api_token: DefaultKeyedRateLimiter<String>,
+    passwords: PasswordGate,
+}
+
+/// The server is checking as many passwords as it may: try again shortly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the server is busy checking other logins")]
+pub struct Busy;
+
+impl Busy {
+    /// Seconds a client should wait (`Retry-After`).
+    pub const RETRY_AFTER_SECONDS: u64 = 1;
+}
+
+/// Bounds password hashing: a few at once, a short queue, and no more. Without it a login flood
+/// makes memory grow by ~19 MiB per concurrent attempt and starves every other request of CPU.
+pub struct PasswordGate {
+    running: Semaphore,
+    waiting: Semaphore,
+    at_once: usize,
+    busiest: AtomicUsize,
+    in_use: AtomicUsize,
+}
+
+/// Held while one password is checked.
+pub struct PasswordTurn<'a> {
+    gate: &'a PasswordGate,
+    _permit: SemaphorePermit<'a>,
+}
+
+impl Drop for PasswordTurn<'_> {
+    fn drop(&mut self) {
+        self.gate.in_use.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl PasswordGate {
+    /// A gate for `at_once` checks (0: one per core) and `waiting` queued ones.
+    pub fn new(at_once: usize, waiting: usize) -> PasswordGate {
+        let at_once = if at_once == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            at_once
+        };
+        PasswordGate {
+            running: Semaphore::new(at_once),
+            waiting: Semaphore::new(waiting),
+            at_once,
+            busiest: AtomicUsize::new(0),
+            in_use: AtomicUsize::new(0),
+        }
+    }
+
+    /// Waits for a turn to check a password, or refuses at once when the queue is full.
+    pub async fn turn(&self) -> Result<PasswordTurn<'_>, Busy> {
+        let queued = self.waiting.try_acquire().map_err(|_| Busy)?;
+        let permit = self.running.acquire().await.map_err(|_| Busy)?;
+        drop(queued);
+        let now = self.in_use.fetch_add(1, Ordering::Relaxed) + 1;
+        self.busiest.fetch_max(now, Ordering::Relaxed);
+        Ok(PasswordTurn {
+            gate: self,
+            _permit: permit,
+        })
+    }
+
+    /// Checks allowed at once.
+    pub fn at_once(&self) -> usize {
+        self.at_once
+    }
+
+    /// The most checks that ever ran at once in this process.
+    pub fn busiest(&self) -> usize {
+        self.busiest.load(Ordering::Relaxed)
+    }
 }
 
 fn nonzero(n: u32) -> NonZeroU32 {
@@ -83,7 +167,16 @@ impl Limits {
             api_token: RateLimiter::keyed(
                 Quota::per_second(nonzero(api)).allow_burst(nonzero(api.saturating_mul(2))),
             ),
+            passwords: PasswordGate::new(
+                settings.password_checks_at_once,
+                settings.password_checks_waiting,
+            ),
         }
+    }
+
+    /// The gate every password check goes through.
+    pub fn passwords(&self) -> &PasswordGate {
+        &self.passwords
     }
 
     /// Counts a login attempt for an account from an address.
@@ -129,5 +222,21 @@ mod tests {
         assert!(wait > Duration::ZERO && wait <= Duration::from_secs(12));
         // Another account is not affected.
         limits.login("luis", "10.0.0.1").unwrap();
+    }
+
+    #[tokio::test]
+    async fn password_checks_beyond_the_gate_and_its_queue_are_refused() {
+        let gate = PasswordGate::new(2, 1);
+        let first = gate.turn().await.unwrap();
+        let second = gate.turn().await.unwrap();
+        // A third waits in the queue; a fourth finds the queue full.
+        let queued = gate.turn();
+        tokio::pin!(queued);
+        assert!(futures::poll!(&mut queued).is_pending());
+        assert_eq!(gate.turn().await.err(), Some(Busy));
+        drop(first);
+        let turn = queued.await.unwrap();
+        assert_eq!(gate.busiest(), 2);
+        drop((second, turn));
     }
 }

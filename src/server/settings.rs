@@ -1,10 +1,12 @@
 //! Typed runtime settings: `Leptos.toml`, then `JOBPULSE_*` environment overrides.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
-use serde::Deserialize;
+use figment::Figment;
+use figment::providers::{Format, Toml};
+use serde::{Deserialize, Deserializer};
 
 /// Everything the server needs to run; see `Leptos.toml` for the documented defaults.
 #[derive(Clone, Debug, Deserialize)]
@@ -17,7 +19,12 @@ pub struct Settings {
     /// Where cargo-leptos put the compiled site (`pkg/`, favicon).
     pub site_root: String,
     /// Origins allowed to open WebSockets and call mutating endpoints; empty means the site's own.
+    #[serde(deserialize_with = "list")]
     pub allowed_origins: Vec<String>,
+    /// Proxies (addresses or networks) whose `X-Forwarded-For` and `X-Forwarded-Proto` are
+    /// believed; everyone else's are ignored.
+    #[serde(deserialize_with = "list")]
+    pub trusted_proxies: Vec<TrustedProxy>,
     /// Region for numbers written without `+country` (ISO 3166 code such as "ES"); empty: none.
     pub default_region: String,
     pub engine: EngineSettings,
@@ -26,7 +33,87 @@ pub struct Settings {
     pub live: LiveSettings,
     pub scrape: ScrapeSettings,
     pub limits: crate::server::limits::LimitSettings,
+    pub http: HttpSettings,
     pub postgres: crate::server::store::PostgresSettings,
+}
+
+/// A proxy whose forwarding headers are believed: one address, or a network in CIDR notation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TrustedProxy(pub ipnet::IpNet);
+
+impl std::str::FromStr for TrustedProxy {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        text.parse::<ipnet::IpNet>()
+            .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+            .map(TrustedProxy)
+            .map_err(|_| format!("{text:?} is not an address or a network such as 10.0.0.0/8"))
+    }
+}
+
+impl TrustedProxy {
+    /// True if `ip` is this proxy (or in its network).
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        self.0.contains(&ip)
+    }
+}
+
+/// A list written as TOML array or, in an environment variable, comma-separated.
+fn list<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Written {
+        One(String),
+        Many(Vec<String>),
+    }
+    let items = match Written::deserialize(deserializer)? {
+        Written::One(text) => text.split(',').map(str::to_owned).collect(),
+        Written::Many(items) => items,
+    };
+    items
+        .iter()
+        .map(|item| item.trim())
+        .filter(|item| !item.is_empty())
+        .map(|item| item.parse().map_err(serde::de::Error::custom))
+        .collect()
+}
+
+/// How connections are taken and how long a client may take to send a request.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Open connections at once (capped below the process's file limit).
+    pub max_connections: usize,
+    /// Open connections from one client address (trusted proxies are exempt).
+    pub max_connections_per_address: usize,
+    /// A client must send a request's whole header within this time.
+    pub header_read_timeout_ms: u64,
+    /// A client that sends nothing of a request body for this long is cut off (408).
+    pub body_read_timeout_ms: u64,
+    /// Largest request body, except for bulk sends.
+    pub max_body_bytes: usize,
+    /// Largest bulk send (`POST /api/messages/send-bulk` and the bulk send form).
+    pub max_bulk_body_bytes: usize,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            max_connections: 10_000,
+            max_connections_per_address: 256,
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 10_000,
+            max_body_bytes: 64 * 1024,
+            max_bulk_body_bytes: 8 * 1024 * 1024,
+        }
+    }
 }
 
 /// How jobs are claimed and run.
@@ -108,6 +195,8 @@ pub struct LiveSettings {
     pub event_retention_days: u32,
     /// How often old events are pruned.
     pub prune_every_minutes: u64,
+    /// Live connections one session or API token may hold open at once.
+    pub max_connections_per_credential: usize,
 }
 
 impl Default for Settings {
@@ -117,6 +206,7 @@ impl Default for Settings {
             database_url: "sqlite://data/jobpulse.db".into(),
             site_root: "target/site".into(),
             allowed_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
             default_region: String::new(),
             engine: EngineSettings::default(),
             provider: ProviderSettings::default(),
@@ -124,6 +214,7 @@ impl Default for Settings {
             live: LiveSettings::default(),
             scrape: ScrapeSettings::default(),
             limits: Default::default(),
+            http: Default::default(),
             postgres: Default::default(),
         }
     }
@@ -180,6 +271,7 @@ impl Default for LiveSettings {
             max_client_messages_per_sec: 50,
             event_retention_days: 7,
             prune_every_minutes: 60,
+            max_connections_per_credential: 32,
         }
     }
 }
@@ -228,13 +320,9 @@ impl Default for ScrapeSettings {
 /// A setting that could not be read or makes no sense.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{path} is not valid: {message}")]
-    Parse { path: PathBuf, message: String },
+    /// The file or an environment variable does not fit the settings (figment names which).
+    #[error("{0}")]
+    Load(Box<figment::Error>),
     #[error("{name}={value:?} is not valid: {reason}")]
     Env {
         name: &'static str,
@@ -243,15 +331,19 @@ pub enum SettingsError {
     },
 }
 
-/// The environment variables that override `Leptos.toml`, with what each sets.
+impl From<figment::Error> for SettingsError {
+    fn from(error: figment::Error) -> Self {
+        SettingsError::Load(Box::new(error))
+    }
+}
+
+/// The environment variables that override `Leptos.toml`, with the setting each sets.
 pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("JOBPULSE_ADDR", "addr"),
     ("JOBPULSE_DATABASE_URL", "database_url"),
     ("JOBPULSE_SITE_ROOT", "site_root"),
-    (
-        "JOBPULSE_ALLOWED_ORIGINS",
-        "allowed_origins (comma-separated)",
-    ),
+    ("JOBPULSE_ALLOWED_ORIGINS", "allowed_origins"),
+    ("JOBPULSE_TRUSTED_PROXIES", "trusted_proxies"),
     ("JOBPULSE_DEFAULT_REGION", "default_region"),
     ("JOBPULSE_PROVIDER", "provider.kind"),
     ("JOBPULSE_PROVIDER_URL", "provider.url"),
@@ -269,17 +361,36 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ),
     ("JOBPULSE_EVENT_RETENTION_DAYS", "live.event_retention_days"),
     (
+        "JOBPULSE_LIVE_CONNECTIONS_PER_CREDENTIAL",
+        "live.max_connections_per_credential",
+    ),
+    (
         "JOBPULSE_LOGINS_PER_MINUTE",
         "limits.logins_per_account_per_minute",
+    ),
+    (
+        "JOBPULSE_LOGINS_PER_ADDRESS_PER_MINUTE",
+        "limits.logins_per_address_per_minute",
     ),
     (
         "JOBPULSE_API_REQUESTS_PER_SECOND",
         "limits.api_requests_per_second",
     ),
     (
-        "JOBPULSE_POSTGRES_NOTIFY",
-        "postgres.notify (batch | per_row)",
+        "JOBPULSE_PASSWORD_CHECKS_AT_ONCE",
+        "limits.password_checks_at_once",
     ),
+    ("JOBPULSE_MAX_CONNECTIONS", "http.max_connections"),
+    (
+        "JOBPULSE_MAX_CONNECTIONS_PER_ADDRESS",
+        "http.max_connections_per_address",
+    ),
+    (
+        "JOBPULSE_HEADER_READ_TIMEOUT_MS",
+        "http.header_read_timeout_ms",
+    ),
+    ("JOBPULSE_BODY_READ_TIMEOUT_MS", "http.body_read_timeout_ms"),
+    ("JOBPULSE_POSTGRES_NOTIFY", "postgres.notify"),
     (
         "JOBPULSE_POSTGRES_MAX_CONNECTIONS",
         "postgres.max_connections",
@@ -295,138 +406,59 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ),
 ];
 
+/// One environment variable as a figment provider, so an error names the variable.
+struct EnvVar {
+    name: &'static str,
+    key: &'static str,
+    value: String,
+}
+
+impl figment::Provider for EnvVar {
+    fn metadata(&self) -> figment::Metadata {
+        figment::Metadata::named(format!("environment variable {}", self.name))
+    }
+
+    fn data(
+        &self,
+    ) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
+        // Always text: lossy extraction turns "8080" or "true" into numbers and flags where the
+        // setting wants one, and a password of digits stays a password.
+        let value = figment::value::Value::from(self.value.clone());
+        let dict = figment::util::nest(self.key, value)
+            .into_dict()
+            .expect("a dotted key nests into a dict");
+        Ok(figment::Profile::Default.collect(dict))
+    }
+}
+
 impl Settings {
     /// Reads `path` if it exists (defaults otherwise), then applies the environment.
     pub fn load(path: &Path) -> Result<Settings, SettingsError> {
-        let mut settings = match std::fs::read_to_string(path) {
-            Ok(text) => Settings::from_toml(&text).map_err(|message| SettingsError::Parse {
-                path: path.to_owned(),
-                message,
-            })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Settings::default(),
-            Err(source) => {
-                return Err(SettingsError::Read {
-                    path: path.to_owned(),
-                    source,
-                });
+        Settings::load_with(path, |name| std::env::var(name).ok())
+    }
+
+    /// Like `load`, with environment variables read through `get`.
+    pub fn load_with(
+        path: &Path,
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<Settings, SettingsError> {
+        let mut figment = Figment::new().merge(Toml::file(path));
+        for &(name, key) in ENV_OVERRIDES {
+            if let Some(value) = get(name) {
+                figment = figment.merge(EnvVar { name, key, value });
             }
-        };
-        settings.apply_env(|name| std::env::var(name).ok())?;
+        }
+        let settings: Settings = figment.extract_lossy()?;
+        settings.validate()?;
         Ok(settings)
     }
 
     /// Parses the text of a `Leptos.toml`.
     pub fn from_toml(text: &str) -> Result<Settings, String> {
-        toml::from_str(text).map_err(|e| e.to_string())
-    }
-
-    /// Applies `JOBPULSE_*` overrides read through `get`.
-    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), SettingsError> {
-        fn parse<T: std::str::FromStr>(
-            name: &'static str,
-            value: String,
-        ) -> Result<T, SettingsError>
-        where
-            T::Err: std::fmt::Display,
-        {
-            value
-                .trim()
-                .parse()
-                .map_err(|e: T::Err| SettingsError::Env {
-                    name,
-                    reason: e.to_string(),
-                    value,
-                })
-        }
-        fn flag(name: &'static str, value: String) -> Result<bool, SettingsError> {
-            match value.trim().to_ascii_lowercase().as_str() {
-                "1" | "true" | "yes" | "on" => Ok(true),
-                "0" | "false" | "no" | "off" => Ok(false),
-                _ => Err(SettingsError::Env {
-                    name,
-                    value,
-                    reason: "expected true or false".into(),
-                }),
-            }
-        }
-        for &(name, _) in ENV_OVERRIDES {
-            let Some(value) = get(name) else { continue };
-            match name {
-                "JOBPULSE_ADDR" => self.addr = value,
-                "JOBPULSE_DATABASE_URL" => self.database_url = value,
-                "JOBPULSE_SITE_ROOT" => self.site_root = value,
-                "JOBPULSE_ALLOWED_ORIGINS" => {
-                    self.allowed_origins = value
-                        .split(',')
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_owned)
-                        .collect()
-                }
-                "JOBPULSE_DEFAULT_REGION" => self.default_region = value,
-                "JOBPULSE_PROVIDER" => {
-                    self.provider.kind = match value.trim() {
-                        "sandbox" => ProviderKind::Sandbox,
-                        "http" => ProviderKind::Http,
-                        _ => {
-                            return Err(SettingsError::Env {
-                                name,
-                                value,
-                                reason: "expected sandbox or http".into(),
-                            });
-                        }
-                    }
-                }
-                "JOBPULSE_PROVIDER_URL" => self.provider.url = value,
-                "JOBPULSE_PROVIDER_TOKEN" => self.provider.token = value,
-                "JOBPULSE_PROVIDER_TIMEOUT_MS" => self.provider.timeout_ms = parse(name, value)?,
-                "JOBPULSE_PROVIDER_DEDUPLICATES" => self.provider.deduplicates = flag(name, value)?,
-                "JOBPULSE_SANDBOX_LATENCY_MS" => {
-                    self.provider.sandbox_latency_ms = parse(name, value)?
-                }
-                "JOBPULSE_ENGINE" => self.engine.enabled = flag(name, value)?,
-                "JOBPULSE_LEASE_MS" => self.engine.lease_ms = parse(name, value)?,
-                "JOBPULSE_MAX_ATTEMPTS" => self.engine.max_attempts = parse(name, value)?,
-                "JOBPULSE_RETRY_BASE_DELAY_MS" => {
-                    self.engine.retry_base_delay_ms = parse(name, value)?
-                }
-                "JOBPULSE_PROVIDER_DOWN_AFTER_MS" => {
-                    self.engine.provider_down_after_ms = parse(name, value)?
-                }
-                "JOBPULSE_EVENT_RETENTION_DAYS" => {
-                    self.live.event_retention_days = parse(name, value)?
-                }
-                "JOBPULSE_LOGINS_PER_MINUTE" => {
-                    self.limits.logins_per_account_per_minute = parse(name, value)?
-                }
-                "JOBPULSE_API_REQUESTS_PER_SECOND" => {
-                    self.limits.api_requests_per_second = parse(name, value)?
-                }
-                "JOBPULSE_POSTGRES_NOTIFY" => {
-                    self.postgres.notify = match value.trim() {
-                        "batch" => crate::server::store::NotifyMode::Batch,
-                        "per_row" => crate::server::store::NotifyMode::PerRow,
-                        _ => {
-                            return Err(SettingsError::Env {
-                                name,
-                                value,
-                                reason: "expected batch or per_row".into(),
-                            });
-                        }
-                    }
-                }
-                "JOBPULSE_POSTGRES_MAX_CONNECTIONS" => {
-                    self.postgres.max_connections = parse(name, value)?
-                }
-                "JOBPULSE_DEMO" => self.demo.enabled = flag(name, value)?,
-                "JOBPULSE_DEMO_PASSWORD" => self.demo.password = value,
-                "JOBPULSE_SCRAPE_USER_AGENT" => self.scrape.user_agent = value,
-                "JOBPULSE_DEMO_LATENCY_MS" => self.scrape.demo_latency_ms = parse(name, value)?,
-                "JOBPULSE_WORKER_TIMEOUT_MS" => self.scrape.worker_timeout_ms = parse(name, value)?,
-                _ => unreachable!("every name in ENV_OVERRIDES is handled"),
-            }
-        }
-        self.validate()
+        Figment::new()
+            .merge(Toml::string(text))
+            .extract_lossy()
+            .map_err(|e: figment::Error| e.to_string())
     }
 
     /// Rejects combinations that cannot work, with the setting to fix.
@@ -503,36 +535,58 @@ impl Settings {
 mod tests {
     use super::*;
 
+    fn load(file: &str, env: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("Leptos.toml");
+        std::fs::write(&path, file).unwrap();
+        Settings::load_with(&path, |name| {
+            env.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
     #[test]
     fn env_overrides_the_file() {
-        let mut settings =
-            Settings::from_toml("addr = \"0.0.0.0:8080\"\n[provider]\nkind = \"sandbox\"\n")
-                .unwrap();
-        assert_eq!(settings.addr, "0.0.0.0:8080");
-        settings
-            .apply_env(|name| match name {
-                "JOBPULSE_ADDR" => Some("127.0.0.1:0".into()),
-                "JOBPULSE_PROVIDER" => Some("http".into()),
-                "JOBPULSE_PROVIDER_URL" => Some("http://127.0.0.1:9/send".into()),
-                "JOBPULSE_ALLOWED_ORIGINS" => Some("https://a.example, https://b.example".into()),
-                _ => None,
-            })
-            .unwrap();
+        let file = "addr = \"0.0.0.0:8080\"\n[provider]\nkind = \"sandbox\"\n";
+        assert_eq!(load(file, &[]).unwrap().addr, "0.0.0.0:8080");
+        let settings = load(
+            file,
+            &[
+                ("JOBPULSE_ADDR", "127.0.0.1:0"),
+                ("JOBPULSE_PROVIDER", "http"),
+                ("JOBPULSE_PROVIDER_URL", "http://127.0.0.1:9/send"),
+                (
+                    "JOBPULSE_ALLOWED_ORIGINS",
+                    "https://a.example, https://b.example",
+                ),
+                ("JOBPULSE_DEMO_PASSWORD", "1234567890"),
+                ("JOBPULSE_TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.7"),
+            ],
+        )
+        .unwrap();
         assert_eq!(settings.addr, "127.0.0.1:0");
         assert_eq!(settings.provider.kind, ProviderKind::Http);
         assert_eq!(settings.allowed_origins.len(), 2);
+        // Digits stay text where the setting is text.
+        assert_eq!(settings.demo.password, "1234567890");
+        assert!(settings.trusted_proxies[0].contains("10.1.2.3".parse().unwrap()));
+        assert!(settings.trusted_proxies[1].contains("192.168.1.7".parse().unwrap()));
+        assert!(!settings.trusted_proxies[1].contains("192.168.1.8".parse().unwrap()));
     }
 
     #[test]
     fn bad_values_name_the_variable() {
-        let mut settings = Settings::default();
-        let err = settings
-            .apply_env(|name| (name == "JOBPULSE_PROVIDER").then(|| "smoke-signals".into()))
-            .unwrap_err();
+        let err = load("", &[("JOBPULSE_PROVIDER", "smoke-signals")]).unwrap_err();
         assert!(err.to_string().contains("JOBPULSE_PROVIDER"), "{err}");
-        let err = Settings::default()
-            .apply_env(|name| (name == "JOBPULSE_PROVIDER").then(|| "http".into()))
-            .unwrap_err();
+        let err = load("", &[("JOBPULSE_LEASE_MS", "soon")]).unwrap_err();
+        assert!(err.to_string().contains("JOBPULSE_LEASE_MS"), "{err}");
+        let err = load("", &[("JOBPULSE_TRUSTED_PROXIES", "nginx")]).unwrap_err();
+        assert!(
+            err.to_string().contains("JOBPULSE_TRUSTED_PROXIES"),
+            "{err}"
+        );
+        let err = load("", &[("JOBPULSE_PROVIDER", "http")]).unwrap_err();
         assert!(err.to_string().contains("JOBPULSE_PROVIDER_URL"), "{err}");
     }
 
@@ -547,5 +601,66 @@ mod tests {
         let text = include_str!("../../Leptos.toml");
         let settings = Settings::from_toml(text).unwrap();
         settings.validate().unwrap();
+    }
+
+    /// A value for each variable that differs from its default (and is valid).
+    fn sample(name: &str) -> &'static str {
+        match name {
+            "JOBPULSE_ADDR" => "127.0.0.1:4000",
+            "JOBPULSE_DATABASE_URL" => "postgres://db.internal/jobpulse",
+            "JOBPULSE_SITE_ROOT" => "/srv/site",
+            "JOBPULSE_ALLOWED_ORIGINS" => "https://ops.example.com",
+            "JOBPULSE_TRUSTED_PROXIES" => "10.0.0.1",
+            "JOBPULSE_DEFAULT_REGION" => "MX",
+            "JOBPULSE_PROVIDER" => "http",
+            "JOBPULSE_PROVIDER_URL" => "https://other.example/send",
+            "JOBPULSE_PROVIDER_TOKEN" => "secret",
+            "JOBPULSE_POSTGRES_NOTIFY" => "per_row",
+            "JOBPULSE_DEMO_PASSWORD" => "another-password",
+            "JOBPULSE_SCRAPE_USER_AGENT" => "acmebot/2.0",
+            // Flags: every default is the other value.
+            "JOBPULSE_PROVIDER_DEDUPLICATES" | "JOBPULSE_ENGINE" | "JOBPULSE_DEMO" => "false",
+            "JOBPULSE_SCRAPE_ALLOW_PRIVATE_ADDRESSES" => "true",
+            // Numbers: no documented default is 3.
+            _ => "3",
+        }
+    }
+
+    /// Every variable the README documents overrides its setting, and none can crash a command.
+    #[test]
+    fn every_documented_variable_takes_effect() {
+        let readme = include_str!("../../README.md");
+        let section = readme
+            .split("## Configuration")
+            .nth(1)
+            .and_then(|rest| rest.split("\n## ").next())
+            .expect("the README has a Configuration section");
+        let documented: Vec<&str> = section
+            .lines()
+            .filter(|line| line.starts_with("| `JOBPULSE_"))
+            .flat_map(|line| line.split('|').nth(1).unwrap_or("").split(','))
+            .map(|name| name.trim().trim_matches('`'))
+            .collect();
+        assert!(documented.len() > 20, "found {documented:?}");
+        // Read by `main`, not settings.
+        let outside = ["JOBPULSE_LOG", "JOBPULSE_CONFIG"];
+        for &(name, _) in ENV_OVERRIDES {
+            assert!(documented.contains(&name), "{name} is not in the README");
+        }
+        // The http provider needs a URL: every load has one, so JOBPULSE_PROVIDER can say http.
+        let url = ("JOBPULSE_PROVIDER_URL", "https://provider.example/send");
+        let defaults = format!("{:?}", load("", &[url]).unwrap());
+        for name in documented {
+            if outside.contains(&name) {
+                continue;
+            }
+            assert!(
+                ENV_OVERRIDES.iter().any(|(n, _)| *n == name),
+                "{name} is documented but nothing reads it"
+            );
+            let changed = load("", &[(name, sample(name)), url])
+                .unwrap_or_else(|e| panic!("{name}={}: {e}", sample(name)));
+            assert_ne!(format!("{changed:?}"), defaults, "{name} changed nothing");
+        }
     }
 }

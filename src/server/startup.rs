@@ -15,7 +15,9 @@ use leptos_axum::{LeptosRoutes, generate_route_list};
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
+use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::app::{App, shell};
@@ -82,6 +84,7 @@ impl Application {
             .site_root(settings.site_root.as_str())
             .site_pkg_dir("pkg")
             .site_addr(local_addr)
+            .hash_files(built_with_hashes())
             .build();
         let limits = Arc::new(crate::server::limits::Limits::new(&settings.limits));
         let state = AppState {
@@ -158,18 +161,53 @@ impl Application {
                 self.state.hub.clone(),
             );
         }
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service)
-            .with_graceful_shutdown(async move {
+        let settings = self.state.settings.clone();
+        crate::server::serve::serve(
+            self.listener,
+            self.router,
+            &settings.http,
+            settings.trusted_proxies.clone(),
+            async move {
                 shutdown.await;
                 if let Some(engine) = engine {
                     engine.stop();
                 }
-            })
-            .await
+            },
+        )
+        .await
     }
+}
+
+/// True when cargo-leptos built the site with hashed file names: it leaves `hash.txt` beside the
+/// server binary (`target/release/hash.txt`), where Leptos reads the names from.
+fn built_with_hashes() -> bool {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("hash.txt")))
+        .is_some_and(|hash_file| hash_file.exists())
+}
+
+/// Long-lived caching for assets whose name carries their content's hash (`jobpulse.<hash>.wasm`);
+/// the others must be checked again.
+async fn cache_assets(request: Request, next: Next) -> Response {
+    let name = request.uri().path().rsplit('/').next().unwrap_or("");
+    let hashed = name.split('.').nth(1).is_some_and(|hash| {
+        hash.len() == 22
+            && hash
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    }) && name.split('.').count() == 3;
+    let mut response = next.run(request).await;
+    let policy = if hashed {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static(policy),
+    );
+    response
 }
 
 /// Where this process can reach itself (the demo site): a wildcard address means loopback.
@@ -277,8 +315,18 @@ fn router(state: AppState) -> Router {
         .merge(ws::routes())
         .fallback(api_not_found);
     let options = state.leptos_options.clone();
+    // The browser bundle and stylesheet: precompressed by `cargo leptos build --release
+    // --precompress` (brotli, gzip), served as such to clients that accept them.
+    let pkg = std::path::Path::new(&state.settings.site_root).join("pkg");
+    let assets = Router::new()
+        .nest_service(
+            "/pkg",
+            ServeDir::new(pkg).precompressed_br().precompressed_gzip(),
+        )
+        .layer(middleware::from_fn(cache_assets));
     let router = Router::<AppState>::new()
         .route("/healthz", get(healthz))
+        .merge(assets)
         .merge(crate::server::demo_site::routes())
         .nest("/api", api)
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
@@ -294,6 +342,10 @@ fn router(state: AppState) -> Router {
             router.layer(SetResponseHeaderLayer::if_not_present(name, value))
         });
     router
+        // A client that stops sending a body it started is cut off (the guard answers 408).
+        .layer(RequestBodyTimeoutLayer::new(Duration::from_millis(
+            state.settings.http.body_read_timeout_ms.max(1),
+        )))
         // A bug in one handler answers 500 instead of taking the connection down.
         .layer(CatchPanicLayer::new())
         .layer(CompressionLayer::new())
@@ -358,7 +410,7 @@ async fn require_login(State(state): State<AppState>, request: Request, next: Ne
                 .path_and_query()
                 .map(|pq| pq.as_str())
                 .unwrap_or("/");
-            let next_param: String = url_encode(target);
+            let next_param: String = form_urlencoded::byte_serialize(target.as_bytes()).collect();
             let mut response = Redirect::to(&format!("/login?next={next_param}")).into_response();
             response.headers_mut().insert(
                 header::CACHE_CONTROL,
@@ -368,15 +420,4 @@ async fn require_login(State(state): State<AppState>, request: Request, next: Ne
         }
         Err(error) => AppError::from(error).into_response(),
     }
-}
-
-fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
 }

@@ -26,6 +26,8 @@ pub struct TestApp {
     pub settings: Settings,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     _dir: tempfile::TempDir,
+    /// Set when the app runs on a fresh PostgreSQL database (dropped with the app).
+    _database: Option<crate::postgres::TestDatabase>,
 }
 
 /// A WebSocket client.
@@ -35,6 +37,19 @@ pub type Socket =
 /// Starts the app with test settings.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
+}
+
+/// Starts the app on a fresh PostgreSQL database, after `configure` adjusts the test settings.
+pub async fn spawn_app_on_postgres(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let database = crate::postgres::TestDatabase::create().await;
+    let url = database.url.clone();
+    let mut app = spawn_app_with(move |settings| {
+        settings.database_url = url;
+        configure(settings);
+    })
+    .await;
+    app._database = Some(database);
+    app
 }
 
 /// Starts the app after `configure` adjusts the test settings.
@@ -72,6 +87,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         settings,
         stop: Some(stop),
         _dir: dir,
+        _database: None,
     }
 }
 
@@ -177,6 +193,25 @@ impl TestApp {
         page.items
     }
 
+    /// Posts the login form (the `login` server function) as a page without JavaScript would.
+    pub async fn post_login(
+        &self,
+        workspace: &str,
+        username: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        self.client
+            .post(format!("{}/api/login", self.address))
+            .form(&[
+                ("workspace", workspace),
+                ("username", username),
+                ("password", password),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// An API token for a second tenant.
     pub async fn other_tenant_token(&self, name: &str) -> String {
         auth::create_tenant(self.state.store.as_ref(), name)
@@ -271,6 +306,19 @@ impl TestApp {
         let (socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
         socket
     }
+}
+
+/// The `jobpulse_session=…` pair a login answer sets, if it set one.
+pub fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("jobpulse_session="))
+        .and_then(|v| v.split(';').next())
+        .filter(|pair| pair.len() > "jobpulse_session=".len())
+        .map(str::to_owned)
 }
 
 /// The next JSON message from the socket, failing after a deadline.

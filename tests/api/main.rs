@@ -8,12 +8,15 @@ mod fake_provider;
 #[path = "../support/fixture_site.rs"]
 #[allow(dead_code)]
 mod fixture_site;
+#[path = "../support/postgres.rs"]
+mod postgres;
 
 mod bulk_send;
 mod campaigns;
 mod cli;
 mod control;
 mod durability;
+mod hardening;
 mod helpers;
 mod live;
 mod pages;

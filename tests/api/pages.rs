@@ -2,7 +2,7 @@ use jobpulse::server::auth;
 use jobpulse::server::store::Role;
 use serde_json::Value;
 
-use crate::helpers::{TestApp, phones, spawn_app};
+use crate::helpers::{TestApp, phones, session_cookie, spawn_app};
 
 /// Logs in through the login server function like the page does, returning the cookie.
 async fn login(app: &TestApp) -> String {
@@ -13,26 +13,20 @@ async fn login(app: &TestApp) -> String {
         .create_user(tenant.id, "ana", &hash, Role::Operator)
         .await
         .unwrap();
-    let response = app
-        .client
-        .post(format!("{}/api/login", app.address))
-        .form(&[("username", "ana"), ("password", "s3cret-pass")])
-        .send()
-        .await
-        .unwrap();
+    let response = app.post_login("acme", "ana", "s3cret-pass").await;
     assert!(response.status().is_success(), "{}", response.status());
-    let cookie = response
+    let set = response
         .headers()
-        .get("set-cookie")
-        .expect("login sets the session cookie")
-        .to_str()
-        .unwrap()
-        .to_owned();
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|v| v.starts_with("jobpulse_session="))
+        .expect("login sets the session cookie");
     assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
-        "{cookie}"
+        set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+        "{set}"
     );
-    cookie.split(';').next().unwrap().to_owned()
+    session_cookie(&response).unwrap()
 }
 
 /// The CSRF token a page embeds for the session.
@@ -67,26 +61,23 @@ async fn pages_need_a_login() {
         .await
         .unwrap();
     assert_eq!(response.status(), 303);
-    assert_eq!(response.headers()["location"], "/login?next=/bulk/new");
+    assert_eq!(response.headers()["location"], "/login?next=%2Fbulk%2Fnew");
     let response = client
         .get(format!("{}/login", app.address))
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    let wrong = client
-        .post(format!("{}/api/login", app.address))
-        .form(&[("username", "nobody"), ("password", "x")])
-        .send()
-        .await
-        .unwrap();
-    assert!(wrong.headers().get("set-cookie").is_none());
+    let wrong = app.post_login("acme", "nobody", "x").await;
+    // A wrong password is the caller's mistake, not the server's: 401, not 500.
+    assert_eq!(wrong.status(), 401);
+    assert!(session_cookie(&wrong).is_none());
     assert!(
         wrong
             .text()
             .await
             .unwrap()
-            .contains("Wrong username or password")
+            .contains("Wrong workspace, username or password")
     );
 }
 

@@ -9,7 +9,7 @@ use crate::helpers::{TestApp, collect_until_terminal, next_msg, spawn_app, spawn
 
 impl TestApp {
     /// `POST /api/jobs` for an outside worker: (job, worker token).
-    async fn external_job(&self, total: u64, stages: &[&str]) -> (JobView, String) {
+    pub(crate) async fn external_job(&self, total: u64, stages: &[&str]) -> (JobView, String) {
         let response = self
             .client
             .post(format!("{}/api/jobs", self.address))
@@ -27,7 +27,7 @@ impl TestApp {
     }
 
     /// A worker report: `POST /api/jobs/{id}/{what}` with a bearer token.
-    async fn report(
+    pub(crate) async fn report(
         &self,
         job: impl std::fmt::Display,
         what: &str,

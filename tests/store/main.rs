@@ -334,7 +334,7 @@ macro_rules! conformance {
             }
 
             #[tokio::test]
-            async fn without_deduplication_in_flight_items_become_unknown() {
+            async fn without_deduplication_only_items_handed_to_the_provider_become_unknown() {
                 let b = super::$backend().await;
                 let t = tenant(b.store.as_ref(), "acme").await;
                 let job = new_job(b.store.as_ref(), t, 3, None).await.job().clone();
@@ -344,29 +344,123 @@ macro_rules! conformance {
                     .await
                     .unwrap()
                     .unwrap();
-                b.store.claim_items(job.id, "dead", 2).await.unwrap();
+                let claimed = b.store.claim_items(job.id, "dead", 2).await.unwrap();
+                // One of the two reached the provider (maybe); the other was still queued.
+                b.store
+                    .mark_handed(job.id, "dead", &[claimed[0].idx])
+                    .await
+                    .unwrap();
                 let rescued = b
                     .store
                     .claim_job("alive", lease(), InFlightPolicy::MarkUnknown)
                     .await
                     .unwrap()
                     .unwrap();
-                assert_eq!(rescued.job.progress.unknown, 2);
-                assert_eq!(
-                    b.store
-                        .claim_items(job.id, "alive", 10)
-                        .await
-                        .unwrap()
-                        .len(),
-                    1
-                );
+                assert_eq!(rescued.job.progress.unknown, 1);
+                // The queued one and the untouched one are still to do.
+                let again = b.store.claim_items(job.id, "alive", 10).await.unwrap();
+                assert_eq!(again.len(), 2);
+                assert!(again.iter().all(|item| item.idx != claimed[0].idx));
                 let unknown = b
                     .store
                     .items(t, job.id, Some(ItemStatus::Unknown), None, 10)
                     .await
                     .unwrap()
                     .unwrap();
-                assert_eq!(unknown.len(), 2);
+                assert_eq!(unknown.len(), 1);
+                assert_eq!(unknown[0].index, claimed[0].idx);
+                // A runner that lost the lease cannot mark anything.
+                assert!(matches!(
+                    b.store.mark_handed(job.id, "dead", &[again[0].idx]).await,
+                    Err(StoreError::LeaseLost(_))
+                ));
+                // Claiming again clears the mark: a released item is not "handed" any more.
+                b.store
+                    .mark_handed(job.id, "alive", &[again[0].idx])
+                    .await
+                    .unwrap();
+                b.store
+                    .release_items(job.id, "alive", &[again[0].idx])
+                    .await
+                    .unwrap();
+                let reclaimed = b.store.claim_items(job.id, "alive", 10).await.unwrap();
+                assert_eq!(reclaimed.len(), 1);
+                b.store
+                    .renew_lease(job.id, "alive", Utc::now() - Duration::seconds(1))
+                    .await
+                    .unwrap();
+                let rescued = b
+                    .store
+                    .claim_job("third", lease(), InFlightPolicy::MarkUnknown)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(
+                    rescued.job.progress.unknown, 1,
+                    "nothing new became unknown"
+                );
+            }
+
+            #[tokio::test]
+            async fn usernames_are_unique_within_a_tenant_only() {
+                let b = super::$backend().await;
+                let acme = tenant(b.store.as_ref(), "acme").await;
+                let globex = tenant(b.store.as_ref(), "globex").await;
+                let role = jobpulse::server::store::Role::Operator;
+                b.store.create_user(acme, "ana", "h1", role).await.unwrap();
+                b.store
+                    .create_user(globex, "ana", "h2", role)
+                    .await
+                    .unwrap();
+                assert!(matches!(
+                    b.store.create_user(acme, "ana", "h3", role).await,
+                    Err(StoreError::Conflict(_))
+                ));
+                let found = b
+                    .store
+                    .user_by_username(globex, "ana")
+                    .await
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(
+                    (found.tenant_id, found.password_hash.as_str()),
+                    (globex, "h2")
+                );
+                assert!(
+                    b.store
+                        .user_by_username(acme, "bob")
+                        .await
+                        .unwrap()
+                        .is_none()
+                );
+            }
+
+            #[tokio::test]
+            async fn instances_count_only_the_viewers_jobs() {
+                let b = super::$backend().await;
+                let acme = tenant(b.store.as_ref(), "acme").await;
+                let globex = tenant(b.store.as_ref(), "globex").await;
+                new_job(b.store.as_ref(), acme, 2, None).await;
+                let claimed = claim(b.store.as_ref(), "instance-1").await;
+                b.store
+                    .heartbeat_instance("instance-1", "host", Utc::now())
+                    .await
+                    .unwrap();
+                let seen = |instances: Vec<jobpulse::protocol::InstanceView>| {
+                    let one = instances
+                        .into_iter()
+                        .find(|i| i.id == "instance-1")
+                        .unwrap();
+                    (one.running_jobs, one.tenant_jobs)
+                };
+                assert_eq!(
+                    seen(b.store.list_instances(acme).await.unwrap()),
+                    (1, vec![claimed.job.id])
+                );
+                assert_eq!(
+                    seen(b.store.list_instances(globex).await.unwrap()),
+                    (0, vec![])
+                );
             }
 
             #[tokio::test]

@@ -157,6 +157,8 @@ pub static EN: Text = Text {
     saved: "Saved.",
 
     login_title: "Log in to jobpulse",
+    workspace: "Workspace",
+    workspace_hint: "Your team's name in jobpulse, as your admin gave it to you.",
     username: "Username",
     password: "Password",
     log_in: "Log in",

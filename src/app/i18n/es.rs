@@ -157,6 +157,8 @@ pub static ES: Text = Text {
     saved: "Guardado.",
 
     login_title: "Inicia sesión en jobpulse",
+    workspace: "Espacio de trabajo",
+    workspace_hint: "El nombre de tu equipo en jobpulse, tal como te lo dio tu administrador.",
     username: "Usuario",
     password: "Contraseña",
     log_in: "Entrar",

@@ -199,6 +199,8 @@ pub struct Text {
     pub saved: &'static str,
 
     pub login_title: &'static str,
+    pub workspace: &'static str,
+    pub workspace_hint: &'static str,
     pub username: &'static str,
     pub password: &'static str,
     pub log_in: &'static str,

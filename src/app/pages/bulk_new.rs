@@ -12,8 +12,13 @@ use crate::recipients;
 const MAX_MESSAGE_CHARS: usize = 4_096;
 
 /// A fresh key per form, so a double submit (or a retried request) creates one job, not two.
+/// The page rendered on the server carries one, so a form posted without JavaScript has it too.
 fn new_idempotency_key() -> String {
-    #[cfg(feature = "hydrate")]
+    #[cfg(feature = "ssr")]
+    {
+        format!("form-{}", uuid::Uuid::now_v7().simple())
+    }
+    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
     {
         format!(
             "form-{:x}{:x}",
@@ -21,7 +26,7 @@ fn new_idempotency_key() -> String {
             js_sys::Date::now() as u64
         )
     }
-    #[cfg(not(feature = "hydrate"))]
+    #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
     {
         String::new()
     }
@@ -34,14 +39,15 @@ pub fn BulkNewPage() -> impl IntoView {
     let start = ServerAction::<StartBulkSend>::new();
     let message_chars = RwSignal::new(0_usize);
     let recipient_count = RwSignal::new(0_usize);
-    let idempotency_key = RwSignal::new(String::new());
-    Effect::new(move |_| idempotency_key.set(new_idempotency_key()));
+    // The first key comes with the page (hydration reads the server's); later ones are new.
+    let first_key = OnceResource::new(async { new_idempotency_key() });
+    let next_key = RwSignal::new(None::<String>);
 
     let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(StartOutcome::Created { job_id })) = start.value().get() {
             // The next form is a new request.
-            idempotency_key.set(new_idempotency_key());
+            next_key.set(Some(new_idempotency_key()));
             navigate(&format!("/jobs/{job_id}"), Default::default());
         }
     });
@@ -66,7 +72,20 @@ pub fn BulkNewPage() -> impl IntoView {
         <OperatorOnly otherwise=move || view! { <p class="notice" role="note">{text.viewer_cannot_start}</p> }>
         <section class="panel form-panel">
             <ActionForm action=start attr:novalidate="true">
-                <input type="hidden" name="idempotency_key" prop:value=move || idempotency_key.get() />
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let first = first_key.await;
+                        let shown = first.clone();
+                        view! {
+                            <input
+                                type="hidden"
+                                name="idempotency_key"
+                                value=first
+                                prop:value=move || next_key.get().unwrap_or_else(|| shown.clone())
+                            />
+                        }
+                    })}
+                </Suspense>
                 <CsrfField />
                 // Hints sit beside their control, not inside the label, so screen readers read
                 // them once, as descriptions.

@@ -6,17 +6,32 @@ use crate::api::Login;
 use crate::app::i18n::use_text;
 use crate::app::pages::error_message;
 
-/// Username and password; on success, a full page load of where the user was going.
+/// The workspace this browser last logged in to (read on the server, from its cookie).
+async fn remembered_workspace() -> String {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<http::request::Parts>()
+            .and_then(|parts| crate::server::auth::remembered_workspace(&parts))
+            .unwrap_or_default()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        String::new()
+    }
+}
+
+/// Workspace, username and password; on success, a full page load of where the user was going.
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let text = use_text();
     let login = ServerAction::<Login>::new();
+    let workspace = OnceResource::new(remembered_workspace());
     let query = use_query_map();
     let next = move || {
         query
             .read()
             .get("next")
-            .filter(|n| n.starts_with('/') && !n.starts_with("//"))
+            .and_then(|next| crate::app::navigation::same_site_path(&next))
             .unwrap_or_else(|| "/".to_owned())
     };
     // A full load, so the header, the live channel and every page start from the new session.
@@ -38,10 +53,30 @@ pub fn LoginPage() -> impl IntoView {
             <h1>{text.login_title}</h1>
             <ActionForm action=login>
                 <input type="hidden" name="next" prop:value=next />
-                <label class="field">
-                    <span>{text.username}</span>
-                    <input name="username" autocomplete="username" required autofocus />
-                </label>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let remembered = workspace.await;
+                        let first_visit = remembered.is_empty();
+                        view! {
+                            <label class="field">
+                                <span>{text.workspace}</span>
+                                <input
+                                    name="workspace"
+                                    autocomplete="organization"
+                                    required
+                                    autofocus=first_visit
+                                    value=remembered
+                                    aria-describedby="workspace-hint"
+                                />
+                            </label>
+                            <small class="hint" id="workspace-hint">{text.workspace_hint}</small>
+                            <label class="field">
+                                <span>{text.username}</span>
+                                <input name="username" autocomplete="username" required autofocus=!first_visit />
+                            </label>
+                        }
+                    })}
+                </Suspense>
                 <label class="field">
                     <span>{text.password}</span>
                     <input type="password" name="password" autocomplete="current-password" required />

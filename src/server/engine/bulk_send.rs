@@ -10,6 +10,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use super::handoff::Handoff;
 use super::lease::{Stop, raise};
 use super::recorder::{self, Report, store_backoff};
 use super::{Engine, RetryPolicy};
@@ -92,6 +93,13 @@ pub(super) async fn run(engine: Arc<Engine>, claimed: ClaimedJob) {
         },
         health: health.clone(),
     });
+    // Without de-duplication, an item is marked before its request leaves (see handoff.rs).
+    let (handoff, handoff_writer) = if engine.provider.deduplicates() {
+        (None, None)
+    } else {
+        let (handoff, writer) = Handoff::spawn(engine.clone(), job_id, stop_tx.clone());
+        (Some(Arc::new(handoff)), Some(writer))
+    };
     let mut device_tasks = JoinSet::new();
     for device_id in 1..=devices {
         device_tasks.spawn(device(
@@ -100,14 +108,18 @@ pub(super) async fn run(engine: Arc<Engine>, claimed: ClaimedJob) {
             item_rx.clone(),
             report_tx.clone(),
             stop_rx.clone(),
+            handoff.clone(),
         ));
     }
-    drop(item_rx);
+    drop((item_rx, handoff));
 
     dispatch(&engine, job_id, &item_tx, &report_tx, &stop_tx).await;
     // Devices drain what is queued (releasing it if the job is stopping), then exit.
     item_tx.close();
     while device_tasks.join_next().await.is_some() {}
+    if let Some(writer) = handoff_writer {
+        let _ = writer.await;
+    }
     drop(report_tx);
     if let Err(error) = recorder.await {
         tracing::error!(%error, "the recorder stopped unexpectedly");
@@ -236,9 +248,14 @@ async fn device(
     items: async_channel::Receiver<ItemToSend>,
     reports: mpsc::Sender<Report>,
     mut stop: watch::Receiver<Stop>,
+    handoff: Option<Arc<Handoff>>,
 ) {
     while let Ok(item) = items.recv().await {
-        let report = if running(&stop) {
+        let handed = match &handoff {
+            Some(handoff) => running(&stop) && handoff.mark(item.idx).await,
+            None => true,
+        };
+        let report = if handed && running(&stop) {
             match sender.send(device_id, &item, &mut stop).await {
                 Some(outcome) => Report::Outcome(outcome),
                 None => Report::Released(item.idx),

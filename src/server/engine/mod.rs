@@ -4,6 +4,7 @@
 //! lease), so two instances can never both win a transition.
 
 mod bulk_send;
+mod handoff;
 mod lease;
 mod recorder;
 mod retry;

@@ -1,6 +1,6 @@
 //! `/api/campaigns`: create (waiting for small ones), list, read, re-run, and export results.
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -9,10 +9,8 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{check_limit, json_body, limit_param, query};
-use crate::protocol::{
-    CampaignView, CreateCampaignRequest, CreateCampaignResponse, JobView, ResultView, ResultsPage,
-};
+use super::{JsonRequest, check_limit, json_body, limit_param, query};
+use crate::protocol::{CampaignView, CreateCampaignResponse, JobView, ResultView, ResultsPage};
 use crate::server::AppState;
 use crate::server::auth::Principal;
 use crate::server::campaigns::{self, CampaignError, SMALL_CAMPAIGN};
@@ -50,7 +48,7 @@ fn campaign_id(raw: &str) -> Result<Uuid, AppError> {
 async fn create(
     State(state): State<AppState>,
     principal: Principal,
-    body: Result<Json<CreateCampaignRequest>, JsonRejection>,
+    body: JsonRequest,
 ) -> Result<Response, AppError> {
     principal.require_operator()?;
     let request = json_body(body, "a campaign")?;

@@ -1,19 +1,15 @@
 //! Outside workers: `POST /api/jobs` creates their job; with its worker token they report
 //! progress, items, and the end.
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 
-use super::{job_id, json_body};
-use crate::protocol::{
-    CreateExternalJobRequest, CreateExternalJobResponse, JobView, WorkerFail, WorkerItems,
-    WorkerProgress,
-};
+use super::{JsonRequest, job_id, json_body};
+use crate::protocol::{CreateExternalJobResponse, JobView, WorkerFail, WorkerItems};
 use crate::server::AppState;
 use crate::server::auth::{self, Principal};
 use crate::server::campaigns;
@@ -32,7 +28,7 @@ pub(super) fn routes() -> Router<AppState> {
 pub(super) async fn create_job(
     State(state): State<AppState>,
     principal: Principal,
-    body: Result<Json<CreateExternalJobRequest>, JsonRejection>,
+    body: JsonRequest,
 ) -> Result<Response, AppError> {
     principal.require_operator()?;
     let request = json_body(body, "an outside worker's job")?;
@@ -42,66 +38,67 @@ pub(super) async fn create_job(
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
-/// The job the request's worker token is good for (rate-limited like an API token).
-async fn worker(
-    state: &AppState,
-    parts: &Parts,
-    id: &str,
-) -> Result<(TenantId, JobView), AppError> {
-    let token = auth::bearer(parts);
-    if let Some(token) = token {
-        state
-            .limits
-            .api(&auth::hash_secret(token))
-            .map_err(AppError::TooManyRequests)?;
+/// The job a report's worker token is good for (rate-limited like an API token). As an
+/// extractor it runs before the body is read: a report without the token reads nothing.
+struct WorkerJob(TenantId, JobView);
+
+impl FromRequestParts<AppState> for WorkerJob {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let token = auth::bearer(parts).map(str::to_owned);
+        if let Some(token) = &token {
+            state
+                .limits
+                .api(&auth::hash_secret(token))
+                .map_err(AppError::TooManyRequests)?;
+        }
+        // A job id that is not a UUID gets the same answer as a wrong token: nothing to learn.
+        let id = match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(id)) => job_id(&id).map_err(|_| AppError::WrongWorker)?,
+            Err(_) => return Err(AppError::WrongWorker),
+        };
+        let (tenant, job) = campaigns::worker(state, id, token.as_deref()).await?;
+        Ok(WorkerJob(tenant, job))
     }
-    // A job id that is not a UUID gets the same answer as a wrong token: nothing to learn.
-    let id = job_id(id).map_err(|_| AppError::WrongWorker)?;
-    Ok(campaigns::worker(state, id, token).await?)
 }
 
 async fn progress(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    parts: Parts,
-    body: Result<Json<WorkerProgress>, JsonRejection>,
+    WorkerJob(tenant, job): WorkerJob,
+    body: JsonRequest,
 ) -> Result<Json<JobView>, AppError> {
-    let job = worker(&state, &parts, &id).await?;
     let report = json_body(body, "a progress report")?;
-    Ok(Json(campaigns::report_progress(&state, job, report).await?))
+    Ok(Json(
+        campaigns::report_progress(&state, (tenant, job), report).await?,
+    ))
 }
 
 async fn items(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    parts: Parts,
-    body: Result<Json<WorkerItems>, JsonRejection>,
+    WorkerJob(tenant, job): WorkerJob,
+    body: JsonRequest,
 ) -> Result<Json<JobView>, AppError> {
-    let job = worker(&state, &parts, &id).await?;
-    let report = json_body(body, "a batch of items")?;
+    let report: WorkerItems = json_body(body, "a batch of items")?;
     Ok(Json(
-        campaigns::report_items(&state, job, report.items).await?,
+        campaigns::report_items(&state, (tenant, job), report.items).await?,
     ))
 }
 
 async fn complete(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    parts: Parts,
+    WorkerJob(tenant, job): WorkerJob,
 ) -> Result<Json<JobView>, AppError> {
-    let job = worker(&state, &parts, &id).await?;
-    Ok(Json(campaigns::finish(&state, job, None).await?))
+    Ok(Json(campaigns::finish(&state, (tenant, job), None).await?))
 }
 
 async fn fail(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    parts: Parts,
-    body: Result<Json<WorkerFail>, JsonRejection>,
+    WorkerJob(tenant, job): WorkerJob,
+    body: JsonRequest,
 ) -> Result<Json<JobView>, AppError> {
-    let job = worker(&state, &parts, &id).await?;
-    let report = json_body(body, "a failure report")?;
+    let report: WorkerFail = json_body(body, "a failure report")?;
     Ok(Json(
-        campaigns::finish(&state, job, Some(report.error)).await?,
+        campaigns::finish(&state, (tenant, job), Some(report.error)).await?,
     ))
 }

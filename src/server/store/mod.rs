@@ -218,7 +218,8 @@ pub struct FailedPage {
 pub enum InFlightPolicy {
     /// The provider de-duplicates by key: send them again with the same key.
     Retry,
-    /// It does not: mark them `unknown` and never send them on our own.
+    /// It does not: those handed to it (`mark_handed`) become `unknown` and are never sent
+    /// again on our own; those claimed but never handed go back to `pending`.
     MarkUnknown,
 }
 
@@ -349,7 +350,8 @@ pub trait TenantStore: Send + Sync {
         role: Role,
     ) -> StoreResult<User>;
     /// Looks a user up for login.
-    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
+    async fn user_by_username(&self, tenant: TenantId, username: &str)
+    -> StoreResult<Option<User>>;
     /// Starts a session, stored by the hash of its cookie value.
     async fn create_session(
         &self,
@@ -466,6 +468,9 @@ pub trait EngineStore: Send + Sync {
         owner: &str,
         outcomes: &[ItemOutcome],
     ) -> StoreResult<Vec<StoredEvent>>;
+    /// Notes, before their requests leave, that these claimed items are being handed to a
+    /// provider that cannot de-duplicate: only such items become `unknown` if the runner dies.
+    async fn mark_handed(&self, job: JobId, owner: &str, idxs: &[u64]) -> StoreResult<()>;
     /// Puts claimed items that no device attempted back to `pending`.
     async fn release_items(&self, job: JobId, owner: &str, idxs: &[u64]) -> StoreResult<()>;
     /// Ends the runner's hold on the job, writing the final event.
@@ -634,6 +639,12 @@ impl Default for PostgresSettings {
             notify: NotifyMode::Batch,
         }
     }
+}
+
+/// A count or position from a client as an SQL integer: beyond `i64::MAX` it means "past
+/// everything", never a negative number that would read as "from the start".
+pub fn sql_int(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// True for URLs the PostgreSQL store opens.

@@ -20,16 +20,17 @@ use super::{
 use crate::protocol::{CampaignSnapshot, ClientMsg, ErrorEvent, JobId, ServerMsg, SnapshotMsg};
 use crate::server::AppState;
 use crate::server::auth::{self, Principal};
-use crate::server::hub::SharedBatch;
+use crate::server::hub::{CredentialSlot, SharedBatch};
 use crate::server::store::StoredEvent;
 
 /// Serves one upgraded connection until it ends.
 pub(super) async fn serve(
     socket: WebSocket,
     state: AppState,
-    principal: Option<Principal>,
+    principal: Option<(Principal, CredentialSlot)>,
     first: Option<FirstSubscription>,
 ) {
+    let (principal, slot) = principal.unzip();
     let _counted = state.hub.connection_opened();
     let (sink, mut stream) = socket.split();
     let live = &state.settings.live;
@@ -44,6 +45,7 @@ pub(super) async fn serve(
         throttled: 0,
         state,
         principal,
+        _slot: slot,
         sink,
         subscriptions: HashMap::new(),
         campaigns: HashSet::new(),
@@ -75,6 +77,7 @@ enum Ended {
     Misbehaving,
     Flooding,
     TooBig,
+    TooManyConnections,
 }
 
 struct Subscription {
@@ -91,6 +94,8 @@ struct Connection {
     throttled: u32,
     state: AppState,
     principal: Option<Principal>,
+    /// Counts this connection against its credential's limit.
+    _slot: Option<CredentialSlot>,
     sink: SplitSink<WebSocket, Message>,
     subscriptions: HashMap<JobId, Subscription>,
     campaigns: HashSet<Uuid>,
@@ -198,6 +203,10 @@ impl Connection {
             Ended::Misbehaving => (close::POLICY, "too many protocol errors"),
             Ended::Flooding => (close::POLICY, "too many messages"),
             Ended::TooBig => (close::TOO_BIG, "message too big: the limit is 64 KiB"),
+            Ended::TooManyConnections => (
+                close::TOO_MANY,
+                "this token has too many live connections open: close some first",
+            ),
         };
         let frame = CloseFrame {
             code,
@@ -309,7 +318,13 @@ impl Connection {
             }
             match auth::principal_for_token(self.state.store.as_ref(), token).await {
                 Ok(Some(principal)) => {
+                    let most = self.state.settings.live.max_connections_per_credential;
+                    let Some(slot) = self.state.hub.credential_slot(&principal.credential, most)
+                    else {
+                        return Err(Gone(Ended::TooManyConnections));
+                    };
                     self.principal = Some(principal);
+                    self._slot = Some(slot);
                     return self.start_first_subscription().await;
                 }
                 _ => return Err(Gone(Ended::Unauthorised)),
@@ -444,10 +459,32 @@ impl Connection {
                 )
                 .await;
         }
+        let tenant = self.tenant();
+        // Look the job up before making it a channel: ids that do not exist (or are another
+        // tenant's) must cost nothing, however many a client sends.
+        match self.state.store.job_tenant(job_id).await {
+            Ok(Some(owner)) if owner == tenant => {}
+            Ok(_) => {
+                return self
+                    .send_msg(&ServerMsg::Error(ErrorEvent::for_job(
+                        job_id,
+                        "job not found",
+                    )))
+                    .await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "could not look up a job to subscribe");
+                return self
+                    .send_msg(&ServerMsg::Error(ErrorEvent::for_job(
+                        job_id,
+                        "try again: the database is busy",
+                    )))
+                    .await;
+            }
+        }
         // Listen before reading the snapshot: whatever is committed in between arrives on the
         // channel too, and the seq check drops what the replay already sent.
         let rx = self.state.hub.subscribe_job(job_id);
-        let tenant = self.tenant();
         let job = match self.state.store.job(tenant, job_id).await {
             Ok(Some(job)) => job,
             Ok(None) => {

@@ -20,6 +20,7 @@ use axum::routing::get;
 use crate::protocol::JobId;
 use crate::server::AppState;
 use crate::server::auth;
+use crate::server::peer::{Peer, origin_allowed};
 
 /// Largest text message a client may send.
 pub const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
@@ -42,6 +43,7 @@ mod close {
     pub const TOO_BIG: u16 = 1009;
     pub const UNAUTHORISED: u16 = 4401;
     pub const TOO_SLOW: u16 = 4408;
+    pub const TOO_MANY: u16 = 4429;
 }
 
 /// The WebSocket routes, under `/api`.
@@ -94,8 +96,8 @@ async fn upgrade(
     first: Option<FirstSubscription>,
 ) -> Response {
     if let Some(origin) = parts.headers.get("origin").and_then(|o| o.to_str().ok()) {
-        let host = parts.headers.get("host").and_then(|h| h.to_str().ok());
-        if !auth::origin_allowed(origin, host, &state.settings.allowed_origins) {
+        let own = Peer::of(&parts, &state.settings.trusted_proxies).own_origin(&parts);
+        if !origin_allowed(origin, own.as_deref(), &state.settings.allowed_origins) {
             return (
                 StatusCode::FORBIDDEN,
                 "This origin may not open a live connection.",
@@ -115,6 +117,23 @@ async fn upgrade(
     if principal.is_none() && presented {
         return crate::server::error::AppError::Unauthorized.into_response();
     }
+    let most = state.settings.live.max_connections_per_credential;
+    let principal = match principal {
+        Some(principal) => match state.hub.credential_slot(&principal.credential, most) {
+            Some(slot) => Some((principal, slot)),
+            None => {
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [(http::header::RETRY_AFTER, "5")],
+                    format!(
+                        "This session or token already has {most} live connections open: close some first."
+                    ),
+                )
+                    .into_response();
+            }
+        },
+        None => None,
+    };
     ws.max_message_size(MAX_CLIENT_MESSAGE)
         .max_frame_size(MAX_CLIENT_MESSAGE)
         // An idle connection should cost a few KB, not the 128 KiB default.
@@ -122,35 +141,4 @@ async fn upgrade(
         .write_buffer_size(0)
         .max_write_buffer_size(1024 * 1024)
         .on_upgrade(move |socket| connection::serve(socket, state, principal, first))
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::server::auth::origin_allowed;
-
-    #[test]
-    fn own_origin_is_matched_exactly() {
-        let host = Some("app.example.com");
-        assert!(origin_allowed("https://app.example.com", host, &[]));
-        assert!(!origin_allowed("https://evil-app.example.com", host, &[]));
-        assert!(!origin_allowed(
-            "https://app.example.com.evil.net",
-            host,
-            &[]
-        ));
-        assert!(!origin_allowed("null", host, &[]));
-    }
-
-    #[test]
-    fn allowlist_is_matched_exactly() {
-        let allowed = vec!["https://example.com".to_owned()];
-        assert!(origin_allowed("https://example.com/", None, &allowed));
-        assert!(!origin_allowed("https://evil-example.com", None, &allowed));
-        assert!(!origin_allowed(
-            "https://example.com.evil.net",
-            None,
-            &allowed
-        ));
-        assert!(!origin_allowed("http://example.com", None, &allowed));
-    }
 }

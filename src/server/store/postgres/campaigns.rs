@@ -1,5 +1,6 @@
 //! Campaigns, scraping results and outside workers' jobs in PostgreSQL.
 
+use crate::server::store::sql_int;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{Postgres, Row, Transaction};
@@ -375,7 +376,7 @@ impl CampaignStore for PostgresStore {
         .bind(campaign)
         .bind(pattern.as_deref())
         .bind(limit as i64)
-        .bind(offset as i64)
+        .bind(sql_int(offset))
         .fetch_all(&self.pool)
         .await?;
         let results = rows

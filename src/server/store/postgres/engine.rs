@@ -1,6 +1,7 @@
 //! What runners do, in PostgreSQL: claims with `FOR UPDATE SKIP LOCKED`, leases on the database's
 //! clock, outcomes written set-wise (`UNNEST`) in one transaction per batch.
 
+use crate::server::store::sql_int;
 use std::collections::HashSet;
 
 use async_trait::async_trait;
@@ -58,7 +59,7 @@ impl EngineStore for PostgresStore {
             "SELECT seq, type, payload FROM events WHERE job_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
         )
         .bind(job.0)
-        .bind(after_seq as i64)
+        .bind(sql_int(after_seq))
         .bind(limit as i64)
         .fetch_all(&self.pool)
         .await?;
@@ -107,11 +108,19 @@ impl EngineStore for PostgresStore {
                 .bind(job_id.0),
                 InFlightPolicy::MarkUnknown => sqlx::query(
                     "UPDATE items SET status = 'unknown', updated_at = now(), error = $2 \
-                     WHERE job_id = $1 AND status = 'sending'",
+                     WHERE job_id = $1 AND status = 'sending' AND handed",
                 )
                 .bind(job_id.0)
                 .bind(UNKNOWN_ERROR),
             }
+            .execute(&mut *tx)
+            .await?;
+            // Claimed but never handed to the provider: nobody sent them, so they are simply
+            // still to do.
+            sqlx::query(
+                "UPDATE items SET status = 'pending', updated_at = now() WHERE job_id = $1 AND status = 'sending'",
+            )
+            .bind(job_id.0)
             .execute(&mut *tx)
             .await?;
             if in_flight == InFlightPolicy::MarkUnknown {
@@ -194,7 +203,7 @@ impl EngineStore for PostgresStore {
         let rows = sqlx::query(
             "WITH picked AS (SELECT idx FROM items WHERE job_id = $1 AND status = 'pending' \
                ORDER BY idx LIMIT $2 FOR UPDATE SKIP LOCKED) \
-             UPDATE items SET status = 'sending', updated_at = now() FROM picked \
+             UPDATE items SET status = 'sending', handed = false, updated_at = now() FROM picked \
              WHERE items.job_id = $1 AND items.idx = picked.idx \
              RETURNING items.idx, items.recipient, items.idempotency_key, items.attempts",
         )
@@ -310,6 +319,33 @@ impl EngineStore for PostgresStore {
         insert_events(&mut tx, &events, self.notify).await?;
         tx.commit().await?;
         Ok(events)
+    }
+
+    async fn mark_handed(&self, job: JobId, owner: &str, idxs: &[u64]) -> StoreResult<()> {
+        if idxs.is_empty() {
+            return Ok(());
+        }
+        let idxs: Vec<i64> = idxs.iter().map(|&i| i as i64).collect();
+        let marked = sqlx::query(
+            "UPDATE items SET handed = true WHERE job_id = $1 AND status = 'sending' \
+             AND idx = ANY($2) AND EXISTS (SELECT 1 FROM jobs WHERE id = $1 AND lease_owner = $3)",
+        )
+        .bind(job.0)
+        .bind(&idxs)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        if marked.rows_affected() == 0 {
+            let holds = sqlx::query("SELECT 1 FROM jobs WHERE id = $1 AND lease_owner = $2")
+                .bind(job.0)
+                .bind(owner)
+                .fetch_optional(&self.pool)
+                .await?;
+            if holds.is_none() {
+                return Err(StoreError::LeaseLost(job));
+            }
+        }
+        Ok(())
     }
 
     async fn release_items(&self, job: JobId, owner: &str, idxs: &[u64]) -> StoreResult<()> {

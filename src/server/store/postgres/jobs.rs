@@ -1,5 +1,6 @@
 //! Creating and reading jobs in PostgreSQL, and the requests people make of them.
 
+use crate::server::store::sql_int;
 use std::str::FromStr;
 
 use async_trait::async_trait;
@@ -182,7 +183,7 @@ impl JobStore for PostgresStore {
             "SELECT seq, type, payload FROM events WHERE job_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
         )
         .bind(job.0)
-        .bind(after_seq as i64)
+        .bind(sql_int(after_seq))
         .bind(limit as i64)
         .fetch_all(&self.pool)
         .await?;
@@ -203,7 +204,7 @@ impl JobStore for PostgresStore {
             "SELECT seq, type, payload FROM events WHERE job_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
         )
         .bind(job.0)
-        .bind(before_seq.min(i64::MAX as u64) as i64)
+        .bind(sql_int(before_seq))
         .bind(limit as i64)
         .fetch_all(&self.pool)
         .await?;
@@ -231,7 +232,7 @@ impl JobStore for PostgresStore {
             query.push(" AND status = ").push_bind(status.as_str());
         }
         if let Some(after) = after {
-            query.push(" AND idx > ").push_bind(after as i64);
+            query.push(" AND idx > ").push_bind(sql_int(after));
         }
         query.push(" ORDER BY idx LIMIT ").push_bind(limit as i64);
         let rows = query.build().fetch_all(&self.pool).await?;
@@ -261,7 +262,6 @@ impl JobStore for PostgresStore {
     async fn list_instances(&self, tenant: TenantId) -> StoreResult<Vec<InstanceView>> {
         let rows = sqlx::query(
             "SELECT i.id, i.hostname, i.started_at, i.last_seen_at, \
-             (SELECT count(*) FROM jobs j WHERE j.lease_owner = i.id AND j.status = 'processing') AS running, \
              (SELECT coalesce(array_agg(j.id ORDER BY j.id), '{}') FROM jobs j WHERE j.lease_owner = i.id \
                 AND j.status = 'processing' AND j.tenant_id = $1) AS tenant_jobs \
              FROM instances i WHERE i.last_seen_at > now() - interval '1 day' ORDER BY i.started_at",
@@ -271,17 +271,20 @@ impl JobStore for PostgresStore {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|row| InstanceView {
-                id: row.get("id"),
-                hostname: row.get("hostname"),
-                started_at: row.get("started_at"),
-                last_seen_at: row.get("last_seen_at"),
-                running_jobs: row.get::<i64, _>("running") as u64,
-                tenant_jobs: row
+            .map(|row| {
+                let tenant_jobs: Vec<JobId> = row
                     .get::<Vec<Uuid>, _>("tenant_jobs")
                     .into_iter()
                     .map(JobId)
-                    .collect(),
+                    .collect();
+                InstanceView {
+                    id: row.get("id"),
+                    hostname: row.get("hostname"),
+                    started_at: row.get("started_at"),
+                    last_seen_at: row.get("last_seen_at"),
+                    running_jobs: tenant_jobs.len() as u64,
+                    tenant_jobs,
+                }
             })
             .collect())
     }

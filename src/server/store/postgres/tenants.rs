@@ -147,7 +147,7 @@ impl TenantStore for PostgresStore {
         };
         let inserted = sqlx::query(
             "INSERT INTO users (id, tenant_id, username, password_hash, role, created_at) \
-             VALUES ($1, $2, $3, $4, $5, now()) ON CONFLICT (username) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, now()) ON CONFLICT (tenant_id, username) DO NOTHING",
         )
         .bind(user.id)
         .bind(tenant.0)
@@ -158,16 +158,22 @@ impl TenantStore for PostgresStore {
         .await?;
         if inserted.rows_affected() == 0 {
             return Err(StoreError::Conflict(format!(
-                "the username {username:?} is taken"
+                "this tenant already has a user called {username:?}"
             )));
         }
         Ok(user)
     }
 
-    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+    async fn user_by_username(
+        &self,
+        tenant: TenantId,
+        username: &str,
+    ) -> StoreResult<Option<User>> {
         let row = sqlx::query(
-            "SELECT id, tenant_id, username, password_hash, role FROM users WHERE username = $1",
+            "SELECT id, tenant_id, username, password_hash, role FROM users \
+             WHERE tenant_id = $1 AND username = $2",
         )
+        .bind(tenant.0)
         .bind(username)
         .fetch_optional(&self.pool)
         .await?;

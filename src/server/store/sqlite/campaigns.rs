@@ -1,5 +1,6 @@
 //! Campaigns, scraping results and outside workers' jobs in SQLite.
 
+use crate::server::store::sql_int;
 use async_trait::async_trait;
 use chrono::Utc;
 use sqlx::{Row, Sqlite, Transaction};
@@ -368,7 +369,7 @@ impl CampaignStore for SqliteStore {
         .bind(pattern.as_deref())
         .bind(pattern.as_deref())
         .bind(limit as i64)
-        .bind(offset as i64)
+        .bind(sql_int(offset))
         .fetch_all(&self.pool)
         .await?;
         let results = rows

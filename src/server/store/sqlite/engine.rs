@@ -1,5 +1,6 @@
 //! What runners do: claim jobs and items under a lease, record outcomes, finish.
 
+use crate::server::store::sql_int;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Row, Sqlite};
@@ -47,7 +48,7 @@ impl EngineStore for SqliteStore {
             "SELECT seq, type, payload FROM events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?",
         )
         .bind(job.to_string())
-        .bind(after_seq as i64)
+        .bind(sql_int(after_seq))
         .bind(limit as i64)
         .fetch_all(&self.pool)
         .await?;
@@ -103,12 +104,21 @@ impl EngineStore for SqliteStore {
                 .bind(&id),
                 InFlightPolicy::MarkUnknown => sqlx::query(
                     "UPDATE items SET status = 'unknown', updated_at = ?, error = ? \
-                     WHERE job_id = ? AND status = 'sending'",
+                     WHERE job_id = ? AND status = 'sending' AND handed = 1",
                 )
                 .bind(now_ms)
                 .bind(UNKNOWN_ERROR)
                 .bind(&id),
             }
+            .execute(&mut *tx)
+            .await?;
+            // Claimed but never handed to the provider: nobody sent them, so they are simply
+            // still to do.
+            sqlx::query(
+                "UPDATE items SET status = 'pending', updated_at = ? WHERE job_id = ? AND status = 'sending'",
+            )
+            .bind(now_ms)
+            .bind(&id)
             .execute(&mut *tx)
             .await?;
             if in_flight == InFlightPolicy::MarkUnknown {
@@ -194,7 +204,7 @@ impl EngineStore for SqliteStore {
             return Err(StoreError::LeaseLost(job));
         }
         let rows = sqlx::query(
-            "UPDATE items SET status = 'sending', updated_at = ? WHERE job_id = ? AND idx IN \
+            "UPDATE items SET status = 'sending', handed = 0, updated_at = ? WHERE job_id = ? AND idx IN \
              (SELECT idx FROM items WHERE job_id = ? AND status = 'pending' ORDER BY idx LIMIT ?) \
              RETURNING idx, recipient, idempotency_key, attempts",
         )
@@ -339,6 +349,35 @@ impl EngineStore for SqliteStore {
         for chunk in idxs.chunks(INSERT_CHUNK) {
             let mut update = QueryBuilder::<Sqlite>::new(
                 "UPDATE items SET status = 'pending' WHERE status = 'sending' AND job_id = ",
+            );
+            update.push_bind(job.to_string()).push(" AND idx IN (");
+            let mut list = update.separated(", ");
+            for idx in chunk {
+                list.push_bind(*idx as i64);
+            }
+            update.push(")");
+            update.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn mark_handed(&self, job: JobId, owner: &str, idxs: &[u64]) -> StoreResult<()> {
+        if idxs.is_empty() {
+            return Ok(());
+        }
+        let (_gate, mut tx) = self.write_tx().await?;
+        let holds = sqlx::query("SELECT 1 FROM jobs WHERE id = ? AND lease_owner = ?")
+            .bind(job.to_string())
+            .bind(owner)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if holds.is_none() {
+            return Err(StoreError::LeaseLost(job));
+        }
+        for chunk in idxs.chunks(INSERT_CHUNK) {
+            let mut update = QueryBuilder::<Sqlite>::new(
+                "UPDATE items SET handed = 1 WHERE status = 'sending' AND job_id = ",
             );
             update.push_bind(job.to_string()).push(" AND idx IN (");
             let mut list = update.separated(", ");

@@ -1,5 +1,6 @@
 //! Creating and reading jobs, and the requests people make of them (cancel, pause, resume, retry).
 
+use crate::server::store::sql_int;
 use std::str::FromStr;
 
 use async_trait::async_trait;
@@ -140,7 +141,7 @@ impl JobStore for SqliteStore {
             "SELECT seq, type, payload FROM events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?",
         )
         .bind(job.to_string())
-        .bind(after_seq as i64)
+        .bind(sql_int(after_seq))
         .bind(limit as i64)
         .fetch_all(&self.pool)
         .await?;
@@ -161,7 +162,7 @@ impl JobStore for SqliteStore {
             "SELECT seq, type, payload FROM events WHERE job_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
         )
         .bind(job.to_string())
-        .bind(before_seq.min(i64::MAX as u64) as i64)
+        .bind(sql_int(before_seq))
         .bind(limit as i64)
         .fetch_all(&self.pool)
         .await?;
@@ -189,7 +190,7 @@ impl JobStore for SqliteStore {
             query.push(" AND status = ").push_bind(status.as_str());
         }
         if let Some(after) = after {
-            query.push(" AND idx > ").push_bind(after as i64);
+            query.push(" AND idx > ").push_bind(sql_int(after));
         }
         query.push(" ORDER BY idx LIMIT ").push_bind(limit as i64);
         let rows = query.build().fetch_all(&self.pool).await?;
@@ -220,7 +221,6 @@ impl JobStore for SqliteStore {
         let cutoff = millis(Utc::now() - chrono::Duration::days(1));
         let rows = sqlx::query(
             "SELECT i.id, i.hostname, i.started_at, i.last_seen_at, \
-             (SELECT COUNT(*) FROM jobs j WHERE j.lease_owner = i.id AND j.status = 'processing') AS running, \
              (SELECT group_concat(j.id) FROM jobs j WHERE j.lease_owner = i.id \
                 AND j.status = 'processing' AND j.tenant_id = ?) AS tenant_jobs \
              FROM instances i WHERE i.last_seen_at > ? ORDER BY i.started_at",
@@ -243,7 +243,7 @@ impl JobStore for SqliteStore {
                     hostname: row.get("hostname"),
                     started_at: from_millis(row.get("started_at")),
                     last_seen_at: from_millis(row.get("last_seen_at")),
-                    running_jobs: row.get::<i64, _>("running") as u64,
+                    running_jobs: tenant_jobs.len() as u64,
                     tenant_jobs,
                 })
             })

@@ -223,7 +223,7 @@ impl TenantStore for SqliteStore {
         let (_gate, mut tx) = self.write_tx().await?;
         let inserted = sqlx::query(
             "INSERT INTO users (id, tenant_id, username, password_hash, role, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO NOTHING",
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, username) DO NOTHING",
         )
         .bind(user.id.to_string())
         .bind(tenant.to_string())
@@ -235,17 +235,23 @@ impl TenantStore for SqliteStore {
         .await?;
         if inserted.rows_affected() == 0 {
             return Err(StoreError::Conflict(format!(
-                "the username {username:?} is taken"
+                "this tenant already has a user called {username:?}"
             )));
         }
         tx.commit().await?;
         Ok(user)
     }
 
-    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+    async fn user_by_username(
+        &self,
+        tenant: TenantId,
+        username: &str,
+    ) -> StoreResult<Option<User>> {
         let row = sqlx::query(
-            "SELECT id, tenant_id, username, password_hash, role FROM users WHERE username = ?",
+            "SELECT id, tenant_id, username, password_hash, role FROM users \
+             WHERE tenant_id = ? AND username = ?",
         )
+        .bind(tenant.to_string())
         .bind(username)
         .fetch_optional(&self.pool)
         .await?;

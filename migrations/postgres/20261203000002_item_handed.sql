@@ -1,0 +1,3 @@
+-- Set just before an item's request is handed to a provider that cannot de-duplicate: only
+-- such items may have reached it, so only they become `unknown` when their runner dies.
+ALTER TABLE items ADD COLUMN handed boolean NOT NULL DEFAULT false;
