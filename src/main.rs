@@ -103,6 +103,7 @@ enum UserCommand {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<ExitCode> {
+    jobpulse::server::startup::tune_allocator();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)

@@ -102,16 +102,12 @@ pub async fn create_user(
     }
     let role = Role::parse(&role)
         .map_err(|_| server::invalid("Pick a role: admin, operator or viewer."))?;
-    let turn = state
+    let hash = state
         .limits
         .passwords()
-        .turn()
+        .run(move || auth::hash_password(&password))
         .await
         .map_err(|_| server::fail(crate::server::error::AppError::Busy))?;
-    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
-        .await
-        .map_err(|e| ServerFnError::new(e.to_string()))?;
-    drop(turn);
     match state
         .store
         .create_user(principal.tenant_id, &username, &hash, role)

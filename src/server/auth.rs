@@ -229,13 +229,11 @@ pub async fn login(
     };
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     let password = credentials.password.to_owned();
-    let turn = limits.passwords().turn().await.map_err(LoginError::Busy)?;
-    let ok = tokio::task::spawn_blocking(move || {
-        verify_password(&password, hash.as_deref().unwrap_or_else(|| decoy_hash()))
-    })
-    .await
-    .unwrap_or(false);
-    drop(turn);
+    let ok = limits
+        .passwords()
+        .run(move || verify_password(&password, hash.as_deref().unwrap_or_else(|| decoy_hash())))
+        .await
+        .map_err(LoginError::Busy)?;
     let Some(user) = user.filter(|_| ok) else {
         return Err(LoginError::Wrong);
     };

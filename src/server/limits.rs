@@ -3,13 +3,14 @@
 //! (or, when the server is busy checking passwords, a 503) with `Retry-After`.
 
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::Deserialize;
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::Semaphore;
 
 /// Rate limit settings (`[limits]` in Leptos.toml).
 #[derive(Clone, Debug, Deserialize)]
@@ -78,27 +79,19 @@ impl Busy {
     pub const RETRY_AFTER_SECONDS: u64 = 1;
 }
 
-/// Bounds password hashing: a few at once, a short queue, and no more. Without it a login flood
-/// makes memory grow by ~19 MiB per concurrent attempt and starves every other request of CPU.
+/// Password hashing on a few threads of its own, with a short queue and no more. Without it a
+/// login flood makes memory grow by ~19 MiB per concurrent attempt and starves every other request
+/// of CPU. Dedicated threads also keep the memory bounded afterwards: on tokio's blocking pool
+/// each check could land on another thread, and every thread's allocator arena kept its 19 MiB.
 pub struct PasswordGate {
-    running: Semaphore,
-    waiting: Semaphore,
+    /// One permit per check running or waiting.
+    admitted: Arc<Semaphore>,
+    jobs: std::sync::mpsc::SyncSender<Job>,
     at_once: usize,
-    busiest: AtomicUsize,
-    in_use: AtomicUsize,
+    busiest: Arc<AtomicUsize>,
 }
 
-/// Held while one password is checked.
-pub struct PasswordTurn<'a> {
-    gate: &'a PasswordGate,
-    _permit: SemaphorePermit<'a>,
-}
-
-impl Drop for PasswordTurn<'_> {
-    fn drop(&mut self) {
-        self.gate.in_use.fetch_sub(1, Ordering::Relaxed);
-    }
-}
+type Job = Box<dyn FnOnce() + Send>;
 
 impl PasswordGate {
     /// A gate for `at_once` checks (0: one per core) and `waiting` queued ones.
@@ -108,26 +101,52 @@ impl PasswordGate {
         } else {
             at_once
         };
+        let (jobs, queue) = std::sync::mpsc::sync_channel::<Job>(at_once + waiting);
+        let queue = Arc::new(std::sync::Mutex::new(queue));
+        let busiest = Arc::new(AtomicUsize::new(0));
+        let running = Arc::new(AtomicUsize::new(0));
+        for n in 0..at_once {
+            let (queue, busiest, running) = (queue.clone(), busiest.clone(), running.clone());
+            std::thread::Builder::new()
+                .name(format!("password-{n}"))
+                .spawn(move || {
+                    loop {
+                        let job = queue.lock().expect("password queue").recv();
+                        let Ok(job) = job else { return };
+                        let now = running.fetch_add(1, Ordering::Relaxed) + 1;
+                        busiest.fetch_max(now, Ordering::Relaxed);
+                        job();
+                        running.fetch_sub(1, Ordering::Relaxed);
+                    }
+                })
+                .expect("a password thread starts");
+        }
         PasswordGate {
-            running: Semaphore::new(at_once),
-            waiting: Semaphore::new(waiting),
+            admitted: Arc::new(Semaphore::new(at_once + waiting)),
+            jobs,
             at_once,
-            busiest: AtomicUsize::new(0),
-            in_use: AtomicUsize::new(0),
+            busiest,
         }
     }
 
-    /// Waits for a turn to check a password, or refuses at once when the queue is full.
-    pub async fn turn(&self) -> Result<PasswordTurn<'_>, Busy> {
-        let queued = self.waiting.try_acquire().map_err(|_| Busy)?;
-        let permit = self.running.acquire().await.map_err(|_| Busy)?;
-        drop(queued);
-        let now = self.in_use.fetch_add(1, Ordering::Relaxed) + 1;
-        self.busiest.fetch_max(now, Ordering::Relaxed);
-        Ok(PasswordTurn {
-            gate: self,
-            _permit: permit,
-        })
+    /// Runs `work` (a password hash or check) on the password threads, or refuses at once when
+    /// they are busy and the queue is full.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Busy> {
+        let permit = self
+            .admitted
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| Busy)?;
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = done.send(work());
+            drop(permit);
+        });
+        self.jobs.send(job).map_err(|_| Busy)?;
+        result.await.map_err(|_| Busy)
     }
 
     /// Checks allowed at once.
@@ -226,17 +245,33 @@ mod tests {
 
     #[tokio::test]
     async fn password_checks_beyond_the_gate_and_its_queue_are_refused() {
-        let gate = PasswordGate::new(2, 1);
-        let first = gate.turn().await.unwrap();
-        let second = gate.turn().await.unwrap();
-        // A third waits in the queue; a fourth finds the queue full.
-        let queued = gate.turn();
-        tokio::pin!(queued);
-        assert!(futures::poll!(&mut queued).is_pending());
-        assert_eq!(gate.turn().await.err(), Some(Busy));
-        drop(first);
-        let turn = queued.await.unwrap();
-        assert_eq!(gate.busiest(), 2);
-        drop((second, turn));
+        let gate = Arc::new(PasswordGate::new(1, 1));
+        let (release, hold) = std::sync::mpsc::channel::<()>();
+        let hold = Arc::new(std::sync::Mutex::new(hold));
+        // One runs (held until released), one waits; a third is refused at once.
+        let spawn =
+            |gate: Arc<PasswordGate>,
+             hold: Arc<std::sync::Mutex<std::sync::mpsc::Receiver<()>>>| {
+                tokio::spawn(async move {
+                    gate.run(move || {
+                        let _ = hold.lock().unwrap().recv();
+                    })
+                    .await
+                })
+            };
+        let running = spawn(gate.clone(), hold.clone());
+        let waiting = spawn(gate.clone(), hold.clone());
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while gate.admitted.available_permits() > 0 {
+            assert!(std::time::Instant::now() < deadline, "both admitted");
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(gate.run(|| ()).await, Err(Busy));
+        release.send(()).unwrap();
+        release.send(()).unwrap();
+        assert_eq!(running.await.unwrap(), Ok(()));
+        assert_eq!(waiting.await.unwrap(), Ok(()));
+        assert_eq!(gate.busiest(), 1);
+        assert_eq!(gate.run(|| 7).await, Ok(7));
     }
 }

@@ -75,16 +75,7 @@ async fn a_name_cannot_break_out_of_the_page_title() {
             format!("/campaigns/{}", campaign["campaignId"].as_str().unwrap()),
         ];
         for page in pages {
-            let html = app
-                .client
-                .get(format!("{}{page}", app.address))
-                .header("cookie", &admin.cookie)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            let html = app.page(&page, &admin.cookie).await;
             let head = &html[..html.find("</head>").expect("a head")];
             assert_eq!(head.matches("<title>").count(), 1, "{page}: {head}");
             let title = &head[head.find("<title>").unwrap()..head.find("</title>").unwrap()];
@@ -586,16 +577,7 @@ async fn usernames_belong_to_their_workspace() {
     let globex = user(&app, "globex", "ana", Role::Admin).await;
     assert_ne!(acme.cookie, globex.cookie);
     let tenants: HashSet<String> = join_all([&acme, &globex].map(|browser| async {
-        let html = app
-            .client
-            .get(format!("{}/", app.address))
-            .header("cookie", &browser.cookie)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = app.page("/", &browser.cookie).await;
         ["acme", "globex"]
             .into_iter()
             .find(|t| html.contains(&format!("title=\"{t} · ")))

@@ -212,6 +212,19 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The HTML of a page, as a browser with this session cookie gets it.
+    pub async fn page(&self, path: &str, cookie: &str) -> String {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// An API token for a second tenant.
     pub async fn other_tenant_token(&self, name: &str) -> String {
         auth::create_tenant(self.state.store.as_ref(), name)

@@ -462,23 +462,14 @@ impl Connection {
         let tenant = self.tenant();
         // Look the job up before making it a channel: ids that do not exist (or are another
         // tenant's) must cost nothing, however many a client sends.
+        let error = |text| ServerMsg::Error(ErrorEvent::for_job(job_id, text));
         match self.state.store.job_tenant(job_id).await {
             Ok(Some(owner)) if owner == tenant => {}
-            Ok(_) => {
+            Ok(_) => return self.send_msg(&error("job not found")).await,
+            Err(store_error) => {
+                tracing::warn!(error = %store_error, "could not look up a job to subscribe");
                 return self
-                    .send_msg(&ServerMsg::Error(ErrorEvent::for_job(
-                        job_id,
-                        "job not found",
-                    )))
-                    .await;
-            }
-            Err(error) => {
-                tracing::warn!(%error, "could not look up a job to subscribe");
-                return self
-                    .send_msg(&ServerMsg::Error(ErrorEvent::for_job(
-                        job_id,
-                        "try again: the database is busy",
-                    )))
+                    .send_msg(&error("try again: the database is busy"))
                     .await;
             }
         }
@@ -487,21 +478,11 @@ impl Connection {
         let rx = self.state.hub.subscribe_job(job_id);
         let job = match self.state.store.job(tenant, job_id).await {
             Ok(Some(job)) => job,
-            Ok(None) => {
+            Ok(None) => return self.send_msg(&error("job not found")).await,
+            Err(store_error) => {
+                tracing::warn!(error = %store_error, "could not load a job to subscribe");
                 return self
-                    .send_msg(&ServerMsg::Error(ErrorEvent::for_job(
-                        job_id,
-                        "job not found",
-                    )))
-                    .await;
-            }
-            Err(error) => {
-                tracing::warn!(%error, "could not load a job to subscribe");
-                return self
-                    .send_msg(&ServerMsg::Error(ErrorEvent::for_job(
-                        job_id,
-                        "try again: the database is busy",
-                    )))
+                    .send_msg(&error("try again: the database is busy"))
                     .await;
             }
         };

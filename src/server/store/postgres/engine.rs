@@ -29,6 +29,42 @@ fn control_of(value: Option<String>) -> Control {
     }
 }
 
+impl PostgresStore {
+    /// Sets `assignment` on those of `idxs` still `sending`, fenced by the runner's lease.
+    async fn update_sending(
+        &self,
+        job: JobId,
+        owner: &str,
+        idxs: &[u64],
+        assignment: &'static str,
+    ) -> StoreResult<()> {
+        if idxs.is_empty() {
+            return Ok(());
+        }
+        let idxs: Vec<i64> = idxs.iter().map(|&i| i as i64).collect();
+        let updated = sqlx::query(&format!(
+            "UPDATE items SET {assignment} WHERE job_id = $1 AND status = 'sending' \
+             AND idx = ANY($2) AND EXISTS (SELECT 1 FROM jobs WHERE id = $1 AND lease_owner = $3)"
+        ))
+        .bind(job.0)
+        .bind(&idxs)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        if updated.rows_affected() == 0 {
+            let holds = sqlx::query("SELECT 1 FROM jobs WHERE id = $1 AND lease_owner = $2")
+                .bind(job.0)
+                .bind(owner)
+                .fetch_optional(&self.pool)
+                .await?;
+            if holds.is_none() {
+                return Err(StoreError::LeaseLost(job));
+            }
+        }
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl EngineStore for PostgresStore {
     async fn heartbeat_instance(
@@ -322,57 +358,12 @@ impl EngineStore for PostgresStore {
     }
 
     async fn mark_handed(&self, job: JobId, owner: &str, idxs: &[u64]) -> StoreResult<()> {
-        if idxs.is_empty() {
-            return Ok(());
-        }
-        let idxs: Vec<i64> = idxs.iter().map(|&i| i as i64).collect();
-        let marked = sqlx::query(
-            "UPDATE items SET handed = true WHERE job_id = $1 AND status = 'sending' \
-             AND idx = ANY($2) AND EXISTS (SELECT 1 FROM jobs WHERE id = $1 AND lease_owner = $3)",
-        )
-        .bind(job.0)
-        .bind(&idxs)
-        .bind(owner)
-        .execute(&self.pool)
-        .await?;
-        if marked.rows_affected() == 0 {
-            let holds = sqlx::query("SELECT 1 FROM jobs WHERE id = $1 AND lease_owner = $2")
-                .bind(job.0)
-                .bind(owner)
-                .fetch_optional(&self.pool)
-                .await?;
-            if holds.is_none() {
-                return Err(StoreError::LeaseLost(job));
-            }
-        }
-        Ok(())
+        self.update_sending(job, owner, idxs, "handed = true").await
     }
 
     async fn release_items(&self, job: JobId, owner: &str, idxs: &[u64]) -> StoreResult<()> {
-        if idxs.is_empty() {
-            return Ok(());
-        }
-        let idxs: Vec<i64> = idxs.iter().map(|&i| i as i64).collect();
-        let released = sqlx::query(
-            "UPDATE items SET status = 'pending' WHERE job_id = $1 AND status = 'sending' \
-             AND idx = ANY($2) AND EXISTS (SELECT 1 FROM jobs WHERE id = $1 AND lease_owner = $3)",
-        )
-        .bind(job.0)
-        .bind(&idxs)
-        .bind(owner)
-        .execute(&self.pool)
-        .await?;
-        if released.rows_affected() == 0 {
-            let holds = sqlx::query("SELECT 1 FROM jobs WHERE id = $1 AND lease_owner = $2")
-                .bind(job.0)
-                .bind(owner)
-                .fetch_optional(&self.pool)
-                .await?;
-            if holds.is_none() {
-                return Err(StoreError::LeaseLost(job));
-            }
-        }
-        Ok(())
+        self.update_sending(job, owner, idxs, "status = 'pending'")
+            .await
     }
 
     #[tracing::instrument(skip_all, fields(job_id = %job))]

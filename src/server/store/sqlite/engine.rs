@@ -16,6 +16,44 @@ use crate::server::store::{
     StoreResult, StoredEvent, TenantId,
 };
 
+impl SqliteStore {
+    /// Sets `assignment` on those of `idxs` still `sending`, fenced by the runner's lease.
+    async fn update_sending(
+        &self,
+        job: JobId,
+        owner: &str,
+        idxs: &[u64],
+        assignment: &'static str,
+    ) -> StoreResult<()> {
+        if idxs.is_empty() {
+            return Ok(());
+        }
+        let (_gate, mut tx) = self.write_tx().await?;
+        let holds = sqlx::query("SELECT 1 FROM jobs WHERE id = ? AND lease_owner = ?")
+            .bind(job.to_string())
+            .bind(owner)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if holds.is_none() {
+            return Err(StoreError::LeaseLost(job));
+        }
+        for chunk in idxs.chunks(INSERT_CHUNK) {
+            let mut update = QueryBuilder::<Sqlite>::new(format!(
+                "UPDATE items SET {assignment} WHERE status = 'sending' AND job_id = "
+            ));
+            update.push_bind(job.to_string()).push(" AND idx IN (");
+            let mut list = update.separated(", ");
+            for idx in chunk {
+                list.push_bind(*idx as i64);
+            }
+            update.push(")");
+            update.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl EngineStore for SqliteStore {
     async fn heartbeat_instance(
@@ -334,61 +372,12 @@ impl EngineStore for SqliteStore {
     }
 
     async fn release_items(&self, job: JobId, owner: &str, idxs: &[u64]) -> StoreResult<()> {
-        if idxs.is_empty() {
-            return Ok(());
-        }
-        let (_gate, mut tx) = self.write_tx().await?;
-        let holds = sqlx::query("SELECT 1 FROM jobs WHERE id = ? AND lease_owner = ?")
-            .bind(job.to_string())
-            .bind(owner)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if holds.is_none() {
-            return Err(StoreError::LeaseLost(job));
-        }
-        for chunk in idxs.chunks(INSERT_CHUNK) {
-            let mut update = QueryBuilder::<Sqlite>::new(
-                "UPDATE items SET status = 'pending' WHERE status = 'sending' AND job_id = ",
-            );
-            update.push_bind(job.to_string()).push(" AND idx IN (");
-            let mut list = update.separated(", ");
-            for idx in chunk {
-                list.push_bind(*idx as i64);
-            }
-            update.push(")");
-            update.build().execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        self.update_sending(job, owner, idxs, "status = 'pending'")
+            .await
     }
 
     async fn mark_handed(&self, job: JobId, owner: &str, idxs: &[u64]) -> StoreResult<()> {
-        if idxs.is_empty() {
-            return Ok(());
-        }
-        let (_gate, mut tx) = self.write_tx().await?;
-        let holds = sqlx::query("SELECT 1 FROM jobs WHERE id = ? AND lease_owner = ?")
-            .bind(job.to_string())
-            .bind(owner)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if holds.is_none() {
-            return Err(StoreError::LeaseLost(job));
-        }
-        for chunk in idxs.chunks(INSERT_CHUNK) {
-            let mut update = QueryBuilder::<Sqlite>::new(
-                "UPDATE items SET handed = 1 WHERE status = 'sending' AND job_id = ",
-            );
-            update.push_bind(job.to_string()).push(" AND idx IN (");
-            let mut list = update.separated(", ");
-            for idx in chunk {
-                list.push_bind(*idx as i64);
-            }
-            update.push(")");
-            update.build().execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        self.update_sending(job, owner, idxs, "handed = 1").await
     }
 
     #[tracing::instrument(skip_all, fields(job_id = %job))]
