@@ -31,16 +31,7 @@ async fn login(app: &TestApp) -> String {
 
 /// The CSRF token a page embeds for the session.
 async fn page_csrf_token(app: &TestApp, cookie: &str) -> String {
-    let html = app
-        .client
-        .get(format!("{}/bulk/new", app.address))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page("/bulk/new", cookie).await;
     let start = html
         .find("name=\"csrf-token\" content=\"")
         .expect("the page embeds a CSRF token")

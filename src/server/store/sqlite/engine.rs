@@ -16,6 +16,21 @@ use crate::server::store::{
     StoreResult, StoredEvent, TenantId,
 };
 
+/// Fails with `LeaseLost` unless `owner` holds the job's lease.
+async fn holds_lease(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    job: JobId,
+    owner: &str,
+) -> StoreResult<()> {
+    sqlx::query("SELECT 1 FROM jobs WHERE id = ? AND lease_owner = ?")
+        .bind(job.to_string())
+        .bind(owner)
+        .fetch_optional(&mut **tx)
+        .await?
+        .map(|_| ())
+        .ok_or(StoreError::LeaseLost(job))
+}
+
 impl SqliteStore {
     /// Sets `assignment` on those of `idxs` still `sending`, fenced by the runner's lease.
     async fn update_sending(
@@ -29,14 +44,7 @@ impl SqliteStore {
             return Ok(());
         }
         let (_gate, mut tx) = self.write_tx().await?;
-        let holds = sqlx::query("SELECT 1 FROM jobs WHERE id = ? AND lease_owner = ?")
-            .bind(job.to_string())
-            .bind(owner)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if holds.is_none() {
-            return Err(StoreError::LeaseLost(job));
-        }
+        holds_lease(&mut tx, job, owner).await?;
         for chunk in idxs.chunks(INSERT_CHUNK) {
             let mut update = QueryBuilder::<Sqlite>::new(format!(
                 "UPDATE items SET {assignment} WHERE status = 'sending' AND job_id = "
@@ -233,14 +241,7 @@ impl EngineStore for SqliteStore {
         limit: u32,
     ) -> StoreResult<Vec<ItemToSend>> {
         let (_gate, mut tx) = self.write_tx().await?;
-        let holds = sqlx::query("SELECT 1 FROM jobs WHERE id = ? AND lease_owner = ?")
-            .bind(job.to_string())
-            .bind(owner)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if holds.is_none() {
-            return Err(StoreError::LeaseLost(job));
-        }
+        holds_lease(&mut tx, job, owner).await?;
         let rows = sqlx::query(
             "UPDATE items SET status = 'sending', handed = 0, updated_at = ? WHERE job_id = ? AND idx IN \
              (SELECT idx FROM items WHERE job_id = ? AND status = 'pending' ORDER BY idx LIMIT ?) \
