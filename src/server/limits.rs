@@ -81,8 +81,7 @@ impl Busy {
 
 /// Password hashing on a few threads of its own, with a short queue and no more. Without it a
 /// login flood makes memory grow by ~19 MiB per concurrent attempt and starves every other request
-/// of CPU. Dedicated threads also keep the memory bounded afterwards: on tokio's blocking pool
-/// each check could land on another thread, and every thread's allocator arena kept its 19 MiB.
+/// of CPU. (That the memory is given back afterwards is `startup::tune_allocator`'s part.)
 pub struct PasswordGate {
     /// One permit per check running or waiting.
     admitted: Arc<Semaphore>,
