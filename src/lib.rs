@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod app;
+pub mod i18n;
 pub mod live;
 pub mod protocol;
 pub mod recipients;

@@ -2,6 +2,10 @@
 
 use leptos::prelude::*;
 
+use crate::protocol::problem::Problem;
+#[cfg(feature = "ssr")]
+use crate::protocol::problem::Thing;
+
 use super::ApiClient;
 #[cfg(feature = "ssr")]
 use super::server;
@@ -19,7 +23,7 @@ pub const MIN_PASSWORD: usize = 10;
 
 /// The tenant's API tokens and users (admins only).
 #[server(endpoint = "tenant_admin", client = ApiClient)]
-pub async fn load_tenant_admin() -> Result<TenantAdmin, ServerFnError> {
+pub async fn load_tenant_admin() -> Result<TenantAdmin, Problem> {
     let (state, principal) = server::admin().await?;
     let tenant = principal.tenant_id;
     Ok(TenantAdmin {
@@ -38,7 +42,7 @@ pub async fn load_tenant_admin() -> Result<TenantAdmin, ServerFnError> {
 
 /// Creates an API token; the secret is returned this once and stored only as a hash.
 #[server(endpoint = "create_token", client = ApiClient)]
-pub async fn create_token(name: String) -> Result<String, ServerFnError> {
+pub async fn create_token(name: String) -> Result<String, Problem> {
     use crate::server::auth;
     let (state, principal) = server::admin().await?;
     let name = name.trim();
@@ -58,10 +62,10 @@ pub async fn create_token(name: String) -> Result<String, ServerFnError> {
 
 /// Revokes an API token: it stops working at once, and its live connections close.
 #[server(endpoint = "revoke_token", client = ApiClient)]
-pub async fn revoke_token(id: String) -> Result<(), ServerFnError> {
+pub async fn revoke_token(id: String) -> Result<(), Problem> {
     use crate::server::auth::Credential;
     let (state, principal) = server::admin().await?;
-    let id = uuid::Uuid::parse_str(&id).map_err(|_| server::not_found("Token"))?;
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| server::not_found(Thing::Token))?;
     match state
         .store
         .revoke_token(principal.tenant_id, id)
@@ -72,17 +76,13 @@ pub async fn revoke_token(id: String) -> Result<(), ServerFnError> {
             state.hub.revoke(Credential::Token(hash));
             Ok(())
         }
-        None => Err(server::not_found("Token")),
+        None => Err(server::not_found(Thing::Token)),
     }
 }
 
 /// Adds a user to the admin's tenant.
 #[server(endpoint = "create_user", client = ApiClient)]
-pub async fn create_user(
-    username: String,
-    password: String,
-    role: String,
-) -> Result<(), ServerFnError> {
+pub async fn create_user(username: String, password: String, role: String) -> Result<(), Problem> {
     use crate::server::auth;
     use crate::server::store::{Role, StoreError};
     let (state, principal) = server::admin().await?;
@@ -125,10 +125,10 @@ pub async fn create_user(
 
 /// Changes a user's role (it applies to their next request).
 #[server(endpoint = "set_user_role", client = ApiClient)]
-pub async fn set_user_role(id: String, role: String) -> Result<(), ServerFnError> {
+pub async fn set_user_role(id: String, role: String) -> Result<(), Problem> {
     use crate::server::store::Role;
     let (state, principal) = server::admin().await?;
-    let id = uuid::Uuid::parse_str(&id).map_err(|_| server::not_found("User"))?;
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| server::not_found(Thing::User))?;
     let role = Role::parse(&role)
         .map_err(|_| server::invalid("Pick a role: admin, operator or viewer."))?;
     if principal.session.as_ref().is_some_and(|s| s.user_id == id) && role != Role::Admin {
@@ -144,16 +144,16 @@ pub async fn set_user_role(id: String, role: String) -> Result<(), ServerFnError
     {
         Ok(())
     } else {
-        Err(server::not_found("User"))
+        Err(server::not_found(Thing::User))
     }
 }
 
 /// Removes a user: their sessions end and their live connections close.
 #[server(endpoint = "delete_user", client = ApiClient)]
-pub async fn delete_user(id: String) -> Result<(), ServerFnError> {
+pub async fn delete_user(id: String) -> Result<(), Problem> {
     use crate::server::auth::Credential;
     let (state, principal) = server::admin().await?;
-    let id = uuid::Uuid::parse_str(&id).map_err(|_| server::not_found("User"))?;
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| server::not_found(Thing::User))?;
     if principal.session.as_ref().is_some_and(|s| s.user_id == id) {
         return Err(server::fail(crate::server::error::AppError::Conflict(
             "You cannot remove yourself.".into(),
@@ -171,13 +171,13 @@ pub async fn delete_user(id: String) -> Result<(), ServerFnError> {
             }
             Ok(())
         }
-        None => Err(server::not_found("User")),
+        None => Err(server::not_found(Thing::User)),
     }
 }
 
 /// The instances sharing the database, for admins (`None` for everyone else).
 #[server(endpoint = "list_instances", client = ApiClient)]
-pub async fn list_instances() -> Result<Option<Vec<crate::protocol::InstanceView>>, ServerFnError> {
+pub async fn list_instances() -> Result<Option<Vec<crate::protocol::InstanceView>>, Problem> {
     let (state, principal) = server::principal().await?;
     if !principal.role().can_administer() {
         return Ok(None);

@@ -5,6 +5,8 @@
 
 use leptos::prelude::*;
 
+use crate::protocol::problem::Problem;
+
 #[cfg(feature = "ssr")]
 use super::server;
 use super::{ApiClient, CampaignOutcome};
@@ -41,7 +43,7 @@ pub async fn start_campaign(
     apify_base_url: Option<String>,
     apify_actor: Option<String>,
     apify_token: Option<String>,
-) -> Result<CampaignOutcome, ServerFnError> {
+) -> Result<CampaignOutcome, Problem> {
     use crate::protocol::CreateCampaignRequest;
     use crate::server::campaigns::{self, CampaignError, SMALL_CAMPAIGN};
 

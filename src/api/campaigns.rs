@@ -1,6 +1,10 @@
 //! Campaigns: the list, a campaign's page and results, the new-campaign form, and "search again".
 
 use leptos::prelude::*;
+
+use crate::protocol::problem::Problem;
+#[cfg(feature = "ssr")]
+use crate::protocol::problem::Thing;
 use serde::{Deserialize, Serialize};
 
 use super::ApiClient;
@@ -39,7 +43,7 @@ pub enum CampaignOutcome {
 
 /// The tenant's campaigns, newest first, each with its newest job.
 #[server(endpoint = "list_campaigns", client = ApiClient)]
-pub async fn list_campaigns() -> Result<Vec<CampaignView>, ServerFnError> {
+pub async fn list_campaigns() -> Result<Vec<CampaignView>, Problem> {
     let (state, principal) = server::principal().await?;
     let list = state
         .store
@@ -54,7 +58,7 @@ pub async fn list_campaigns() -> Result<Vec<CampaignView>, ServerFnError> {
 
 /// One campaign with its jobs and their latest log lines; `None` if the tenant has no such one.
 #[server(endpoint = "campaign_page", client = ApiClient)]
-pub async fn campaign_page(id: String) -> Result<Option<CampaignPageData>, ServerFnError> {
+pub async fn campaign_page(id: String) -> Result<Option<CampaignPageData>, Problem> {
     use crate::server::campaigns::{self, CampaignError};
     let (state, principal) = server::principal().await?;
     let Ok(id) = id.parse::<uuid::Uuid>() else {
@@ -85,7 +89,7 @@ pub async fn campaign_results(
     id: String,
     q: Option<String>,
     offset: u64,
-) -> Result<Option<ResultsPage>, ServerFnError> {
+) -> Result<Option<ResultsPage>, Problem> {
     use crate::server::campaigns::{self, CampaignError};
     let (state, principal) = server::principal().await?;
     let Ok(id) = id.parse::<uuid::Uuid>() else {
@@ -119,11 +123,11 @@ pub async fn campaign_results(
 
 /// Runs a campaign's search again as a new job; its id.
 #[server(endpoint = "rerun_campaign", client = ApiClient)]
-pub async fn rerun_campaign(id: String) -> Result<JobId, ServerFnError> {
+pub async fn rerun_campaign(id: String) -> Result<JobId, Problem> {
     let (state, principal) = server::operator().await?;
     let id = id
         .parse::<uuid::Uuid>()
-        .map_err(|_| server::not_found("Campaign"))?;
+        .map_err(|_| server::not_found(Thing::Campaign))?;
     crate::server::campaigns::rerun(&state, principal.tenant_id, id)
         .await
         .map(|job| job.id)

@@ -2,6 +2,10 @@
 
 use leptos::prelude::*;
 
+use crate::protocol::problem::Problem;
+#[cfg(feature = "ssr")]
+use crate::protocol::problem::Thing;
+
 use super::ApiClient;
 #[cfg(feature = "ssr")]
 use super::server;
@@ -12,11 +16,12 @@ use super::{INITIAL_LOG_LINES, LineError};
 use super::{JobPageData, StartOutcome};
 #[cfg(feature = "ssr")]
 use crate::protocol::JobId;
+use crate::protocol::lifecycle::Command;
 use crate::protocol::{ItemStatus, ItemsPage, JobView};
 
 /// The tenant's newest jobs.
 #[server(endpoint = "list_jobs", client = ApiClient)]
-pub async fn list_jobs() -> Result<Vec<JobView>, ServerFnError> {
+pub async fn list_jobs() -> Result<Vec<JobView>, Problem> {
     use crate::server::store::JobFilter;
     let (state, principal) = server::principal().await?;
     let filter = JobFilter {
@@ -32,7 +37,7 @@ pub async fn list_jobs() -> Result<Vec<JobView>, ServerFnError> {
 
 /// One job with its latest log lines; `None` if the tenant has no such job.
 #[server(endpoint = "job_page", client = ApiClient)]
-pub async fn job_page(id: String) -> Result<Option<JobPageData>, ServerFnError> {
+pub async fn job_page(id: String) -> Result<Option<JobPageData>, Problem> {
     let (state, principal) = server::principal().await?;
     let Ok(job_id) = id.parse::<JobId>() else {
         return Ok(None);
@@ -64,7 +69,7 @@ pub async fn start_bulk_send(
     recipients: String,
     devices_limit: String,
     idempotency_key: Option<String>,
-) -> Result<StartOutcome, ServerFnError> {
+) -> Result<StartOutcome, Problem> {
     use crate::protocol::SendBulkRequest;
     use crate::server::jobs::{self, CreateError};
 
@@ -116,7 +121,7 @@ pub async fn start_bulk_send(
     }
 }
 
-/// What the job page's buttons ask for.
+/// What the job page's buttons ask for (a flat enum, so it travels as a form field).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum JobCommand {
     Cancel,
@@ -127,23 +132,32 @@ pub enum JobCommand {
     RetryFailedAndUnknown,
 }
 
-/// Cancels, pauses, resumes or retries a job; a refusal comes back as a sentence to show.
-#[server(endpoint = "job_action", client = ApiClient)]
-pub async fn job_action(id: String, command: JobCommand) -> Result<JobView, ServerFnError> {
-    use crate::server::jobs;
-    use crate::server::store::StopRequest;
+impl From<JobCommand> for Command {
+    fn from(command: JobCommand) -> Command {
+        match command {
+            JobCommand::Cancel => Command::Cancel,
+            JobCommand::Pause => Command::Pause,
+            JobCommand::Resume => Command::Resume,
+            JobCommand::RetryFailed => Command::Retry {
+                include_unknown: false,
+            },
+            JobCommand::RetryFailedAndUnknown => Command::Retry {
+                include_unknown: true,
+            },
+        }
+    }
+}
 
+/// Cancels, pauses, resumes or retries a job; a refusal comes back as a code the page words.
+#[server(endpoint = "job_action", client = ApiClient)]
+pub async fn job_action(id: String, command: JobCommand) -> Result<JobView, Problem> {
     let (state, principal) = server::operator().await?;
-    let job = id.parse::<JobId>().map_err(|_| server::not_found("Job"))?;
-    let tenant = principal.tenant_id;
-    let result = match command {
-        JobCommand::Cancel => jobs::stop(&state, tenant, job, StopRequest::Cancel).await,
-        JobCommand::Pause => jobs::stop(&state, tenant, job, StopRequest::Pause).await,
-        JobCommand::Resume => jobs::resume(&state, tenant, job).await,
-        JobCommand::RetryFailed => jobs::retry_failed(&state, tenant, job, false).await,
-        JobCommand::RetryFailedAndUnknown => jobs::retry_failed(&state, tenant, job, true).await,
-    };
-    result.map_err(server::fail)
+    let job = id
+        .parse::<JobId>()
+        .map_err(|_| server::not_found(Thing::Job))?;
+    crate::server::jobs::command(&state, principal.tenant_id, job, command.into())
+        .await
+        .map_err(server::fail)
 }
 
 /// One page of a job's recipients with a given status.
@@ -152,16 +166,18 @@ pub async fn job_items(
     id: String,
     status: ItemStatus,
     after: Option<u64>,
-) -> Result<ItemsPage, ServerFnError> {
+) -> Result<ItemsPage, Problem> {
     const PAGE: u32 = 100;
     let (state, principal) = server::principal().await?;
-    let job = id.parse::<JobId>().map_err(|_| server::not_found("Job"))?;
+    let job = id
+        .parse::<JobId>()
+        .map_err(|_| server::not_found(Thing::Job))?;
     let items = state
         .store
         .items(principal.tenant_id, job, Some(status), after, PAGE)
         .await
         .map_err(server::store_error)?
-        .ok_or_else(|| server::not_found("Job"))?;
+        .ok_or_else(|| server::not_found(Thing::Job))?;
     let next_after = (items.len() as u32 == PAGE)
         .then(|| items.last().map(|i| i.index))
         .flatten();

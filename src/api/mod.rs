@@ -111,23 +111,24 @@ where
 
 type Browser = leptos::server_fn::client::browser::BrowserClient;
 
-/// The text of an error that means "log in again".
-pub const UNAUTHORISED: &str = "Your session has ended: log in again.";
-
 #[cfg(feature = "ssr")]
 mod server {
     use leptos::prelude::*;
+
+    use crate::protocol::problem::{Problem, Thing};
 
     use crate::server::AppState;
     use crate::server::auth::{self, Authenticated, Principal};
     use crate::server::error::AppError;
 
-    pub fn state() -> Result<AppState, ServerFnError> {
-        use_context::<AppState>().ok_or_else(|| ServerFnError::new("server state is missing"))
+    pub fn state() -> Result<AppState, Problem> {
+        use_context::<AppState>().ok_or_else(|| Problem::Other {
+            detail: "server state is missing".into(),
+        })
     }
 
     /// An error answer for a page: the status and sentence the REST API would give.
-    pub fn fail(error: impl Into<AppError>) -> ServerFnError {
+    pub fn fail(error: impl Into<AppError>) -> Problem {
         let error = error.into();
         if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
             response.set_status(error.status());
@@ -138,24 +139,25 @@ mod server {
         if let AppError::Store(store_error) = &error {
             tracing::error!(error = %store_error, "store error answered to a page");
         }
-        ServerFnError::new(error.to_string())
+        error.problem()
     }
 
     /// The answer for something of the tenant's that does not exist: a 404.
-    pub fn not_found(what: &str) -> ServerFnError {
-        fail(AppError::NotFound(format!("{what} not found.")))
+    pub fn not_found(thing: Thing) -> Problem {
+        fail(AppError::NotFound(thing))
     }
 
     /// The answer for input a person has to fix: a 422.
-    pub fn invalid(detail: impl Into<String>) -> ServerFnError {
+    pub fn invalid(detail: impl Into<String>) -> Problem {
         fail(AppError::Unprocessable(detail.into()))
     }
 
     /// The caller, if logged in (or holding an API token).
-    pub async fn caller() -> Result<(AppState, Option<Principal>), ServerFnError> {
+    pub async fn caller() -> Result<(AppState, Option<Principal>), Problem> {
         let state = state()?;
-        let parts = use_context::<http::request::Parts>()
-            .ok_or_else(|| ServerFnError::new("request is missing"))?;
+        let parts = use_context::<http::request::Parts>().ok_or_else(|| Problem::Other {
+            detail: "request is missing".into(),
+        })?;
         // The guard has looked the caller up already for state-changing calls.
         if let Some(Authenticated(known)) = parts.extensions.get::<Authenticated>() {
             return Ok((state, known.clone()));
@@ -167,34 +169,34 @@ mod server {
     }
 
     /// The caller, who must be logged in: otherwise a 401 with a message the page understands.
-    pub async fn principal() -> Result<(AppState, Principal), ServerFnError> {
+    pub async fn principal() -> Result<(AppState, Principal), Problem> {
         match caller().await? {
             (state, Some(principal)) => Ok((state, principal)),
             (_, None) => {
                 if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
                     response.set_status(http::StatusCode::UNAUTHORIZED);
                 }
-                Err(ServerFnError::new(super::UNAUTHORISED))
+                Err(Problem::SessionEnded)
             }
         }
     }
 
     /// The caller, who must be allowed to start and change work.
-    pub async fn operator() -> Result<(AppState, Principal), ServerFnError> {
+    pub async fn operator() -> Result<(AppState, Principal), Problem> {
         let (state, principal) = principal().await?;
         principal.require_operator().map_err(fail)?;
         Ok((state, principal))
     }
 
     /// The caller, who must be an admin of their tenant.
-    pub async fn admin() -> Result<(AppState, Principal), ServerFnError> {
+    pub async fn admin() -> Result<(AppState, Principal), Problem> {
         let (state, principal) = principal().await?;
         principal.require_admin().map_err(fail)?;
         Ok((state, principal))
     }
 
     /// A store failure, as the page shows it (never the database's own words).
-    pub fn store_error(error: crate::server::store::StoreError) -> ServerFnError {
+    pub fn store_error(error: crate::server::store::StoreError) -> Problem {
         fail(error)
     }
 

@@ -2,6 +2,8 @@
 
 use leptos::prelude::*;
 
+use crate::protocol::problem::Problem;
+
 use super::ApiClient;
 use super::ViewerInfo;
 #[cfg(feature = "ssr")]
@@ -9,7 +11,7 @@ use super::server;
 
 /// Who is logged in, if anyone.
 #[server(endpoint = "viewer", client = ApiClient)]
-pub async fn viewer() -> Result<Option<ViewerInfo>, ServerFnError> {
+pub async fn viewer() -> Result<Option<ViewerInfo>, Problem> {
     let (state, principal) = server::caller().await?;
     let Some(session) = principal.and_then(|p| p.session) else {
         return Ok(None);
@@ -36,7 +38,7 @@ pub async fn login(
     username: String,
     password: String,
     next: Option<String>,
-) -> Result<(), ServerFnError> {
+) -> Result<(), Problem> {
     use crate::server::auth::{self, LoginError};
     use crate::server::error::AppError;
     use crate::server::peer::Peer;
@@ -78,7 +80,7 @@ pub async fn login(
 
 /// Ends the session and goes to the login page.
 #[server(endpoint = "logout", client = ApiClient)]
-pub async fn logout() -> Result<(), ServerFnError> {
+pub async fn logout() -> Result<(), Problem> {
     use crate::server::auth;
     use crate::server::peer::Peer;
     let state = server::state()?;

@@ -4,17 +4,7 @@
 use chrono::{DateTime, Utc};
 
 /// `10,000` (or `10.000` with `'.'`): digits grouped by thousands.
-pub fn group_thousands(n: u64, separator: char) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(separator);
-        }
-        out.push(c);
-    }
-    out
-}
+pub use crate::i18n::group_thousands;
 
 /// `2026-11-24 15:03 UTC`
 pub fn date_time(at: DateTime<Utc>) -> String {

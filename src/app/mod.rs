@@ -2,7 +2,17 @@
 
 pub mod components;
 pub mod format;
-pub mod i18n;
+/// The UI's strings: the shared tables, and the page's locale.
+pub mod i18n {
+    pub use crate::i18n::*;
+
+    /// The current page's strings.
+    pub fn use_text() -> &'static Text {
+        leptos::prelude::use_context::<Locale>()
+            .unwrap_or_default()
+            .text()
+    }
+}
 pub mod navigation;
 pub mod pages;
 
@@ -123,10 +133,10 @@ fn page_title(page: String) -> String {
 
 /// Who is logged in, loaded once per page and shared by every component that asks.
 #[derive(Clone, Copy)]
-pub struct Viewer(Resource<Result<Option<ViewerInfo>, ServerFnError>>);
+pub struct Viewer(Resource<Result<Option<ViewerInfo>, crate::protocol::Problem>>);
 
 /// The shared viewer resource.
-pub fn use_viewer() -> Resource<Result<Option<ViewerInfo>, ServerFnError>> {
+pub fn use_viewer() -> Resource<Result<Option<ViewerInfo>, crate::protocol::Problem>> {
     expect_context::<Viewer>().0
 }
 

@@ -19,6 +19,9 @@ const PING_EVERY: Duration = Duration::from_secs(15);
 const DEAD_AFTER_MS: f64 = 40_000.0;
 const FLUSH_EVERY: Duration = Duration::from_millis(50);
 const MAX_BACKOFF_MS: f64 = 30_000.0;
+/// Close codes that mean the credential is gone (4401) or was never allowed (4403): trying
+/// again cannot help, logging in can.
+const SESSION_OVER: [u16; 2] = [4401, 4403];
 
 type Handlers = (
     Closure<dyn FnMut()>,
@@ -42,6 +45,9 @@ struct Driver {
     last_heard_ms: f64,
     polling: bool,
     polls_in_flight: usize,
+    /// The server ended the session (logged out, revoked, expired): nothing reconnects or polls
+    /// until the reader logs in again.
+    ended: bool,
 }
 
 thread_local! {
@@ -78,11 +84,14 @@ pub fn ensure_started(live: Live) {
     set_interval(poll_tick, POLL_EVERY);
     let on_online = Closure::<dyn FnMut()>::new(|| {
         with(|d| d.failures = 0);
-        if !with(|d| d.open) {
+        if !with(|d| d.open || d.ended) {
             connect();
         }
     });
     let on_offline = Closure::<dyn FnMut()>::new(|| {
+        if with(|d| d.ended) {
+            return;
+        }
         set_state(Connection::Offline);
         // The socket may linger half-open; drop it so the online event reconnects cleanly.
         if let Some(socket) = with(|d| d.socket.clone()) {
@@ -127,6 +136,9 @@ fn socket_url() -> Option<String> {
 
 fn connect() {
     with(|d| d.reconnect_scheduled = false);
+    if with(|d| d.ended) {
+        return;
+    }
     if !online() {
         set_state(Connection::Offline);
         return;
@@ -146,7 +158,13 @@ fn connect() {
             on_text(&text);
         }
     });
-    let on_close = Closure::<dyn FnMut(CloseEvent)>::new(|_event: CloseEvent| on_closed());
+    let on_close = Closure::<dyn FnMut(CloseEvent)>::new(|event: CloseEvent| {
+        if SESSION_OVER.contains(&event.code()) {
+            session_ended();
+        } else {
+            on_closed();
+        }
+    });
     socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
     socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
@@ -224,6 +242,9 @@ fn flush() {
 }
 
 fn on_closed() {
+    if with(|d| d.ended) {
+        return;
+    }
     let failures = with(|d| {
         d.open = false;
         d.confirmed = false;
@@ -242,6 +263,18 @@ fn on_closed() {
         set_state(Connection::Reconnecting(failures));
     }
     schedule_reconnect(failures);
+}
+
+/// The session is over: stop the socket, its reconnects and the polling, and say so.
+fn session_ended() {
+    with(|d| {
+        d.ended = true;
+        d.open = false;
+        d.confirmed = false;
+        d.polling = false;
+        d.socket = None;
+    });
+    set_state(Connection::SessionEnded);
 }
 
 fn schedule_reconnect(failures: u32) {
@@ -274,7 +307,13 @@ fn heartbeat() {
 }
 
 fn poll_tick() {
-    let (polling, live, busy) = with(|d| (d.polling && !d.open, d.live, d.polls_in_flight > 0));
+    let (polling, live, busy) = with(|d| {
+        (
+            d.polling && !d.open && !d.ended,
+            d.live,
+            d.polls_in_flight > 0,
+        )
+    });
     let Some(live) = live.filter(|_| polling && !busy) else {
         return;
     };
@@ -284,13 +323,12 @@ fn poll_tick() {
         leptos::task::spawn_local(async move {
             let url = format!("/api/campaigns/{campaign}");
             let view = async {
-                gloo_net::http::Request::get(&url)
-                    .send()
-                    .await
-                    .ok()?
-                    .json::<crate::protocol::CampaignView>()
-                    .await
-                    .ok()
+                let response = gloo_net::http::Request::get(&url).send().await.ok()?;
+                if response.status() == 401 {
+                    session_ended();
+                    return None;
+                }
+                response.json::<crate::protocol::CampaignView>().await.ok()
             }
             .await;
             with(|d| d.polls_in_flight -= 1);
@@ -309,13 +347,12 @@ fn poll_tick() {
         leptos::task::spawn_local(async move {
             let url = format!("/api/jobs/{job_id}/events?after_seq={seen}&limit=1000");
             let page = async {
-                gloo_net::http::Request::get(&url)
-                    .send()
-                    .await
-                    .ok()?
-                    .json::<EventsPage>()
-                    .await
-                    .ok()
+                let response = gloo_net::http::Request::get(&url).send().await.ok()?;
+                if response.status() == 401 {
+                    session_ended();
+                    return None;
+                }
+                response.json::<EventsPage>().await.ok()
             }
             .await;
             with(|d| d.polls_in_flight -= 1);

@@ -41,6 +41,9 @@ pub enum Connection {
     /// WebSockets keep failing: following jobs by polling the events endpoint.
     Polling,
     Offline,
+    /// The server closed the channel because the session ended (logged out, revoked,
+    /// expired): nothing more arrives until the reader logs in again.
+    SessionEnded,
 }
 
 /// The app's live channel. Copy: every field is an arena handle.

@@ -8,10 +8,14 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub mod lifecycle;
 mod messages;
+pub mod problem;
 mod rest;
 
+pub use lifecycle::{Command, Refusal};
 pub use messages::*;
+pub use problem::Problem;
 pub use rest::*;
 
 /// Identifies a job; a UUID v7, so ids sort by creation time.
@@ -264,9 +268,11 @@ pub struct JobView {
 impl JobView {
     /// Applies a job event to this snapshot so a client's copy follows the server's.
     pub fn apply(&mut self, msg: &ServerMsg) {
+        if let Some(status) = lifecycle::status_after(self.status, msg) {
+            self.status = status;
+        }
         match msg {
             ServerMsg::JobStarted(e) => {
-                self.status = JobStatus::Processing;
                 if self.started_at.is_none() {
                     self.started_at = Some(e.at);
                 }
@@ -288,13 +294,9 @@ impl JobView {
                 if let Some(progress) = e.progress {
                     self.progress = progress;
                 }
-                if self.status == JobStatus::Pending {
-                    self.status = JobStatus::Processing;
-                }
             }
             ServerMsg::Item(e) => self.progress = e.progress,
             ServerMsg::JobCompleted(e) => {
-                self.status = JobStatus::Completed;
                 self.finished_at = Some(e.at);
                 self.progress = Progress {
                     percentage: 100.0,
@@ -306,12 +308,11 @@ impl JobView {
                     )
                 };
                 self.results = Some(e.results.clone());
-                if self.kind == JobKind::Scrape {
-                    self.stage = Some("completed".to_owned());
+                if let Some(stage) = lifecycle::completed_stage(self.kind) {
+                    self.stage = Some(stage.to_owned());
                 }
             }
             ServerMsg::JobFailed(e) => {
-                self.status = JobStatus::Failed;
                 self.finished_at = Some(e.at);
                 self.last_error = Some(e.error.clone());
                 if let Some(progress) = e.progress {
@@ -319,16 +320,11 @@ impl JobView {
                 }
             }
             ServerMsg::JobCancelled(e) => {
-                self.status = JobStatus::Cancelled;
                 self.finished_at = Some(e.at);
                 self.progress = e.progress;
             }
-            ServerMsg::JobPaused(e) => {
-                self.status = JobStatus::Paused;
-                self.progress = e.progress;
-            }
+            ServerMsg::JobPaused(e) => self.progress = e.progress,
             ServerMsg::JobResumed(e) => {
-                self.status = JobStatus::Pending;
                 self.finished_at = None;
                 self.results = None;
                 if let Some(progress) = e.progress {

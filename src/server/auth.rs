@@ -51,9 +51,7 @@ impl Principal {
         if self.role().can_operate() {
             Ok(())
         } else {
-            Err(Forbidden(
-                "Your role can watch jobs but not start or change them.",
-            ))
+            Err(Forbidden(crate::protocol::problem::Denial::WatchOnly))
         }
     }
 
@@ -62,15 +60,15 @@ impl Principal {
         if self.role().can_administer() {
             Ok(())
         } else {
-            Err(Forbidden("Only admins can manage users and API tokens."))
+            Err(Forbidden(crate::protocol::problem::Denial::AdminsOnly))
         }
     }
 }
 
 /// The caller is known but may not do this.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct Forbidden(pub &'static str);
+#[error("{0:?}")]
+pub struct Forbidden(pub crate::protocol::problem::Denial);
 
 /// The CSRF token of a session: derived from the cookie's secret, so it needs no storage and is
 /// useless without the cookie.

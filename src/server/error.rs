@@ -6,52 +6,78 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::protocol::InvalidPhone;
+use crate::protocol::lifecycle::Refusal;
+use crate::protocol::problem::{Denial, Problem, Thing};
 use crate::server::jobs::{ControlError, CreateError};
 use crate::server::store::StoreError;
 
-/// An error answer: a status and one sentence a person can act on.
+/// An error answer: a status, and a `Problem` (code and parameters) worded for people.
 #[derive(Debug, thiserror::Error)]
+#[error("{}", self.problem())]
 pub enum AppError {
-    #[error("Log in, or send an API token as 'Authorization: Bearer <token>'.")]
     Unauthorized,
-    #[error("Wrong workspace, username or password.")]
     WrongPassword,
     /// A worker report without its job's worker token.
-    #[error("Send this job's worker_token as 'Authorization: Bearer <worker_token>'.")]
     WrongWorker,
-    #[error("{0}")]
-    NotFound(String),
-    #[error("{0}")]
+    NotFound(Thing),
+    /// A request that is malformed as a whole (a 400); the detail says how.
     BadRequest(String),
-    #[error("{0}")]
+    /// Input a person has to fix (a 422).
     Unprocessable(String),
-    #[error("{detail}")]
     InvalidPhones {
         detail: String,
         invalid: Vec<InvalidPhone>,
     },
-    #[error("{0}")]
     Conflict(String),
-    #[error("{0}")]
-    Forbidden(String),
-    #[error("Too many requests: slow down and try again in {}.", .0.wait())]
+    /// A command that does not fit the job's state.
+    Refused(Refusal),
+    Forbidden(Denial),
     TooManyRequests(crate::server::limits::Limited),
-    #[error("Too many login attempts: try again in {}.", .0.wait())]
     TooManyLogins(crate::server::limits::Limited),
-    #[error("The server is busy checking other logins: try again in a moment.")]
     Busy,
-    #[error("The request is too large: send at most {} KiB.", .0 / 1024)]
     TooLarge(usize),
-    #[error("The request body arrived too slowly: send it again.")]
     SlowBody,
-    #[error("The database is not answering; try again in a moment.")]
     Store(#[from] StoreError),
 }
 
 impl AppError {
     /// The answer for a job id that does not exist for this tenant (or at all: the same words).
     pub fn job_not_found() -> AppError {
-        AppError::NotFound("Job not found.".into())
+        AppError::NotFound(Thing::Job)
+    }
+
+    /// The code and parameters of this answer (never the database's own words).
+    pub fn problem(&self) -> Problem {
+        match self {
+            AppError::Unauthorized => Problem::Unauthorized,
+            AppError::WrongPassword => Problem::WrongPassword,
+            AppError::WrongWorker => Problem::WrongWorker,
+            AppError::NotFound(thing) => Problem::NotFound { thing: *thing },
+            AppError::BadRequest(detail)
+            | AppError::Unprocessable(detail)
+            | AppError::InvalidPhones { detail, .. } => Problem::Invalid {
+                detail: detail.clone(),
+            },
+            AppError::Conflict(detail) | AppError::Store(StoreError::Conflict(detail)) => {
+                Problem::Conflict {
+                    detail: detail.clone(),
+                }
+            }
+            AppError::Refused(refusal) => Problem::Refused { refusal: *refusal },
+            AppError::Forbidden(denial) => Problem::Forbidden { denial: *denial },
+            AppError::TooManyRequests(limited) => Problem::TooManyRequests {
+                seconds: limited.seconds(),
+            },
+            AppError::TooManyLogins(limited) => Problem::TooManyLogins {
+                seconds: limited.seconds(),
+            },
+            AppError::Busy => Problem::Busy,
+            AppError::TooLarge(bytes) => Problem::TooLarge {
+                kib: (*bytes / 1024) as u64,
+            },
+            AppError::SlowBody => Problem::SlowBody,
+            AppError::Store(_) => Problem::Unavailable,
+        }
     }
 
     /// Seconds to wait before trying again, for answers that have them (`Retry-After`).
@@ -76,7 +102,7 @@ impl AppError {
             AppError::Unprocessable(_) | AppError::InvalidPhones { .. } => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
-            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::Refused(_) => StatusCode::CONFLICT,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::TooManyRequests(_) | AppError::TooManyLogins(_) => {
                 StatusCode::TOO_MANY_REQUESTS
@@ -106,7 +132,7 @@ impl From<ControlError> for AppError {
     fn from(error: ControlError) -> Self {
         match error {
             ControlError::NotFound => AppError::job_not_found(),
-            ControlError::Refused(reason) => AppError::Conflict(reason),
+            ControlError::Refused(refusal) => AppError::Refused(refusal),
             ControlError::Store(e) => AppError::Store(e),
         }
     }
@@ -114,7 +140,7 @@ impl From<ControlError> for AppError {
 
 impl From<crate::server::auth::Forbidden> for AppError {
     fn from(error: crate::server::auth::Forbidden) -> Self {
-        AppError::Forbidden(error.0.to_owned())
+        AppError::Forbidden(error.0)
     }
 }
 
@@ -124,12 +150,13 @@ impl IntoResponse for AppError {
         if let AppError::Store(error) = &self {
             tracing::error!(%error, "store error answered with {status}");
         }
+        let problem = self.problem();
+        let detail = (crate::i18n::EN.problem)(&problem);
         let body = match &self {
-            AppError::InvalidPhones { detail, invalid } => {
-                json!({ "detail": detail, "invalid": invalid })
+            AppError::InvalidPhones { invalid, .. } => {
+                json!({ "detail": detail, "code": problem.code(), "invalid": invalid })
             }
-            AppError::Store(StoreError::Conflict(detail)) => json!({ "detail": detail }),
-            other => json!({ "detail": other.to_string() }),
+            _ => json!({ "detail": detail, "code": problem.code() }),
         };
         let mut response = (status, Json(body)).into_response();
         if let Some(seconds) = self.retry_after() {

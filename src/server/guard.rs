@@ -16,6 +16,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 
+use crate::protocol::problem::Denial;
 use crate::server::AppState;
 use crate::server::auth::{
     self, Authenticated, Authorization, Credential, Principal, csrf_token, session_cookie_value,
@@ -48,7 +49,7 @@ fn refusal(server_fn: bool, error: AppError) -> Response {
     }
     use leptos::server_fn::error::{FromServerFnError, SERVER_FN_ERROR_HEADER};
     let status = error.status();
-    let body = leptos::prelude::ServerFnError::new(error.to_string()).ser();
+    let body = error.problem().ser();
     let mut response = (status, body).into_response();
     response
         .headers_mut()
@@ -140,13 +141,7 @@ pub async fn protect(State(state): State<AppState>, request: Request, next: Next
         .and_then(|_| session_cookie_value(&parts));
     let login = parts.uri.path() == "/api/login";
     if (session.is_some() || login) && cross_site(&state, &parts) {
-        return refusal(
-            server_fn,
-            AppError::Forbidden(
-                "Cross-site requests are refused: use jobpulse's own pages, or an API token."
-                    .into(),
-            ),
-        );
+        return refusal(server_fn, AppError::Forbidden(Denial::CrossSite));
     }
     let limit = body_limit(&state, &parts, principal.is_some());
     parts.extensions.insert(Authenticated(principal));
@@ -189,13 +184,7 @@ pub async fn protect(State(state): State<AppState>, request: Request, next: Next
             })
             .flatten();
         if field.as_deref() != Some(expected) {
-            return refusal(
-                server_fn,
-                AppError::Forbidden(
-                    "This request lacks the page's CSRF token: reload the page and try again."
-                        .into(),
-                ),
-            );
+            return refusal(server_fn, AppError::Forbidden(Denial::NoCsrfToken));
         }
     }
     let nul = if form {

@@ -2,13 +2,12 @@
 
 use std::time::Duration;
 
+use crate::protocol::lifecycle::{Command, Refusal};
 use crate::protocol::{InvalidPhone, JobId, JobStatus, JobView, SendBulkRequest};
 use crate::server::AppState;
 use crate::server::hub::EventBatch;
 use crate::server::phones;
-use crate::server::store::{
-    Created, NewBulkJob, StopRequest, StoreError, StoredEvent, TenantId, Transition,
-};
+use crate::server::store::{Created, NewBulkJob, StoreError, StoredEvent, TenantId, Transition};
 
 /// Most recipients in one bulk send.
 pub const MAX_PHONES: usize = 100_000;
@@ -36,7 +35,7 @@ pub enum CreateError {
 }
 
 fn thousands(n: usize) -> String {
-    crate::app::format::group_thousands(n as u64, ',')
+    crate::i18n::group_thousands(n as u64, ',')
 }
 
 /// Checks everything about a bulk send except the phone numbers themselves.
@@ -148,8 +147,8 @@ pub enum ControlError {
     #[error("Job not found.")]
     NotFound,
     /// It does not fit the job's state (a 409).
-    #[error("{0}")]
-    Refused(String),
+    #[error("{0:?}")]
+    Refused(Refusal),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -165,22 +164,28 @@ fn publish(state: &AppState, tenant: TenantId, event: StoredEvent) {
     });
 }
 
-/// Cancels or pauses a job. A running job stops starting items at once and lets in-flight sends
-/// finish; the answer waits (a few seconds at most) for the runner's final counts.
+/// Carries out a command people gave a job: cancel, pause, resume or retry. A running job stops
+/// starting items at once and lets in-flight sends finish; the answer waits (a few seconds at
+/// most) for the runner's final counts.
 #[tracing::instrument(skip(state))]
-pub async fn stop(
+pub async fn command(
     state: &AppState,
     tenant: TenantId,
     job: JobId,
-    request: StopRequest,
+    command: Command,
 ) -> Result<JobView, ControlError> {
-    match state.store.request_stop(tenant, job, request).await? {
+    match state.store.command(tenant, job, command).await? {
         None => Err(ControlError::NotFound),
         Some(Transition::Done { job, event }) => {
             publish(state, tenant, event);
+            if job.status == JobStatus::Pending
+                && let Some(engine) = &state.engine
+            {
+                engine.wake();
+            }
             Ok(job)
         }
-        Some(Transition::Refused { reason, .. }) => Err(ControlError::Refused(reason)),
+        Some(Transition::Refused { refusal, .. }) => Err(ControlError::Refused(refusal)),
         Some(Transition::Requested(current)) => {
             // The runner may live in another instance: watch the database, not the local hub.
             let deadline = tokio::time::Instant::now() + STOP_WAIT;
@@ -195,51 +200,6 @@ pub async fn stop(
             }
             Ok(latest)
         }
-    }
-}
-
-/// Puts a paused (or provider-failed) job back in the queue.
-#[tracing::instrument(skip(state))]
-pub async fn resume(
-    state: &AppState,
-    tenant: TenantId,
-    job: JobId,
-) -> Result<JobView, ControlError> {
-    let transition = state.store.resume_job(tenant, job).await?;
-    requeued(state, tenant, transition)
-}
-
-/// Re-queues the failed (and, if asked, unknown) items of a finished job, continuing its seq.
-#[tracing::instrument(skip(state))]
-pub async fn retry_failed(
-    state: &AppState,
-    tenant: TenantId,
-    job: JobId,
-    include_unknown: bool,
-) -> Result<JobView, ControlError> {
-    let transition = state
-        .store
-        .retry_items(tenant, job, include_unknown)
-        .await?;
-    requeued(state, tenant, transition)
-}
-
-fn requeued(
-    state: &AppState,
-    tenant: TenantId,
-    transition: Option<Transition>,
-) -> Result<JobView, ControlError> {
-    match transition {
-        None => Err(ControlError::NotFound),
-        Some(Transition::Done { job, event }) => {
-            publish(state, tenant, event);
-            if let Some(engine) = &state.engine {
-                engine.wake();
-            }
-            Ok(job)
-        }
-        Some(Transition::Refused { reason, .. }) => Err(ControlError::Refused(reason)),
-        Some(Transition::Requested(job)) => Ok(job),
     }
 }
 

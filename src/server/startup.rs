@@ -388,7 +388,7 @@ async fn healthz(State(state): State<AppState>) -> Response {
 }
 
 async fn api_not_found() -> AppError {
-    AppError::NotFound("There is no such API endpoint; see CONTRACT.md for the routes.".into())
+    AppError::NotFound(crate::protocol::problem::Thing::Endpoint)
 }
 
 /// Pages need a logged-in user; everything else (API, assets, login) decides for itself.

@@ -63,13 +63,9 @@ async fn pages_need_a_login() {
     // A wrong password is the caller's mistake, not the server's: 401, not 500.
     assert_eq!(wrong.status(), 401);
     assert!(session_cookie(&wrong).is_none());
-    assert!(
-        wrong
-            .text()
-            .await
-            .unwrap()
-            .contains("Wrong workspace, username or password")
-    );
+    // A problem code the login page words in its reader's language.
+    let problem: serde_json::Value = wrong.json().await.unwrap();
+    assert_eq!(problem["code"], "wrong_password");
 }
 
 #[tokio::test]

@@ -190,7 +190,11 @@ async fn a_tenant_learns_nothing_about_another_tenants_jobs() {
         let action = a_session
             .call(&app, "job_action", &[("id", id), ("command", "Cancel")])
             .await;
-        assert!(action.text().await.unwrap().contains("Job not found"));
+        let problem: Value = action.json().await.unwrap();
+        assert_eq!(
+            problem,
+            serde_json::json!({"code": "not_found", "thing": "job"})
+        );
     }
 
     // Both WebSocket endpoints, and subscribe messages for every one of B's ids.
@@ -320,8 +324,10 @@ async fn cross_site_and_token_less_posts_to_server_functions_are_refused() {
         assert_eq!(tokenless.status(), 403, "{endpoint}: no CSRF token");
         let wrong = post(vec![("x-csrf-token", "0".repeat(64))]).await.unwrap();
         assert_eq!(wrong.status(), 403, "{endpoint}: wrong CSRF token");
-        // Refused in the server functions' own encoding, so the page can show it.
-        assert!(wrong.text().await.unwrap().contains("CSRF"));
+        // Refused in the server functions' own encoding (a problem code), so the page can word it.
+        let problem: Value = wrong.json().await.unwrap();
+        assert_eq!(problem["code"], "forbidden", "{endpoint}");
+        assert_eq!(problem["denial"], "no_csrf_token", "{endpoint}");
         // And none of them uses GET.
         let get = app
             .client
@@ -373,13 +379,8 @@ async fn the_sixth_wrong_password_in_a_minute_is_throttled() {
     // The login in `user` was the first attempt of the minute.
     for _ in 0..4 {
         let wrong = attempt("guess").await;
-        assert!(
-            wrong
-                .text()
-                .await
-                .unwrap()
-                .contains("Wrong workspace, username or password")
-        );
+        let problem: Value = wrong.json().await.unwrap();
+        assert_eq!(problem["code"], "wrong_password");
     }
     let throttled = attempt("guess").await;
     assert_eq!(throttled.status(), 429);
@@ -389,13 +390,9 @@ async fn the_sixth_wrong_password_in_a_minute_is_throttled() {
         .parse()
         .unwrap();
     assert!((1..=60).contains(&retry_after));
-    assert!(
-        throttled
-            .text()
-            .await
-            .unwrap()
-            .contains("Too many login attempts")
-    );
+    let problem: Value = throttled.json().await.unwrap();
+    assert_eq!(problem["code"], "too_many_logins");
+    assert_eq!(problem["seconds"], retry_after);
     // Even the right password waits now.
     let right = attempt("correct horse battery").await;
     assert_eq!(right.status(), 429);

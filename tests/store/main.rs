@@ -8,10 +8,11 @@ mod campaigns;
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
+use jobpulse::protocol::lifecycle::{Command, Refusal};
 use jobpulse::protocol::{ItemStatus, JobStatus, ServerMsg};
 use jobpulse::server::store::{
-    self, Control, Created, InFlightPolicy, ItemOutcome, JobEnd, JobFilter, NewBulkJob,
-    StopRequest, Store, StoreError, TenantId, Transition,
+    self, Control, Created, InFlightPolicy, ItemOutcome, JobEnd, JobFilter, NewBulkJob, Store,
+    StoreError, TenantId, Transition,
 };
 
 /// A store on a fresh database, and whatever keeps that database alive.
@@ -591,11 +592,8 @@ macro_rules! control_conformance {
                 let b = super::$backend().await;
                 let t = tenant(b.store.as_ref(), "acme").await;
                 let job = new_job(b.store.as_ref(), t, 3, None).await.job().clone();
-                let Some(Transition::Done { job: paused, event }) = b
-                    .store
-                    .request_stop(t, job.id, StopRequest::Pause)
-                    .await
-                    .unwrap()
+                let Some(Transition::Done { job: paused, event }) =
+                    b.store.command(t, job.id, Command::Pause).await.unwrap()
                 else {
                     panic!("paused at once")
                 };
@@ -614,29 +612,28 @@ macro_rules! control_conformance {
                 let Some(Transition::Done {
                     job: cancelled,
                     event,
-                }) = b
-                    .store
-                    .request_stop(t, job.id, StopRequest::Cancel)
-                    .await
-                    .unwrap()
+                }) = b.store.command(t, job.id, Command::Cancel).await.unwrap()
                 else {
                     panic!("cancelled at once")
                 };
                 assert_eq!(cancelled.status, JobStatus::Cancelled);
                 assert!(cancelled.finished_at.is_some());
                 assert_eq!((event.kind.as_str(), event.seq), ("job_cancelled", 3));
-                let Some(Transition::Refused { reason, .. }) = b
-                    .store
-                    .request_stop(t, job.id, StopRequest::Cancel)
-                    .await
-                    .unwrap()
+                let Some(Transition::Refused { refusal, .. }) =
+                    b.store.command(t, job.id, Command::Cancel).await.unwrap()
                 else {
                     panic!("refused")
                 };
-                assert!(reason.contains("cancelled"), "{reason}");
+                assert_eq!(
+                    refusal,
+                    Refusal::Ended {
+                        status: JobStatus::Cancelled,
+                        command: Command::Cancel
+                    }
+                );
                 assert!(
                     b.store
-                        .request_stop(TenantId(uuid::Uuid::now_v7()), job.id, StopRequest::Cancel)
+                        .command(TenantId(uuid::Uuid::now_v7()), job.id, Command::Cancel)
                         .await
                         .unwrap()
                         .is_none()
@@ -649,30 +646,19 @@ macro_rules! control_conformance {
                 let t = tenant(b.store.as_ref(), "acme").await;
                 let job = new_job(b.store.as_ref(), t, 3, None).await.job().clone();
                 claim(b.store.as_ref(), "me").await;
-                let requested = b
-                    .store
-                    .request_stop(t, job.id, StopRequest::Pause)
-                    .await
-                    .unwrap();
+                let requested = b.store.command(t, job.id, Command::Pause).await.unwrap();
                 assert!(matches!(requested, Some(Transition::Requested(_))));
                 assert_eq!(
                     b.store.renew_lease(job.id, "me", lease()).await.unwrap(),
                     Control::Pause
                 );
                 // Cancel overrides a pending pause; a pause does not override a cancel.
-                b.store
-                    .request_stop(t, job.id, StopRequest::Cancel)
-                    .await
-                    .unwrap();
+                b.store.command(t, job.id, Command::Cancel).await.unwrap();
                 assert_eq!(
                     b.store.renew_lease(job.id, "me", lease()).await.unwrap(),
                     Control::Cancel
                 );
-                let refused = b
-                    .store
-                    .request_stop(t, job.id, StopRequest::Pause)
-                    .await
-                    .unwrap();
+                let refused = b.store.command(t, job.id, Command::Pause).await.unwrap();
                 assert!(matches!(refused, Some(Transition::Refused { .. })));
                 let end = b
                     .store
@@ -694,17 +680,14 @@ macro_rules! control_conformance {
                 let t = tenant(b.store.as_ref(), "acme").await;
                 let job = new_job(b.store.as_ref(), t, 2, None).await.job().clone();
                 assert!(matches!(
-                    b.store.resume_job(t, job.id).await.unwrap(),
+                    b.store.command(t, job.id, Command::Resume).await.unwrap(),
                     Some(Transition::Refused { .. })
                 ));
-                b.store
-                    .request_stop(t, job.id, StopRequest::Pause)
-                    .await
-                    .unwrap();
+                b.store.command(t, job.id, Command::Pause).await.unwrap();
                 let Some(Transition::Done {
                     job: resumed,
                     event,
-                }) = b.store.resume_job(t, job.id).await.unwrap()
+                }) = b.store.command(t, job.id, Command::Resume).await.unwrap()
                 else {
                     panic!("resumed")
                 };
@@ -752,8 +735,17 @@ macro_rules! control_conformance {
                     .await
                     .unwrap();
 
-                let Some(Transition::Done { job: again, event }) =
-                    b.store.retry_items(t, job.id, false).await.unwrap()
+                let Some(Transition::Done { job: again, event }) = b
+                    .store
+                    .command(
+                        t,
+                        job.id,
+                        Command::Retry {
+                            include_unknown: false,
+                        },
+                    )
+                    .await
+                    .unwrap()
                 else {
                     panic!("retried")
                 };
@@ -801,8 +793,17 @@ macro_rules! control_conformance {
                     .unwrap();
 
                 // Unknown items only when asked; then nothing is left to retry.
-                let Some(Transition::Done { job: third, .. }) =
-                    b.store.retry_items(t, job.id, true).await.unwrap()
+                let Some(Transition::Done { job: third, .. }) = b
+                    .store
+                    .command(
+                        t,
+                        job.id,
+                        Command::Retry {
+                            include_unknown: true,
+                        },
+                    )
+                    .await
+                    .unwrap()
                 else {
                     panic!("retried with unknown")
                 };
@@ -814,16 +815,22 @@ macro_rules! control_conformance {
                 let b = super::$backend().await;
                 let t = tenant(b.store.as_ref(), "acme").await;
                 let job = new_job(b.store.as_ref(), t, 2, None).await.job().clone();
-                b.store
-                    .request_stop(t, job.id, StopRequest::Cancel)
+                b.store.command(t, job.id, Command::Cancel).await.unwrap();
+                let Some(Transition::Refused { refusal, .. }) = b
+                    .store
+                    .command(
+                        t,
+                        job.id,
+                        Command::Retry {
+                            include_unknown: true,
+                        },
+                    )
                     .await
-                    .unwrap();
-                let Some(Transition::Refused { reason, .. }) =
-                    b.store.retry_items(t, job.id, true).await.unwrap()
+                    .unwrap()
                 else {
                     panic!("refused")
                 };
-                assert!(reason.contains("cancelled"), "{reason}");
+                assert_eq!(refusal, Refusal::CancelledIsNotRetried);
             }
         }
     };

@@ -14,7 +14,9 @@ pub fn ConnectionBadge() -> impl IntoView {
         Connection::Reconnecting(n) => ("reconnecting", (text.conn_reconnecting)(n)),
         Connection::Polling => ("polling", text.conn_polling.to_owned()),
         Connection::Offline => ("offline", text.conn_offline.to_owned()),
+        Connection::SessionEnded => ("ended", text.conn_session_ended.to_owned()),
     };
+    let ended = move || live.connection.get() == Connection::SessionEnded;
     view! {
         <span
             class=move || format!("conn conn-{}", state().0)
@@ -25,6 +27,9 @@ pub fn ConnectionBadge() -> impl IntoView {
         >
             <span class="conn-dot" aria-hidden="true"></span>
             {move || state().1}
+            <Show when=ended>
+                " " <a class="conn-login" href="/login">{text.log_in}</a>
+            </Show>
         </span>
     }
 }

@@ -4,7 +4,7 @@ use crate::api::{JobAction, JobCommand};
 use crate::app::i18n::use_text;
 use crate::app::pages::error_message;
 use crate::live::JobFeed;
-use crate::protocol::{JobKind, JobStatus};
+use crate::protocol::lifecycle::{self, Command};
 
 /// Pause, resume, cancel (with a confirmation) and retry, as the job's state allows.
 #[component]
@@ -15,11 +15,16 @@ pub fn JobControls(feed: JobFeed) -> impl IntoView {
     let include_unknown = RwSignal::new(false);
     let id = feed.id.to_string();
     let job = feed.job;
-    let status = move || job.with(|j| j.status);
-    let kind = job.with_untracked(|j| j.kind);
-    // An outside worker moves its own job: here it can only be cancelled.
-    let external = kind == JobKind::External;
-    let remaining = move || job.with(|j| j.progress.total.saturating_sub(j.progress.done()));
+    // The same rules the server applies: a button shows only when its command would be taken.
+    let allows = move |command: Command| job.with(|j| lifecycle::allows(j, command));
+    let can_pause = move || allows(Command::Pause);
+    let can_cancel = move || allows(Command::Cancel);
+    let can_resume = move || allows(Command::Resume);
+    let can_retry = move || {
+        allows(Command::Retry {
+            include_unknown: true,
+        })
+    };
     let busy = move || action.pending().get();
     let run = Callback::new(move |command: JobCommand| {
         action.dispatch(JobAction {
@@ -27,28 +32,6 @@ pub fn JobControls(feed: JobFeed) -> impl IntoView {
             command,
         });
     });
-
-    let can_pause =
-        move || !external && matches!(status(), JobStatus::Pending | JobStatus::Processing);
-    let can_cancel = move || {
-        matches!(
-            status(),
-            JobStatus::Pending | JobStatus::Processing | JobStatus::Paused
-        )
-    };
-    let can_resume = move || match kind {
-        JobKind::External => false,
-        // A search starts over, so a failed one can always be tried again.
-        JobKind::Scrape => matches!(status(), JobStatus::Paused | JobStatus::Failed),
-        JobKind::BulkSend => {
-            status() == JobStatus::Paused || (status() == JobStatus::Failed && remaining() > 0)
-        }
-    };
-    let can_retry = move || {
-        kind == JobKind::BulkSend
-            && matches!(status(), JobStatus::Completed | JobStatus::Failed)
-            && job.with(|j| j.progress.failed + j.progress.unknown > 0)
-    };
     let has_unknown = move || job.with(|j| j.progress.unknown > 0);
     let error = move || {
         action

@@ -24,23 +24,19 @@ pub use settings::SettingsPage;
 
 use leptos::prelude::*;
 
-use crate::api::UNAUTHORISED;
 use crate::app::i18n::use_text;
+use crate::protocol::Problem;
 
-/// The message of a server function error, without the framework's prefix.
-pub fn error_message(error: &ServerFnError) -> String {
-    match error {
-        ServerFnError::ServerError(message) => message.clone(),
-        other => other.to_string(),
-    }
+/// A problem, worded in the page's language.
+pub fn error_message(problem: &Problem) -> String {
+    (use_text().problem)(problem)
 }
 
 /// An error box; an ended session gets a link to log in again.
 #[component]
-pub fn ErrorNotice(error: ServerFnError) -> impl IntoView {
+pub fn ErrorNotice(error: Problem) -> impl IntoView {
     let text = use_text();
-    let message = error_message(&error);
-    if message == UNAUTHORISED {
+    if error.needs_login() {
         view! {
             <div class="notice notice-error" role="alert">
                 <p>{text.session_expired}</p>
@@ -51,7 +47,7 @@ pub fn ErrorNotice(error: ServerFnError) -> impl IntoView {
     } else {
         view! {
             <div class="notice notice-error" role="alert">
-                <p>{text.error_prefix} " " {message}</p>
+                <p>{text.error_prefix} " " {(text.problem)(&error)}</p>
             </div>
         }
         .into_any()

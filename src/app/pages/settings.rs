@@ -63,7 +63,7 @@ struct Actions {
 }
 
 /// The error of an action's latest result, if it failed.
-fn failed<T>(result: Option<Result<T, ServerFnError>>) -> Option<String> {
+fn failed<T>(result: Option<Result<T, crate::protocol::Problem>>) -> Option<String> {
     result.and_then(|r| r.err()).map(|e| error_message(&e))
 }
 

@@ -14,7 +14,8 @@ use super::handoff::Handoff;
 use super::lease::{Stop, raise};
 use super::recorder::{self, Report, store_backoff};
 use super::{Engine, RetryPolicy};
-use crate::protocol::{ItemStatus, JobId};
+use crate::protocol::lifecycle::Note;
+use crate::protocol::{ItemStatus, JobId, JobStatus};
 use crate::server::hub::EventBatch;
 use crate::server::providers::{OutgoingMessage, SendError};
 use crate::server::store::{ClaimedJob, ItemOutcome, ItemToSend, JobEnd, StoreError};
@@ -137,12 +138,8 @@ pub(super) async fn run(engine: Arc<Engine>, claimed: ClaimedJob) {
             message: "Items that were not attempted stay pending: resume the job once the provider is back."
                 .into(),
         },
-        Stop::Cancel => JobEnd::Cancelled {
-            message: "Cancelled on request".into(),
-        },
-        Stop::Pause => JobEnd::Paused {
-            message: "Paused on request".into(),
-        },
+        Stop::Cancel => JobEnd::stopped(JobStatus::Cancelled, Note::CancelledOnRequest),
+        Stop::Pause => JobEnd::stopped(JobStatus::Paused, Note::PausedOnRequest),
         Stop::LeaseLost => {
             tracing::warn!("lost the lease; the job's new runner carries on");
             return;

@@ -12,7 +12,8 @@ use tokio::sync::watch;
 use super::Engine;
 use super::lease::{Stop, raise};
 use super::recorder::store_backoff;
-use crate::protocol::{JobId, SourceSpec};
+use crate::protocol::lifecycle::Note;
+use crate::protocol::{JobId, JobStatus, SourceSpec};
 use crate::server::hub::EventBatch;
 use crate::server::sources::{self, Batch, FoundResult, Source, SourceError};
 use crate::server::store::{ClaimedJob, JobEnd, StoreError, StoredEvent, TenantId};
@@ -121,12 +122,8 @@ pub(super) async fn run(engine: Arc<Engine>, claimed: ClaimedJob) {
                 .into(),
         },
         Err(Halt::Stopped) => match stop {
-            Stop::Cancel => JobEnd::Cancelled {
-                message: "Cancelled on request".into(),
-            },
-            Stop::Pause => JobEnd::Paused {
-                message: "Paused on request".into(),
-            },
+            Stop::Cancel => JobEnd::stopped(JobStatus::Cancelled, Note::CancelledOnRequest),
+            Stop::Pause => JobEnd::stopped(JobStatus::Paused, Note::PausedOnRequest),
             _ => {
                 lease.abort();
                 return;

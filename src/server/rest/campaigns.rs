@@ -10,6 +10,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{JsonRequest, check_limit, json_body, limit_param, query};
+use crate::protocol::problem::Thing;
 use crate::protocol::{CampaignView, CreateCampaignResponse, JobView, ResultView, ResultsPage};
 use crate::server::AppState;
 use crate::server::auth::Principal;
@@ -31,7 +32,7 @@ impl From<CampaignError> for AppError {
     fn from(error: CampaignError) -> Self {
         match error {
             CampaignError::Invalid(detail) => AppError::Unprocessable(detail),
-            CampaignError::NotFound => AppError::NotFound("Campaign not found.".into()),
+            CampaignError::NotFound => AppError::NotFound(Thing::Campaign),
             CampaignError::WrongWorker => AppError::WrongWorker,
             CampaignError::Conflict(detail) => AppError::Conflict(detail),
             CampaignError::Store(error) => AppError::Store(error),
@@ -41,8 +42,7 @@ impl From<CampaignError> for AppError {
 
 /// A campaign id from the path; one that is not a UUID is a campaign that does not exist.
 fn campaign_id(raw: &str) -> Result<Uuid, AppError> {
-    raw.parse()
-        .map_err(|_| AppError::NotFound("Campaign not found.".into()))
+    raw.parse().map_err(|_| AppError::NotFound(Thing::Campaign))
 }
 
 async fn create(

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
+use crate::protocol::lifecycle::Command;
 use crate::protocol::{
     ItemStatus, ItemsPage, JobId, JobKind, JobStatus, JobView, RetryFailedRequest, SendBulkResponse,
 };
@@ -19,7 +20,7 @@ use crate::server::AppState;
 use crate::server::auth::Principal;
 use crate::server::error::AppError;
 use crate::server::jobs;
-use crate::server::store::{Created, JobFilter, StopRequest};
+use crate::server::store::{Created, JobFilter};
 
 /// Most events per page of `GET /jobs/{id}/events`.
 pub const MAX_EVENTS_PAGE: u32 = 5_000;
@@ -52,13 +53,7 @@ async fn cancel_job(
     Path(id): Path<String>,
 ) -> Result<Json<JobView>, AppError> {
     principal.require_operator()?;
-    let job = jobs::stop(
-        &state,
-        principal.tenant_id,
-        job_id(&id)?,
-        StopRequest::Cancel,
-    )
-    .await?;
+    let job = jobs::command(&state, principal.tenant_id, job_id(&id)?, Command::Cancel).await?;
     Ok(Json(job))
 }
 
@@ -68,13 +63,7 @@ async fn pause_job(
     Path(id): Path<String>,
 ) -> Result<Json<JobView>, AppError> {
     principal.require_operator()?;
-    let job = jobs::stop(
-        &state,
-        principal.tenant_id,
-        job_id(&id)?,
-        StopRequest::Pause,
-    )
-    .await?;
+    let job = jobs::command(&state, principal.tenant_id, job_id(&id)?, Command::Pause).await?;
     Ok(Json(job))
 }
 
@@ -85,7 +74,7 @@ async fn resume_job(
 ) -> Result<Json<JobView>, AppError> {
     principal.require_operator()?;
     Ok(Json(
-        jobs::resume(&state, principal.tenant_id, job_id(&id)?).await?,
+        jobs::command(&state, principal.tenant_id, job_id(&id)?, Command::Resume).await?,
     ))
 }
 
@@ -106,11 +95,13 @@ async fn retry_failed(
             ))
         })?
     };
-    let job = jobs::retry_failed(
+    let job = jobs::command(
         &state,
         principal.tenant_id,
         job_id(&id)?,
-        request.include_unknown,
+        Command::Retry {
+            include_unknown: request.include_unknown,
+        },
     )
     .await?;
     Ok(Json(job))

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::protocol::lifecycle::{Command, Note, Refusal};
 use crate::protocol::{
     CampaignView, InstanceView, ItemStatus, ItemView, JobId, JobKind, JobStatus, JobView, Progress,
     ResultView, ServerMsg, SourceSpec, TokenView, UserView, WorkerItem,
@@ -223,13 +224,7 @@ pub enum InFlightPolicy {
     MarkUnknown,
 }
 
-/// What the runner learns when it renews its lease.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Control {
-    Run,
-    Cancel,
-    Pause,
-}
+pub use crate::protocol::lifecycle::Control;
 
 /// An item handed to a device.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -256,13 +251,6 @@ pub struct ItemOutcome {
     pub provider_message_id: Option<String>,
 }
 
-/// A stop people can ask for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StopRequest {
-    Cancel,
-    Pause,
-}
-
 /// What became of a request to change a job's course.
 #[derive(Clone, Debug)]
 pub enum Transition {
@@ -270,8 +258,15 @@ pub enum Transition {
     Done { job: JobView, event: StoredEvent },
     /// Recorded for the job's runner, which carries it out once in-flight sends are recorded.
     Requested(JobView),
-    /// It does not fit the job's state; the reason is a sentence for people.
-    Refused { job: JobView, reason: String },
+    /// It does not fit the job's state.
+    Refused { job: JobView, refusal: Refusal },
+}
+
+impl Transition {
+    /// A refusal of a command to `job`.
+    pub fn refused(job: JobView, refusal: Refusal) -> Transition {
+        Transition::Refused { job, refusal }
+    }
 }
 
 /// How a runner ends its hold on a job.
@@ -293,6 +288,18 @@ pub enum JobEnd {
     Paused {
         message: String,
     },
+}
+
+impl JobEnd {
+    /// The end of a stop people asked for: `to` is `Cancelled` or `Paused`.
+    pub fn stopped(to: JobStatus, note: Note) -> JobEnd {
+        let message = note.message();
+        if to == JobStatus::Paused {
+            JobEnd::Paused { message }
+        } else {
+            JobEnd::Cancelled { message }
+        }
+    }
 }
 
 /// Why a store call failed.
@@ -403,21 +410,13 @@ pub trait JobStore: Send + Sync {
     async fn list_instances(&self, tenant: TenantId) -> StoreResult<Vec<InstanceView>>;
     /// Deletes the events of jobs that ended before `cutoff` (their rows and items stay).
     async fn prune_events(&self, cutoff: DateTime<Utc>) -> StoreResult<u64>;
-    /// Cancels or pauses a job: at once if no runner holds it, else by asking its runner.
-    async fn request_stop(
+    /// Carries out a command people gave one of the tenant's jobs, as `lifecycle::decide` rules:
+    /// at once if no runner holds the job, else by asking its runner.
+    async fn command(
         &self,
         tenant: TenantId,
         job: JobId,
-        stop: StopRequest,
-    ) -> StoreResult<Option<Transition>>;
-    /// Puts a paused job (or a failed one with items left) back in the queue.
-    async fn resume_job(&self, tenant: TenantId, job: JobId) -> StoreResult<Option<Transition>>;
-    /// Re-queues the failed (and, if asked, unknown) items of a finished job, in the same job.
-    async fn retry_items(
-        &self,
-        tenant: TenantId,
-        job: JobId,
-        include_unknown: bool,
+        command: Command,
     ) -> StoreResult<Option<Transition>>;
 }
 

@@ -4,13 +4,13 @@
 use chrono::{DateTime, Utc};
 
 use super::{
-    FailedPage, FoundResult, ItemOutcome, JobEnd, StopRequest, StoredEvent, outcome_event,
-    progress_of,
+    FailedPage, FoundResult, ItemOutcome, JobEnd, StoredEvent, outcome_event, progress_of,
 };
+use crate::protocol::lifecycle::Note;
 use crate::protocol::{
-    CampaignView, ItemReport, ItemStatus, JobCompletedEvent, JobFailedEvent, JobId, JobKind,
-    JobResults, JobStartedEvent, JobStatus, JobStoppedEvent, Progress, ResultView, ServerMsg,
-    StageEvent, WorkerItem,
+    CampaignView, ItemReport, ItemStatus, JobCompletedEvent, JobFailedEvent, JobId, JobResults,
+    JobStartedEvent, JobStatus, JobStoppedEvent, Progress, ResultView, ServerMsg, StageEvent,
+    WorkerItem,
 };
 
 /// A multi-stage job's overall percentage replaces the one counted from items.
@@ -188,108 +188,19 @@ pub(crate) fn resumed_event(
     })
 }
 
-/// The message that a retry writes.
-pub(crate) fn retry_message(items: i64) -> String {
-    format!("Retrying {items} items")
-}
+/// The condition under which a running job's runner may still be asked to stop: a cancel may
+/// override a pause, never the reverse (`?1` is the control asked for).
+pub(crate) const RUNNING_FENCE: &str =
+    "status = 'processing' AND (control IS NULL OR control = ?1 OR ?1 = 'cancel')";
 
-/// "completed", "failed", "been cancelled": how a sentence says a job got to `status`.
-fn done_verb(status: JobStatus) -> &'static str {
-    match status {
-        JobStatus::Completed => "completed",
-        JobStatus::Failed => "failed",
-        JobStatus::Cancelled => "been cancelled",
-        JobStatus::Paused => "been paused",
-        JobStatus::Pending | JobStatus::Processing => "started",
-    }
-}
-
-/// Why a stop does not fit a job in `status` with a `control` already requested, if it does not.
-pub(crate) fn stop_refusal(kind: JobKind, status: JobStatus, stop: StopRequest) -> Option<String> {
-    let verb = stop_control(stop);
-    if kind == JobKind::External && stop == StopRequest::Pause && !status.is_terminal() {
-        return Some(WORKER_MOVES_IT.into());
-    }
-    match (status, stop) {
-        (JobStatus::Completed | JobStatus::Failed | JobStatus::Cancelled, _) => Some(format!(
-            "The job has already {}; there is nothing to {verb}.",
-            done_verb(status)
-        )),
-        (JobStatus::Paused, StopRequest::Pause) => Some("The job is already paused.".into()),
-        _ => None,
-    }
-}
-
-/// The `control` column's spelling of a stop.
-pub(crate) fn stop_control(stop: StopRequest) -> &'static str {
-    match stop {
-        StopRequest::Cancel => "cancel",
-        StopRequest::Pause => "pause",
-    }
-}
-
-/// The refusal for controls an outside worker's job does not have.
-pub(crate) const WORKER_MOVES_IT: &str =
-    "An outside worker runs this job: it can be cancelled here, but only its worker moves it on.";
-
-/// The refusal when a running job is being cancelled and someone asks again.
-pub(crate) const BEING_CANCELLED: &str = "The job is being cancelled already.";
-/// The refusal when a job changed between reading and writing it.
-pub(crate) const CHANGED_MEANWHILE: &str = "The job changed meanwhile; look at it again and retry.";
-
-/// Why a job in `status`, with `pending` items left, cannot be resumed, if it cannot.
-pub(crate) fn resume_refusal(kind: JobKind, status: JobStatus, pending: i64) -> Option<String> {
-    match (kind, status) {
-        (JobKind::External, _) => return Some(WORKER_MOVES_IT.into()),
-        // A search starts over (results it has are not counted twice), so it needs no items left.
-        (JobKind::Scrape, JobStatus::Paused | JobStatus::Failed) => return None,
-        _ => {}
-    }
-    match status {
-        JobStatus::Paused => None,
-        JobStatus::Failed if pending > 0 => None,
-        JobStatus::Failed => Some(
-            "Every item of this job has an outcome: use \"retry failed items\" instead.".to_owned(),
-        ),
-        JobStatus::Pending | JobStatus::Processing => {
-            Some("The job is not paused: it is running already.".to_owned())
-        }
-        status => Some(format!(
-            "The job has {}; only paused or failed jobs can be resumed.",
-            done_verb(status)
-        )),
-    }
-}
-
-/// Why a job in `status` cannot retry its failed items, if it cannot.
-pub(crate) fn retry_refusal(kind: JobKind, status: JobStatus) -> Option<String> {
-    match kind {
-        JobKind::BulkSend => {}
-        JobKind::Scrape => {
-            return Some(
-                "A search has no items to retry: run the campaign again to look for more results."
-                    .to_owned(),
-            );
-        }
-        JobKind::External => return Some(WORKER_MOVES_IT.into()),
-    }
-    match status {
-        JobStatus::Completed | JobStatus::Failed => None,
-        JobStatus::Cancelled => {
-            Some("A cancelled job is not retried: start a new send for its recipients.".to_owned())
-        }
-        _ => Some(
-            "Only a finished job can retry its failed items; wait until this one ends.".to_owned(),
-        ),
-    }
-}
-
-/// The refusal when there is nothing to retry.
-pub(crate) fn nothing_to_retry(include_unknown: bool) -> String {
-    if include_unknown {
-        "There are no failed or unknown items to retry.".to_owned()
-    } else {
-        "There are no failed items to retry.".to_owned()
+/// The note of a requeue that put `items` back: `None` when a retry found nothing after all.
+pub(crate) fn requeue_note(statuses: &[ItemStatus], items: i64) -> Option<Note> {
+    match (statuses.is_empty(), items) {
+        (true, _) => Some(Note::ResumedOnRequest),
+        (false, 0) => None,
+        (false, items) => Some(Note::Retrying {
+            items: items as u64,
+        }),
     }
 }
 

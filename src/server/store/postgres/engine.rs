@@ -22,11 +22,7 @@ fn lease_seconds(lease_until: DateTime<Utc>) -> f64 {
 }
 
 fn control_of(value: Option<String>) -> Control {
-    match value.as_deref() {
-        Some("cancel") => Control::Cancel,
-        Some("pause") => Control::Pause,
-        _ => Control::Run,
-    }
+    Control::from_column(value.as_deref())
 }
 
 impl PostgresStore {

@@ -9,17 +9,14 @@ use sqlx::{Postgres, QueryBuilder, Row, Transaction};
 use uuid::Uuid;
 
 use super::{Holder, JOB_COLUMNS, JobRow, PostgresStore, end_job, event_rows, insert_events};
+use crate::protocol::lifecycle::{self, Change, Command, Refusal};
 use crate::protocol::{
-    InstanceView, ItemStatus, ItemView, JobCreatedEvent, JobId, JobKind, JobStatus, JobView,
-    ServerMsg,
+    InstanceView, ItemStatus, ItemView, JobCreatedEvent, JobId, JobView, ServerMsg,
 };
-use crate::server::store::shared::{
-    BEING_CANCELLED, CHANGED_MEANWHILE, nothing_to_retry, resume_refusal, resumed_event,
-    retry_message, retry_refusal, stop_control, stop_refusal,
-};
+use crate::server::store::shared::{RUNNING_FENCE, requeue_note, resumed_event};
 use crate::server::store::{
-    Created, JobEnd, JobFilter, JobStore, NewBulkJob, StopRequest, StoreError, StoreResult,
-    StoredEvent, TenantId, Transition, item_key,
+    Created, JobEnd, JobFilter, JobStore, NewBulkJob, StoreError, StoreResult, StoredEvent,
+    TenantId, Transition, item_key,
 };
 
 /// The tenant's job, locked for the rest of the transaction.
@@ -300,132 +297,79 @@ impl JobStore for PostgresStore {
         .rows_affected())
     }
 
-    #[tracing::instrument(skip_all, fields(job_id = %job, ?stop))]
-    async fn request_stop(
+    #[tracing::instrument(skip_all, fields(job_id = %job, ?command))]
+    async fn command(
         &self,
         tenant: TenantId,
         job: JobId,
-        stop: StopRequest,
+        command: Command,
     ) -> StoreResult<Option<Transition>> {
         let mut tx = self.write_tx().await?;
         let Some(current) = job_for_update(&mut tx, tenant, job).await? else {
             return Ok(None);
         };
-        let refused = |reason: String| {
-            Ok(Some(Transition::Refused {
-                job: current.clone(),
-                reason,
-            }))
+        let change = match lifecycle::decide(&current, command) {
+            Ok(change) => change,
+            Err(refusal) => return Ok(Some(Transition::refused(current, refusal))),
         };
-        if let Some(reason) = stop_refusal(current.kind, current.status, stop) {
-            return refused(reason);
-        }
-        // An outside worker's job has no runner to ask: it stops now, and the worker hears so at its
-        // next report.
-        let external = current.kind == JobKind::External;
-        if current.status != JobStatus::Processing || external {
-            let holder = if external {
-                Holder::Worker
-            } else {
-                Holder::Nobody
-            };
-            let end = match stop {
-                StopRequest::Cancel => JobEnd::Cancelled {
-                    message: "Cancelled on request".into(),
-                },
-                StopRequest::Pause => JobEnd::Paused {
-                    message: "Paused on request".into(),
-                },
-            };
-            let Some(event) = end_job(&mut tx, job, holder, end, self.notify).await? else {
-                return refused(CHANGED_MEANWHILE.into());
-            };
-            let job = job_in_tx(&mut tx, job).await?;
-            tx.commit().await?;
-            return Ok(Some(Transition::Done { job, event }));
-        }
-        let control = stop_control(stop);
-        let requested = sqlx::query(
-            "UPDATE jobs SET control = $1, updated_at = now() WHERE id = $2 AND status = 'processing' \
-             AND (control IS NULL OR control = $1 OR $1 = 'cancel') RETURNING id",
-        )
-        .bind(control)
-        .bind(job.0)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if requested.is_none() {
-            return refused(BEING_CANCELLED.into());
-        }
-        tx.commit().await?;
-        Ok(Some(Transition::Requested(current)))
-    }
-
-    #[tracing::instrument(skip_all, fields(job_id = %job))]
-    async fn resume_job(&self, tenant: TenantId, job: JobId) -> StoreResult<Option<Transition>> {
-        let mut tx = self.write_tx().await?;
-        let Some(current) = job_for_update(&mut tx, tenant, job).await? else {
-            return Ok(None);
+        let (job, event) = match change {
+            Change::Stop { to, fence, note } => {
+                let end = JobEnd::stopped(to, note);
+                let Some(event) =
+                    end_job(&mut tx, job, Holder::of(fence), end, self.notify).await?
+                else {
+                    return Ok(Some(Transition::refused(
+                        current,
+                        Refusal::ChangedMeanwhile,
+                    )));
+                };
+                (job_in_tx(&mut tx, job).await?, event)
+            }
+            Change::Ask { control, .. } => {
+                let requested = sqlx::query(&format!(
+                    "UPDATE jobs SET control = $1, updated_at = now() WHERE id = $2 AND {} \
+                     RETURNING id",
+                    RUNNING_FENCE.replace("?1", "$1")
+                ))
+                .bind(control.column())
+                .bind(job.0)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if requested.is_none() {
+                    return Ok(Some(Transition::refused(current, Refusal::BeingCancelled)));
+                }
+                tx.commit().await?;
+                return Ok(Some(Transition::Requested(current)));
+            }
+            Change::Requeue {
+                requeue: statuses, ..
+            } => {
+                let names: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
+                // The self-join exposes each row's status from before the update.
+                let counts = sqlx::query(
+                    "WITH requeued AS (UPDATE items AS i SET status = 'pending', error = NULL, updated_at = now() \
+                       FROM items AS before \
+                       WHERE i.job_id = $1 AND before.job_id = i.job_id AND before.idx = i.idx \
+                       AND i.status = ANY($2) \
+                       RETURNING before.status AS was) \
+                     SELECT count(*) FILTER (WHERE was = 'failed') AS failed, \
+                            count(*) FILTER (WHERE was = 'unknown') AS unknown FROM requeued",
+                )
+                .bind(job.0)
+                .bind(&names)
+                .fetch_one(&mut *tx)
+                .await?;
+                let (failed, unknown): (i64, i64) = (counts.get("failed"), counts.get("unknown"));
+                let Some(note) = requeue_note(statuses, failed + unknown) else {
+                    return Ok(Some(Transition::refused(
+                        current,
+                        Refusal::ChangedMeanwhile,
+                    )));
+                };
+                self.requeue(&mut tx, job, failed, unknown, note.message())
+                    .await?
+            }
         };
-        let pending: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM items WHERE job_id = $1 AND status = 'pending'",
-        )
-        .bind(job.0)
-        .fetch_one(&mut *tx)
-        .await?;
-        if let Some(reason) = resume_refusal(current.kind, current.status, pending) {
-            return Ok(Some(Transition::Refused {
-                job: current,
-                reason,
-            }));
-        }
-        let (job, event) = self
-            .requeue(&mut tx, job, 0, 0, "Resumed on request".into())
-            .await?;
-        tx.commit().await?;
-        Ok(Some(Transition::Done { job, event }))
-    }
-
-    #[tracing::instrument(skip_all, fields(job_id = %job, include_unknown))]
-    async fn retry_items(
-        &self,
-        tenant: TenantId,
-        job: JobId,
-        include_unknown: bool,
-    ) -> StoreResult<Option<Transition>> {
-        let mut tx = self.write_tx().await?;
-        let Some(current) = job_for_update(&mut tx, tenant, job).await? else {
-            return Ok(None);
-        };
-        if let Some(reason) = retry_refusal(current.kind, current.status) {
-            return Ok(Some(Transition::Refused {
-                job: current,
-                reason,
-            }));
-        }
-        // The self-join exposes each row's status from before the update.
-        let counts = sqlx::query(
-            "WITH requeued AS (UPDATE items AS i SET status = 'pending', error = NULL, updated_at = now() \
-               FROM items AS before \
-               WHERE i.job_id = $1 AND before.job_id = i.job_id AND before.idx = i.idx \
-               AND (i.status = 'failed' OR ($2 AND i.status = 'unknown')) \
-               RETURNING before.status AS was) \
-             SELECT count(*) FILTER (WHERE was = 'failed') AS failed, \
-                    count(*) FILTER (WHERE was = 'unknown') AS unknown FROM requeued",
-        )
-        .bind(job.0)
-        .bind(include_unknown)
-        .fetch_one(&mut *tx)
-        .await?;
-        let (failed, unknown): (i64, i64) = (counts.get("failed"), counts.get("unknown"));
-        if failed + unknown == 0 {
-            let reason = nothing_to_retry(include_unknown);
-            return Ok(Some(Transition::Refused {
-                job: current,
-                reason,
-            }));
-        }
-        let message = retry_message(failed + unknown);
-        let (job, event) = self.requeue(&mut tx, job, failed, unknown, message).await?;
         tx.commit().await?;
         Ok(Some(Transition::Done { job, event }))
     }

@@ -127,6 +127,16 @@ enum Holder<'a> {
     Worker,
 }
 
+impl Holder<'static> {
+    /// Who may write a change decided with `fence` (stops of jobs no runner holds).
+    fn of(fence: crate::protocol::lifecycle::Fence) -> Self {
+        match fence {
+            crate::protocol::lifecycle::Fence::Worker => Holder::Worker,
+            _ => Holder::Nobody,
+        }
+    }
+}
+
 impl PostgresStore {
     /// Connects to `url` (`postgres://user@host/db`).
     pub async fn connect(url: &str, max_connections: u32, notify: NotifyMode) -> StoreResult<Self> {

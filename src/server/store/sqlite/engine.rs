@@ -135,11 +135,8 @@ impl EngineStore for SqliteStore {
         let job_id = JobId(parse_uuid(&id)?);
         let tenant_id = TenantId(parse_uuid(candidate.get("tenant_id"))?);
         let rescued = candidate.get::<String, _>("status") == "processing";
-        let control = match candidate.get::<Option<String>, _>("control").as_deref() {
-            Some("cancel") => Control::Cancel,
-            Some("pause") => Control::Pause,
-            _ => Control::Run,
-        };
+        let control =
+            Control::from_column(candidate.get::<Option<String>, _>("control").as_deref());
         let mut newly_unknown = 0_i64;
         if rescued {
             let reset = match in_flight {
@@ -226,11 +223,11 @@ impl EngineStore for SqliteStore {
         .bind(owner)
         .fetch_optional(&self.pool)
         .await?;
-        match row.map(|r| r.get::<Option<String>, _>("control")) {
+        match row {
             None => Err(StoreError::LeaseLost(job)),
-            Some(None) => Ok(Control::Run),
-            Some(Some(c)) if c == "cancel" => Ok(Control::Cancel),
-            Some(Some(_)) => Ok(Control::Pause),
+            Some(row) => Ok(Control::from_column(
+                row.get::<Option<String>, _>("control").as_deref(),
+            )),
         }
     }
 

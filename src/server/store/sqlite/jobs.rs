@@ -12,17 +12,14 @@ use super::{
     Holder, INSERT_CHUNK, JOB_COLUMNS, JobRow, SqliteStore, end_job, event_rows, from_millis,
     insert_events, millis, parse_uuid,
 };
+use crate::protocol::lifecycle::{self, Change, Command, Refusal};
 use crate::protocol::{
-    InstanceView, ItemStatus, ItemView, JobCreatedEvent, JobId, JobKind, JobStatus, JobView,
-    ServerMsg,
+    InstanceView, ItemStatus, ItemView, JobCreatedEvent, JobId, JobView, ServerMsg,
 };
-use crate::server::store::shared::{
-    BEING_CANCELLED, CHANGED_MEANWHILE, nothing_to_retry, resume_refusal, resumed_event,
-    retry_message, retry_refusal, stop_control, stop_refusal,
-};
+use crate::server::store::shared::{RUNNING_FENCE, requeue_note, resumed_event};
 use crate::server::store::{
-    Created, JobEnd, JobFilter, JobStore, NewBulkJob, StopRequest, StoreError, StoreResult,
-    StoredEvent, TenantId, Transition, item_key,
+    Created, JobEnd, JobFilter, JobStore, NewBulkJob, StoreError, StoreResult, StoredEvent,
+    TenantId, Transition, item_key,
 };
 
 #[async_trait]
@@ -264,145 +261,77 @@ impl JobStore for SqliteStore {
         Ok(deleted)
     }
 
-    #[tracing::instrument(skip_all, fields(job_id = %job, ?stop))]
-    async fn request_stop(
+    #[tracing::instrument(skip_all, fields(job_id = %job, ?command))]
+    async fn command(
         &self,
         tenant: TenantId,
         job: JobId,
-        stop: StopRequest,
+        command: Command,
     ) -> StoreResult<Option<Transition>> {
         let (_gate, mut tx) = self.write_tx().await?;
         let Some(current) = job_for_update(&mut tx, tenant, job).await? else {
             return Ok(None);
         };
-        let refused = |reason: String| {
-            Ok(Some(Transition::Refused {
-                job: current.clone(),
-                reason,
-            }))
+        let change = match lifecycle::decide(&current, command) {
+            Ok(change) => change,
+            Err(refusal) => return Ok(Some(Transition::refused(current, refusal))),
         };
-        if let Some(reason) = stop_refusal(current.kind, current.status, stop) {
-            return refused(reason);
-        }
-        // An outside worker's job has no runner to ask: it stops now, and the worker hears so at its
-        // next report.
-        let external = current.kind == JobKind::External;
-        if current.status != JobStatus::Processing || external {
-            // No runner holds it: the stop happens now.
-            let holder = if external {
-                Holder::Worker
-            } else {
-                Holder::Nobody
-            };
-            let end = match stop {
-                StopRequest::Cancel => JobEnd::Cancelled {
-                    message: "Cancelled on request".into(),
-                },
-                StopRequest::Pause => JobEnd::Paused {
-                    message: "Paused on request".into(),
-                },
-            };
-            let Some(event) = end_job(&mut tx, job, holder, end).await? else {
-                return refused(CHANGED_MEANWHILE.into());
-            };
-            let job = job_in_tx(&mut tx, job).await?;
-            tx.commit().await?;
-            return Ok(Some(Transition::Done { job, event }));
-        }
-        // A running job: its runner stops starting items, lets in-flight sends finish, records
-        // them, and then writes the final counts. A cancel overrides a pause, not the reverse.
-        let control = stop_control(stop);
-        let requested = sqlx::query(
-            "UPDATE jobs SET control = ?, updated_at = ? WHERE id = ? AND status = 'processing' \
-             AND (control IS NULL OR control = ? OR ? = 'cancel') RETURNING id",
-        )
-        .bind(control)
-        .bind(millis(Utc::now()))
-        .bind(job.to_string())
-        .bind(control)
-        .bind(control)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if requested.is_none() {
-            return refused(BEING_CANCELLED.into());
-        }
-        tx.commit().await?;
-        Ok(Some(Transition::Requested(current)))
-    }
-
-    #[tracing::instrument(skip_all, fields(job_id = %job))]
-    async fn resume_job(&self, tenant: TenantId, job: JobId) -> StoreResult<Option<Transition>> {
-        let (_gate, mut tx) = self.write_tx().await?;
-        let Some(current) = job_for_update(&mut tx, tenant, job).await? else {
-            return Ok(None);
+        let (job, event) = match change {
+            Change::Stop { to, fence, note } => {
+                let end = JobEnd::stopped(to, note);
+                let Some(event) = end_job(&mut tx, job, Holder::of(fence), end).await? else {
+                    return Ok(Some(Transition::refused(
+                        current,
+                        Refusal::ChangedMeanwhile,
+                    )));
+                };
+                (job_in_tx(&mut tx, job).await?, event)
+            }
+            Change::Ask { control, .. } => {
+                let requested = sqlx::query(&format!(
+                    "UPDATE jobs SET control = ?1, updated_at = ?2 WHERE id = ?3 AND {RUNNING_FENCE} \
+                     RETURNING id"
+                ))
+                .bind(control.column())
+                .bind(millis(Utc::now()))
+                .bind(job.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+                if requested.is_none() {
+                    return Ok(Some(Transition::refused(current, Refusal::BeingCancelled)));
+                }
+                tx.commit().await?;
+                return Ok(Some(Transition::Requested(current)));
+            }
+            Change::Requeue {
+                requeue: statuses, ..
+            } => {
+                let (mut failed, mut unknown) = (0_i64, 0_i64);
+                for status in statuses {
+                    let requeued = sqlx::query(
+                        "UPDATE items SET status = 'pending', error = NULL, updated_at = ? \
+                         WHERE job_id = ? AND status = ?",
+                    )
+                    .bind(millis(Utc::now()))
+                    .bind(job.to_string())
+                    .bind(status.as_str())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected() as i64;
+                    match status {
+                        ItemStatus::Unknown => unknown += requeued,
+                        _ => failed += requeued,
+                    }
+                }
+                let Some(note) = requeue_note(statuses, failed + unknown) else {
+                    return Ok(Some(Transition::refused(
+                        current,
+                        Refusal::ChangedMeanwhile,
+                    )));
+                };
+                requeue(&mut tx, job, failed, unknown, note.message()).await?
+            }
         };
-        let pending: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM items WHERE job_id = ? AND status = 'pending'",
-        )
-        .bind(job.to_string())
-        .fetch_one(&mut *tx)
-        .await?;
-        if let Some(reason) = resume_refusal(current.kind, current.status, pending) {
-            return Ok(Some(Transition::Refused {
-                job: current,
-                reason,
-            }));
-        }
-        let (job, event) = requeue(&mut tx, job, 0, 0, "Resumed on request".into()).await?;
-        tx.commit().await?;
-        Ok(Some(Transition::Done { job, event }))
-    }
-
-    #[tracing::instrument(skip_all, fields(job_id = %job, include_unknown))]
-    async fn retry_items(
-        &self,
-        tenant: TenantId,
-        job: JobId,
-        include_unknown: bool,
-    ) -> StoreResult<Option<Transition>> {
-        let (_gate, mut tx) = self.write_tx().await?;
-        let Some(current) = job_for_update(&mut tx, tenant, job).await? else {
-            return Ok(None);
-        };
-        if let Some(reason) = retry_refusal(current.kind, current.status) {
-            return Ok(Some(Transition::Refused {
-                job: current,
-                reason,
-            }));
-        }
-        let mut requeued = [0_i64; 2];
-        let statuses: &[&str] = if include_unknown {
-            &["failed", "unknown"]
-        } else {
-            &["failed"]
-        };
-        for (i, status) in statuses.iter().enumerate() {
-            requeued[i] = sqlx::query(
-                "UPDATE items SET status = 'pending', error = NULL, updated_at = ? WHERE job_id = ? AND status = ?",
-            )
-            .bind(millis(Utc::now()))
-            .bind(job.to_string())
-            .bind(*status)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected() as i64;
-        }
-        let [failed, unknown] = requeued;
-        if failed + unknown == 0 {
-            let reason = nothing_to_retry(include_unknown);
-            return Ok(Some(Transition::Refused {
-                job: current,
-                reason,
-            }));
-        }
-        let (job, event) = requeue(
-            &mut tx,
-            job,
-            failed,
-            unknown,
-            retry_message(failed + unknown),
-        )
-        .await?;
         tx.commit().await?;
         Ok(Some(Transition::Done { job, event }))
     }

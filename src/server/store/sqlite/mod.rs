@@ -223,6 +223,16 @@ pub(super) enum Holder<'a> {
     Worker,
 }
 
+impl Holder<'static> {
+    /// Who may write a change decided with `fence` (stops of jobs no runner holds).
+    fn of(fence: crate::protocol::lifecycle::Fence) -> Self {
+        match fence {
+            crate::protocol::lifecycle::Fence::Worker => Holder::Worker,
+            _ => Holder::Nobody,
+        }
+    }
+}
+
 /// Writes a job's end (or pause) and its event in `tx`; `None` if `holder` does not hold the job.
 /// What completing sets on a multi-stage job: the whole way through, and a search's last stage.
 const COMPLETED_STAGE: &str = "percentage = CASE WHEN kind = 'bulk_send' THEN percentage ELSE 100.0 END, \

@@ -1,12 +1,12 @@
-//! Every string the UI shows, per locale: add a language by adding one `Text` table.
-
-use leptos::prelude::*;
+//! Every string a person sees, per locale: the pages' words and the server's messages (errors,
+//! refusals), so an answer reads in the reader's language. Add a language by adding one `Text` table.
 
 use crate::protocol::{JobKind, JobStatus};
 
 mod campaign;
 mod en;
 mod es;
+mod problems;
 
 pub use campaign::CampaignText;
 
@@ -62,11 +62,6 @@ impl Locale {
     }
 }
 
-/// The current locale's strings.
-pub fn use_text() -> &'static Text {
-    use_context::<Locale>().unwrap_or_default().text()
-}
-
 /// One language's strings.
 pub struct Text {
     pub app_name: &'static str,
@@ -84,6 +79,8 @@ pub struct Text {
     pub not_found_body: &'static str,
     pub back_to_jobs: &'static str,
     pub session_expired: &'static str,
+    /// An error answer, worded.
+    pub problem: fn(&crate::protocol::problem::Problem) -> String,
 
     pub conn_label: &'static str,
     pub conn_connecting: &'static str,
@@ -91,6 +88,7 @@ pub struct Text {
     pub conn_reconnecting: fn(u32) -> String,
     pub conn_polling: &'static str,
     pub conn_offline: &'static str,
+    pub conn_session_ended: &'static str,
 
     pub status: fn(JobStatus) -> &'static str,
     pub kind: fn(JobKind) -> &'static str,
@@ -213,10 +211,23 @@ pub struct Text {
     pub thousands: char,
 }
 
+/// `10000` → `10,000` (or `10.000`): digits grouped by threes with `separator`.
+pub fn group_thousands(n: u64, separator: char) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(separator);
+        }
+        out.push(c);
+    }
+    out
+}
+
 impl Text {
     /// Formats a count with this locale's digit grouping.
     pub fn number(&self, n: u64) -> String {
-        crate::app::format::group_thousands(n, self.thousands)
+        group_thousands(n, self.thousands)
     }
 
     /// Formats a percentage with one decimal, as people read it.

@@ -25,6 +25,7 @@ pub static EN: Text = Text {
     not_found_body: "There is nothing here, or it belongs to another team.",
     back_to_jobs: "← All jobs",
     session_expired: "Your session has ended. Log in again to continue.",
+    problem: super::problems::en,
 
     conn_label: "Live updates",
     conn_connecting: "Connecting…",
@@ -32,6 +33,7 @@ pub static EN: Text = Text {
     conn_reconnecting: |attempt| format!("Reconnecting (attempt {attempt})…"),
     conn_polling: "Polling (degraded)",
     conn_offline: "Offline",
+    conn_session_ended: "Session ended",
 
     status: |status| match status {
         JobStatus::Pending => "Pending",

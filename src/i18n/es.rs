@@ -25,6 +25,7 @@ pub static ES: Text = Text {
     not_found_body: "Aquí no hay nada, o pertenece a otro equipo.",
     back_to_jobs: "← Todos los trabajos",
     session_expired: "Tu sesión ha terminado. Vuelve a iniciar sesión para continuar.",
+    problem: super::problems::es,
 
     conn_label: "Actualizaciones en vivo",
     conn_connecting: "Conectando…",
@@ -32,6 +33,7 @@ pub static ES: Text = Text {
     conn_reconnecting: |attempt| format!("Reconectando (intento {attempt})…"),
     conn_polling: "Consultando (modo degradado)",
     conn_offline: "Sin conexión",
+    conn_session_ended: "Sesión terminada",
 
     status: |status| match status {
         JobStatus::Pending => "Pendiente",
