@@ -74,18 +74,14 @@ pub async fn start_bulk_send(
     use crate::server::jobs::{self, CreateError};
 
     let (state, principal) = server::operator().await?;
-    let reject = |error: String| {
+    let reject = |rule| {
         Ok(StartOutcome::Rejected {
-            error: Some(error),
+            error: Some(Problem::InvalidBulkSend { rule }),
             lines: Vec::new(),
         })
     };
     let Ok(devices_limit) = devices_limit.trim().parse::<u32>() else {
-        return reject(format!(
-            "Sender devices must be a whole number from 1 to {} (got “{}”).",
-            jobs::MAX_DEVICES,
-            devices_limit.trim()
-        ));
+        return reject(jobs::devices_out_of_range(devices_limit.trim()));
     };
     let entries = crate::recipients::split(&recipients);
     let request = SendBulkRequest {
@@ -105,7 +101,7 @@ pub async fn start_bulk_send(
             }
             Ok(StartOutcome::Created { job_id })
         }
-        Err(CreateError::Invalid(detail)) => reject(detail),
+        Err(CreateError::Invalid(rule)) => reject(rule),
         Err(CreateError::InvalidPhones { invalid, .. }) => Ok(StartOutcome::Rejected {
             error: None,
             lines: invalid
@@ -113,7 +109,7 @@ pub async fn start_bulk_send(
                 .map(|bad| LineError {
                     line: entries.get(bad.index).map_or(0, |e| e.line),
                     entry: bad.phone,
-                    reason: bad.reason,
+                    issue: bad.issue,
                 })
                 .collect(),
         }),

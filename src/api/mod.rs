@@ -54,7 +54,7 @@ pub struct JobPageData {
 pub struct LineError {
     pub line: usize,
     pub entry: String,
-    pub reason: String,
+    pub issue: crate::protocol::problem::PhoneIssue,
 }
 
 /// What happened to a "start bulk send" submission.
@@ -65,7 +65,7 @@ pub enum StartOutcome {
     },
     Rejected {
         /// A problem with the form as a whole.
-        error: Option<String>,
+        error: Option<crate::protocol::Problem>,
         /// Recipients that are not valid numbers, by line.
         lines: Vec<LineError>,
     },

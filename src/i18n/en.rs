@@ -26,6 +26,7 @@ pub static EN: Text = Text {
     back_to_jobs: "← All jobs",
     session_expired: "Your session has ended. Log in again to continue.",
     problem: super::problems::en,
+    phone_issue: super::problems::en_phone,
 
     conn_label: "Live updates",
     conn_connecting: "Connecting…",

@@ -26,6 +26,7 @@ pub static ES: Text = Text {
     back_to_jobs: "← Todos los trabajos",
     session_expired: "Tu sesión ha terminado. Vuelve a iniciar sesión para continuar.",
     problem: super::problems::es,
+    phone_issue: super::problems::es_phone,
 
     conn_label: "Actualizaciones en vivo",
     conn_connecting: "Conectando…",

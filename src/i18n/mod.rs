@@ -81,6 +81,8 @@ pub struct Text {
     pub session_expired: &'static str,
     /// An error answer, worded.
     pub problem: fn(&crate::protocol::problem::Problem) -> String,
+    /// Why a phone entry is not a number to send to, worded.
+    pub phone_issue: fn(&crate::protocol::problem::PhoneIssue) -> String,
 
     pub conn_label: &'static str,
     pub conn_connecting: &'static str,

@@ -1,9 +1,10 @@
 //! How each language words a `Problem` and a lifecycle `Refusal`: the server's error answers
 //! and the pages' error boxes read from here.
 
+use crate::i18n::group_thousands;
 use crate::protocol::JobStatus;
 use crate::protocol::lifecycle::Refusal;
-use crate::protocol::problem::{Denial, Problem, Thing};
+use crate::protocol::problem::{BulkRule, Denial, PhoneIssue, Problem, Thing};
 
 /// English.
 pub fn en(problem: &Problem) -> String {
@@ -36,6 +37,7 @@ pub fn en(problem: &Problem) -> String {
         }
         .into(),
         Problem::Refused { refusal } => en_refusal(*refusal),
+        Problem::InvalidBulkSend { rule } => en_bulk(rule),
         Problem::Invalid { detail } | Problem::Conflict { detail } => detail.clone(),
         Problem::TooManyRequests { seconds } => {
             format!(
@@ -145,6 +147,7 @@ pub fn es(problem: &Problem) -> String {
         }
         .into(),
         Problem::Refused { refusal } => es_refusal(*refusal),
+        Problem::InvalidBulkSend { rule } => es_bulk(rule),
         Problem::Invalid { detail } | Problem::Conflict { detail } => detail.clone(),
         Problem::TooManyRequests { seconds } => format!(
             "Demasiadas peticiones: ve más despacio y vuelve a intentarlo en {}.",
@@ -232,5 +235,229 @@ fn es_refusal(refusal: Refusal) -> String {
         Refusal::NothingToRetry {
             include_unknown: false,
         } => "No hay elementos fallidos que reintentar.".into(),
+    }
+}
+
+fn en_n(n: u64) -> String {
+    group_thousands(n, ',')
+}
+
+fn es_n(n: u64) -> String {
+    group_thousands(n, '.')
+}
+
+fn en_bulk(rule: &BulkRule) -> String {
+    match rule {
+        BulkRule::MessageEmpty => "The message is empty: write the text to send.".into(),
+        BulkRule::MessageTooLong { chars, max } => format!(
+            "The message is {} characters long; the limit is {}.",
+            en_n(*chars),
+            en_n(*max)
+        ),
+        BulkRule::DevicesOutOfRange { got, max } => format!(
+            "Sender devices (devices_limit) must be a whole number between 1 and {max} (got {got})."
+        ),
+        BulkRule::NoPhones => "The list of phones is empty: give at least one number.".into(),
+        BulkRule::TooManyPhones { count, max } => format!(
+            "The list has {} phones; the limit is {} per job: split it into several sends.",
+            en_n(*count),
+            en_n(*max)
+        ),
+        BulkRule::IdempotencyKeyLength { max } => {
+            format!("idempotency_key must be 1 to {max} characters long.")
+        }
+        BulkRule::SomePhonesInvalid { invalid, total } => format!(
+            "{} of {} phone entries are not valid: fix them, or send again with \"skip_invalid\": true to leave them out.",
+            en_n(*invalid),
+            en_n(*total)
+        ),
+        BulkRule::NoValidPhones { total } => format!(
+            "None of the {} phone entries is a valid number, so there is nothing to send.",
+            en_n(*total)
+        ),
+    }
+}
+
+fn es_bulk(rule: &BulkRule) -> String {
+    match rule {
+        BulkRule::MessageEmpty => {
+            "El mensaje está vacío: escribe el texto que quieres enviar.".into()
+        }
+        BulkRule::MessageTooLong { chars, max } => format!(
+            "El mensaje tiene {} caracteres; el límite es {}.",
+            es_n(*chars),
+            es_n(*max)
+        ),
+        BulkRule::DevicesOutOfRange { got, max } => format!(
+            "Los dispositivos emisores (devices_limit) deben ser un número entero entre 1 y {max} (se recibió {got})."
+        ),
+        BulkRule::NoPhones => "La lista de teléfonos está vacía: indica al menos un número.".into(),
+        BulkRule::TooManyPhones { count, max } => format!(
+            "La lista tiene {} teléfonos; el límite es {} por trabajo: divídela en varios envíos.",
+            es_n(*count),
+            es_n(*max)
+        ),
+        BulkRule::IdempotencyKeyLength { max } => {
+            format!("idempotency_key debe tener entre 1 y {max} caracteres.")
+        }
+        BulkRule::SomePhonesInvalid { invalid, total } => format!(
+            "{} de {} entradas no son teléfonos válidos: corrígelas, o vuelve a enviar con \"skip_invalid\": true para omitirlas.",
+            es_n(*invalid),
+            es_n(*total)
+        ),
+        BulkRule::NoValidPhones { total } => format!(
+            "Ninguna de las {} entradas es un número válido, así que no hay nada que enviar.",
+            es_n(*total)
+        ),
+    }
+}
+
+/// English words for a phone entry's issue (also the `reason` of REST's 422 answer).
+pub fn en_phone(issue: &PhoneIssue) -> String {
+    match issue {
+        PhoneIssue::Empty => "empty entry".into(),
+        PhoneIssue::NotANumber => "not a phone number".into(),
+        PhoneIssue::NeedsCountryCode => "add the country code, e.g. +34 600 000 001".into(),
+        PhoneIssue::NotValidForCountry => "not a valid number for its country".into(),
+        PhoneIssue::Duplicate { entry, e164 } => format!("duplicate of entry {entry} ({e164})"),
+    }
+}
+
+/// Spanish words for a phone entry's issue.
+pub fn es_phone(issue: &PhoneIssue) -> String {
+    match issue {
+        PhoneIssue::Empty => "entrada vacía".into(),
+        PhoneIssue::NotANumber => "no es un número de teléfono".into(),
+        PhoneIssue::NeedsCountryCode => "añade el prefijo del país, p. ej. +34 600 000 001".into(),
+        PhoneIssue::NotValidForCountry => "no es un número válido para su país".into(),
+        PhoneIssue::Duplicate { entry, e164 } => format!("repite la entrada {entry} ({e164})"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::lifecycle::Command;
+
+    /// One of every problem (and every refusal and rule) that carries its own words.
+    fn samples() -> Vec<Problem> {
+        let mut all = vec![
+            Problem::SessionEnded,
+            Problem::Unauthorized,
+            Problem::WrongPassword,
+            Problem::WrongWorker,
+            Problem::TooManyRequests { seconds: 3 },
+            Problem::TooManyLogins { seconds: 1 },
+            Problem::Busy,
+            Problem::TooLarge { kib: 64 },
+            Problem::SlowBody,
+            Problem::Unavailable,
+            Problem::Network,
+        ];
+        for thing in [
+            Thing::Job,
+            Thing::Campaign,
+            Thing::User,
+            Thing::Token,
+            Thing::Endpoint,
+        ] {
+            all.push(Problem::NotFound { thing });
+        }
+        for denial in [
+            Denial::WatchOnly,
+            Denial::AdminsOnly,
+            Denial::CrossSite,
+            Denial::NoCsrfToken,
+        ] {
+            all.push(Problem::Forbidden { denial });
+        }
+        for refusal in [
+            Refusal::Ended {
+                status: JobStatus::Failed,
+                command: Command::Pause,
+            },
+            Refusal::AlreadyPaused,
+            Refusal::WorkerMovesIt,
+            Refusal::BeingCancelled,
+            Refusal::ChangedMeanwhile,
+            Refusal::NothingLeftToResume,
+            Refusal::AlreadyRunning,
+            Refusal::NotResumable {
+                status: JobStatus::Completed,
+            },
+            Refusal::SearchHasNoItems,
+            Refusal::CancelledIsNotRetried,
+            Refusal::NotFinished,
+            Refusal::NothingToRetry {
+                include_unknown: false,
+            },
+        ] {
+            all.push(Problem::Refused { refusal });
+        }
+        for rule in [
+            BulkRule::MessageEmpty,
+            BulkRule::MessageTooLong {
+                chars: 5000,
+                max: 4096,
+            },
+            BulkRule::DevicesOutOfRange {
+                got: "x".into(),
+                max: 50,
+            },
+            BulkRule::NoPhones,
+            BulkRule::TooManyPhones {
+                count: 100_001,
+                max: 100_000,
+            },
+            BulkRule::IdempotencyKeyLength { max: 255 },
+            BulkRule::SomePhonesInvalid {
+                invalid: 2,
+                total: 10,
+            },
+            BulkRule::NoValidPhones { total: 3 },
+        ] {
+            all.push(Problem::InvalidBulkSend { rule });
+        }
+        all
+    }
+
+    #[test]
+    fn every_problem_is_worded_in_both_languages() {
+        for problem in samples() {
+            let (english, spanish) = (en(&problem), es(&problem));
+            assert!(!english.is_empty() && !spanish.is_empty(), "{problem:?}");
+            assert_ne!(english, spanish, "{problem:?} is not translated");
+            // A code survives the trip through the page's JSON.
+            let json = serde_json::to_string(&problem).unwrap();
+            assert_eq!(serde_json::from_str::<Problem>(&json).unwrap(), problem);
+        }
+    }
+
+    #[test]
+    fn numbers_are_grouped_the_reader_s_way() {
+        let problem = Problem::InvalidBulkSend {
+            rule: BulkRule::TooManyPhones {
+                count: 100_001,
+                max: 100_000,
+            },
+        };
+        assert!(en(&problem).contains("100,001"));
+        assert!(es(&problem).contains("100.001"));
+    }
+
+    #[test]
+    fn phone_issues_are_worded_in_both_languages() {
+        for issue in [
+            PhoneIssue::Empty,
+            PhoneIssue::NotANumber,
+            PhoneIssue::NeedsCountryCode,
+            PhoneIssue::NotValidForCountry,
+            PhoneIssue::Duplicate {
+                entry: 1,
+                e164: "+34600000001".into(),
+            },
+        ] {
+            assert_ne!(en_phone(&issue), es_phone(&issue));
+        }
     }
 }

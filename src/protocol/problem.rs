@@ -32,6 +32,53 @@ pub enum Denial {
     NoCsrfToken,
 }
 
+/// Why one phone entry is not a number to send to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "issue", rename_all = "snake_case")]
+pub enum PhoneIssue {
+    Empty,
+    NotANumber,
+    /// No `+country` and no default region is set.
+    NeedsCountryCode,
+    NotValidForCountry,
+    /// The same number as an earlier entry (`entry` counts from 1).
+    Duplicate {
+        entry: usize,
+        e164: String,
+    },
+}
+
+/// Why a bulk send cannot be taken as it is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+pub enum BulkRule {
+    MessageEmpty,
+    MessageTooLong {
+        chars: u64,
+        max: u64,
+    },
+    /// `got` as typed (the form's field may not even be a number).
+    DevicesOutOfRange {
+        got: String,
+        max: u32,
+    },
+    NoPhones,
+    TooManyPhones {
+        count: u64,
+        max: u64,
+    },
+    IdempotencyKeyLength {
+        max: u64,
+    },
+    SomePhonesInvalid {
+        invalid: u64,
+        total: u64,
+    },
+    NoValidPhones {
+        total: u64,
+    },
+}
+
 /// An error answer: a code and its parameters.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "code", rename_all = "snake_case")]
@@ -56,6 +103,10 @@ pub enum Problem {
     /// Input a person has to fix; `detail` says what.
     Invalid {
         detail: String,
+    },
+    /// A bulk send that breaks one of its rules.
+    InvalidBulkSend {
+        rule: BulkRule,
     },
     /// A request the state of things does not allow; `detail` says why.
     Conflict {
@@ -95,6 +146,7 @@ impl Problem {
             Problem::Forbidden { .. } => "forbidden",
             Problem::Refused { refusal } => refusal.code(),
             Problem::Invalid { .. } => "invalid",
+            Problem::InvalidBulkSend { .. } => "invalid_bulk_send",
             Problem::Conflict { .. } => "conflict",
             Problem::TooManyRequests { .. } => "too_many_requests",
             Problem::TooManyLogins { .. } => "too_many_logins",

@@ -30,7 +30,11 @@ pub struct InvalidPhone {
     /// Position in the submitted list, from 0.
     pub index: usize,
     pub phone: String,
+    /// The issue in English words.
     pub reason: String,
+    /// The issue as a code (`issue`) and its parameters, for clients that word it themselves.
+    #[serde(flatten)]
+    pub issue: super::problem::PhoneIssue,
 }
 
 /// `202` answer to a bulk send.

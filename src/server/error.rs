@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::protocol::InvalidPhone;
 use crate::protocol::lifecycle::Refusal;
-use crate::protocol::problem::{Denial, Problem, Thing};
+use crate::protocol::problem::{BulkRule, Denial, Problem, Thing};
 use crate::server::jobs::{ControlError, CreateError};
 use crate::server::store::StoreError;
 
@@ -24,8 +24,10 @@ pub enum AppError {
     BadRequest(String),
     /// Input a person has to fix (a 422).
     Unprocessable(String),
+    /// A bulk send that breaks one of its rules (a 422).
+    BulkSend(BulkRule),
     InvalidPhones {
-        detail: String,
+        rule: BulkRule,
         invalid: Vec<InvalidPhone>,
     },
     Conflict(String),
@@ -53,11 +55,12 @@ impl AppError {
             AppError::WrongPassword => Problem::WrongPassword,
             AppError::WrongWorker => Problem::WrongWorker,
             AppError::NotFound(thing) => Problem::NotFound { thing: *thing },
-            AppError::BadRequest(detail)
-            | AppError::Unprocessable(detail)
-            | AppError::InvalidPhones { detail, .. } => Problem::Invalid {
+            AppError::BadRequest(detail) | AppError::Unprocessable(detail) => Problem::Invalid {
                 detail: detail.clone(),
             },
+            AppError::BulkSend(rule) | AppError::InvalidPhones { rule, .. } => {
+                Problem::InvalidBulkSend { rule: rule.clone() }
+            }
             AppError::Conflict(detail) | AppError::Store(StoreError::Conflict(detail)) => {
                 Problem::Conflict {
                     detail: detail.clone(),
@@ -99,7 +102,7 @@ impl AppError {
             }
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AppError::Unprocessable(_) | AppError::InvalidPhones { .. } => {
+            AppError::Unprocessable(_) | AppError::BulkSend(_) | AppError::InvalidPhones { .. } => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             AppError::Conflict(_) | AppError::Refused(_) => StatusCode::CONFLICT,
@@ -119,9 +122,9 @@ impl AppError {
 impl From<CreateError> for AppError {
     fn from(error: CreateError) -> Self {
         match error {
-            CreateError::Invalid(detail) => AppError::Unprocessable(detail),
-            CreateError::InvalidPhones { detail, invalid } => {
-                AppError::InvalidPhones { detail, invalid }
+            CreateError::Invalid(rule) => AppError::BulkSend(rule),
+            CreateError::InvalidPhones { rule, invalid } => {
+                AppError::InvalidPhones { rule, invalid }
             }
             CreateError::Store(e) => AppError::Store(e),
         }

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::protocol::lifecycle::{Command, Refusal};
+use crate::protocol::problem::BulkRule;
 use crate::protocol::{InvalidPhone, JobId, JobStatus, JobView, SendBulkRequest};
 use crate::server::AppState;
 use crate::server::hub::EventBatch;
@@ -22,60 +23,59 @@ pub const MAX_IDEMPOTENCY_KEY: usize = 255;
 #[derive(Debug, thiserror::Error)]
 pub enum CreateError {
     /// The request is unusable as a whole.
-    #[error("{0}")]
-    Invalid(String),
+    #[error("{0:?}")]
+    Invalid(BulkRule),
     /// Some phone entries are not valid numbers (and `skip_invalid` was not set).
-    #[error("{detail}")]
+    #[error("{rule:?}")]
     InvalidPhones {
-        detail: String,
+        rule: BulkRule,
         invalid: Vec<InvalidPhone>,
     },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-fn thousands(n: usize) -> String {
-    crate::i18n::group_thousands(n as u64, ',')
-}
-
 /// Checks everything about a bulk send except the phone numbers themselves.
 pub fn validate_shape(request: &SendBulkRequest) -> Result<(), CreateError> {
-    let invalid = |detail: String| Err(CreateError::Invalid(detail));
+    let invalid = |rule: BulkRule| Err(CreateError::Invalid(rule));
     if request.message.trim().is_empty() {
-        return invalid("The message is empty: write the text to send.".into());
+        return invalid(BulkRule::MessageEmpty);
     }
     let chars = request.message.chars().count();
     if chars > MAX_MESSAGE_CHARS {
-        return invalid(format!(
-            "The message is {} characters long; the limit is {}.",
-            thousands(chars),
-            thousands(MAX_MESSAGE_CHARS)
-        ));
+        return invalid(BulkRule::MessageTooLong {
+            chars: chars as u64,
+            max: MAX_MESSAGE_CHARS as u64,
+        });
     }
     if !(1..=MAX_DEVICES).contains(&request.devices_limit) {
-        return invalid(format!(
-            "devices_limit must be between 1 and {MAX_DEVICES} (got {}).",
-            request.devices_limit
-        ));
+        return invalid(devices_out_of_range(&request.devices_limit.to_string()));
     }
     if request.phones.is_empty() {
-        return invalid("The list of phones is empty: give at least one number.".into());
+        return invalid(BulkRule::NoPhones);
     }
     if request.phones.len() > MAX_PHONES {
-        return invalid(format!(
-            "The list has {} phones; the limit is {} per job: split it into several sends.",
-            thousands(request.phones.len()),
-            thousands(MAX_PHONES)
-        ));
+        return invalid(BulkRule::TooManyPhones {
+            count: request.phones.len() as u64,
+            max: MAX_PHONES as u64,
+        });
     }
     if let Some(key) = &request.idempotency_key
         && (key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY)
     {
-        return invalid(format!(
-            "idempotency_key must be 1 to {MAX_IDEMPOTENCY_KEY} characters long."
-        ));
+        return invalid(BulkRule::IdempotencyKeyLength {
+            max: MAX_IDEMPOTENCY_KEY as u64,
+        });
     }
     Ok(())
+}
+
+/// The rule a sender-devices value that is not 1 to `MAX_DEVICES` breaks, as it was typed.
+pub fn devices_out_of_range(got: &str) -> BulkRule {
+    BulkRule::DevicesOutOfRange {
+        got: got.to_owned(),
+        max: MAX_DEVICES,
+    }
 }
 
 /// Validates a bulk send and creates it with its items and first event; a repeated
@@ -99,22 +99,20 @@ pub async fn create_bulk_send(
     // Parsing 100,000 numbers takes a while: keep it off the async workers.
     let checked = tokio::task::spawn_blocking(move || phones::check(&phones, region))
         .await
-        .map_err(|e| CreateError::Invalid(format!("could not check the phones: {e}")))?;
+        .expect("checking phone numbers does not panic");
     if !checked.invalid.is_empty() && !skip_invalid {
         return Err(CreateError::InvalidPhones {
-            detail: format!(
-                "{} of {} phone entries are not valid: fix them, or send again with \"skip_invalid\": true to leave them out.",
-                thousands(checked.invalid.len()),
-                thousands(total_entries)
-            ),
+            rule: BulkRule::SomePhonesInvalid {
+                invalid: checked.invalid.len() as u64,
+                total: total_entries as u64,
+            },
             invalid: checked.invalid,
         });
     }
     if checked.valid.is_empty() {
-        return Err(CreateError::Invalid(format!(
-            "None of the {} phone entries is a valid number, so there is nothing to send.",
-            thousands(total_entries)
-        )));
+        return Err(CreateError::Invalid(BulkRule::NoValidPhones {
+            total: total_entries as u64,
+        }));
     }
     let created = state
         .store
@@ -222,7 +220,10 @@ mod tests {
         let check = |f: fn(&mut SendBulkRequest)| {
             let mut r = request();
             f(&mut r);
-            validate_shape(&r).unwrap_err().to_string()
+            let Err(CreateError::Invalid(rule)) = validate_shape(&r) else {
+                panic!("refused")
+            };
+            (crate::i18n::EN.problem)(&crate::protocol::Problem::InvalidBulkSend { rule })
         };
         assert!(check(|r| r.message = "  ".into()).contains("empty"));
         assert!(check(|r| r.message = "x".repeat(4097)).contains("4,096"));
@@ -231,12 +232,5 @@ mod tests {
         assert!(check(|r| r.phones.clear()).contains("empty"));
         assert!(check(|r| r.phones = vec!["+34600000001".into(); 100_001]).contains("100,001"));
         assert!(validate_shape(&request()).is_ok());
-    }
-
-    #[test]
-    fn thousands_groups_digits() {
-        assert_eq!(thousands(7), "7");
-        assert_eq!(thousands(4096), "4,096");
-        assert_eq!(thousands(100_001), "100,001");
     }
 }

@@ -6,6 +6,7 @@ use phonenumber::Mode;
 use phonenumber::country::Id as Country;
 
 use crate::protocol::InvalidPhone;
+use crate::protocol::problem::PhoneIssue;
 
 /// The outcome of checking a list of numbers.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -25,17 +26,19 @@ pub fn check<S: AsRef<str>>(phones: &[S], default_region: Option<Country>) -> Ch
     let mut seen: HashMap<String, usize> = HashMap::with_capacity(phones.len());
     for (index, raw) in phones.iter().enumerate() {
         let raw = raw.as_ref();
-        let reject = |reason: String| InvalidPhone {
+        let reject = |issue: PhoneIssue| InvalidPhone {
             index,
             phone: raw.to_owned(),
-            reason,
+            reason: (crate::i18n::EN.phone_issue)(&issue),
+            issue,
         };
         match normalise(raw, default_region) {
-            Err(reason) => checked.invalid.push(reject(reason)),
+            Err(issue) => checked.invalid.push(reject(issue)),
             Ok(e164) => match seen.get(&e164) {
-                Some(first) => checked
-                    .invalid
-                    .push(reject(format!("duplicate of entry {} ({e164})", first + 1))),
+                Some(first) => checked.invalid.push(reject(PhoneIssue::Duplicate {
+                    entry: first + 1,
+                    e164,
+                })),
                 None => {
                     seen.insert(e164.clone(), index);
                     checked.valid.push(e164);
@@ -47,21 +50,20 @@ pub fn check<S: AsRef<str>>(phones: &[S], default_region: Option<Country>) -> Ch
 }
 
 /// One number in E.164, or why it is not one.
-pub fn normalise(raw: &str, default_region: Option<Country>) -> Result<String, String> {
+pub fn normalise(raw: &str, default_region: Option<Country>) -> Result<String, PhoneIssue> {
     let trimmed = raw.trim();
     if trimmed.is_empty() {
-        return Err("empty entry".to_owned());
+        return Err(PhoneIssue::Empty);
     }
     if !trimmed.chars().any(|c| c.is_ascii_digit()) {
-        return Err("not a phone number".to_owned());
+        return Err(PhoneIssue::NotANumber);
     }
     if !trimmed.starts_with('+') && !trimmed.starts_with("00") && default_region.is_none() {
-        return Err("add the country code, e.g. +34 600 000 001".to_owned());
+        return Err(PhoneIssue::NeedsCountryCode);
     }
-    let number =
-        phonenumber::parse(default_region, trimmed).map_err(|_| "not a phone number".to_owned())?;
+    let number = phonenumber::parse(default_region, trimmed).map_err(|_| PhoneIssue::NotANumber)?;
     if !phonenumber::is_valid(&number) {
-        return Err("not a valid number for its country".to_owned());
+        return Err(PhoneIssue::NotValidForCountry);
     }
     Ok(number.format().mode(Mode::E164).to_string())
 }
@@ -85,15 +87,14 @@ mod tests {
 
     #[test]
     fn bad_entries_say_why() {
-        assert!(
-            normalise("600000001", None)
-                .unwrap_err()
-                .contains("country code")
+        assert_eq!(
+            normalise("600000001", None).unwrap_err(),
+            PhoneIssue::NeedsCountryCode
         );
-        assert_eq!(normalise("abc", None).unwrap_err(), "not a phone number");
+        assert_eq!(normalise("abc", None).unwrap_err(), PhoneIssue::NotANumber);
         assert_eq!(
             normalise("+34 123", None).unwrap_err(),
-            "not a valid number for its country"
+            PhoneIssue::NotValidForCountry
         );
     }
 

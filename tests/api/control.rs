@@ -68,12 +68,12 @@ async fn cancelling_a_running_send_stops_it_with_exact_counts() {
     let again = app.job_action(job.id, "cancel", None).await;
     assert_eq!(again.status(), 409);
     let body: Value = again.json().await.unwrap();
-    assert!(
-        body["detail"]
-            .as_str()
-            .unwrap()
-            .contains("nothing to cancel")
+    assert_eq!(
+        body["detail"],
+        "The job has already been cancelled; there is nothing to cancel."
     );
+    // Scripts match on the code, people read the detail.
+    assert_eq!(body["code"], "ended");
 }
 
 #[tokio::test]

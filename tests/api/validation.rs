@@ -8,6 +8,10 @@ async fn assert_rejected(app: &TestApp, body: Value, status: u16, detail_contain
     let answer: Value = response.json().await.unwrap();
     let detail = answer["detail"].as_str().expect("every error has a detail");
     assert!(
+        answer["code"].is_string(),
+        "every error has a code: {answer}"
+    );
+    assert!(
         detail.contains(detail_contains),
         "{detail:?} should mention {detail_contains:?}"
     );
@@ -126,6 +130,8 @@ async fn invalid_and_duplicate_phones_are_reported_per_entry() {
     assert_eq!(indexes, [1, 2, 3, 4]);
     assert_eq!(invalid[0]["phone"], "abc");
     assert_eq!(invalid[0]["reason"], "not a phone number");
+    // The same issue as a code, for clients that word it themselves.
+    assert_eq!(invalid[0]["issue"], "not_a_number");
     assert!(
         invalid[1]["reason"]
             .as_str()
@@ -168,8 +174,10 @@ async fn unknown_api_paths_answer_json_not_html() {
     assert_eq!(response.status(), 404);
     let answer: Value = response.json().await.unwrap();
     assert!(answer["detail"].is_string());
+    assert_eq!(answer["code"], "not_found");
     let response = app.get("/api/jobs/not-a-uuid").await;
     assert_eq!(response.status(), 404);
     let answer: Value = response.json().await.unwrap();
     assert_eq!(answer["detail"], "Job not found.");
+    assert_eq!(answer["code"], "not_found");
 }

@@ -4,6 +4,7 @@
 mod postgres_db;
 
 mod campaigns;
+mod lifecycle;
 
 use std::sync::Arc;
 

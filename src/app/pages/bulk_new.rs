@@ -55,7 +55,7 @@ pub fn BulkNewPage() -> impl IntoView {
     let outcome = move || start.value().get();
     let form_error = move || match outcome() {
         Some(Err(e)) => Some(error_message(&e)),
-        Some(Ok(StartOutcome::Rejected { error, .. })) => error,
+        Some(Ok(StartOutcome::Rejected { error, .. })) => error.map(|e| error_message(&e)),
         _ => None,
     };
     let line_errors = move || match outcome() {
@@ -132,7 +132,7 @@ pub fn BulkNewPage() -> impl IntoView {
                                 {move || {
                                     line_errors()
                                         .into_iter()
-                                        .map(|e| view! { <li data-line=e.line>{(text.line_error)(e.line, &e.entry, &e.reason)}</li> })
+                                        .map(|e| view! { <li data-line=e.line>{(text.line_error)(e.line, &e.entry, &(text.phone_issue)(&e.issue))}</li> })
                                         .collect_view()
                                 }}
                             </ul>
