@@ -38,27 +38,27 @@ impl Locale {
         }
     }
 
-    /// Picks a locale from a language tag or an `Accept-Language` header.
+    /// Picks a locale from a language tag or an `Accept-Language` header: the supported
+    /// language with the highest `q` (the first of equals), English if none is supported.
     pub fn negotiate(header: &str) -> Locale {
-        header
-            .split(',')
-            .map(|part| {
-                part.split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase()
-            })
-            .find_map(|tag| {
-                if tag.starts_with("es") {
-                    Some(Locale::Es)
-                } else if tag.starts_with("en") {
-                    Some(Locale::En)
-                } else {
-                    None
-                }
-            })
-            .unwrap_or_default()
+        let mut best: Option<(f32, Locale)> = None;
+        for part in header.split(',') {
+            let mut fields = part.split(';');
+            let tag = fields.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = fields
+                .find_map(|f| f.trim().strip_prefix("q="))
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            let locale = match tag.split('-').next() {
+                Some("es") => Locale::Es,
+                Some("en") => Locale::En,
+                _ => continue,
+            };
+            if q > 0.0 && best.is_none_or(|(top, _)| q > top) {
+                best = Some((q, locale));
+            }
+        }
+        best.map(|(_, locale)| locale).unwrap_or_default()
     }
 }
 
@@ -260,5 +260,10 @@ mod tests {
         assert_eq!(Locale::negotiate("es-ES,es;q=0.9,en;q=0.8"), Locale::Es);
         assert_eq!(Locale::negotiate("en-US,en;q=0.9"), Locale::En);
         assert_eq!(Locale::negotiate("de-DE"), Locale::En);
+        // Order is not preference: q is.
+        assert_eq!(Locale::negotiate("en;q=0.3, es;q=0.9"), Locale::Es);
+        assert_eq!(Locale::negotiate("de, es;q=0.5, en;q=0.7"), Locale::En);
+        assert_eq!(Locale::negotiate("es;q=0, en;q=0.1"), Locale::En);
+        assert_eq!(Locale::negotiate("es"), Locale::Es);
     }
 }

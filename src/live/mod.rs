@@ -16,14 +16,18 @@ use crate::protocol::{ItemStatus, JobId, JobView, ServerMsg};
 use uuid::Uuid;
 
 mod feed;
+mod hooks;
 mod log;
 
 #[cfg(feature = "hydrate")]
 mod driver;
 
 pub use feed::JobFeed;
+pub use hooks::{Followed, use_campaign_feed, use_followed, use_job_feed};
 pub use log::{LogEntry, LogLine};
 
+/// Jobs created after the page loaded that `new_jobs` keeps: the newest ones.
+pub const NEW_JOBS_CAPACITY: usize = 100;
 /// Log lines kept in memory per job; older ones are counted, not kept.
 pub const LOG_CAPACITY: usize = 500;
 /// Most lines a reader can pull back into memory by scrolling up.
@@ -50,7 +54,8 @@ pub enum Connection {
 #[derive(Clone, Copy)]
 pub struct Live {
     pub connection: RwSignal<Connection>,
-    /// Jobs created after the page loaded, for pages that asked with `follow_new_jobs`.
+    /// Jobs created after the page loaded, newest last, for pages that asked with
+    /// `follow_new_jobs`: at most `NEW_JOBS_CAPACITY`, so a page left open for days stays small.
     pub new_jobs: RwSignal<Vec<JobView>>,
     /// Jobs of followed campaigns that the page did not render (added later, or while away),
     /// already followed: the page that follows the campaign unfollows them when it goes.
@@ -183,6 +188,24 @@ impl Live {
         self.campaign_jobs.update(|jobs| jobs.push(feed));
     }
 
+    /// Unfollows the jobs of a campaign that were adopted for it (added after its page
+    /// rendered), once the page that followed the campaign is gone.
+    pub fn release_campaign_jobs(&self, id: Uuid) {
+        let mut adopted = Vec::new();
+        self.campaign_jobs.try_update(|added| {
+            added.retain(|feed| {
+                let of_this = feed.job.with_untracked(|j| j.campaign_id == Some(id));
+                if of_this {
+                    adopted.push(feed.id);
+                }
+                !of_this
+            })
+        });
+        for job in adopted {
+            self.unfollow(job);
+        }
+    }
+
     /// Stops following a job once the last component that followed it is gone.
     pub fn unfollow(&self, id: JobId) {
         let gone = self
@@ -262,6 +285,9 @@ impl Live {
                         self.new_jobs.update(|jobs| {
                             if !jobs.iter().any(|j| j.id == job.id) {
                                 jobs.push(job);
+                                if jobs.len() > NEW_JOBS_CAPACITY {
+                                    jobs.remove(0);
+                                }
                             }
                         });
                     }

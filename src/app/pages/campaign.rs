@@ -9,7 +9,7 @@ use crate::app::components::{LogPane, ProgressBar, StageSteps, StatusBadge, web_
 use crate::app::format;
 use crate::app::i18n::use_text;
 use crate::app::pages::{ErrorNotice, Loading, NotFound, error_message};
-use crate::live::{JobFeed, LogEntry, use_live};
+use crate::live::{JobFeed, LogEntry, use_campaign_feed};
 use crate::protocol::SourceSpec;
 
 /// Results listed under "latest results".
@@ -38,60 +38,24 @@ pub fn CampaignPage() -> impl IntoView {
 fn CampaignDetail(data: CampaignPageData) -> impl IntoView {
     let text = use_text();
     let c = text.campaign;
-    let live = use_live();
     let campaign = data.campaign;
     let id = campaign.id;
-    let feeds: Vec<JobFeed> = campaign
-        .jobs
-        .iter()
-        .map(|job| {
-            let log = data
-                .logs
-                .iter()
-                .find(|(job_id, _)| *job_id == job.id)
-                .map(|(_, log)| log.as_slice())
-                .unwrap_or_default();
-            live.follow(job.clone(), log)
-        })
-        .collect();
-    // Newest first, as the campaign lists them.
-    let jobs = RwSignal::new(feeds);
-    live.follow_campaign(id);
-    Effect::new(move |_| {
-        let added = live.campaign_jobs.get();
-        // Only a real addition notifies: the panels keyed on the newest job stay put otherwise.
-        jobs.maybe_update(|jobs| {
-            let before = jobs.len();
-            for feed in added {
-                let mine = feed.job.with_untracked(|j| j.campaign_id == Some(id));
-                if mine && !jobs.iter().any(|f| f.id == feed.id) {
-                    jobs.insert(0, feed);
-                }
-            }
-            jobs.len() != before
-        });
-    });
-    on_cleanup(move || {
-        live.unfollow_campaign(id);
-        let mine = jobs.get_untracked();
-        for feed in &mine {
-            live.unfollow(feed.id);
-        }
-        // Jobs adopted after the page last looked were followed for it too.
-        let mut adopted = Vec::new();
-        live.campaign_jobs.update(|added| {
-            added.retain(|f| {
-                let of_this = f.job.with_untracked(|j| j.campaign_id == Some(id));
-                if of_this && !mine.iter().any(|m| m.id == f.id) {
-                    adopted.push(f.id);
-                }
-                !of_this
+    let mut logs = data.logs;
+    let jobs = use_campaign_feed(
+        id,
+        campaign
+            .jobs
+            .iter()
+            .map(|job| {
+                let log = logs
+                    .iter()
+                    .position(|(job_id, _)| *job_id == job.id)
+                    .map(|at| logs.swap_remove(at).1)
+                    .unwrap_or_default();
+                (job.clone(), log)
             })
-        });
-        for job in adopted {
-            live.unfollow(job);
-        }
-    });
+            .collect(),
+    );
 
     let results = move || {
         jobs.with(|jobs| {

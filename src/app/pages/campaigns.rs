@@ -10,7 +10,7 @@ use crate::app::components::{ProgressBar, StatusBadge};
 use crate::app::format;
 use crate::app::i18n::use_text;
 use crate::app::pages::{ErrorNotice, Loading};
-use crate::live::{JobFeed, use_live};
+use crate::live::{JobFeed, use_followed, use_live};
 use crate::protocol::CampaignView;
 
 /// The tenant's campaigns, newest first, each with its newest search live.
@@ -41,20 +41,15 @@ pub fn CampaignsPage() -> impl IntoView {
 fn CampaignTable(initial: Vec<CampaignView>, refetch: impl Fn() + Copy + 'static) -> impl IntoView {
     let text = use_text();
     let live = use_live();
+    let followed = use_followed();
     let known: Vec<uuid::Uuid> = initial.iter().map(|c| c.id).collect();
     let rows: Vec<(CampaignView, Option<JobFeed>)> = initial
         .into_iter()
         .map(|mut campaign| {
-            let feed = campaign.jobs.pop().map(|job| live.follow(job, &[]));
+            let feed = campaign.jobs.pop().map(|job| followed.follow(job, &[]));
             (campaign, feed)
         })
         .collect();
-    let feeds: Vec<JobFeed> = rows.iter().filter_map(|(_, feed)| *feed).collect();
-    on_cleanup(move || {
-        for feed in feeds {
-            live.unfollow(feed.id);
-        }
-    });
     // A campaign started elsewhere (another tab, a script) shows up: read the list again, once
     // per new job. The jobs already heard of are handled: the list read again would otherwise
     // see them, and read again, without end (an old campaign beyond the list's length).

@@ -8,7 +8,7 @@ use crate::app::components::{ProgressBar, StatusBadge};
 use crate::app::format;
 use crate::app::i18n::use_text;
 use crate::app::pages::{ErrorNotice, Loading};
-use crate::live::{JobFeed, use_live};
+use crate::live::{JobFeed, use_followed, use_live};
 use crate::protocol::JobView;
 
 /// The tenant's jobs, newest first, each row live.
@@ -108,14 +108,18 @@ fn Instances() -> impl IntoView {
     }
 }
 
+/// Rows the dashboard's table keeps as new jobs arrive (the first render shows up to 50).
+const MAX_ROWS: usize = 100;
+
 #[component]
 fn JobTable(initial: Vec<JobView>) -> impl IntoView {
     let text = use_text();
     let live = use_live();
+    let followed = use_followed();
     let rows = RwSignal::new(
         initial
             .into_iter()
-            .map(|job| live.follow(job, &[]))
+            .map(|job| followed.follow(job, &[]))
             .collect::<Vec<JobFeed>>(),
     );
     live.follow_new_jobs();
@@ -124,15 +128,14 @@ fn JobTable(initial: Vec<JobView>) -> impl IntoView {
         rows.update(|rows| {
             for job in fresh {
                 if !rows.iter().any(|feed| feed.id == job.id) {
-                    rows.insert(0, live.follow(job, &[]));
+                    rows.insert(0, followed.follow(job, &[]));
                 }
             }
+            // The table shows the newest jobs only; those pushed off it stop being followed.
+            for gone in rows.split_off(rows.len().min(MAX_ROWS)) {
+                followed.unfollow(gone.id);
+            }
         });
-    });
-    on_cleanup(move || {
-        for feed in rows.get_untracked() {
-            live.unfollow(feed.id);
-        }
     });
 
     view! {

@@ -11,7 +11,7 @@ use crate::app::components::{
 use crate::app::format;
 use crate::app::i18n::use_text;
 use crate::app::pages::{ErrorNotice, Loading, NotFound};
-use crate::live::use_live;
+use crate::live::use_job_feed;
 use crate::protocol::JobKind;
 
 /// One job, rendered on the server at its current seq, then live.
@@ -36,9 +36,7 @@ pub fn JobPage() -> impl IntoView {
 #[component]
 fn JobDetail(data: JobPageData) -> impl IntoView {
     let text = use_text();
-    let live = use_live();
-    let feed = live.follow(data.job, &data.log);
-    on_cleanup(move || live.unfollow(feed.id));
+    let feed = use_job_feed(data.job, &data.log);
     let job = feed.job;
     let id = feed.id.to_string();
 
