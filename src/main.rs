@@ -9,9 +9,10 @@ use clap::{Parser, Subcommand};
 use jobpulse::cli::{self, ApiArgs, SendBulkArgs};
 use jobpulse::protocol::JobId;
 use jobpulse::server::auth;
+use jobpulse::server::error::AppError;
 use jobpulse::server::settings::Settings;
 use jobpulse::server::startup::Application;
-use jobpulse::server::store::{self, Role};
+use jobpulse::server::store;
 
 /// Start long background work and watch it live.
 #[derive(Parser)]
@@ -145,10 +146,9 @@ async fn main() -> anyhow::Result<ExitCode> {
                 .tenant_by_name(&tenant)
                 .await?
                 .with_context(|| format!("there is no tenant named {tenant:?}"))?;
-            let token = auth::new_secret("jp_");
-            store
-                .create_api_token(tenant.id, &name, &auth::hash_secret(&token))
-                .await?;
+            let token = auth::create_token(store.as_ref(), tenant.id, &name)
+                .await
+                .map_err(|e| anyhow::anyhow!(AppError::from(e)))?;
             println!("{token}");
         }
         Command::User {
@@ -159,8 +159,8 @@ async fn main() -> anyhow::Result<ExitCode> {
                     role,
                 },
         } => {
-            let role = Role::parse(&role)
-                .map_err(|_| anyhow::anyhow!("the role must be admin, operator or viewer"))?;
+            let role =
+                auth::parse_role(&role).map_err(|r| anyhow::anyhow!(AppError::Account(r)))?;
             let password = match std::env::var("JOBPULSE_USER_PASSWORD") {
                 Ok(password) => password,
                 Err(_) => {
@@ -169,11 +169,8 @@ async fn main() -> anyhow::Result<ExitCode> {
                     line.trim_end_matches(['\r', '\n']).to_owned()
                 }
             };
-            anyhow::ensure!(
-                password.chars().count() >= jobpulse::api::MIN_PASSWORD,
-                "the password needs at least {} characters",
-                jobpulse::api::MIN_PASSWORD
-            );
+            let username = auth::check_new_user(&username, &password)
+                .map_err(|r| anyhow::anyhow!(AppError::Account(r)))?;
             let store = store::connect(&settings.database_url).await?;
             store.migrate().await?;
             let tenant = store
@@ -181,7 +178,9 @@ async fn main() -> anyhow::Result<ExitCode> {
                 .await?
                 .with_context(|| format!("there is no tenant named {tenant:?}"))?;
             let hash = auth::hash_password(&password);
-            store.create_user(tenant.id, &username, &hash, role).await?;
+            auth::create_user(store.as_ref(), tenant.id, &username, &hash, role)
+                .await
+                .map_err(|e| anyhow::anyhow!(AppError::from(e)))?;
             eprintln!("created {username} ({}) in {}", role.as_str(), tenant.name);
         }
         Command::Watch { .. } | Command::SendBulk { .. } => unreachable!("handled above"),

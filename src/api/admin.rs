@@ -18,9 +18,6 @@ pub struct TenantAdmin {
     pub users: Vec<crate::protocol::UserView>,
 }
 
-/// The shortest password a new user may get.
-pub const MIN_PASSWORD: usize = 10;
-
 /// The tenant's API tokens and users (admins only).
 #[server(endpoint = "tenant_admin", client = ApiClient)]
 pub async fn load_tenant_admin() -> Result<TenantAdmin, Problem> {
@@ -43,21 +40,10 @@ pub async fn load_tenant_admin() -> Result<TenantAdmin, Problem> {
 /// Creates an API token; the secret is returned this once and stored only as a hash.
 #[server(endpoint = "create_token", client = ApiClient)]
 pub async fn create_token(name: String) -> Result<String, Problem> {
-    use crate::server::auth;
     let (state, principal) = server::admin().await?;
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(server::invalid(
-            "Give the token a name of 1 to 100 characters, e.g. \"billing script\".",
-        ));
-    }
-    let secret = auth::new_secret("jp_");
-    state
-        .store
-        .create_api_token(principal.tenant_id, name, &auth::hash_secret(&secret))
+    crate::server::auth::create_token(state.store.as_ref(), principal.tenant_id, &name)
         .await
-        .map_err(server::store_error)?;
-    Ok(secret)
+        .map_err(server::fail)
 }
 
 /// Revokes an API token: it stops working at once, and its live connections close.
@@ -84,57 +70,41 @@ pub async fn revoke_token(id: String) -> Result<(), Problem> {
 #[server(endpoint = "create_user", client = ApiClient)]
 pub async fn create_user(username: String, password: String, role: String) -> Result<(), Problem> {
     use crate::server::auth;
-    use crate::server::store::{Role, StoreError};
+    use crate::server::error::AppError;
     let (state, principal) = server::admin().await?;
-    let username = username.trim().to_owned();
-    if username.is_empty()
-        || username.chars().count() > 64
-        || username.contains(char::is_whitespace)
-    {
-        return Err(server::invalid(
-            "A username is 1 to 64 characters, without spaces.",
-        ));
-    }
-    if password.chars().count() < MIN_PASSWORD {
-        return Err(server::invalid(format!(
-            "The password needs at least {MIN_PASSWORD} characters."
-        )));
-    }
-    let role = Role::parse(&role)
-        .map_err(|_| server::invalid("Pick a role: admin, operator or viewer."))?;
+    let username = auth::check_new_user(&username, &password)
+        .map_err(|r| server::fail(AppError::Account(r)))?;
+    let role = auth::parse_role(&role).map_err(|r| server::fail(AppError::Account(r)))?;
     let hash = state
         .limits
         .passwords()
         .run(move || auth::hash_password(&password))
         .await
-        .map_err(|_| server::fail(crate::server::error::AppError::Busy))?;
-    match state
-        .store
-        .create_user(principal.tenant_id, &username, &hash, role)
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(StoreError::Conflict(_)) => {
-            Err(server::fail(crate::server::error::AppError::Conflict(
-                format!("This workspace already has a user called \"{username}\"."),
-            )))
-        }
-        Err(e) => Err(server::store_error(e)),
-    }
+        .map_err(|_| server::fail(AppError::Busy))?;
+    auth::create_user(
+        state.store.as_ref(),
+        principal.tenant_id,
+        &username,
+        &hash,
+        role,
+    )
+    .await
+    .map(|_| ())
+    .map_err(server::fail)
 }
 
 /// Changes a user's role (it applies to their next request).
 #[server(endpoint = "set_user_role", client = ApiClient)]
 pub async fn set_user_role(id: String, role: String) -> Result<(), Problem> {
+    use crate::protocol::problem::AccountRule;
+    use crate::server::error::AppError;
     use crate::server::store::Role;
     let (state, principal) = server::admin().await?;
     let id = uuid::Uuid::parse_str(&id).map_err(|_| server::not_found(Thing::User))?;
-    let role = Role::parse(&role)
-        .map_err(|_| server::invalid("Pick a role: admin, operator or viewer."))?;
+    let role =
+        crate::server::auth::parse_role(&role).map_err(|r| server::fail(AppError::Account(r)))?;
     if principal.session.as_ref().is_some_and(|s| s.user_id == id) && role != Role::Admin {
-        return Err(server::fail(crate::server::error::AppError::Conflict(
-            "You cannot take away your own admin role.".into(),
-        )));
+        return Err(server::fail(AppError::Account(AccountRule::OwnAdminRole)));
     }
     if state
         .store
@@ -155,8 +125,8 @@ pub async fn delete_user(id: String) -> Result<(), Problem> {
     let (state, principal) = server::admin().await?;
     let id = uuid::Uuid::parse_str(&id).map_err(|_| server::not_found(Thing::User))?;
     if principal.session.as_ref().is_some_and(|s| s.user_id == id) {
-        return Err(server::fail(crate::server::error::AppError::Conflict(
-            "You cannot remove yourself.".into(),
+        return Err(server::fail(crate::server::error::AppError::Account(
+            crate::protocol::problem::AccountRule::RemoveYourself,
         )));
     }
     match state

@@ -147,11 +147,6 @@ mod server {
         fail(AppError::NotFound(thing))
     }
 
-    /// The answer for input a person has to fix: a 422.
-    pub fn invalid(detail: impl Into<String>) -> Problem {
-        fail(AppError::Unprocessable(detail.into()))
-    }
-
     /// The caller, if logged in (or holding an API token).
     pub async fn caller() -> Result<(AppState, Option<Principal>), Problem> {
         let state = state()?;

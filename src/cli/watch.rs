@@ -10,7 +10,11 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use super::{ApiArgs, CliError, api_error, exit_code, summary};
+use crate::protocol::backoff::Backoff;
 use crate::protocol::{JobId, JobView, ServerMsg};
+
+/// How soon `watch` tries again after losing the server.
+const RECONNECT: Backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(5));
 
 fn bar(job: &JobView) -> ProgressBar {
     let bar = ProgressBar::new(job.progress.total);
@@ -119,7 +123,6 @@ pub async fn watch(api: &ApiArgs, job_id: JobId) -> Result<ExitCode, CliError> {
             }
         }
         failures += 1;
-        let wait = Duration::from_millis((250_u64 << failures.min(5)).min(5_000));
-        tokio::time::sleep(wait).await;
+        tokio::time::sleep(RECONNECT.delay(failures)).await;
     }
 }

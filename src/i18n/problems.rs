@@ -4,7 +4,7 @@
 use crate::i18n::group_thousands;
 use crate::protocol::JobStatus;
 use crate::protocol::lifecycle::Refusal;
-use crate::protocol::problem::{BulkRule, Denial, PhoneIssue, Problem, Thing};
+use crate::protocol::problem::{AccountRule, BulkRule, Denial, PhoneIssue, Problem, Thing};
 
 /// English.
 pub fn en(problem: &Problem) -> String {
@@ -38,6 +38,7 @@ pub fn en(problem: &Problem) -> String {
         .into(),
         Problem::Refused { refusal } => en_refusal(*refusal),
         Problem::InvalidBulkSend { rule } => en_bulk(rule),
+        Problem::InvalidAccount { rule } => en_account(rule),
         Problem::Invalid { detail } | Problem::Conflict { detail } => detail.clone(),
         Problem::TooManyRequests { seconds } => {
             format!(
@@ -148,6 +149,7 @@ pub fn es(problem: &Problem) -> String {
         .into(),
         Problem::Refused { refusal } => es_refusal(*refusal),
         Problem::InvalidBulkSend { rule } => es_bulk(rule),
+        Problem::InvalidAccount { rule } => es_account(rule),
         Problem::Invalid { detail } | Problem::Conflict { detail } => detail.clone(),
         Problem::TooManyRequests { seconds } => format!(
             "Demasiadas peticiones: ve más despacio y vuelve a intentarlo en {}.",
@@ -312,6 +314,46 @@ fn es_bulk(rule: &BulkRule) -> String {
     }
 }
 
+fn en_account(rule: &AccountRule) -> String {
+    match rule {
+        AccountRule::TokenName { max } => {
+            format!("Give the token a name of 1 to {max} characters, e.g. \"billing script\".")
+        }
+        AccountRule::Username { max } => {
+            format!("A username is 1 to {max} characters, without spaces.")
+        }
+        AccountRule::PasswordTooShort { min } => {
+            format!("The password needs at least {min} characters.")
+        }
+        AccountRule::UnknownRole => "Pick a role: admin, operator or viewer.".into(),
+        AccountRule::UsernameTaken { username } => {
+            format!("This workspace already has a user called \"{username}\".")
+        }
+        AccountRule::OwnAdminRole => "You cannot take away your own admin role.".into(),
+        AccountRule::RemoveYourself => "You cannot remove yourself.".into(),
+    }
+}
+
+fn es_account(rule: &AccountRule) -> String {
+    match rule {
+        AccountRule::TokenName { max } => format!(
+            "Dale al token un nombre de 1 a {max} caracteres, p. ej. «script de facturación»."
+        ),
+        AccountRule::Username { max } => {
+            format!("Un nombre de usuario tiene de 1 a {max} caracteres, sin espacios.")
+        }
+        AccountRule::PasswordTooShort { min } => {
+            format!("La contraseña necesita al menos {min} caracteres.")
+        }
+        AccountRule::UnknownRole => "Elige un rol: administrador, operador u observador.".into(),
+        AccountRule::UsernameTaken { username } => {
+            format!("Este espacio de trabajo ya tiene un usuario llamado «{username}».")
+        }
+        AccountRule::OwnAdminRole => "No puedes quitarte tu propio rol de administrador.".into(),
+        AccountRule::RemoveYourself => "No puedes eliminarte a ti mismo.".into(),
+    }
+}
+
 /// English words for a phone entry's issue (also the `reason` of REST's 422 answer).
 pub fn en_phone(issue: &PhoneIssue) -> String {
     match issue {
@@ -417,6 +459,19 @@ mod tests {
             BulkRule::NoValidPhones { total: 3 },
         ] {
             all.push(Problem::InvalidBulkSend { rule });
+        }
+        for rule in [
+            AccountRule::TokenName { max: 100 },
+            AccountRule::Username { max: 64 },
+            AccountRule::PasswordTooShort { min: 10 },
+            AccountRule::UnknownRole,
+            AccountRule::UsernameTaken {
+                username: "ana".into(),
+            },
+            AccountRule::OwnAdminRole,
+            AccountRule::RemoveYourself,
+        ] {
+            all.push(Problem::InvalidAccount { rule });
         }
         all
     }

@@ -9,6 +9,7 @@ use wasm_bindgen::closure::Closure;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
 use super::{Connection, Live};
+use crate::protocol::backoff::Backoff;
 use crate::protocol::{ClientMsg, EventsPage, JobId, ServerMsg};
 
 /// Failed connection attempts before following jobs by polling too.
@@ -18,7 +19,7 @@ const PING_EVERY: Duration = Duration::from_secs(15);
 /// Without a single message for this long, the connection is dead even if the browser thinks not.
 const DEAD_AFTER_MS: f64 = 40_000.0;
 const FLUSH_EVERY: Duration = Duration::from_millis(50);
-const MAX_BACKOFF_MS: f64 = 30_000.0;
+const RECONNECT: Backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
 /// Close codes that mean the credential is gone (4401) or was never allowed (4403): trying
 /// again cannot help, logging in can.
 const SESSION_OVER: [u16; 2] = [4401, 4403];
@@ -282,9 +283,10 @@ fn schedule_reconnect(failures: u32) {
         return;
     }
     // Exponential backoff with jitter, so a restarted server is not hit by every tab at once.
-    let base = (500.0 * 2_f64.powi(failures.saturating_sub(1).min(10) as i32)).min(MAX_BACKOFF_MS);
-    let delay = base * (0.5 + js_sys::Math::random() * 0.5);
-    set_timeout(connect, Duration::from_millis(delay as u64));
+    set_timeout(
+        connect,
+        RECONNECT.equal_jitter(failures, js_sys::Math::random()),
+    );
 }
 
 fn heartbeat() {

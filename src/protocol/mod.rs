@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub mod backoff;
 pub mod lifecycle;
 mod messages;
 pub mod problem;

@@ -79,6 +79,19 @@ pub enum BulkRule {
     },
 }
 
+/// Why an account change (a user, an API token) cannot be made as asked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+pub enum AccountRule {
+    TokenName { max: u32 },
+    Username { max: u32 },
+    PasswordTooShort { min: u32 },
+    UnknownRole,
+    UsernameTaken { username: String },
+    OwnAdminRole,
+    RemoveYourself,
+}
+
 /// An error answer: a code and its parameters.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "code", rename_all = "snake_case")]
@@ -106,7 +119,13 @@ pub enum Problem {
     },
     /// A bulk send that breaks one of its rules.
     InvalidBulkSend {
+        #[serde(flatten)]
         rule: BulkRule,
+    },
+    /// A user or token that cannot be created or changed as asked.
+    InvalidAccount {
+        #[serde(flatten)]
+        rule: AccountRule,
     },
     /// A request the state of things does not allow; `detail` says why.
     Conflict {
@@ -147,6 +166,7 @@ impl Problem {
             Problem::Refused { refusal } => refusal.code(),
             Problem::Invalid { .. } => "invalid",
             Problem::InvalidBulkSend { .. } => "invalid_bulk_send",
+            Problem::InvalidAccount { .. } => "invalid_account",
             Problem::Conflict { .. } => "conflict",
             Problem::TooManyRequests { .. } => "too_many_requests",
             Problem::TooManyLogins { .. } => "too_many_logins",

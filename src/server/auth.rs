@@ -13,11 +13,12 @@ use http::request::Parts;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use crate::protocol::problem::AccountRule;
 use crate::server::AppState;
 use crate::server::error::AppError;
 use crate::server::limits::{Busy, Limited, Limits};
 use crate::server::settings::Settings;
-use crate::server::store::{Role, Session, Store, StoreError, StoreResult, Tenant, TenantId};
+use crate::server::store::{Role, Session, Store, StoreError, StoreResult, Tenant, TenantId, User};
 
 /// The browser session cookie.
 pub const SESSION_COOKIE: &str = "jobpulse_session";
@@ -69,6 +70,86 @@ impl Principal {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{0:?}")]
 pub struct Forbidden(pub crate::protocol::problem::Denial);
+
+/// Longest username.
+pub const MAX_USERNAME: usize = 64;
+/// Shortest password a new user may get.
+pub const MIN_PASSWORD: usize = 10;
+/// Longest API token name.
+pub const MAX_TOKEN_NAME: usize = 100;
+
+/// Checks a new user's username and password; the username as it will be stored (trimmed).
+pub fn check_new_user(username: &str, password: &str) -> Result<String, AccountRule> {
+    let username = username.trim();
+    if username.is_empty()
+        || username.chars().count() > MAX_USERNAME
+        || username.contains(char::is_whitespace)
+    {
+        return Err(AccountRule::Username {
+            max: MAX_USERNAME as u32,
+        });
+    }
+    if password.chars().count() < MIN_PASSWORD {
+        return Err(AccountRule::PasswordTooShort {
+            min: MIN_PASSWORD as u32,
+        });
+    }
+    Ok(username.to_owned())
+}
+
+/// Reads a role as forms and the CLI spell it.
+pub fn parse_role(role: &str) -> Result<Role, AccountRule> {
+    Role::parse(role.trim()).map_err(|_| AccountRule::UnknownRole)
+}
+
+/// Why a user or token was not created.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("{0:?}")]
+    Rule(AccountRule),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Creates a user (checked with `check_new_user`; the password already hashed): the pages
+/// and the CLI both come here, so both refuse a username the workspace has.
+pub async fn create_user(
+    store: &dyn Store,
+    tenant: TenantId,
+    username: &str,
+    password_hash: &str,
+    role: Role,
+) -> Result<User, AccountError> {
+    match store
+        .create_user(tenant, username, password_hash, role)
+        .await
+    {
+        Ok(user) => Ok(user),
+        Err(StoreError::Conflict(_)) => Err(AccountError::Rule(AccountRule::UsernameTaken {
+            username: username.to_owned(),
+        })),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Creates an API token named `name`; the secret, shown once (only its hash is stored).
+pub async fn create_token(
+    store: &dyn Store,
+    tenant: TenantId,
+    name: &str,
+) -> Result<String, AccountError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > MAX_TOKEN_NAME {
+        return Err(AccountError::Rule(AccountRule::TokenName {
+            max: MAX_TOKEN_NAME as u32,
+        }));
+    }
+    let secret = new_secret("jp_");
+    store
+        .create_api_token(tenant, name, &hash_secret(&secret))
+        .await?;
+    Ok(secret)
+}
 
 /// The CSRF token of a session: derived from the cookie's secret, so it needs no storage and is
 /// useless without the cookie.

@@ -12,12 +12,16 @@ use std::time::Duration;
 use sqlx::postgres::PgListener;
 
 use crate::protocol::JobId;
+use crate::protocol::backoff::Backoff;
 use crate::server::hub::{EventBatch, Hub};
 use crate::server::store::postgres::{EVENTS_CHANNEL, ROW_EVENTS_CHANNEL};
 use crate::server::store::{Store, StoreResult, StoredEvent};
 
 /// Events read per query while relaying.
 const PAGE: u32 = 1_000;
+
+/// How soon the listener reconnects: at once-ish after a clean end, slower while it keeps failing.
+const RECONNECT: Backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
 
 /// Relays other instances' events into this instance's hub, for as long as the process lives.
 pub fn spawn(url: String, store: Arc<dyn Store>, hub: Arc<Hub>) {
@@ -31,8 +35,7 @@ pub fn spawn(url: String, store: Arc<dyn Store>, hub: Arc<Hub>) {
                     tracing::warn!(%error, failures, "event listener lost its connection; reconnecting");
                 }
             }
-            let wait = Duration::from_millis((100_u64 << failures.min(6)).min(5_000));
-            tokio::time::sleep(wait).await;
+            tokio::time::sleep(RECONNECT.delay(failures + 1)).await;
         }
     });
 }

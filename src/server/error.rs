@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::protocol::InvalidPhone;
 use crate::protocol::lifecycle::Refusal;
-use crate::protocol::problem::{BulkRule, Denial, Problem, Thing};
+use crate::protocol::problem::{AccountRule, BulkRule, Denial, Problem, Thing};
 use crate::server::jobs::{ControlError, CreateError};
 use crate::server::store::StoreError;
 
@@ -33,6 +33,8 @@ pub enum AppError {
     Conflict(String),
     /// A command that does not fit the job's state.
     Refused(Refusal),
+    /// A user or token that cannot be created or changed as asked.
+    Account(AccountRule),
     Forbidden(Denial),
     TooManyRequests(crate::server::limits::Limited),
     TooManyLogins(crate::server::limits::Limited),
@@ -67,6 +69,7 @@ impl AppError {
                 }
             }
             AppError::Refused(refusal) => Problem::Refused { refusal: *refusal },
+            AppError::Account(rule) => Problem::InvalidAccount { rule: rule.clone() },
             AppError::Forbidden(denial) => Problem::Forbidden { denial: *denial },
             AppError::TooManyRequests(limited) => Problem::TooManyRequests {
                 seconds: limited.seconds(),
@@ -106,6 +109,10 @@ impl AppError {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             AppError::Conflict(_) | AppError::Refused(_) => StatusCode::CONFLICT,
+            AppError::Account(AccountRule::UsernameTaken { .. })
+            | AppError::Account(AccountRule::OwnAdminRole)
+            | AppError::Account(AccountRule::RemoveYourself) => StatusCode::CONFLICT,
+            AppError::Account(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::TooManyRequests(_) | AppError::TooManyLogins(_) => {
                 StatusCode::TOO_MANY_REQUESTS
@@ -175,5 +182,14 @@ impl IntoResponse for AppError {
             );
         }
         response
+    }
+}
+
+impl From<crate::server::auth::AccountError> for AppError {
+    fn from(error: crate::server::auth::AccountError) -> Self {
+        match error {
+            crate::server::auth::AccountError::Rule(rule) => AppError::Account(rule),
+            crate::server::auth::AccountError::Store(e) => AppError::Store(e),
+        }
     }
 }

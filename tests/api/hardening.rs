@@ -603,10 +603,10 @@ async fn usernames_belong_to_their_workspace() {
         )
         .await;
     assert_eq!(again.status(), 409);
-    let text = again.text().await.unwrap();
-    assert!(
-        text.contains("This workspace already has a user called"),
-        "{text}"
+    let problem: serde_json::Value = again.json().await.unwrap();
+    assert_eq!(
+        problem,
+        serde_json::json!({"code": "invalid_account", "rule": "username_taken", "username": "ana"})
     );
     // The wrong workspace is a wrong login, whoever the user is elsewhere.
     let wrong = app.post_login("globex", "ana", "wrong password").await;

@@ -7,7 +7,6 @@ mod bulk_send;
 mod handoff;
 mod lease;
 mod recorder;
-mod retry;
 mod scrape;
 
 use std::sync::Arc;
@@ -25,7 +24,7 @@ use crate::server::settings::EngineSettings;
 use crate::server::sources::SourceContext;
 use crate::server::store::{ClaimedJob, InFlightPolicy, Store};
 
-pub use retry::RetryPolicy;
+pub use crate::protocol::backoff::RetryPolicy;
 
 /// Claims and runs jobs in this process.
 pub struct Engine {

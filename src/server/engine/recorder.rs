@@ -10,6 +10,7 @@ use tokio::time::Instant;
 use super::Engine;
 use super::lease::{Stop, raise};
 use crate::protocol::JobId;
+use crate::protocol::backoff::Backoff;
 use crate::server::hub::EventBatch;
 use crate::server::store::{ItemOutcome, StoreError, TenantId};
 
@@ -22,7 +23,8 @@ pub(super) enum Report {
 
 /// How long to wait after `errors` store failures in a row.
 pub(super) fn store_backoff(errors: u32) -> Duration {
-    Duration::from_millis((50_u64 << errors.min(6)).min(2_000))
+    const STORE: Backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(2));
+    STORE.delay(errors)
 }
 
 /// Writes outcomes in group commits (up to `commit_max_rows`, or whatever arrived within

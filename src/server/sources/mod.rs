@@ -16,7 +16,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::protocol::SourceSpec;
-use crate::server::engine::RetryPolicy;
+use crate::protocol::backoff::RetryPolicy;
 use crate::server::settings::ScrapeSettings;
 pub use crate::server::store::{FailedPage, FoundResult};
 pub use fetch::{Answer, NoAnswer, Pacer, human_duration, human_size};
