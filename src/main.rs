@@ -148,7 +148,7 @@ async fn main() -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("there is no tenant named {tenant:?}"))?;
             let token = auth::create_token(store.as_ref(), tenant.id, &name)
                 .await
-                .map_err(|e| anyhow::anyhow!(AppError::from(e)))?;
+                .map_err(anyhow::Error::from)?;
             println!("{token}");
         }
         Command::User {
@@ -180,7 +180,7 @@ async fn main() -> anyhow::Result<ExitCode> {
             let hash = auth::hash_password(&password);
             auth::create_user(store.as_ref(), tenant.id, &username, &hash, role)
                 .await
-                .map_err(|e| anyhow::anyhow!(AppError::from(e)))?;
+                .map_err(anyhow::Error::from)?;
             eprintln!("created {username} ({}) in {}", role.as_str(), tenant.name);
         }
         Command::Watch { .. } | Command::SendBulk { .. } => unreachable!("handled above"),

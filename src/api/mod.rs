@@ -71,6 +71,25 @@ pub enum StartOutcome {
     },
 }
 
+/// The session's CSRF token: computed on the server, read back from the page in the browser.
+pub fn csrf_token() -> Option<String> {
+    #[cfg(feature = "ssr")]
+    {
+        leptos::prelude::use_context::<http::request::Parts>()
+            .as_ref()
+            .and_then(crate::server::guard::page_csrf_token)
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        leptos::prelude::document()
+            .query_selector("meta[name=csrf-token]")
+            .ok()
+            .flatten()
+            .and_then(|meta| meta.get_attribute("content"))
+            .filter(|token| !token.is_empty())
+    }
+}
+
 /// How pages call server functions: the browser's fetch, plus the page's CSRF token.
 pub struct ApiClient;
 
@@ -84,7 +103,7 @@ where
     type Response = leptos::server_fn::response::browser::BrowserResponse;
 
     fn send(request: Self::Request) -> impl Future<Output = Result<Self::Response, E>> + Send {
-        if let Some(token) = crate::app::csrf_token() {
+        if let Some(token) = csrf_token() {
             request.headers().set("X-CSRF-Token", &token);
         }
         <Browser as leptos::server_fn::client::Client<E, IS, OS>>::send(request)

@@ -57,24 +57,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The session's CSRF token: computed on the server, read back from the page in the browser.
-pub fn csrf_token() -> Option<String> {
-    #[cfg(feature = "ssr")]
-    {
-        use_context::<http::request::Parts>()
-            .as_ref()
-            .and_then(crate::server::guard::page_csrf_token)
-    }
-    #[cfg(not(feature = "ssr"))]
-    {
-        document()
-            .query_selector("meta[name=csrf-token]")
-            .ok()
-            .flatten()
-            .and_then(|meta| meta.get_attribute("content"))
-            .filter(|token| !token.is_empty())
-    }
-}
+pub use crate::api::csrf_token;
 
 /// The hidden field that carries the CSRF token when a form is posted without JavaScript.
 #[component]

@@ -191,14 +191,6 @@ impl From<Refusal> for Problem {
     }
 }
 
-impl std::fmt::Display for Problem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&(crate::i18n::EN.problem)(self))
-    }
-}
-
-impl std::error::Error for Problem {}
-
 impl leptos::server_fn::error::FromServerFnError for Problem {
     type Encoder = leptos::server_fn::codec::JsonEncoding;
 

@@ -13,7 +13,7 @@ use http::request::Parts;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::protocol::problem::AccountRule;
+use crate::protocol::problem::{AccountRule, Denial};
 use crate::server::AppState;
 use crate::server::error::AppError;
 use crate::server::limits::{Busy, Limited, Limits};
@@ -25,12 +25,7 @@ pub const SESSION_COOKIE: &str = "jobpulse_session";
 /// How long a login lasts.
 pub const SESSION_HOURS: i64 = 12;
 
-/// What a caller authenticated with (by its hash): revoking it closes its live connections.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Credential {
-    Session(String),
-    Token(String),
-}
+pub use crate::server::hub::Credential;
 
 /// The caller of a request, after authentication.
 #[derive(Clone, Debug)]
@@ -48,28 +43,23 @@ impl Principal {
     }
 
     /// Refuses callers that may only watch.
-    pub fn require_operator(&self) -> Result<(), Forbidden> {
+    pub fn require_operator(&self) -> Result<(), AppError> {
         if self.role().can_operate() {
             Ok(())
         } else {
-            Err(Forbidden(crate::protocol::problem::Denial::WatchOnly))
+            Err(AppError::Forbidden(Denial::WatchOnly))
         }
     }
 
     /// Refuses callers that may not manage users and tokens.
-    pub fn require_admin(&self) -> Result<(), Forbidden> {
+    pub fn require_admin(&self) -> Result<(), AppError> {
         if self.role().can_administer() {
             Ok(())
         } else {
-            Err(Forbidden(crate::protocol::problem::Denial::AdminsOnly))
+            Err(AppError::Forbidden(Denial::AdminsOnly))
         }
     }
 }
-
-/// The caller is known but may not do this.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?}")]
-pub struct Forbidden(pub crate::protocol::problem::Denial);
 
 /// Longest username.
 pub const MAX_USERNAME: usize = 64;
@@ -102,15 +92,6 @@ pub fn parse_role(role: &str) -> Result<Role, AccountRule> {
     Role::parse(role.trim()).map_err(|_| AccountRule::UnknownRole)
 }
 
-/// Why a user or token was not created.
-#[derive(Debug, thiserror::Error)]
-pub enum AccountError {
-    #[error("{0:?}")]
-    Rule(AccountRule),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
 /// Creates a user (checked with `check_new_user`; the password already hashed): the pages
 /// and the CLI both come here, so both refuse a username the workspace has.
 pub async fn create_user(
@@ -119,13 +100,13 @@ pub async fn create_user(
     username: &str,
     password_hash: &str,
     role: Role,
-) -> Result<User, AccountError> {
+) -> Result<User, AppError> {
     match store
         .create_user(tenant, username, password_hash, role)
         .await
     {
         Ok(user) => Ok(user),
-        Err(StoreError::Conflict(_)) => Err(AccountError::Rule(AccountRule::UsernameTaken {
+        Err(StoreError::Conflict(_)) => Err(AppError::Account(AccountRule::UsernameTaken {
             username: username.to_owned(),
         })),
         Err(error) => Err(error.into()),
@@ -137,10 +118,10 @@ pub async fn create_token(
     store: &dyn Store,
     tenant: TenantId,
     name: &str,
-) -> Result<String, AccountError> {
+) -> Result<String, AppError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > MAX_TOKEN_NAME {
-        return Err(AccountError::Rule(AccountRule::TokenName {
+        return Err(AppError::Account(AccountRule::TokenName {
             max: MAX_TOKEN_NAME as u32,
         }));
     }

@@ -13,7 +13,7 @@ use crate::server::store::StoreError;
 
 /// An error answer: a status, and a `Problem` (code and parameters) worded for people.
 #[derive(Debug, thiserror::Error)]
-#[error("{}", self.problem())]
+#[error("{}", (crate::i18n::EN.problem)(&self.problem()))]
 pub enum AppError {
     Unauthorized,
     WrongPassword,
@@ -148,12 +148,6 @@ impl From<ControlError> for AppError {
     }
 }
 
-impl From<crate::server::auth::Forbidden> for AppError {
-    fn from(error: crate::server::auth::Forbidden) -> Self {
-        AppError::Forbidden(error.0)
-    }
-}
-
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
@@ -182,14 +176,5 @@ impl IntoResponse for AppError {
             );
         }
         response
-    }
-}
-
-impl From<crate::server::auth::AccountError> for AppError {
-    fn from(error: crate::server::auth::AccountError) -> Self {
-        match error {
-            crate::server::auth::AccountError::Rule(rule) => AppError::Account(rule),
-            crate::server::auth::AccountError::Store(e) => AppError::Store(e),
-        }
     }
 }

@@ -8,8 +8,14 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
 
 use crate::protocol::JobId;
-use crate::server::auth::Credential;
 use crate::server::store::{StoredEvent, TenantId};
+
+/// What a live connection authenticated with (by its hash): revoking it closes the connection.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Credential {
+    Session(String),
+    Token(String),
+}
 
 /// Events of one job committed together, in seq order.
 #[derive(Debug)]
