@@ -32,6 +32,8 @@ fi
 
 say "Rust tests (SQLite and PostgreSQL)"
 cargo test --features ssr
+say "API tests again, every app on a fresh PostgreSQL database"
+JOBPULSE_TEST_API_DATABASE=postgres cargo test --features ssr --test api
 
 say "building the release site (what scripts/run.sh serves)"
 cargo leptos build --release --precompress

@@ -48,17 +48,32 @@ pub async fn spawn_app_on_postgres(configure: impl FnOnce(&mut Settings)) -> Tes
         configure(settings);
     })
     .await;
+    // (In the PostgreSQL pass the app made a database of its own first, unused: dropped here.)
     app._database = Some(database);
     app
+}
+
+/// True when this run of the API suite is its PostgreSQL pass (`JOBPULSE_TEST_API_DATABASE=postgres`):
+/// every app then starts on a fresh PostgreSQL database instead of a SQLite file.
+pub fn postgres_pass() -> bool {
+    std::env::var("JOBPULSE_TEST_API_DATABASE").is_ok_and(|db| db == "postgres")
 }
 
 /// Starts the app after `configure` adjusts the test settings.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let provider = FakeProvider::start().await;
     let dir = tempfile::tempdir().unwrap();
+    let database = if postgres_pass() {
+        Some(crate::postgres::TestDatabase::create().await)
+    } else {
+        None
+    };
     let mut settings = Settings {
         addr: "127.0.0.1:0".into(),
-        database_url: format!("sqlite://{}", dir.path().join("test.db").display()),
+        database_url: match &database {
+            Some(db) => db.url.clone(),
+            None => format!("sqlite://{}", dir.path().join("test.db").display()),
+        },
         ..Settings::default()
     };
     settings.demo.enabled = false;
@@ -87,7 +102,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         settings,
         stop: Some(stop),
         _dir: dir,
-        _database: None,
+        _database: database,
     }
 }
 

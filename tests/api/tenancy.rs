@@ -45,3 +45,16 @@ async fn another_tenants_job_answers_like_a_missing_one() {
         assert!(answer.get("seq").is_none());
     }
 }
+
+#[tokio::test]
+async fn the_suite_runs_on_the_database_it_was_asked_for() {
+    let app = crate::helpers::spawn_app().await;
+    assert_eq!(
+        app.settings.database_url.starts_with("postgres://"),
+        crate::helpers::postgres_pass(),
+        "{}",
+        app.settings.database_url
+    );
+    // And the app really answers from it.
+    assert_eq!(app.get("/api/jobs").await.status(), 200);
+}
