@@ -3,6 +3,7 @@
 #[path = "../support/postgres.rs"]
 mod postgres_db;
 
+mod accounts;
 mod campaigns;
 mod lifecycle;
 
