@@ -11,10 +11,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jobpulse::protocol::{JobStatus, SendBulkRequest};
-use jobpulse::server::auth;
+use jobpulse::server::adapters::providers::{HttpProvider, MessagingProvider, SandboxProvider};
 use jobpulse::server::engine::Engine;
-use jobpulse::server::hub::Hub;
-use jobpulse::server::providers::{HttpProvider, MessagingProvider, SandboxProvider};
+use jobpulse::server::http::auth;
+use jobpulse::server::live::hub::Hub;
 use jobpulse::server::settings::{EngineSettings, Settings};
 use jobpulse::server::store::{NewBulkJob, SqliteStore, Store};
 
@@ -44,7 +44,7 @@ async fn run(provider: Arc<dyn MessagingProvider>, label: &'static str, items: u
         idempotency_key: None,
         skip_invalid: false,
     };
-    jobpulse::server::jobs::validate_shape(&request).unwrap();
+    jobpulse::server::services::jobs::validate_shape(&request).unwrap();
 
     let started = Instant::now();
     let created = store
@@ -70,7 +70,7 @@ async fn run(provider: Arc<dyn MessagingProvider>, label: &'static str, items: u
         store.clone(),
         Arc::new(Hub::new(1024)),
         provider,
-        jobpulse::server::sources::SourceContext::new(
+        jobpulse::server::adapters::sources::SourceContext::new(
             &Default::default(),
             "http://127.0.0.1:9".into(),
         ),

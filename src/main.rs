@@ -8,8 +8,9 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use jobpulse::cli::{self, ApiArgs, SendBulkArgs};
 use jobpulse::protocol::JobId;
-use jobpulse::server::auth;
-use jobpulse::server::error::AppError;
+use jobpulse::server::http::auth;
+use jobpulse::server::http::error::AppError;
+use jobpulse::server::services::accounts;
 use jobpulse::server::settings::Settings;
 use jobpulse::server::startup::Application;
 use jobpulse::server::store;
@@ -146,7 +147,7 @@ async fn main() -> anyhow::Result<ExitCode> {
                 .tenant_by_name(&tenant)
                 .await?
                 .with_context(|| format!("there is no tenant named {tenant:?}"))?;
-            let token = auth::create_token(store.as_ref(), tenant.id, &name)
+            let token = accounts::create_token(store.as_ref(), tenant.id, &name)
                 .await
                 .map_err(anyhow::Error::from)?;
             println!("{token}");
@@ -160,7 +161,7 @@ async fn main() -> anyhow::Result<ExitCode> {
                 },
         } => {
             let role =
-                auth::parse_role(&role).map_err(|r| anyhow::anyhow!(AppError::Account(r)))?;
+                accounts::parse_role(&role).map_err(|r| anyhow::anyhow!(AppError::Account(r)))?;
             let password = match std::env::var("JOBPULSE_USER_PASSWORD") {
                 Ok(password) => password,
                 Err(_) => {
@@ -169,7 +170,7 @@ async fn main() -> anyhow::Result<ExitCode> {
                     line.trim_end_matches(['\r', '\n']).to_owned()
                 }
             };
-            let username = auth::check_new_user(&username, &password)
+            let username = accounts::check_new_user(&username, &password)
                 .map_err(|r| anyhow::anyhow!(AppError::Account(r)))?;
             let store = store::connect(&settings.database_url).await?;
             store.migrate().await?;
@@ -178,7 +179,7 @@ async fn main() -> anyhow::Result<ExitCode> {
                 .await?
                 .with_context(|| format!("there is no tenant named {tenant:?}"))?;
             let hash = auth::hash_password(&password);
-            auth::create_user(store.as_ref(), tenant.id, &username, &hash, role)
+            accounts::create_user(store.as_ref(), tenant.id, &username, &hash, role)
                 .await
                 .map_err(anyhow::Error::from)?;
             eprintln!("created {username} ({}) in {}", role.as_str(), tenant.name);

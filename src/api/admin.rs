@@ -41,15 +41,19 @@ pub async fn load_tenant_admin() -> Result<TenantAdmin, Problem> {
 #[server(endpoint = "create_token", client = ApiClient)]
 pub async fn create_token(name: String) -> Result<String, Problem> {
     let (state, principal) = server::admin().await?;
-    crate::server::auth::create_token(state.store.as_ref(), principal.tenant_id, &name)
-        .await
-        .map_err(server::fail)
+    crate::server::services::accounts::create_token(
+        state.store.as_ref(),
+        principal.tenant_id,
+        &name,
+    )
+    .await
+    .map_err(server::fail)
 }
 
 /// Revokes an API token: it stops working at once, and its live connections close.
 #[server(endpoint = "revoke_token", client = ApiClient)]
 pub async fn revoke_token(id: String) -> Result<(), Problem> {
-    use crate::server::auth::Credential;
+    use crate::server::http::auth::Credential;
     let (state, principal) = server::admin().await?;
     let id = uuid::Uuid::parse_str(&id).map_err(|_| server::not_found(Thing::Token))?;
     match state
@@ -69,19 +73,20 @@ pub async fn revoke_token(id: String) -> Result<(), Problem> {
 /// Adds a user to the admin's tenant.
 #[server(endpoint = "create_user", client = ApiClient)]
 pub async fn create_user(username: String, password: String, role: String) -> Result<(), Problem> {
-    use crate::server::auth;
-    use crate::server::error::AppError;
+    use crate::server::http::auth;
+    use crate::server::http::error::AppError;
+    use crate::server::services::accounts;
     let (state, principal) = server::admin().await?;
-    let username = auth::check_new_user(&username, &password)
+    let username = accounts::check_new_user(&username, &password)
         .map_err(|r| server::fail(AppError::Account(r)))?;
-    let role = auth::parse_role(&role).map_err(|r| server::fail(AppError::Account(r)))?;
+    let role = accounts::parse_role(&role).map_err(|r| server::fail(AppError::Account(r)))?;
     let hash = state
         .limits
         .passwords()
         .run(move || auth::hash_password(&password))
         .await
         .map_err(|_| server::fail(AppError::Busy))?;
-    auth::create_user(
+    accounts::create_user(
         state.store.as_ref(),
         principal.tenant_id,
         &username,
@@ -97,12 +102,12 @@ pub async fn create_user(username: String, password: String, role: String) -> Re
 #[server(endpoint = "set_user_role", client = ApiClient)]
 pub async fn set_user_role(id: String, role: String) -> Result<(), Problem> {
     use crate::protocol::problem::AccountRule;
-    use crate::server::error::AppError;
+    use crate::server::http::error::AppError;
     use crate::server::store::Role;
     let (state, principal) = server::admin().await?;
     let id = uuid::Uuid::parse_str(&id).map_err(|_| server::not_found(Thing::User))?;
-    let role =
-        crate::server::auth::parse_role(&role).map_err(|r| server::fail(AppError::Account(r)))?;
+    let role = crate::server::services::accounts::parse_role(&role)
+        .map_err(|r| server::fail(AppError::Account(r)))?;
     if principal.session.as_ref().is_some_and(|s| s.user_id == id) && role != Role::Admin {
         return Err(server::fail(AppError::Account(AccountRule::OwnAdminRole)));
     }
@@ -121,11 +126,11 @@ pub async fn set_user_role(id: String, role: String) -> Result<(), Problem> {
 /// Removes a user: their sessions end and their live connections close.
 #[server(endpoint = "delete_user", client = ApiClient)]
 pub async fn delete_user(id: String) -> Result<(), Problem> {
-    use crate::server::auth::Credential;
+    use crate::server::http::auth::Credential;
     let (state, principal) = server::admin().await?;
     let id = uuid::Uuid::parse_str(&id).map_err(|_| server::not_found(Thing::User))?;
     if principal.session.as_ref().is_some_and(|s| s.user_id == id) {
-        return Err(server::fail(crate::server::error::AppError::Account(
+        return Err(server::fail(crate::server::http::error::AppError::Account(
             crate::protocol::problem::AccountRule::RemoveYourself,
         )));
     }

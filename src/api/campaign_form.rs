@@ -45,7 +45,7 @@ pub async fn start_campaign(
     apify_token: Option<String>,
 ) -> Result<CampaignOutcome, Problem> {
     use crate::protocol::CreateCampaignRequest;
-    use crate::server::campaigns::{self, CampaignError, SMALL_CAMPAIGN};
+    use crate::server::services::campaigns::{self, CampaignError, SMALL_CAMPAIGN};
 
     let (state, principal) = server::operator().await?;
     let reject = |error: String| Ok(CampaignOutcome::Rejected { error });

@@ -52,14 +52,14 @@ pub async fn list_campaigns() -> Result<Vec<CampaignView>, Problem> {
         .map_err(server::store_error)?;
     Ok(list
         .into_iter()
-        .map(crate::server::campaigns::redacted)
+        .map(crate::server::services::campaigns::redacted)
         .collect())
 }
 
 /// One campaign with its jobs and their latest log lines; `None` if the tenant has no such one.
 #[server(endpoint = "campaign_page", client = ApiClient)]
 pub async fn campaign_page(id: String) -> Result<Option<CampaignPageData>, Problem> {
-    use crate::server::campaigns::{self, CampaignError};
+    use crate::server::services::campaigns::{self, CampaignError};
     let (state, principal) = server::principal().await?;
     let Ok(id) = id.parse::<uuid::Uuid>() else {
         return Ok(None);
@@ -90,7 +90,7 @@ pub async fn campaign_results(
     q: Option<String>,
     offset: u64,
 ) -> Result<Option<ResultsPage>, Problem> {
-    use crate::server::campaigns::{self, CampaignError};
+    use crate::server::services::campaigns::{self, CampaignError};
     let (state, principal) = server::principal().await?;
     let Ok(id) = id.parse::<uuid::Uuid>() else {
         return Ok(None);
@@ -128,7 +128,7 @@ pub async fn rerun_campaign(id: String) -> Result<JobId, Problem> {
     let id = id
         .parse::<uuid::Uuid>()
         .map_err(|_| server::not_found(Thing::Campaign))?;
-    crate::server::campaigns::rerun(&state, principal.tenant_id, id)
+    crate::server::services::campaigns::rerun(&state, principal.tenant_id, id)
         .await
         .map(|job| job.id)
         .map_err(server::fail)

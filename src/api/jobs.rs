@@ -71,7 +71,7 @@ pub async fn start_bulk_send(
     idempotency_key: Option<String>,
 ) -> Result<StartOutcome, Problem> {
     use crate::protocol::SendBulkRequest;
-    use crate::server::jobs::{self, CreateError};
+    use crate::server::services::jobs::{self, CreateError};
 
     let (state, principal) = server::operator().await?;
     let reject = |rule| {
@@ -151,7 +151,7 @@ pub async fn job_action(id: String, command: JobCommand) -> Result<JobView, Prob
     let job = id
         .parse::<JobId>()
         .map_err(|_| server::not_found(Thing::Job))?;
-    crate::server::jobs::command(&state, principal.tenant_id, job, command.into())
+    crate::server::services::jobs::command(&state, principal.tenant_id, job, command.into())
         .await
         .map_err(server::fail)
 }

@@ -77,7 +77,7 @@ pub fn csrf_token() -> Option<String> {
     {
         leptos::prelude::use_context::<http::request::Parts>()
             .as_ref()
-            .and_then(crate::server::guard::page_csrf_token)
+            .and_then(crate::server::http::guard::page_csrf_token)
     }
     #[cfg(not(feature = "ssr"))]
     {
@@ -137,8 +137,8 @@ mod server {
     use crate::protocol::problem::{Problem, Thing};
 
     use crate::server::AppState;
-    use crate::server::auth::{self, Authenticated, Principal};
-    use crate::server::error::AppError;
+    use crate::server::http::auth::{self, Authenticated, Principal};
+    use crate::server::http::error::AppError;
 
     pub fn state() -> Result<AppState, Problem> {
         use_context::<AppState>().ok_or_else(|| Problem::Other {

@@ -39,9 +39,9 @@ pub async fn login(
     password: String,
     next: Option<String>,
 ) -> Result<(), Problem> {
-    use crate::server::auth::{self, LoginError};
-    use crate::server::error::AppError;
-    use crate::server::peer::Peer;
+    use crate::server::http::auth::{self, LoginError};
+    use crate::server::http::error::AppError;
+    use crate::server::http::peer::Peer;
     let state = server::state()?;
     let parts = use_context::<http::request::Parts>();
     let peer = parts
@@ -81,8 +81,8 @@ pub async fn login(
 /// Ends the session and goes to the login page.
 #[server(endpoint = "logout", client = ApiClient)]
 pub async fn logout() -> Result<(), Problem> {
-    use crate::server::auth;
-    use crate::server::peer::Peer;
+    use crate::server::http::auth;
+    use crate::server::http::peer::Peer;
     let state = server::state()?;
     let parts = use_context::<http::request::Parts>();
     if let Some(value) = parts.as_ref().and_then(auth::session_cookie_value) {

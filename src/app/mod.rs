@@ -33,7 +33,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     if let (Some(nonce), Some(response)) = (
         leptos::nonce::use_nonce(),
         use_context::<leptos_axum::ResponseOptions>(),
-    ) && let Ok(policy) = http::HeaderValue::from_str(&crate::server::guard::page_policy(&nonce))
+    ) && let Ok(policy) =
+        http::HeaderValue::from_str(&crate::server::http::guard::page_policy(&nonce))
     {
         response.insert_header(http::header::CONTENT_SECURITY_POLICY, policy);
     }

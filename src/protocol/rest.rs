@@ -314,3 +314,21 @@ pub struct ResultsPage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_offset: Option<u64>,
 }
+
+/// One result a scraping job found.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FoundResult {
+    pub url: String,
+    pub title: Option<String>,
+    pub author: Option<String>,
+    pub text: Option<String>,
+    pub keyword: Option<String>,
+}
+
+/// A page (or dataset page) a scraping job could not read, after its retries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FailedPage {
+    pub url: String,
+    /// A sentence for people: "HTTP 500 Internal Server Error after 3 attempts".
+    pub error: String,
+}

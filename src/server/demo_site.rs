@@ -490,7 +490,7 @@ mod tests {
         );
         assert!(spec.max_pages * PER_PAGE >= MAX_POSTS);
         assert_eq!(
-            crate::server::sources::validate(&crate::protocol::SourceSpec::Http(spec)),
+            crate::server::adapters::sources::validate(&crate::protocol::SourceSpec::Http(spec)),
             Ok(())
         );
     }

@@ -1,27 +1,15 @@
 //! Everything that runs only on the server.
 
-pub mod auth;
-pub mod bridge;
-pub mod campaigns;
+pub mod adapters;
 pub mod demo_site;
 pub mod engine;
-pub mod error;
-pub mod guard;
-pub mod http_retry;
-pub mod hub;
-pub mod input;
-pub mod jobs;
-pub mod limits;
-pub mod peer;
-pub mod phones;
-pub mod providers;
-pub mod rest;
-pub mod serve;
+pub mod http;
+pub mod live;
+pub mod secrets;
+pub mod services;
 pub mod settings;
-pub mod sources;
 pub mod startup;
 pub mod store;
-pub mod ws;
 
 use std::sync::Arc;
 
@@ -29,7 +17,7 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
 use crate::server::engine::Engine;
-use crate::server::hub::Hub;
+use crate::server::live::hub::Hub;
 use crate::server::settings::Settings;
 use crate::server::store::Store;
 
@@ -45,7 +33,7 @@ pub struct AppState {
     /// The messaging provider's name, and whether it is the demo sandbox (the UI labels it).
     pub provider_name: &'static str,
     pub provider_is_sandbox: bool,
-    pub limits: Arc<limits::Limits>,
+    pub limits: Arc<http::limits::Limits>,
     /// This process's name among the instances sharing the database (its engine's lease owner).
     pub instance_id: String,
 }

@@ -32,7 +32,7 @@ pub struct Settings {
     pub demo: DemoSettings,
     pub live: LiveSettings,
     pub scrape: ScrapeSettings,
-    pub limits: crate::server::limits::LimitSettings,
+    pub limits: crate::server::http::limits::LimitSettings,
     pub http: HttpSettings,
     pub postgres: crate::server::store::PostgresSettings,
 }

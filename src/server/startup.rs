@@ -21,14 +21,16 @@ use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::app::{App, shell};
-use crate::server::auth::{self, DemoLogin};
+use crate::server::AppState;
+use crate::server::adapters::providers;
+use crate::server::adapters::sources::SourceContext;
 use crate::server::engine::Engine;
-use crate::server::error::AppError;
-use crate::server::hub::Hub;
+use crate::server::http::auth::{self, DemoLogin};
+use crate::server::http::error::AppError;
+use crate::server::http::{guard, rest, ws};
+use crate::server::live::hub::Hub;
 use crate::server::settings::Settings;
-use crate::server::sources::SourceContext;
 use crate::server::store::{self, StoreError};
-use crate::server::{AppState, guard, providers, rest, ws};
 
 /// Why the application could not start.
 #[derive(Debug, thiserror::Error)]
@@ -99,7 +101,7 @@ impl Application {
             .site_addr(local_addr)
             .hash_files(built_with_hashes())
             .build();
-        let limits = Arc::new(crate::server::limits::Limits::new(&settings.limits));
+        let limits = Arc::new(crate::server::http::limits::Limits::new(&settings.limits));
         let state = AppState {
             leptos_options,
             store,
@@ -168,14 +170,14 @@ impl Application {
         tokio::spawn(heartbeat(self.state.clone()));
         tokio::spawn(fail_silent_workers(self.state.clone()));
         if store::is_postgres(&self.state.settings.database_url) {
-            crate::server::bridge::spawn(
+            crate::server::live::bridge::spawn(
                 self.state.settings.database_url.clone(),
                 self.state.store.clone(),
                 self.state.hub.clone(),
             );
         }
         let settings = self.state.settings.clone();
-        crate::server::serve::serve(
+        crate::server::http::serve::serve(
             self.listener,
             self.router,
             &settings.http,
@@ -250,7 +252,7 @@ async fn fail_silent_workers(state: AppState) {
             Ok(ended) => {
                 for (tenant_id, event) in ended {
                     tracing::info!(job_id = %event.job_id, "an outside worker went silent; job failed");
-                    state.hub.publish(crate::server::hub::EventBatch {
+                    state.hub.publish(crate::server::live::hub::EventBatch {
                         job_id: event.job_id,
                         tenant_id,
                         events: vec![event],

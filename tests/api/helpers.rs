@@ -5,7 +5,7 @@ use std::time::Duration;
 use futures::{SinkExt, StreamExt};
 use jobpulse::protocol::JobView;
 use jobpulse::server::AppState;
-use jobpulse::server::auth;
+use jobpulse::server::http::auth;
 use jobpulse::server::settings::{ProviderKind, Settings};
 use jobpulse::server::startup::Application;
 use serde_json::{Value, json};

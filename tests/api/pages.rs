@@ -1,4 +1,4 @@
-use jobpulse::server::auth;
+use jobpulse::server::http::auth;
 use jobpulse::server::store::Role;
 use serde_json::Value;
 

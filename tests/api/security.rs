@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use futures::StreamExt;
-use jobpulse::server::auth;
+use jobpulse::server::http::auth;
 use jobpulse::server::store::{NewBulkJob, Role};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;

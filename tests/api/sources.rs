@@ -9,11 +9,13 @@ use axum::extract::Query;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use jobpulse::protocol::{ApifySourceSpec, HttpSourceSpec, SourceSpec};
+use jobpulse::server::adapters::sources::apify::ApifySource;
+use jobpulse::server::adapters::sources::http::HttpSource;
+use jobpulse::server::adapters::sources::{
+    self, Batch, FailedPage, FoundResult, Source, SourceContext,
+};
 use jobpulse::server::demo_site;
 use jobpulse::server::settings::ScrapeSettings;
-use jobpulse::server::sources::apify::ApifySource;
-use jobpulse::server::sources::http::HttpSource;
-use jobpulse::server::sources::{self, Batch, FailedPage, FoundResult, Source, SourceContext};
 use serde_json::json;
 
 use crate::fake_apify::{FakeApify, FakeApifyConfig, sample_items};

@@ -11,7 +11,7 @@ async fn remembered_workspace() -> String {
     #[cfg(feature = "ssr")]
     {
         use_context::<http::request::Parts>()
-            .and_then(|parts| crate::server::auth::remembered_workspace(&parts))
+            .and_then(|parts| crate::server::http::auth::remembered_workspace(&parts))
             .unwrap_or_default()
     }
     #[cfg(not(feature = "ssr"))]

@@ -16,8 +16,8 @@ use super::recorder::{self, Report, store_backoff};
 use super::{Engine, RetryPolicy};
 use crate::protocol::lifecycle::Note;
 use crate::protocol::{ItemStatus, JobId, JobStatus};
-use crate::server::hub::EventBatch;
-use crate::server::providers::{OutgoingMessage, SendError};
+use crate::server::adapters::providers::{OutgoingMessage, SendError};
+use crate::server::live::hub::EventBatch;
 use crate::server::store::{ClaimedJob, ItemOutcome, ItemToSend, JobEnd, StoreError};
 
 /// Items claimed per dispatcher round trip; with the next batch claimed at half, it bounds how

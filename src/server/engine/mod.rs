@@ -18,10 +18,10 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use crate::protocol::JobKind;
-use crate::server::hub::{EventBatch, Hub};
-use crate::server::providers::MessagingProvider;
+use crate::server::adapters::providers::MessagingProvider;
+use crate::server::adapters::sources::SourceContext;
+use crate::server::live::hub::{EventBatch, Hub};
 use crate::server::settings::EngineSettings;
-use crate::server::sources::SourceContext;
 use crate::server::store::{ClaimedJob, InFlightPolicy, Store};
 
 pub use crate::protocol::backoff::RetryPolicy;

@@ -11,7 +11,7 @@ use super::Engine;
 use super::lease::{Stop, raise};
 use crate::protocol::JobId;
 use crate::protocol::backoff::Backoff;
-use crate::server::hub::EventBatch;
+use crate::server::live::hub::EventBatch;
 use crate::server::store::{ItemOutcome, StoreError, TenantId};
 
 /// What a device tells the recorder.

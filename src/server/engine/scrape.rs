@@ -14,8 +14,8 @@ use super::lease::{Stop, raise};
 use super::recorder::store_backoff;
 use crate::protocol::lifecycle::Note;
 use crate::protocol::{JobId, JobStatus, SourceSpec};
-use crate::server::hub::EventBatch;
-use crate::server::sources::{self, Batch, FoundResult, Source, SourceError};
+use crate::server::adapters::sources::{self, Batch, FoundResult, Source, SourceError};
+use crate::server::live::hub::EventBatch;
 use crate::server::store::{ClaimedJob, JobEnd, StoreError, StoredEvent, TenantId};
 
 /// A stage, and where the overall percentage stands when it begins.

@@ -13,7 +13,7 @@ use sqlx::postgres::PgListener;
 
 use crate::protocol::JobId;
 use crate::protocol::backoff::Backoff;
-use crate::server::hub::{EventBatch, Hub};
+use crate::server::live::hub::{EventBatch, Hub};
 use crate::server::store::postgres::{EVENTS_CHANNEL, ROW_EVENTS_CHANNEL};
 use crate::server::store::{Store, StoreResult, StoredEvent};
 

@@ -7,7 +7,7 @@ use reqwest::{RequestBuilder, StatusCode, Url};
 use tokio::time::Instant;
 
 use super::{SourceContext, SourceError, guard};
-use crate::server::http_retry::{is_transient, retry_after};
+use crate::server::adapters::http_retry::{is_transient, retry_after};
 
 /// A `Retry-After` longer than this is not waited for: the page fails instead of stalling the job.
 const LONGEST_RETRY_AFTER: Duration = Duration::from_secs(60);

@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::protocol::InvalidPhone;
 use crate::protocol::lifecycle::Refusal;
 use crate::protocol::problem::{AccountRule, BulkRule, Denial, Problem, Thing};
-use crate::server::jobs::{ControlError, CreateError};
+use crate::server::services::jobs::{ControlError, CreateError};
 use crate::server::store::StoreError;
 
 /// An error answer: a status, and a `Problem` (code and parameters) worded for people.
@@ -36,8 +36,8 @@ pub enum AppError {
     /// A user or token that cannot be created or changed as asked.
     Account(AccountRule),
     Forbidden(Denial),
-    TooManyRequests(crate::server::limits::Limited),
-    TooManyLogins(crate::server::limits::Limited),
+    TooManyRequests(crate::server::http::limits::Limited),
+    TooManyLogins(crate::server::http::limits::Limited),
     Busy,
     TooLarge(usize),
     SlowBody,
@@ -92,7 +92,7 @@ impl AppError {
             AppError::TooManyRequests(limited) | AppError::TooManyLogins(limited) => {
                 Some(limited.seconds())
             }
-            AppError::Busy => Some(crate::server::limits::Busy::RETRY_AFTER_SECONDS),
+            AppError::Busy => Some(crate::server::http::limits::Busy::RETRY_AFTER_SECONDS),
             _ => None,
         }
     }
@@ -176,5 +176,15 @@ impl IntoResponse for AppError {
             );
         }
         response
+    }
+}
+
+impl From<crate::server::services::accounts::AccountError> for AppError {
+    fn from(error: crate::server::services::accounts::AccountError) -> Self {
+        use crate::server::services::accounts::AccountError;
+        match error {
+            AccountError::Rule(rule) => AppError::Account(rule),
+            AccountError::Store(e) => AppError::Store(e),
+        }
     }
 }

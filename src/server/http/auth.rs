@@ -3,29 +3,25 @@
 
 use std::sync::OnceLock;
 
-use argon2::Argon2;
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::FromRequestParts;
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use chrono::Utc;
 use http::request::Parts;
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 
-use crate::protocol::problem::{AccountRule, Denial};
+use crate::protocol::problem::Denial;
 use crate::server::AppState;
-use crate::server::error::AppError;
-use crate::server::limits::{Busy, Limited, Limits};
+use crate::server::http::error::AppError;
+use crate::server::http::limits::{Busy, Limited, Limits};
 use crate::server::settings::Settings;
-use crate::server::store::{Role, Session, Store, StoreError, StoreResult, Tenant, TenantId, User};
+use crate::server::store::{Role, Session, Store, StoreError, StoreResult, Tenant, TenantId};
 
 /// The browser session cookie.
 pub const SESSION_COOKIE: &str = "jobpulse_session";
 /// How long a login lasts.
 pub const SESSION_HOURS: i64 = 12;
 
-pub use crate::server::hub::Credential;
+pub use crate::server::live::hub::Credential;
+pub use crate::server::secrets::{hash_password, hash_secret, new_secret, verify_password};
 
 /// The caller of a request, after authentication.
 #[derive(Clone, Debug)]
@@ -61,121 +57,10 @@ impl Principal {
     }
 }
 
-/// Longest username.
-pub const MAX_USERNAME: usize = 64;
-/// Shortest password a new user may get.
-pub const MIN_PASSWORD: usize = 10;
-/// Longest API token name.
-pub const MAX_TOKEN_NAME: usize = 100;
-
-/// Checks a new user's username and password; the username as it will be stored (trimmed).
-pub fn check_new_user(username: &str, password: &str) -> Result<String, AccountRule> {
-    let username = username.trim();
-    if username.is_empty()
-        || username.chars().count() > MAX_USERNAME
-        || username.contains(char::is_whitespace)
-    {
-        return Err(AccountRule::Username {
-            max: MAX_USERNAME as u32,
-        });
-    }
-    if password.chars().count() < MIN_PASSWORD {
-        return Err(AccountRule::PasswordTooShort {
-            min: MIN_PASSWORD as u32,
-        });
-    }
-    Ok(username.to_owned())
-}
-
-/// Reads a role as forms and the CLI spell it.
-pub fn parse_role(role: &str) -> Result<Role, AccountRule> {
-    Role::parse(role.trim()).map_err(|_| AccountRule::UnknownRole)
-}
-
-/// Creates a user (checked with `check_new_user`; the password already hashed): the pages
-/// and the CLI both come here, so both refuse a username the workspace has.
-pub async fn create_user(
-    store: &dyn Store,
-    tenant: TenantId,
-    username: &str,
-    password_hash: &str,
-    role: Role,
-) -> Result<User, AppError> {
-    match store
-        .create_user(tenant, username, password_hash, role)
-        .await
-    {
-        Ok(user) => Ok(user),
-        Err(StoreError::Conflict(_)) => Err(AppError::Account(AccountRule::UsernameTaken {
-            username: username.to_owned(),
-        })),
-        Err(error) => Err(error.into()),
-    }
-}
-
-/// Creates an API token named `name`; the secret, shown once (only its hash is stored).
-pub async fn create_token(
-    store: &dyn Store,
-    tenant: TenantId,
-    name: &str,
-) -> Result<String, AppError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > MAX_TOKEN_NAME {
-        return Err(AppError::Account(AccountRule::TokenName {
-            max: MAX_TOKEN_NAME as u32,
-        }));
-    }
-    let secret = new_secret("jp_");
-    store
-        .create_api_token(tenant, name, &hash_secret(&secret))
-        .await?;
-    Ok(secret)
-}
-
 /// The CSRF token of a session: derived from the cookie's secret, so it needs no storage and is
 /// useless without the cookie.
 pub fn csrf_token(session_cookie_value: &str) -> String {
     hash_secret(&format!("csrf:{session_cookie_value}"))
-}
-
-/// A new random secret: 32 bytes, hex, with a prefix that makes leaked tokens easy to spot.
-pub fn new_secret(prefix: &str) -> String {
-    let mut bytes = [0_u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    let mut out = String::with_capacity(prefix.len() + 64);
-    out.push_str(prefix);
-    for b in bytes {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
-}
-
-/// How a random secret is stored.
-pub fn hash_secret(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// Hashes a password with argon2id (slow on purpose: call off the async workers).
-pub fn hash_password(password: &str) -> String {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .expect("argon2 with default parameters hashes any password")
-        .to_string()
-}
-
-/// Checks a password against its hash.
-pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|parsed| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
-        .unwrap_or(false)
 }
 
 /// A hash to verify against when the user does not exist, so timing does not reveal usernames.

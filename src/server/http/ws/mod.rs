@@ -19,8 +19,8 @@ use axum::routing::get;
 
 use crate::protocol::JobId;
 use crate::server::AppState;
-use crate::server::auth;
-use crate::server::peer::{Peer, origin_allowed};
+use crate::server::http::auth;
+use crate::server::http::peer::{Peer, origin_allowed};
 
 /// Largest text message a client may send.
 pub const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
@@ -115,7 +115,7 @@ async fn upgrade(
     let presented = auth::query_token(&parts).is_some()
         || parts.headers.contains_key(http::header::AUTHORIZATION);
     if principal.is_none() && presented {
-        return crate::server::error::AppError::Unauthorized.into_response();
+        return crate::server::http::error::AppError::Unauthorized.into_response();
     }
     let most = state.settings.live.max_connections_per_credential;
     let principal = match principal {

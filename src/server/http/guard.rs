@@ -18,12 +18,12 @@ use http::request::Parts;
 
 use crate::protocol::problem::Denial;
 use crate::server::AppState;
-use crate::server::auth::{
+use crate::server::http::auth::{
     self, Authenticated, Authorization, Credential, Principal, csrf_token, session_cookie_value,
 };
-use crate::server::error::AppError;
-use crate::server::input;
-use crate::server::peer::{Peer, origin_allowed};
+use crate::server::http::error::AppError;
+use crate::server::http::input;
+use crate::server::http::peer::{Peer, origin_allowed};
 
 /// The header the pages send their CSRF token in.
 pub const CSRF_HEADER: &str = "x-csrf-token";

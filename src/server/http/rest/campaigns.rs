@@ -13,9 +13,9 @@ use super::{JsonRequest, check_limit, json_body, limit_param, query};
 use crate::protocol::problem::Thing;
 use crate::protocol::{CampaignView, CreateCampaignResponse, JobView, ResultView, ResultsPage};
 use crate::server::AppState;
-use crate::server::auth::Principal;
-use crate::server::campaigns::{self, CampaignError, SMALL_CAMPAIGN};
-use crate::server::error::AppError;
+use crate::server::http::auth::Principal;
+use crate::server::http::error::AppError;
+use crate::server::services::campaigns::{self, CampaignError, SMALL_CAMPAIGN};
 
 /// Results read from the store per query while exporting.
 const EXPORT_PAGE: u32 = 5_000;

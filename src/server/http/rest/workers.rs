@@ -11,9 +11,9 @@ use axum::{Json, Router};
 use super::{JsonRequest, job_id, json_body};
 use crate::protocol::{CreateExternalJobResponse, JobView, WorkerFail, WorkerItems};
 use crate::server::AppState;
-use crate::server::auth::{self, Principal};
-use crate::server::campaigns;
-use crate::server::error::AppError;
+use crate::server::http::auth::{self, Principal};
+use crate::server::http::error::AppError;
+use crate::server::services::campaigns;
 use crate::server::store::TenantId;
 
 pub(super) fn routes() -> Router<AppState> {

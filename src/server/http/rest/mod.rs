@@ -17,9 +17,9 @@ use crate::protocol::{
     ItemStatus, ItemsPage, JobId, JobKind, JobStatus, JobView, RetryFailedRequest, SendBulkResponse,
 };
 use crate::server::AppState;
-use crate::server::auth::Principal;
-use crate::server::error::AppError;
-use crate::server::jobs;
+use crate::server::http::auth::Principal;
+use crate::server::http::error::AppError;
+use crate::server::services::jobs;
 use crate::server::store::{Created, JobFilter};
 
 /// Most events per page of `GET /jobs/{id}/events`.
@@ -170,15 +170,15 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for JsonRequest {
         }
         let limit = request
             .extensions()
-            .get::<crate::server::guard::BodyLimit>()
+            .get::<crate::server::http::guard::BodyLimit>()
             .map_or(usize::MAX, |limit| limit.0);
         let bytes = axum::body::to_bytes(request.into_body(), usize::MAX)
             .await
-            .map_err(|error| crate::server::guard::unreadable(error, limit))?;
-        if let Some(field) = crate::server::input::nul_in_json(&bytes) {
-            return Err(AppError::Unprocessable(crate::server::input::nul_message(
-                &field,
-            )));
+            .map_err(|error| crate::server::http::guard::unreadable(error, limit))?;
+        if let Some(field) = crate::server::http::input::nul_in_json(&bytes) {
+            return Err(AppError::Unprocessable(
+                crate::server::http::input::nul_message(&field),
+            ));
         }
         Ok(JsonRequest(bytes))
     }

@@ -11,9 +11,9 @@ use crate::protocol::{
     SourceSpec, WorkerItem, WorkerProgress,
 };
 use crate::server::AppState;
-use crate::server::auth;
-use crate::server::hub::EventBatch;
-use crate::server::sources;
+use crate::server::adapters::sources;
+use crate::server::live::hub::EventBatch;
+use crate::server::secrets as auth;
 use crate::server::store::{JobEnd, NewCampaign, StoreError, StoredEvent, TenantId};
 
 /// A campaign this small is waited for: its creator gets the results in the answer.

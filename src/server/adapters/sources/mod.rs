@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use crate::protocol::SourceSpec;
 use crate::protocol::backoff::RetryPolicy;
 use crate::server::settings::ScrapeSettings;
-pub use crate::server::store::{FailedPage, FoundResult};
+pub use crate::protocol::{FailedPage, FoundResult};
 pub use fetch::{Answer, NoAnswer, Pacer, human_duration, human_size};
 
 /// What one step of a search produced.

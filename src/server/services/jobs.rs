@@ -6,8 +6,8 @@ use crate::protocol::lifecycle::{Command, Refusal};
 use crate::protocol::problem::BulkRule;
 use crate::protocol::{InvalidPhone, JobId, JobStatus, JobView, SendBulkRequest};
 use crate::server::AppState;
-use crate::server::hub::EventBatch;
-use crate::server::phones;
+use crate::server::live::hub::EventBatch;
+use crate::server::services::phones;
 use crate::server::store::{Created, NewBulkJob, StoreError, StoredEvent, TenantId, Transition};
 
 /// Most recipients in one bulk send.

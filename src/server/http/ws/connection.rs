@@ -19,8 +19,8 @@ use super::{
 };
 use crate::protocol::{CampaignSnapshot, ClientMsg, ErrorEvent, JobId, ServerMsg, SnapshotMsg};
 use crate::server::AppState;
-use crate::server::auth::{self, Principal};
-use crate::server::hub::{CredentialSlot, SharedBatch};
+use crate::server::http::auth::{self, Principal};
+use crate::server::live::hub::{CredentialSlot, SharedBatch};
 use crate::server::store::StoredEvent;
 
 /// Serves one upgraded connection until it ends.
@@ -390,7 +390,7 @@ impl Connection {
                 .insert(Feed::CampaignJobs, BroadcastStream::new(rx));
         }
         let campaign = match self.state.store.campaign(self.tenant(), campaign_id).await {
-            Ok(Some(campaign)) => crate::server::campaigns::redacted(campaign),
+            Ok(Some(campaign)) => crate::server::services::campaigns::redacted(campaign),
             Ok(None) => return self.protocol_error("campaign not found").await,
             Err(error) => {
                 tracing::warn!(%error, "could not load a campaign to subscribe");

@@ -7,7 +7,7 @@ use reqwest::{StatusCode, Url};
 use texting_robots::Robot;
 
 use super::site;
-use crate::server::sources::{Answer, NoAnswer, SourceError};
+use crate::server::adapters::sources::{Answer, NoAnswer, SourceError};
 
 /// Google reads the first 500 KiB of a robots.txt and so do we.
 pub(super) const MAX_ROBOTS_BYTES: usize = 500 * 1024;

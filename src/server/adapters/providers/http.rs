@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{MessagingProvider, OutgoingMessage, Receipt, SendError};
 use crate::protocol::JobId;
-use crate::server::http_retry::{is_transient, retry_after};
+use crate::server::adapters::http_retry::{is_transient, retry_after};
 
 /// Posts each message as JSON to a configured URL.
 pub struct HttpProvider {

@@ -5,7 +5,7 @@ use scraper::error::SelectorErrorKind;
 use scraper::{ElementRef, Html, Selector};
 
 use crate::protocol::HttpSourceSpec;
-use crate::server::sources::FoundResult;
+use crate::server::adapters::sources::FoundResult;
 
 /// The spec's selectors, parsed once.
 #[derive(Debug)]
@@ -141,7 +141,7 @@ fn text_of(element: ElementRef<'_>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::sources::http::tests::spec;
+    use crate::server::adapters::sources::http::tests::spec;
 
     #[test]
     fn validation_names_the_field_and_the_selector() {
