@@ -48,33 +48,34 @@ pub async fn start_campaign(
     use crate::server::services::campaigns::{self, CampaignError, SMALL_CAMPAIGN};
 
     let (state, principal) = server::operator().await?;
-    let reject = |error: String| Ok(CampaignOutcome::Rejected { error });
+    use crate::protocol::problem::{CampaignField, CampaignRule};
+    let reject = |rule: CampaignRule| {
+        Ok(CampaignOutcome::Rejected {
+            error: Problem::InvalidCampaign { rule },
+        })
+    };
     let text = |value: Option<String>| value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     let Ok(target_results) = target_results
         .trim()
         .replace([',', '.', ' '], "")
         .parse::<u32>()
     else {
-        return reject(format!(
-            "Results wanted must be a whole number from 1 to {} (got “{}”).",
-            campaigns::MAX_TARGET,
-            target_results.trim()
-        ));
+        return reject(campaigns::target_out_of_range(target_results.trim()));
     };
-    let number = |field: &str, value: Option<String>, default: u64| match text(value) {
+    let number = |field: CampaignField, value: Option<String>, default: u64| match text(value) {
         None => Ok(default),
         Some(v) => v
             .parse::<u64>()
-            .map_err(|_| format!("{field} must be a whole number (got “{v}”).")),
+            .map_err(|_| CampaignRule::NotANumber { field, got: v }),
     };
     let source = match source.as_str() {
         "sandbox" => SourceSpec::Sandbox,
         "http" => {
-            let delay_ms = match number("The pause between pages", delay_ms, 500) {
+            let delay_ms = match number(CampaignField::DelayMs, delay_ms, 500) {
                 Ok(v) => v,
                 Err(e) => return reject(e),
             };
-            let max_pages = match number("Pages per keyword", max_pages, 20) {
+            let max_pages = match number(CampaignField::MaxPages, max_pages, 20) {
                 Ok(v) => v.min(u32::MAX as u64) as u32,
                 Err(e) => return reject(e),
             };
@@ -100,7 +101,11 @@ pub async fn start_campaign(
             author_field: None,
             text_field: None,
         }),
-        other => return reject(format!("Choose a source (got “{other}”).")),
+        other => {
+            return reject(CampaignRule::UnknownSource {
+                got: other.to_owned(),
+            });
+        }
     };
     let request = CreateCampaignRequest {
         name,
@@ -112,7 +117,13 @@ pub async fn start_campaign(
     let tenant = principal.tenant_id;
     let (campaign, job) = match campaigns::create(&state, tenant, request).await {
         Ok(created) => created,
-        Err(CampaignError::Invalid(error)) => return reject(error),
+        Err(CampaignError::Rule(rule)) => return reject(rule),
+        // The source's own settings are still worded in English (see README, Not done yet).
+        Err(CampaignError::Invalid(detail)) => {
+            return Ok(CampaignOutcome::Rejected {
+                error: Problem::Invalid { detail },
+            });
+        }
         Err(error) => return Err(server::fail(error)),
     };
     let mut results = None;

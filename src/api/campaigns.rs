@@ -37,7 +37,7 @@ pub enum CampaignOutcome {
         results: Option<Vec<ResultView>>,
     },
     Rejected {
-        error: String,
+        error: Problem,
     },
 }
 

@@ -4,7 +4,9 @@
 use crate::i18n::group_thousands;
 use crate::protocol::JobStatus;
 use crate::protocol::lifecycle::Refusal;
-use crate::protocol::problem::{AccountRule, BulkRule, Denial, PhoneIssue, Problem, Thing};
+use crate::protocol::problem::{
+    AccountRule, BulkRule, CampaignField, CampaignRule, Denial, PhoneIssue, Problem, Thing,
+};
 
 /// English.
 pub fn en(problem: &Problem) -> String {
@@ -39,6 +41,7 @@ pub fn en(problem: &Problem) -> String {
         Problem::Refused { refusal } => en_refusal(*refusal),
         Problem::InvalidBulkSend { rule } => en_bulk(rule),
         Problem::InvalidAccount { rule } => en_account(rule),
+        Problem::InvalidCampaign { rule } => en_campaign(rule),
         Problem::Invalid { detail } | Problem::Conflict { detail } => detail.clone(),
         Problem::TooManyRequests { seconds } => {
             format!(
@@ -150,6 +153,7 @@ pub fn es(problem: &Problem) -> String {
         Problem::Refused { refusal } => es_refusal(*refusal),
         Problem::InvalidBulkSend { rule } => es_bulk(rule),
         Problem::InvalidAccount { rule } => es_account(rule),
+        Problem::InvalidCampaign { rule } => es_campaign(rule),
         Problem::Invalid { detail } | Problem::Conflict { detail } => detail.clone(),
         Problem::TooManyRequests { seconds } => format!(
             "Demasiadas peticiones: ve más despacio y vuelve a intentarlo en {}.",
@@ -354,6 +358,90 @@ fn es_account(rule: &AccountRule) -> String {
     }
 }
 
+/// The field as the API names it (people see it beside the form's own label).
+fn en_field(field: &CampaignField) -> String {
+    match field {
+        CampaignField::Name => "name".into(),
+        CampaignField::Platform => "platform".into(),
+        CampaignField::Stage { index } => format!("stages[{index}]"),
+        CampaignField::DelayMs => "The pause between pages".into(),
+        CampaignField::MaxPages => "Pages per keyword".into(),
+        CampaignField::Error => "error".into(),
+    }
+}
+
+fn es_field(field: &CampaignField) -> String {
+    match field {
+        CampaignField::Name => "El nombre".into(),
+        CampaignField::Platform => "La plataforma".into(),
+        CampaignField::Stage { index } => format!("La etapa stages[{index}]"),
+        CampaignField::DelayMs => "La pausa entre páginas".into(),
+        CampaignField::MaxPages => "Las páginas por palabra clave".into(),
+        CampaignField::Error => "El error".into(),
+    }
+}
+
+fn en_campaign(rule: &CampaignRule) -> String {
+    match rule {
+        CampaignRule::Empty { field } => format!("{} is empty: give one.", en_field(field)),
+        CampaignRule::TooLong { field, chars, max } => format!(
+            "{} is {chars} characters long; the limit is {max}.",
+            en_field(field)
+        ),
+        CampaignRule::KeywordEmpty { index } => {
+            format!("keywords[{index}] is empty: remove it or write a keyword.")
+        }
+        CampaignRule::KeywordTooLong { index, max } => {
+            format!("keywords[{index}] is longer than {max} characters: shorten it.")
+        }
+        CampaignRule::NoKeywords => {
+            "keywords is empty: give at least one keyword to search for.".into()
+        }
+        CampaignRule::TooManyKeywords { count, max } => format!(
+            "There are {count} keywords; the limit is {max}: split them into several campaigns."
+        ),
+        CampaignRule::TargetOutOfRange { got, max } => {
+            format!("target_results (results wanted) must be between 1 and {max} (got {got}).")
+        }
+        CampaignRule::NotANumber { field, got } => {
+            format!("{} must be a whole number (got “{got}”).", en_field(field))
+        }
+        CampaignRule::UnknownSource { got } => format!("Choose a source (got “{got}”)."),
+    }
+}
+
+fn es_campaign(rule: &CampaignRule) -> String {
+    match rule {
+        CampaignRule::Empty { field } => format!("{} está vacío: escribe uno.", es_field(field)),
+        CampaignRule::TooLong { field, chars, max } => format!(
+            "{} tiene {chars} caracteres; el límite es {max}.",
+            es_field(field)
+        ),
+        CampaignRule::KeywordEmpty { index } => format!(
+            "La palabra clave {} está vacía: quítala o escribe una.",
+            index + 1
+        ),
+        CampaignRule::KeywordTooLong { index, max } => format!(
+            "La palabra clave {} tiene más de {max} caracteres: acórtala.",
+            index + 1
+        ),
+        CampaignRule::NoKeywords => "No hay palabras clave: indica al menos una que buscar.".into(),
+        CampaignRule::TooManyKeywords { count, max } => format!(
+            "Hay {count} palabras clave; el límite es {max}: repártelas en varias campañas."
+        ),
+        CampaignRule::TargetOutOfRange { got, max } => format!(
+            "Los resultados buscados (target_results) deben estar entre 1 y {max} (se recibió {got})."
+        ),
+        CampaignRule::NotANumber { field, got } => {
+            format!(
+                "{} debe ser un número entero (se recibió «{got}»).",
+                es_field(field)
+            )
+        }
+        CampaignRule::UnknownSource { got } => format!("Elige una fuente (se recibió «{got}»)."),
+    }
+}
+
 /// English words for a phone entry's issue (also the `reason` of REST's 422 answer).
 pub fn en_phone(issue: &PhoneIssue) -> String {
     match issue {
@@ -472,6 +560,31 @@ mod tests {
             AccountRule::RemoveYourself,
         ] {
             all.push(Problem::InvalidAccount { rule });
+        }
+        for rule in [
+            CampaignRule::Empty {
+                field: CampaignField::Name,
+            },
+            CampaignRule::TooLong {
+                field: CampaignField::Platform,
+                chars: 60,
+                max: 50,
+            },
+            CampaignRule::KeywordEmpty { index: 1 },
+            CampaignRule::KeywordTooLong { index: 0, max: 100 },
+            CampaignRule::NoKeywords,
+            CampaignRule::TooManyKeywords { count: 60, max: 50 },
+            CampaignRule::TargetOutOfRange {
+                got: "0".into(),
+                max: 100_000,
+            },
+            CampaignRule::NotANumber {
+                field: CampaignField::DelayMs,
+                got: "x".into(),
+            },
+            CampaignRule::UnknownSource { got: "ftp".into() },
+        ] {
+            all.push(Problem::InvalidCampaign { rule });
         }
         all
     }

@@ -92,6 +92,63 @@ pub enum AccountRule {
     RemoveYourself,
 }
 
+/// A field of a campaign (or an outside worker's job) that people fill in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CampaignField {
+    Name,
+    Platform,
+    /// `stages[index]` of an outside worker's job.
+    Stage {
+        index: usize,
+    },
+    /// The campaign form's pause between pages.
+    DelayMs,
+    /// The campaign form's pages per keyword.
+    MaxPages,
+    /// The error an outside worker ends its job with.
+    Error,
+}
+
+/// Why a campaign cannot be taken as it is (the source's own settings aside).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+pub enum CampaignRule {
+    Empty {
+        field: CampaignField,
+    },
+    TooLong {
+        field: CampaignField,
+        chars: u64,
+        max: u64,
+    },
+    /// `keywords[index]` is blank.
+    KeywordEmpty {
+        index: usize,
+    },
+    KeywordTooLong {
+        index: usize,
+        max: u64,
+    },
+    NoKeywords,
+    TooManyKeywords {
+        count: u64,
+        max: u64,
+    },
+    /// `got` as typed (the form's field may not even be a number).
+    TargetOutOfRange {
+        got: String,
+        max: u64,
+    },
+    NotANumber {
+        field: CampaignField,
+        got: String,
+    },
+    UnknownSource {
+        got: String,
+    },
+}
+
 /// An error answer: a code and its parameters.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "code", rename_all = "snake_case")]
@@ -121,6 +178,11 @@ pub enum Problem {
     InvalidBulkSend {
         #[serde(flatten)]
         rule: BulkRule,
+    },
+    /// A campaign that breaks one of its rules.
+    InvalidCampaign {
+        #[serde(flatten)]
+        rule: CampaignRule,
     },
     /// A user or token that cannot be created or changed as asked.
     InvalidAccount {
@@ -167,6 +229,7 @@ impl Problem {
             Problem::Invalid { .. } => "invalid",
             Problem::InvalidBulkSend { .. } => "invalid_bulk_send",
             Problem::InvalidAccount { .. } => "invalid_account",
+            Problem::InvalidCampaign { .. } => "invalid_campaign",
             Problem::Conflict { .. } => "conflict",
             Problem::TooManyRequests { .. } => "too_many_requests",
             Problem::TooManyLogins { .. } => "too_many_logins",

@@ -30,7 +30,7 @@ pub fn CampaignNewPage() -> impl IntoView {
     });
     let form_error = move || match start.value().get() {
         Some(Err(e)) => Some(error_message(&e)),
-        Some(Ok(CampaignOutcome::Rejected { error })) => Some(error),
+        Some(Ok(CampaignOutcome::Rejected { error })) => Some(error_message(&error)),
         _ => None,
     };
     let small_results = move || match start.value().get() {

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::protocol::InvalidPhone;
 use crate::protocol::lifecycle::Refusal;
-use crate::protocol::problem::{AccountRule, BulkRule, Denial, Problem, Thing};
+use crate::protocol::problem::{AccountRule, BulkRule, CampaignRule, Denial, Problem, Thing};
 use crate::server::services::jobs::{ControlError, CreateError};
 use crate::server::store::StoreError;
 
@@ -35,6 +35,8 @@ pub enum AppError {
     Refused(Refusal),
     /// A user or token that cannot be created or changed as asked.
     Account(AccountRule),
+    /// A campaign (or an outside worker's job) that breaks one of its rules (a 422).
+    Campaign(CampaignRule),
     Forbidden(Denial),
     TooManyRequests(crate::server::http::limits::Limited),
     TooManyLogins(crate::server::http::limits::Limited),
@@ -70,6 +72,7 @@ impl AppError {
             }
             AppError::Refused(refusal) => Problem::Refused { refusal: *refusal },
             AppError::Account(rule) => Problem::InvalidAccount { rule: rule.clone() },
+            AppError::Campaign(rule) => Problem::InvalidCampaign { rule: rule.clone() },
             AppError::Forbidden(denial) => Problem::Forbidden { denial: *denial },
             AppError::TooManyRequests(limited) => Problem::TooManyRequests {
                 seconds: limited.seconds(),
@@ -112,7 +115,7 @@ impl AppError {
             AppError::Account(AccountRule::UsernameTaken { .. })
             | AppError::Account(AccountRule::OwnAdminRole)
             | AppError::Account(AccountRule::RemoveYourself) => StatusCode::CONFLICT,
-            AppError::Account(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Account(_) | AppError::Campaign(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::TooManyRequests(_) | AppError::TooManyLogins(_) => {
                 StatusCode::TOO_MANY_REQUESTS

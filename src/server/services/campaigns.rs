@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
+use crate::protocol::problem::{CampaignField, CampaignRule};
 use crate::protocol::{
     CampaignView, CreateCampaignRequest, CreateExternalJobRequest, JobId, JobView, ResultView,
     SourceSpec, WorkerItem, WorkerProgress,
@@ -35,6 +36,9 @@ pub enum CampaignError {
     /// The request is unusable (a 422).
     #[error("{0}")]
     Invalid(String),
+    /// A campaign that breaks one of its rules (a 422).
+    #[error("{0:?}")]
+    Rule(CampaignRule),
     #[error("Campaign not found.")]
     NotFound,
     /// The worker token is not this job's (a 401).
@@ -51,20 +55,37 @@ fn invalid<T>(detail: impl Into<String>) -> Result<T, CampaignError> {
     Err(CampaignError::Invalid(detail.into()))
 }
 
+fn broken<T>(rule: CampaignRule) -> Result<T, CampaignError> {
+    Err(CampaignError::Rule(rule))
+}
+
 /// A text field, trimmed, that must have 1 to `max` characters.
-fn required_text(field: &str, value: &str, max: usize) -> Result<String, CampaignError> {
+fn required_text(field: CampaignField, value: &str, max: usize) -> Result<String, CampaignError> {
     let value = value.trim();
     if value.is_empty() {
-        return invalid(format!("{field} is empty: give one."));
+        return broken(CampaignRule::Empty { field });
     }
     let chars = value.chars().count();
     if chars > max {
-        return invalid(format!(
-            "{field} is {chars} characters long; the limit is {max}."
-        ));
+        return broken(CampaignRule::TooLong {
+            field,
+            chars: chars as u64,
+            max: max as u64,
+        });
     }
     Ok(value.to_owned())
 }
+
+/// The rule a results-wanted value that is not 1 to `MAX_TARGET` breaks, as it was typed.
+pub fn target_out_of_range(got: &str) -> CampaignRule {
+    CampaignRule::TargetOutOfRange {
+        got: got.to_owned(),
+        max: MAX_TARGET as u64,
+    }
+}
+
+/// Longest keyword, in characters.
+pub const MAX_KEYWORD_CHARS: usize = 100;
 
 /// Checks a campaign request and normalises it (trimmed, keywords de-duplicated).
 pub fn validate(
@@ -72,40 +93,36 @@ pub fn validate(
     request: CreateCampaignRequest,
     settings: &crate::server::settings::ScrapeSettings,
 ) -> Result<NewCampaign, CampaignError> {
-    let name = required_text("name", &request.name, 200)?;
-    let platform = required_text("platform", &request.platform, 50)?;
+    let name = required_text(CampaignField::Name, &request.name, 200)?;
+    let platform = required_text(CampaignField::Platform, &request.platform, 50)?;
     let mut seen = HashSet::new();
     let mut keywords = Vec::new();
     for (i, keyword) in request.keywords.iter().enumerate() {
         let keyword = keyword.trim();
         if keyword.is_empty() {
-            return invalid(format!(
-                "keywords[{i}] is empty: remove it or write a keyword."
-            ));
+            return broken(CampaignRule::KeywordEmpty { index: i });
         }
-        if keyword.chars().count() > 100 {
-            return invalid(format!(
-                "keywords[{i}] is longer than 100 characters: shorten it."
-            ));
+        if keyword.chars().count() > MAX_KEYWORD_CHARS {
+            return broken(CampaignRule::KeywordTooLong {
+                index: i,
+                max: MAX_KEYWORD_CHARS as u64,
+            });
         }
         if seen.insert(keyword.to_lowercase()) {
             keywords.push(keyword.to_owned());
         }
     }
     if keywords.is_empty() {
-        return invalid("keywords is empty: give at least one keyword to search for.");
+        return broken(CampaignRule::NoKeywords);
     }
     if keywords.len() > MAX_KEYWORDS {
-        return invalid(format!(
-            "There are {} keywords; the limit is {MAX_KEYWORDS}: split them into several campaigns.",
-            keywords.len()
-        ));
+        return broken(CampaignRule::TooManyKeywords {
+            count: keywords.len() as u64,
+            max: MAX_KEYWORDS as u64,
+        });
     }
     if !(1..=MAX_TARGET).contains(&request.target_results) {
-        return invalid(format!(
-            "target_results must be between 1 and {MAX_TARGET} (got {}).",
-            request.target_results
-        ));
+        return broken(target_out_of_range(&request.target_results.to_string()));
     }
     sources::validate_with(&request.source, settings).map_err(CampaignError::Invalid)?;
     Ok(NewCampaign {
@@ -242,7 +259,7 @@ pub fn validate_external(request: &CreateExternalJobRequest) -> Result<String, C
             request.kind
         ));
     }
-    let name = required_text("name", &request.name, 200)?;
+    let name = required_text(CampaignField::Name, &request.name, 200)?;
     if request.total > MAX_EXTERNAL_TOTAL {
         return invalid(format!(
             "total must be at most 10,000,000 (got {}).",
@@ -257,7 +274,7 @@ pub fn validate_external(request: &CreateExternalJobRequest) -> Result<String, C
     }
     let mut seen = HashSet::new();
     for (i, stage) in request.stages.iter().enumerate() {
-        let stage = required_text(&format!("stages[{i}]"), stage, 50)?;
+        let stage = required_text(CampaignField::Stage { index: i }, stage, 50)?;
         if !seen.insert(stage.clone()) {
             return invalid(format!("The stage “{stage}” is listed twice."));
         }
@@ -449,7 +466,7 @@ pub async fn finish(
             message: None,
         },
         Some(error) => JobEnd::Failed {
-            error: required_text("error", &error, 2_000)?,
+            error: required_text(CampaignField::Error, &error, 2_000)?,
             message: "Reported by its outside worker".into(),
         },
     };

@@ -17,8 +17,8 @@ use async_trait::async_trait;
 
 use crate::protocol::SourceSpec;
 use crate::protocol::backoff::RetryPolicy;
-use crate::server::settings::ScrapeSettings;
 pub use crate::protocol::{FailedPage, FoundResult};
+use crate::server::settings::ScrapeSettings;
 pub use fetch::{Answer, NoAnswer, Pacer, human_duration, human_size};
 
 /// What one step of a search produced.

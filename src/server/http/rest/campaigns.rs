@@ -32,6 +32,7 @@ impl From<CampaignError> for AppError {
     fn from(error: CampaignError) -> Self {
         match error {
             CampaignError::Invalid(detail) => AppError::Unprocessable(detail),
+            CampaignError::Rule(rule) => AppError::Campaign(rule),
             CampaignError::NotFound => AppError::NotFound(Thing::Campaign),
             CampaignError::WrongWorker => AppError::WrongWorker,
             CampaignError::Conflict(detail) => AppError::Conflict(detail),
