@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 use super::{
     FailedPage, FoundResult, ItemOutcome, JobEnd, StoredEvent, outcome_event, progress_of,
 };
-use crate::protocol::lifecycle::Note;
+use super::{StoreResult, TenantId, Transition};
+use crate::protocol::JobView;
+use crate::protocol::lifecycle::{self, Change, Command, Control, Fence, Note, Refusal};
 use crate::protocol::{
     CampaignView, ItemReport, ItemStatus, JobCompletedEvent, JobFailedEvent, JobId, JobResults,
     JobStartedEvent, JobStatus, JobStoppedEvent, Progress, ResultView, ServerMsg, StageEvent,
@@ -192,6 +194,86 @@ pub(crate) fn resumed_event(
 /// override a pause, never the reverse (`?1` is the control asked for).
 pub(crate) const RUNNING_FENCE: &str =
     "status = 'processing' AND (control IS NULL OR control = ?1 OR ?1 = 'cancel')";
+
+/// The fenced primitives a command needs, inside one write transaction: each backend writes
+/// them in its SQL; `run_command` below is the one flow over them, for both.
+#[async_trait::async_trait]
+pub(crate) trait CommandTx: Send + Sized {
+    /// The tenant's job, locked for the rest of the transaction.
+    async fn locked_job(&mut self, tenant: TenantId, job: JobId) -> StoreResult<Option<JobView>>;
+    /// Ends (or pauses) a job no runner holds, if `fence` still holds; its final event.
+    async fn stop(
+        &mut self,
+        job: JobId,
+        fence: Fence,
+        end: JobEnd,
+    ) -> StoreResult<Option<StoredEvent>>;
+    /// Asks a running job's runner to stop, if `RUNNING_FENCE` still holds.
+    async fn ask(&mut self, job: JobId, control: Control) -> StoreResult<bool>;
+    /// Puts the job's items in `statuses` back to `pending`: how many were failed, how many unknown.
+    async fn requeue_items(
+        &mut self,
+        job: JobId,
+        statuses: &[ItemStatus],
+    ) -> StoreResult<(i64, i64)>;
+    /// Puts the job back in the queue, writing `job_resumed` with `message`.
+    async fn requeue_job(
+        &mut self,
+        job: JobId,
+        failed: i64,
+        unknown: i64,
+        message: String,
+    ) -> StoreResult<(JobView, StoredEvent)>;
+    /// The job as the transaction sees it now.
+    async fn reread(&mut self, job: JobId) -> StoreResult<JobView>;
+    async fn commit(self) -> StoreResult<()>;
+}
+
+/// Carries out a command as `lifecycle::decide` rules, over a backend's fenced primitives.
+pub(crate) async fn run_command(
+    mut tx: impl CommandTx,
+    tenant: TenantId,
+    job: JobId,
+    command: Command,
+) -> StoreResult<Option<Transition>> {
+    let Some(current) = tx.locked_job(tenant, job).await? else {
+        return Ok(None);
+    };
+    let change = match lifecycle::decide(&current, command) {
+        Ok(change) => change,
+        Err(refusal) => return Ok(Some(Transition::refused(current, refusal))),
+    };
+    let (job, event) = match change {
+        Change::Stop { to, fence, note } => {
+            let Some(event) = tx.stop(job, fence, JobEnd::stopped(to, note)).await? else {
+                return Ok(Some(Transition::refused(
+                    current,
+                    Refusal::ChangedMeanwhile,
+                )));
+            };
+            (tx.reread(job).await?, event)
+        }
+        Change::Ask { control, .. } => {
+            if !tx.ask(job, control).await? {
+                return Ok(Some(Transition::refused(current, Refusal::BeingCancelled)));
+            }
+            tx.commit().await?;
+            return Ok(Some(Transition::Requested(current)));
+        }
+        Change::Requeue { requeue, .. } => {
+            let (failed, unknown) = tx.requeue_items(job, requeue).await?;
+            let Some(note) = requeue_note(requeue, failed + unknown) else {
+                return Ok(Some(Transition::refused(
+                    current,
+                    Refusal::ChangedMeanwhile,
+                )));
+            };
+            tx.requeue_job(job, failed, unknown, note.message()).await?
+        }
+    };
+    tx.commit().await?;
+    Ok(Some(Transition::Done { job, event }))
+}
 
 /// The note of a requeue that put `items` back: `None` when a retry found nothing after all.
 pub(crate) fn requeue_note(statuses: &[ItemStatus], items: i64) -> Option<Note> {

@@ -9,11 +9,11 @@ use sqlx::{Postgres, QueryBuilder, Row, Transaction};
 use uuid::Uuid;
 
 use super::{Holder, JOB_COLUMNS, JobRow, PostgresStore, end_job, event_rows, insert_events};
-use crate::protocol::lifecycle::{self, Change, Command, Refusal};
+use crate::protocol::lifecycle::{Command, Control, Fence};
 use crate::protocol::{
     InstanceView, ItemStatus, ItemView, JobCreatedEvent, JobId, JobView, ServerMsg,
 };
-use crate::server::store::shared::{RUNNING_FENCE, requeue_note, resumed_event};
+use crate::server::store::shared::{CommandTx, RUNNING_FENCE, resumed_event, run_command};
 use crate::server::store::{
     Created, JobEnd, JobFilter, JobStore, NewBulkJob, StoreError, StoreResult, StoredEvent,
     TenantId, Transition, item_key,
@@ -304,73 +304,84 @@ impl JobStore for PostgresStore {
         job: JobId,
         command: Command,
     ) -> StoreResult<Option<Transition>> {
-        let mut tx = self.write_tx().await?;
-        let Some(current) = job_for_update(&mut tx, tenant, job).await? else {
-            return Ok(None);
-        };
-        let change = match lifecycle::decide(&current, command) {
-            Ok(change) => change,
-            Err(refusal) => return Ok(Some(Transition::refused(current, refusal))),
-        };
-        let (job, event) = match change {
-            Change::Stop { to, fence, note } => {
-                let end = JobEnd::stopped(to, note);
-                let Some(event) =
-                    end_job(&mut tx, job, Holder::of(fence), end, self.notify).await?
-                else {
-                    return Ok(Some(Transition::refused(
-                        current,
-                        Refusal::ChangedMeanwhile,
-                    )));
-                };
-                (job_in_tx(&mut tx, job).await?, event)
-            }
-            Change::Ask { control, .. } => {
-                let requested = sqlx::query(&format!(
-                    "UPDATE jobs SET control = $1, updated_at = now() WHERE id = $2 AND {} \
-                     RETURNING id",
-                    RUNNING_FENCE.replace("?1", "$1")
-                ))
-                .bind(control.column())
-                .bind(job.0)
-                .fetch_optional(&mut *tx)
-                .await?;
-                if requested.is_none() {
-                    return Ok(Some(Transition::refused(current, Refusal::BeingCancelled)));
-                }
-                tx.commit().await?;
-                return Ok(Some(Transition::Requested(current)));
-            }
-            Change::Requeue {
-                requeue: statuses, ..
-            } => {
-                let names: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
-                // The self-join exposes each row's status from before the update.
-                let counts = sqlx::query(
-                    "WITH requeued AS (UPDATE items AS i SET status = 'pending', error = NULL, updated_at = now() \
-                       FROM items AS before \
-                       WHERE i.job_id = $1 AND before.job_id = i.job_id AND before.idx = i.idx \
-                       AND i.status = ANY($2) \
-                       RETURNING before.status AS was) \
-                     SELECT count(*) FILTER (WHERE was = 'failed') AS failed, \
-                            count(*) FILTER (WHERE was = 'unknown') AS unknown FROM requeued",
-                )
-                .bind(job.0)
-                .bind(&names)
-                .fetch_one(&mut *tx)
-                .await?;
-                let (failed, unknown): (i64, i64) = (counts.get("failed"), counts.get("unknown"));
-                let Some(note) = requeue_note(statuses, failed + unknown) else {
-                    return Ok(Some(Transition::refused(
-                        current,
-                        Refusal::ChangedMeanwhile,
-                    )));
-                };
-                self.requeue(&mut tx, job, failed, unknown, note.message())
-                    .await?
-            }
-        };
-        tx.commit().await?;
-        Ok(Some(Transition::Done { job, event }))
+        let tx = self.write_tx().await?;
+        run_command(PostgresCommand { store: self, tx }, tenant, job, command).await
+    }
+}
+
+/// A command's write transaction.
+struct PostgresCommand<'a> {
+    store: &'a PostgresStore,
+    tx: Transaction<'static, Postgres>,
+}
+
+#[async_trait]
+impl CommandTx for PostgresCommand<'_> {
+    async fn locked_job(&mut self, tenant: TenantId, job: JobId) -> StoreResult<Option<JobView>> {
+        job_for_update(&mut self.tx, tenant, job).await
+    }
+
+    async fn stop(
+        &mut self,
+        job: JobId,
+        fence: Fence,
+        end: JobEnd,
+    ) -> StoreResult<Option<StoredEvent>> {
+        end_job(&mut self.tx, job, Holder::of(fence), end, self.store.notify).await
+    }
+
+    async fn ask(&mut self, job: JobId, control: Control) -> StoreResult<bool> {
+        let asked = sqlx::query(&format!(
+            "UPDATE jobs SET control = $1, updated_at = now() WHERE id = $2 AND {} RETURNING id",
+            RUNNING_FENCE.replace("?1", "$1")
+        ))
+        .bind(control.column())
+        .bind(job.0)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        Ok(asked.is_some())
+    }
+
+    async fn requeue_items(
+        &mut self,
+        job: JobId,
+        statuses: &[ItemStatus],
+    ) -> StoreResult<(i64, i64)> {
+        let names: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
+        // The self-join exposes each row's status from before the update.
+        let counts = sqlx::query(
+            "WITH requeued AS (UPDATE items AS i SET status = 'pending', error = NULL, updated_at = now() \
+               FROM items AS before \
+               WHERE i.job_id = $1 AND before.job_id = i.job_id AND before.idx = i.idx \
+               AND i.status = ANY($2) \
+               RETURNING before.status AS was) \
+             SELECT count(*) FILTER (WHERE was = 'failed') AS failed, \
+                    count(*) FILTER (WHERE was = 'unknown') AS unknown FROM requeued",
+        )
+        .bind(job.0)
+        .bind(&names)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok((counts.get("failed"), counts.get("unknown")))
+    }
+
+    async fn requeue_job(
+        &mut self,
+        job: JobId,
+        failed: i64,
+        unknown: i64,
+        message: String,
+    ) -> StoreResult<(JobView, StoredEvent)> {
+        self.store
+            .requeue(&mut self.tx, job, failed, unknown, message)
+            .await
+    }
+
+    async fn reread(&mut self, job: JobId) -> StoreResult<JobView> {
+        job_in_tx(&mut self.tx, job).await
+    }
+
+    async fn commit(self) -> StoreResult<()> {
+        Ok(self.tx.commit().await?)
     }
 }

@@ -12,11 +12,11 @@ use super::{
     Holder, INSERT_CHUNK, JOB_COLUMNS, JobRow, SqliteStore, end_job, event_rows, from_millis,
     insert_events, millis, parse_uuid,
 };
-use crate::protocol::lifecycle::{self, Change, Command, Refusal};
+use crate::protocol::lifecycle::{Command, Control, Fence};
 use crate::protocol::{
     InstanceView, ItemStatus, ItemView, JobCreatedEvent, JobId, JobView, ServerMsg,
 };
-use crate::server::store::shared::{RUNNING_FENCE, requeue_note, resumed_event};
+use crate::server::store::shared::{CommandTx, RUNNING_FENCE, resumed_event, run_command};
 use crate::server::store::{
     Created, JobEnd, JobFilter, JobStore, NewBulkJob, StoreError, StoreResult, StoredEvent,
     TenantId, Transition, item_key,
@@ -268,72 +268,86 @@ impl JobStore for SqliteStore {
         job: JobId,
         command: Command,
     ) -> StoreResult<Option<Transition>> {
-        let (_gate, mut tx) = self.write_tx().await?;
-        let Some(current) = job_for_update(&mut tx, tenant, job).await? else {
-            return Ok(None);
-        };
-        let change = match lifecycle::decide(&current, command) {
-            Ok(change) => change,
-            Err(refusal) => return Ok(Some(Transition::refused(current, refusal))),
-        };
-        let (job, event) = match change {
-            Change::Stop { to, fence, note } => {
-                let end = JobEnd::stopped(to, note);
-                let Some(event) = end_job(&mut tx, job, Holder::of(fence), end).await? else {
-                    return Ok(Some(Transition::refused(
-                        current,
-                        Refusal::ChangedMeanwhile,
-                    )));
-                };
-                (job_in_tx(&mut tx, job).await?, event)
+        let (gate, tx) = self.write_tx().await?;
+        run_command(SqliteCommand { _gate: gate, tx }, tenant, job, command).await
+    }
+}
+
+/// A command's write transaction, behind the in-process write gate.
+struct SqliteCommand<'a> {
+    _gate: tokio::sync::MutexGuard<'a, ()>,
+    tx: Transaction<'static, Sqlite>,
+}
+
+#[async_trait]
+impl CommandTx for SqliteCommand<'_> {
+    async fn locked_job(&mut self, tenant: TenantId, job: JobId) -> StoreResult<Option<JobView>> {
+        job_for_update(&mut self.tx, tenant, job).await
+    }
+
+    async fn stop(
+        &mut self,
+        job: JobId,
+        fence: Fence,
+        end: JobEnd,
+    ) -> StoreResult<Option<StoredEvent>> {
+        end_job(&mut self.tx, job, Holder::of(fence), end).await
+    }
+
+    async fn ask(&mut self, job: JobId, control: Control) -> StoreResult<bool> {
+        let asked = sqlx::query(&format!(
+            "UPDATE jobs SET control = ?1, updated_at = ?2 WHERE id = ?3 AND {RUNNING_FENCE} \
+             RETURNING id"
+        ))
+        .bind(control.column())
+        .bind(millis(Utc::now()))
+        .bind(job.to_string())
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        Ok(asked.is_some())
+    }
+
+    async fn requeue_items(
+        &mut self,
+        job: JobId,
+        statuses: &[ItemStatus],
+    ) -> StoreResult<(i64, i64)> {
+        let (mut failed, mut unknown) = (0_i64, 0_i64);
+        for status in statuses {
+            let requeued = sqlx::query(
+                "UPDATE items SET status = 'pending', error = NULL, updated_at = ? \
+                 WHERE job_id = ? AND status = ?",
+            )
+            .bind(millis(Utc::now()))
+            .bind(job.to_string())
+            .bind(status.as_str())
+            .execute(&mut *self.tx)
+            .await?
+            .rows_affected() as i64;
+            match status {
+                ItemStatus::Unknown => unknown += requeued,
+                _ => failed += requeued,
             }
-            Change::Ask { control, .. } => {
-                let requested = sqlx::query(&format!(
-                    "UPDATE jobs SET control = ?1, updated_at = ?2 WHERE id = ?3 AND {RUNNING_FENCE} \
-                     RETURNING id"
-                ))
-                .bind(control.column())
-                .bind(millis(Utc::now()))
-                .bind(job.to_string())
-                .fetch_optional(&mut *tx)
-                .await?;
-                if requested.is_none() {
-                    return Ok(Some(Transition::refused(current, Refusal::BeingCancelled)));
-                }
-                tx.commit().await?;
-                return Ok(Some(Transition::Requested(current)));
-            }
-            Change::Requeue {
-                requeue: statuses, ..
-            } => {
-                let (mut failed, mut unknown) = (0_i64, 0_i64);
-                for status in statuses {
-                    let requeued = sqlx::query(
-                        "UPDATE items SET status = 'pending', error = NULL, updated_at = ? \
-                         WHERE job_id = ? AND status = ?",
-                    )
-                    .bind(millis(Utc::now()))
-                    .bind(job.to_string())
-                    .bind(status.as_str())
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected() as i64;
-                    match status {
-                        ItemStatus::Unknown => unknown += requeued,
-                        _ => failed += requeued,
-                    }
-                }
-                let Some(note) = requeue_note(statuses, failed + unknown) else {
-                    return Ok(Some(Transition::refused(
-                        current,
-                        Refusal::ChangedMeanwhile,
-                    )));
-                };
-                requeue(&mut tx, job, failed, unknown, note.message()).await?
-            }
-        };
-        tx.commit().await?;
-        Ok(Some(Transition::Done { job, event }))
+        }
+        Ok((failed, unknown))
+    }
+
+    async fn requeue_job(
+        &mut self,
+        job: JobId,
+        failed: i64,
+        unknown: i64,
+        message: String,
+    ) -> StoreResult<(JobView, StoredEvent)> {
+        requeue(&mut self.tx, job, failed, unknown, message).await
+    }
+
+    async fn reread(&mut self, job: JobId) -> StoreResult<JobView> {
+        job_in_tx(&mut self.tx, job).await
+    }
+
+    async fn commit(self) -> StoreResult<()> {
+        Ok(self.tx.commit().await?)
     }
 }
 
