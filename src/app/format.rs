@@ -3,9 +3,6 @@
 
 use chrono::{DateTime, Utc};
 
-/// `10,000` (or `10.000` with `'.'`): digits grouped by thousands.
-pub use crate::i18n::group_thousands;
-
 /// `2026-11-24 15:03 UTC`
 pub fn date_time(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()

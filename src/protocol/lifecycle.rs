@@ -20,19 +20,6 @@ pub enum Command {
 }
 
 impl Command {
-    /// Every command, for tests and for the buttons.
-    pub const ALL: [Command; 5] = [
-        Command::Pause,
-        Command::Cancel,
-        Command::Resume,
-        Command::Retry {
-            include_unknown: false,
-        },
-        Command::Retry {
-            include_unknown: true,
-        },
-    ];
-
     /// The verb a sentence uses for this command.
     pub fn verb(self) -> &'static str {
         match self {
@@ -107,17 +94,6 @@ pub enum Change {
     },
 }
 
-impl Change {
-    /// The fence its write is conditioned on.
-    pub fn fence(&self) -> Fence {
-        match self {
-            Change::Stop { fence, .. }
-            | Change::Ask { fence, .. }
-            | Change::Requeue { fence, .. } => *fence,
-        }
-    }
-}
-
 /// Why a command does not fit a job: a closed set of codes, each worded by the i18n tables.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "code", rename_all = "snake_case")]
@@ -187,15 +163,6 @@ impl Note {
             Note::PausedOnRequest => "Paused on request".to_owned(),
             Note::ResumedOnRequest => "Resumed on request".to_owned(),
             Note::Retrying { items } => format!("Retrying {items} items"),
-        }
-    }
-
-    /// The note of a stop a runner carries out.
-    pub fn on_request(control: Control) -> Option<Note> {
-        match control {
-            Control::Run => None,
-            Control::Cancel => Some(Note::CancelledOnRequest),
-            Control::Pause => Some(Note::PausedOnRequest),
         }
     }
 }
