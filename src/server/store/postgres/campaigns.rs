@@ -7,12 +7,13 @@ use sqlx::{Postgres, Row, Transaction};
 use uuid::Uuid;
 
 use super::{Holder, JOB_COLUMNS, JobRow, PostgresStore, end_job, insert_events};
+use crate::protocol::fault::StageNote;
 use crate::protocol::{
     CampaignView, JobCreatedEvent, JobId, JobView, ResultView, ServerMsg, SourceSpec, WorkerItem,
 };
 use crate::server::store::shared::{
     ItemNote, campaign_job_params, external_params, item_events, result_view, search_pattern,
-    stage_event, started_by_worker, still_searching,
+    stage_event, started_by_worker,
 };
 use crate::server::store::{
     CampaignStore, FailedPage, FoundResult, JobEnd, NewCampaign, StoreError, StoreResult,
@@ -269,7 +270,9 @@ impl CampaignStore for PostgresStore {
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(status) = running {
-            return Err(StoreError::Conflict(still_searching(&status)));
+            return Err(StoreError::StillSearching {
+                paused: status == "paused",
+            });
         }
         let params = campaign_job_params(&view);
         let created = insert_job(
@@ -423,12 +426,14 @@ impl CampaignStore for PostgresStore {
         owner: &str,
         stage: &str,
         percentage: f64,
-        message: Option<&str>,
+        note: Option<&StageNote>,
     ) -> StoreResult<StoredEvent> {
         let now = Utc::now();
+        let message = note.map(StageNote::english);
         let mut tx = self.write_tx().await?;
         let row = sqlx::query(
             "UPDATE jobs SET stage = $1, percentage = $2, stage_message = COALESCE($6, stage_message), \
+             stage_note = CASE WHEN $6 IS NULL THEN stage_note ELSE $7 END, \
              last_seq = last_seq + 1, updated_at = $5 \
              WHERE id = $3 AND lease_owner = $4 RETURNING sent, failed, unknown, total, last_seq",
         )
@@ -437,7 +442,8 @@ impl CampaignStore for PostgresStore {
         .bind(job.0)
         .bind(owner)
         .bind(now)
-        .bind(message)
+        .bind(message.as_deref())
+        .bind(note.map(|n| serde_json::to_value(n).expect("notes serialise")))
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(StoreError::LeaseLost(job))?;
@@ -448,7 +454,16 @@ impl CampaignStore for PostgresStore {
             row.get("total"),
         );
         let seq = row.get::<i64, _>("last_seq") as u64;
-        let event = stage_event(job, seq, now, stage, percentage, progress, message);
+        let event = stage_event(
+            job,
+            seq,
+            now,
+            stage,
+            percentage,
+            progress,
+            message.as_deref(),
+            note,
+        );
         insert_events(&mut tx, std::slice::from_ref(&event), self.notify).await?;
         tx.commit().await?;
         Ok(event)
@@ -510,6 +525,7 @@ impl CampaignStore for PostgresStore {
             start_if_pending(&mut tx, job).await?.into_iter().collect();
         let row = sqlx::query(
             "UPDATE jobs SET stage = COALESCE($1, stage), stage_message = COALESCE($5, stage_message), \
+             stage_note = CASE WHEN $5 IS NULL THEN stage_note END, \
              percentage = LEAST(100.0, $2::double precision * 100.0 / GREATEST(total, 1)), \
              last_seq = last_seq + 1, updated_at = greatest($4, now()) \
              WHERE id = $3 AND kind = 'external' AND status = 'processing' \
@@ -540,6 +556,7 @@ impl CampaignStore for PostgresStore {
             row.get("percentage"),
             progress,
             message,
+            None,
         ));
         insert_events(&mut tx, &events, self.notify).await?;
         tx.commit().await?;

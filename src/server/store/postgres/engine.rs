@@ -10,7 +10,7 @@ use sqlx::Row;
 
 use super::{Holder, JOB_COLUMNS, JobRow, PostgresStore, end_job, event_rows, insert_events};
 use crate::protocol::{ItemStatus, JobId};
-use crate::server::store::shared::{UNKNOWN_ERROR, outcome_events, started_event};
+use crate::server::store::shared::{UNKNOWN_ERROR, outcome_events, started_event, unknown_fault};
 use crate::server::store::{
     ClaimedJob, Control, EngineStore, InFlightPolicy, ItemOutcome, ItemToSend, JobEnd, StoreError,
     StoreResult, StoredEvent, TenantId,
@@ -139,11 +139,12 @@ impl EngineStore for PostgresStore {
                 )
                 .bind(job_id.0),
                 InFlightPolicy::MarkUnknown => sqlx::query(
-                    "UPDATE items SET status = 'unknown', updated_at = now(), error = $2 \
+                    "UPDATE items SET status = 'unknown', updated_at = now(), error = $2, fault = $3 \
                      WHERE job_id = $1 AND status = 'sending' AND handed",
                 )
                 .bind(job_id.0)
-                .bind(UNKNOWN_ERROR),
+                .bind(UNKNOWN_ERROR)
+                .bind(unknown_fault()),
             }
             .execute(&mut *tx)
             .await?;
@@ -276,6 +277,14 @@ impl EngineStore for PostgresStore {
         let devices: Vec<i32> = outcomes.iter().map(|o| o.device_id as i32).collect();
         let attempts: Vec<i32> = outcomes.iter().map(|o| o.attempts as i32).collect();
         let errors: Vec<Option<&str>> = outcomes.iter().map(|o| o.error.as_deref()).collect();
+        let faults: Vec<Option<String>> = outcomes
+            .iter()
+            .map(|o| {
+                o.fault
+                    .as_ref()
+                    .map(|f| serde_json::to_string(f).expect("faults serialise"))
+            })
+            .collect();
         let attempt_errors: Vec<Option<String>> = outcomes
             .iter()
             .map(|o| {
@@ -289,12 +298,13 @@ impl EngineStore for PostgresStore {
             .collect();
         let updated: Vec<i64> = sqlx::query_scalar(
             "UPDATE items AS i SET status = o.status, device_id = o.device, attempts = o.attempts, \
-             error = o.error, provider_message_id = o.message_id, updated_at = now(), \
+             error = o.error, fault = o.fault::jsonb, provider_message_id = o.message_id, \
+             updated_at = now(), \
              errors = CASE WHEN o.errors IS NULL THEN i.errors \
                            WHEN i.errors IS NULL THEN o.errors::jsonb \
                            ELSE i.errors || o.errors::jsonb END \
-             FROM UNNEST($2::bigint[], $3::text[], $4::int[], $5::int[], $6::text[], $7::text[], $8::text[]) \
-               AS o(idx, status, device, attempts, error, errors, message_id) \
+             FROM UNNEST($2::bigint[], $3::text[], $4::int[], $5::int[], $6::text[], $7::text[], \
+               $8::text[], $9::text[]) AS o(idx, status, device, attempts, error, errors, message_id, fault) \
              WHERE i.job_id = $1 AND i.idx = o.idx AND i.status = 'sending' RETURNING i.idx",
         )
         .bind(job.0)
@@ -305,6 +315,7 @@ impl EngineStore for PostgresStore {
         .bind(&errors)
         .bind(&attempt_errors)
         .bind(&message_ids)
+        .bind(&faults)
         .fetch_all(&mut *tx)
         .await?;
         let updated: HashSet<u64> = updated.into_iter().map(|i| i as u64).collect();

@@ -222,7 +222,8 @@ impl JobStore for PostgresStore {
             return Ok(None);
         }
         let mut query = QueryBuilder::<Postgres>::new(
-            "SELECT idx, recipient, status, device_id, attempts, error, errors, updated_at FROM items WHERE job_id = ",
+            "SELECT idx, recipient, status, device_id, attempts, error, fault, errors, updated_at \
+             FROM items WHERE job_id = ",
         );
         query.push_bind(job.0);
         if let Some(status) = status {
@@ -243,6 +244,10 @@ impl JobStore for PostgresStore {
                     device_id: row.get::<Option<i32>, _>("device_id").map(|d| d as u32),
                     attempts: row.get::<i32, _>("attempts") as u32,
                     error: row.get("error"),
+                    // A fault this version cannot read falls back to the sentence beside it.
+                    fault: row
+                        .get::<Option<serde_json::Value>, _>("fault")
+                        .and_then(|f| serde_json::from_value(f).ok()),
                     errors: row
                         .get::<Option<serde_json::Value>, _>("errors")
                         .map(serde_json::from_value)
@@ -350,7 +355,7 @@ impl CommandTx for PostgresCommand<'_> {
         let names: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
         // The self-join exposes each row's status from before the update.
         let counts = sqlx::query(
-            "WITH requeued AS (UPDATE items AS i SET status = 'pending', error = NULL, updated_at = now() \
+            "WITH requeued AS (UPDATE items AS i SET status = 'pending', error = NULL, fault = NULL, updated_at = now() \
                FROM items AS before \
                WHERE i.job_id = $1 AND before.job_id = i.job_id AND before.idx = i.idx \
                AND i.status = ANY($2) \

@@ -39,7 +39,7 @@ pub enum NotifyMode {
 
 const JOB_COLUMNS: &str = "id, kind, status, created_at, started_at, finished_at, sent, failed, \
      unknown, total, stage, last_error, last_seq, skipped, devices_limit, message, results, \
-     campaign_id, name, params, percentage, stage_message";
+     campaign_id, name, params, percentage, stage_message, stage_note";
 
 /// jobpulse's state in a PostgreSQL database.
 pub struct PostgresStore {
@@ -72,6 +72,7 @@ struct JobRow {
     pub(super) params: Option<serde_json::Value>,
     percentage: Option<f64>,
     stage_message: Option<String>,
+    stage_note: Option<serde_json::Value>,
 }
 
 impl JobRow {
@@ -104,6 +105,10 @@ impl JobRow {
             name: self.name,
             stages: stages_of(self.params),
             stage_message: self.stage_message,
+            // A note this version cannot read falls back to the sentence beside it.
+            stage_note: self
+                .stage_note
+                .and_then(|note| serde_json::from_value(note).ok()),
         })
     }
 }

@@ -10,12 +10,13 @@ use super::{
     Holder, JOB_COLUMNS, JobRow, SqliteStore, end_job, from_millis, insert_events, millis,
     parse_uuid,
 };
+use crate::protocol::fault::StageNote;
 use crate::protocol::{
     CampaignView, JobCreatedEvent, JobId, JobView, ResultView, ServerMsg, SourceSpec, WorkerItem,
 };
 use crate::server::store::shared::{
     ItemNote, campaign_job_params, external_params, item_events, result_view, search_pattern,
-    stage_event, started_by_worker, still_searching,
+    stage_event, started_by_worker,
 };
 use crate::server::store::{
     CampaignStore, FailedPage, FoundResult, JobEnd, NewCampaign, StoreError, StoreResult,
@@ -265,7 +266,9 @@ impl CampaignStore for SqliteStore {
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(status) = running {
-            return Err(StoreError::Conflict(still_searching(&status)));
+            return Err(StoreError::StillSearching {
+                paused: status == "paused",
+            });
         }
         let params = campaign_job_params(&view);
         let created = insert_job(
@@ -414,21 +417,24 @@ impl CampaignStore for SqliteStore {
         owner: &str,
         stage: &str,
         percentage: f64,
-        message: Option<&str>,
+        note: Option<&StageNote>,
     ) -> StoreResult<StoredEvent> {
         let now = Utc::now();
+        let message = note.map(StageNote::english);
         let (_gate, mut tx) = self.write_tx().await?;
         let row = sqlx::query(
-            "UPDATE jobs SET stage = ?, percentage = ?, stage_message = COALESCE(?, stage_message), \
-             last_seq = last_seq + 1, updated_at = ? \
-             WHERE id = ? AND lease_owner = ? RETURNING sent, failed, unknown, total, last_seq",
+            "UPDATE jobs SET stage = ?1, percentage = ?2, stage_message = COALESCE(?3, stage_message), \
+             stage_note = CASE WHEN ?3 IS NULL THEN stage_note ELSE ?7 END, \
+             last_seq = last_seq + 1, updated_at = ?4 \
+             WHERE id = ?5 AND lease_owner = ?6 RETURNING sent, failed, unknown, total, last_seq",
         )
         .bind(stage)
         .bind(percentage)
-        .bind(message)
+        .bind(message.as_deref())
         .bind(millis(now))
         .bind(job.to_string())
         .bind(owner)
+        .bind(note.map(|n| serde_json::to_string(n).expect("notes serialise")))
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(StoreError::LeaseLost(job))?;
@@ -439,7 +445,16 @@ impl CampaignStore for SqliteStore {
             row.get("total"),
         );
         let seq = row.get::<i64, _>("last_seq") as u64;
-        let event = stage_event(job, seq, now, stage, percentage, progress, message);
+        let event = stage_event(
+            job,
+            seq,
+            now,
+            stage,
+            percentage,
+            progress,
+            message.as_deref(),
+            note,
+        );
         insert_events(&mut tx, std::slice::from_ref(&event), millis(now)).await?;
         tx.commit().await?;
         Ok(event)
@@ -499,10 +514,11 @@ impl CampaignStore for SqliteStore {
         let mut events: Vec<StoredEvent> =
             start_if_pending(&mut tx, job).await?.into_iter().collect();
         let row = sqlx::query(
-            "UPDATE jobs SET stage = COALESCE(?, stage), stage_message = COALESCE(?, stage_message), \
-             percentage = MIN(100.0, CAST(? AS REAL) * 100.0 / MAX(total, 1)), \
-             last_seq = last_seq + 1, updated_at = ? \
-             WHERE id = ? AND kind = 'external' AND status = 'processing' \
+            "UPDATE jobs SET stage = COALESCE(?1, stage), stage_message = COALESCE(?2, stage_message), \
+             stage_note = CASE WHEN ?2 IS NULL THEN stage_note END, \
+             percentage = MIN(100.0, CAST(?3 AS REAL) * 100.0 / MAX(total, 1)), \
+             last_seq = last_seq + 1, updated_at = ?4 \
+             WHERE id = ?5 AND kind = 'external' AND status = 'processing' \
              RETURNING sent, failed, unknown, total, last_seq, stage, percentage",
         )
         .bind(stage)
@@ -530,6 +546,7 @@ impl CampaignStore for SqliteStore {
             row.get("percentage"),
             progress,
             message,
+            None,
         ));
         insert_events(&mut tx, &events, millis(now)).await?;
         tx.commit().await?;

@@ -180,7 +180,8 @@ impl JobStore for SqliteStore {
             return Ok(None);
         }
         let mut query = QueryBuilder::<Sqlite>::new(
-            "SELECT idx, recipient, status, device_id, attempts, error, errors, updated_at FROM items WHERE job_id = ",
+            "SELECT idx, recipient, status, device_id, attempts, error, fault, errors, updated_at \
+             FROM items WHERE job_id = ",
         );
         query.push_bind(job.to_string());
         if let Some(status) = status {
@@ -201,6 +202,10 @@ impl JobStore for SqliteStore {
                     device_id: row.get::<Option<i64>, _>("device_id").map(|d| d as u32),
                     attempts: row.get::<i64, _>("attempts") as u32,
                     error: row.get("error"),
+                    // A fault this version cannot read falls back to the sentence beside it.
+                    fault: row
+                        .get::<Option<String>, _>("fault")
+                        .and_then(|f| serde_json::from_str(&f).ok()),
                     errors: row
                         .get::<Option<String>, _>("errors")
                         .map(|json| serde_json::from_str(&json))
@@ -315,7 +320,7 @@ impl CommandTx for SqliteCommand<'_> {
         let (mut failed, mut unknown) = (0_i64, 0_i64);
         for status in statuses {
             let requeued = sqlx::query(
-                "UPDATE items SET status = 'pending', error = NULL, updated_at = ? \
+                "UPDATE items SET status = 'pending', error = NULL, fault = NULL, updated_at = ? \
                  WHERE job_id = ? AND status = ?",
             )
             .bind(millis(Utc::now()))

@@ -28,7 +28,7 @@ pub(super) const INSERT_CHUNK: usize = 4_000;
 
 pub(super) const JOB_COLUMNS: &str = "id, kind, status, created_at, started_at, finished_at, sent, failed, \
      unknown, total, stage, last_error, last_seq, skipped, devices_limit, message, results, \
-     campaign_id, name, params, percentage, stage_message";
+     campaign_id, name, params, percentage, stage_message, stage_note";
 
 /// jobpulse's state in one SQLite file.
 pub struct SqliteStore {
@@ -75,6 +75,7 @@ pub(super) struct JobRow {
     pub(super) params: Option<String>,
     percentage: Option<f64>,
     stage_message: Option<String>,
+    stage_note: Option<String>,
 }
 
 impl JobRow {
@@ -116,6 +117,10 @@ impl JobRow {
                     .flatten(),
             ),
             stage_message: self.stage_message,
+            // A note this version cannot read falls back to the sentence beside it.
+            stage_note: self
+                .stage_note
+                .and_then(|note| serde_json::from_str(&note).ok()),
         })
     }
 }
