@@ -1,5 +1,5 @@
 // Manual look in both languages: node end2end/look.mjs BASE_URL OUT_DIR — logs in as the demo
-// admin, shows a refused form, a send, and a session ended from another tab, at 1280 and 360 px.
+// admin, shows a refused form, a send, a search, and a session ended from another tab, at 1280 and 360 px.
 import { chromium } from '@playwright/test';
 const [base = 'http://127.0.0.1:3000', out = '/tmp/look'] = process.argv.slice(2);
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
@@ -40,7 +40,17 @@ for (const locale of (process.env.LOCALES ?? 'en-US,es-ES').split(',')) {
     await page.waitForURL(/\/jobs\//);
     await ready(page);
     await page.locator('[data-testid=job-controls]').waitFor();
+    await page.locator('.badge[data-status=completed]').waitFor({ timeout: 60_000 });
     await page.screenshot({ path: `${out}/${name}-job.png`, fullPage: true });
+    const csrf = await page.locator('meta[name="csrf-token"]').getAttribute('content');
+    const started = await page.request.post(`${base}/api/campaigns`, {
+      headers: { 'x-csrf-token': csrf },
+      data: { name: 'Demo <i>search</i>', platform: 'Demo', keywords: ['rustlang', 'leptos'], target_results: 60, source: { kind: 'sandbox' } },
+    });
+    await page.goto(`${base}/campaigns/${(await started.json()).campaignId}`);
+    await ready(page);
+    await page.locator('.badge[data-status=completed]').first().waitFor({ timeout: 60_000 });
+    await page.screenshot({ path: `${out}/${name}-campaign.png`, fullPage: true });
     const other = await context.newPage();
     await other.goto(`${base}/`);
     await ready(other);

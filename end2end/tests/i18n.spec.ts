@@ -42,7 +42,14 @@ test.describe('what the server says of running work, in Spanish', () => {
   test.use({ locale: 'es-ES' });
 
   test("a send's refusals and a search's stages are worded from their codes", async ({ page }) => {
-    await login(page);
+    await page.goto('/login');
+    await hydrated(page);
+    await page.locator('input[name=workspace]').fill('demo');
+    await page.locator('input[name=username]').fill('demo');
+    await page.locator('input[name=password]').fill('demo-password');
+    await page.locator('main button[type=submit]').click();
+    await expect(page).toHaveURL(/\/$/);
+    await hydrated(page);
     // Every tenth number ends in 13, which the sandbox refuses: not on WhatsApp.
     const id = await createJob(page, phones(30, 50_000), 2);
     await page.goto(`/jobs/${id}`);
@@ -59,7 +66,7 @@ test.describe('what the server says of running work, in Spanish', () => {
       data: { name: 'Búsqueda en español', platform: 'Demo', keywords: ['rustlang'], target_results: 25, source: { kind: 'sandbox' } },
     });
     expect([200, 202]).toContain(started.status());
-    const campaign = (await started.json()).campaign_id;
+    const campaign = (await started.json()).campaignId;
     await page.goto(`/campaigns/${campaign}`);
     await hydrated(page);
     await expect(page.locator('.badge').first()).toHaveAttribute('data-status', 'completed', { timeout: 60_000 });
