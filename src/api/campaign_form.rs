@@ -118,12 +118,6 @@ pub async fn start_campaign(
     let (campaign, job) = match campaigns::create(&state, tenant, request).await {
         Ok(created) => created,
         Err(CampaignError::Rule(rule)) => return reject(rule),
-        // The source's own settings are still worded in English (see README, Not done yet).
-        Err(CampaignError::Invalid(detail)) => {
-            return Ok(CampaignOutcome::Rejected {
-                error: Problem::Invalid { detail },
-            });
-        }
         Err(error) => return Err(server::fail(error)),
     };
     let mut results = None;

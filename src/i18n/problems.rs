@@ -5,7 +5,8 @@ use crate::i18n::group_thousands;
 use crate::protocol::JobStatus;
 use crate::protocol::lifecycle::Refusal;
 use crate::protocol::problem::{
-    AccountRule, BulkRule, CampaignField, CampaignRule, Denial, PhoneIssue, Problem, Thing,
+    AccountRule, AddressKind, BulkRule, CampaignField, CampaignRule, Denial, PhoneIssue, Problem,
+    SelectorIssue, SourceRule, Thing,
 };
 
 /// English.
@@ -414,6 +415,7 @@ fn en_campaign(rule: &CampaignRule) -> String {
         CampaignRule::StillSearching { paused: false } => {
             "A search of this campaign is still running: wait for it to end, or cancel it.".into()
         }
+        CampaignRule::Source { rule } => rule.english(),
     }
 }
 
@@ -454,6 +456,83 @@ fn es_campaign(rule: &CampaignRule) -> String {
         CampaignRule::StillSearching { paused: false } => {
             "Una búsqueda de esta campaña sigue en marcha: espera a que termine o cancélala.".into()
         }
+        CampaignRule::Source { rule } => es_source_rule(rule),
+    }
+}
+
+fn es_address(kind: AddressKind) -> &'static str {
+    match kind {
+        AddressKind::Loopback => "una dirección de bucle local (loopback)",
+        AddressKind::Private => "una dirección privada",
+        AddressKind::LinkLocal => "una dirección de enlace local",
+        AddressKind::Unspecified => "una dirección no especificada",
+        AddressKind::Broadcast => "una dirección de difusión (broadcast)",
+        AddressKind::CarrierGradeNat => "una dirección de NAT de operador (CGNAT)",
+    }
+}
+
+fn es_source_rule(rule: &SourceRule) -> String {
+    match rule {
+        SourceRule::NoPlaceholder { value } => format!(
+            "search_url «{value}» no tiene {{keyword}}: ponlo donde va el término de búsqueda, \
+             como en https://example.com/search?q={{keyword}}"
+        ),
+        SourceRule::NotAUrl {
+            field,
+            value,
+            error,
+        } => format!("{field} «{value}» no es una URL válida: {error}"),
+        SourceRule::NotHttp { field, value } => {
+            format!("{field} «{value}» debe empezar por http:// o https://")
+        }
+        SourceRule::NoHost { field, value } => format!("{field} «{value}» no tiene servidor"),
+        SourceRule::BadSelector { field, css, issue } => format!(
+            "{field} «{css}» no es un selector CSS válido: {}",
+            match issue {
+                SelectorIssue::EndsEarly => {
+                    "termina antes de tiempo (¿queda abierto un corchete o un paréntesis?)"
+                }
+                SelectorIssue::UnexpectedToken => "tiene un carácter donde no encaja ninguno",
+                SelectorIssue::Empty => "está vacío",
+                SelectorIssue::DanglingCombinator => "termina con un combinador (>, + o ~)",
+                SelectorIssue::UnsupportedPseudo => {
+                    "usa una pseudoclase o un pseudoelemento desconocido o que no puede \
+                     coincidir en una página descargada (como :hover)"
+                }
+                SelectorIssue::Other { text } => text,
+            }
+        ),
+        SourceRule::DelayTooLong { got, max } => {
+            format!("delay_ms es {got}, pero se permite como mucho {max} (un minuto)")
+        }
+        SourceRule::MaxPagesOutOfRange { got, max } => {
+            format!("max_pages es {got}, pero debe estar entre 1 y {max}")
+        }
+        SourceRule::BadActor { actor } => format!(
+            "el actor «{actor}» debe ser un id de actor o usuario~nombre-del-actor (como \
+             apify~web-scraper)"
+        ),
+        SourceRule::UrlFieldEmpty => {
+            "url_field está vacío: indica el campo del dataset que tiene la URL de cada resultado"
+                .into()
+        }
+        SourceRule::FieldEmpty { field } => {
+            format!("{field} está vacío: quítalo o indica un campo del dataset")
+        }
+        SourceRule::InputNotObject => {
+            "input debe ser un objeto JSON: la entrada del actor, como {\"keywords\": [\"rust\"]}"
+                .into()
+        }
+        SourceRule::PrivateAddress {
+            field,
+            value,
+            kind,
+            ip,
+        } => format!(
+            "{field} «{value}» apunta a {} ({ip}), que las búsquedas no pueden leer; un \
+             administrador puede permitirlo con scrape.allow_private_addresses",
+            es_address(*kind)
+        ),
     }
 }
 
@@ -600,6 +679,24 @@ mod tests {
             CampaignRule::UnknownSource { got: "ftp".into() },
             CampaignRule::StillSearching { paused: true },
             CampaignRule::StillSearching { paused: false },
+            CampaignRule::Source {
+                rule: SourceRule::PrivateAddress {
+                    field: "search_url".into(),
+                    value: "http://10.0.0.5/{keyword}".into(),
+                    kind: AddressKind::Private,
+                    ip: "10.0.0.5".into(),
+                },
+            },
+            CampaignRule::Source {
+                rule: SourceRule::BadSelector {
+                    field: "item_selector".into(),
+                    css: "div[".into(),
+                    issue: SelectorIssue::EndsEarly,
+                },
+            },
+            CampaignRule::Source {
+                rule: SourceRule::UrlFieldEmpty,
+            },
         ] {
             all.push(Problem::InvalidCampaign { rule });
         }

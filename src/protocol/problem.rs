@@ -110,6 +110,169 @@ pub enum CampaignField {
     Error,
 }
 
+/// What kind of address a search may not read (without `scrape.allow_private_addresses`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AddressKind {
+    Loopback,
+    Private,
+    LinkLocal,
+    Unspecified,
+    Broadcast,
+    CarrierGradeNat,
+}
+
+impl AddressKind {
+    /// "a loopback", as the English sentences say it before "address".
+    pub fn english(self) -> &'static str {
+        match self {
+            AddressKind::Loopback => "a loopback",
+            AddressKind::Private => "a private",
+            AddressKind::LinkLocal => "a link-local",
+            AddressKind::Unspecified => "an unspecified",
+            AddressKind::Broadcast => "a broadcast",
+            AddressKind::CarrierGradeNat => "a carrier-grade NAT",
+        }
+    }
+}
+
+/// What is wrong with a CSS selector of a source.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "why", rename_all = "snake_case")]
+pub enum SelectorIssue {
+    EndsEarly,
+    UnexpectedToken,
+    Empty,
+    DanglingCombinator,
+    UnsupportedPseudo,
+    /// The parser's own words.
+    Other {
+        text: String,
+    },
+}
+
+/// Why a source's settings cannot be used; `field` names the setting (`search_url`,
+/// `item_selector`, `base_url`, `url_field`…) as the API spells it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "source_rule", rename_all = "snake_case")]
+pub enum SourceRule {
+    /// The search URL has no `{keyword}`.
+    NoPlaceholder {
+        value: String,
+    },
+    /// `error` is the URL parser's own (technical) words.
+    NotAUrl {
+        field: String,
+        value: String,
+        error: String,
+    },
+    NotHttp {
+        field: String,
+        value: String,
+    },
+    NoHost {
+        field: String,
+        value: String,
+    },
+    BadSelector {
+        field: String,
+        css: String,
+        issue: SelectorIssue,
+    },
+    DelayTooLong {
+        got: u64,
+        max: u64,
+    },
+    MaxPagesOutOfRange {
+        got: u32,
+        max: u32,
+    },
+    /// The Apify actor is not `id` or `username~name`.
+    BadActor {
+        actor: String,
+    },
+    /// The dataset field that holds each result's URL is empty.
+    UrlFieldEmpty,
+    /// An optional dataset field was given empty.
+    FieldEmpty {
+        field: String,
+    },
+    InputNotObject,
+    /// The setting points at an address searches may not read.
+    PrivateAddress {
+        field: String,
+        value: String,
+        kind: AddressKind,
+        ip: String,
+    },
+}
+
+impl SourceRule {
+    /// The rule in English: REST's `detail`, and a search's failure when the settings broke later.
+    pub fn english(&self) -> String {
+        match self {
+            SourceRule::NoPlaceholder { value } => format!(
+                "search_url “{value}” has no {{keyword}}: put it where the search term goes, \
+                 as in https://example.com/search?q={{keyword}}"
+            ),
+            SourceRule::NotAUrl {
+                field,
+                value,
+                error,
+            } => format!("{field} “{value}” is not a valid URL: {error}"),
+            SourceRule::NotHttp { field, value } => {
+                format!("{field} “{value}” must start with http:// or https://")
+            }
+            SourceRule::NoHost { field, value } => format!("{field} “{value}” has no host"),
+            SourceRule::BadSelector { field, css, issue } => format!(
+                "{field} “{css}” is not a valid CSS selector: {}",
+                match issue {
+                    SelectorIssue::EndsEarly => {
+                        "it ends too early (is a bracket or a parenthesis left open?)"
+                    }
+                    SelectorIssue::UnexpectedToken => "it has a character where none fits",
+                    SelectorIssue::Empty => "it is empty",
+                    SelectorIssue::DanglingCombinator => "it ends with a combinator (>, + or ~)",
+                    SelectorIssue::UnsupportedPseudo => {
+                        "it uses a pseudo-class or pseudo-element that is unknown or cannot match \
+                         a fetched page (such as :hover)"
+                    }
+                    SelectorIssue::Other { text } => text,
+                }
+            ),
+            SourceRule::DelayTooLong { got, max } => {
+                format!("delay_ms is {got}, but at most {max} (one minute) is allowed")
+            }
+            SourceRule::MaxPagesOutOfRange { got, max } => {
+                format!("max_pages is {got}, but it must be between 1 and {max}")
+            }
+            SourceRule::BadActor { actor } => format!(
+                "actor “{actor}” should be an actor id or username~actor-name (as in apify~web-scraper)"
+            ),
+            SourceRule::UrlFieldEmpty => {
+                "url_field is empty: name the dataset field that holds each result's URL".into()
+            }
+            SourceRule::FieldEmpty { field } => {
+                format!("{field} is empty: leave it out or name a dataset field")
+            }
+            SourceRule::InputNotObject => {
+                "input must be a JSON object: the actor's input, as in {\"keywords\": [\"rust\"]}"
+                    .into()
+            }
+            SourceRule::PrivateAddress {
+                field,
+                value,
+                kind,
+                ip,
+            } => format!(
+                "{field} “{value}” points at {} address ({ip}), which searches may not read; an \
+                 admin can allow it with scrape.allow_private_addresses",
+                kind.english()
+            ),
+        }
+    }
+}
+
 /// Why a campaign cannot be taken as it is (the source's own settings aside).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "rule", rename_all = "snake_case")]
@@ -150,6 +313,11 @@ pub enum CampaignRule {
     /// A search of the campaign has not ended yet (a 409): wait, resume or cancel it first.
     StillSearching {
         paused: bool,
+    },
+    /// The source's own settings.
+    Source {
+        #[serde(flatten)]
+        rule: SourceRule,
     },
 }
 

@@ -397,6 +397,8 @@ async fn bad_campaigns_get_a_clear_answer_and_create_nothing() {
         let status = response.status();
         let detail: Value = response.json().await.unwrap();
         assert_eq!(status, 422, "{body} → {detail}");
+        // The source's own settings too are a campaign rule now, worded from a code.
+        assert_eq!(detail["code"], "invalid_campaign", "{detail}");
         let detail = detail["detail"].as_str().unwrap();
         assert!(detail.contains(mention), "{mention:?} not in {detail:?}");
     }

@@ -124,7 +124,8 @@ pub fn validate(
     if !(1..=MAX_TARGET).contains(&request.target_results) {
         return broken(target_out_of_range(&request.target_results.to_string()));
     }
-    sources::validate_with(&request.source, settings).map_err(CampaignError::Invalid)?;
+    sources::validate_with(&request.source, settings)
+        .map_err(|rule| CampaignError::Rule(CampaignRule::Source { rule }))?;
     Ok(NewCampaign {
         tenant_id: tenant,
         name,

@@ -18,6 +18,7 @@ use super::{
     SourceNote, guard,
 };
 use crate::protocol::ApifySourceSpec;
+use crate::protocol::problem::SourceRule;
 use crate::server::settings::ScrapeSettings;
 
 /// Dataset items per request.
@@ -32,7 +33,7 @@ const ENDING: [&str; 2] = ["ABORTING", "TIMING-OUT"];
 const ABORT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Checks an apify source's settings; the error names the field to fix.
-pub fn validate(spec: &ApifySourceSpec) -> Result<(), String> {
+pub fn validate(spec: &ApifySourceSpec) -> Result<(), SourceRule> {
     base_url(&spec.base_url)?;
     let actor = spec.actor.trim();
     let separators = actor.matches(['/', '~']).count();
@@ -42,15 +43,12 @@ pub fn validate(spec: &ApifySourceSpec) -> Result<(), String> {
         || actor.starts_with(['/', '~'])
         || actor.ends_with(['/', '~'])
     {
-        return Err(format!(
-            "actor “{}” should be an actor id or username~actor-name (as in apify~web-scraper)",
-            spec.actor
-        ));
+        return Err(SourceRule::BadActor {
+            actor: spec.actor.clone(),
+        });
     }
     if spec.url_field.trim().is_empty() {
-        return Err(
-            "url_field is empty: name the dataset field that holds each result's URL".into(),
-        );
+        return Err(SourceRule::UrlFieldEmpty);
     }
     for (name, field) in [
         ("title_field", &spec.title_field),
@@ -58,18 +56,15 @@ pub fn validate(spec: &ApifySourceSpec) -> Result<(), String> {
         ("text_field", &spec.text_field),
     ] {
         if field.as_deref().is_some_and(|f| f.trim().is_empty()) {
-            return Err(format!(
-                "{name} is empty: leave it out or name a dataset field"
-            ));
+            return Err(SourceRule::FieldEmpty {
+                field: name.to_owned(),
+            });
         }
     }
     if let Some(input) = &spec.input
         && !input.is_object()
     {
-        return Err(
-            "input must be a JSON object: the actor's input, as in {\"keywords\": [\"rust\"]}"
-                .into(),
-        );
+        return Err(SourceRule::InputNotObject);
     }
     Ok(())
 }
@@ -81,18 +76,22 @@ pub fn validate_with(spec: &ApifySourceSpec, settings: &ScrapeSettings) -> Resul
     if !settings.allow_private_addresses
         && let Some(forbidden) = guard::forbidden_host(&base_url(&spec.base_url)?)
     {
-        return Err(forbidden.sentence(&format!("base_url “{}”", spec.base_url)));
+        return Err(forbidden.rule("base_url", &spec.base_url));
     }
     Ok(())
 }
 
 fn base_url(base: &str) -> Result<Url, String> {
-    let url = Url::parse(base.trim())
-        .map_err(|e| format!("base_url “{base}” is not a valid URL: {e}"))?;
+    let url = Url::parse(base.trim()).map_err(|e| SourceRule::NotAUrl {
+        field: "base_url".into(),
+        value: base.to_owned(),
+        error: e.to_string(),
+    })?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
-        return Err(format!(
-            "base_url “{base}” must be an http:// or https:// address, as in https://api.apify.com"
-        ));
+        return Err(SourceRule::NotHttp {
+            field: "base_url".into(),
+            value: base.to_owned(),
+        });
     }
     Ok(url)
 }
@@ -184,7 +183,7 @@ impl ApifySource {
 
     /// `{base}/v2/…segments`, each segment percent-encoded.
     fn endpoint(&self, segments: &[&str]) -> Result<Url, SourceError> {
-        let mut url = base_url(&self.spec.base_url).map_err(SourceError)?;
+        let mut url = base_url(&self.spec.base_url).map_err(|rule| SourceError(rule.english()))?;
         url.set_query(None);
         url.set_fragment(None);
         url.path_segments_mut()
@@ -519,7 +518,7 @@ mod tests {
 
     #[test]
     fn validation_explains_what_to_fix() {
-        let check = |spec: ApifySourceSpec| validate(&spec).unwrap_err();
+        let check = |spec: ApifySourceSpec| validate(&spec).unwrap_err().english();
         assert!(
             check(ApifySourceSpec {
                 actor: "".into(),
@@ -580,7 +579,7 @@ mod tests {
             ..spec()
         };
         assert_eq!(
-            validate_with(&private, &strict),
+            validate_with(&private, &strict).map_err(|rule| rule.english()),
             Err(
                 "base_url “http://169.254.169.254:8080” points at a link-local address \
                  (169.254.169.254), which searches may not read; an admin can allow it with \

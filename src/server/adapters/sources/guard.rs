@@ -13,6 +13,8 @@ use reqwest::Url;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::redirect;
 
+use crate::protocol::problem::{AddressKind, SourceRule};
+
 /// What an admin changes to let searches read such addresses, for every refusal's sentence.
 const SETTING: &str = "scrape.allow_private_addresses";
 
@@ -23,18 +25,28 @@ const MAX_REDIRECTS: usize = 10;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Forbidden {
     pub(super) ip: IpAddr,
-    kind: &'static str,
+    kind: AddressKind,
 }
 
 impl fmt::Display for Forbidden {
     /// "a private address (10.0.0.5)".
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} address ({})", self.kind, self.ip)
+        write!(f, "{} address ({})", self.kind.english(), self.ip)
     }
 }
 
 impl Forbidden {
     /// "{what} points at a private address (10.0.0.5), which searches may not read; …".
+    /// The rule a source's setting `field` (set to `value`) breaks by naming this address.
+    pub(super) fn rule(&self, field: &str, value: &str) -> SourceRule {
+        SourceRule::PrivateAddress {
+            field: field.to_owned(),
+            value: value.to_owned(),
+            kind: self.kind,
+            ip: self.ip.to_string(),
+        }
+    }
+
     pub(super) fn sentence(&self, what: &str) -> String {
         format!(
             "{what} points at {self}, which searches may not read; an admin can allow it with \
@@ -52,37 +64,37 @@ pub(super) fn forbidden(ip: IpAddr) -> Option<Forbidden> {
     Some(Forbidden { ip, kind })
 }
 
-fn v4_kind(ip: Ipv4Addr) -> Option<&'static str> {
+fn v4_kind(ip: Ipv4Addr) -> Option<AddressKind> {
     let [a, b, ..] = ip.octets();
     if ip.is_loopback() {
-        Some("a loopback")
+        Some(AddressKind::Loopback)
     } else if ip.is_private() {
-        Some("a private")
+        Some(AddressKind::Private)
     } else if ip.is_link_local() {
-        Some("a link-local")
+        Some(AddressKind::LinkLocal)
     } else if a == 0 {
         // 0.0.0.0/8 means "this host" to Linux's connect().
-        Some("an unspecified")
+        Some(AddressKind::Unspecified)
     } else if ip.is_broadcast() {
-        Some("a broadcast")
+        Some(AddressKind::Broadcast)
     } else if a == 100 && (64..128).contains(&b) {
-        Some("a carrier-grade NAT")
+        Some(AddressKind::CarrierGradeNat)
     } else {
         None
     }
 }
 
-fn v6_kind(ip: Ipv6Addr) -> Option<&'static str> {
+fn v6_kind(ip: Ipv6Addr) -> Option<AddressKind> {
     let first = ip.segments()[0];
     if ip.is_loopback() {
-        Some("a loopback")
+        Some(AddressKind::Loopback)
     } else if ip.is_unspecified() {
-        Some("an unspecified")
+        Some(AddressKind::Unspecified)
     } else if first & 0xfe00 == 0xfc00 || first & 0xffc0 == 0xfec0 {
         // fc00::/7 unique local, and the deprecated site-local fec0::/10 some stacks still route.
-        Some("a private")
+        Some(AddressKind::Private)
     } else if first & 0xffc0 == 0xfe80 {
-        Some("a link-local")
+        Some(AddressKind::LinkLocal)
     } else {
         // An IPv4 address dressed as IPv6 reaches the IPv4 host: ::ffff:a.b.c.d (mapped),
         // ::a.b.c.d (compatible) and 64:ff9b::a.b.c.d (NAT64).
@@ -115,7 +127,7 @@ pub(super) fn forbidden_host(url: &Url) -> Option<Forbidden> {
     let name = url.host_str()?.trim_end_matches('.').to_ascii_lowercase();
     (name == "localhost" || name.ends_with(".localhost")).then_some(Forbidden {
         ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
-        kind: "a loopback",
+        kind: AddressKind::Loopback,
     })
 }
 

@@ -21,6 +21,7 @@ use super::{
     SourceError, SourceNote, guard,
 };
 use crate::protocol::HttpSourceSpec;
+use crate::protocol::problem::SourceRule;
 use crate::server::settings::ScrapeSettings;
 
 /// A search page larger than this is not read (real ones are a few hundred KB at most).
@@ -29,32 +30,32 @@ const MAX_DELAY_MS: u64 = 60_000;
 const MAX_PAGES: u32 = 1000;
 
 /// Checks an http source's settings; the error names the field to fix.
-pub fn validate(spec: &HttpSourceSpec) -> Result<(), String> {
+pub fn validate(spec: &HttpSourceSpec) -> Result<(), SourceRule> {
     search_url(&spec.search_url, "jobpulse")?;
     Selectors::parse(spec)?;
     if spec.delay_ms > MAX_DELAY_MS {
-        return Err(format!(
-            "delay_ms is {}, but at most {MAX_DELAY_MS} (one minute) is allowed",
-            spec.delay_ms
-        ));
+        return Err(SourceRule::DelayTooLong {
+            got: spec.delay_ms,
+            max: MAX_DELAY_MS,
+        });
     }
     if !(1..=MAX_PAGES).contains(&spec.max_pages) {
-        return Err(format!(
-            "max_pages is {}, but it must be between 1 and {MAX_PAGES}",
-            spec.max_pages
-        ));
+        return Err(SourceRule::MaxPagesOutOfRange {
+            got: spec.max_pages,
+            max: MAX_PAGES,
+        });
     }
     Ok(())
 }
 
 /// `validate`, and with `settings.allow_private_addresses` off, a search URL on a private
 /// address (an IP literal or `localhost`) is refused too.
-pub fn validate_with(spec: &HttpSourceSpec, settings: &ScrapeSettings) -> Result<(), String> {
+pub fn validate_with(spec: &HttpSourceSpec, settings: &ScrapeSettings) -> Result<(), SourceRule> {
     validate(spec)?;
     if !settings.allow_private_addresses
         && let Some(forbidden) = guard::forbidden_host(&search_url(&spec.search_url, "jobpulse")?)
     {
-        return Err(forbidden.sentence(&format!("search_url “{}”", spec.search_url)));
+        return Err(forbidden.rule("search_url", &spec.search_url));
     }
     Ok(())
 }
@@ -81,7 +82,7 @@ pub struct HttpSource {
     spec: HttpSourceSpec,
     keywords: Vec<String>,
     context: SourceContext,
-    selectors: Result<Selectors, String>,
+    selectors: Result<Selectors, SourceRule>,
     /// Read by `prepare`; no rules until then.
     robots: Robots,
     /// The host robots.txt was read for; pages elsewhere are not fetched.
@@ -177,7 +178,9 @@ impl HttpSource {
                 return Ok(Some(Err(Batch {
                     note: Some(SourceNote::Skipped {
                         keyword,
-                        why: SkipReason::BadUrl { error },
+                        why: SkipReason::BadUrl {
+                            error: error.english(),
+                        },
                     }),
                     ..Batch::default()
                 })));
@@ -278,14 +281,15 @@ impl HttpSource {
 impl Source for HttpSource {
     async fn prepare(&mut self) -> Result<SourceNote, SourceError> {
         if let Err(error) = &self.selectors {
-            return Err(SourceError(error.clone()));
+            return Err(SourceError(error.english()));
         }
         let Some(keyword) = self.keywords.first() else {
             return Err(SourceError(
                 "the campaign has no keywords to search for".into(),
             ));
         };
-        let first = search_url(&self.spec.search_url, keyword).map_err(SourceError)?;
+        let first = search_url(&self.spec.search_url, keyword)
+            .map_err(|rule| SourceError(rule.english()))?;
         self.context.refuse_literal(&first, "the search URL")?;
         self.origin = Some((
             first.scheme().to_owned(),
@@ -402,7 +406,7 @@ mod tests {
                 ..spec()
             };
             assert_eq!(
-                validate_with(&private, &strict),
+                validate_with(&private, &strict).map_err(|rule| rule.english()),
                 Err(format!(
                     "search_url “{search_url}” points at {address}, which searches may not read; \
                      an admin can allow it with scrape.allow_private_addresses"
@@ -418,14 +422,16 @@ mod tests {
             delay_ms: 60_001,
             ..spec()
         })
-        .unwrap_err();
+        .unwrap_err()
+        .english();
         assert!(error.starts_with("delay_ms is 60001"), "{error}");
         for max_pages in [0, 1001] {
             let error = validate(&HttpSourceSpec {
                 max_pages,
                 ..spec()
             })
-            .unwrap_err();
+            .unwrap_err()
+            .english();
             assert!(error.starts_with("max_pages is"), "{error}");
         }
     }

@@ -18,6 +18,7 @@ use async_trait::async_trait;
 use crate::protocol::SourceSpec;
 use crate::protocol::backoff::RetryPolicy;
 pub use crate::protocol::fault::{NextPage, SkipReason, SourceNote};
+use crate::protocol::problem::SourceRule;
 pub use crate::protocol::{FailedPage, FoundResult};
 use crate::server::settings::ScrapeSettings;
 pub use fetch::{Answer, NoAnswer, Pacer, human_duration, human_size};
@@ -165,7 +166,7 @@ pub fn open(
 /// Checks a source's settings before a campaign is created: a sentence a person can act on.
 /// With `settings.allow_private_addresses` off, a source that names a private address (an IP
 /// literal, or `localhost`) is refused here already; other names are judged when resolved.
-pub fn validate_with(spec: &SourceSpec, settings: &ScrapeSettings) -> Result<(), String> {
+pub fn validate_with(spec: &SourceSpec, settings: &ScrapeSettings) -> Result<(), SourceRule> {
     match spec {
         SourceSpec::Sandbox => Ok(()),
         SourceSpec::Http(spec) => http::validate_with(spec, settings),
@@ -174,7 +175,7 @@ pub fn validate_with(spec: &SourceSpec, settings: &ScrapeSettings) -> Result<(),
 }
 
 /// `validate_with` as if private addresses were allowed: the settings' shape only.
-pub fn validate(spec: &SourceSpec) -> Result<(), String> {
+pub fn validate(spec: &SourceSpec) -> Result<(), SourceRule> {
     validate_with(
         spec,
         &ScrapeSettings {

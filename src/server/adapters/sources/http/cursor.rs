@@ -1,6 +1,7 @@
 //! Which page the http source reads next: a keyword's search page, then the next links it
 //! follows, one keyword after the other.
 
+use crate::protocol::problem::SourceRule;
 use std::collections::HashSet;
 
 use reqwest::Url;
@@ -9,12 +10,11 @@ const PLACEHOLDER: &str = "{keyword}";
 
 /// The search URL for `keyword`: the template with the keyword percent-encoded in its place
 /// (`+` for spaces in a query, `%20` in a path, where `+` would be a literal plus).
-pub(super) fn search_url(template: &str, keyword: &str) -> Result<Url, String> {
+pub(super) fn search_url(template: &str, keyword: &str) -> Result<Url, SourceRule> {
+    let field = || "search_url".to_owned();
+    let value = || template.to_owned();
     let Some(at) = template.find(PLACEHOLDER) else {
-        return Err(format!(
-            "search_url “{template}” has no {PLACEHOLDER}: put it where the search term goes, \
-             as in https://example.com/search?q={PLACEHOLDER}"
-        ));
+        return Err(SourceRule::NoPlaceholder { value: value() });
     };
     let encoded: String = form_urlencoded::byte_serialize(keyword.as_bytes()).collect();
     let encoded = if template[..at].contains('?') {
@@ -22,15 +22,23 @@ pub(super) fn search_url(template: &str, keyword: &str) -> Result<Url, String> {
     } else {
         encoded.replace('+', "%20")
     };
-    let url = Url::parse(&template.replace(PLACEHOLDER, &encoded))
-        .map_err(|e| format!("search_url “{template}” is not a valid URL: {e}"))?;
+    let url =
+        Url::parse(&template.replace(PLACEHOLDER, &encoded)).map_err(|e| SourceRule::NotAUrl {
+            field: field(),
+            value: value(),
+            error: e.to_string(),
+        })?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!(
-            "search_url “{template}” must start with http:// or https://"
-        ));
+        return Err(SourceRule::NotHttp {
+            field: field(),
+            value: value(),
+        });
     }
     if url.host_str().is_none_or(str::is_empty) {
-        return Err(format!("search_url “{template}” has no host"));
+        return Err(SourceRule::NoHost {
+            field: field(),
+            value: value(),
+        });
     }
     Ok(url)
 }
@@ -54,7 +62,7 @@ pub(super) struct Target {
     /// Its number among the keyword's pages, from 1.
     pub(super) page: u32,
     /// Its URL, or why the keyword's search URL could not be made.
-    pub(super) url: Result<Url, String>,
+    pub(super) url: Result<Url, SourceRule>,
 }
 
 impl Cursor {
@@ -108,7 +116,7 @@ mod tests {
 
     #[test]
     fn validation_checks_the_search_url() {
-        let error = |template: &str| search_url(template, "jobpulse").unwrap_err();
+        let error = |template: &str| search_url(template, "jobpulse").unwrap_err().english();
         assert!(error("https://example.com/search?q=rust").contains("has no {keyword}"));
         assert!(error("ftp://example.com/{keyword}").contains("http:// or https://"));
         assert!(error("not a url {keyword}").contains("is not a valid URL"));

@@ -5,6 +5,7 @@ use scraper::error::SelectorErrorKind;
 use scraper::{ElementRef, Html, Selector};
 
 use crate::protocol::HttpSourceSpec;
+use crate::protocol::problem::{SelectorIssue, SourceRule};
 use crate::server::adapters::sources::FoundResult;
 
 /// The spec's selectors, parsed once.
@@ -20,7 +21,7 @@ pub(super) struct Selectors {
 
 impl Selectors {
     /// Parses every selector of the spec; the error names the field and what is wrong with it.
-    pub(super) fn parse(spec: &HttpSourceSpec) -> Result<Selectors, String> {
+    pub(super) fn parse(spec: &HttpSourceSpec) -> Result<Selectors, SourceRule> {
         let optional = |field: &str, css: &Option<String>| {
             css.as_deref().map(|css| selector(field, css)).transpose()
         };
@@ -35,33 +36,32 @@ impl Selectors {
     }
 }
 
-fn selector(field: &str, css: &str) -> Result<Selector, String> {
-    Selector::parse(css).map_err(|error| {
-        format!(
-            "{field} “{css}” is not a valid CSS selector: {}",
-            selector_reason(error)
-        )
+fn selector(field: &str, css: &str) -> Result<Selector, SourceRule> {
+    Selector::parse(css).map_err(|error| SourceRule::BadSelector {
+        field: field.to_owned(),
+        css: css.to_owned(),
+        issue: selector_issue(error),
     })
 }
 
-fn selector_reason(error: SelectorErrorKind) -> String {
+fn selector_issue(error: SelectorErrorKind) -> SelectorIssue {
     match error {
-        SelectorErrorKind::EndOfLine => {
-            "it ends too early (is a bracket or a parenthesis left open?)".into()
-        }
-        SelectorErrorKind::UnexpectedToken => "it has a character where none fits".into(),
+        SelectorErrorKind::EndOfLine => SelectorIssue::EndsEarly,
+        SelectorErrorKind::UnexpectedToken => SelectorIssue::UnexpectedToken,
         // The crate's own text for these asks to report a bug; the kind's name says more.
         SelectorErrorKind::UnexpectedSelectorParseError(kind) => {
             match format!("{kind:?}").as_str() {
-                "EmptySelector" => "it is empty".into(),
-                "DanglingCombinator" => "it ends with a combinator (>, + or ~)".into(),
-                "UnsupportedPseudoClassOrElement" => "it uses a pseudo-class or pseudo-element \
-                     that is unknown or cannot match a fetched page (such as :hover)"
-                    .into(),
-                other => other.to_owned(),
+                "EmptySelector" => SelectorIssue::Empty,
+                "DanglingCombinator" => SelectorIssue::DanglingCombinator,
+                "UnsupportedPseudoClassOrElement" => SelectorIssue::UnsupportedPseudo,
+                other => SelectorIssue::Other {
+                    text: other.to_owned(),
+                },
             }
         }
-        other => other.to_string(),
+        other => SelectorIssue::Other {
+            text: other.to_string(),
+        },
     }
 }
 
@@ -149,7 +149,8 @@ mod tests {
             item_selector: "div[".into(),
             ..spec()
         })
-        .unwrap_err();
+        .unwrap_err()
+        .english();
         assert_eq!(
             error,
             "item_selector “div[” is not a valid CSS selector: it ends too early (is a bracket \
@@ -159,13 +160,15 @@ mod tests {
             next_selector: Some("a[rel=".into()),
             ..spec()
         })
-        .unwrap_err();
+        .unwrap_err()
+        .english();
         assert!(error.starts_with("next_selector “a[rel=”"), "{error}");
         let error = Selectors::parse(&HttpSourceSpec {
             link_selector: "".into(),
             ..spec()
         })
-        .unwrap_err();
+        .unwrap_err()
+        .english();
         assert_eq!(
             error,
             "link_selector “” is not a valid CSS selector: it is empty"
@@ -174,7 +177,8 @@ mod tests {
             title_selector: Some("a:hover".into()),
             ..spec()
         })
-        .unwrap_err();
+        .unwrap_err()
+        .english();
         assert!(error.contains("such as :hover"), "{error}");
     }
 
