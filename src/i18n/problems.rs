@@ -415,7 +415,7 @@ fn en_campaign(rule: &CampaignRule) -> String {
         CampaignRule::StillSearching { paused: false } => {
             "A search of this campaign is still running: wait for it to end, or cancel it.".into()
         }
-        CampaignRule::Source { rule } => rule.english(),
+        CampaignRule::Source { source } => source.english(),
     }
 }
 
@@ -456,7 +456,7 @@ fn es_campaign(rule: &CampaignRule) -> String {
         CampaignRule::StillSearching { paused: false } => {
             "Una búsqueda de esta campaña sigue en marcha: espera a que termine o cancélala.".into()
         }
-        CampaignRule::Source { rule } => es_source_rule(rule),
+        CampaignRule::Source { source } => es_source_rule(source),
     }
 }
 
@@ -680,7 +680,7 @@ mod tests {
             CampaignRule::StillSearching { paused: true },
             CampaignRule::StillSearching { paused: false },
             CampaignRule::Source {
-                rule: SourceRule::PrivateAddress {
+                source: SourceRule::PrivateAddress {
                     field: "search_url".into(),
                     value: "http://10.0.0.5/{keyword}".into(),
                     kind: AddressKind::Private,
@@ -688,14 +688,14 @@ mod tests {
                 },
             },
             CampaignRule::Source {
-                rule: SourceRule::BadSelector {
+                source: SourceRule::BadSelector {
                     field: "item_selector".into(),
                     css: "div[".into(),
                     issue: SelectorIssue::EndsEarly,
                 },
             },
             CampaignRule::Source {
-                rule: SourceRule::UrlFieldEmpty,
+                source: SourceRule::UrlFieldEmpty,
             },
         ] {
             all.push(Problem::InvalidCampaign { rule });

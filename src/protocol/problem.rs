@@ -317,7 +317,7 @@ pub enum CampaignRule {
     /// The source's own settings.
     Source {
         #[serde(flatten)]
-        rule: SourceRule,
+        source: SourceRule,
     },
 }
 

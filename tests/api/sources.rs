@@ -708,7 +708,8 @@ async fn private_address_literals_are_refused_before_anything_is_sent() {
         );
         // Campaigns naming it are refused when they are created already.
         let error = sources::validate_with(&SourceSpec::Http(spec), &ScrapeSettings::default())
-            .unwrap_err();
+            .unwrap_err()
+            .english();
         assert_eq!(
             error,
             format!("search_url “{search_url}” points at {address}, {MAY_NOT_READ}")

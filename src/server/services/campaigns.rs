@@ -125,7 +125,7 @@ pub fn validate(
         return broken(target_out_of_range(&request.target_results.to_string()));
     }
     sources::validate_with(&request.source, settings)
-        .map_err(|rule| CampaignError::Rule(CampaignRule::Source { rule }))?;
+        .map_err(|rule| CampaignError::Rule(CampaignRule::Source { source: rule }))?;
     Ok(NewCampaign {
         tenant_id: tenant,
         name,

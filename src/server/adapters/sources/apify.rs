@@ -71,7 +71,7 @@ pub fn validate(spec: &ApifySourceSpec) -> Result<(), SourceRule> {
 
 /// `validate`, and with `settings.allow_private_addresses` off, a base_url on a private address
 /// (an IP literal or `localhost`) is refused too.
-pub fn validate_with(spec: &ApifySourceSpec, settings: &ScrapeSettings) -> Result<(), String> {
+pub fn validate_with(spec: &ApifySourceSpec, settings: &ScrapeSettings) -> Result<(), SourceRule> {
     validate(spec)?;
     if !settings.allow_private_addresses
         && let Some(forbidden) = guard::forbidden_host(&base_url(&spec.base_url)?)
@@ -81,7 +81,7 @@ pub fn validate_with(spec: &ApifySourceSpec, settings: &ScrapeSettings) -> Resul
     Ok(())
 }
 
-fn base_url(base: &str) -> Result<Url, String> {
+fn base_url(base: &str) -> Result<Url, SourceRule> {
     let url = Url::parse(base.trim()).map_err(|e| SourceRule::NotAUrl {
         field: "base_url".into(),
         value: base.to_owned(),
