@@ -97,7 +97,7 @@ pub static ES: Text = Text {
     finished: "Fin",
     duration: "Duración",
     throughput: "Ritmo",
-    per_second: |rate| format!("{rate:.1} por segundo"),
+    per_second: |rate| format!("{rate:.1} por segundo").replace('.', ","),
     summary_title: "Resumen",
     devices_used: |used, workers| format!("{used} de {workers} dispositivos usados"),
     skipped_entries: |n| format!("Se omitieron {n} entradas no válidas"),

@@ -239,7 +239,11 @@ impl Text {
 
     /// Formats a percentage with one decimal, as people read it.
     pub fn percent(&self, value: f64) -> String {
-        let text = format!("{value:.1} %");
+        self.decimals(format!("{value:.1} %"))
+    }
+
+    /// `text`'s decimal points as this locale writes them (a comma where `.` groups thousands).
+    pub fn decimals(&self, text: String) -> String {
         if self.thousands == '.' {
             text.replace('.', ",")
         } else {
@@ -258,6 +262,8 @@ mod tests {
         assert_eq!(ES.number(10_000), "10.000");
         assert_eq!(EN.number(999), "999");
         assert_eq!(ES.percent(12.5), "12,5 %");
+        assert_eq!(ES.decimals("4.2 s".into()), "4,2 s");
+        assert_eq!((ES.per_second)(119.66), "119,7 por segundo");
     }
 
     #[test]

@@ -158,7 +158,7 @@ fn JobDetail(data: JobPageData) -> impl IntoView {
                             view! {
                                 <div class="fact">
                                     <dt>{text.duration}</dt>
-                                    <dd>{format::duration_ms(results.duration_ms)}</dd>
+                                    <dd>{text.decimals(format::duration_ms(results.duration_ms))}</dd>
                                 </div>
                                 <div class="fact">
                                     <dt>{text.throughput}</dt>
