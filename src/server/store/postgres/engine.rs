@@ -8,9 +8,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{Holder, JOB_COLUMNS, JobRow, PostgresStore, end_job, event_rows, insert_events};
+use super::PostgresStore;
 use crate::protocol::{ItemStatus, JobId};
-use crate::server::store::shared::{UNKNOWN_ERROR, outcome_events, started_event};
+use crate::server::store::shared::rows::{self, JOB_COLUMNS, job_params, job_view};
+use crate::server::store::shared::{
+    Backend, Holder, UNKNOWN_ERROR, WriteTx, end_job, outcome_events, started_event,
+};
 use crate::server::store::{
     ClaimedJob, Control, EngineStore, InFlightPolicy, ItemOutcome, ItemToSend, JobEnd, StoreError,
     StoreResult, StoredEvent, TenantId,
@@ -95,7 +98,7 @@ impl EngineStore for PostgresStore {
         .bind(limit as i64)
         .fetch_all(&self.pool)
         .await?;
-        Ok(event_rows(rows, job))
+        Ok(rows::events(&rows, job))
     }
 
     async fn job_tenant(&self, job: JobId) -> StoreResult<Option<TenantId>> {
@@ -114,7 +117,8 @@ impl EngineStore for PostgresStore {
         lease_until: DateTime<Utc>,
         in_flight: InFlightPolicy,
     ) -> StoreResult<Option<ClaimedJob>> {
-        let mut tx = self.write_tx().await?;
+        let mut write = self.write().await?;
+        let tx = &mut write.tx;
         // Another instance claiming at the same moment skips the row we lock, and vice versa.
         let candidate = sqlx::query(
             "SELECT id, tenant_id, status, control FROM jobs \
@@ -122,7 +126,7 @@ impl EngineStore for PostgresStore {
              AND (status = 'pending' OR (status = 'processing' AND lease_expires_at < now())) \
              ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED",
         )
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await?;
         let Some(candidate) = candidate else {
             return Ok(None);
@@ -145,7 +149,7 @@ impl EngineStore for PostgresStore {
                 .bind(job_id.0)
                 .bind(UNKNOWN_ERROR),
             }
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
             // Claimed but never handed to the provider: nobody sent them, so they are simply
             // still to do.
@@ -153,13 +157,13 @@ impl EngineStore for PostgresStore {
                 "UPDATE items SET status = 'pending', updated_at = now() WHERE job_id = $1 AND status = 'sending'",
             )
             .bind(job_id.0)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
             if in_flight == InFlightPolicy::MarkUnknown {
                 newly_unknown = reset.rows_affected() as i64;
             }
         }
-        let row: JobRow = sqlx::query_as(&format!(
+        let row = sqlx::query(&format!(
             "UPDATE jobs SET status = 'processing', lease_owner = $1, \
              lease_expires_at = now() + make_interval(secs => $2), \
              started_at = COALESCE(started_at, now()), unknown = unknown + $3, last_seq = last_seq + 1, \
@@ -169,21 +173,24 @@ impl EngineStore for PostgresStore {
         .bind(lease_seconds(lease_until))
         .bind(newly_unknown)
         .bind(job_id.0)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?;
-        let params = row.params.clone();
-        let job = row.into_view()?;
+        let params = job_params(&row);
+        let job = job_view(&row)?;
+        let now = Utc::now();
         let started = StoredEvent::from_msg(&started_event(
             job_id,
             job.last_seq,
-            Utc::now(),
+            now,
             rescued,
             newly_unknown,
             job.progress,
             owner,
         ));
-        insert_events(&mut tx, std::slice::from_ref(&started), self.notify).await?;
-        tx.commit().await?;
+        write
+            .insert_events(std::slice::from_ref(&started), now)
+            .await?;
+        write.commit().await?;
         Ok(Some(ClaimedJob {
             job,
             tenant_id,
@@ -221,11 +228,12 @@ impl EngineStore for PostgresStore {
         owner: &str,
         limit: u32,
     ) -> StoreResult<Vec<ItemToSend>> {
-        let mut tx = self.write_tx().await?;
+        let mut write = self.write().await?;
+        let tx = &mut write.tx;
         let holds = sqlx::query("SELECT 1 FROM jobs WHERE id = $1 AND lease_owner = $2")
             .bind(job.0)
             .bind(owner)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?;
         if holds.is_none() {
             return Err(StoreError::LeaseLost(job));
@@ -241,20 +249,10 @@ impl EngineStore for PostgresStore {
         )
         .bind(job.0)
         .bind(limit as i64)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut **tx)
         .await?;
-        tx.commit().await?;
-        let mut items: Vec<ItemToSend> = rows
-            .into_iter()
-            .map(|row| ItemToSend {
-                idx: row.get::<i64, _>("idx") as u64,
-                recipient: row.get("recipient"),
-                idempotency_key: row.get("idempotency_key"),
-                attempts: row.get::<i32, _>("attempts") as u32,
-            })
-            .collect();
-        items.sort_by_key(|item| item.idx);
-        Ok(items)
+        write.commit().await?;
+        Ok(rows::items_to_send(&rows))
     }
 
     #[tracing::instrument(skip_all, fields(job_id = %job, outcomes = outcomes.len()))]
@@ -268,7 +266,8 @@ impl EngineStore for PostgresStore {
             return Ok(Vec::new());
         }
         let now = Utc::now();
-        let mut tx = self.write_tx().await?;
+        let mut write = self.write().await?;
+        let tx = &mut write.tx;
         // Items first, set-wise: only those still `sending` count, so a repeated outcome can
         // never count twice.
         let idxs: Vec<i64> = outcomes.iter().map(|o| o.idx as i64).collect();
@@ -305,7 +304,7 @@ impl EngineStore for PostgresStore {
         .bind(&errors)
         .bind(&attempt_errors)
         .bind(&message_ids)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut **tx)
         .await?;
         let updated: HashSet<u64> = updated.into_iter().map(|i| i as u64).collect();
         let recorded: Vec<&ItemOutcome> = outcomes
@@ -330,13 +329,13 @@ impl EngineStore for PostgresStore {
         .bind(recorded.len() as i64)
         .bind(job.0)
         .bind(owner)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await?;
         let Some(row) = row else {
             return Err(StoreError::LeaseLost(job));
         };
         if recorded.is_empty() {
-            tx.commit().await?;
+            write.commit().await?;
             return Ok(Vec::new());
         }
         let last_seq = row.get::<i64, _>("last_seq") as u64;
@@ -348,8 +347,8 @@ impl EngineStore for PostgresStore {
         );
         let first_seq = last_seq + 1 - recorded.len() as u64;
         let events = outcome_events(job, first_seq, now, &recorded, before, total);
-        insert_events(&mut tx, &events, self.notify).await?;
-        tx.commit().await?;
+        write.insert_events(&events, now).await?;
+        write.commit().await?;
         Ok(events)
     }
 
@@ -364,8 +363,8 @@ impl EngineStore for PostgresStore {
 
     #[tracing::instrument(skip_all, fields(job_id = %job))]
     async fn finish_job(&self, job: JobId, owner: &str, end: JobEnd) -> StoreResult<StoredEvent> {
-        let mut tx = self.write_tx().await?;
-        let event = end_job(&mut tx, job, Holder::Runner(owner), end, self.notify)
+        let mut tx = self.write().await?;
+        let event = end_job(&mut tx, job, Holder::Runner(owner), end)
             .await?
             .ok_or(StoreError::LeaseLost(job))?;
         tx.commit().await?;

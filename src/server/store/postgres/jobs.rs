@@ -1,80 +1,24 @@
 //! Creating and reading jobs in PostgreSQL, and the requests people make of them.
 
 use crate::server::store::sql_int;
-use std::str::FromStr;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{Postgres, QueryBuilder, Row, Transaction};
+use sqlx::postgres::PgRow;
+use sqlx::{Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
-use super::{Holder, JOB_COLUMNS, JobRow, PostgresStore, end_job, event_rows, insert_events};
-use crate::protocol::lifecycle::{Command, Control, Fence};
-use crate::protocol::{
-    InstanceView, ItemStatus, ItemView, JobCreatedEvent, JobId, JobView, ServerMsg,
+use super::{PgTx, PostgresStore};
+use crate::protocol::lifecycle::{Command, Control};
+use crate::protocol::{InstanceView, ItemStatus, ItemView, JobId, JobView};
+use crate::server::store::shared::rows::{self, JOB_COLUMNS, job_view};
+use crate::server::store::shared::{
+    Backend, CommandTx, RUNNING_FENCE, WriteTx, created_event, run_command,
 };
-use crate::server::store::shared::{CommandTx, RUNNING_FENCE, resumed_event, run_command};
 use crate::server::store::{
-    Created, JobEnd, JobFilter, JobStore, NewBulkJob, StoreError, StoreResult, StoredEvent,
-    TenantId, Transition, item_key,
+    Created, JobFilter, JobStore, NewBulkJob, StoreResult, StoredEvent, TenantId, Transition,
+    item_key,
 };
-
-/// The tenant's job, locked for the rest of the transaction.
-async fn job_for_update(
-    tx: &mut Transaction<'static, Postgres>,
-    tenant: TenantId,
-    job: JobId,
-) -> StoreResult<Option<JobView>> {
-    let row: Option<JobRow> = sqlx::query_as(&format!(
-        "SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 AND tenant_id = $2 FOR UPDATE"
-    ))
-    .bind(job.0)
-    .bind(tenant.0)
-    .fetch_optional(&mut **tx)
-    .await?;
-    row.map(JobRow::into_view).transpose()
-}
-
-async fn job_in_tx(tx: &mut Transaction<'static, Postgres>, job: JobId) -> StoreResult<JobView> {
-    let row: JobRow = sqlx::query_as(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"))
-        .bind(job.0)
-        .fetch_one(&mut **tx)
-        .await?;
-    row.into_view()
-}
-
-impl PostgresStore {
-    /// Puts a job back in the queue (its items were re-queued already), writing `job_resumed`.
-    async fn requeue(
-        &self,
-        tx: &mut Transaction<'static, Postgres>,
-        job: JobId,
-        failed: i64,
-        unknown: i64,
-        message: String,
-    ) -> StoreResult<(JobView, StoredEvent)> {
-        let row: JobRow = sqlx::query_as(&format!(
-            "UPDATE jobs SET status = 'pending', control = NULL, finished_at = NULL, results = NULL, \
-             failed = failed - $1, unknown = unknown - $2, last_seq = last_seq + 1, updated_at = now() \
-             WHERE id = $3 RETURNING {JOB_COLUMNS}"
-        ))
-        .bind(failed)
-        .bind(unknown)
-        .bind(job.0)
-        .fetch_one(&mut **tx)
-        .await?;
-        let view = row.into_view()?;
-        let event = StoredEvent::from_msg(&resumed_event(
-            job,
-            view.last_seq,
-            Utc::now(),
-            message,
-            view.progress,
-        ));
-        insert_events(tx, std::slice::from_ref(&event), self.notify).await?;
-        Ok((view, event))
-    }
-}
 
 #[async_trait]
 impl JobStore for PostgresStore {
@@ -82,9 +26,10 @@ impl JobStore for PostgresStore {
     async fn create_bulk_job(&self, new: NewBulkJob) -> StoreResult<Created> {
         let id = JobId(Uuid::now_v7());
         let now = Utc::now();
-        let mut tx = self.write_tx().await?;
+        let mut write = self.write().await?;
+        let tx = &mut write.tx;
         // The unique index decides a race between two requests with one key, not a prior SELECT.
-        let inserted: Option<JobRow> = sqlx::query_as(&format!(
+        let inserted = sqlx::query(&format!(
             "INSERT INTO jobs (id, tenant_id, kind, status, idempotency_key, message, devices_limit, \
              total, skipped, last_seq, created_at, updated_at) \
              VALUES ($1, $2, 'bulk_send', 'pending', $3, $4, $5, $6, $7, 1, $8, $8) \
@@ -99,17 +44,17 @@ impl JobStore for PostgresStore {
         .bind(new.recipients.len() as i64)
         .bind(new.skipped as i64)
         .bind(now)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await?;
         let Some(row) = inserted else {
-            let existing: JobRow = sqlx::query_as(&format!(
+            let existing = sqlx::query(&format!(
                 "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = $1 AND idempotency_key = $2"
             ))
             .bind(new.tenant_id.0)
             .bind(new.idempotency_key.as_deref())
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await?;
-            return Ok(Created::Existing(existing.into_view()?));
+            return Ok(Created::Existing(job_view(&existing)?));
         };
         let keys: Vec<String> = (0..new.recipients.len() as u64)
             .map(|i| item_key(id, i))
@@ -123,29 +68,26 @@ impl JobStore for PostgresStore {
         .bind(&new.recipients)
         .bind(&keys)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-        let job = row.into_view()?;
-        let event = StoredEvent::from_msg(&ServerMsg::JobCreated(JobCreatedEvent {
-            job_id: id,
-            seq: 1,
-            at: now,
-            job: job.clone(),
-        }));
-        insert_events(&mut tx, std::slice::from_ref(&event), self.notify).await?;
-        tx.commit().await?;
+        let job = job_view(&row)?;
+        let event = created_event(&job, now);
+        write
+            .insert_events(std::slice::from_ref(&event), now)
+            .await?;
+        write.commit().await?;
         Ok(Created::New { job, event })
     }
 
     async fn job(&self, tenant: TenantId, id: JobId) -> StoreResult<Option<JobView>> {
-        let row: Option<JobRow> = sqlx::query_as(&format!(
+        let row = sqlx::query(&format!(
             "SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 AND tenant_id = $2"
         ))
         .bind(id.0)
         .bind(tenant.0)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(JobRow::into_view).transpose()
+        row.as_ref().map(job_view).transpose()
     }
 
     async fn list_jobs(&self, tenant: TenantId, filter: &JobFilter) -> StoreResult<Vec<JobView>> {
@@ -162,8 +104,8 @@ impl JobStore for PostgresStore {
         query
             .push(" ORDER BY id DESC LIMIT ")
             .push_bind(filter.limit as i64);
-        let rows: Vec<JobRow> = query.build_query_as().fetch_all(&self.pool).await?;
-        rows.into_iter().map(JobRow::into_view).collect()
+        let rows = query.build().fetch_all(&self.pool).await?;
+        rows::all(&rows, job_view)
     }
 
     async fn events_after(
@@ -184,7 +126,7 @@ impl JobStore for PostgresStore {
         .bind(limit as i64)
         .fetch_all(&self.pool)
         .await?;
-        Ok(Some(event_rows(rows, job)))
+        Ok(Some(rows::events(&rows, job)))
     }
 
     async fn events_before(
@@ -205,7 +147,7 @@ impl JobStore for PostgresStore {
         .bind(limit as i64)
         .fetch_all(&self.pool)
         .await?;
-        let mut events = event_rows(rows, job);
+        let mut events = rows::events(&rows, job);
         events.reverse();
         Ok(Some(events))
     }
@@ -233,27 +175,7 @@ impl JobStore for PostgresStore {
         }
         query.push(" ORDER BY idx LIMIT ").push_bind(limit as i64);
         let rows = query.build().fetch_all(&self.pool).await?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(ItemView {
-                    index: row.get::<i64, _>("idx") as u64,
-                    recipient: row.get("recipient"),
-                    status: ItemStatus::from_str(row.get("status"))
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                    device_id: row.get::<Option<i32>, _>("device_id").map(|d| d as u32),
-                    attempts: row.get::<i32, _>("attempts") as u32,
-                    error: row.get("error"),
-                    errors: row
-                        .get::<Option<serde_json::Value>, _>("errors")
-                        .map(serde_json::from_value)
-                        .transpose()
-                        .map_err(|e| StoreError::Corrupt(format!("item errors: {e}")))?
-                        .unwrap_or_default(),
-                    updated_at: row.get("updated_at"),
-                })
-            })
-            .collect::<StoreResult<Vec<_>>>()
-            .map(Some)
+        rows::all(&rows, rows::item_view).map(Some)
     }
 
     async fn list_instances(&self, tenant: TenantId) -> StoreResult<Vec<InstanceView>> {
@@ -304,30 +226,29 @@ impl JobStore for PostgresStore {
         job: JobId,
         command: Command,
     ) -> StoreResult<Option<Transition>> {
-        let tx = self.write_tx().await?;
-        run_command(PostgresCommand { store: self, tx }, tenant, job, command).await
+        run_command(self.write().await?, tenant, job, command).await
     }
-}
-
-/// A command's write transaction.
-struct PostgresCommand<'a> {
-    store: &'a PostgresStore,
-    tx: Transaction<'static, Postgres>,
 }
 
 #[async_trait]
-impl CommandTx for PostgresCommand<'_> {
-    async fn locked_job(&mut self, tenant: TenantId, job: JobId) -> StoreResult<Option<JobView>> {
-        job_for_update(&mut self.tx, tenant, job).await
+impl CommandTx for PgTx {
+    async fn locked_job(&mut self, tenant: TenantId, job: JobId) -> StoreResult<Option<PgRow>> {
+        Ok(sqlx::query(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 AND tenant_id = $2 FOR UPDATE"
+        ))
+        .bind(job.0)
+        .bind(tenant.0)
+        .fetch_optional(&mut *self.tx)
+        .await?)
     }
 
-    async fn stop(
-        &mut self,
-        job: JobId,
-        fence: Fence,
-        end: JobEnd,
-    ) -> StoreResult<Option<StoredEvent>> {
-        end_job(&mut self.tx, job, Holder::of(fence), end, self.store.notify).await
+    async fn job_row(&mut self, job: JobId) -> StoreResult<PgRow> {
+        Ok(
+            sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"))
+                .bind(job.0)
+                .fetch_one(&mut *self.tx)
+                .await?,
+        )
     }
 
     async fn ask(&mut self, job: JobId, control: Control) -> StoreResult<bool> {
@@ -370,18 +291,17 @@ impl CommandTx for PostgresCommand<'_> {
         job: JobId,
         failed: i64,
         unknown: i64,
-        message: String,
-    ) -> StoreResult<(JobView, StoredEvent)> {
-        self.store
-            .requeue(&mut self.tx, job, failed, unknown, message)
-            .await
-    }
-
-    async fn reread(&mut self, job: JobId) -> StoreResult<JobView> {
-        job_in_tx(&mut self.tx, job).await
-    }
-
-    async fn commit(self) -> StoreResult<()> {
-        Ok(self.tx.commit().await?)
+        _now: DateTime<Utc>,
+    ) -> StoreResult<PgRow> {
+        Ok(sqlx::query(&format!(
+            "UPDATE jobs SET status = 'pending', control = NULL, finished_at = NULL, results = NULL, \
+             failed = failed - $1, unknown = unknown - $2, last_seq = last_seq + 1, updated_at = now() \
+             WHERE id = $3 RETURNING {JOB_COLUMNS}"
+        ))
+        .bind(failed)
+        .bind(unknown)
+        .bind(job.0)
+        .fetch_one(&mut *self.tx)
+        .await?)
     }
 }

@@ -7,17 +7,11 @@ use uuid::Uuid;
 
 use super::PostgresStore;
 use crate::protocol::{TokenView, UserView};
+use crate::server::store::shared::rows;
+use crate::server::store::shared::{Backend, WriteTx};
 use crate::server::store::{
     Role, Session, StoreError, StoreResult, Tenant, TenantId, TenantStore, User,
 };
-
-fn tenant_row(row: sqlx::postgres::PgRow) -> Tenant {
-    Tenant {
-        id: TenantId(row.get("id")),
-        name: row.get("name"),
-        created_at: row.get("created_at"),
-    }
-}
 
 #[async_trait]
 impl TenantStore for PostgresStore {
@@ -48,7 +42,7 @@ impl TenantStore for PostgresStore {
             .bind(name)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.map(tenant_row))
+        row.as_ref().map(rows::tenant).transpose()
     }
 
     async fn tenant(&self, id: TenantId) -> StoreResult<Option<Tenant>> {
@@ -56,7 +50,7 @@ impl TenantStore for PostgresStore {
             .bind(id.0)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.map(tenant_row))
+        row.as_ref().map(rows::tenant).transpose()
     }
 
     async fn create_api_token(
@@ -93,16 +87,7 @@ impl TenantStore for PostgresStore {
         .bind(tenant.0)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| TokenView {
-                id: row.get("id"),
-                name: row.get("name"),
-                created_at: row.get("created_at"),
-                last_used_at: row.get("last_used_at"),
-                revoked_at: row.get("revoked_at"),
-            })
-            .collect())
+        rows::all(&rows, rows::token)
     }
 
     async fn revoke_token(&self, tenant: TenantId, id: Uuid) -> StoreResult<Option<String>> {
@@ -177,16 +162,7 @@ impl TenantStore for PostgresStore {
         .bind(username)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|row| {
-            Ok(User {
-                id: row.get("id"),
-                tenant_id: TenantId(row.get("tenant_id")),
-                username: row.get("username"),
-                password_hash: row.get("password_hash"),
-                role: Role::parse(row.get("role"))?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(rows::user).transpose()
     }
 
     async fn list_users(&self, tenant: TenantId) -> StoreResult<Vec<UserView>> {
@@ -196,15 +172,7 @@ impl TenantStore for PostgresStore {
         .bind(tenant.0)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| UserView {
-                id: row.get("id"),
-                username: row.get("username"),
-                role: row.get("role"),
-                created_at: row.get("created_at"),
-            })
-            .collect())
+        rows::all(&rows, rows::user_view)
     }
 
     async fn set_role(&self, tenant: TenantId, user: Uuid, role: Role) -> StoreResult<bool> {
@@ -219,19 +187,19 @@ impl TenantStore for PostgresStore {
     }
 
     async fn delete_user(&self, tenant: TenantId, user: Uuid) -> StoreResult<Option<Vec<String>>> {
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.write().await?;
         let sessions: Vec<String> = sqlx::query_scalar(
             "SELECT s.id_hash FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE u.id = $1 AND u.tenant_id = $2",
         )
         .bind(user)
         .bind(tenant.0)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut *tx.tx)
         .await?;
         let deleted = sqlx::query("DELETE FROM users WHERE id = $1 AND tenant_id = $2")
             .bind(user)
             .bind(tenant.0)
-            .execute(&mut *tx)
+            .execute(&mut *tx.tx)
             .await?
             .rows_affected();
         tx.commit().await?;
@@ -264,17 +232,7 @@ impl TenantStore for PostgresStore {
         .bind(id_hash)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|row| {
-            Ok(Session {
-                id_hash: id_hash.to_owned(),
-                user_id: row.get("user_id"),
-                tenant_id: TenantId(row.get("tenant_id")),
-                username: row.get("username"),
-                role: Role::parse(row.get("role"))?,
-                expires_at: row.get("expires_at"),
-            })
-        })
-        .transpose()
+        row.map(|row| rows::session(&row, id_hash)).transpose()
     }
 
     async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {

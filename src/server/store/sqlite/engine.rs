@@ -5,12 +5,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
-use super::{
-    Holder, INSERT_CHUNK, JOB_COLUMNS, JobRow, SqliteStore, end_job, event_rows, insert_events,
-    millis, parse_uuid,
-};
+use uuid::Uuid;
+
+use super::{INSERT_CHUNK, SqliteStore, millis};
 use crate::protocol::{ItemStatus, JobId};
-use crate::server::store::shared::{UNKNOWN_ERROR, outcome_events, started_event};
+use crate::server::store::shared::rows::{self, Cols, JOB_COLUMNS, job_params, job_view};
+use crate::server::store::shared::{
+    Backend, Holder, UNKNOWN_ERROR, WriteTx, end_job, outcome_events, started_event,
+};
 use crate::server::store::{
     ClaimedJob, Control, EngineStore, InFlightPolicy, ItemOutcome, ItemToSend, JobEnd, StoreError,
     StoreResult, StoredEvent, TenantId,
@@ -18,7 +20,7 @@ use crate::server::store::{
 
 /// Fails with `LeaseLost` unless `owner` holds the job's lease.
 async fn holds_lease(
-    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    tx: &mut sqlx::Transaction<'static, Sqlite>,
     job: JobId,
     owner: &str,
 ) -> StoreResult<()> {
@@ -43,8 +45,9 @@ impl SqliteStore {
         if idxs.is_empty() {
             return Ok(());
         }
-        let (_gate, mut tx) = self.write_tx().await?;
-        holds_lease(&mut tx, job, owner).await?;
+        let mut write = self.write().await?;
+        let tx = &mut write.tx;
+        holds_lease(tx, job, owner).await?;
         for chunk in idxs.chunks(INSERT_CHUNK) {
             let mut update = QueryBuilder::<Sqlite>::new(format!(
                 "UPDATE items SET {assignment} WHERE status = 'sending' AND job_id = "
@@ -55,9 +58,9 @@ impl SqliteStore {
                 list.push_bind(*idx as i64);
             }
             update.push(")");
-            update.build().execute(&mut *tx).await?;
+            update.build().execute(&mut **tx).await?;
         }
-        tx.commit().await?;
+        write.commit().await?;
         Ok(())
     }
 }
@@ -98,7 +101,7 @@ impl EngineStore for SqliteStore {
         .bind(limit as i64)
         .fetch_all(&self.pool)
         .await?;
-        Ok(event_rows(rows, job))
+        Ok(rows::events(&rows, job))
     }
 
     async fn job_tenant(&self, job: JobId) -> StoreResult<Option<TenantId>> {
@@ -106,7 +109,13 @@ impl EngineStore for SqliteStore {
             .bind(job.to_string())
             .fetch_optional(&self.pool)
             .await?;
-        tenant.map(|t| parse_uuid(&t).map(TenantId)).transpose()
+        tenant
+            .map(|t| {
+                Uuid::parse_str(&t)
+                    .map(TenantId)
+                    .map_err(|e| StoreError::Corrupt(format!("bad id {t:?}: {e}")))
+            })
+            .transpose()
     }
 
     #[tracing::instrument(skip_all, fields(owner))]
@@ -118,7 +127,8 @@ impl EngineStore for SqliteStore {
     ) -> StoreResult<Option<ClaimedJob>> {
         let now = Utc::now();
         let now_ms = millis(now);
-        let (_gate, mut tx) = self.write_tx().await?;
+        let mut write = self.write().await?;
+        let tx = &mut write.tx;
         let candidate = sqlx::query(
             "SELECT id, tenant_id, status, control FROM jobs \
              WHERE kind <> 'external' \
@@ -126,14 +136,14 @@ impl EngineStore for SqliteStore {
              ORDER BY id LIMIT 1",
         )
         .bind(now_ms)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await?;
         let Some(candidate) = candidate else {
             return Ok(None);
         };
         let id: String = candidate.get("id");
-        let job_id = JobId(parse_uuid(&id)?);
-        let tenant_id = TenantId(parse_uuid(candidate.get("tenant_id"))?);
+        let job_id = JobId(candidate.uuid("id")?);
+        let tenant_id = TenantId(candidate.uuid("tenant_id")?);
         let rescued = candidate.get::<String, _>("status") == "processing";
         let control =
             Control::from_column(candidate.get::<Option<String>, _>("control").as_deref());
@@ -153,7 +163,7 @@ impl EngineStore for SqliteStore {
                 .bind(UNKNOWN_ERROR)
                 .bind(&id),
             }
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
             // Claimed but never handed to the provider: nobody sent them, so they are simply
             // still to do.
@@ -162,13 +172,13 @@ impl EngineStore for SqliteStore {
             )
             .bind(now_ms)
             .bind(&id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
             if in_flight == InFlightPolicy::MarkUnknown {
                 newly_unknown = reset.rows_affected() as i64;
             }
         }
-        let row: JobRow = sqlx::query_as(&format!(
+        let row = sqlx::query(&format!(
             "UPDATE jobs SET status = 'processing', lease_owner = ?, lease_expires_at = ?, \
              started_at = COALESCE(started_at, ?), unknown = unknown + ?, last_seq = last_seq + 1, \
              updated_at = ? WHERE id = ? RETURNING {JOB_COLUMNS}"
@@ -179,13 +189,10 @@ impl EngineStore for SqliteStore {
         .bind(newly_unknown)
         .bind(now_ms)
         .bind(&id)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?;
-        let params = row
-            .params
-            .as_deref()
-            .and_then(|p| serde_json::from_str(p).ok());
-        let job = row.into_view()?;
+        let params = job_params(&row);
+        let job = job_view(&row)?;
         let started = StoredEvent::from_msg(&started_event(
             job_id,
             job.last_seq,
@@ -195,8 +202,10 @@ impl EngineStore for SqliteStore {
             job.progress,
             owner,
         ));
-        insert_events(&mut tx, std::slice::from_ref(&started), now_ms).await?;
-        tx.commit().await?;
+        write
+            .insert_events(std::slice::from_ref(&started), now)
+            .await?;
+        write.commit().await?;
         Ok(Some(ClaimedJob {
             job,
             tenant_id,
@@ -237,8 +246,8 @@ impl EngineStore for SqliteStore {
         owner: &str,
         limit: u32,
     ) -> StoreResult<Vec<ItemToSend>> {
-        let (_gate, mut tx) = self.write_tx().await?;
-        holds_lease(&mut tx, job, owner).await?;
+        let mut write = self.write().await?;
+        holds_lease(&mut write.tx, job, owner).await?;
         let rows = sqlx::query(
             "UPDATE items SET status = 'sending', handed = 0, updated_at = ? WHERE job_id = ? AND idx IN \
              (SELECT idx FROM items WHERE job_id = ? AND status = 'pending' ORDER BY idx LIMIT ?) \
@@ -248,20 +257,10 @@ impl EngineStore for SqliteStore {
         .bind(job.to_string())
         .bind(job.to_string())
         .bind(limit as i64)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut *write.tx)
         .await?;
-        tx.commit().await?;
-        let mut items: Vec<ItemToSend> = rows
-            .into_iter()
-            .map(|row| ItemToSend {
-                idx: row.get::<i64, _>("idx") as u64,
-                recipient: row.get("recipient"),
-                idempotency_key: row.get("idempotency_key"),
-                attempts: row.get::<i64, _>("attempts") as u32,
-            })
-            .collect();
-        items.sort_by_key(|item| item.idx);
-        Ok(items)
+        write.commit().await?;
+        Ok(rows::items_to_send(&rows))
     }
 
     #[tracing::instrument(skip_all, fields(job_id = %job, outcomes = outcomes.len()))]
@@ -277,7 +276,8 @@ impl EngineStore for SqliteStore {
         let now = Utc::now();
         let now_ms = millis(now);
         let job_key = job.to_string();
-        let (_gate, mut tx) = self.write_tx().await?;
+        let mut write = self.write().await?;
+        let tx = &mut write.tx;
         // Items first: only outcomes for items still `sending` count, so a repeated outcome
         // can never count twice. One statement for the whole batch (the outcomes as one JSON
         // array): a statement per row costs a round trip to SQLite's thread each.
@@ -322,7 +322,7 @@ impl EngineStore for SqliteStore {
         .bind(now_ms)
         .bind(serde_json::Value::Array(batch).to_string())
         .bind(&job_key)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut **tx)
         .await?;
         // In the batch's order (its events are numbered that way), each item once.
         let mut updated: std::collections::HashSet<u64> =
@@ -348,7 +348,7 @@ impl EngineStore for SqliteStore {
         .bind(now_ms)
         .bind(&job_key)
         .bind(owner)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await?;
         let Some(row) = row else {
             return Err(StoreError::LeaseLost(job));
@@ -364,8 +364,8 @@ impl EngineStore for SqliteStore {
         );
         let first_seq = last_seq + 1 - recorded.len() as u64;
         let events = outcome_events(job, first_seq, now, &recorded, before, total);
-        insert_events(&mut tx, &events, now_ms).await?;
-        tx.commit().await?;
+        write.insert_events(&events, now).await?;
+        write.commit().await?;
         Ok(events)
     }
 
@@ -380,7 +380,7 @@ impl EngineStore for SqliteStore {
 
     #[tracing::instrument(skip_all, fields(job_id = %job))]
     async fn finish_job(&self, job: JobId, owner: &str, end: JobEnd) -> StoreResult<StoredEvent> {
-        let (_gate, mut tx) = self.write_tx().await?;
+        let mut tx = self.write().await?;
         let event = end_job(&mut tx, job, Holder::Runner(owner), end)
             .await?
             .ok_or(StoreError::LeaseLost(job))?;

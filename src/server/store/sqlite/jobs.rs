@@ -1,25 +1,23 @@
 //! Creating and reading jobs, and the requests people make of them (cancel, pause, resume, retry).
 
 use crate::server::store::sql_int;
-use std::str::FromStr;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
-use super::{
-    Holder, INSERT_CHUNK, JOB_COLUMNS, JobRow, SqliteStore, end_job, event_rows, from_millis,
-    insert_events, millis, parse_uuid,
+use super::{INSERT_CHUNK, SqliteStore, SqliteTx, millis};
+use crate::protocol::lifecycle::{Command, Control};
+use crate::protocol::{InstanceView, ItemStatus, ItemView, JobId, JobView};
+use crate::server::store::shared::rows::{self, Cols, JOB_COLUMNS, job_view};
+use crate::server::store::shared::{
+    Backend, CommandTx, RUNNING_FENCE, WriteTx, created_event, run_command,
 };
-use crate::protocol::lifecycle::{Command, Control, Fence};
-use crate::protocol::{
-    InstanceView, ItemStatus, ItemView, JobCreatedEvent, JobId, JobView, ServerMsg,
-};
-use crate::server::store::shared::{CommandTx, RUNNING_FENCE, resumed_event, run_command};
 use crate::server::store::{
-    Created, JobEnd, JobFilter, JobStore, NewBulkJob, StoreError, StoreResult, StoredEvent,
-    TenantId, Transition, item_key,
+    Created, JobFilter, JobStore, NewBulkJob, StoreError, StoreResult, StoredEvent, TenantId,
+    Transition, item_key,
 };
 
 #[async_trait]
@@ -30,7 +28,8 @@ impl JobStore for SqliteStore {
         let now = Utc::now();
         let now_ms = millis(now);
         let total = new.recipients.len() as i64;
-        let (_gate, mut tx) = self.write_tx().await?;
+        let mut write = self.write().await?;
+        let tx = &mut write.tx;
         // The unique index decides a race between two requests with one key, not a prior SELECT.
         let inserted = sqlx::query(
             "INSERT INTO jobs (id, tenant_id, kind, status, idempotency_key, message, devices_limit, \
@@ -47,17 +46,17 @@ impl JobStore for SqliteStore {
         .bind(new.skipped as i64)
         .bind(now_ms)
         .bind(now_ms)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         if inserted.rows_affected() == 0 {
-            let row: JobRow = sqlx::query_as(&format!(
+            let row = sqlx::query(&format!(
                 "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = ? AND idempotency_key = ?"
             ))
             .bind(new.tenant_id.to_string())
             .bind(new.idempotency_key.as_deref())
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await?;
-            return Ok(Created::Existing(row.into_view()?));
+            return Ok(Created::Existing(job_view(&row)?));
         }
 
         let job_id = id.to_string();
@@ -75,34 +74,31 @@ impl JobStore for SqliteStore {
                     .push_bind(item_key(id, idx))
                     .push_bind(now_ms);
             });
-            insert.build().execute(&mut *tx).await?;
+            insert.build().execute(&mut **tx).await?;
         }
 
-        let row: JobRow = sqlx::query_as(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?"))
+        let row = sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?"))
             .bind(&job_id)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await?;
-        let job = row.into_view()?;
-        let event = StoredEvent::from_msg(&ServerMsg::JobCreated(JobCreatedEvent {
-            job_id: id,
-            seq: 1,
-            at: now,
-            job: job.clone(),
-        }));
-        insert_events(&mut tx, std::slice::from_ref(&event), now_ms).await?;
-        tx.commit().await?;
+        let job = job_view(&row)?;
+        let event = created_event(&job, now);
+        write
+            .insert_events(std::slice::from_ref(&event), now)
+            .await?;
+        write.commit().await?;
         Ok(Created::New { job, event })
     }
 
     async fn job(&self, tenant: TenantId, id: JobId) -> StoreResult<Option<JobView>> {
-        let row: Option<JobRow> = sqlx::query_as(&format!(
+        let row = sqlx::query(&format!(
             "SELECT {JOB_COLUMNS} FROM jobs WHERE id = ? AND tenant_id = ?"
         ))
         .bind(id.to_string())
         .bind(tenant.to_string())
         .fetch_optional(&self.pool)
         .await?;
-        row.map(JobRow::into_view).transpose()
+        row.as_ref().map(job_view).transpose()
     }
 
     async fn list_jobs(&self, tenant: TenantId, filter: &JobFilter) -> StoreResult<Vec<JobView>> {
@@ -120,8 +116,8 @@ impl JobStore for SqliteStore {
         query
             .push(" ORDER BY id DESC LIMIT ")
             .push_bind(filter.limit as i64);
-        let rows: Vec<JobRow> = query.build_query_as().fetch_all(&self.pool).await?;
-        rows.into_iter().map(JobRow::into_view).collect()
+        let rows = query.build().fetch_all(&self.pool).await?;
+        rows::all(&rows, job_view)
     }
 
     async fn events_after(
@@ -142,7 +138,7 @@ impl JobStore for SqliteStore {
         .bind(limit as i64)
         .fetch_all(&self.pool)
         .await?;
-        Ok(Some(event_rows(rows, job)))
+        Ok(Some(rows::events(&rows, job)))
     }
 
     async fn events_before(
@@ -163,7 +159,7 @@ impl JobStore for SqliteStore {
         .bind(limit as i64)
         .fetch_all(&self.pool)
         .await?;
-        let mut events = event_rows(rows, job);
+        let mut events = rows::events(&rows, job);
         events.reverse();
         Ok(Some(events))
     }
@@ -191,27 +187,7 @@ impl JobStore for SqliteStore {
         }
         query.push(" ORDER BY idx LIMIT ").push_bind(limit as i64);
         let rows = query.build().fetch_all(&self.pool).await?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(ItemView {
-                    index: row.get::<i64, _>("idx") as u64,
-                    recipient: row.get("recipient"),
-                    status: ItemStatus::from_str(row.get("status"))
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                    device_id: row.get::<Option<i64>, _>("device_id").map(|d| d as u32),
-                    attempts: row.get::<i64, _>("attempts") as u32,
-                    error: row.get("error"),
-                    errors: row
-                        .get::<Option<String>, _>("errors")
-                        .map(|json| serde_json::from_str(&json))
-                        .transpose()
-                        .map_err(|e| StoreError::Corrupt(format!("item errors: {e}")))?
-                        .unwrap_or_default(),
-                    updated_at: from_millis(row.get("updated_at")),
-                })
-            })
-            .collect::<StoreResult<Vec<_>>>()
-            .map(Some)
+        rows::all(&rows, rows::item_view).map(Some)
     }
 
     async fn list_instances(&self, tenant: TenantId) -> StoreResult<Vec<InstanceView>> {
@@ -233,13 +209,17 @@ impl JobStore for SqliteStore {
                     .unwrap_or_default()
                     .split(',')
                     .filter(|id| !id.is_empty())
-                    .map(|id| parse_uuid(id).map(JobId))
+                    .map(|id| {
+                        Uuid::parse_str(id)
+                            .map(JobId)
+                            .map_err(|e| StoreError::Corrupt(format!("bad id {id:?}: {e}")))
+                    })
                     .collect::<StoreResult<Vec<_>>>()?;
                 Ok(InstanceView {
                     id: row.get("id"),
                     hostname: row.get("hostname"),
-                    started_at: from_millis(row.get("started_at")),
-                    last_seen_at: from_millis(row.get("last_seen_at")),
+                    started_at: row.time("started_at"),
+                    last_seen_at: row.time("last_seen_at"),
                     running_jobs: tenant_jobs.len() as u64,
                     tenant_jobs,
                 })
@@ -248,13 +228,13 @@ impl JobStore for SqliteStore {
     }
 
     async fn prune_events(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
-        let (_gate, mut tx) = self.write_tx().await?;
+        let mut tx = self.write().await?;
         let deleted = sqlx::query(
             "DELETE FROM events WHERE job_id IN \
              (SELECT id FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?)",
         )
         .bind(millis(cutoff))
-        .execute(&mut *tx)
+        .execute(&mut *tx.tx)
         .await?
         .rows_affected();
         tx.commit().await?;
@@ -268,30 +248,30 @@ impl JobStore for SqliteStore {
         job: JobId,
         command: Command,
     ) -> StoreResult<Option<Transition>> {
-        let (gate, tx) = self.write_tx().await?;
-        run_command(SqliteCommand { _gate: gate, tx }, tenant, job, command).await
+        run_command(self.write().await?, tenant, job, command).await
     }
-}
-
-/// A command's write transaction, behind the in-process write gate.
-struct SqliteCommand<'a> {
-    _gate: tokio::sync::MutexGuard<'a, ()>,
-    tx: Transaction<'static, Sqlite>,
 }
 
 #[async_trait]
-impl CommandTx for SqliteCommand<'_> {
-    async fn locked_job(&mut self, tenant: TenantId, job: JobId) -> StoreResult<Option<JobView>> {
-        job_for_update(&mut self.tx, tenant, job).await
+impl CommandTx for SqliteTx<'_> {
+    async fn locked_job(&mut self, tenant: TenantId, job: JobId) -> StoreResult<Option<SqliteRow>> {
+        // Read inside the write transaction, so nothing changes it before we do.
+        Ok(sqlx::query(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE id = ? AND tenant_id = ?"
+        ))
+        .bind(job.to_string())
+        .bind(tenant.to_string())
+        .fetch_optional(&mut *self.tx)
+        .await?)
     }
 
-    async fn stop(
-        &mut self,
-        job: JobId,
-        fence: Fence,
-        end: JobEnd,
-    ) -> StoreResult<Option<StoredEvent>> {
-        end_job(&mut self.tx, job, Holder::of(fence), end).await
+    async fn job_row(&mut self, job: JobId) -> StoreResult<SqliteRow> {
+        Ok(
+            sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?"))
+                .bind(job.to_string())
+                .fetch_one(&mut *self.tx)
+                .await?,
+        )
     }
 
     async fn ask(&mut self, job: JobId, control: Control) -> StoreResult<bool> {
@@ -337,72 +317,18 @@ impl CommandTx for SqliteCommand<'_> {
         job: JobId,
         failed: i64,
         unknown: i64,
-        message: String,
-    ) -> StoreResult<(JobView, StoredEvent)> {
-        requeue(&mut self.tx, job, failed, unknown, message).await
-    }
-
-    async fn reread(&mut self, job: JobId) -> StoreResult<JobView> {
-        job_in_tx(&mut self.tx, job).await
-    }
-
-    async fn commit(self) -> StoreResult<()> {
-        Ok(self.tx.commit().await?)
-    }
-}
-
-/// The tenant's job, read inside a write transaction (so nothing changes it before we do).
-async fn job_for_update(
-    tx: &mut Transaction<'static, Sqlite>,
-    tenant: TenantId,
-    job: JobId,
-) -> StoreResult<Option<JobView>> {
-    let row: Option<JobRow> = sqlx::query_as(&format!(
-        "SELECT {JOB_COLUMNS} FROM jobs WHERE id = ? AND tenant_id = ?"
-    ))
-    .bind(job.to_string())
-    .bind(tenant.to_string())
-    .fetch_optional(&mut **tx)
-    .await?;
-    row.map(JobRow::into_view).transpose()
-}
-
-async fn job_in_tx(tx: &mut Transaction<'static, Sqlite>, job: JobId) -> StoreResult<JobView> {
-    let row: JobRow = sqlx::query_as(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?"))
+        now: DateTime<Utc>,
+    ) -> StoreResult<SqliteRow> {
+        Ok(sqlx::query(&format!(
+            "UPDATE jobs SET status = 'pending', control = NULL, finished_at = NULL, results = NULL, \
+             failed = failed - ?, unknown = unknown - ?, last_seq = last_seq + 1, updated_at = ? \
+             WHERE id = ? RETURNING {JOB_COLUMNS}"
+        ))
+        .bind(failed)
+        .bind(unknown)
+        .bind(millis(now))
         .bind(job.to_string())
-        .fetch_one(&mut **tx)
-        .await?;
-    row.into_view()
-}
-
-/// Puts a job back in the queue (its items were re-queued already), writing `job_resumed`.
-async fn requeue(
-    tx: &mut Transaction<'static, Sqlite>,
-    job: JobId,
-    failed: i64,
-    unknown: i64,
-    message: String,
-) -> StoreResult<(JobView, StoredEvent)> {
-    let now = Utc::now();
-    let row: JobRow = sqlx::query_as(&format!(
-        "UPDATE jobs SET status = 'pending', control = NULL, finished_at = NULL, results = NULL, \
-         failed = failed - ?, unknown = unknown - ?, last_seq = last_seq + 1, updated_at = ? \
-         WHERE id = ? RETURNING {JOB_COLUMNS}"
-    ))
-    .bind(failed)
-    .bind(unknown)
-    .bind(millis(now))
-    .bind(job.to_string())
-    .fetch_one(&mut **tx)
-    .await?;
-    let view = row.into_view()?;
-    let event = StoredEvent::from_msg(&resumed_event(
-        job,
-        view.last_seq,
-        now,
-        message,
-        view.progress,
-    ));
-    insert_events(tx, std::slice::from_ref(&event), millis(now)).await?;
-    Ok((view, event))
+        .fetch_one(&mut *self.tx)
+        .await?)
+    }
 }
