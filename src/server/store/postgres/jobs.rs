@@ -1,6 +1,5 @@
-//! Creating and reading jobs in PostgreSQL, and the requests people make of them.
-
-use crate::server::store::sql_int;
+//! Creating and reading jobs, and the requests people make of them, in PostgreSQL: the SQL
+//! under `shared::jobs` and `shared::run_command`.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -9,27 +8,22 @@ use sqlx::{Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
 use super::{PgTx, PostgresStore};
-use crate::protocol::lifecycle::{Command, Control};
-use crate::protocol::{InstanceView, ItemStatus, ItemView, JobId, JobView};
-use crate::server::store::shared::rows::{self, JOB_COLUMNS, job_view};
-use crate::server::store::shared::{
-    Backend, CommandTx, RUNNING_FENCE, WriteTx, created_event, run_command,
-};
-use crate::server::store::{
-    Created, JobFilter, JobStore, NewBulkJob, StoreResult, StoredEvent, TenantId, Transition,
-    item_key,
-};
+use crate::protocol::lifecycle::Control;
+use crate::protocol::{InstanceView, ItemStatus, JobId};
+use crate::server::store::shared::jobs::{BulkTx, JobSql, Seqs};
+use crate::server::store::shared::rows::{self, JOB_COLUMNS};
+use crate::server::store::shared::{CommandTx, RUNNING_FENCE};
+use crate::server::store::{JobFilter, NewBulkJob, StoreResult, TenantId, item_key, sql_int};
 
 #[async_trait]
-impl JobStore for PostgresStore {
-    #[tracing::instrument(skip_all, fields(tenant = %new.tenant_id, recipients = new.recipients.len()))]
-    async fn create_bulk_job(&self, new: NewBulkJob) -> StoreResult<Created> {
-        let id = JobId(Uuid::now_v7());
-        let now = Utc::now();
-        let mut write = self.write().await?;
-        let tx = &mut write.tx;
-        // The unique index decides a race between two requests with one key, not a prior SELECT.
-        let inserted = sqlx::query(&format!(
+impl BulkTx for PgTx {
+    async fn insert_bulk_job(
+        &mut self,
+        id: JobId,
+        new: &NewBulkJob,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<PgRow>> {
+        Ok(sqlx::query(&format!(
             "INSERT INTO jobs (id, tenant_id, kind, status, idempotency_key, message, devices_limit, \
              total, skipped, last_seq, created_at, updated_at) \
              VALUES ($1, $2, 'bulk_send', 'pending', $3, $4, $5, $6, $7, 1, $8, $8) \
@@ -44,53 +38,66 @@ impl JobStore for PostgresStore {
         .bind(new.recipients.len() as i64)
         .bind(new.skipped as i64)
         .bind(now)
-        .fetch_optional(&mut **tx)
-        .await?;
-        let Some(row) = inserted else {
-            let existing = sqlx::query(&format!(
-                "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = $1 AND idempotency_key = $2"
-            ))
-            .bind(new.tenant_id.0)
-            .bind(new.idempotency_key.as_deref())
-            .fetch_one(&mut **tx)
-            .await?;
-            return Ok(Created::Existing(job_view(&existing)?));
-        };
-        let keys: Vec<String> = (0..new.recipients.len() as u64)
-            .map(|i| item_key(id, i))
+        .fetch_optional(&mut *self.tx)
+        .await?)
+    }
+
+    async fn job_by_key(&mut self, tenant: TenantId, key: Option<&str>) -> StoreResult<PgRow> {
+        Ok(sqlx::query(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = $1 AND idempotency_key = $2"
+        ))
+        .bind(tenant.0)
+        .bind(key)
+        .fetch_one(&mut *self.tx)
+        .await?)
+    }
+
+    async fn insert_recipients(
+        &mut self,
+        job: JobId,
+        recipients: &[String],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let keys: Vec<String> = (0..recipients.len() as u64)
+            .map(|i| item_key(job, i))
             .collect();
         sqlx::query(
             "INSERT INTO items (job_id, idx, recipient, status, idempotency_key, updated_at) \
              SELECT $1, i.ord - 1, i.recipient, 'pending', i.key, $4 \
              FROM UNNEST($2::text[], $3::text[]) WITH ORDINALITY AS i(recipient, key, ord)",
         )
-        .bind(id.0)
-        .bind(&new.recipients)
+        .bind(job.0)
+        .bind(recipients)
         .bind(&keys)
         .bind(now)
-        .execute(&mut **tx)
+        .execute(&mut *self.tx)
         .await?;
-        let job = job_view(&row)?;
-        let event = created_event(&job, now);
-        write
-            .insert_events(std::slice::from_ref(&event), now)
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl JobSql for PostgresStore {
+    async fn job_in_tenant(&self, tenant: TenantId, job: JobId) -> StoreResult<bool> {
+        let row = sqlx::query("SELECT 1 FROM jobs WHERE id = $1 AND tenant_id = $2")
+            .bind(job.0)
+            .bind(tenant.0)
+            .fetch_optional(&self.pool)
             .await?;
-        write.commit().await?;
-        Ok(Created::New { job, event })
+        Ok(row.is_some())
     }
 
-    async fn job(&self, tenant: TenantId, id: JobId) -> StoreResult<Option<JobView>> {
-        let row = sqlx::query(&format!(
+    async fn job_row(&self, tenant: TenantId, job: JobId) -> StoreResult<Option<PgRow>> {
+        Ok(sqlx::query(&format!(
             "SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 AND tenant_id = $2"
         ))
-        .bind(id.0)
+        .bind(job.0)
         .bind(tenant.0)
         .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(job_view).transpose()
+        .await?)
     }
 
-    async fn list_jobs(&self, tenant: TenantId, filter: &JobFilter) -> StoreResult<Vec<JobView>> {
+    async fn job_rows(&self, tenant: TenantId, filter: &JobFilter) -> StoreResult<Vec<PgRow>> {
         let mut query = QueryBuilder::<Postgres>::new(format!(
             "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = "
         ));
@@ -104,65 +111,35 @@ impl JobStore for PostgresStore {
         query
             .push(" ORDER BY id DESC LIMIT ")
             .push_bind(filter.limit as i64);
-        let rows = query.build().fetch_all(&self.pool).await?;
-        rows::all(&rows, job_view)
+        Ok(query.build().fetch_all(&self.pool).await?)
     }
 
-    async fn events_after(
-        &self,
-        tenant: TenantId,
-        job: JobId,
-        after_seq: u64,
-        limit: u32,
-    ) -> StoreResult<Option<Vec<StoredEvent>>> {
-        if !self.job_in_tenant(tenant, job).await? {
-            return Ok(None);
-        }
-        let rows = sqlx::query(
-            "SELECT seq, type, payload FROM events WHERE job_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-        )
-        .bind(job.0)
-        .bind(sql_int(after_seq))
-        .bind(limit as i64)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(Some(rows::events(&rows, job)))
+    async fn event_rows(&self, job: JobId, seqs: Seqs, limit: u32) -> StoreResult<Vec<PgRow>> {
+        let (sql, seq) = match seqs {
+            Seqs::After(seq) => (
+                "SELECT seq, type, payload FROM events WHERE job_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                seq,
+            ),
+            Seqs::Before(seq) => (
+                "SELECT seq, type, payload FROM events WHERE job_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
+                seq,
+            ),
+        };
+        Ok(sqlx::query(sql)
+            .bind(job.0)
+            .bind(sql_int(seq))
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
-    async fn events_before(
+    async fn item_rows(
         &self,
-        tenant: TenantId,
-        job: JobId,
-        before_seq: u64,
-        limit: u32,
-    ) -> StoreResult<Option<Vec<StoredEvent>>> {
-        if !self.job_in_tenant(tenant, job).await? {
-            return Ok(None);
-        }
-        let rows = sqlx::query(
-            "SELECT seq, type, payload FROM events WHERE job_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
-        )
-        .bind(job.0)
-        .bind(sql_int(before_seq))
-        .bind(limit as i64)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut events = rows::events(&rows, job);
-        events.reverse();
-        Ok(Some(events))
-    }
-
-    async fn items(
-        &self,
-        tenant: TenantId,
         job: JobId,
         status: Option<ItemStatus>,
         after: Option<u64>,
         limit: u32,
-    ) -> StoreResult<Option<Vec<ItemView>>> {
-        if !self.job_in_tenant(tenant, job).await? {
-            return Ok(None);
-        }
+    ) -> StoreResult<Vec<PgRow>> {
         let mut query = QueryBuilder::<Postgres>::new(
             "SELECT idx, recipient, status, device_id, attempts, error, errors, updated_at FROM items WHERE job_id = ",
         );
@@ -174,11 +151,10 @@ impl JobStore for PostgresStore {
             query.push(" AND idx > ").push_bind(sql_int(after));
         }
         query.push(" ORDER BY idx LIMIT ").push_bind(limit as i64);
-        let rows = query.build().fetch_all(&self.pool).await?;
-        rows::all(&rows, rows::item_view).map(Some)
+        Ok(query.build().fetch_all(&self.pool).await?)
     }
 
-    async fn list_instances(&self, tenant: TenantId) -> StoreResult<Vec<InstanceView>> {
+    async fn instances(&self, tenant: TenantId) -> StoreResult<Vec<InstanceView>> {
         let rows = sqlx::query(
             "SELECT i.id, i.hostname, i.started_at, i.last_seen_at, \
              (SELECT coalesce(array_agg(j.id ORDER BY j.id), '{}') FROM jobs j WHERE j.lease_owner = i.id \
@@ -188,27 +164,16 @@ impl JobStore for PostgresStore {
         .bind(tenant.0)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| {
-                let tenant_jobs: Vec<JobId> = row
-                    .get::<Vec<Uuid>, _>("tenant_jobs")
-                    .into_iter()
-                    .map(JobId)
-                    .collect();
-                InstanceView {
-                    id: row.get("id"),
-                    hostname: row.get("hostname"),
-                    started_at: row.get("started_at"),
-                    last_seen_at: row.get("last_seen_at"),
-                    running_jobs: tenant_jobs.len() as u64,
-                    tenant_jobs,
-                }
-            })
-            .collect())
+        rows::all(&rows, |row| {
+            let tenant_jobs = row.get::<Vec<Uuid>, _>("tenant_jobs");
+            Ok(rows::instance(
+                row,
+                tenant_jobs.into_iter().map(JobId).collect(),
+            ))
+        })
     }
 
-    async fn prune_events(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
+    async fn delete_old_events(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
         Ok(sqlx::query(
             "DELETE FROM events WHERE job_id IN \
              (SELECT id FROM jobs WHERE finished_at IS NOT NULL AND finished_at < $1)",
@@ -217,16 +182,6 @@ impl JobStore for PostgresStore {
         .execute(&self.pool)
         .await?
         .rows_affected())
-    }
-
-    #[tracing::instrument(skip_all, fields(job_id = %job, ?command))]
-    async fn command(
-        &self,
-        tenant: TenantId,
-        job: JobId,
-        command: Command,
-    ) -> StoreResult<Option<Transition>> {
-        run_command(self.write().await?, tenant, job, command).await
     }
 }
 

@@ -12,7 +12,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Transaction};
 
 use super::shared::{Backend, COMPLETED_STAGE, Holder, WriteTx};
-use super::{Store, StoreResult, StoredEvent, TenantId};
+use super::{Store, StoreResult, StoredEvent};
 use crate::protocol::{JobId, JobResults, JobStatus};
 
 mod campaigns;
@@ -62,15 +62,6 @@ impl PostgresStore {
     /// Write transactions begun since the store was opened.
     pub fn write_count(&self) -> u64 {
         self.writes.load(Ordering::Relaxed)
-    }
-
-    async fn job_in_tenant(&self, tenant: TenantId, job: JobId) -> StoreResult<bool> {
-        let row = sqlx::query("SELECT 1 FROM jobs WHERE id = $1 AND tenant_id = $2")
-            .bind(job.0)
-            .bind(tenant.0)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.is_some())
     }
 }
 

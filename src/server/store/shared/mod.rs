@@ -15,9 +15,13 @@ use crate::protocol::{
 };
 
 pub(crate) mod campaigns;
+pub(crate) mod engine;
+pub(crate) mod jobs;
 pub(crate) mod rows;
 
 pub(crate) use campaigns::CampaignTx;
+pub(crate) use engine::EngineTx;
+pub(crate) use jobs::BulkTx;
 pub(crate) use rows::Cols;
 
 /// A multi-stage job's overall percentage replaces the one counted from items.
@@ -262,7 +266,7 @@ pub(crate) const COMPLETED_STAGE: &str = "percentage = CASE WHEN kind = 'bulk_se
 #[async_trait::async_trait]
 pub(crate) trait Backend: Send + Sync + 'static {
     type Row: Cols + Send + Sync + 'static;
-    type Tx<'a>: CommandTx<Row = Self::Row> + CampaignTx
+    type Tx<'a>: CommandTx<Row = Self::Row> + CampaignTx + EngineTx + BulkTx
     where
         Self: 'a;
     /// Begins a write transaction.

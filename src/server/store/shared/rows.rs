@@ -12,8 +12,8 @@ use uuid::Uuid;
 
 use super::{result_view, stages_of, with_percentage};
 use crate::protocol::{
-    CampaignView, ItemStatus, ItemView, JobId, JobKind, JobResults, JobStatus, JobView, Progress,
-    ResultView, TokenView, UserView,
+    CampaignView, InstanceView, ItemStatus, ItemView, JobId, JobKind, JobResults, JobStatus,
+    JobView, Progress, ResultView, TokenView, UserView,
 };
 use crate::server::store::{
     ItemToSend, Role, Session, StoreError, StoreResult, StoredEvent, Tenant, TenantId, User,
@@ -205,6 +205,18 @@ pub(crate) fn item_view(row: &impl Cols) -> StoreResult<ItemView> {
             .unwrap_or_default(),
         updated_at: row.time("updated_at"),
     })
+}
+
+/// An instance, with the ids of the tenant's jobs it runs.
+pub(crate) fn instance(row: &impl Cols, tenant_jobs: Vec<JobId>) -> InstanceView {
+    InstanceView {
+        id: row.text("id"),
+        hostname: row.text("hostname"),
+        started_at: row.time("started_at"),
+        last_seen_at: row.time("last_seen_at"),
+        running_jobs: tenant_jobs.len() as u64,
+        tenant_jobs,
+    }
 }
 
 /// Claimed items, in index order.

@@ -1,6 +1,5 @@
-//! Creating and reading jobs, and the requests people make of them (cancel, pause, resume, retry).
-
-use crate::server::store::sql_int;
+//! Creating and reading jobs, and the requests people make of them, in SQLite: the SQL under
+//! `shared::jobs` and `shared::run_command`.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -9,58 +8,60 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
 use super::{INSERT_CHUNK, SqliteStore, SqliteTx, millis};
-use crate::protocol::lifecycle::{Command, Control};
-use crate::protocol::{InstanceView, ItemStatus, ItemView, JobId, JobView};
-use crate::server::store::shared::rows::{self, Cols, JOB_COLUMNS, job_view};
-use crate::server::store::shared::{
-    Backend, CommandTx, RUNNING_FENCE, WriteTx, created_event, run_command,
-};
+use crate::protocol::lifecycle::Control;
+use crate::protocol::{InstanceView, ItemStatus, JobId};
+use crate::server::store::shared::jobs::{BulkTx, JobSql, Seqs};
+use crate::server::store::shared::rows::{self, JOB_COLUMNS};
+use crate::server::store::shared::{Backend, CommandTx, RUNNING_FENCE, WriteTx};
 use crate::server::store::{
-    Created, JobFilter, JobStore, NewBulkJob, StoreError, StoreResult, StoredEvent, TenantId,
-    Transition, item_key,
+    JobFilter, NewBulkJob, StoreError, StoreResult, TenantId, item_key, sql_int,
 };
 
 #[async_trait]
-impl JobStore for SqliteStore {
-    #[tracing::instrument(skip_all, fields(tenant = %new.tenant_id, recipients = new.recipients.len()))]
-    async fn create_bulk_job(&self, new: NewBulkJob) -> StoreResult<Created> {
-        let id = JobId(Uuid::now_v7());
-        let now = Utc::now();
-        let now_ms = millis(now);
-        let total = new.recipients.len() as i64;
-        let mut write = self.write().await?;
-        let tx = &mut write.tx;
-        // The unique index decides a race between two requests with one key, not a prior SELECT.
-        let inserted = sqlx::query(
+impl BulkTx for SqliteTx<'_> {
+    async fn insert_bulk_job(
+        &mut self,
+        id: JobId,
+        new: &NewBulkJob,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<SqliteRow>> {
+        Ok(sqlx::query(&format!(
             "INSERT INTO jobs (id, tenant_id, kind, status, idempotency_key, message, devices_limit, \
              total, skipped, last_seq, created_at, updated_at) \
-             VALUES (?, ?, 'bulk_send', 'pending', ?, ?, ?, ?, ?, 1, ?, ?) \
-             ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING",
-        )
+             VALUES (?1, ?2, 'bulk_send', 'pending', ?3, ?4, ?5, ?6, ?7, 1, ?8, ?8) \
+             ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING \
+             RETURNING {JOB_COLUMNS}"
+        ))
         .bind(id.to_string())
         .bind(new.tenant_id.to_string())
         .bind(new.idempotency_key.as_deref())
         .bind(&new.message)
         .bind(new.devices_limit as i64)
-        .bind(total)
+        .bind(new.recipients.len() as i64)
         .bind(new.skipped as i64)
-        .bind(now_ms)
-        .bind(now_ms)
-        .execute(&mut **tx)
-        .await?;
-        if inserted.rows_affected() == 0 {
-            let row = sqlx::query(&format!(
-                "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = ? AND idempotency_key = ?"
-            ))
-            .bind(new.tenant_id.to_string())
-            .bind(new.idempotency_key.as_deref())
-            .fetch_one(&mut **tx)
-            .await?;
-            return Ok(Created::Existing(job_view(&row)?));
-        }
+        .bind(millis(now))
+        .fetch_optional(&mut *self.tx)
+        .await?)
+    }
 
-        let job_id = id.to_string();
-        for (chunk_no, chunk) in new.recipients.chunks(INSERT_CHUNK).enumerate() {
+    async fn job_by_key(&mut self, tenant: TenantId, key: Option<&str>) -> StoreResult<SqliteRow> {
+        Ok(sqlx::query(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = ? AND idempotency_key = ?"
+        ))
+        .bind(tenant.to_string())
+        .bind(key)
+        .fetch_one(&mut *self.tx)
+        .await?)
+    }
+
+    async fn insert_recipients(
+        &mut self,
+        job: JobId,
+        recipients: &[String],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let job_id = job.to_string();
+        for (chunk_no, chunk) in recipients.chunks(INSERT_CHUNK).enumerate() {
             let mut insert = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO items (job_id, idx, recipient, status, idempotency_key, updated_at) ",
             );
@@ -71,37 +72,37 @@ impl JobStore for SqliteStore {
                     .push_bind(idx as i64)
                     .push_bind(recipient.clone())
                     .push_bind("pending")
-                    .push_bind(item_key(id, idx))
-                    .push_bind(now_ms);
+                    .push_bind(item_key(job, idx))
+                    .push_bind(millis(now));
             });
-            insert.build().execute(&mut **tx).await?;
+            insert.build().execute(&mut *self.tx).await?;
         }
+        Ok(())
+    }
+}
 
-        let row = sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?"))
-            .bind(&job_id)
-            .fetch_one(&mut **tx)
+#[async_trait]
+impl JobSql for SqliteStore {
+    async fn job_in_tenant(&self, tenant: TenantId, job: JobId) -> StoreResult<bool> {
+        let row = sqlx::query("SELECT 1 FROM jobs WHERE id = ? AND tenant_id = ?")
+            .bind(job.to_string())
+            .bind(tenant.to_string())
+            .fetch_optional(&self.pool)
             .await?;
-        let job = job_view(&row)?;
-        let event = created_event(&job, now);
-        write
-            .insert_events(std::slice::from_ref(&event), now)
-            .await?;
-        write.commit().await?;
-        Ok(Created::New { job, event })
+        Ok(row.is_some())
     }
 
-    async fn job(&self, tenant: TenantId, id: JobId) -> StoreResult<Option<JobView>> {
-        let row = sqlx::query(&format!(
+    async fn job_row(&self, tenant: TenantId, job: JobId) -> StoreResult<Option<SqliteRow>> {
+        Ok(sqlx::query(&format!(
             "SELECT {JOB_COLUMNS} FROM jobs WHERE id = ? AND tenant_id = ?"
         ))
-        .bind(id.to_string())
+        .bind(job.to_string())
         .bind(tenant.to_string())
         .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(job_view).transpose()
+        .await?)
     }
 
-    async fn list_jobs(&self, tenant: TenantId, filter: &JobFilter) -> StoreResult<Vec<JobView>> {
+    async fn job_rows(&self, tenant: TenantId, filter: &JobFilter) -> StoreResult<Vec<SqliteRow>> {
         let mut query = QueryBuilder::<Sqlite>::new(format!(
             "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = "
         ));
@@ -116,65 +117,35 @@ impl JobStore for SqliteStore {
         query
             .push(" ORDER BY id DESC LIMIT ")
             .push_bind(filter.limit as i64);
-        let rows = query.build().fetch_all(&self.pool).await?;
-        rows::all(&rows, job_view)
+        Ok(query.build().fetch_all(&self.pool).await?)
     }
 
-    async fn events_after(
-        &self,
-        tenant: TenantId,
-        job: JobId,
-        after_seq: u64,
-        limit: u32,
-    ) -> StoreResult<Option<Vec<StoredEvent>>> {
-        if !self.job_in_tenant(tenant, job).await? {
-            return Ok(None);
-        }
-        let rows = sqlx::query(
-            "SELECT seq, type, payload FROM events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-        )
-        .bind(job.to_string())
-        .bind(sql_int(after_seq))
-        .bind(limit as i64)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(Some(rows::events(&rows, job)))
+    async fn event_rows(&self, job: JobId, seqs: Seqs, limit: u32) -> StoreResult<Vec<SqliteRow>> {
+        let (sql, seq) = match seqs {
+            Seqs::After(seq) => (
+                "SELECT seq, type, payload FROM events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                seq,
+            ),
+            Seqs::Before(seq) => (
+                "SELECT seq, type, payload FROM events WHERE job_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+                seq,
+            ),
+        };
+        Ok(sqlx::query(sql)
+            .bind(job.to_string())
+            .bind(sql_int(seq))
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
-    async fn events_before(
+    async fn item_rows(
         &self,
-        tenant: TenantId,
-        job: JobId,
-        before_seq: u64,
-        limit: u32,
-    ) -> StoreResult<Option<Vec<StoredEvent>>> {
-        if !self.job_in_tenant(tenant, job).await? {
-            return Ok(None);
-        }
-        let rows = sqlx::query(
-            "SELECT seq, type, payload FROM events WHERE job_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
-        )
-        .bind(job.to_string())
-        .bind(sql_int(before_seq))
-        .bind(limit as i64)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut events = rows::events(&rows, job);
-        events.reverse();
-        Ok(Some(events))
-    }
-
-    async fn items(
-        &self,
-        tenant: TenantId,
         job: JobId,
         status: Option<ItemStatus>,
         after: Option<u64>,
         limit: u32,
-    ) -> StoreResult<Option<Vec<ItemView>>> {
-        if !self.job_in_tenant(tenant, job).await? {
-            return Ok(None);
-        }
+    ) -> StoreResult<Vec<SqliteRow>> {
         let mut query = QueryBuilder::<Sqlite>::new(
             "SELECT idx, recipient, status, device_id, attempts, error, errors, updated_at FROM items WHERE job_id = ",
         );
@@ -186,11 +157,10 @@ impl JobStore for SqliteStore {
             query.push(" AND idx > ").push_bind(sql_int(after));
         }
         query.push(" ORDER BY idx LIMIT ").push_bind(limit as i64);
-        let rows = query.build().fetch_all(&self.pool).await?;
-        rows::all(&rows, rows::item_view).map(Some)
+        Ok(query.build().fetch_all(&self.pool).await?)
     }
 
-    async fn list_instances(&self, tenant: TenantId) -> StoreResult<Vec<InstanceView>> {
+    async fn instances(&self, tenant: TenantId) -> StoreResult<Vec<InstanceView>> {
         let cutoff = millis(Utc::now() - chrono::Duration::days(1));
         let rows = sqlx::query(
             "SELECT i.id, i.hostname, i.started_at, i.last_seen_at, \
@@ -202,32 +172,23 @@ impl JobStore for SqliteStore {
         .bind(cutoff)
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
-            .map(|row| {
-                let tenant_jobs = row
-                    .get::<Option<String>, _>("tenant_jobs")
-                    .unwrap_or_default()
-                    .split(',')
-                    .filter(|id| !id.is_empty())
-                    .map(|id| {
-                        Uuid::parse_str(id)
-                            .map(JobId)
-                            .map_err(|e| StoreError::Corrupt(format!("bad id {id:?}: {e}")))
-                    })
-                    .collect::<StoreResult<Vec<_>>>()?;
-                Ok(InstanceView {
-                    id: row.get("id"),
-                    hostname: row.get("hostname"),
-                    started_at: row.time("started_at"),
-                    last_seen_at: row.time("last_seen_at"),
-                    running_jobs: tenant_jobs.len() as u64,
-                    tenant_jobs,
+        rows::all(&rows, |row| {
+            let tenant_jobs = row
+                .get::<Option<String>, _>("tenant_jobs")
+                .unwrap_or_default()
+                .split(',')
+                .filter(|id| !id.is_empty())
+                .map(|id| {
+                    Uuid::parse_str(id)
+                        .map(JobId)
+                        .map_err(|e| StoreError::Corrupt(format!("bad id {id:?}: {e}")))
                 })
-            })
-            .collect()
+                .collect::<StoreResult<Vec<_>>>()?;
+            Ok(rows::instance(row, tenant_jobs))
+        })
     }
 
-    async fn prune_events(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
+    async fn delete_old_events(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
         let mut tx = self.write().await?;
         let deleted = sqlx::query(
             "DELETE FROM events WHERE job_id IN \
@@ -239,16 +200,6 @@ impl JobStore for SqliteStore {
         .rows_affected();
         tx.commit().await?;
         Ok(deleted)
-    }
-
-    #[tracing::instrument(skip_all, fields(job_id = %job, ?command))]
-    async fn command(
-        &self,
-        tenant: TenantId,
-        job: JobId,
-        command: Command,
-    ) -> StoreResult<Option<Transition>> {
-        run_command(self.write().await?, tenant, job, command).await
     }
 }
 

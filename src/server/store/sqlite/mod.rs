@@ -15,7 +15,7 @@ use sqlx::{QueryBuilder, Sqlite, Transaction};
 use tokio::sync::Mutex;
 
 use super::shared::{Backend, COMPLETED_STAGE, Holder, WriteTx};
-use super::{Store, StoreError, StoreResult, StoredEvent, TenantId};
+use super::{Store, StoreError, StoreResult, StoredEvent};
 use crate::protocol::{JobId, JobResults, JobStatus};
 
 mod campaigns;
@@ -79,15 +79,6 @@ impl SqliteStore {
         self.writes
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         gate
-    }
-
-    pub(super) async fn job_in_tenant(&self, tenant: TenantId, job: JobId) -> StoreResult<bool> {
-        let row = sqlx::query("SELECT 1 FROM jobs WHERE id = ? AND tenant_id = ?")
-            .bind(job.to_string())
-            .bind(tenant.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.is_some())
     }
 }
 
