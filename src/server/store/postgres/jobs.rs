@@ -4,15 +4,17 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
-use sqlx::{Postgres, QueryBuilder, Row};
+use sqlx::{Postgres, Row};
 use uuid::Uuid;
 
 use super::{PgTx, PostgresStore};
 use crate::protocol::lifecycle::Control;
 use crate::protocol::{InstanceView, ItemStatus, JobId};
-use crate::server::store::shared::jobs::{BulkTx, JobSql, Seqs};
+use crate::server::store::shared::jobs::{
+    BulkTx, JobSql, Seqs, events_sql, items_query, jobs_query,
+};
 use crate::server::store::shared::rows::{self, JOB_COLUMNS};
-use crate::server::store::shared::{CommandTx, RUNNING_FENCE};
+use crate::server::store::shared::{CommandTx, RUNNING_FENCE, dollars};
 use crate::server::store::{JobFilter, NewBulkJob, StoreResult, TenantId, item_key, sql_int};
 
 #[async_trait]
@@ -98,34 +100,14 @@ impl JobSql for PostgresStore {
     }
 
     async fn job_rows(&self, tenant: TenantId, filter: &JobFilter) -> StoreResult<Vec<PgRow>> {
-        let mut query = QueryBuilder::<Postgres>::new(format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = "
-        ));
-        query.push_bind(tenant.0);
-        if let Some(status) = filter.status {
-            query.push(" AND status = ").push_bind(status.as_str());
-        }
-        if let Some(kind) = filter.kind {
-            query.push(" AND kind = ").push_bind(kind.as_str());
-        }
-        query
-            .push(" ORDER BY id DESC LIMIT ")
-            .push_bind(filter.limit as i64);
+        let mut query = jobs_query::<Postgres>(tenant.0, filter);
         Ok(query.build().fetch_all(&self.pool).await?)
     }
 
     async fn event_rows(&self, job: JobId, seqs: Seqs, limit: u32) -> StoreResult<Vec<PgRow>> {
-        let (sql, seq) = match seqs {
-            Seqs::After(seq) => (
-                "SELECT seq, type, payload FROM events WHERE job_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-                seq,
-            ),
-            Seqs::Before(seq) => (
-                "SELECT seq, type, payload FROM events WHERE job_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
-                seq,
-            ),
-        };
-        Ok(sqlx::query(sql)
+        let (sql, seq) = events_sql(seqs);
+        let sql = dollars(sql);
+        Ok(sqlx::query(&sql)
             .bind(job.0)
             .bind(sql_int(seq))
             .bind(limit as i64)
@@ -140,17 +122,7 @@ impl JobSql for PostgresStore {
         after: Option<u64>,
         limit: u32,
     ) -> StoreResult<Vec<PgRow>> {
-        let mut query = QueryBuilder::<Postgres>::new(
-            "SELECT idx, recipient, status, device_id, attempts, error, errors, updated_at FROM items WHERE job_id = ",
-        );
-        query.push_bind(job.0);
-        if let Some(status) = status {
-            query.push(" AND status = ").push_bind(status.as_str());
-        }
-        if let Some(after) = after {
-            query.push(" AND idx > ").push_bind(sql_int(after));
-        }
-        query.push(" ORDER BY idx LIMIT ").push_bind(limit as i64);
+        let mut query = items_query::<Postgres>(job.0, status, after, limit);
         Ok(query.build().fetch_all(&self.pool).await?)
     }
 
@@ -209,7 +181,7 @@ impl CommandTx for PgTx {
     async fn ask(&mut self, job: JobId, control: Control) -> StoreResult<bool> {
         let asked = sqlx::query(&format!(
             "UPDATE jobs SET control = $1, updated_at = now() WHERE id = $2 AND {} RETURNING id",
-            RUNNING_FENCE.replace("?1", "$1")
+            dollars(RUNNING_FENCE)
         ))
         .bind(control.column())
         .bind(job.0)

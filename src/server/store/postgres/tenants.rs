@@ -8,19 +8,15 @@ use uuid::Uuid;
 use super::PostgresStore;
 use crate::protocol::{TokenView, UserView};
 use crate::server::store::shared::rows;
-use crate::server::store::shared::{Backend, WriteTx};
-use crate::server::store::{
-    Role, Session, StoreError, StoreResult, Tenant, TenantId, TenantStore, User,
+use crate::server::store::shared::{
+    Backend, WriteTx, new_tenant, new_token, new_user, unless_taken,
 };
+use crate::server::store::{Role, Session, StoreResult, Tenant, TenantId, TenantStore, User};
 
 #[async_trait]
 impl TenantStore for PostgresStore {
     async fn create_tenant(&self, name: &str) -> StoreResult<Tenant> {
-        let tenant = Tenant {
-            id: TenantId(Uuid::now_v7()),
-            name: name.to_owned(),
-            created_at: Utc::now(),
-        };
+        let tenant = new_tenant(name);
         let inserted = sqlx::query(
             "INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
         )
@@ -29,11 +25,9 @@ impl TenantStore for PostgresStore {
         .bind(tenant.created_at)
         .execute(&self.pool)
         .await?;
-        if inserted.rows_affected() == 0 {
-            return Err(StoreError::Conflict(format!(
-                "a tenant named {name:?} already exists"
-            )));
-        }
+        unless_taken(inserted.rows_affected(), || {
+            format!("a tenant named {name:?} already exists")
+        })?;
         Ok(tenant)
     }
 
@@ -59,13 +53,7 @@ impl TenantStore for PostgresStore {
         name: &str,
         token_hash: &str,
     ) -> StoreResult<TokenView> {
-        let token = TokenView {
-            id: Uuid::now_v7(),
-            name: name.to_owned(),
-            created_at: Utc::now(),
-            last_used_at: None,
-            revoked_at: None,
-        };
+        let token = new_token(name);
         sqlx::query(
             "INSERT INTO api_tokens (id, tenant_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -123,13 +111,7 @@ impl TenantStore for PostgresStore {
         password_hash: &str,
         role: Role,
     ) -> StoreResult<User> {
-        let user = User {
-            id: Uuid::now_v7(),
-            tenant_id: tenant,
-            username: username.to_owned(),
-            password_hash: password_hash.to_owned(),
-            role,
-        };
+        let user = new_user(tenant, username, password_hash, role);
         let inserted = sqlx::query(
             "INSERT INTO users (id, tenant_id, username, password_hash, role, created_at) \
              VALUES ($1, $2, $3, $4, $5, now()) ON CONFLICT (tenant_id, username) DO NOTHING",
@@ -141,11 +123,9 @@ impl TenantStore for PostgresStore {
         .bind(role.as_str())
         .execute(&self.pool)
         .await?;
-        if inserted.rows_affected() == 0 {
-            return Err(StoreError::Conflict(format!(
-                "this tenant already has a user called {username:?}"
-            )));
-        }
+        unless_taken(inserted.rows_affected(), || {
+            format!("this tenant already has a user called {username:?}")
+        })?;
         Ok(user)
     }
 

@@ -3,14 +3,16 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use sqlx::{Database, Encode, QueryBuilder, Type};
 use uuid::Uuid;
 
-use super::rows::{self, Cols};
+use super::rows::{self, Cols, JOB_COLUMNS};
 use super::{Backend, WriteTx, created_event, run_command};
 use crate::protocol::lifecycle::Command;
 use crate::protocol::{InstanceView, ItemStatus, ItemView, JobId, JobView};
 use crate::server::store::{
     Created, JobFilter, JobStore, NewBulkJob, StoreResult, StoredEvent, TenantId, Transition,
+    sql_int,
 };
 
 /// The primitives of creating a bulk send, inside one write transaction.
@@ -42,6 +44,74 @@ pub(crate) enum Seqs {
     After(u64),
     /// Before this seq, newest first.
     Before(u64),
+}
+
+/// The events `event_rows` reads, in `?N` placeholders.
+pub(crate) fn events_sql(seqs: Seqs) -> (&'static str, u64) {
+    match seqs {
+        Seqs::After(seq) => (
+            "SELECT seq, type, payload FROM events WHERE job_id = ?1 AND seq > ?2 \
+             ORDER BY seq LIMIT ?3",
+            seq,
+        ),
+        Seqs::Before(seq) => (
+            "SELECT seq, type, payload FROM events WHERE job_id = ?1 AND seq < ?2 \
+             ORDER BY seq DESC LIMIT ?3",
+            seq,
+        ),
+    }
+}
+
+/// The listing of the tenant's jobs (`JOB_COLUMNS`), its tenant bound as the backend stores it.
+pub(crate) fn jobs_query<'a, DB: Database>(
+    tenant: impl 'a + Encode<'a, DB> + Type<DB>,
+    filter: &JobFilter,
+) -> QueryBuilder<'a, DB>
+where
+    DB::Arguments<'a>: Default,
+    &'a str: Encode<'a, DB> + Type<DB>,
+    i64: Encode<'a, DB> + Type<DB>,
+{
+    let mut query = QueryBuilder::new(format!("SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = "));
+    query.push_bind(tenant);
+    if let Some(status) = filter.status {
+        query.push(" AND status = ").push_bind(status.as_str());
+    }
+    if let Some(kind) = filter.kind {
+        query.push(" AND kind = ").push_bind(kind.as_str());
+    }
+    // UUID v7 ids sort by creation time.
+    query
+        .push(" ORDER BY id DESC LIMIT ")
+        .push_bind(filter.limit as i64);
+    query
+}
+
+/// A page of a job's items (what `rows::item_view` reads), its job bound as the backend stores it.
+pub(crate) fn items_query<'a, DB: Database>(
+    job: impl 'a + Encode<'a, DB> + Type<DB>,
+    status: Option<ItemStatus>,
+    after: Option<u64>,
+    limit: u32,
+) -> QueryBuilder<'a, DB>
+where
+    DB::Arguments<'a>: Default,
+    &'a str: Encode<'a, DB> + Type<DB>,
+    i64: Encode<'a, DB> + Type<DB>,
+{
+    let mut query = QueryBuilder::new(
+        "SELECT idx, recipient, status, device_id, attempts, error, errors, updated_at \
+         FROM items WHERE job_id = ",
+    );
+    query.push_bind(job);
+    if let Some(status) = status {
+        query.push(" AND status = ").push_bind(status.as_str());
+    }
+    if let Some(after) = after {
+        query.push(" AND idx > ").push_bind(sql_int(after));
+    }
+    query.push(" ORDER BY idx LIMIT ").push_bind(limit as i64);
+    query
 }
 
 /// The queries of jobs, outside the write path.

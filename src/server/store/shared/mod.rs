@@ -6,13 +6,14 @@ use chrono::{DateTime, Utc};
 use super::{
     FailedPage, FoundResult, ItemOutcome, JobEnd, StoredEvent, outcome_event, progress_of,
 };
-use super::{StoreResult, TenantId, Transition};
+use super::{Role, StoreError, StoreResult, Tenant, TenantId, Transition, User};
 use crate::protocol::lifecycle::{self, Change, Command, Control, Fence, Note, Refusal};
 use crate::protocol::{
     CampaignView, ItemReport, ItemStatus, JobCompletedEvent, JobCreatedEvent, JobFailedEvent,
     JobId, JobResults, JobStartedEvent, JobStatus, JobStoppedEvent, JobView, Progress, ResultView,
-    ServerMsg, StageEvent, WorkerItem,
+    ServerMsg, StageEvent, TokenView, WorkerItem,
 };
+use uuid::Uuid;
 
 pub(crate) mod campaigns;
 pub(crate) mod engine;
@@ -273,6 +274,11 @@ pub(crate) trait Backend: Send + Sync + 'static {
     async fn write(&self) -> StoreResult<Self::Tx<'_>>;
 }
 
+/// SQL written with `?N` placeholders, in PostgreSQL's `$N`.
+pub(crate) fn dollars(sql: &str) -> String {
+    sql.replace('?', "$")
+}
+
 /// The fenced primitives every write needs, inside one write transaction.
 #[async_trait::async_trait]
 pub(crate) trait WriteTx: Send + Sized {
@@ -424,6 +430,45 @@ pub(crate) async fn run_command(
     };
     tx.commit().await?;
     Ok(Some(Transition::Done { job, event }))
+}
+
+/// A tenant created now.
+pub(crate) fn new_tenant(name: &str) -> Tenant {
+    Tenant {
+        id: TenantId(Uuid::now_v7()),
+        name: name.to_owned(),
+        created_at: Utc::now(),
+    }
+}
+
+/// An API token created now.
+pub(crate) fn new_token(name: &str) -> TokenView {
+    TokenView {
+        id: Uuid::now_v7(),
+        name: name.to_owned(),
+        created_at: Utc::now(),
+        last_used_at: None,
+        revoked_at: None,
+    }
+}
+
+/// A user to create.
+pub(crate) fn new_user(tenant: TenantId, username: &str, password_hash: &str, role: Role) -> User {
+    User {
+        id: Uuid::now_v7(),
+        tenant_id: tenant,
+        username: username.to_owned(),
+        password_hash: password_hash.to_owned(),
+        role,
+    }
+}
+
+/// Fails a create whose unique name was taken (nothing `inserted`) with `taken`'s sentence.
+pub(crate) fn unless_taken(inserted: u64, taken: impl FnOnce() -> String) -> StoreResult<()> {
+    if inserted == 0 {
+        return Err(StoreError::Conflict(taken()));
+    }
+    Ok(())
 }
 
 /// The note of a requeue that put `items` back: `None` when a retry found nothing after all.

@@ -10,7 +10,9 @@ use uuid::Uuid;
 use super::{INSERT_CHUNK, SqliteStore, SqliteTx, millis};
 use crate::protocol::lifecycle::Control;
 use crate::protocol::{InstanceView, ItemStatus, JobId};
-use crate::server::store::shared::jobs::{BulkTx, JobSql, Seqs};
+use crate::server::store::shared::jobs::{
+    BulkTx, JobSql, Seqs, events_sql, items_query, jobs_query,
+};
 use crate::server::store::shared::rows::{self, JOB_COLUMNS};
 use crate::server::store::shared::{Backend, CommandTx, RUNNING_FENCE, WriteTx};
 use crate::server::store::{
@@ -103,34 +105,12 @@ impl JobSql for SqliteStore {
     }
 
     async fn job_rows(&self, tenant: TenantId, filter: &JobFilter) -> StoreResult<Vec<SqliteRow>> {
-        let mut query = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = "
-        ));
-        query.push_bind(tenant.to_string());
-        if let Some(status) = filter.status {
-            query.push(" AND status = ").push_bind(status.as_str());
-        }
-        if let Some(kind) = filter.kind {
-            query.push(" AND kind = ").push_bind(kind.as_str());
-        }
-        // UUID v7 ids sort by creation time.
-        query
-            .push(" ORDER BY id DESC LIMIT ")
-            .push_bind(filter.limit as i64);
+        let mut query = jobs_query::<Sqlite>(tenant.to_string(), filter);
         Ok(query.build().fetch_all(&self.pool).await?)
     }
 
     async fn event_rows(&self, job: JobId, seqs: Seqs, limit: u32) -> StoreResult<Vec<SqliteRow>> {
-        let (sql, seq) = match seqs {
-            Seqs::After(seq) => (
-                "SELECT seq, type, payload FROM events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-                seq,
-            ),
-            Seqs::Before(seq) => (
-                "SELECT seq, type, payload FROM events WHERE job_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
-                seq,
-            ),
-        };
+        let (sql, seq) = events_sql(seqs);
         Ok(sqlx::query(sql)
             .bind(job.to_string())
             .bind(sql_int(seq))
@@ -146,17 +126,7 @@ impl JobSql for SqliteStore {
         after: Option<u64>,
         limit: u32,
     ) -> StoreResult<Vec<SqliteRow>> {
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "SELECT idx, recipient, status, device_id, attempts, error, errors, updated_at FROM items WHERE job_id = ",
-        );
-        query.push_bind(job.to_string());
-        if let Some(status) = status {
-            query.push(" AND status = ").push_bind(status.as_str());
-        }
-        if let Some(after) = after {
-            query.push(" AND idx > ").push_bind(sql_int(after));
-        }
-        query.push(" ORDER BY idx LIMIT ").push_bind(limit as i64);
+        let mut query = items_query::<Sqlite>(job.to_string(), status, after, limit);
         Ok(query.build().fetch_all(&self.pool).await?)
     }
 

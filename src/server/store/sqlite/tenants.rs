@@ -8,19 +8,15 @@ use uuid::Uuid;
 use super::{SqliteStore, millis};
 use crate::protocol::{TokenView, UserView};
 use crate::server::store::shared::rows::{self, Cols};
-use crate::server::store::shared::{Backend, WriteTx};
-use crate::server::store::{
-    Role, Session, StoreError, StoreResult, Tenant, TenantId, TenantStore, User,
+use crate::server::store::shared::{
+    Backend, WriteTx, new_tenant, new_token, new_user, unless_taken,
 };
+use crate::server::store::{Role, Session, StoreResult, Tenant, TenantId, TenantStore, User};
 
 #[async_trait]
 impl TenantStore for SqliteStore {
     async fn create_tenant(&self, name: &str) -> StoreResult<Tenant> {
-        let tenant = Tenant {
-            id: TenantId(Uuid::now_v7()),
-            name: name.to_owned(),
-            created_at: Utc::now(),
-        };
+        let tenant = new_tenant(name);
         let mut tx = self.write().await?;
         let inserted = sqlx::query(
             "INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
@@ -30,11 +26,9 @@ impl TenantStore for SqliteStore {
         .bind(millis(tenant.created_at))
         .execute(&mut *tx.tx)
         .await?;
-        if inserted.rows_affected() == 0 {
-            return Err(StoreError::Conflict(format!(
-                "a tenant named {name:?} already exists"
-            )));
-        }
+        unless_taken(inserted.rows_affected(), || {
+            format!("a tenant named {name:?} already exists")
+        })?;
         tx.commit().await?;
         Ok(tenant)
     }
@@ -61,13 +55,7 @@ impl TenantStore for SqliteStore {
         name: &str,
         token_hash: &str,
     ) -> StoreResult<TokenView> {
-        let token = TokenView {
-            id: Uuid::now_v7(),
-            name: name.to_owned(),
-            created_at: Utc::now(),
-            last_used_at: None,
-            revoked_at: None,
-        };
+        let token = new_token(name);
         let mut tx = self.write().await?;
         sqlx::query(
             "INSERT INTO api_tokens (id, tenant_id, name, token_hash, created_at) VALUES (?, ?, ?, ?, ?)",
@@ -182,13 +170,7 @@ impl TenantStore for SqliteStore {
         password_hash: &str,
         role: Role,
     ) -> StoreResult<User> {
-        let user = User {
-            id: Uuid::now_v7(),
-            tenant_id: tenant,
-            username: username.to_owned(),
-            password_hash: password_hash.to_owned(),
-            role,
-        };
+        let user = new_user(tenant, username, password_hash, role);
         let mut tx = self.write().await?;
         let inserted = sqlx::query(
             "INSERT INTO users (id, tenant_id, username, password_hash, role, created_at) \
@@ -202,11 +184,9 @@ impl TenantStore for SqliteStore {
         .bind(millis(Utc::now()))
         .execute(&mut *tx.tx)
         .await?;
-        if inserted.rows_affected() == 0 {
-            return Err(StoreError::Conflict(format!(
-                "this tenant already has a user called {username:?}"
-            )));
-        }
+        unless_taken(inserted.rows_affected(), || {
+            format!("this tenant already has a user called {username:?}")
+        })?;
         tx.commit().await?;
         Ok(user)
     }
