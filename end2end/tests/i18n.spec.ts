@@ -1,5 +1,5 @@
 import { test, expect } from './fixtures';
-import { hydrated, login } from './helpers';
+import { createJob, csrfToken, hydrated, job, login, phones } from './helpers';
 
 test.describe('in Spanish', () => {
   // The wrong password is answered 401, which Chromium logs.
@@ -38,12 +38,54 @@ test.describe('in Spanish', () => {
   });
 });
 
+test.describe('what the server says of running work, in Spanish', () => {
+  test.use({ locale: 'es-ES' });
+
+  test("a send's refusals and a search's stages are worded from their codes", async ({ page }) => {
+    await login(page);
+    // Every tenth number ends in 13, which the sandbox refuses: not on WhatsApp.
+    const id = await createJob(page, phones(30, 50_000), 2);
+    await page.goto(`/jobs/${id}`);
+    await hydrated(page);
+    await expect(page.locator('.badge')).toHaveAttribute('data-status', 'completed', { timeout: 60_000 });
+    await expect(page.locator('.log-line.log-failure').first()).toContainText('el destinatario no está en WhatsApp');
+    await page.getByTestId('recipients-failed').click();
+    const failed = page.getByTestId('recipients-table').locator('tbody tr');
+    await expect(failed).toHaveCount(3);
+    await expect(failed.first()).toContainText('el destinatario no está en WhatsApp');
+
+    const started = await page.request.post('/api/campaigns', {
+      headers: { 'x-csrf-token': await csrfToken(page) },
+      data: { name: 'Búsqueda en español', platform: 'Demo', keywords: ['rustlang'], target_results: 25, source: { kind: 'sandbox' } },
+    });
+    expect([200, 202]).toContain(started.status());
+    const campaign = (await started.json()).campaign_id;
+    await page.goto(`/campaigns/${campaign}`);
+    await hydrated(page);
+    await expect(page.locator('.badge').first()).toHaveAttribute('data-status', 'completed', { timeout: 60_000 });
+    await expect(page.getByTestId('stage-message')).toContainText('Objetivo alcanzado: 25 resultados');
+    const log = page.getByTestId('log-lines');
+    await expect(log).toContainText('Comprobando la fuente');
+    await expect(log).toContainText('Página 1 de «rustlang»');
+    await expect(log).not.toContainText('Checking the source');
+  });
+});
+
 test.describe('a session ended elsewhere', () => {
   // The point is a badge that is no longer Live.
   test.use({ expectLive: false });
 
   test('turns the badge to "Session ended" with a way back, instead of polling', async ({ page, context }) => {
     await login(page);
+    // A paused job: its page offers Resume and Cancel while the session lasts.
+    const id = await createJob(page, phones(400, 40_000), 1);
+    const paused = await page.request.post(`/api/jobs/${id}/pause`, { headers: { 'x-csrf-token': await csrfToken(page) } });
+    expect(paused.status()).toBeLessThan(300);
+    await expect.poll(async () => (await job(page.request, id)).status, { timeout: 30_000 }).toBe('paused');
+    await page.goto(`/jobs/${id}`);
+    await hydrated(page);
+    await expect(page.getByRole('button', { name: 'Resume' })).toBeVisible();
+
     const other = await context.newPage();
     await other.goto('/');
     await hydrated(other);
@@ -54,6 +96,8 @@ test.describe('a session ended elsewhere', () => {
     await expect(badge).toHaveAttribute('data-state', 'ended');
     await expect(badge).toContainText('Session ended');
     await expect(badge.getByRole('link', { name: 'Log in' })).toHaveAttribute('href', '/login');
+    // Commands would be refused now: no buttons that cannot work.
+    await expect(page.getByTestId('job-controls').getByRole('button')).toHaveCount(0);
     await badge.getByRole('link', { name: 'Log in' }).click();
     await expect(page).toHaveURL(/\/login/);
   });

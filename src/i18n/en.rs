@@ -27,6 +27,8 @@ pub static EN: Text = Text {
     session_expired: "Your session has ended. Log in again to continue.",
     problem: super::problems::en,
     phone_issue: super::problems::en_phone,
+    send_fault: super::faults::en,
+    stage_note: super::faults::en_note,
 
     conn_label: "Live updates",
     conn_connecting: "Connecting…",

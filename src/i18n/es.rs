@@ -27,6 +27,8 @@ pub static ES: Text = Text {
     session_expired: "Tu sesión ha terminado. Vuelve a iniciar sesión para continuar.",
     problem: super::problems::es,
     phone_issue: super::problems::es_phone,
+    send_fault: super::faults::es,
+    stage_note: super::faults::es_note,
 
     conn_label: "Actualizaciones en vivo",
     conn_connecting: "Conectando…",

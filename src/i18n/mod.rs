@@ -6,6 +6,7 @@ use crate::protocol::{JobKind, JobStatus};
 mod campaign;
 mod en;
 mod es;
+mod faults;
 mod problems;
 
 pub use campaign::CampaignText;
@@ -83,6 +84,10 @@ pub struct Text {
     pub problem: fn(&crate::protocol::problem::Problem) -> String,
     /// Why a phone entry is not a number to send to, worded.
     pub phone_issue: fn(&crate::protocol::problem::PhoneIssue) -> String,
+    /// Why a message was not sent, worded.
+    pub send_fault: fn(&crate::protocol::fault::SendFault) -> String,
+    /// What a search is doing, worded.
+    pub stage_note: fn(&crate::protocol::fault::StageNote) -> String,
 
     pub conn_label: &'static str,
     pub conn_connecting: &'static str,

@@ -407,6 +407,13 @@ fn en_campaign(rule: &CampaignRule) -> String {
             format!("{} must be a whole number (got “{got}”).", en_field(field))
         }
         CampaignRule::UnknownSource { got } => format!("Choose a source (got “{got}”)."),
+        CampaignRule::StillSearching { paused: true } => {
+            "A search of this campaign is paused: resume or cancel it before searching again."
+                .into()
+        }
+        CampaignRule::StillSearching { paused: false } => {
+            "A search of this campaign is still running: wait for it to end, or cancel it.".into()
+        }
     }
 }
 
@@ -439,6 +446,14 @@ fn es_campaign(rule: &CampaignRule) -> String {
             )
         }
         CampaignRule::UnknownSource { got } => format!("Elige una fuente (se recibió «{got}»)."),
+        CampaignRule::StillSearching { paused: true } => {
+            "Una búsqueda de esta campaña está en pausa: reanúdala o cancélala antes de buscar \
+             de nuevo."
+                .into()
+        }
+        CampaignRule::StillSearching { paused: false } => {
+            "Una búsqueda de esta campaña sigue en marcha: espera a que termine o cancélala.".into()
+        }
     }
 }
 
@@ -583,6 +598,8 @@ mod tests {
                 got: "x".into(),
             },
             CampaignRule::UnknownSource { got: "ftp".into() },
+            CampaignRule::StillSearching { paused: true },
+            CampaignRule::StillSearching { paused: false },
         ] {
             all.push(Problem::InvalidCampaign { rule });
         }

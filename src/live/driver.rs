@@ -1,6 +1,5 @@
 //! The one WebSocket, its timers and the polling fallback. Browser only.
 
-use std::cell::RefCell;
 use std::time::Duration;
 
 use leptos::prelude::*;
@@ -30,9 +29,10 @@ type Handlers = (
     Closure<dyn FnMut(CloseEvent)>,
 );
 
+/// The socket and its bookkeeping: lives in `Live` (the context), one per app.
 #[derive(Default)]
-struct Driver {
-    live: Option<Live>,
+pub(super) struct Driver {
+    started: bool,
     socket: Option<WebSocket>,
     handlers: Option<Handlers>,
     open: bool,
@@ -51,12 +51,9 @@ struct Driver {
     ended: bool,
 }
 
-thread_local! {
-    static DRIVER: RefCell<Driver> = RefCell::new(Driver::default());
-}
-
-fn with<R>(f: impl FnOnce(&mut Driver) -> R) -> R {
-    DRIVER.with(|d| f(&mut d.borrow_mut()))
+/// Runs `f` on the app's driver. Never nested: callers take what they need and let go.
+fn with<R: Default>(live: Live, f: impl FnOnce(&mut Driver) -> R) -> R {
+    live.driver.try_update_value(f).unwrap_or_default()
 }
 
 fn now_ms() -> f64 {
@@ -67,35 +64,32 @@ fn online() -> bool {
     window().navigator().on_line()
 }
 
-fn set_state(state: Connection) {
-    if let Some(live) = with(|d| d.live)
-        && live.connection.get_untracked() != state
-    {
+fn set_state(live: Live, state: Connection) {
+    if live.connection.get_untracked() != state {
         live.connection.set(state);
     }
 }
 
 /// Starts the driver on first use: timers, online/offline listeners, the first connection.
 pub fn ensure_started(live: Live) {
-    if with(|d| d.live.is_some()) {
+    if with(live, |d| std::mem::replace(&mut d.started, true)) {
         return;
     }
-    with(|d| d.live = Some(live));
-    set_interval(heartbeat, PING_EVERY);
-    set_interval(poll_tick, POLL_EVERY);
-    let on_online = Closure::<dyn FnMut()>::new(|| {
-        with(|d| d.failures = 0);
-        if !with(|d| d.open || d.ended) {
-            connect();
+    set_interval(move || heartbeat(live), PING_EVERY);
+    set_interval(move || poll_tick(live), POLL_EVERY);
+    let on_online = Closure::<dyn FnMut()>::new(move || {
+        with(live, |d| d.failures = 0);
+        if !with(live, |d| d.open || d.ended) {
+            connect(live);
         }
     });
-    let on_offline = Closure::<dyn FnMut()>::new(|| {
-        if with(|d| d.ended) {
+    let on_offline = Closure::<dyn FnMut()>::new(move || {
+        if with(live, |d| d.ended) {
             return;
         }
-        set_state(Connection::Offline);
+        set_state(live, Connection::Offline);
         // The socket may linger half-open; drop it so the online event reconnects cleanly.
-        if let Some(socket) = with(|d| d.socket.clone()) {
+        if let Some(socket) = with(live, |d| d.socket.clone()) {
             let _ = socket.close();
         }
     });
@@ -105,21 +99,24 @@ pub fn ensure_started(live: Live) {
     // They live as long as the page.
     on_online.forget();
     on_offline.forget();
-    connect();
+    connect(live);
 }
 
 /// Subscribes to a job now if connected (otherwise the next open does it).
 pub fn subscribe(live: Live, job_id: JobId, after_seq: u64) {
     ensure_started(live);
-    send(&ClientMsg::SubscribeJob {
-        job_id,
-        after_seq: Some(after_seq),
-    });
+    send(
+        live,
+        &ClientMsg::SubscribeJob {
+            job_id,
+            after_seq: Some(after_seq),
+        },
+    );
 }
 
 /// Sends a message if the socket is open; subscriptions are re-sent on every open anyway.
-pub fn send(msg: &ClientMsg) {
-    let socket = with(|d| d.open.then(|| d.socket.clone()).flatten());
+pub fn send(live: Live, msg: &ClientMsg) {
+    let socket = with(live, |d| d.open.then(|| d.socket.clone()).flatten());
     if let Some(socket) = socket {
         let _ = socket.send_with_str(&msg.to_json());
     }
@@ -135,13 +132,13 @@ fn socket_url() -> Option<String> {
     Some(format!("{scheme}://{}/api/ws", location.host().ok()?))
 }
 
-fn connect() {
-    with(|d| d.reconnect_scheduled = false);
-    if with(|d| d.ended) {
+fn connect(live: Live) {
+    with(live, |d| d.reconnect_scheduled = false);
+    if with(live, |d| d.ended) {
         return;
     }
     if !online() {
-        set_state(Connection::Offline);
+        set_state(live, Connection::Offline);
         return;
     }
     let Some(url) = socket_url() else { return };
@@ -149,27 +146,27 @@ fn connect() {
         Ok(socket) => socket,
         // No WebSocket at all (blocked by policy): polling is all there is.
         Err(_) => {
-            on_closed();
+            on_closed(live);
             return;
         }
     };
-    let on_open = Closure::<dyn FnMut()>::new(on_open);
-    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|event: MessageEvent| {
+    let on_open = Closure::<dyn FnMut()>::new(move || on_open(live));
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         if let Some(text) = event.data().as_string() {
-            on_text(&text);
+            on_text(live, &text);
         }
     });
-    let on_close = Closure::<dyn FnMut(CloseEvent)>::new(|event: CloseEvent| {
+    let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |event: CloseEvent| {
         if SESSION_OVER.contains(&event.code()) {
-            session_ended();
+            session_ended(live);
         } else {
-            on_closed();
+            on_closed(live);
         }
     });
     socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
     socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-    let old = with(|d| {
+    let old = with(live, |d| {
         d.handlers = Some((on_open, on_message, on_close));
         d.socket.replace(socket)
     });
@@ -179,74 +176,73 @@ fn connect() {
     }
 }
 
-fn on_open() {
-    let live = with(|d| {
+fn on_open(live: Live) {
+    with(live, |d| {
         d.open = true;
         d.confirmed = false;
         d.last_heard_ms = now_ms();
-        d.live
     });
-    let Some(live) = live else { return };
     for (job_id, seen, done) in live.followed() {
         if !done {
-            send(&ClientMsg::SubscribeJob {
-                job_id,
-                after_seq: Some(seen),
-            });
+            send(
+                live,
+                &ClientMsg::SubscribeJob {
+                    job_id,
+                    after_seq: Some(seen),
+                },
+            );
         }
     }
     for campaign in live.followed_campaigns() {
-        send(&live.subscribe_campaign(campaign));
+        send(live, &live.subscribe_campaign(campaign));
     }
     if live.wants_new_jobs.get_value() {
-        send(&ClientMsg::SubscribeJobs);
+        send(live, &ClientMsg::SubscribeJobs);
     }
 }
 
-fn on_text(text: &str) {
-    let first = with(|d| {
+fn on_text(live: Live, text: &str) {
+    let first = with(live, |d| {
         d.last_heard_ms = now_ms();
         !std::mem::replace(&mut d.confirmed, true)
     });
     if first {
-        with(|d| {
+        with(live, |d| {
             d.failures = 0;
             d.polling = false;
         });
-        set_state(Connection::Connected);
+        set_state(live, Connection::Connected);
     }
     match serde_json::from_str::<ServerMsg>(text) {
-        Ok(msg) => enqueue(vec![msg]),
+        Ok(msg) => enqueue(live, vec![msg]),
         Err(error) => leptos::logging::warn!("live channel: unreadable message: {error}"),
     }
 }
 
 /// Queues messages and applies them together a moment later: one render for many events.
-fn enqueue(messages: Vec<ServerMsg>) {
-    let schedule = with(|d| {
+fn enqueue(live: Live, messages: Vec<ServerMsg>) {
+    let schedule = with(live, |d| {
         d.queue.extend(messages);
         !std::mem::replace(&mut d.flush_scheduled, true)
     });
     if schedule {
-        set_timeout(flush, FLUSH_EVERY);
+        set_timeout(move || flush(live), FLUSH_EVERY);
     }
 }
 
-fn flush() {
-    let (live, messages) = with(|d| {
+fn flush(live: Live) {
+    let messages = with(live, |d| {
         d.flush_scheduled = false;
-        (d.live, std::mem::take(&mut d.queue))
+        std::mem::take(&mut d.queue)
     });
-    if let Some(live) = live {
-        live.apply_all(messages);
-    }
+    live.apply_all(messages);
 }
 
-fn on_closed() {
-    if with(|d| d.ended) {
+fn on_closed(live: Live) {
+    if with(live, |d| d.ended) {
         return;
     }
-    let failures = with(|d| {
+    let failures = with(live, |d| {
         d.open = false;
         d.confirmed = false;
         d.socket = None;
@@ -254,43 +250,45 @@ fn on_closed() {
         d.failures
     });
     if !online() {
-        set_state(Connection::Offline);
+        set_state(live, Connection::Offline);
         return;
     }
     if failures >= POLL_AFTER_FAILURES {
-        with(|d| d.polling = true);
-        set_state(Connection::Polling);
+        with(live, |d| d.polling = true);
+        set_state(live, Connection::Polling);
     } else {
-        set_state(Connection::Reconnecting(failures));
+        set_state(live, Connection::Reconnecting(failures));
     }
-    schedule_reconnect(failures);
+    schedule_reconnect(live, failures);
 }
 
 /// The session is over: stop the socket, its reconnects and the polling, and say so.
-fn session_ended() {
-    with(|d| {
+fn session_ended(live: Live) {
+    with(live, |d| {
         d.ended = true;
         d.open = false;
         d.confirmed = false;
         d.polling = false;
         d.socket = None;
     });
-    set_state(Connection::SessionEnded);
+    set_state(live, Connection::SessionEnded);
 }
 
-fn schedule_reconnect(failures: u32) {
-    if with(|d| std::mem::replace(&mut d.reconnect_scheduled, true)) {
+fn schedule_reconnect(live: Live, failures: u32) {
+    if with(live, |d| {
+        std::mem::replace(&mut d.reconnect_scheduled, true)
+    }) {
         return;
     }
     // Exponential backoff with jitter, so a restarted server is not hit by every tab at once.
     set_timeout(
-        connect,
+        move || connect(live),
         RECONNECT.equal_jitter(failures, js_sys::Math::random()),
     );
 }
 
-fn heartbeat() {
-    let (open, last_heard, socket) = with(|d| (d.open, d.last_heard_ms, d.socket.clone()));
+fn heartbeat(live: Live) {
+    let (open, last_heard, socket) = with(live, |d| (d.open, d.last_heard_ms, d.socket.clone()));
     if !open {
         return;
     }
@@ -300,40 +298,39 @@ fn heartbeat() {
             socket.set_onclose(None);
             let _ = socket.close();
         }
-        on_closed();
+        on_closed(live);
         return;
     }
-    send(&ClientMsg::Ping {
-        timestamp: now_ms() as i64,
-    });
+    send(
+        live,
+        &ClientMsg::Ping {
+            timestamp: now_ms() as i64,
+        },
+    );
 }
 
-fn poll_tick() {
-    let (polling, live, busy) = with(|d| {
-        (
-            d.polling && !d.open && !d.ended,
-            d.live,
-            d.polls_in_flight > 0,
-        )
+fn poll_tick(live: Live) {
+    let (polling, busy) = with(live, |d| {
+        (d.polling && !d.open && !d.ended, d.polls_in_flight > 0)
     });
-    let Some(live) = live.filter(|_| polling && !busy) else {
+    if !polling || busy {
         return;
-    };
+    }
     // Jobs added to a followed campaign meanwhile are found by reading the campaign.
     for campaign in live.followed_campaigns() {
-        with(|d| d.polls_in_flight += 1);
+        with(live, |d| d.polls_in_flight += 1);
         leptos::task::spawn_local(async move {
             let url = format!("/api/campaigns/{campaign}");
             let view = async {
                 let response = gloo_net::http::Request::get(&url).send().await.ok()?;
                 if response.status() == 401 {
-                    session_ended();
+                    session_ended(live);
                     return None;
                 }
                 response.json::<crate::protocol::CampaignView>().await.ok()
             }
             .await;
-            with(|d| d.polls_in_flight -= 1);
+            with(live, |d| d.polls_in_flight -= 1);
             if let Some(view) = view {
                 for job in view.jobs.into_iter().rev() {
                     live.adopt(job, &[]);
@@ -345,21 +342,21 @@ fn poll_tick() {
         if done {
             continue;
         }
-        with(|d| d.polls_in_flight += 1);
+        with(live, |d| d.polls_in_flight += 1);
         leptos::task::spawn_local(async move {
             let url = format!("/api/jobs/{job_id}/events?after_seq={seen}&limit=1000");
             let page = async {
                 let response = gloo_net::http::Request::get(&url).send().await.ok()?;
                 if response.status() == 401 {
-                    session_ended();
+                    session_ended(live);
                     return None;
                 }
                 response.json::<EventsPage>().await.ok()
             }
             .await;
-            with(|d| d.polls_in_flight -= 1);
+            with(live, |d| d.polls_in_flight -= 1);
             if let Some(page) = page {
-                enqueue(page.events);
+                enqueue(live, page.events);
             }
         });
     }

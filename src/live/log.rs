@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::protocol::ServerMsg;
+use crate::protocol::fault::{SendFault, StageNote};
 
 /// What one log line says, independent of language.
 #[derive(Clone, Debug, PartialEq)]
@@ -20,6 +21,8 @@ pub enum LogEntry {
     Stage {
         stage: String,
         message: Option<String>,
+        /// `message` as a code, when the server wrote it (not an outside worker).
+        note: Option<StageNote>,
     },
     /// A scraping job found a result, or an outside worker reported an item done.
     Found {
@@ -39,12 +42,15 @@ pub enum LogEntry {
         device: u32,
         phone: String,
         error: String,
+        /// `error` as a code, when the server sent one: worded in the reader's language.
+        fault: Option<SendFault>,
     },
     Completed {
         sent: u64,
         failed: u64,
         /// How it ended, when there is more to say (a source exhausted before its target).
         message: Option<String>,
+        note: Option<StageNote>,
     },
     JobFailed {
         error: String,
@@ -88,6 +94,7 @@ impl LogLine {
                 LogEntry::Stage {
                     stage: e.stage.clone(),
                     message: e.message.clone(),
+                    note: e.note.clone(),
                 },
             ),
             ServerMsg::Item(e) if e.status == "ok" => (
@@ -121,6 +128,7 @@ impl LogLine {
                     device: e.device_id.unwrap_or_default(),
                     phone: e.phone.clone().unwrap_or_default(),
                     error: e.error.clone(),
+                    fault: e.fault.clone(),
                 },
             ),
             ServerMsg::JobCompleted(e) => (
@@ -130,6 +138,7 @@ impl LogLine {
                     sent: e.results.sent,
                     failed: e.results.failed,
                     message: e.message.clone(),
+                    note: e.note.clone(),
                 },
             ),
             ServerMsg::JobFailed(e) => (

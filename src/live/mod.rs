@@ -66,6 +66,9 @@ pub struct Live {
     /// The app's owner: feeds are created under it, so they outlive the components that
     /// follow them (a page re-rendering must not dispose a feed another component still reads).
     owner: StoredValue<Owner>,
+    /// The one socket, its timers and the polling fallback, owned by the context like the rest.
+    #[cfg(feature = "hydrate")]
+    driver: StoredValue<driver::Driver, LocalStorage>,
 }
 
 impl Live {
@@ -79,6 +82,8 @@ impl Live {
             wants_new_jobs: StoredValue::new(false),
             campaigns: StoredValue::new(HashSet::new()),
             owner: StoredValue::new(Owner::current().expect("Live is provided inside the app")),
+            #[cfg(feature = "hydrate")]
+            driver: StoredValue::new_local(driver::Driver::default()),
         };
         provide_context(live);
         live
@@ -133,7 +138,7 @@ impl Live {
         #[cfg(feature = "hydrate")]
         {
             driver::ensure_started(*self);
-            driver::send(&self.subscribe_campaign(id));
+            driver::send(*self, &self.subscribe_campaign(id));
         }
     }
 
@@ -143,7 +148,7 @@ impl Live {
             campaigns.remove(&id);
         });
         #[cfg(feature = "hydrate")]
-        driver::send(&ClientMsg::UnsubscribeCampaign { campaign_id: id });
+        driver::send(*self, &ClientMsg::UnsubscribeCampaign { campaign_id: id });
     }
 
     /// The subscription of a campaign, resuming each known job from the seq it has applied.
@@ -227,7 +232,7 @@ impl Live {
             .unwrap_or(false);
         if gone {
             #[cfg(feature = "hydrate")]
-            driver::send(&ClientMsg::UnsubscribeJob { job_id: id });
+            driver::send(*self, &ClientMsg::UnsubscribeJob { job_id: id });
         }
     }
 
@@ -237,7 +242,7 @@ impl Live {
         #[cfg(feature = "hydrate")]
         driver::ensure_started(*self);
         #[cfg(feature = "hydrate")]
-        driver::send(&ClientMsg::SubscribeJobs);
+        driver::send(*self, &ClientMsg::SubscribeJobs);
     }
 
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]

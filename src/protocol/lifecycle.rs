@@ -316,6 +316,7 @@ mod tests {
             name: None,
             stages: vec![],
             stage_message: None,
+            stage_note: None,
         }
     }
 

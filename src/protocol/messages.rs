@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::fault::{SendFault, StageNote};
 use super::{CampaignView, ItemStatus, JobId, JobResults, JobStatus, JobView, Progress};
 
 /// `job_created`: the first event of every job.
@@ -44,6 +45,9 @@ pub struct StageEvent {
     /// What is happening, in a sentence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Added: `message` as a code with parameters, for wording it in the reader's language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<StageNote>,
 }
 
 /// `item`: one result found (scraping) or one item reported (outside worker).
@@ -96,6 +100,9 @@ pub struct ErrorEvent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress: Option<Progress>,
     pub error: String,
+    /// Added: `error` as a code with parameters, for wording it in the reader's language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<SendFault>,
 }
 
 impl ErrorEvent {
@@ -111,6 +118,7 @@ impl ErrorEvent {
             attempts: None,
             progress: None,
             error: error.into(),
+            fault: None,
         }
     }
 
@@ -134,6 +142,9 @@ pub struct JobCompletedEvent {
     /// How it ended, when there is more to say (a source exhausted before the target).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Added: `message` as a code with parameters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<StageNote>,
 }
 
 /// `job_failed`: the job stopped on an error of its own (not an item's).

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub mod backoff;
+pub mod fault;
 pub mod lifecycle;
 mod messages;
 pub mod problem;
@@ -264,6 +265,9 @@ pub struct JobView {
     /// What a multi-stage job last said it is doing, in a sentence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stage_message: Option<String>,
+    /// `stage_message` as a code with parameters, when the server wrote it (not a worker).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage_note: Option<fault::StageNote>,
 }
 
 impl JobView {
@@ -291,6 +295,7 @@ impl JobView {
                 self.stage = Some(e.stage.clone());
                 if e.message.is_some() {
                     self.stage_message = e.message.clone();
+                    self.stage_note = e.note.clone();
                 }
                 if let Some(progress) = e.progress {
                     self.progress = progress;

@@ -147,6 +147,10 @@ pub enum CampaignRule {
     UnknownSource {
         got: String,
     },
+    /// A search of the campaign has not ended yet (a 409): wait, resume or cancel it first.
+    StillSearching {
+        paused: bool,
+    },
 }
 
 /// An error answer: a code and its parameters.

@@ -61,6 +61,9 @@ pub struct ItemView {
     pub device_id: Option<u32>,
     pub attempts: u32,
     pub error: Option<String>,
+    /// Added: `error` as a code with parameters, for wording it in the reader's language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<super::fault::SendFault>,
     /// Every failed attempt's error, oldest first.
     #[serde(default)]
     pub errors: Vec<String>,

@@ -1,5 +1,6 @@
 use std::collections::HashSet;
 
+use jobpulse::protocol::fault::SendFault;
 use jobpulse::protocol::{ItemStatus, ItemsPage, JobStatus};
 use serde_json::{Value, json};
 
@@ -53,8 +54,12 @@ async fn a_thousand_recipients_all_end_sent_or_failed() {
         .collect();
     assert_eq!(sent, job.progress.sent);
     assert_eq!(failed.len() as u64, job.progress.failed);
+    let said = SendFault::ProviderSaid {
+        text: "recipient not on WhatsApp".into(),
+    };
     assert!(failed.iter().all(|i| i.recipient.ends_with("13")
         && i.error.as_deref() == Some("recipient not on WhatsApp")
+        && i.fault.as_ref() == Some(&said)
         && i.attempts == 1));
     let failed_page: ItemsPage = app
         .get(&format!(

@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+use jobpulse::protocol::fault::StageNote;
 use jobpulse::protocol::{
     ApifySourceSpec, CampaignView, HttpSourceSpec, JobStatus, JobView, ResultsPage,
 };
@@ -103,6 +104,7 @@ async fn a_campaign_stops_at_its_target_with_its_stages_in_order() {
         job.stage_message.as_deref(),
         Some("Target reached: 30 results")
     );
+    assert_eq!(job.stage_note, Some(StageNote::TargetReached { found: 30 }));
 
     let events = app.events(job.id).await;
     assert_eq!(seqs(&events), (1..=job.last_seq).collect::<Vec<_>>());
@@ -134,6 +136,12 @@ async fn a_campaign_stops_at_its_target_with_its_stages_in_order() {
     assert_eq!(done["type"], "job_completed");
     assert_eq!(done["results"]["sent"], 30);
     assert!(done["message"].as_str().unwrap().contains("Target reached"));
+    assert_eq!(done["note"], json!({"code": "target_reached", "found": 30}));
+    let checking = events
+        .iter()
+        .find(|e| e["stage"] == "initializing")
+        .unwrap();
+    assert_eq!(checking["note"]["code"], "checking_source");
 
     // The first keyword had enough: the second was never searched.
     assert_eq!(site.count(&FixtureSite::page_path("leptos", 1)), 0);
@@ -169,6 +177,10 @@ async fn a_source_that_runs_out_completes_with_fewer_results_and_says_so() {
             .as_str()
             .unwrap()
             .contains("ran out after 52 of the 500")
+    );
+    assert_eq!(
+        done[0]["note"],
+        json!({"code": "ran_out", "found": 52, "target": 500})
     );
     let results = app.results(&campaign).await;
     let urls: HashSet<&str> = results.results.iter().map(|r| r.url.as_str()).collect();
@@ -521,6 +533,7 @@ async fn a_campaign_job_can_be_cancelled_while_a_page_hangs() {
     assert_eq!(again.status(), 409);
     let detail: Value = again.json().await.unwrap();
     assert!(detail["detail"].as_str().unwrap().contains("still running"));
+    assert_eq!(detail["code"], "invalid_campaign");
     let response = app.job_action(&job, "cancel", None).await;
     assert_eq!(response.status(), 200);
     let job = app.wait_until_finished(job.as_str()).await;

@@ -39,6 +39,15 @@ async fn the_job_socket_delivers_every_seq_once_in_order() {
     let errors = events.iter().filter(|e| e["type"] == "error").count() as u64;
     assert_eq!(progress, finished.progress.sent);
     assert_eq!(errors, finished.progress.failed);
+    // Each failure carries its reason as a code beside the sentence (the fake provider explains
+    // its refusals in the answer's body).
+    for error in events.iter().filter(|e| e["type"] == "error") {
+        assert_eq!(error["error"], "recipient not on WhatsApp");
+        assert_eq!(
+            error["fault"],
+            json!({"code": "provider_said", "text": "recipient not on WhatsApp"})
+        );
+    }
     // Counters in events never go backwards.
     let mut done = 0;
     for event in events.iter().filter(|e| e.get("progress").is_some()) {

@@ -96,6 +96,22 @@ async fn the_job_page_renders_the_current_state_on_the_server() {
         html.contains("recipient not on WhatsApp"),
         "failed lines are in the log"
     );
+    // A Spanish reader gets the provider's refusal framed in Spanish, from its code.
+    let spanish = app
+        .client
+        .get(format!("{}/jobs/{}", app.address, job.id))
+        .header("cookie", &cookie)
+        .header("accept-language", "es-ES,es;q=0.9")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        spanish.contains("el proveedor dijo: «recipient not on WhatsApp»"),
+        "{spanish:.3000}"
+    );
 
     let dashboard = app
         .client

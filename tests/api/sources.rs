@@ -8,6 +8,7 @@ use std::time::Duration;
 use axum::extract::Query;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
+use jobpulse::protocol::fault::{NextPage, SourceNote};
 use jobpulse::protocol::{ApifySourceSpec, HttpSourceSpec, SourceSpec};
 use jobpulse::server::adapters::sources::apify::ApifySource;
 use jobpulse::server::adapters::sources::http::HttpSource;
@@ -81,7 +82,12 @@ impl Reading {
         self.batches.iter().flat_map(|b| b.failed.clone()).collect()
     }
 
+    /// The batches' notes in English, as the job's log shows them.
     fn notes(&self) -> Vec<String> {
+        self.codes().iter().map(SourceNote::english).collect()
+    }
+
+    fn codes(&self) -> Vec<SourceNote> {
         self.batches.iter().filter_map(|b| b.note.clone()).collect()
     }
 
@@ -97,9 +103,9 @@ impl Reading {
 /// Runs every stage the way the runner does, until the source is exhausted.
 async fn read_all(source: &mut dyn Source) -> Reading {
     let mut reading = Reading {
-        prepare: source.prepare().await.expect("prepare"),
-        start: source.start().await.expect("start"),
-        analyze: source.analyze().await.expect("analyze"),
+        prepare: source.prepare().await.expect("prepare").english(),
+        start: source.start().await.expect("start").english(),
+        analyze: source.analyze().await.expect("analyze").english(),
         ..Reading::default()
     };
     while let Some(batch) = source.next_batch().await.expect("next batch") {
@@ -146,6 +152,17 @@ async fn http_source_reads_every_page_of_every_keyword() {
     assert_eq!(
         reading.notes()[2],
         "Page 3 for “rust”: 5 results (1 item without a link skipped)"
+    );
+    // The same note as a code, which pages word in their reader's language.
+    assert_eq!(
+        reading.codes()[2],
+        SourceNote::Page {
+            page: 3,
+            keyword: "rust".into(),
+            results: 5,
+            skipped: 1,
+            next: NextPage::None,
+        }
     );
 
     assert_eq!(
@@ -836,7 +853,7 @@ async fn a_redirect_to_a_private_address_is_refused() {
             guarded_context("http://127.0.0.1:9"),
         );
         // The site itself is public: its (missing) robots.txt is read.
-        let prepared = source.prepare().await.unwrap();
+        let prepared = source.prepare().await.unwrap().english();
         assert!(prepared.contains("has no robots.txt"), "{prepared}");
         let error = tokio::time::timeout(Duration::from_secs(3), source.start())
             .await

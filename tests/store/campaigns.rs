@@ -1,6 +1,7 @@
 //! The conformance suite for campaigns, results and outside workers' jobs.
 
 use chrono::{Duration, Utc};
+use jobpulse::protocol::fault::StageNote;
 use jobpulse::protocol::{JobKind, JobStatus, ServerMsg, SourceSpec, WorkerItem};
 use jobpulse::server::store::{
     FailedPage, FoundResult, InFlightPolicy, JobEnd, NewCampaign, Store, StoreError, TenantId,
@@ -110,7 +111,7 @@ macro_rules! campaign_conformance {
                 // One search at a time per campaign.
                 assert!(matches!(
                     b.store.add_campaign_job(t, campaign.id).await,
-                    Err(StoreError::Conflict(_))
+                    Err(StoreError::StillSearching { paused: false })
                 ));
                 b.store
                     .finish_job(
@@ -118,7 +119,7 @@ macro_rules! campaign_conformance {
                         "me",
                         JobEnd::Completed {
                             parallel_workers: 1,
-                            message: None,
+                            note: None,
                         },
                     )
                     .await
@@ -224,14 +225,35 @@ macro_rules! campaign_conformance {
                 claim_scrape(b.store.as_ref(), "me").await;
                 let stage = b
                     .store
-                    .record_stage(job.id, "me", "fetching", 5.0, Some("reading page 1"))
+                    .record_stage(
+                        job.id,
+                        "me",
+                        "fetching",
+                        5.0,
+                        Some(&StageNote::RanOut {
+                            found: 2,
+                            target: 5,
+                        }),
+                    )
                     .await
                     .unwrap();
                 let ServerMsg::Stage(stage) = stage.msg().unwrap() else {
                     unreachable!()
                 };
                 assert_eq!((stage.seq, stage.stage.as_str()), (3, "fetching"));
-                assert_eq!(stage.message.as_deref(), Some("reading page 1"));
+                let said = "The source ran out after 2 of the 5 results asked for";
+                assert_eq!(stage.message.as_deref(), Some(said));
+                assert_eq!(
+                    stage.note,
+                    Some(StageNote::RanOut {
+                        found: 2,
+                        target: 5
+                    })
+                );
+                // The job keeps both, so a page loaded later words the same note.
+                let view = b.store.job(t, job.id).await.unwrap().unwrap();
+                assert_eq!(view.stage_message.as_deref(), Some(said));
+                assert_eq!(view.stage_note, stage.note);
                 assert!(matches!(
                     b.store
                         .record_stage(job.id, "intruder", "searching", 20.0, None)
@@ -254,7 +276,10 @@ macro_rules! campaign_conformance {
                         "me",
                         JobEnd::Completed {
                             parallel_workers: 1,
-                            message: Some("The source ran out".into()),
+                            note: Some(StageNote::RanOut {
+                                found: 0,
+                                target: 5,
+                            }),
                         },
                     )
                     .await
@@ -262,7 +287,17 @@ macro_rules! campaign_conformance {
                 let ServerMsg::JobCompleted(done) = end.msg().unwrap() else {
                     unreachable!()
                 };
-                assert_eq!(done.message.as_deref(), Some("The source ran out"));
+                assert_eq!(
+                    done.message.as_deref(),
+                    Some("The source ran out after 0 of the 5 results asked for")
+                );
+                assert_eq!(
+                    done.note,
+                    Some(StageNote::RanOut {
+                        found: 0,
+                        target: 5
+                    })
+                );
             }
 
             #[tokio::test]
@@ -333,7 +368,7 @@ macro_rules! campaign_conformance {
                         job.id,
                         JobEnd::Completed {
                             parallel_workers: 1,
-                            message: None,
+                            note: None,
                         },
                     )
                     .await
@@ -345,7 +380,7 @@ macro_rules! campaign_conformance {
                         job.id,
                         JobEnd::Completed {
                             parallel_workers: 1,
-                            message: None,
+                            note: None,
                         },
                     )
                     .await
@@ -380,7 +415,7 @@ macro_rules! campaign_conformance {
                         done.id,
                         JobEnd::Completed {
                             parallel_workers: 1,
-                            message: None,
+                            note: None,
                         },
                     )
                     .await

@@ -125,7 +125,7 @@ pub async fn random_life(store: &dyn Store, seed: u64) -> Vec<String> {
                     )),
                     Control::Run if lifecycle::remaining(&job) == 0 => Some(JobEnd::Completed {
                         parallel_workers: 1,
-                        message: None,
+                        note: None,
                     }),
                     Control::Run if rng.random_bool(0.2) => Some(JobEnd::Failed {
                         error: "provider down".into(),

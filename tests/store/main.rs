@@ -87,6 +87,7 @@ fn outcome(idx: u64, status: ItemStatus) -> ItemOutcome {
         status,
         attempts: 1,
         error: (status != ItemStatus::Sent).then(|| "refused".to_owned()),
+        fault: None,
         attempt_errors: if status == ItemStatus::Sent {
             vec![]
         } else {
@@ -295,7 +296,7 @@ macro_rules! conformance {
                             "other",
                             JobEnd::Completed {
                                 parallel_workers: 1,
-                                message: None
+                                note: None
                             }
                         )
                         .await,
@@ -503,7 +504,7 @@ macro_rules! conformance {
                         "me",
                         JobEnd::Completed {
                             parallel_workers: 2,
-                            message: None,
+                            note: None,
                         },
                     )
                     .await
@@ -731,7 +732,7 @@ macro_rules! control_conformance {
                         "me",
                         JobEnd::Completed {
                             parallel_workers: 1,
-                            message: None,
+                            note: None,
                         },
                     )
                     .await
@@ -788,7 +789,7 @@ macro_rules! control_conformance {
                         "me",
                         JobEnd::Completed {
                             parallel_workers: 1,
-                            message: None,
+                            note: None,
                         },
                     )
                     .await

@@ -3,7 +3,7 @@ use leptos::prelude::*;
 use crate::api::{JobAction, JobCommand};
 use crate::app::i18n::use_text;
 use crate::app::pages::error_message;
-use crate::live::JobFeed;
+use crate::live::{Connection, JobFeed, use_live};
 use crate::protocol::lifecycle::{self, Command};
 
 /// Pause, resume, cancel (with a confirmation) and retry, as the job's state allows.
@@ -15,8 +15,12 @@ pub fn JobControls(feed: JobFeed) -> impl IntoView {
     let include_unknown = RwSignal::new(false);
     let id = feed.id.to_string();
     let job = feed.job;
+    let live = use_live();
+    // Once the session has ended the job shown may be stale and every command would be refused:
+    // the connection badge offers the way back (log in), not buttons that cannot work.
+    let signed_in = move || live.connection.get() != Connection::SessionEnded;
     // The same rules the server applies: a button shows only when its command would be taken.
-    let allows = move |command: Command| job.with(|j| lifecycle::allows(j, command));
+    let allows = move |command: Command| signed_in() && job.with(|j| lifecycle::allows(j, command));
     let can_pause = move || allows(Command::Pause);
     let can_cancel = move || allows(Command::Cancel);
     let can_resume = move || allows(Command::Resume);

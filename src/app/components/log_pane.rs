@@ -17,9 +17,17 @@ fn describe(text: &Text, kind: JobKind, line: &LogLine) -> String {
         LogEntry::Started { rescued: false } => text.log_started.to_owned(),
         LogEntry::Started { rescued: true } => text.log_resumed.to_owned(),
         LogEntry::Resumed => campaign.log_resumed_request.to_owned(),
-        LogEntry::Stage { stage, message } => {
+        LogEntry::Stage {
+            stage,
+            message,
+            note,
+        } => {
             let stage = (campaign.stage)(stage);
-            match message {
+            match note
+                .as_ref()
+                .map(text.stage_note)
+                .or_else(|| message.clone())
+            {
                 Some(message) => format!("{stage} · {message}"),
                 None => stage,
             }
@@ -34,18 +42,27 @@ fn describe(text: &Text, kind: JobKind, line: &LogLine) -> String {
             device,
             phone,
             error,
-        } => (text.log_item_failed)(*device, phone, error),
+            fault,
+        } => {
+            let worded = fault.as_ref().map(text.send_fault);
+            (text.log_item_failed)(*device, phone, worded.as_deref().unwrap_or(error))
+        }
         LogEntry::Completed {
             sent,
             failed,
             message,
+            note,
         } => {
             let counts = match kind {
                 JobKind::BulkSend => (text.log_completed)(*sent, *failed),
                 JobKind::Scrape => (campaign.log_completed_search)(*sent, *failed),
                 JobKind::External => (campaign.log_completed_items)(*sent, *failed),
             };
-            match message {
+            match note
+                .as_ref()
+                .map(text.stage_note)
+                .or_else(|| message.clone())
+            {
                 Some(message) => format!("{counts} · {message}"),
                 None => counts,
             }

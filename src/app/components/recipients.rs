@@ -127,7 +127,9 @@ pub fn RecipientsPanel(feed: JobFeed) -> impl IntoView {
                                             <td class="num" data-label=text.col_device>{item.device_id.map(|d| d.to_string()).unwrap_or_default()}</td>
                                             <td class="num" data-label=text.col_attempts>{item.attempts}</td>
                                         </Show>
-                                        <td data-label=text.col_error title=item.errors.join("\n")>{item.error.clone().unwrap_or_default()}</td>
+                                        <td data-label=text.col_error title=item.errors.join("\n")>
+                                            {item.fault.as_ref().map(text.send_fault).or_else(|| item.error.clone()).unwrap_or_default()}
+                                        </td>
                                     </tr>
                                 </For>
                             </tbody>

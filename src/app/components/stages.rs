@@ -60,7 +60,11 @@ pub fn StageSteps(feed: JobFeed) -> impl IntoView {
                 {move || current().map(|s| (text.campaign.stage)(&s)).unwrap_or_default()}
             </strong>
             <span class="muted" data-testid="stage-message">
-                {move || job.with(|j| j.stage_message.clone()).map(|m| format!(" · {m}")).unwrap_or_default()}
+                {move || {
+                    job.with(|j| j.stage_note.as_ref().map(text.stage_note).or_else(|| j.stage_message.clone()))
+                        .map(|m| format!(" · {m}"))
+                        .unwrap_or_default()
+                }}
             </span>
         </p>
     }

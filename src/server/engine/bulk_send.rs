@@ -14,6 +14,7 @@ use super::handoff::Handoff;
 use super::lease::{Stop, raise};
 use super::recorder::{self, Report, store_backoff};
 use super::{Engine, RetryPolicy};
+use crate::protocol::fault::SendFault;
 use crate::protocol::lifecycle::Note;
 use crate::protocol::{ItemStatus, JobId, JobStatus};
 use crate::server::adapters::providers::{OutgoingMessage, SendError};
@@ -129,7 +130,7 @@ pub(super) async fn run(engine: Arc<Engine>, claimed: ClaimedJob) {
 
     let stop = stop_rx.borrow().clone();
     let end = match stop {
-        Stop::Run => JobEnd::Completed { parallel_workers: devices, message: None },
+        Stop::Run => JobEnd::Completed { parallel_workers: devices, note: None },
         Stop::ProviderDown(reason) => JobEnd::Failed {
             error: format!(
                 "The provider has not accepted a message for {} s: {reason}",
@@ -303,22 +304,23 @@ impl Sender {
         let mut attempts = 0;
         let mut attempt_errors = Vec::new();
         let outcome =
-            |status, attempts: u32, error, attempt_errors, provider_message_id| ItemOutcome {
+            |status, attempts: u32, fault: Option<SendFault>, attempt_errors, id| ItemOutcome {
                 idx: item.idx,
                 recipient: item.recipient.clone(),
                 device_id,
                 status,
                 attempts: item.attempts + attempts,
-                error,
+                error: fault.as_ref().map(SendFault::english),
+                fault,
                 attempt_errors,
-                provider_message_id,
+                provider_message_id: id,
             };
         loop {
             attempts += 1;
             let result = engine.provider.send(&outgoing).await;
             match &result {
-                Err(SendError::Transient { reason, .. }) => {
-                    health.lock().expect("health lock").failed(reason)
+                Err(SendError::Transient { fault, .. }) => {
+                    health.lock().expect("health lock").failed(&fault.english())
                 }
                 _ => health.lock().expect("health lock").answered(),
             }
@@ -333,33 +335,33 @@ impl Sender {
                         id,
                     ));
                 }
-                Err(SendError::Permanent { reason }) => {
-                    attempt_errors.push(reason.clone());
+                Err(SendError::Permanent { fault }) => {
+                    attempt_errors.push(fault.english());
                     return Some(outcome(
                         ItemStatus::Failed,
                         attempts,
-                        Some(reason),
+                        Some(fault),
                         attempt_errors,
                         None,
                     ));
                 }
-                Err(SendError::Transient {
-                    reason,
-                    retry_after,
-                }) => {
-                    attempt_errors.push(reason.clone());
+                Err(SendError::Transient { fault, retry_after }) => {
+                    attempt_errors.push(fault.english());
                     if !policy.may_retry(attempts) {
-                        let error = format!("{reason} (gave up after {attempts} attempts)");
+                        let fault = SendFault::GaveUp {
+                            attempts,
+                            last: Box::new(fault),
+                        };
                         return Some(outcome(
                             ItemStatus::Failed,
                             attempts,
-                            Some(error),
+                            Some(fault),
                             attempt_errors,
                             None,
                         ));
                     }
                     let wait = policy.delay(attempts, retry_after, rand::random());
-                    tracing::debug!(idx = item.idx, %reason, ?wait, "transient failure; retrying");
+                    tracing::debug!(idx = item.idx, ?fault, ?wait, "transient failure; retrying");
                     tokio::select! {
                         _ = tokio::time::sleep(wait) => {}
                         _ = stop.changed() => {}

@@ -12,6 +12,7 @@ use tokio::sync::watch;
 use super::Engine;
 use super::lease::{Stop, raise};
 use super::recorder::store_backoff;
+use crate::protocol::fault::StageNote;
 use crate::protocol::lifecycle::Note;
 use crate::protocol::{JobId, JobStatus, SourceSpec};
 use crate::server::adapters::sources::{self, Batch, FoundResult, Source, SourceError};
@@ -112,9 +113,9 @@ pub(super) async fn run(engine: Arc<Engine>, claimed: ClaimedJob) {
             return;
         }
         // Finished on its own: that is the truth even if a stop arrived meanwhile.
-        Ok(message) => JobEnd::Completed {
+        Ok(note) => JobEnd::Completed {
             parallel_workers: 1,
-            message,
+            note,
         },
         Err(Halt::Failed(error)) => JobEnd::Failed {
             error: error.0,
@@ -165,23 +166,24 @@ impl Job {
         });
     }
 
-    /// Runs the stages; `Ok` with a closing message when the search ended by itself.
+    /// Runs the stages; `Ok` with a closing note when the search ended by itself.
     async fn search(
         &self,
         source: &mut dyn Source,
         target: u32,
         stop_tx: &watch::Sender<Stop>,
         mut stop: watch::Receiver<Stop>,
-    ) -> Result<Option<String>, Halt> {
+    ) -> Result<Option<StageNote>, Halt> {
         let target = target.max(1) as u64;
-        self.stage(&INITIALIZING, 0.0, "Checking the source", stop_tx)
+        let said = |note| StageNote::Source { note };
+        self.stage(&INITIALIZING, 0.0, StageNote::CheckingSource, stop_tx)
             .await?;
         let note = until_stopped(&mut stop, source.prepare()).await??;
-        self.stage(&FETCHING, 0.0, &note, stop_tx).await?;
+        self.stage(&FETCHING, 0.0, said(note), stop_tx).await?;
         let note = until_stopped(&mut stop, source.start()).await??;
-        self.stage(&ANALYZING, 0.0, &note, stop_tx).await?;
+        self.stage(&ANALYZING, 0.0, said(note), stop_tx).await?;
         let note = until_stopped(&mut stop, source.analyze()).await??;
-        self.stage(&SEARCHING, 0.0, &note, stop_tx).await?;
+        self.stage(&SEARCHING, 0.0, said(note), stop_tx).await?;
 
         let mut found = self.found_before;
         let mut exhausted = false;
@@ -193,18 +195,24 @@ impl Job {
             let new = self
                 .record(batch.clone(), &mut found, target, stop_tx)
                 .await?;
-            if let Some(note) = batch.note {
+            if let Some(said) = batch.note {
                 let counting = counting_share(found, target);
-                let message = format!("{note}: {new} new, {found} of {target} so far");
-                self.stage(&SEARCHING, counting, &message, stop_tx).await?;
+                let note = StageNote::Searched {
+                    said,
+                    new,
+                    found,
+                    target,
+                };
+                self.stage(&SEARCHING, counting, note, stop_tx).await?;
             }
         }
         let summary = if exhausted && found < target {
-            format!("The source ran out after {found} of the {target} results asked for")
+            StageNote::RanOut { found, target }
         } else {
-            format!("Target reached: {found} results")
+            StageNote::TargetReached { found }
         };
-        self.stage(&PROCESSING, 0.0, &summary, stop_tx).await?;
+        self.stage(&PROCESSING, 0.0, summary.clone(), stop_tx)
+            .await?;
         Ok(Some(summary))
     }
 
@@ -249,7 +257,7 @@ impl Job {
         &self,
         stage: &Stage,
         within: f64,
-        message: &str,
+        note: StageNote,
         stop_tx: &watch::Sender<Stop>,
     ) -> Result<(), Halt> {
         let percentage = if stage.name == SEARCHING.name {
@@ -259,10 +267,13 @@ impl Job {
         }
         .max(self.floor);
         let event = self
-            .write(stop_tx, |store, owner| async move {
-                store
-                    .record_stage(self.id, &owner, stage.name, percentage, Some(message))
-                    .await
+            .write(stop_tx, |store, owner| {
+                let note = note.clone();
+                async move {
+                    store
+                        .record_stage(self.id, &owner, stage.name, percentage, Some(&note))
+                        .await
+                }
             })
             .await?;
         self.publish(vec![event]);

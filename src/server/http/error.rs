@@ -73,6 +73,9 @@ impl AppError {
             AppError::Refused(refusal) => Problem::Refused { refusal: *refusal },
             AppError::Account(rule) => Problem::InvalidAccount { rule: rule.clone() },
             AppError::Campaign(rule) => Problem::InvalidCampaign { rule: rule.clone() },
+            AppError::Store(StoreError::StillSearching { paused }) => Problem::InvalidCampaign {
+                rule: CampaignRule::StillSearching { paused: *paused },
+            },
             AppError::Forbidden(denial) => Problem::Forbidden { denial: *denial },
             AppError::TooManyRequests(limited) => Problem::TooManyRequests {
                 seconds: limited.seconds(),
@@ -115,6 +118,8 @@ impl AppError {
             AppError::Account(AccountRule::UsernameTaken { .. })
             | AppError::Account(AccountRule::OwnAdminRole)
             | AppError::Account(AccountRule::RemoveYourself) => StatusCode::CONFLICT,
+            AppError::Campaign(CampaignRule::StillSearching { .. })
+            | AppError::Store(StoreError::StillSearching { .. }) => StatusCode::CONFLICT,
             AppError::Account(_) | AppError::Campaign(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::TooManyRequests(_) | AppError::TooManyLogins(_) => {
@@ -154,7 +159,9 @@ impl From<ControlError> for AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if let AppError::Store(error) = &self {
+        if let AppError::Store(error) = &self
+            && !matches!(error, StoreError::StillSearching { .. })
+        {
             tracing::error!(%error, "store error answered with {status}");
         }
         let problem = self.problem();

@@ -463,7 +463,7 @@ pub async fn finish(
     let end = match error {
         None => JobEnd::Completed {
             parallel_workers: 1,
-            message: None,
+            note: None,
         },
         Some(error) => JobEnd::Failed {
             error: required_text(CampaignField::Error, &error, 2_000)?,

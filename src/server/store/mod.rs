@@ -230,6 +230,8 @@ pub struct ItemOutcome {
     /// Provider calls for this item so far, all runs included.
     pub attempts: u32,
     pub error: Option<String>,
+    /// `error` as a code, for the `error` event (and pages that word it).
+    pub fault: Option<crate::protocol::fault::SendFault>,
     /// The errors of this run's failed attempts, oldest first.
     pub attempt_errors: Vec<String>,
     pub provider_message_id: Option<String>,
@@ -257,10 +259,10 @@ impl Transition {
 #[derive(Clone, Debug, PartialEq)]
 pub enum JobEnd {
     /// Every item has an outcome (or the work is done); the store sums the results from the
-    /// items themselves. `message` says more when there is more to say.
+    /// items themselves. `note` says more when there is more to say.
     Completed {
         parallel_workers: u32,
-        message: Option<String>,
+        note: Option<crate::protocol::fault::StageNote>,
     },
     Failed {
         error: String,
@@ -297,6 +299,9 @@ pub enum StoreError {
     LeaseLost(JobId),
     #[error("{0}")]
     Conflict(String),
+    /// A search of the campaign has not ended (`paused`, or still running).
+    #[error("a search of this campaign has not ended yet")]
+    StillSearching { paused: bool },
     #[error("stored data is not valid: {0}")]
     Corrupt(String),
 }
@@ -505,7 +510,7 @@ pub trait CampaignStore: Send + Sync {
         owner: &str,
         stage: &str,
         percentage: f64,
-        message: Option<&str>,
+        note: Option<&crate::protocol::fault::StageNote>,
     ) -> StoreResult<StoredEvent>;
     /// Creates a job an outside worker runs, reachable with the worker token's hash.
     async fn create_external_job(
@@ -591,6 +596,7 @@ pub(crate) fn outcome_event(
                 .error
                 .clone()
                 .unwrap_or_else(|| "unknown error".to_owned()),
+            fault: outcome.fault.clone(),
         }),
     }
 }

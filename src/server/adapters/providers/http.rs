@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{MessagingProvider, OutgoingMessage, Receipt, SendError};
 use crate::protocol::JobId;
+use crate::protocol::fault::SendFault;
 use crate::server::adapters::http_retry::{is_transient, retry_after};
 
 /// Posts each message as JSON to a configured URL.
@@ -80,12 +81,14 @@ impl MessagingProvider for HttpProvider {
             request = request.header(AUTHORIZATION, format!("Bearer {}", self.token));
         }
         let response = request.send().await.map_err(|e| SendError::Transient {
-            reason: if e.is_timeout() {
-                "provider timed out".to_owned()
+            fault: if e.is_timeout() {
+                SendFault::ProviderTimeout
             } else if e.is_connect() {
-                "cannot connect to the provider".to_owned()
+                SendFault::ProviderUnreachable
             } else {
-                format!("provider request failed: {e}")
+                // The page words the code; the cause stays in the server's log.
+                tracing::warn!(error = %e, "provider request failed");
+                SendFault::ProviderRequestFailed
             },
             retry_after: None,
         })?;
@@ -102,22 +105,19 @@ impl MessagingProvider for HttpProvider {
                 provider_message_id,
             });
         }
-        let reason = answer.error.unwrap_or_else(|| {
-            format!(
-                "provider answered {} {}",
-                status.as_u16(),
-                status.canonical_reason().unwrap_or("")
-            )
-            .trim_end()
-            .to_owned()
-        });
+        let fault = match answer.error {
+            Some(text) => SendFault::ProviderSaid { text },
+            None => SendFault::ProviderStatus {
+                status: status.as_u16(),
+            },
+        };
         if is_transient(status) {
             Err(SendError::Transient {
-                reason,
+                fault,
                 retry_after: wait,
             })
         } else {
-            Err(SendError::Permanent { reason })
+            Err(SendError::Permanent { fault })
         }
     }
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::protocol::JobId;
+use crate::protocol::fault::SendFault;
 use crate::server::settings::{ProviderKind, Settings};
 
 pub use http::HttpProvider;
@@ -35,15 +36,24 @@ pub struct Receipt {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SendError {
     /// Worth retrying: timeouts, connection errors, 408, 429, 5xx.
-    #[error("{reason}")]
+    #[error("{}", fault.english())]
     Transient {
-        reason: String,
+        fault: SendFault,
         /// What the provider asked for with `Retry-After`.
         retry_after: Option<Duration>,
     },
     /// Never retried: the provider refused this message (other 4xx).
-    #[error("{reason}")]
-    Permanent { reason: String },
+    #[error("{}", fault.english())]
+    Permanent { fault: SendFault },
+}
+
+impl SendError {
+    /// Why, as a code.
+    pub fn fault(&self) -> &SendFault {
+        match self {
+            SendError::Transient { fault, .. } | SendError::Permanent { fault } => fault,
+        }
+    }
 }
 
 /// Something that delivers messages.

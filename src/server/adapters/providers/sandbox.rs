@@ -5,9 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{MessagingProvider, OutgoingMessage, Receipt, SendError};
-
-/// The reason every number ending in `13` fails with.
-pub const NOT_ON_WHATSAPP: &str = "recipient not on WhatsApp";
+use crate::protocol::fault::SendFault;
 
 /// Pretends to send: waits `latency`, then succeeds, except for numbers ending in `13`.
 pub struct SandboxProvider {
@@ -41,7 +39,7 @@ impl MessagingProvider for SandboxProvider {
         }
         if message.to.ends_with("13") {
             return Err(SendError::Permanent {
-                reason: NOT_ON_WHATSAPP.to_owned(),
+                fault: SendFault::NotOnWhatsapp,
             });
         }
         Ok(Receipt {
@@ -72,7 +70,7 @@ mod tests {
         assert_eq!(
             sandbox.send(&message("+34600000013")).await,
             Err(SendError::Permanent {
-                reason: NOT_ON_WHATSAPP.into()
+                fault: SendFault::NotOnWhatsapp
             })
         );
     }

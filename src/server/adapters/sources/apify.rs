@@ -14,7 +14,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::{
-    Answer, Batch, FailedPage, FoundResult, NoAnswer, Source, SourceContext, SourceError, guard,
+    Answer, Batch, FailedPage, FoundResult, NoAnswer, Source, SourceContext, SourceError,
+    SourceNote, guard,
 };
 use crate::protocol::ApifySourceSpec;
 use crate::server::settings::ScrapeSettings;
@@ -290,7 +291,7 @@ impl ApifySource {
 
 #[async_trait]
 impl Source for ApifySource {
-    async fn prepare(&mut self) -> Result<String, SourceError> {
+    async fn prepare(&mut self) -> Result<SourceNote, SourceError> {
         let actor = self.actor();
         let url = self.endpoint(&["acts", &actor])?;
         let base = format!("the Apify base_url ({})", self.spec.base_url.trim());
@@ -311,10 +312,10 @@ impl Source for ApifySource {
             (_, Some(name)) => name,
             _ => self.spec.actor.clone(),
         };
-        Ok(format!("Apify actor {name} is available"))
+        Ok(SourceNote::ActorAvailable { name })
     }
 
-    async fn start(&mut self) -> Result<String, SourceError> {
+    async fn start(&mut self) -> Result<SourceNote, SourceError> {
         let actor = self.actor();
         let url = self.endpoint(&["acts", &actor, "runs"])?;
         let input = self.input();
@@ -327,12 +328,15 @@ impl Source for ApifySource {
             })
             .await?;
         let run: Run = self.data(&what, &answer)?;
-        let note = format!("Started Apify run {} ({})", run.id, run.status);
+        let note = SourceNote::RunStarted {
+            run: run.id.clone(),
+            status: run.status.clone(),
+        };
         self.run = Some(run);
         Ok(note)
     }
 
-    async fn analyze(&mut self) -> Result<String, SourceError> {
+    async fn analyze(&mut self) -> Result<SourceNote, SourceError> {
         let Some(mut run) = self.run.clone() else {
             return Err(SourceError("the Apify run was not started".into()));
         };
@@ -353,7 +357,7 @@ impl Source for ApifySource {
         }
         self.run = Some(run.clone());
         if run.status == "SUCCEEDED" {
-            return Ok(format!("Apify run {} SUCCEEDED", run.id));
+            return Ok(SourceNote::RunSucceeded { run: run.id });
         }
         let detail = run
             .status_message
@@ -403,9 +407,7 @@ impl Source for ApifySource {
                         url: url.to_string(),
                         error: error.clone(),
                     }],
-                    note: Some(format!(
-                        "Dataset items from {first} could not be read: {error}; stopping there"
-                    )),
+                    note: Some(SourceNote::DatasetUnread { first, error }),
                 }));
             }
         };
@@ -419,18 +421,13 @@ impl Source for ApifySource {
             .filter_map(|item| self.to_result(item))
             .collect();
         let skipped = items.len() - results.len();
-        let mut note = format!(
-            "Dataset items {first}–{}: {} result{}",
-            self.offset,
-            results.len(),
-            if results.len() == 1 { "" } else { "s" }
-        );
-        if skipped > 0 {
-            note.push_str(&format!(
-                " ({skipped} without a usable “{}” skipped)",
-                self.spec.url_field
-            ));
-        }
+        let note = SourceNote::DatasetItems {
+            first,
+            last: self.offset,
+            results: results.len() as u64,
+            skipped: skipped as u64,
+            url_field: self.spec.url_field.clone(),
+        };
         Ok(Some(Batch {
             results,
             failed: Vec::new(),

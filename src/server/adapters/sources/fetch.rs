@@ -7,6 +7,7 @@ use reqwest::{RequestBuilder, StatusCode, Url};
 use tokio::time::Instant;
 
 use super::{SourceContext, SourceError, guard};
+pub use crate::protocol::fault::{human_duration, human_size};
 use crate::server::adapters::http_retry::{is_transient, retry_after};
 
 /// A `Retry-After` longer than this is not waited for: the page fails instead of stalling the job.
@@ -251,29 +252,6 @@ fn after_attempts(attempts: u32) -> String {
         format!(" after {attempts} attempts")
     } else {
         String::new()
-    }
-}
-
-/// "300 ms", "10 s", "1.5 s".
-pub fn human_duration(duration: Duration) -> String {
-    let ms = duration.as_millis();
-    if ms < 1000 {
-        format!("{ms} ms")
-    } else if ms.is_multiple_of(1000) {
-        format!("{} s", ms / 1000)
-    } else {
-        format!("{:.1} s", duration.as_secs_f64())
-    }
-}
-
-/// "812 B", "14 KB", "2 MB".
-pub fn human_size(bytes: usize) -> String {
-    if bytes < 1024 {
-        format!("{bytes} B")
-    } else if bytes < 1024 * 1024 {
-        format!("{} KB", bytes.div_ceil(1024))
-    } else {
-        format!("{} MB", bytes.div_ceil(1024 * 1024))
     }
 }
 

@@ -17,8 +17,8 @@ use self::cursor::{Cursor, search_url};
 use self::parse::{ParsedPage, Selectors, parse_page};
 use self::robots::{MAX_ROBOTS_BYTES, Robots, path_of, robots_agent};
 use super::{
-    Answer, Batch, FailedPage, NoAnswer, Pacer, Source, SourceContext, SourceError, guard,
-    human_duration, human_size,
+    Answer, Batch, FailedPage, NextPage, NoAnswer, Pacer, SkipReason, Source, SourceContext,
+    SourceError, SourceNote, guard,
 };
 use crate::protocol::HttpSourceSpec;
 use crate::server::settings::ScrapeSettings;
@@ -65,13 +65,6 @@ fn site(url: &Url) -> String {
     match url.port() {
         Some(port) => format!("{host}:{port}"),
         None => host.to_owned(),
-    }
-}
-
-fn results_count(count: usize) -> String {
-    match count {
-        1 => "1 result".into(),
-        n => format!("{n} results"),
     }
 }
 
@@ -154,7 +147,7 @@ impl HttpSource {
     }
 
     /// Reads robots.txt for the search's site and keeps its rules and crawl delay.
-    async fn read_robots(&mut self, first: &Url) -> Result<String, SourceError> {
+    async fn read_robots(&mut self, first: &Url) -> Result<SourceNote, SourceError> {
         let location = robots::location(first)?;
         let answer = self.fetch(&location, MAX_ROBOTS_BYTES).await?;
         let reading = robots::read(first, self.agent(), answer)?;
@@ -164,10 +157,9 @@ impl HttpSource {
             if delay > self.pacer.interval() {
                 self.pacer.set_interval(delay);
             }
-            note.push_str(&format!(
-                "; its Crawl-delay keeps {} between requests",
-                human_duration(self.pacer.interval())
-            ));
+            if let SourceNote::RobotsAllow { crawl_delay_ms, .. } = &mut note {
+                *crawl_delay_ms = Some(self.pacer.interval().as_millis() as u64);
+            }
         }
         Ok(note)
     }
@@ -183,28 +175,27 @@ impl HttpSource {
             Err(error) => {
                 self.cursor.next = None;
                 return Ok(Some(Err(Batch {
-                    note: Some(format!("Skipped “{keyword}”: {error}")),
+                    note: Some(SourceNote::Skipped {
+                        keyword,
+                        why: SkipReason::BadUrl { error },
+                    }),
                     ..Batch::default()
                 })));
             }
         };
         if !self.robots.allowed(&url) || !self.same_origin(&url) {
             self.cursor.next = None;
-            let note = if self.same_origin(&url) {
-                format!(
-                    "Skipped “{keyword}”: robots.txt of {} does not allow {} for user agent {}",
-                    site(&url),
-                    path_of(&url),
-                    self.agent()
-                )
+            let why = if self.same_origin(&url) {
+                SkipReason::RobotsDisallow {
+                    site: site(&url),
+                    path: path_of(&url),
+                    agent: self.agent().to_owned(),
+                }
             } else {
-                format!(
-                    "Skipped “{keyword}”: its search is on another site ({})",
-                    site(&url)
-                )
+                SkipReason::OtherSite { site: site(&url) }
             };
             return Ok(Some(Err(Batch {
-                note: Some(note),
+                note: Some(SourceNote::Skipped { keyword, why }),
                 ..Batch::default()
             })));
         }
@@ -224,68 +215,57 @@ impl HttpSource {
     /// Turns a read page into its batch, and decides whether its keyword has a next page.
     fn process(&mut self, fetched: Fetched) -> Batch {
         let keyword = self.keyword(fetched.keyword).to_owned();
-        let label = format!("Page {} for “{keyword}”", fetched.page);
         let error = match fetched.answer {
             Ok(answer) if answer.status.is_success() => {
-                return self.process_page(&answer, &keyword, &label, fetched.page);
+                return self.process_page(&answer, keyword, fetched.page);
             }
             Ok(answer) => answer.describe(),
             Err(NoAnswer(error)) => error,
         };
         self.cursor.next = None;
-        let more = if fetched.keyword + 1 < self.keywords.len() {
-            "going on with the next keyword"
-        } else {
-            "no keywords left"
-        };
         Batch {
             results: Vec::new(),
             failed: vec![FailedPage {
                 url: fetched.url.to_string(),
                 error: error.clone(),
             }],
-            note: Some(format!("{label} could not be read: {error}; {more}")),
+            note: Some(SourceNote::PageUnread {
+                page: fetched.page,
+                keyword,
+                error,
+                more_keywords: fetched.keyword + 1 < self.keywords.len(),
+            }),
         }
     }
 
-    fn process_page(&mut self, answer: &Answer, keyword: &str, label: &str, page: u32) -> Batch {
+    fn process_page(&mut self, answer: &Answer, keyword: String, page: u32) -> Batch {
         let parsed = match &self.selectors {
-            Ok(selectors) => parse_page(&answer.text(), &answer.url, selectors, keyword),
+            Ok(selectors) => parse_page(&answer.text(), &answer.url, selectors, &keyword),
             Err(_) => ParsedPage::default(),
         };
-        let mut note = format!("{label}: {}", results_count(parsed.results.len()));
-        if parsed.skipped > 0 {
-            note.push_str(&format!(
-                " ({} without a link skipped)",
-                match parsed.skipped {
-                    1 => "1 item".to_owned(),
-                    n => format!("{n} items"),
-                }
-            ));
-        }
         self.cursor.next = None;
-        match parsed.next {
-            None => {}
-            Some(next) if self.cursor.visited.contains(next.as_str()) => note.push_str(&format!(
-                "; its next link leads back to a page already read, so “{keyword}” ends here"
-            )),
-            Some(_) if page >= self.spec.max_pages => note.push_str(&format!(
-                "; “{keyword}” stops at max_pages ({})",
-                self.spec.max_pages
-            )),
-            Some(next) if !self.same_origin(&next) => note.push_str(&format!(
-                "; the next page is on another site ({}), so “{keyword}” ends here",
-                site(&next)
-            )),
-            Some(next) if !self.robots.allowed(&next) => note.push_str(&format!(
-                "; robots.txt does not allow the next page ({}), so “{keyword}” ends here",
-                path_of(&next)
-            )),
+        let next = match parsed.next {
+            None => NextPage::None,
+            Some(next) if self.cursor.visited.contains(next.as_str()) => NextPage::LoopsBack,
+            Some(_) if page >= self.spec.max_pages => NextPage::MaxPages {
+                max: self.spec.max_pages,
+            },
+            Some(next) if !self.same_origin(&next) => NextPage::OtherSite { site: site(&next) },
+            Some(next) if !self.robots.allowed(&next) => NextPage::RobotsDisallow {
+                path: path_of(&next),
+            },
             Some(next) => {
-                note.push_str(", a next page");
                 self.cursor.next = Some(next);
+                NextPage::Follows
             }
-        }
+        };
+        let note = SourceNote::Page {
+            page,
+            keyword,
+            results: parsed.results.len() as u64,
+            skipped: parsed.skipped as u64,
+            next,
+        };
         Batch {
             results: parsed.results,
             failed: Vec::new(),
@@ -296,7 +276,7 @@ impl HttpSource {
 
 #[async_trait]
 impl Source for HttpSource {
-    async fn prepare(&mut self) -> Result<String, SourceError> {
+    async fn prepare(&mut self) -> Result<SourceNote, SourceError> {
         if let Err(error) = &self.selectors {
             return Err(SourceError(error.clone()));
         }
@@ -315,29 +295,30 @@ impl Source for HttpSource {
         self.read_robots(&first).await
     }
 
-    async fn start(&mut self) -> Result<String, SourceError> {
+    async fn start(&mut self) -> Result<SourceNote, SourceError> {
         match self.read_next().await? {
-            None => Ok("Nothing to read".into()),
+            None => Ok(SourceNote::NothingToRead),
             Some(Err(batch)) => {
-                let note = batch.note.clone().unwrap_or_default();
+                let note = batch.note.clone().unwrap_or(SourceNote::NothingToRead);
                 self.ready = Some(batch);
                 Ok(note)
             }
             Some(Ok(fetched)) => {
-                let keyword = self.keyword(fetched.keyword);
+                let keyword = self.keyword(fetched.keyword).to_owned();
                 let note = match &fetched.answer {
-                    Ok(answer) if answer.status.is_success() => format!(
-                        "Read the first page for “{keyword}” ({}, {})",
-                        answer.describe(),
-                        human_size(answer.body.len())
-                    ),
-                    Ok(answer) => format!(
-                        "Could not read the first page for “{keyword}”: {}",
-                        answer.describe()
-                    ),
-                    Err(error) => {
-                        format!("Could not read the first page for “{keyword}”: {error}")
-                    }
+                    Ok(answer) if answer.status.is_success() => SourceNote::FirstPage {
+                        keyword,
+                        answer: answer.describe(),
+                        bytes: answer.body.len() as u64,
+                    },
+                    Ok(answer) => SourceNote::FirstPageUnread {
+                        keyword,
+                        error: answer.describe(),
+                    },
+                    Err(error) => SourceNote::FirstPageUnread {
+                        keyword,
+                        error: error.to_string(),
+                    },
                 };
                 self.fetched = Some(fetched);
                 Ok(note)
@@ -345,12 +326,12 @@ impl Source for HttpSource {
         }
     }
 
-    async fn analyze(&mut self) -> Result<String, SourceError> {
+    async fn analyze(&mut self) -> Result<SourceNote, SourceError> {
         let Some(fetched) = self.fetched.take() else {
-            return Ok("Nothing to analyze".into());
+            return Ok(SourceNote::NothingToAnalyze);
         };
         let batch = self.process(fetched);
-        let note = batch.note.clone().unwrap_or_default();
+        let note = batch.note.clone().unwrap_or(SourceNote::NothingToAnalyze);
         self.ready = Some(batch);
         Ok(note)
     }

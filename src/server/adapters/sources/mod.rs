@@ -17,6 +17,7 @@ use async_trait::async_trait;
 
 use crate::protocol::SourceSpec;
 use crate::protocol::backoff::RetryPolicy;
+pub use crate::protocol::fault::{NextPage, SkipReason, SourceNote};
 pub use crate::protocol::{FailedPage, FoundResult};
 use crate::server::settings::ScrapeSettings;
 pub use fetch::{Answer, NoAnswer, Pacer, human_duration, human_size};
@@ -28,7 +29,7 @@ pub struct Batch {
     pub results: Vec<FoundResult>,
     pub failed: Vec<FailedPage>,
     /// What was read, for the job's log: "Page 3 for “rustlang”: 20 results".
-    pub note: Option<String>,
+    pub note: Option<SourceNote>,
 }
 
 /// Why a source cannot go on at all; the job fails with this sentence.
@@ -120,12 +121,12 @@ impl SourceContext {
 pub trait Source: Send {
     /// Stage `initializing`: checks that the source can be used at all (robots.txt allows the
     /// search, the actor exists and the token is accepted). Returns a note for the log.
-    async fn prepare(&mut self) -> Result<String, SourceError>;
+    async fn prepare(&mut self) -> Result<SourceNote, SourceError>;
     /// Stage `fetching`: starts the search (reads the first page; starts the actor run).
-    async fn start(&mut self) -> Result<String, SourceError>;
+    async fn start(&mut self) -> Result<SourceNote, SourceError>;
     /// Stage `analyzing`: makes sense of what the start produced (the first page's results;
     /// waits for the actor run to finish).
-    async fn analyze(&mut self) -> Result<String, SourceError>;
+    async fn analyze(&mut self) -> Result<SourceNote, SourceError>;
     /// Stage `searching`: the next batch of results; `None` once the source is exhausted.
     /// The runner stops calling it once the target is reached.
     async fn next_batch(&mut self) -> Result<Option<Batch>, SourceError>;

@@ -36,7 +36,7 @@ impl From<CampaignError> for AppError {
             CampaignError::NotFound => AppError::NotFound(Thing::Campaign),
             CampaignError::WrongWorker => AppError::WrongWorker,
             CampaignError::Conflict(detail) => AppError::Conflict(detail),
-            CampaignError::Store(error) => AppError::Store(error),
+            CampaignError::Store(error) => AppError::from(error),
         }
     }
 }

@@ -10,6 +10,7 @@ use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
 use super::{PgTx, PostgresStore};
+use crate::protocol::fault::StageNote;
 use crate::protocol::{CampaignView, JobId, JobView};
 use crate::server::store::shared::campaigns::{CampaignSql, NewJob};
 use crate::server::store::shared::rows::{CAMPAIGN_COLUMNS, JOB_COLUMNS, job_view};
@@ -172,13 +173,13 @@ impl CampaignTx for PgTx {
         &mut self,
         job: JobId,
         owner: &str,
-        stage: &str,
-        percentage: f64,
-        message: Option<&str>,
+        (stage, percentage): (&str, f64),
+        note: Option<(&str, &StageNote)>,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<PgRow>> {
         Ok(sqlx::query(
             "UPDATE jobs SET stage = $1, percentage = $2, stage_message = COALESCE($6, stage_message), \
+             stage_note = CASE WHEN $6 IS NULL THEN stage_note ELSE $7 END, \
              last_seq = last_seq + 1, updated_at = $5 \
              WHERE id = $3 AND lease_owner = $4 RETURNING sent, failed, unknown, total, last_seq",
         )
@@ -187,7 +188,8 @@ impl CampaignTx for PgTx {
         .bind(job.0)
         .bind(owner)
         .bind(now)
-        .bind(message)
+        .bind(note.map(|(message, _)| message))
+        .bind(note.map(|(_, n)| serde_json::to_value(n).expect("notes serialise")))
         .fetch_optional(&mut *self.tx)
         .await?)
     }
@@ -202,6 +204,7 @@ impl CampaignTx for PgTx {
     ) -> StoreResult<Option<PgRow>> {
         Ok(sqlx::query(
             "UPDATE jobs SET stage = COALESCE($1, stage), stage_message = COALESCE($5, stage_message), \
+             stage_note = CASE WHEN $5 IS NULL THEN stage_note END, \
              percentage = LEAST(100.0, $2::double precision * 100.0 / GREATEST(total, 1)), \
              last_seq = last_seq + 1, updated_at = greatest($4, now()) \
              WHERE id = $3 AND kind = 'external' AND status = 'processing' \

@@ -10,9 +10,9 @@ use sqlx::postgres::PgRow;
 
 use super::{PgTx, PostgresStore};
 use crate::protocol::JobId;
-use crate::server::store::shared::UNKNOWN_ERROR;
 use crate::server::store::shared::engine::{EngineSql, EngineTx};
 use crate::server::store::shared::rows::JOB_COLUMNS;
+use crate::server::store::shared::{UNKNOWN_ERROR, unknown_fault};
 use crate::server::store::{InFlightPolicy, ItemOutcome, StoreError, StoreResult};
 
 /// A lease's length, from the deadline a runner asks for (applied to the database's clock).
@@ -46,11 +46,12 @@ impl EngineTx for PgTx {
             )
             .bind(job.0),
             InFlightPolicy::MarkUnknown => sqlx::query(
-                "UPDATE items SET status = 'unknown', updated_at = now(), error = $2 \
+                "UPDATE items SET status = 'unknown', updated_at = now(), error = $2, fault = $3 \
                  WHERE job_id = $1 AND status = 'sending' AND handed",
             )
             .bind(job.0)
-            .bind(UNKNOWN_ERROR),
+            .bind(UNKNOWN_ERROR)
+            .bind(unknown_fault()),
         };
         Ok(reset.execute(&mut *self.tx).await?.rows_affected())
     }
@@ -123,6 +124,14 @@ impl EngineTx for PgTx {
         let devices: Vec<i32> = outcomes.iter().map(|o| o.device_id as i32).collect();
         let attempts: Vec<i32> = outcomes.iter().map(|o| o.attempts as i32).collect();
         let errors: Vec<Option<&str>> = outcomes.iter().map(|o| o.error.as_deref()).collect();
+        let faults: Vec<Option<String>> = outcomes
+            .iter()
+            .map(|o| {
+                o.fault
+                    .as_ref()
+                    .map(|f| serde_json::to_string(f).expect("faults serialise"))
+            })
+            .collect();
         let attempt_errors: Vec<Option<String>> = outcomes
             .iter()
             .map(|o| {
@@ -136,12 +145,13 @@ impl EngineTx for PgTx {
             .collect();
         let updated: Vec<i64> = sqlx::query_scalar(
             "UPDATE items AS i SET status = o.status, device_id = o.device, attempts = o.attempts, \
-             error = o.error, provider_message_id = o.message_id, updated_at = now(), \
+             error = o.error, fault = o.fault::jsonb, provider_message_id = o.message_id, \
+             updated_at = now(), \
              errors = CASE WHEN o.errors IS NULL THEN i.errors \
                            WHEN i.errors IS NULL THEN o.errors::jsonb \
                            ELSE i.errors || o.errors::jsonb END \
-             FROM UNNEST($2::bigint[], $3::text[], $4::int[], $5::int[], $6::text[], $7::text[], $8::text[]) \
-               AS o(idx, status, device, attempts, error, errors, message_id) \
+             FROM UNNEST($2::bigint[], $3::text[], $4::int[], $5::int[], $6::text[], $7::text[], \
+               $8::text[], $9::text[]) AS o(idx, status, device, attempts, error, errors, message_id, fault) \
              WHERE i.job_id = $1 AND i.idx = o.idx AND i.status = 'sending' RETURNING i.idx",
         )
         .bind(job.0)
@@ -152,6 +162,7 @@ impl EngineTx for PgTx {
         .bind(&errors)
         .bind(&attempt_errors)
         .bind(&message_ids)
+        .bind(&faults)
         .fetch_all(&mut *self.tx)
         .await?;
         let updated: HashSet<u64> = updated.into_iter().map(|i| i as u64).collect();

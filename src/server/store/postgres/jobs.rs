@@ -198,7 +198,7 @@ impl CommandTx for PgTx {
         let names: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
         // The self-join exposes each row's status from before the update.
         let counts = sqlx::query(
-            "WITH requeued AS (UPDATE items AS i SET status = 'pending', error = NULL, updated_at = now() \
+            "WITH requeued AS (UPDATE items AS i SET status = 'pending', error = NULL, fault = NULL, updated_at = now() \
                FROM items AS before \
                WHERE i.job_id = $1 AND before.job_id = i.job_id AND before.idx = i.idx \
                AND i.status = ANY($2) \

@@ -10,8 +10,9 @@ use uuid::Uuid;
 use super::rows::{self, Cols};
 use super::{
     Backend, Holder, ItemNote, WriteTx, campaign_job_params, created_event, end_job,
-    external_params, item_events, search_pattern, stage_event, started_by_worker, still_searching,
+    external_params, item_events, search_pattern, stage_event, started_by_worker,
 };
+use crate::protocol::fault::StageNote;
 use crate::protocol::{CampaignView, JobId, JobView, ResultView, WorkerItem};
 use crate::server::store::{
     CampaignStore, FailedPage, FoundResult, JobEnd, NewCampaign, StoreError, StoreResult,
@@ -74,14 +75,14 @@ pub(crate) trait CampaignTx: WriteTx {
         job: JobId,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<Self::Row>>;
-    /// Records a stage if `owner` holds the job's lease; its counters.
+    /// Records a stage and its percentage (and its note, in words and as a code) if `owner`
+    /// holds the job's lease; its counters.
     async fn set_stage(
         &mut self,
         job: JobId,
         owner: &str,
-        stage: &str,
-        percentage: f64,
-        message: Option<&str>,
+        stage: (&str, f64),
+        note: Option<(&str, &StageNote)>,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<Self::Row>>;
     /// Records a running outside worker's progress; its counters, `stage` and `percentage`.
@@ -243,7 +244,9 @@ impl<B: CampaignSql> CampaignStore for B {
         let mut tx = self.write().await?;
         // Checked inside the write: two requests at once cannot both start a search.
         if let Some(status) = tx.search_not_ended(campaign).await? {
-            return Err(StoreError::Conflict(still_searching(&status)));
+            return Err(StoreError::StillSearching {
+                paused: status == "paused",
+            });
         }
         let created = insert_job(&mut tx, scrape_job(tenant, &view)).await?;
         tx.commit().await?;
@@ -314,17 +317,20 @@ impl<B: CampaignSql> CampaignStore for B {
         owner: &str,
         stage: &str,
         percentage: f64,
-        message: Option<&str>,
+        note: Option<&StageNote>,
     ) -> StoreResult<StoredEvent> {
         let now = Utc::now();
+        let message = note.map(StageNote::english);
         let mut tx = self.write().await?;
+        let noted = message.as_deref().zip(note);
         let row = tx
-            .set_stage(job, owner, stage, percentage, message, now)
+            .set_stage(job, owner, (stage, percentage), noted, now)
             .await?
             .ok_or(StoreError::LeaseLost(job))?;
         let seq = row.big("last_seq") as u64;
         let progress = rows::progress(&row);
-        let event = stage_event(job, seq, now, stage, percentage, progress, message);
+        let message = message.as_deref();
+        let event = stage_event(job, seq, now, stage, percentage, progress, message, note);
         tx.insert_events(std::slice::from_ref(&event), now).await?;
         tx.commit().await?;
         Ok(event)
@@ -392,6 +398,7 @@ impl<B: CampaignSql> CampaignStore for B {
             row.float("percentage"),
             rows::progress(&row),
             message,
+            None,
         ));
         tx.insert_events(&events, now).await?;
         tx.commit().await?;

@@ -100,7 +100,7 @@ where
     i64: Encode<'a, DB> + Type<DB>,
 {
     let mut query = QueryBuilder::new(
-        "SELECT idx, recipient, status, device_id, attempts, error, errors, updated_at \
+        "SELECT idx, recipient, status, device_id, attempts, error, fault, errors, updated_at \
          FROM items WHERE job_id = ",
     );
     query.push_bind(job);

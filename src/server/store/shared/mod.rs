@@ -7,6 +7,7 @@ use super::{
     FailedPage, FoundResult, ItemOutcome, JobEnd, StoredEvent, outcome_event, progress_of,
 };
 use super::{Role, StoreError, StoreResult, Tenant, TenantId, Transition, User};
+use crate::protocol::fault::StageNote;
 use crate::protocol::lifecycle::{self, Change, Command, Control, Fence, Note, Refusal};
 use crate::protocol::{
     CampaignView, ItemReport, ItemStatus, JobCompletedEvent, JobCreatedEvent, JobFailedEvent,
@@ -89,13 +90,14 @@ pub(crate) fn end_event(
 ) -> ServerMsg {
     let status = end_status(&end);
     match end {
-        JobEnd::Completed { message, .. } => ServerMsg::JobCompleted(JobCompletedEvent {
+        JobEnd::Completed { note, .. } => ServerMsg::JobCompleted(JobCompletedEvent {
             job_id,
             seq,
             at,
             status,
             results: results.expect("a completed job has results"),
-            message,
+            message: note.as_ref().map(StageNote::english),
+            note,
         }),
         JobEnd::Failed { error, message } => ServerMsg::JobFailed(JobFailedEvent {
             job_id,
@@ -487,6 +489,12 @@ pub(crate) fn requeue_note(statuses: &[ItemStatus], items: i64) -> Option<Note> 
 pub(crate) const UNKNOWN_ERROR: &str =
     "in flight when its runner stopped; not re-sent automatically";
 
+/// `UNKNOWN_ERROR` as a code, for the item's `fault`.
+pub(crate) fn unknown_fault() -> serde_json::Value {
+    serde_json::to_value(crate::protocol::fault::SendFault::InFlightWhenStopped)
+        .expect("faults serialise")
+}
+
 /// The stages of a scraping job, in order.
 pub(crate) const SCRAPE_STAGES: [&str; 6] = [
     "initializing",
@@ -505,15 +513,6 @@ pub(crate) fn campaign_job_params(campaign: &CampaignView) -> serde_json::Value 
         "target": campaign.target_results,
         "stages": SCRAPE_STAGES,
     })
-}
-
-/// Why a campaign cannot search again now: one of its searches has not ended.
-pub(crate) fn still_searching(status: &str) -> String {
-    if status == "paused" {
-        "A search of this campaign is paused: resume or cancel it before searching again.".into()
-    } else {
-        "A search of this campaign is still running: wait for it to end, or cancel it.".into()
-    }
 }
 
 /// What an outside worker's job keeps: its stages.
@@ -667,6 +666,7 @@ pub(crate) fn item_events(
 }
 
 /// A `stage` event.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn stage_event(
     job: JobId,
     seq: u64,
@@ -675,6 +675,7 @@ pub(crate) fn stage_event(
     percentage: f64,
     progress: Progress,
     message: Option<&str>,
+    note: Option<&StageNote>,
 ) -> StoredEvent {
     StoredEvent::from_msg(&ServerMsg::Stage(StageEvent {
         job_id: job,
@@ -684,6 +685,7 @@ pub(crate) fn stage_event(
         percentage: (percentage * 100.0).round() / 100.0,
         progress: Some(with_percentage(progress, Some(percentage))),
         message: message.map(str::to_owned),
+        note: note.cloned(),
     }))
 }
 

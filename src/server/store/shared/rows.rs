@@ -142,7 +142,7 @@ pub(crate) fn progress(row: &impl Cols) -> Progress {
 /// The columns `job_view` reads.
 pub(crate) const JOB_COLUMNS: &str = "id, kind, status, created_at, started_at, finished_at, sent, \
      failed, unknown, total, stage, last_error, last_seq, skipped, devices_limit, message, results, \
-     campaign_id, name, params, percentage, stage_message";
+     campaign_id, name, params, percentage, stage_message, stage_note";
 
 /// A job as people see it, from its `JOB_COLUMNS`.
 pub(crate) fn job_view(row: &impl Cols) -> StoreResult<JobView> {
@@ -169,6 +169,8 @@ pub(crate) fn job_view(row: &impl Cols) -> StoreResult<JobView> {
         name: row.opt_text("name"),
         stages: stages_of(job_params(row)),
         stage_message: row.opt_text("stage_message"),
+        // A note this version cannot read falls back to the sentence beside it.
+        stage_note: row.json("stage_note").ok().flatten(),
     })
 }
 
@@ -199,6 +201,8 @@ pub(crate) fn item_view(row: &impl Cols) -> StoreResult<ItemView> {
         device_id: row.opt_int("device_id").map(|d| d as u32),
         attempts: row.int("attempts") as u32,
         error: row.opt_text("error"),
+        // A fault this version cannot read falls back to the sentence beside it.
+        fault: row.json("fault").ok().flatten(),
         errors: row
             .json("errors")
             .map_err(|e| StoreError::Corrupt(format!("item errors: {e}")))?

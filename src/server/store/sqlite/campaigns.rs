@@ -9,6 +9,7 @@ use sqlx::sqlite::SqliteRow;
 use uuid::Uuid;
 
 use super::{SqliteStore, SqliteTx, millis};
+use crate::protocol::fault::StageNote;
 use crate::protocol::{CampaignView, JobId, JobView};
 use crate::server::store::shared::campaigns::{CampaignSql, NewJob};
 use crate::server::store::shared::rows::{CAMPAIGN_COLUMNS, JOB_COLUMNS, job_view};
@@ -163,22 +164,23 @@ impl CampaignTx for SqliteTx<'_> {
         &mut self,
         job: JobId,
         owner: &str,
-        stage: &str,
-        percentage: f64,
-        message: Option<&str>,
+        (stage, percentage): (&str, f64),
+        note: Option<(&str, &StageNote)>,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<SqliteRow>> {
         Ok(sqlx::query(
-            "UPDATE jobs SET stage = ?, percentage = ?, stage_message = COALESCE(?, stage_message), \
-             last_seq = last_seq + 1, updated_at = ? \
-             WHERE id = ? AND lease_owner = ? RETURNING sent, failed, unknown, total, last_seq",
+            "UPDATE jobs SET stage = ?1, percentage = ?2, stage_message = COALESCE(?3, stage_message), \
+             stage_note = CASE WHEN ?3 IS NULL THEN stage_note ELSE ?7 END, \
+             last_seq = last_seq + 1, updated_at = ?4 \
+             WHERE id = ?5 AND lease_owner = ?6 RETURNING sent, failed, unknown, total, last_seq",
         )
         .bind(stage)
         .bind(percentage)
-        .bind(message)
+        .bind(note.map(|(message, _)| message))
         .bind(millis(now))
         .bind(job.to_string())
         .bind(owner)
+        .bind(note.map(|(_, n)| serde_json::to_string(n).expect("notes serialise")))
         .fetch_optional(&mut *self.tx)
         .await?)
     }
@@ -192,10 +194,11 @@ impl CampaignTx for SqliteTx<'_> {
         now: DateTime<Utc>,
     ) -> StoreResult<Option<SqliteRow>> {
         Ok(sqlx::query(
-            "UPDATE jobs SET stage = COALESCE(?, stage), stage_message = COALESCE(?, stage_message), \
-             percentage = MIN(100.0, CAST(? AS REAL) * 100.0 / MAX(total, 1)), \
-             last_seq = last_seq + 1, updated_at = ? \
-             WHERE id = ? AND kind = 'external' AND status = 'processing' \
+            "UPDATE jobs SET stage = COALESCE(?1, stage), stage_message = COALESCE(?2, stage_message), \
+             stage_note = CASE WHEN ?2 IS NULL THEN stage_note END, \
+             percentage = MIN(100.0, CAST(?3 AS REAL) * 100.0 / MAX(total, 1)), \
+             last_seq = last_seq + 1, updated_at = ?4 \
+             WHERE id = ?5 AND kind = 'external' AND status = 'processing' \
              RETURNING sent, failed, unknown, total, last_seq, stage, percentage",
         )
         .bind(stage)

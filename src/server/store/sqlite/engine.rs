@@ -10,7 +10,7 @@ use super::{INSERT_CHUNK, SqliteStore, SqliteTx, millis};
 use crate::protocol::JobId;
 use crate::server::store::shared::engine::EngineSql;
 use crate::server::store::shared::rows::JOB_COLUMNS;
-use crate::server::store::shared::{Backend, EngineTx, UNKNOWN_ERROR, WriteTx};
+use crate::server::store::shared::{Backend, EngineTx, UNKNOWN_ERROR, WriteTx, unknown_fault};
 use crate::server::store::{InFlightPolicy, ItemOutcome, StoreError, StoreResult};
 
 #[async_trait]
@@ -40,12 +40,13 @@ impl EngineTx for SqliteTx<'_> {
             .bind(millis(now))
             .bind(job.to_string()),
             InFlightPolicy::MarkUnknown => sqlx::query(
-                "UPDATE items SET status = 'unknown', updated_at = ?, error = ? \
-                 WHERE job_id = ? AND status = 'sending' AND handed = 1",
+                "UPDATE items SET status = 'unknown', updated_at = ?1, error = ?2, fault = ?4 \
+                 WHERE job_id = ?3 AND status = 'sending' AND handed = 1",
             )
             .bind(millis(now))
             .bind(UNKNOWN_ERROR)
-            .bind(job.to_string()),
+            .bind(job.to_string())
+            .bind(unknown_fault().to_string()),
         };
         Ok(reset.execute(&mut *self.tx).await?.rows_affected())
     }
@@ -123,6 +124,7 @@ impl EngineTx for SqliteTx<'_> {
                     "device": o.device_id,
                     "attempts": o.attempts,
                     "error": o.error,
+                    "fault": o.fault,
                     // Each run's attempt errors are appended to those of earlier runs.
                     "errors": (!o.attempt_errors.is_empty()).then_some(&o.attempt_errors),
                     "pmid": o.provider_message_id,
@@ -133,17 +135,17 @@ impl EngineTx for SqliteTx<'_> {
         // UPDATE … FROM the batch would have the planner scan the job's items instead). The
         // EXISTS keeps it from ever inserting; DO UPDATE … WHERE skips items no longer sending.
         let updated: Vec<i64> = sqlx::query_scalar(
-            "INSERT INTO items (job_id, idx, recipient, status, device_id, attempts, error, errors, \
-               provider_message_id, idempotency_key, updated_at) \
+            "INSERT INTO items (job_id, idx, recipient, status, device_id, attempts, error, fault, \
+               errors, provider_message_id, idempotency_key, updated_at) \
              SELECT ?3, json_extract(value, '$.idx'), json_extract(value, '$.to'), \
                json_extract(value, '$.status'), json_extract(value, '$.device'), \
                json_extract(value, '$.attempts'), json_extract(value, '$.error'), \
-               json_extract(value, '$.errors'), json_extract(value, '$.pmid'), '', ?1 \
+               json_extract(value, '$.fault'), json_extract(value, '$.errors'), json_extract(value, '$.pmid'), '', ?1 \
              FROM json_each(?2) AS v WHERE EXISTS (SELECT 1 FROM items i \
                WHERE i.job_id = ?3 AND i.idx = json_extract(v.value, '$.idx')) \
              ON CONFLICT (job_id, idx) DO UPDATE SET status = excluded.status, \
                device_id = excluded.device_id, attempts = excluded.attempts, error = excluded.error, \
-               errors = CASE WHEN excluded.errors IS NULL THEN items.errors \
+               fault = excluded.fault, errors = CASE WHEN excluded.errors IS NULL THEN items.errors \
                  WHEN items.errors IS NULL THEN excluded.errors ELSE \
                  (SELECT json_group_array(value) FROM (SELECT value FROM json_each(items.errors) \
                    UNION ALL SELECT value FROM json_each(excluded.errors))) END, \

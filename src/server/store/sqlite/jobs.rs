@@ -216,7 +216,7 @@ impl CommandTx for SqliteTx<'_> {
         let (mut failed, mut unknown) = (0_i64, 0_i64);
         for status in statuses {
             let requeued = sqlx::query(
-                "UPDATE items SET status = 'pending', error = NULL, updated_at = ? \
+                "UPDATE items SET status = 'pending', error = NULL, fault = NULL, updated_at = ? \
                  WHERE job_id = ? AND status = ?",
             )
             .bind(millis(Utc::now()))

@@ -7,7 +7,7 @@ use reqwest::{StatusCode, Url};
 use texting_robots::Robot;
 
 use super::site;
-use crate::server::adapters::sources::{Answer, NoAnswer, SourceError};
+use crate::server::adapters::sources::{Answer, NoAnswer, SourceError, SourceNote};
 
 /// Google reads the first 500 KiB of a robots.txt and so do we.
 pub(super) const MAX_ROBOTS_BYTES: usize = 500 * 1024;
@@ -32,8 +32,9 @@ pub(super) struct Reading {
     pub(super) robots: Robots,
     /// The site's `Crawl-delay`, at most `LONGEST_CRAWL_DELAY`.
     pub(super) crawl_delay: Option<Duration>,
-    /// For the job's log: "robots.txt of example.com allows the search for jobpulse".
-    pub(super) note: String,
+    /// For the job's log: "robots.txt of example.com allows the search for jobpulse" (its
+    /// crawl delay is added by the reader, which knows the pace it settles on).
+    pub(super) note: SourceNote,
 }
 
 /// Where the robots.txt of the site `first` is on.
@@ -73,10 +74,10 @@ pub(super) fn read(
         return Ok(Reading {
             robots: Robots::default(),
             crawl_delay: None,
-            note: format!(
-                "{host} has no robots.txt ({}): no crawl rules",
-                answer.describe()
-            ),
+            note: SourceNote::NoRobots {
+                host,
+                answer: answer.describe(),
+            },
         });
     }
     let robot = Robot::new(agent, &answer.body).map_err(|e| {
@@ -97,7 +98,11 @@ pub(super) fn read(
     Ok(Reading {
         robots: Robots(Some(robot)),
         crawl_delay,
-        note: format!("robots.txt of {host} allows the search for {agent}"),
+        note: SourceNote::RobotsAllow {
+            host,
+            agent: agent.to_owned(),
+            crawl_delay_ms: None,
+        },
     })
 }
 
@@ -151,7 +156,11 @@ mod tests {
         let none = read(answer(404, "")).unwrap();
         assert!(none.robots.allowed(&elsewhere));
         assert_eq!(none.crawl_delay, None);
-        assert!(none.note.contains("has no robots.txt"), "{}", none.note);
+        assert!(
+            none.note.english().contains("has no robots.txt"),
+            "{:?}",
+            none.note
+        );
 
         for closed in [
             read(answer(503, "")),

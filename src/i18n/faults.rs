@@ -1,0 +1,255 @@
+//! How each language words why a message was not sent (`SendFault`) and what a search is
+//! doing (`StageNote`).
+
+use crate::i18n::group_thousands;
+use std::time::Duration;
+
+use crate::protocol::fault::{
+    NextPage, SendFault, SkipReason, SourceNote, StageNote, human_duration, human_size,
+};
+
+/// English: the same words the events and REST carry in `error`.
+pub fn en(fault: &SendFault) -> String {
+    fault.english()
+}
+
+/// Spanish.
+pub fn es(fault: &SendFault) -> String {
+    match fault {
+        SendFault::NotOnWhatsapp => "el destinatario no está en WhatsApp".into(),
+        SendFault::ProviderTimeout => "el proveedor no respondió a tiempo".into(),
+        SendFault::ProviderUnreachable => "no se pudo conectar con el proveedor".into(),
+        SendFault::ProviderRequestFailed => "falló la petición al proveedor".into(),
+        SendFault::ProviderStatus { status } => format!("el proveedor respondió {status}"),
+        SendFault::ProviderSaid { text } => format!("el proveedor dijo: «{text}»"),
+        SendFault::GaveUp { attempts, last } => {
+            format!("{} (abandonado tras {attempts} intentos)", es(last))
+        }
+        SendFault::InFlightWhenStopped => {
+            "en curso cuando se detuvo su ejecución; no se reenvía automáticamente".into()
+        }
+    }
+}
+
+/// English stage notes: the same words the events carry in `message`.
+pub fn en_note(note: &StageNote) -> String {
+    note.english()
+}
+
+/// Spanish stage notes.
+pub fn es_note(note: &StageNote) -> String {
+    let n = |n: &u64| group_thousands(*n, '.');
+    match note {
+        StageNote::CheckingSource => "Comprobando la fuente".into(),
+        StageNote::Source { note } => es_source(note),
+        StageNote::Searched {
+            said,
+            new,
+            found,
+            target,
+        } => format!(
+            "{}: {}, {} de {} hasta ahora",
+            es_source(said),
+            match new {
+                1 => "1 nuevo".to_owned(),
+                new => format!("{} nuevos", n(new)),
+            },
+            n(found),
+            n(target)
+        ),
+        StageNote::RanOut { found, target } => format!(
+            "La fuente se agotó tras {} de los {} resultados pedidos",
+            n(found),
+            n(target)
+        ),
+        StageNote::TargetReached { found } => {
+            format!("Objetivo alcanzado: {} resultados", n(found))
+        }
+    }
+}
+
+fn es_results(count: u64) -> String {
+    match count {
+        1 => "1 resultado".into(),
+        n => format!("{} resultados", group_thousands(n, '.')),
+    }
+}
+
+/// What a source says of a step, in Spanish. HTTP statuses and network errors inside a note
+/// (`answer`, `error`) are the technical part and stay as the server read them.
+pub fn es_source(note: &SourceNote) -> String {
+    match note {
+        SourceNote::RobotsAllow {
+            host,
+            agent,
+            crawl_delay_ms,
+        } => {
+            let mut note = format!("el robots.txt de {host} permite la búsqueda a {agent}");
+            if let Some(ms) = crawl_delay_ms {
+                let delay = human_duration(Duration::from_millis(*ms)).replace('.', ",");
+                note.push_str(&format!("; su Crawl-delay deja {delay} entre peticiones"));
+            }
+            note
+        }
+        SourceNote::NoRobots { host, answer } => {
+            format!("{host} no tiene robots.txt ({answer}): sin reglas de rastreo")
+        }
+        SourceNote::FirstPage {
+            keyword,
+            answer,
+            bytes,
+        } => format!(
+            "Leída la primera página de «{keyword}» ({answer}, {})",
+            human_size(*bytes as usize)
+        ),
+        SourceNote::FirstPageUnread { keyword, error } => {
+            format!("No se pudo leer la primera página de «{keyword}»: {error}")
+        }
+        SourceNote::Page {
+            page,
+            keyword,
+            results,
+            skipped,
+            next,
+        } => {
+            let mut note = format!("Página {page} de «{keyword}»: {}", es_results(*results));
+            match skipped {
+                0 => {}
+                1 => note.push_str(" (1 elemento sin enlace omitido)"),
+                n => note.push_str(&format!(" ({n} elementos sin enlace omitidos)")),
+            }
+            note.push_str(&match next {
+                NextPage::None => String::new(),
+                NextPage::Follows => ", hay página siguiente".into(),
+                NextPage::LoopsBack => format!(
+                    "; su enlace «siguiente» vuelve a una página ya leída, así que «{keyword}» termina aquí"
+                ),
+                NextPage::MaxPages { max } => {
+                    format!("; «{keyword}» se detiene en max_pages ({max})")
+                }
+                NextPage::OtherSite { site } => format!(
+                    "; la página siguiente está en otro sitio ({site}), así que «{keyword}» termina aquí"
+                ),
+                NextPage::RobotsDisallow { path } => format!(
+                    "; robots.txt no permite la página siguiente ({path}), así que «{keyword}» termina aquí"
+                ),
+            });
+            note
+        }
+        SourceNote::PageUnread {
+            page,
+            keyword,
+            error,
+            more_keywords,
+        } => format!(
+            "No se pudo leer la página {page} de «{keyword}»: {error}; {}",
+            if *more_keywords {
+                "se sigue con la siguiente palabra clave"
+            } else {
+                "no quedan palabras clave"
+            }
+        ),
+        SourceNote::Skipped { keyword, why } => match why {
+            SkipReason::BadUrl { error } => format!("Se omitió «{keyword}»: {error}"),
+            SkipReason::RobotsDisallow { site, path, agent } => format!(
+                "Se omitió «{keyword}»: el robots.txt de {site} no permite {path} al agente {agent}"
+            ),
+            SkipReason::OtherSite { site } => {
+                format!("Se omitió «{keyword}»: su búsqueda está en otro sitio ({site})")
+            }
+        },
+        SourceNote::NothingToRead => "Nada que leer".into(),
+        SourceNote::NothingToAnalyze => "Nada que analizar".into(),
+        SourceNote::ActorAvailable { name } => {
+            format!("El actor de Apify {name} está disponible")
+        }
+        SourceNote::RunStarted { run, status } => {
+            format!("Iniciada la ejecución de Apify {run} ({status})")
+        }
+        SourceNote::RunSucceeded { run } => {
+            format!("La ejecución de Apify {run} terminó bien (SUCCEEDED)")
+        }
+        SourceNote::DatasetItems {
+            first,
+            last,
+            results,
+            skipped,
+            url_field,
+        } => {
+            let mut note = format!(
+                "Elementos {first}–{last} del dataset: {}",
+                es_results(*results)
+            );
+            if *skipped > 0 {
+                note.push_str(&format!(
+                    " ({skipped} sin un «{url_field}» utilizable, omitidos)"
+                ));
+            }
+            note
+        }
+        SourceNote::DatasetUnread { first, error } => format!(
+            "No se pudieron leer los elementos del dataset desde el {first}: {error}; se detiene ahí"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_fault_is_worded_in_both_languages() {
+        let faults = [
+            SendFault::NotOnWhatsapp,
+            SendFault::ProviderTimeout,
+            SendFault::ProviderUnreachable,
+            SendFault::ProviderRequestFailed,
+            SendFault::ProviderStatus { status: 503 },
+            SendFault::ProviderSaid {
+                text: "quota exceeded".into(),
+            },
+            SendFault::GaveUp {
+                attempts: 3,
+                last: Box::new(SendFault::ProviderTimeout),
+            },
+            SendFault::InFlightWhenStopped,
+        ];
+        for fault in &faults {
+            let (en, es) = (en(fault), es(fault));
+            assert!(!en.is_empty() && !es.is_empty());
+            assert_ne!(en, es, "{fault:?} is not translated");
+        }
+        assert_eq!(
+            es_note(&StageNote::RanOut {
+                found: 1200,
+                target: 5000
+            }),
+            "La fuente se agotó tras 1.200 de los 5.000 resultados pedidos"
+        );
+        let page = SourceNote::Page {
+            page: 2,
+            keyword: "rust".into(),
+            results: 1,
+            skipped: 3,
+            next: NextPage::MaxPages { max: 2 },
+        };
+        assert_eq!(
+            page.english(),
+            "Page 2 for “rust”: 1 result (3 items without a link skipped); “rust” stops at max_pages (2)"
+        );
+        assert_eq!(
+            es_note(&StageNote::Searched {
+                said: page,
+                new: 1,
+                found: 21,
+                target: 100
+            }),
+            "Página 2 de «rust»: 1 resultado (3 elementos sin enlace omitidos); «rust» se detiene en \
+             max_pages (2): 1 nuevo, 21 de 100 hasta ahora"
+        );
+        assert_eq!(
+            es(&faults[6]),
+            "el proveedor no respondió a tiempo (abandonado tras 3 intentos)"
+        );
+    }
+}

@@ -1,0 +1,371 @@
+//! Why a message was not sent and what a search is doing, as codes with parameters: events carry
+//! them beside their English sentence, so each page words them in its reader's language
+//! (`i18n::faults`) and scripts can tell cases apart without parsing text.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Why the provider did not take a message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum SendFault {
+    /// The built-in demo provider's refusal (numbers ending in 13).
+    NotOnWhatsapp,
+    /// No answer within the provider timeout.
+    ProviderTimeout,
+    /// No connection to the provider.
+    ProviderUnreachable,
+    /// The request broke off for another reason (the details are in the server's log).
+    ProviderRequestFailed,
+    /// An HTTP status without an explanation in the body.
+    ProviderStatus { status: u16 },
+    /// The provider's own words, shown as they came.
+    ProviderSaid { text: String },
+    /// Transient failures until the attempts ran out; `last` is the last one.
+    GaveUp { attempts: u32, last: Box<SendFault> },
+    /// In flight when its runner stopped, with a provider that cannot de-duplicate.
+    InFlightWhenStopped,
+}
+
+impl SendFault {
+    /// The fault in English: the `error` text of events, items and REST answers.
+    pub fn english(&self) -> String {
+        match self {
+            SendFault::NotOnWhatsapp => "recipient not on WhatsApp".into(),
+            SendFault::ProviderTimeout => "provider timed out".into(),
+            SendFault::ProviderUnreachable => "cannot connect to the provider".into(),
+            SendFault::ProviderRequestFailed => "provider request failed".into(),
+            SendFault::ProviderStatus { status } => format!("provider answered {status}"),
+            SendFault::ProviderSaid { text } => text.clone(),
+            SendFault::GaveUp { attempts, last } => {
+                format!("{} (gave up after {attempts} attempts)", last.english())
+            }
+            SendFault::InFlightWhenStopped => {
+                "in flight when its runner stopped; not re-sent automatically".into()
+            }
+        }
+    }
+}
+
+/// What a search is doing, for its `stage` events (and how it ended, for `job_completed`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum StageNote {
+    CheckingSource,
+    /// The source's account of a step.
+    Source {
+        note: SourceNote,
+    },
+    /// A batch was read: `said` is the source's account of it.
+    Searched {
+        said: SourceNote,
+        new: u64,
+        found: u64,
+        target: u64,
+    },
+    /// The source had nothing more before the target.
+    RanOut {
+        found: u64,
+        target: u64,
+    },
+    TargetReached {
+        found: u64,
+    },
+}
+
+impl StageNote {
+    /// The note in English: the event's `message`.
+    pub fn english(&self) -> String {
+        match self {
+            StageNote::CheckingSource => "Checking the source".into(),
+            StageNote::Source { note } => note.english(),
+            StageNote::Searched {
+                said,
+                new,
+                found,
+                target,
+            } => format!("{}: {new} new, {found} of {target} so far", said.english()),
+            StageNote::RanOut { found, target } => {
+                format!("The source ran out after {found} of the {target} results asked for")
+            }
+            StageNote::TargetReached { found } => format!("Target reached: {found} results"),
+        }
+    }
+}
+
+/// What a source says of a step of its search. `answer` and `error` fields are the technical
+/// part (an HTTP status, a timeout) as the reader of the page would look it up.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum SourceNote {
+    /// The site's robots.txt allows the search for `agent`.
+    RobotsAllow {
+        host: String,
+        agent: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        crawl_delay_ms: Option<u64>,
+    },
+    /// The site has no robots.txt (a 4xx answer): no rules.
+    NoRobots {
+        host: String,
+        answer: String,
+    },
+    FirstPage {
+        keyword: String,
+        answer: String,
+        bytes: u64,
+    },
+    FirstPageUnread {
+        keyword: String,
+        error: String,
+    },
+    /// A results page was read; `next` says whether the keyword goes on.
+    Page {
+        page: u32,
+        keyword: String,
+        results: u64,
+        /// Items without a link, left out.
+        skipped: u64,
+        next: NextPage,
+    },
+    PageUnread {
+        page: u32,
+        keyword: String,
+        error: String,
+        more_keywords: bool,
+    },
+    /// A keyword was not searched at all.
+    Skipped {
+        keyword: String,
+        why: SkipReason,
+    },
+    NothingToRead,
+    NothingToAnalyze,
+    ActorAvailable {
+        name: String,
+    },
+    RunStarted {
+        run: String,
+        status: String,
+    },
+    RunSucceeded {
+        run: String,
+    },
+    /// Dataset items `first` to `last` (counting from 1) were read.
+    DatasetItems {
+        first: u64,
+        last: u64,
+        results: u64,
+        skipped: u64,
+        url_field: String,
+    },
+    DatasetUnread {
+        first: u64,
+        error: String,
+    },
+}
+
+/// Whether a keyword's search goes on to another page after this one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum NextPage {
+    /// The page has no next link.
+    None,
+    Follows,
+    LoopsBack,
+    MaxPages {
+        max: u32,
+    },
+    OtherSite {
+        site: String,
+    },
+    RobotsDisallow {
+        path: String,
+    },
+}
+
+/// Why a keyword was not searched.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum SkipReason {
+    BadUrl {
+        error: String,
+    },
+    RobotsDisallow {
+        site: String,
+        path: String,
+        agent: String,
+    },
+    OtherSite {
+        site: String,
+    },
+}
+
+/// "1 result", "20 results".
+fn results_count(count: u64) -> String {
+    match count {
+        1 => "1 result".into(),
+        n => format!("{n} results"),
+    }
+}
+
+impl SourceNote {
+    /// The note in English, as the job's log has always said it.
+    pub fn english(&self) -> String {
+        match self {
+            SourceNote::RobotsAllow {
+                host,
+                agent,
+                crawl_delay_ms,
+            } => {
+                let mut note = format!("robots.txt of {host} allows the search for {agent}");
+                if let Some(ms) = crawl_delay_ms {
+                    note.push_str(&format!(
+                        "; its Crawl-delay keeps {} between requests",
+                        human_duration(Duration::from_millis(*ms))
+                    ));
+                }
+                note
+            }
+            SourceNote::NoRobots { host, answer } => {
+                format!("{host} has no robots.txt ({answer}): no crawl rules")
+            }
+            SourceNote::FirstPage {
+                keyword,
+                answer,
+                bytes,
+            } => format!(
+                "Read the first page for “{keyword}” ({answer}, {})",
+                human_size(*bytes as usize)
+            ),
+            SourceNote::FirstPageUnread { keyword, error } => {
+                format!("Could not read the first page for “{keyword}”: {error}")
+            }
+            SourceNote::Page {
+                page,
+                keyword,
+                results,
+                skipped,
+                next,
+            } => {
+                let mut note = format!("Page {page} for “{keyword}”: {}", results_count(*results));
+                match skipped {
+                    0 => {}
+                    1 => note.push_str(" (1 item without a link skipped)"),
+                    n => note.push_str(&format!(" ({n} items without a link skipped)")),
+                }
+                note.push_str(&match next {
+                    NextPage::None => String::new(),
+                    NextPage::Follows => ", a next page".into(),
+                    NextPage::LoopsBack => format!(
+                        "; its next link leads back to a page already read, so “{keyword}” ends here"
+                    ),
+                    NextPage::MaxPages { max } => {
+                        format!("; “{keyword}” stops at max_pages ({max})")
+                    }
+                    NextPage::OtherSite { site } => format!(
+                        "; the next page is on another site ({site}), so “{keyword}” ends here"
+                    ),
+                    NextPage::RobotsDisallow { path } => format!(
+                        "; robots.txt does not allow the next page ({path}), so “{keyword}” ends here"
+                    ),
+                });
+                note
+            }
+            SourceNote::PageUnread {
+                page,
+                keyword,
+                error,
+                more_keywords,
+            } => format!(
+                "Page {page} for “{keyword}” could not be read: {error}; {}",
+                if *more_keywords {
+                    "going on with the next keyword"
+                } else {
+                    "no keywords left"
+                }
+            ),
+            SourceNote::Skipped { keyword, why } => match why {
+                SkipReason::BadUrl { error } => format!("Skipped “{keyword}”: {error}"),
+                SkipReason::RobotsDisallow { site, path, agent } => format!(
+                    "Skipped “{keyword}”: robots.txt of {site} does not allow {path} for user agent {agent}"
+                ),
+                SkipReason::OtherSite { site } => {
+                    format!("Skipped “{keyword}”: its search is on another site ({site})")
+                }
+            },
+            SourceNote::NothingToRead => "Nothing to read".into(),
+            SourceNote::NothingToAnalyze => "Nothing to analyze".into(),
+            SourceNote::ActorAvailable { name } => format!("Apify actor {name} is available"),
+            SourceNote::RunStarted { run, status } => {
+                format!("Started Apify run {run} ({status})")
+            }
+            SourceNote::RunSucceeded { run } => format!("Apify run {run} SUCCEEDED"),
+            SourceNote::DatasetItems {
+                first,
+                last,
+                results,
+                skipped,
+                url_field,
+            } => {
+                let mut note = format!("Dataset items {first}–{last}: {}", results_count(*results));
+                if *skipped > 0 {
+                    note.push_str(&format!(
+                        " ({skipped} without a usable “{url_field}” skipped)"
+                    ));
+                }
+                note
+            }
+            SourceNote::DatasetUnread { first, error } => {
+                format!("Dataset items from {first} could not be read: {error}; stopping there")
+            }
+        }
+    }
+}
+
+/// "300 ms", "10 s", "1.5 s".
+pub fn human_duration(duration: Duration) -> String {
+    let ms = duration.as_millis();
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else if ms.is_multiple_of(1000) {
+        format!("{} s", ms / 1000)
+    } else {
+        format!("{:.1} s", duration.as_secs_f64())
+    }
+}
+
+/// "812 B", "14 KB", "2 MB".
+pub fn human_size(bytes: usize) -> String {
+    if bytes < 1024 {
+        format!("{bytes} B")
+    } else if bytes < 1024 * 1024 {
+        format!("{} KB", bytes.div_ceil(1024))
+    } else {
+        format!("{} MB", bytes.div_ceil(1024 * 1024))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_travel_with_their_parameters() {
+        let fault = SendFault::GaveUp {
+            attempts: 3,
+            last: Box::new(SendFault::ProviderStatus { status: 503 }),
+        };
+        let json = serde_json::to_value(&fault).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"code": "gave_up", "attempts": 3, "last": {"code": "provider_status", "status": 503}})
+        );
+        assert_eq!(serde_json::from_value::<SendFault>(json).unwrap(), fault);
+        assert_eq!(
+            fault.english(),
+            "provider answered 503 (gave up after 3 attempts)"
+        );
+    }
+}
