@@ -1,90 +1,31 @@
-//! Creating and reading jobs in PostgreSQL, and the requests people make of them.
-
-use crate::server::store::sql_int;
-use std::str::FromStr;
+//! Creating and reading jobs, and the requests people make of them, in PostgreSQL: the SQL
+//! under `shared::jobs` and `shared::run_command`.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{Postgres, QueryBuilder, Row, Transaction};
+use sqlx::postgres::PgRow;
+use sqlx::{Postgres, Row};
 use uuid::Uuid;
 
-use super::{Holder, JOB_COLUMNS, JobRow, PostgresStore, end_job, event_rows, insert_events};
-use crate::protocol::lifecycle::{Command, Control, Fence};
-use crate::protocol::{
-    InstanceView, ItemStatus, ItemView, JobCreatedEvent, JobId, JobView, ServerMsg,
+use super::{PgTx, PostgresStore};
+use crate::protocol::lifecycle::Control;
+use crate::protocol::{InstanceView, ItemStatus, JobId};
+use crate::server::store::shared::jobs::{
+    BulkTx, JobSql, Seqs, events_sql, items_query, jobs_query,
 };
-use crate::server::store::shared::{CommandTx, RUNNING_FENCE, resumed_event, run_command};
-use crate::server::store::{
-    Created, JobEnd, JobFilter, JobStore, NewBulkJob, StoreError, StoreResult, StoredEvent,
-    TenantId, Transition, item_key,
-};
-
-/// The tenant's job, locked for the rest of the transaction.
-async fn job_for_update(
-    tx: &mut Transaction<'static, Postgres>,
-    tenant: TenantId,
-    job: JobId,
-) -> StoreResult<Option<JobView>> {
-    let row: Option<JobRow> = sqlx::query_as(&format!(
-        "SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 AND tenant_id = $2 FOR UPDATE"
-    ))
-    .bind(job.0)
-    .bind(tenant.0)
-    .fetch_optional(&mut **tx)
-    .await?;
-    row.map(JobRow::into_view).transpose()
-}
-
-async fn job_in_tx(tx: &mut Transaction<'static, Postgres>, job: JobId) -> StoreResult<JobView> {
-    let row: JobRow = sqlx::query_as(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"))
-        .bind(job.0)
-        .fetch_one(&mut **tx)
-        .await?;
-    row.into_view()
-}
-
-impl PostgresStore {
-    /// Puts a job back in the queue (its items were re-queued already), writing `job_resumed`.
-    async fn requeue(
-        &self,
-        tx: &mut Transaction<'static, Postgres>,
-        job: JobId,
-        failed: i64,
-        unknown: i64,
-        message: String,
-    ) -> StoreResult<(JobView, StoredEvent)> {
-        let row: JobRow = sqlx::query_as(&format!(
-            "UPDATE jobs SET status = 'pending', control = NULL, finished_at = NULL, results = NULL, \
-             failed = failed - $1, unknown = unknown - $2, last_seq = last_seq + 1, updated_at = now() \
-             WHERE id = $3 RETURNING {JOB_COLUMNS}"
-        ))
-        .bind(failed)
-        .bind(unknown)
-        .bind(job.0)
-        .fetch_one(&mut **tx)
-        .await?;
-        let view = row.into_view()?;
-        let event = StoredEvent::from_msg(&resumed_event(
-            job,
-            view.last_seq,
-            Utc::now(),
-            message,
-            view.progress,
-        ));
-        insert_events(tx, std::slice::from_ref(&event), self.notify).await?;
-        Ok((view, event))
-    }
-}
+use crate::server::store::shared::rows::{self, JOB_COLUMNS};
+use crate::server::store::shared::{CommandTx, RUNNING_FENCE, dollars};
+use crate::server::store::{JobFilter, NewBulkJob, StoreResult, TenantId, item_key, sql_int};
 
 #[async_trait]
-impl JobStore for PostgresStore {
-    #[tracing::instrument(skip_all, fields(tenant = %new.tenant_id, recipients = new.recipients.len()))]
-    async fn create_bulk_job(&self, new: NewBulkJob) -> StoreResult<Created> {
-        let id = JobId(Uuid::now_v7());
-        let now = Utc::now();
-        let mut tx = self.write_tx().await?;
-        // The unique index decides a race between two requests with one key, not a prior SELECT.
-        let inserted: Option<JobRow> = sqlx::query_as(&format!(
+impl BulkTx for PgTx {
+    async fn insert_bulk_job(
+        &mut self,
+        id: JobId,
+        new: &NewBulkJob,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<PgRow>> {
+        Ok(sqlx::query(&format!(
             "INSERT INTO jobs (id, tenant_id, kind, status, idempotency_key, message, devices_limit, \
              total, skipped, last_seq, created_at, updated_at) \
              VALUES ($1, $2, 'bulk_send', 'pending', $3, $4, $5, $6, $7, 1, $8, $8) \
@@ -99,169 +40,93 @@ impl JobStore for PostgresStore {
         .bind(new.recipients.len() as i64)
         .bind(new.skipped as i64)
         .bind(now)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = inserted else {
-            let existing: JobRow = sqlx::query_as(&format!(
-                "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = $1 AND idempotency_key = $2"
-            ))
-            .bind(new.tenant_id.0)
-            .bind(new.idempotency_key.as_deref())
-            .fetch_one(&mut *tx)
-            .await?;
-            return Ok(Created::Existing(existing.into_view()?));
-        };
-        let keys: Vec<String> = (0..new.recipients.len() as u64)
-            .map(|i| item_key(id, i))
+        .fetch_optional(&mut *self.tx)
+        .await?)
+    }
+
+    async fn job_by_key(&mut self, tenant: TenantId, key: Option<&str>) -> StoreResult<PgRow> {
+        Ok(sqlx::query(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = $1 AND idempotency_key = $2"
+        ))
+        .bind(tenant.0)
+        .bind(key)
+        .fetch_one(&mut *self.tx)
+        .await?)
+    }
+
+    async fn insert_recipients(
+        &mut self,
+        job: JobId,
+        recipients: &[String],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let keys: Vec<String> = (0..recipients.len() as u64)
+            .map(|i| item_key(job, i))
             .collect();
         sqlx::query(
             "INSERT INTO items (job_id, idx, recipient, status, idempotency_key, updated_at) \
              SELECT $1, i.ord - 1, i.recipient, 'pending', i.key, $4 \
              FROM UNNEST($2::text[], $3::text[]) WITH ORDINALITY AS i(recipient, key, ord)",
         )
-        .bind(id.0)
-        .bind(&new.recipients)
+        .bind(job.0)
+        .bind(recipients)
         .bind(&keys)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut *self.tx)
         .await?;
-        let job = row.into_view()?;
-        let event = StoredEvent::from_msg(&ServerMsg::JobCreated(JobCreatedEvent {
-            job_id: id,
-            seq: 1,
-            at: now,
-            job: job.clone(),
-        }));
-        insert_events(&mut tx, std::slice::from_ref(&event), self.notify).await?;
-        tx.commit().await?;
-        Ok(Created::New { job, event })
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl JobSql for PostgresStore {
+    async fn job_in_tenant(&self, tenant: TenantId, job: JobId) -> StoreResult<bool> {
+        let row = sqlx::query("SELECT 1 FROM jobs WHERE id = $1 AND tenant_id = $2")
+            .bind(job.0)
+            .bind(tenant.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
     }
 
-    async fn job(&self, tenant: TenantId, id: JobId) -> StoreResult<Option<JobView>> {
-        let row: Option<JobRow> = sqlx::query_as(&format!(
+    async fn job_row(&self, tenant: TenantId, job: JobId) -> StoreResult<Option<PgRow>> {
+        Ok(sqlx::query(&format!(
             "SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 AND tenant_id = $2"
         ))
-        .bind(id.0)
+        .bind(job.0)
         .bind(tenant.0)
         .fetch_optional(&self.pool)
-        .await?;
-        row.map(JobRow::into_view).transpose()
+        .await?)
     }
 
-    async fn list_jobs(&self, tenant: TenantId, filter: &JobFilter) -> StoreResult<Vec<JobView>> {
-        let mut query = QueryBuilder::<Postgres>::new(format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = "
-        ));
-        query.push_bind(tenant.0);
-        if let Some(status) = filter.status {
-            query.push(" AND status = ").push_bind(status.as_str());
-        }
-        if let Some(kind) = filter.kind {
-            query.push(" AND kind = ").push_bind(kind.as_str());
-        }
-        query
-            .push(" ORDER BY id DESC LIMIT ")
-            .push_bind(filter.limit as i64);
-        let rows: Vec<JobRow> = query.build_query_as().fetch_all(&self.pool).await?;
-        rows.into_iter().map(JobRow::into_view).collect()
+    async fn job_rows(&self, tenant: TenantId, filter: &JobFilter) -> StoreResult<Vec<PgRow>> {
+        let mut query = jobs_query::<Postgres>(tenant.0, filter);
+        Ok(query.build().fetch_all(&self.pool).await?)
     }
 
-    async fn events_after(
+    async fn event_rows(&self, job: JobId, seqs: Seqs, limit: u32) -> StoreResult<Vec<PgRow>> {
+        let (sql, seq) = events_sql(seqs);
+        let sql = dollars(sql);
+        Ok(sqlx::query(&sql)
+            .bind(job.0)
+            .bind(sql_int(seq))
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    async fn item_rows(
         &self,
-        tenant: TenantId,
-        job: JobId,
-        after_seq: u64,
-        limit: u32,
-    ) -> StoreResult<Option<Vec<StoredEvent>>> {
-        if !self.job_in_tenant(tenant, job).await? {
-            return Ok(None);
-        }
-        let rows = sqlx::query(
-            "SELECT seq, type, payload FROM events WHERE job_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-        )
-        .bind(job.0)
-        .bind(sql_int(after_seq))
-        .bind(limit as i64)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(Some(event_rows(rows, job)))
-    }
-
-    async fn events_before(
-        &self,
-        tenant: TenantId,
-        job: JobId,
-        before_seq: u64,
-        limit: u32,
-    ) -> StoreResult<Option<Vec<StoredEvent>>> {
-        if !self.job_in_tenant(tenant, job).await? {
-            return Ok(None);
-        }
-        let rows = sqlx::query(
-            "SELECT seq, type, payload FROM events WHERE job_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
-        )
-        .bind(job.0)
-        .bind(sql_int(before_seq))
-        .bind(limit as i64)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut events = event_rows(rows, job);
-        events.reverse();
-        Ok(Some(events))
-    }
-
-    async fn items(
-        &self,
-        tenant: TenantId,
         job: JobId,
         status: Option<ItemStatus>,
         after: Option<u64>,
         limit: u32,
-    ) -> StoreResult<Option<Vec<ItemView>>> {
-        if !self.job_in_tenant(tenant, job).await? {
-            return Ok(None);
-        }
-        let mut query = QueryBuilder::<Postgres>::new(
-            "SELECT idx, recipient, status, device_id, attempts, error, fault, errors, updated_at \
-             FROM items WHERE job_id = ",
-        );
-        query.push_bind(job.0);
-        if let Some(status) = status {
-            query.push(" AND status = ").push_bind(status.as_str());
-        }
-        if let Some(after) = after {
-            query.push(" AND idx > ").push_bind(sql_int(after));
-        }
-        query.push(" ORDER BY idx LIMIT ").push_bind(limit as i64);
-        let rows = query.build().fetch_all(&self.pool).await?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(ItemView {
-                    index: row.get::<i64, _>("idx") as u64,
-                    recipient: row.get("recipient"),
-                    status: ItemStatus::from_str(row.get("status"))
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                    device_id: row.get::<Option<i32>, _>("device_id").map(|d| d as u32),
-                    attempts: row.get::<i32, _>("attempts") as u32,
-                    error: row.get("error"),
-                    // A fault this version cannot read falls back to the sentence beside it.
-                    fault: row
-                        .get::<Option<serde_json::Value>, _>("fault")
-                        .and_then(|f| serde_json::from_value(f).ok()),
-                    errors: row
-                        .get::<Option<serde_json::Value>, _>("errors")
-                        .map(serde_json::from_value)
-                        .transpose()
-                        .map_err(|e| StoreError::Corrupt(format!("item errors: {e}")))?
-                        .unwrap_or_default(),
-                    updated_at: row.get("updated_at"),
-                })
-            })
-            .collect::<StoreResult<Vec<_>>>()
-            .map(Some)
+    ) -> StoreResult<Vec<PgRow>> {
+        let mut query = items_query::<Postgres>(job.0, status, after, limit);
+        Ok(query.build().fetch_all(&self.pool).await?)
     }
 
-    async fn list_instances(&self, tenant: TenantId) -> StoreResult<Vec<InstanceView>> {
+    async fn instances(&self, tenant: TenantId) -> StoreResult<Vec<InstanceView>> {
         let rows = sqlx::query(
             "SELECT i.id, i.hostname, i.started_at, i.last_seen_at, \
              (SELECT coalesce(array_agg(j.id ORDER BY j.id), '{}') FROM jobs j WHERE j.lease_owner = i.id \
@@ -271,27 +136,16 @@ impl JobStore for PostgresStore {
         .bind(tenant.0)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| {
-                let tenant_jobs: Vec<JobId> = row
-                    .get::<Vec<Uuid>, _>("tenant_jobs")
-                    .into_iter()
-                    .map(JobId)
-                    .collect();
-                InstanceView {
-                    id: row.get("id"),
-                    hostname: row.get("hostname"),
-                    started_at: row.get("started_at"),
-                    last_seen_at: row.get("last_seen_at"),
-                    running_jobs: tenant_jobs.len() as u64,
-                    tenant_jobs,
-                }
-            })
-            .collect())
+        rows::all(&rows, |row| {
+            let tenant_jobs = row.get::<Vec<Uuid>, _>("tenant_jobs");
+            Ok(rows::instance(
+                row,
+                tenant_jobs.into_iter().map(JobId).collect(),
+            ))
+        })
     }
 
-    async fn prune_events(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
+    async fn delete_old_events(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
         Ok(sqlx::query(
             "DELETE FROM events WHERE job_id IN \
              (SELECT id FROM jobs WHERE finished_at IS NOT NULL AND finished_at < $1)",
@@ -301,44 +155,33 @@ impl JobStore for PostgresStore {
         .await?
         .rows_affected())
     }
-
-    #[tracing::instrument(skip_all, fields(job_id = %job, ?command))]
-    async fn command(
-        &self,
-        tenant: TenantId,
-        job: JobId,
-        command: Command,
-    ) -> StoreResult<Option<Transition>> {
-        let tx = self.write_tx().await?;
-        run_command(PostgresCommand { store: self, tx }, tenant, job, command).await
-    }
-}
-
-/// A command's write transaction.
-struct PostgresCommand<'a> {
-    store: &'a PostgresStore,
-    tx: Transaction<'static, Postgres>,
 }
 
 #[async_trait]
-impl CommandTx for PostgresCommand<'_> {
-    async fn locked_job(&mut self, tenant: TenantId, job: JobId) -> StoreResult<Option<JobView>> {
-        job_for_update(&mut self.tx, tenant, job).await
+impl CommandTx for PgTx {
+    async fn locked_job(&mut self, tenant: TenantId, job: JobId) -> StoreResult<Option<PgRow>> {
+        Ok(sqlx::query(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 AND tenant_id = $2 FOR UPDATE"
+        ))
+        .bind(job.0)
+        .bind(tenant.0)
+        .fetch_optional(&mut *self.tx)
+        .await?)
     }
 
-    async fn stop(
-        &mut self,
-        job: JobId,
-        fence: Fence,
-        end: JobEnd,
-    ) -> StoreResult<Option<StoredEvent>> {
-        end_job(&mut self.tx, job, Holder::of(fence), end, self.store.notify).await
+    async fn job_row(&mut self, job: JobId) -> StoreResult<PgRow> {
+        Ok(
+            sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"))
+                .bind(job.0)
+                .fetch_one(&mut *self.tx)
+                .await?,
+        )
     }
 
     async fn ask(&mut self, job: JobId, control: Control) -> StoreResult<bool> {
         let asked = sqlx::query(&format!(
             "UPDATE jobs SET control = $1, updated_at = now() WHERE id = $2 AND {} RETURNING id",
-            RUNNING_FENCE.replace("?1", "$1")
+            dollars(RUNNING_FENCE)
         ))
         .bind(control.column())
         .bind(job.0)
@@ -375,18 +218,17 @@ impl CommandTx for PostgresCommand<'_> {
         job: JobId,
         failed: i64,
         unknown: i64,
-        message: String,
-    ) -> StoreResult<(JobView, StoredEvent)> {
-        self.store
-            .requeue(&mut self.tx, job, failed, unknown, message)
-            .await
-    }
-
-    async fn reread(&mut self, job: JobId) -> StoreResult<JobView> {
-        job_in_tx(&mut self.tx, job).await
-    }
-
-    async fn commit(self) -> StoreResult<()> {
-        Ok(self.tx.commit().await?)
+        _now: DateTime<Utc>,
+    ) -> StoreResult<PgRow> {
+        Ok(sqlx::query(&format!(
+            "UPDATE jobs SET status = 'pending', control = NULL, finished_at = NULL, results = NULL, \
+             failed = failed - $1, unknown = unknown - $2, last_seq = last_seq + 1, updated_at = now() \
+             WHERE id = $3 RETURNING {JOB_COLUMNS}"
+        ))
+        .bind(failed)
+        .bind(unknown)
+        .bind(job.0)
+        .fetch_one(&mut *self.tx)
+        .await?)
     }
 }

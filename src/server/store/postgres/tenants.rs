@@ -7,26 +7,16 @@ use uuid::Uuid;
 
 use super::PostgresStore;
 use crate::protocol::{TokenView, UserView};
-use crate::server::store::{
-    Role, Session, StoreError, StoreResult, Tenant, TenantId, TenantStore, User,
+use crate::server::store::shared::rows;
+use crate::server::store::shared::{
+    Backend, WriteTx, new_tenant, new_token, new_user, unless_taken,
 };
-
-fn tenant_row(row: sqlx::postgres::PgRow) -> Tenant {
-    Tenant {
-        id: TenantId(row.get("id")),
-        name: row.get("name"),
-        created_at: row.get("created_at"),
-    }
-}
+use crate::server::store::{Role, Session, StoreResult, Tenant, TenantId, TenantStore, User};
 
 #[async_trait]
 impl TenantStore for PostgresStore {
     async fn create_tenant(&self, name: &str) -> StoreResult<Tenant> {
-        let tenant = Tenant {
-            id: TenantId(Uuid::now_v7()),
-            name: name.to_owned(),
-            created_at: Utc::now(),
-        };
+        let tenant = new_tenant(name);
         let inserted = sqlx::query(
             "INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
         )
@@ -35,11 +25,9 @@ impl TenantStore for PostgresStore {
         .bind(tenant.created_at)
         .execute(&self.pool)
         .await?;
-        if inserted.rows_affected() == 0 {
-            return Err(StoreError::Conflict(format!(
-                "a tenant named {name:?} already exists"
-            )));
-        }
+        unless_taken(inserted.rows_affected(), || {
+            format!("a tenant named {name:?} already exists")
+        })?;
         Ok(tenant)
     }
 
@@ -48,7 +36,7 @@ impl TenantStore for PostgresStore {
             .bind(name)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.map(tenant_row))
+        row.as_ref().map(rows::tenant).transpose()
     }
 
     async fn tenant(&self, id: TenantId) -> StoreResult<Option<Tenant>> {
@@ -56,7 +44,7 @@ impl TenantStore for PostgresStore {
             .bind(id.0)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.map(tenant_row))
+        row.as_ref().map(rows::tenant).transpose()
     }
 
     async fn create_api_token(
@@ -65,13 +53,7 @@ impl TenantStore for PostgresStore {
         name: &str,
         token_hash: &str,
     ) -> StoreResult<TokenView> {
-        let token = TokenView {
-            id: Uuid::now_v7(),
-            name: name.to_owned(),
-            created_at: Utc::now(),
-            last_used_at: None,
-            revoked_at: None,
-        };
+        let token = new_token(name);
         sqlx::query(
             "INSERT INTO api_tokens (id, tenant_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -93,16 +75,7 @@ impl TenantStore for PostgresStore {
         .bind(tenant.0)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| TokenView {
-                id: row.get("id"),
-                name: row.get("name"),
-                created_at: row.get("created_at"),
-                last_used_at: row.get("last_used_at"),
-                revoked_at: row.get("revoked_at"),
-            })
-            .collect())
+        rows::all(&rows, rows::token)
     }
 
     async fn revoke_token(&self, tenant: TenantId, id: Uuid) -> StoreResult<Option<String>> {
@@ -138,13 +111,7 @@ impl TenantStore for PostgresStore {
         password_hash: &str,
         role: Role,
     ) -> StoreResult<User> {
-        let user = User {
-            id: Uuid::now_v7(),
-            tenant_id: tenant,
-            username: username.to_owned(),
-            password_hash: password_hash.to_owned(),
-            role,
-        };
+        let user = new_user(tenant, username, password_hash, role);
         let inserted = sqlx::query(
             "INSERT INTO users (id, tenant_id, username, password_hash, role, created_at) \
              VALUES ($1, $2, $3, $4, $5, now()) ON CONFLICT (tenant_id, username) DO NOTHING",
@@ -156,11 +123,9 @@ impl TenantStore for PostgresStore {
         .bind(role.as_str())
         .execute(&self.pool)
         .await?;
-        if inserted.rows_affected() == 0 {
-            return Err(StoreError::Conflict(format!(
-                "this tenant already has a user called {username:?}"
-            )));
-        }
+        unless_taken(inserted.rows_affected(), || {
+            format!("this tenant already has a user called {username:?}")
+        })?;
         Ok(user)
     }
 
@@ -177,16 +142,7 @@ impl TenantStore for PostgresStore {
         .bind(username)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|row| {
-            Ok(User {
-                id: row.get("id"),
-                tenant_id: TenantId(row.get("tenant_id")),
-                username: row.get("username"),
-                password_hash: row.get("password_hash"),
-                role: Role::parse(row.get("role"))?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(rows::user).transpose()
     }
 
     async fn list_users(&self, tenant: TenantId) -> StoreResult<Vec<UserView>> {
@@ -196,15 +152,7 @@ impl TenantStore for PostgresStore {
         .bind(tenant.0)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| UserView {
-                id: row.get("id"),
-                username: row.get("username"),
-                role: row.get("role"),
-                created_at: row.get("created_at"),
-            })
-            .collect())
+        rows::all(&rows, rows::user_view)
     }
 
     async fn set_role(&self, tenant: TenantId, user: Uuid, role: Role) -> StoreResult<bool> {
@@ -219,19 +167,19 @@ impl TenantStore for PostgresStore {
     }
 
     async fn delete_user(&self, tenant: TenantId, user: Uuid) -> StoreResult<Option<Vec<String>>> {
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.write().await?;
         let sessions: Vec<String> = sqlx::query_scalar(
             "SELECT s.id_hash FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE u.id = $1 AND u.tenant_id = $2",
         )
         .bind(user)
         .bind(tenant.0)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut *tx.tx)
         .await?;
         let deleted = sqlx::query("DELETE FROM users WHERE id = $1 AND tenant_id = $2")
             .bind(user)
             .bind(tenant.0)
-            .execute(&mut *tx)
+            .execute(&mut *tx.tx)
             .await?
             .rows_affected();
         tx.commit().await?;
@@ -264,17 +212,7 @@ impl TenantStore for PostgresStore {
         .bind(id_hash)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|row| {
-            Ok(Session {
-                id_hash: id_hash.to_owned(),
-                user_id: row.get("user_id"),
-                tenant_id: TenantId(row.get("tenant_id")),
-                username: row.get("username"),
-                role: Role::parse(row.get("role"))?,
-                expires_at: row.get("expires_at"),
-            })
-        })
-        .transpose()
+        row.map(|row| rows::session(&row, id_hash)).transpose()
     }
 
     async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {

@@ -1,287 +1,119 @@
-//! What runners do: claim jobs and items under a lease, record outcomes, finish.
+//! What runners do, in SQLite: the SQL under `shared::engine`. The write gate orders claims, so
+//! a plain SELECT finds the job to claim.
 
-use crate::server::store::sql_int;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Sqlite};
 
-use super::{
-    Holder, INSERT_CHUNK, JOB_COLUMNS, JobRow, SqliteStore, end_job, event_rows, insert_events,
-    millis, parse_uuid,
-};
-use crate::protocol::{ItemStatus, JobId};
-use crate::server::store::shared::{UNKNOWN_ERROR, outcome_events, started_event, unknown_fault};
-use crate::server::store::{
-    ClaimedJob, Control, EngineStore, InFlightPolicy, ItemOutcome, ItemToSend, JobEnd, StoreError,
-    StoreResult, StoredEvent, TenantId,
-};
-
-/// Fails with `LeaseLost` unless `owner` holds the job's lease.
-async fn holds_lease(
-    tx: &mut sqlx::Transaction<'_, Sqlite>,
-    job: JobId,
-    owner: &str,
-) -> StoreResult<()> {
-    sqlx::query("SELECT 1 FROM jobs WHERE id = ? AND lease_owner = ?")
-        .bind(job.to_string())
-        .bind(owner)
-        .fetch_optional(&mut **tx)
-        .await?
-        .map(|_| ())
-        .ok_or(StoreError::LeaseLost(job))
-}
-
-impl SqliteStore {
-    /// Sets `assignment` on those of `idxs` still `sending`, fenced by the runner's lease.
-    async fn update_sending(
-        &self,
-        job: JobId,
-        owner: &str,
-        idxs: &[u64],
-        assignment: &'static str,
-    ) -> StoreResult<()> {
-        if idxs.is_empty() {
-            return Ok(());
-        }
-        let (_gate, mut tx) = self.write_tx().await?;
-        holds_lease(&mut tx, job, owner).await?;
-        for chunk in idxs.chunks(INSERT_CHUNK) {
-            let mut update = QueryBuilder::<Sqlite>::new(format!(
-                "UPDATE items SET {assignment} WHERE status = 'sending' AND job_id = "
-            ));
-            update.push_bind(job.to_string()).push(" AND idx IN (");
-            let mut list = update.separated(", ");
-            for idx in chunk {
-                list.push_bind(*idx as i64);
-            }
-            update.push(")");
-            update.build().execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-}
+use super::{INSERT_CHUNK, SqliteStore, SqliteTx, millis};
+use crate::protocol::JobId;
+use crate::server::store::shared::engine::EngineSql;
+use crate::server::store::shared::rows::JOB_COLUMNS;
+use crate::server::store::shared::{Backend, EngineTx, UNKNOWN_ERROR, WriteTx, unknown_fault};
+use crate::server::store::{InFlightPolicy, ItemOutcome, StoreError, StoreResult};
 
 #[async_trait]
-impl EngineStore for SqliteStore {
-    async fn heartbeat_instance(
-        &self,
-        id: &str,
-        hostname: &str,
-        started_at: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        let _gate = self.write_turn().await;
-        sqlx::query(
-            "INSERT INTO instances (id, hostname, started_at, last_seen_at) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
-        )
-        .bind(id)
-        .bind(hostname)
-        .bind(millis(started_at))
-        .bind(millis(Utc::now()))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn events_since(
-        &self,
-        job: JobId,
-        after_seq: u64,
-        limit: u32,
-    ) -> StoreResult<Vec<StoredEvent>> {
-        let rows = sqlx::query(
-            "SELECT seq, type, payload FROM events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-        )
-        .bind(job.to_string())
-        .bind(sql_int(after_seq))
-        .bind(limit as i64)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(event_rows(rows, job))
-    }
-
-    async fn job_tenant(&self, job: JobId) -> StoreResult<Option<TenantId>> {
-        let tenant: Option<String> = sqlx::query_scalar("SELECT tenant_id FROM jobs WHERE id = ?")
-            .bind(job.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
-        tenant.map(|t| parse_uuid(&t).map(TenantId)).transpose()
-    }
-
-    #[tracing::instrument(skip_all, fields(owner))]
-    async fn claim_job(
-        &self,
-        owner: &str,
-        lease_until: DateTime<Utc>,
-        in_flight: InFlightPolicy,
-    ) -> StoreResult<Option<ClaimedJob>> {
-        let now = Utc::now();
-        let now_ms = millis(now);
-        let (_gate, mut tx) = self.write_tx().await?;
-        let candidate = sqlx::query(
+impl EngineTx for SqliteTx<'_> {
+    async fn claimable(&mut self, now: DateTime<Utc>) -> StoreResult<Option<SqliteRow>> {
+        Ok(sqlx::query(
             "SELECT id, tenant_id, status, control FROM jobs \
              WHERE kind <> 'external' \
              AND (status = 'pending' OR (status = 'processing' AND lease_expires_at < ?)) \
              ORDER BY id LIMIT 1",
         )
-        .bind(now_ms)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(candidate) = candidate else {
-            return Ok(None);
-        };
-        let id: String = candidate.get("id");
-        let job_id = JobId(parse_uuid(&id)?);
-        let tenant_id = TenantId(parse_uuid(candidate.get("tenant_id"))?);
-        let rescued = candidate.get::<String, _>("status") == "processing";
-        let control =
-            Control::from_column(candidate.get::<Option<String>, _>("control").as_deref());
-        let mut newly_unknown = 0_i64;
-        if rescued {
-            let reset = match in_flight {
-                InFlightPolicy::Retry => sqlx::query(
-                    "UPDATE items SET status = 'pending', updated_at = ? WHERE job_id = ? AND status = 'sending'",
-                )
-                .bind(now_ms)
-                .bind(&id),
-                InFlightPolicy::MarkUnknown => sqlx::query(
-                    "UPDATE items SET status = 'unknown', updated_at = ?1, error = ?2, fault = ?4 \
-                     WHERE job_id = ?3 AND status = 'sending' AND handed = 1",
-                )
-                .bind(now_ms)
-                .bind(UNKNOWN_ERROR)
-                .bind(&id)
-                .bind(unknown_fault().to_string()),
-            }
-            .execute(&mut *tx)
-            .await?;
-            // Claimed but never handed to the provider: nobody sent them, so they are simply
-            // still to do.
-            sqlx::query(
-                "UPDATE items SET status = 'pending', updated_at = ? WHERE job_id = ? AND status = 'sending'",
-            )
-            .bind(now_ms)
-            .bind(&id)
-            .execute(&mut *tx)
-            .await?;
-            if in_flight == InFlightPolicy::MarkUnknown {
-                newly_unknown = reset.rows_affected() as i64;
-            }
-        }
-        let row: JobRow = sqlx::query_as(&format!(
-            "UPDATE jobs SET status = 'processing', lease_owner = ?, lease_expires_at = ?, \
-             started_at = COALESCE(started_at, ?), unknown = unknown + ?, last_seq = last_seq + 1, \
-             updated_at = ? WHERE id = ? RETURNING {JOB_COLUMNS}"
-        ))
-        .bind(owner)
-        .bind(millis(lease_until))
-        .bind(now_ms)
-        .bind(newly_unknown)
-        .bind(now_ms)
-        .bind(&id)
-        .fetch_one(&mut *tx)
-        .await?;
-        let params = row
-            .params
-            .as_deref()
-            .and_then(|p| serde_json::from_str(p).ok());
-        let job = row.into_view()?;
-        let started = StoredEvent::from_msg(&started_event(
-            job_id,
-            job.last_seq,
-            now,
-            rescued,
-            newly_unknown,
-            job.progress,
-            owner,
-        ));
-        insert_events(&mut tx, std::slice::from_ref(&started), now_ms).await?;
-        tx.commit().await?;
-        Ok(Some(ClaimedJob {
-            job,
-            tenant_id,
-            started,
-            rescued,
-            control,
-            params,
-        }))
+        .bind(millis(now))
+        .fetch_optional(&mut *self.tx)
+        .await?)
     }
 
-    async fn renew_lease(
-        &self,
+    async fn reset_in_flight(
+        &mut self,
+        job: JobId,
+        in_flight: InFlightPolicy,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let reset = match in_flight {
+            InFlightPolicy::Retry => sqlx::query(
+                "UPDATE items SET status = 'pending', updated_at = ? WHERE job_id = ? AND status = 'sending'",
+            )
+            .bind(millis(now))
+            .bind(job.to_string()),
+            InFlightPolicy::MarkUnknown => sqlx::query(
+                "UPDATE items SET status = 'unknown', updated_at = ?1, error = ?2, fault = ?4 \
+                 WHERE job_id = ?3 AND status = 'sending' AND handed = 1",
+            )
+            .bind(millis(now))
+            .bind(UNKNOWN_ERROR)
+            .bind(job.to_string())
+            .bind(unknown_fault().to_string()),
+        };
+        Ok(reset.execute(&mut *self.tx).await?.rows_affected())
+    }
+
+    async fn requeue_sending(&mut self, job: JobId, now: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE items SET status = 'pending', updated_at = ? WHERE job_id = ? AND status = 'sending'",
+        )
+        .bind(millis(now))
+        .bind(job.to_string())
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn take_lease(
+        &mut self,
         job: JobId,
         owner: &str,
         lease_until: DateTime<Utc>,
-    ) -> StoreResult<Control> {
-        let _gate = self.write_turn().await;
-        let row = sqlx::query(
-            "UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND lease_owner = ? \
-             AND status = 'processing' RETURNING control",
-        )
-        .bind(millis(lease_until))
-        .bind(job.to_string())
+        newly_unknown: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<SqliteRow> {
+        Ok(sqlx::query(&format!(
+            "UPDATE jobs SET status = 'processing', lease_owner = ?1, lease_expires_at = ?2, \
+             started_at = COALESCE(started_at, ?3), unknown = unknown + ?4, last_seq = last_seq + 1, \
+             updated_at = ?3 WHERE id = ?5 RETURNING {JOB_COLUMNS}"
+        ))
         .bind(owner)
-        .fetch_optional(&self.pool)
-        .await?;
-        match row {
-            None => Err(StoreError::LeaseLost(job)),
-            Some(row) => Ok(Control::from_column(
-                row.get::<Option<String>, _>("control").as_deref(),
-            )),
-        }
+        .bind(millis(lease_until))
+        .bind(millis(now))
+        .bind(newly_unknown)
+        .bind(job.to_string())
+        .fetch_one(&mut *self.tx)
+        .await?)
     }
 
-    async fn claim_items(
-        &self,
-        job: JobId,
-        owner: &str,
-        limit: u32,
-    ) -> StoreResult<Vec<ItemToSend>> {
-        let (_gate, mut tx) = self.write_tx().await?;
-        holds_lease(&mut tx, job, owner).await?;
-        let rows = sqlx::query(
-            "UPDATE items SET status = 'sending', handed = 0, updated_at = ? WHERE job_id = ? AND idx IN \
-             (SELECT idx FROM items WHERE job_id = ? AND status = 'pending' ORDER BY idx LIMIT ?) \
+    async fn holds_lease(&mut self, job: JobId, owner: &str) -> StoreResult<bool> {
+        let row = sqlx::query("SELECT 1 FROM jobs WHERE id = ? AND lease_owner = ?")
+            .bind(job.to_string())
+            .bind(owner)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    async fn take_items(&mut self, job: JobId, limit: u32) -> StoreResult<Vec<SqliteRow>> {
+        Ok(sqlx::query(
+            "UPDATE items SET status = 'sending', handed = 0, updated_at = ?1 WHERE job_id = ?2 AND idx IN \
+             (SELECT idx FROM items WHERE job_id = ?2 AND status = 'pending' ORDER BY idx LIMIT ?3) \
              RETURNING idx, recipient, idempotency_key, attempts",
         )
         .bind(millis(Utc::now()))
         .bind(job.to_string())
-        .bind(job.to_string())
         .bind(limit as i64)
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        let mut items: Vec<ItemToSend> = rows
-            .into_iter()
-            .map(|row| ItemToSend {
-                idx: row.get::<i64, _>("idx") as u64,
-                recipient: row.get("recipient"),
-                idempotency_key: row.get("idempotency_key"),
-                attempts: row.get::<i64, _>("attempts") as u32,
-            })
-            .collect();
-        items.sort_by_key(|item| item.idx);
-        Ok(items)
+        .fetch_all(&mut *self.tx)
+        .await?)
     }
 
-    #[tracing::instrument(skip_all, fields(job_id = %job, outcomes = outcomes.len()))]
-    async fn record_outcomes(
-        &self,
+    async fn write_outcomes<'o>(
+        &mut self,
         job: JobId,
-        owner: &str,
-        outcomes: &[ItemOutcome],
-    ) -> StoreResult<Vec<StoredEvent>> {
-        if outcomes.is_empty() {
-            return Ok(Vec::new());
-        }
-        let now = Utc::now();
-        let now_ms = millis(now);
-        let job_key = job.to_string();
-        let (_gate, mut tx) = self.write_tx().await?;
-        // Items first: only outcomes for items still `sending` count, so a repeated outcome
-        // can never count twice. One statement for the whole batch (the outcomes as one JSON
-        // array): a statement per row costs a round trip to SQLite's thread each.
+        outcomes: &'o [ItemOutcome],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<&'o ItemOutcome>> {
+        // One statement for the whole batch (the outcomes as one JSON array): a statement per
+        // row costs a round trip to SQLite's thread each.
         let batch: Vec<serde_json::Value> = outcomes
             .iter()
             .map(|o| {
@@ -321,24 +153,26 @@ impl EngineStore for SqliteStore {
              WHERE items.status = 'sending' \
              RETURNING idx",
         )
-        .bind(now_ms)
+        .bind(millis(now))
         .bind(serde_json::Value::Array(batch).to_string())
-        .bind(&job_key)
-        .fetch_all(&mut *tx)
+        .bind(job.to_string())
+        .fetch_all(&mut *self.tx)
         .await?;
         // In the batch's order (its events are numbered that way), each item once.
         let mut updated: std::collections::HashSet<u64> =
             updated.into_iter().map(|idx| idx as u64).collect();
-        let recorded: Vec<&ItemOutcome> =
-            outcomes.iter().filter(|o| updated.remove(&o.idx)).collect();
-        let count =
-            |status: ItemStatus| recorded.iter().filter(|o| o.status == status).count() as i64;
-        let (sent, failed, unknown) = (
-            count(ItemStatus::Sent),
-            count(ItemStatus::Failed),
-            count(ItemStatus::Unknown),
-        );
-        let row = sqlx::query(
+        Ok(outcomes.iter().filter(|o| updated.remove(&o.idx)).collect())
+    }
+
+    async fn count_outcomes(
+        &mut self,
+        job: JobId,
+        owner: &str,
+        (sent, failed, unknown): (i64, i64, i64),
+        events: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<SqliteRow>> {
+        Ok(sqlx::query(
             "UPDATE jobs SET sent = sent + ?, failed = failed + ?, unknown = unknown + ?, \
              last_seq = last_seq + ?, updated_at = ? WHERE id = ? AND lease_owner = ? \
              RETURNING sent, failed, unknown, total, last_seq",
@@ -346,47 +180,90 @@ impl EngineStore for SqliteStore {
         .bind(sent)
         .bind(failed)
         .bind(unknown)
-        .bind(recorded.len() as i64)
-        .bind(now_ms)
-        .bind(&job_key)
+        .bind(events)
+        .bind(millis(now))
+        .bind(job.to_string())
         .bind(owner)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut *self.tx)
+        .await?)
+    }
+}
+
+#[async_trait]
+impl EngineSql for SqliteStore {
+    const HANDED: &'static str = "handed = 1";
+
+    async fn heartbeat(
+        &self,
+        id: &str,
+        hostname: &str,
+        started_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let _gate = self.write_turn().await;
+        sqlx::query(
+            "INSERT INTO instances (id, hostname, started_at, last_seen_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
+        )
+        .bind(id)
+        .bind(hostname)
+        .bind(millis(started_at))
+        .bind(millis(Utc::now()))
+        .execute(&self.pool)
         .await?;
-        let Some(row) = row else {
+        Ok(())
+    }
+
+    async fn tenant_row(&self, job: JobId) -> StoreResult<Option<SqliteRow>> {
+        Ok(sqlx::query("SELECT tenant_id FROM jobs WHERE id = ?")
+            .bind(job.to_string())
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn extend_lease(
+        &self,
+        job: JobId,
+        owner: &str,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<Option<SqliteRow>> {
+        let _gate = self.write_turn().await;
+        Ok(sqlx::query(
+            "UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND lease_owner = ? \
+             AND status = 'processing' RETURNING control",
+        )
+        .bind(millis(lease_until))
+        .bind(job.to_string())
+        .bind(owner)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn update_sending(
+        &self,
+        job: JobId,
+        owner: &str,
+        idxs: &[u64],
+        assignment: &'static str,
+    ) -> StoreResult<()> {
+        if idxs.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.write().await?;
+        if !tx.holds_lease(job, owner).await? {
             return Err(StoreError::LeaseLost(job));
-        };
-        let last_seq = row.get::<i64, _>("last_seq") as u64;
-        let total: i64 = row.get("total");
-        // Counters before this batch, then advanced one outcome at a time so each event
-        // carries the counters as of that event.
-        let before = (
-            row.get::<i64, _>("sent") - sent,
-            row.get::<i64, _>("failed") - failed,
-            row.get::<i64, _>("unknown") - unknown,
-        );
-        let first_seq = last_seq + 1 - recorded.len() as u64;
-        let events = outcome_events(job, first_seq, now, &recorded, before, total);
-        insert_events(&mut tx, &events, now_ms).await?;
-        tx.commit().await?;
-        Ok(events)
-    }
-
-    async fn release_items(&self, job: JobId, owner: &str, idxs: &[u64]) -> StoreResult<()> {
-        self.update_sending(job, owner, idxs, "status = 'pending'")
-            .await
-    }
-
-    async fn mark_handed(&self, job: JobId, owner: &str, idxs: &[u64]) -> StoreResult<()> {
-        self.update_sending(job, owner, idxs, "handed = 1").await
-    }
-
-    #[tracing::instrument(skip_all, fields(job_id = %job))]
-    async fn finish_job(&self, job: JobId, owner: &str, end: JobEnd) -> StoreResult<StoredEvent> {
-        let (_gate, mut tx) = self.write_tx().await?;
-        let event = end_job(&mut tx, job, Holder::Runner(owner), end)
-            .await?
-            .ok_or(StoreError::LeaseLost(job))?;
-        tx.commit().await?;
-        Ok(event)
+        }
+        for chunk in idxs.chunks(INSERT_CHUNK) {
+            let mut update = QueryBuilder::<Sqlite>::new(format!(
+                "UPDATE items SET {assignment} WHERE status = 'sending' AND job_id = "
+            ));
+            update.push_bind(job.to_string()).push(" AND idx IN (");
+            let mut list = update.separated(", ");
+            for idx in chunk {
+                list.push_bind(*idx as i64);
+            }
+            update.push(")");
+            update.build().execute(&mut *tx.tx).await?;
+        }
+        tx.commit().await
     }
 }

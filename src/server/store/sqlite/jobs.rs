@@ -1,67 +1,69 @@
-//! Creating and reading jobs, and the requests people make of them (cancel, pause, resume, retry).
-
-use crate::server::store::sql_int;
-use std::str::FromStr;
+//! Creating and reading jobs, and the requests people make of them, in SQLite: the SQL under
+//! `shared::jobs` and `shared::run_command`.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
-use super::{
-    Holder, INSERT_CHUNK, JOB_COLUMNS, JobRow, SqliteStore, end_job, event_rows, from_millis,
-    insert_events, millis, parse_uuid,
+use super::{INSERT_CHUNK, SqliteStore, SqliteTx, millis};
+use crate::protocol::lifecycle::Control;
+use crate::protocol::{InstanceView, ItemStatus, JobId};
+use crate::server::store::shared::jobs::{
+    BulkTx, JobSql, Seqs, events_sql, items_query, jobs_query,
 };
-use crate::protocol::lifecycle::{Command, Control, Fence};
-use crate::protocol::{
-    InstanceView, ItemStatus, ItemView, JobCreatedEvent, JobId, JobView, ServerMsg,
-};
-use crate::server::store::shared::{CommandTx, RUNNING_FENCE, resumed_event, run_command};
+use crate::server::store::shared::rows::{self, JOB_COLUMNS};
+use crate::server::store::shared::{Backend, CommandTx, RUNNING_FENCE, WriteTx};
 use crate::server::store::{
-    Created, JobEnd, JobFilter, JobStore, NewBulkJob, StoreError, StoreResult, StoredEvent,
-    TenantId, Transition, item_key,
+    JobFilter, NewBulkJob, StoreError, StoreResult, TenantId, item_key, sql_int,
 };
 
 #[async_trait]
-impl JobStore for SqliteStore {
-    #[tracing::instrument(skip_all, fields(tenant = %new.tenant_id, recipients = new.recipients.len()))]
-    async fn create_bulk_job(&self, new: NewBulkJob) -> StoreResult<Created> {
-        let id = JobId(Uuid::now_v7());
-        let now = Utc::now();
-        let now_ms = millis(now);
-        let total = new.recipients.len() as i64;
-        let (_gate, mut tx) = self.write_tx().await?;
-        // The unique index decides a race between two requests with one key, not a prior SELECT.
-        let inserted = sqlx::query(
+impl BulkTx for SqliteTx<'_> {
+    async fn insert_bulk_job(
+        &mut self,
+        id: JobId,
+        new: &NewBulkJob,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<SqliteRow>> {
+        Ok(sqlx::query(&format!(
             "INSERT INTO jobs (id, tenant_id, kind, status, idempotency_key, message, devices_limit, \
              total, skipped, last_seq, created_at, updated_at) \
-             VALUES (?, ?, 'bulk_send', 'pending', ?, ?, ?, ?, ?, 1, ?, ?) \
-             ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING",
-        )
+             VALUES (?1, ?2, 'bulk_send', 'pending', ?3, ?4, ?5, ?6, ?7, 1, ?8, ?8) \
+             ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING \
+             RETURNING {JOB_COLUMNS}"
+        ))
         .bind(id.to_string())
         .bind(new.tenant_id.to_string())
         .bind(new.idempotency_key.as_deref())
         .bind(&new.message)
         .bind(new.devices_limit as i64)
-        .bind(total)
+        .bind(new.recipients.len() as i64)
         .bind(new.skipped as i64)
-        .bind(now_ms)
-        .bind(now_ms)
-        .execute(&mut *tx)
-        .await?;
-        if inserted.rows_affected() == 0 {
-            let row: JobRow = sqlx::query_as(&format!(
-                "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = ? AND idempotency_key = ?"
-            ))
-            .bind(new.tenant_id.to_string())
-            .bind(new.idempotency_key.as_deref())
-            .fetch_one(&mut *tx)
-            .await?;
-            return Ok(Created::Existing(row.into_view()?));
-        }
+        .bind(millis(now))
+        .fetch_optional(&mut *self.tx)
+        .await?)
+    }
 
-        let job_id = id.to_string();
-        for (chunk_no, chunk) in new.recipients.chunks(INSERT_CHUNK).enumerate() {
+    async fn job_by_key(&mut self, tenant: TenantId, key: Option<&str>) -> StoreResult<SqliteRow> {
+        Ok(sqlx::query(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = ? AND idempotency_key = ?"
+        ))
+        .bind(tenant.to_string())
+        .bind(key)
+        .fetch_one(&mut *self.tx)
+        .await?)
+    }
+
+    async fn insert_recipients(
+        &mut self,
+        job: JobId,
+        recipients: &[String],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let job_id = job.to_string();
+        for (chunk_no, chunk) in recipients.chunks(INSERT_CHUNK).enumerate() {
             let mut insert = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO items (job_id, idx, recipient, status, idempotency_key, updated_at) ",
             );
@@ -72,154 +74,63 @@ impl JobStore for SqliteStore {
                     .push_bind(idx as i64)
                     .push_bind(recipient.clone())
                     .push_bind("pending")
-                    .push_bind(item_key(id, idx))
-                    .push_bind(now_ms);
+                    .push_bind(item_key(job, idx))
+                    .push_bind(millis(now));
             });
-            insert.build().execute(&mut *tx).await?;
+            insert.build().execute(&mut *self.tx).await?;
         }
+        Ok(())
+    }
+}
 
-        let row: JobRow = sqlx::query_as(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?"))
-            .bind(&job_id)
-            .fetch_one(&mut *tx)
+#[async_trait]
+impl JobSql for SqliteStore {
+    async fn job_in_tenant(&self, tenant: TenantId, job: JobId) -> StoreResult<bool> {
+        let row = sqlx::query("SELECT 1 FROM jobs WHERE id = ? AND tenant_id = ?")
+            .bind(job.to_string())
+            .bind(tenant.to_string())
+            .fetch_optional(&self.pool)
             .await?;
-        let job = row.into_view()?;
-        let event = StoredEvent::from_msg(&ServerMsg::JobCreated(JobCreatedEvent {
-            job_id: id,
-            seq: 1,
-            at: now,
-            job: job.clone(),
-        }));
-        insert_events(&mut tx, std::slice::from_ref(&event), now_ms).await?;
-        tx.commit().await?;
-        Ok(Created::New { job, event })
+        Ok(row.is_some())
     }
 
-    async fn job(&self, tenant: TenantId, id: JobId) -> StoreResult<Option<JobView>> {
-        let row: Option<JobRow> = sqlx::query_as(&format!(
+    async fn job_row(&self, tenant: TenantId, job: JobId) -> StoreResult<Option<SqliteRow>> {
+        Ok(sqlx::query(&format!(
             "SELECT {JOB_COLUMNS} FROM jobs WHERE id = ? AND tenant_id = ?"
         ))
-        .bind(id.to_string())
+        .bind(job.to_string())
         .bind(tenant.to_string())
         .fetch_optional(&self.pool)
-        .await?;
-        row.map(JobRow::into_view).transpose()
+        .await?)
     }
 
-    async fn list_jobs(&self, tenant: TenantId, filter: &JobFilter) -> StoreResult<Vec<JobView>> {
-        let mut query = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = "
-        ));
-        query.push_bind(tenant.to_string());
-        if let Some(status) = filter.status {
-            query.push(" AND status = ").push_bind(status.as_str());
-        }
-        if let Some(kind) = filter.kind {
-            query.push(" AND kind = ").push_bind(kind.as_str());
-        }
-        // UUID v7 ids sort by creation time.
-        query
-            .push(" ORDER BY id DESC LIMIT ")
-            .push_bind(filter.limit as i64);
-        let rows: Vec<JobRow> = query.build_query_as().fetch_all(&self.pool).await?;
-        rows.into_iter().map(JobRow::into_view).collect()
+    async fn job_rows(&self, tenant: TenantId, filter: &JobFilter) -> StoreResult<Vec<SqliteRow>> {
+        let mut query = jobs_query::<Sqlite>(tenant.to_string(), filter);
+        Ok(query.build().fetch_all(&self.pool).await?)
     }
 
-    async fn events_after(
+    async fn event_rows(&self, job: JobId, seqs: Seqs, limit: u32) -> StoreResult<Vec<SqliteRow>> {
+        let (sql, seq) = events_sql(seqs);
+        Ok(sqlx::query(sql)
+            .bind(job.to_string())
+            .bind(sql_int(seq))
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    async fn item_rows(
         &self,
-        tenant: TenantId,
-        job: JobId,
-        after_seq: u64,
-        limit: u32,
-    ) -> StoreResult<Option<Vec<StoredEvent>>> {
-        if !self.job_in_tenant(tenant, job).await? {
-            return Ok(None);
-        }
-        let rows = sqlx::query(
-            "SELECT seq, type, payload FROM events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-        )
-        .bind(job.to_string())
-        .bind(sql_int(after_seq))
-        .bind(limit as i64)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(Some(event_rows(rows, job)))
-    }
-
-    async fn events_before(
-        &self,
-        tenant: TenantId,
-        job: JobId,
-        before_seq: u64,
-        limit: u32,
-    ) -> StoreResult<Option<Vec<StoredEvent>>> {
-        if !self.job_in_tenant(tenant, job).await? {
-            return Ok(None);
-        }
-        let rows = sqlx::query(
-            "SELECT seq, type, payload FROM events WHERE job_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
-        )
-        .bind(job.to_string())
-        .bind(sql_int(before_seq))
-        .bind(limit as i64)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut events = event_rows(rows, job);
-        events.reverse();
-        Ok(Some(events))
-    }
-
-    async fn items(
-        &self,
-        tenant: TenantId,
         job: JobId,
         status: Option<ItemStatus>,
         after: Option<u64>,
         limit: u32,
-    ) -> StoreResult<Option<Vec<ItemView>>> {
-        if !self.job_in_tenant(tenant, job).await? {
-            return Ok(None);
-        }
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "SELECT idx, recipient, status, device_id, attempts, error, fault, errors, updated_at \
-             FROM items WHERE job_id = ",
-        );
-        query.push_bind(job.to_string());
-        if let Some(status) = status {
-            query.push(" AND status = ").push_bind(status.as_str());
-        }
-        if let Some(after) = after {
-            query.push(" AND idx > ").push_bind(sql_int(after));
-        }
-        query.push(" ORDER BY idx LIMIT ").push_bind(limit as i64);
-        let rows = query.build().fetch_all(&self.pool).await?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(ItemView {
-                    index: row.get::<i64, _>("idx") as u64,
-                    recipient: row.get("recipient"),
-                    status: ItemStatus::from_str(row.get("status"))
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                    device_id: row.get::<Option<i64>, _>("device_id").map(|d| d as u32),
-                    attempts: row.get::<i64, _>("attempts") as u32,
-                    error: row.get("error"),
-                    // A fault this version cannot read falls back to the sentence beside it.
-                    fault: row
-                        .get::<Option<String>, _>("fault")
-                        .and_then(|f| serde_json::from_str(&f).ok()),
-                    errors: row
-                        .get::<Option<String>, _>("errors")
-                        .map(|json| serde_json::from_str(&json))
-                        .transpose()
-                        .map_err(|e| StoreError::Corrupt(format!("item errors: {e}")))?
-                        .unwrap_or_default(),
-                    updated_at: from_millis(row.get("updated_at")),
-                })
-            })
-            .collect::<StoreResult<Vec<_>>>()
-            .map(Some)
+    ) -> StoreResult<Vec<SqliteRow>> {
+        let mut query = items_query::<Sqlite>(job.to_string(), status, after, limit);
+        Ok(query.build().fetch_all(&self.pool).await?)
     }
 
-    async fn list_instances(&self, tenant: TenantId) -> StoreResult<Vec<InstanceView>> {
+    async fn instances(&self, tenant: TenantId) -> StoreResult<Vec<InstanceView>> {
         let cutoff = millis(Utc::now() - chrono::Duration::days(1));
         let rows = sqlx::query(
             "SELECT i.id, i.hostname, i.started_at, i.last_seen_at, \
@@ -231,72 +142,57 @@ impl JobStore for SqliteStore {
         .bind(cutoff)
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
-            .map(|row| {
-                let tenant_jobs = row
-                    .get::<Option<String>, _>("tenant_jobs")
-                    .unwrap_or_default()
-                    .split(',')
-                    .filter(|id| !id.is_empty())
-                    .map(|id| parse_uuid(id).map(JobId))
-                    .collect::<StoreResult<Vec<_>>>()?;
-                Ok(InstanceView {
-                    id: row.get("id"),
-                    hostname: row.get("hostname"),
-                    started_at: from_millis(row.get("started_at")),
-                    last_seen_at: from_millis(row.get("last_seen_at")),
-                    running_jobs: tenant_jobs.len() as u64,
-                    tenant_jobs,
+        rows::all(&rows, |row| {
+            let tenant_jobs = row
+                .get::<Option<String>, _>("tenant_jobs")
+                .unwrap_or_default()
+                .split(',')
+                .filter(|id| !id.is_empty())
+                .map(|id| {
+                    Uuid::parse_str(id)
+                        .map(JobId)
+                        .map_err(|e| StoreError::Corrupt(format!("bad id {id:?}: {e}")))
                 })
-            })
-            .collect()
+                .collect::<StoreResult<Vec<_>>>()?;
+            Ok(rows::instance(row, tenant_jobs))
+        })
     }
 
-    async fn prune_events(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
-        let (_gate, mut tx) = self.write_tx().await?;
+    async fn delete_old_events(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
+        let mut tx = self.write().await?;
         let deleted = sqlx::query(
             "DELETE FROM events WHERE job_id IN \
              (SELECT id FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?)",
         )
         .bind(millis(cutoff))
-        .execute(&mut *tx)
+        .execute(&mut *tx.tx)
         .await?
         .rows_affected();
         tx.commit().await?;
         Ok(deleted)
     }
-
-    #[tracing::instrument(skip_all, fields(job_id = %job, ?command))]
-    async fn command(
-        &self,
-        tenant: TenantId,
-        job: JobId,
-        command: Command,
-    ) -> StoreResult<Option<Transition>> {
-        let (gate, tx) = self.write_tx().await?;
-        run_command(SqliteCommand { _gate: gate, tx }, tenant, job, command).await
-    }
-}
-
-/// A command's write transaction, behind the in-process write gate.
-struct SqliteCommand<'a> {
-    _gate: tokio::sync::MutexGuard<'a, ()>,
-    tx: Transaction<'static, Sqlite>,
 }
 
 #[async_trait]
-impl CommandTx for SqliteCommand<'_> {
-    async fn locked_job(&mut self, tenant: TenantId, job: JobId) -> StoreResult<Option<JobView>> {
-        job_for_update(&mut self.tx, tenant, job).await
+impl CommandTx for SqliteTx<'_> {
+    async fn locked_job(&mut self, tenant: TenantId, job: JobId) -> StoreResult<Option<SqliteRow>> {
+        // Read inside the write transaction, so nothing changes it before we do.
+        Ok(sqlx::query(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE id = ? AND tenant_id = ?"
+        ))
+        .bind(job.to_string())
+        .bind(tenant.to_string())
+        .fetch_optional(&mut *self.tx)
+        .await?)
     }
 
-    async fn stop(
-        &mut self,
-        job: JobId,
-        fence: Fence,
-        end: JobEnd,
-    ) -> StoreResult<Option<StoredEvent>> {
-        end_job(&mut self.tx, job, Holder::of(fence), end).await
+    async fn job_row(&mut self, job: JobId) -> StoreResult<SqliteRow> {
+        Ok(
+            sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?"))
+                .bind(job.to_string())
+                .fetch_one(&mut *self.tx)
+                .await?,
+        )
     }
 
     async fn ask(&mut self, job: JobId, control: Control) -> StoreResult<bool> {
@@ -342,72 +238,18 @@ impl CommandTx for SqliteCommand<'_> {
         job: JobId,
         failed: i64,
         unknown: i64,
-        message: String,
-    ) -> StoreResult<(JobView, StoredEvent)> {
-        requeue(&mut self.tx, job, failed, unknown, message).await
-    }
-
-    async fn reread(&mut self, job: JobId) -> StoreResult<JobView> {
-        job_in_tx(&mut self.tx, job).await
-    }
-
-    async fn commit(self) -> StoreResult<()> {
-        Ok(self.tx.commit().await?)
-    }
-}
-
-/// The tenant's job, read inside a write transaction (so nothing changes it before we do).
-async fn job_for_update(
-    tx: &mut Transaction<'static, Sqlite>,
-    tenant: TenantId,
-    job: JobId,
-) -> StoreResult<Option<JobView>> {
-    let row: Option<JobRow> = sqlx::query_as(&format!(
-        "SELECT {JOB_COLUMNS} FROM jobs WHERE id = ? AND tenant_id = ?"
-    ))
-    .bind(job.to_string())
-    .bind(tenant.to_string())
-    .fetch_optional(&mut **tx)
-    .await?;
-    row.map(JobRow::into_view).transpose()
-}
-
-async fn job_in_tx(tx: &mut Transaction<'static, Sqlite>, job: JobId) -> StoreResult<JobView> {
-    let row: JobRow = sqlx::query_as(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?"))
+        now: DateTime<Utc>,
+    ) -> StoreResult<SqliteRow> {
+        Ok(sqlx::query(&format!(
+            "UPDATE jobs SET status = 'pending', control = NULL, finished_at = NULL, results = NULL, \
+             failed = failed - ?, unknown = unknown - ?, last_seq = last_seq + 1, updated_at = ? \
+             WHERE id = ? RETURNING {JOB_COLUMNS}"
+        ))
+        .bind(failed)
+        .bind(unknown)
+        .bind(millis(now))
         .bind(job.to_string())
-        .fetch_one(&mut **tx)
-        .await?;
-    row.into_view()
-}
-
-/// Puts a job back in the queue (its items were re-queued already), writing `job_resumed`.
-async fn requeue(
-    tx: &mut Transaction<'static, Sqlite>,
-    job: JobId,
-    failed: i64,
-    unknown: i64,
-    message: String,
-) -> StoreResult<(JobView, StoredEvent)> {
-    let now = Utc::now();
-    let row: JobRow = sqlx::query_as(&format!(
-        "UPDATE jobs SET status = 'pending', control = NULL, finished_at = NULL, results = NULL, \
-         failed = failed - ?, unknown = unknown - ?, last_seq = last_seq + 1, updated_at = ? \
-         WHERE id = ? RETURNING {JOB_COLUMNS}"
-    ))
-    .bind(failed)
-    .bind(unknown)
-    .bind(millis(now))
-    .bind(job.to_string())
-    .fetch_one(&mut **tx)
-    .await?;
-    let view = row.into_view()?;
-    let event = StoredEvent::from_msg(&resumed_event(
-        job,
-        view.last_seq,
-        now,
-        message,
-        view.progress,
-    ));
-    insert_events(tx, std::slice::from_ref(&event), millis(now)).await?;
-    Ok((view, event))
+        .fetch_one(&mut *self.tx)
+        .await?)
+    }
 }

@@ -5,34 +5,30 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::{SqliteStore, from_millis, millis, parse_uuid};
+use super::{SqliteStore, millis};
 use crate::protocol::{TokenView, UserView};
-use crate::server::store::{
-    Role, Session, StoreError, StoreResult, Tenant, TenantId, TenantStore, User,
+use crate::server::store::shared::rows::{self, Cols};
+use crate::server::store::shared::{
+    Backend, WriteTx, new_tenant, new_token, new_user, unless_taken,
 };
+use crate::server::store::{Role, Session, StoreResult, Tenant, TenantId, TenantStore, User};
 
 #[async_trait]
 impl TenantStore for SqliteStore {
     async fn create_tenant(&self, name: &str) -> StoreResult<Tenant> {
-        let tenant = Tenant {
-            id: TenantId(Uuid::now_v7()),
-            name: name.to_owned(),
-            created_at: Utc::now(),
-        };
-        let (_gate, mut tx) = self.write_tx().await?;
+        let tenant = new_tenant(name);
+        let mut tx = self.write().await?;
         let inserted = sqlx::query(
             "INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
         )
         .bind(tenant.id.to_string())
         .bind(name)
         .bind(millis(tenant.created_at))
-        .execute(&mut *tx)
+        .execute(&mut *tx.tx)
         .await?;
-        if inserted.rows_affected() == 0 {
-            return Err(StoreError::Conflict(format!(
-                "a tenant named {name:?} already exists"
-            )));
-        }
+        unless_taken(inserted.rows_affected(), || {
+            format!("a tenant named {name:?} already exists")
+        })?;
         tx.commit().await?;
         Ok(tenant)
     }
@@ -42,14 +38,7 @@ impl TenantStore for SqliteStore {
             .bind(name)
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|row| {
-            Ok(Tenant {
-                id: TenantId(parse_uuid(row.get("id"))?),
-                name: row.get("name"),
-                created_at: from_millis(row.get("created_at")),
-            })
-        })
-        .transpose()
+        row.as_ref().map(rows::tenant).transpose()
     }
 
     async fn tenant(&self, id: TenantId) -> StoreResult<Option<Tenant>> {
@@ -57,14 +46,7 @@ impl TenantStore for SqliteStore {
             .bind(id.to_string())
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|row| {
-            Ok(Tenant {
-                id: TenantId(parse_uuid(row.get("id"))?),
-                name: row.get("name"),
-                created_at: from_millis(row.get("created_at")),
-            })
-        })
-        .transpose()
+        row.as_ref().map(rows::tenant).transpose()
     }
 
     async fn create_api_token(
@@ -73,14 +55,8 @@ impl TenantStore for SqliteStore {
         name: &str,
         token_hash: &str,
     ) -> StoreResult<TokenView> {
-        let token = TokenView {
-            id: Uuid::now_v7(),
-            name: name.to_owned(),
-            created_at: Utc::now(),
-            last_used_at: None,
-            revoked_at: None,
-        };
-        let (_gate, mut tx) = self.write_tx().await?;
+        let token = new_token(name);
+        let mut tx = self.write().await?;
         sqlx::query(
             "INSERT INTO api_tokens (id, tenant_id, name, token_hash, created_at) VALUES (?, ?, ?, ?, ?)",
         )
@@ -89,7 +65,7 @@ impl TenantStore for SqliteStore {
         .bind(name)
         .bind(token_hash)
         .bind(millis(token.created_at))
-        .execute(&mut *tx)
+        .execute(&mut *tx.tx)
         .await?;
         tx.commit().await?;
         Ok(token)
@@ -103,21 +79,11 @@ impl TenantStore for SqliteStore {
         .bind(tenant.to_string())
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(TokenView {
-                    id: parse_uuid(row.get("id"))?,
-                    name: row.get("name"),
-                    created_at: from_millis(row.get("created_at")),
-                    last_used_at: row.get::<Option<i64>, _>("last_used_at").map(from_millis),
-                    revoked_at: row.get::<Option<i64>, _>("revoked_at").map(from_millis),
-                })
-            })
-            .collect()
+        rows::all(&rows, rows::token)
     }
 
     async fn revoke_token(&self, tenant: TenantId, id: Uuid) -> StoreResult<Option<String>> {
-        let (_gate, mut tx) = self.write_tx().await?;
+        let mut tx = self.write().await?;
         let hash: Option<String> = sqlx::query_scalar(
             "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) \
              WHERE id = ? AND tenant_id = ? RETURNING token_hash",
@@ -125,7 +91,7 @@ impl TenantStore for SqliteStore {
         .bind(millis(Utc::now()))
         .bind(id.to_string())
         .bind(tenant.to_string())
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut *tx.tx)
         .await?;
         tx.commit().await?;
         Ok(hash)
@@ -138,25 +104,16 @@ impl TenantStore for SqliteStore {
         .bind(tenant.to_string())
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(UserView {
-                    id: parse_uuid(row.get("id"))?,
-                    username: row.get("username"),
-                    role: row.get("role"),
-                    created_at: from_millis(row.get("created_at")),
-                })
-            })
-            .collect()
+        rows::all(&rows, rows::user_view)
     }
 
     async fn set_role(&self, tenant: TenantId, user: Uuid, role: Role) -> StoreResult<bool> {
-        let (_gate, mut tx) = self.write_tx().await?;
+        let mut tx = self.write().await?;
         let updated = sqlx::query("UPDATE users SET role = ? WHERE id = ? AND tenant_id = ?")
             .bind(role.as_str())
             .bind(user.to_string())
             .bind(tenant.to_string())
-            .execute(&mut *tx)
+            .execute(&mut *tx.tx)
             .await?
             .rows_affected();
         tx.commit().await?;
@@ -164,19 +121,19 @@ impl TenantStore for SqliteStore {
     }
 
     async fn delete_user(&self, tenant: TenantId, user: Uuid) -> StoreResult<Option<Vec<String>>> {
-        let (_gate, mut tx) = self.write_tx().await?;
+        let mut tx = self.write().await?;
         let sessions: Vec<String> = sqlx::query_scalar(
             "SELECT s.id_hash FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE u.id = ? AND u.tenant_id = ?",
         )
         .bind(user.to_string())
         .bind(tenant.to_string())
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut *tx.tx)
         .await?;
         let deleted = sqlx::query("DELETE FROM users WHERE id = ? AND tenant_id = ?")
             .bind(user.to_string())
             .bind(tenant.to_string())
-            .execute(&mut *tx)
+            .execute(&mut *tx.tx)
             .await?
             .rows_affected();
         tx.commit().await?;
@@ -191,7 +148,7 @@ impl TenantStore for SqliteStore {
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
-        let tenant = TenantId(parse_uuid(row.get("tenant_id"))?);
+        let tenant = TenantId(row.uuid("tenant_id")?);
         let now = millis(Utc::now());
         // Last use is shown to people, so minute precision is enough: skip the write otherwise.
         let last_used: Option<i64> = row.get("last_used_at");
@@ -213,14 +170,8 @@ impl TenantStore for SqliteStore {
         password_hash: &str,
         role: Role,
     ) -> StoreResult<User> {
-        let user = User {
-            id: Uuid::now_v7(),
-            tenant_id: tenant,
-            username: username.to_owned(),
-            password_hash: password_hash.to_owned(),
-            role,
-        };
-        let (_gate, mut tx) = self.write_tx().await?;
+        let user = new_user(tenant, username, password_hash, role);
+        let mut tx = self.write().await?;
         let inserted = sqlx::query(
             "INSERT INTO users (id, tenant_id, username, password_hash, role, created_at) \
              VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, username) DO NOTHING",
@@ -231,13 +182,11 @@ impl TenantStore for SqliteStore {
         .bind(password_hash)
         .bind(role.as_str())
         .bind(millis(Utc::now()))
-        .execute(&mut *tx)
+        .execute(&mut *tx.tx)
         .await?;
-        if inserted.rows_affected() == 0 {
-            return Err(StoreError::Conflict(format!(
-                "this tenant already has a user called {username:?}"
-            )));
-        }
+        unless_taken(inserted.rows_affected(), || {
+            format!("this tenant already has a user called {username:?}")
+        })?;
         tx.commit().await?;
         Ok(user)
     }
@@ -255,16 +204,7 @@ impl TenantStore for SqliteStore {
         .bind(username)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|row| {
-            Ok(User {
-                id: parse_uuid(row.get("id"))?,
-                tenant_id: TenantId(parse_uuid(row.get("tenant_id"))?),
-                username: row.get("username"),
-                password_hash: row.get("password_hash"),
-                role: Role::parse(row.get("role"))?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(rows::user).transpose()
     }
 
     async fn create_session(
@@ -273,7 +213,7 @@ impl TenantStore for SqliteStore {
         user: Uuid,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let (_gate, mut tx) = self.write_tx().await?;
+        let mut tx = self.write().await?;
         sqlx::query(
             "INSERT INTO sessions (id_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
         )
@@ -281,7 +221,7 @@ impl TenantStore for SqliteStore {
         .bind(user.to_string())
         .bind(millis(Utc::now()))
         .bind(millis(expires_at))
-        .execute(&mut *tx)
+        .execute(&mut *tx.tx)
         .await?;
         tx.commit().await?;
         Ok(())
@@ -297,24 +237,14 @@ impl TenantStore for SqliteStore {
         .bind(millis(Utc::now()))
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|row| {
-            Ok(Session {
-                id_hash: id_hash.to_owned(),
-                user_id: parse_uuid(row.get("user_id"))?,
-                tenant_id: TenantId(parse_uuid(row.get("tenant_id"))?),
-                username: row.get("username"),
-                role: Role::parse(row.get("role"))?,
-                expires_at: from_millis(row.get("expires_at")),
-            })
-        })
-        .transpose()
+        row.map(|row| rows::session(&row, id_hash)).transpose()
     }
 
     async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
-        let (_gate, mut tx) = self.write_tx().await?;
+        let mut tx = self.write().await?;
         sqlx::query("DELETE FROM sessions WHERE id_hash = ?")
             .bind(id_hash)
-            .execute(&mut *tx)
+            .execute(&mut *tx.tx)
             .await?;
         tx.commit().await?;
         Ok(())

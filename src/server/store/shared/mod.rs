@@ -6,15 +6,25 @@ use chrono::{DateTime, Utc};
 use super::{
     FailedPage, FoundResult, ItemOutcome, JobEnd, StoredEvent, outcome_event, progress_of,
 };
-use super::{StoreResult, TenantId, Transition};
-use crate::protocol::JobView;
+use super::{Role, StoreError, StoreResult, Tenant, TenantId, Transition, User};
 use crate::protocol::fault::StageNote;
 use crate::protocol::lifecycle::{self, Change, Command, Control, Fence, Note, Refusal};
 use crate::protocol::{
-    CampaignView, ItemReport, ItemStatus, JobCompletedEvent, JobFailedEvent, JobId, JobResults,
-    JobStartedEvent, JobStatus, JobStoppedEvent, Progress, ResultView, ServerMsg, StageEvent,
-    WorkerItem,
+    CampaignView, ItemReport, ItemStatus, JobCompletedEvent, JobCreatedEvent, JobFailedEvent,
+    JobId, JobResults, JobStartedEvent, JobStatus, JobStoppedEvent, JobView, Progress, ResultView,
+    ServerMsg, StageEvent, TokenView, WorkerItem,
 };
+use uuid::Uuid;
+
+pub(crate) mod campaigns;
+pub(crate) mod engine;
+pub(crate) mod jobs;
+pub(crate) mod rows;
+
+pub(crate) use campaigns::CampaignTx;
+pub(crate) use engine::EngineTx;
+pub(crate) use jobs::BulkTx;
+pub(crate) use rows::Cols;
 
 /// A multi-stage job's overall percentage replaces the one counted from items.
 pub(crate) fn with_percentage(progress: Progress, percentage: Option<f64>) -> Progress {
@@ -174,6 +184,16 @@ pub(crate) fn outcome_events(
         .collect()
 }
 
+/// `job_created`, every job's first event.
+pub(crate) fn created_event(job: &JobView, at: DateTime<Utc>) -> StoredEvent {
+    StoredEvent::from_msg(&ServerMsg::JobCreated(JobCreatedEvent {
+        job_id: job.id,
+        seq: 1,
+        at,
+        job: job.clone(),
+    }))
+}
+
 /// `job_resumed`, as resume and retry write it.
 pub(crate) fn resumed_event(
     job_id: JobId,
@@ -197,19 +217,147 @@ pub(crate) fn resumed_event(
 pub(crate) const RUNNING_FENCE: &str =
     "status = 'processing' AND (control IS NULL OR control = ?1 OR ?1 = 'cancel')";
 
-/// The fenced primitives a command needs, inside one write transaction: each backend writes
-/// them in its SQL; `run_command` below is the one flow over them, for both.
+/// Who may end a job: its runner (checked by lease), or anyone while no runner holds it.
+pub(crate) enum Holder<'a> {
+    Runner(&'a str),
+    Nobody,
+    /// An outside worker (by its job's token, checked before): its job has no lease.
+    Worker,
+}
+
+impl Holder<'_> {
+    /// Who may write a change decided with `fence` (stops of jobs no runner holds).
+    pub fn of(fence: Fence) -> Holder<'static> {
+        match fence {
+            Fence::Worker => Holder::Worker,
+            _ => Holder::Nobody,
+        }
+    }
+
+    /// The condition under which this holder may end a job; `owner` is where the runner's name
+    /// is bound.
+    pub fn end_fence(&self, owner: &str) -> String {
+        match self {
+            Holder::Runner(_) => format!("lease_owner = {owner}"),
+            Holder::Nobody => "lease_owner IS NULL AND status IN ('pending', 'paused')".into(),
+            Holder::Worker => "kind = 'external' AND status IN ('pending', 'processing')".into(),
+        }
+    }
+
+    /// The condition under which this holder may report items.
+    pub fn report_fence(&self, owner: &str) -> String {
+        match self {
+            Holder::Runner(_) => format!("lease_owner = {owner}"),
+            _ => "kind = 'external' AND status IN ('pending', 'processing')".into(),
+        }
+    }
+
+    /// The runner's name, to bind where `end_fence` or `report_fence` asks for it.
+    pub fn owner(&self) -> Option<&str> {
+        match self {
+            Holder::Runner(owner) => Some(owner),
+            _ => None,
+        }
+    }
+}
+
+/// What completing sets on a multi-stage job: the whole way through, and a search's last stage.
+pub(crate) const COMPLETED_STAGE: &str = "percentage = CASE WHEN kind = 'bulk_send' THEN percentage ELSE 100.0 END, \
+     stage = CASE WHEN kind = 'scrape' THEN 'completed' ELSE stage END,";
+
+/// A database the store's flows run on: its rows and its write transactions.
 #[async_trait::async_trait]
-pub(crate) trait CommandTx: Send + Sized {
-    /// The tenant's job, locked for the rest of the transaction.
-    async fn locked_job(&mut self, tenant: TenantId, job: JobId) -> StoreResult<Option<JobView>>;
-    /// Ends (or pauses) a job no runner holds, if `fence` still holds; its final event.
-    async fn stop(
+pub(crate) trait Backend: Send + Sync + 'static {
+    type Row: Cols + Send + Sync + 'static;
+    type Tx<'a>: CommandTx<Row = Self::Row> + CampaignTx + EngineTx + BulkTx
+    where
+        Self: 'a;
+    /// Begins a write transaction.
+    async fn write(&self) -> StoreResult<Self::Tx<'_>>;
+}
+
+/// SQL written with `?N` placeholders, in PostgreSQL's `$N`.
+pub(crate) fn dollars(sql: &str) -> String {
+    sql.replace('?', "$")
+}
+
+/// The fenced primitives every write needs, inside one write transaction.
+#[async_trait::async_trait]
+pub(crate) trait WriteTx: Send + Sized {
+    type Row: Cols + Send + Sync + 'static;
+    /// Inserts events (announced, where the backend announces, at commit).
+    async fn insert_events(
+        &mut self,
+        events: &[StoredEvent],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Ends (or pauses) the job if `holder` holds it, counting its event; the job's
+    /// `sent, failed, unknown, total, last_seq, started_at, percentage`.
+    async fn end_row(
         &mut self,
         job: JobId,
-        fence: Fence,
-        end: JobEnd,
-    ) -> StoreResult<Option<StoredEvent>>;
+        holder: Holder<'_>,
+        status: JobStatus,
+        last_error: Option<String>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Self::Row>>;
+    /// How many devices sent the job's items.
+    async fn devices_used(&mut self, job: JobId) -> StoreResult<i64>;
+    /// Stores a completed job's summary.
+    async fn set_results(&mut self, job: JobId, results: &JobResults) -> StoreResult<()>;
+    async fn commit(self) -> StoreResult<()>;
+}
+
+/// Writes a job's end (or pause) and its event; `None` if `holder` does not hold the job.
+pub(crate) async fn end_job(
+    tx: &mut impl WriteTx,
+    job: JobId,
+    holder: Holder<'_>,
+    end: JobEnd,
+) -> StoreResult<Option<StoredEvent>> {
+    let now = Utc::now();
+    let last_error = match &end {
+        JobEnd::Failed { error, .. } => Some(error.clone()),
+        _ => None,
+    };
+    let Some(row) = tx
+        .end_row(job, holder, end_status(&end), last_error, now)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let seq = row.big("last_seq") as u64;
+    let progress = with_percentage(rows::progress(&row), row.opt_float("percentage"));
+    let results = match &end {
+        JobEnd::Completed {
+            parallel_workers, ..
+        } => {
+            let devices_used = tx.devices_used(job).await?;
+            let started = row.opt_time("started_at").unwrap_or(now);
+            let results = summarise(
+                progress,
+                devices_used as u32,
+                *parallel_workers,
+                (now - started).num_milliseconds(),
+            );
+            tx.set_results(job, &results).await?;
+            Some(results)
+        }
+        _ => None,
+    };
+    let event = StoredEvent::from_msg(&end_event(job, seq, now, end, progress, results));
+    tx.insert_events(std::slice::from_ref(&event), now).await?;
+    Ok(Some(event))
+}
+
+/// The fenced primitives a command needs beyond ending a job: each backend writes them in its
+/// SQL; `run_command` below is the one flow over them, for both.
+#[async_trait::async_trait]
+pub(crate) trait CommandTx: WriteTx {
+    /// The tenant's job (`JOB_COLUMNS`), locked for the rest of the transaction.
+    async fn locked_job(&mut self, tenant: TenantId, job: JobId) -> StoreResult<Option<Self::Row>>;
+    /// The job (`JOB_COLUMNS`) as the transaction sees it now.
+    async fn job_row(&mut self, job: JobId) -> StoreResult<Self::Row>;
     /// Asks a running job's runner to stop, if `RUNNING_FENCE` still holds.
     async fn ask(&mut self, job: JobId, control: Control) -> StoreResult<bool>;
     /// Puts the job's items in `statuses` back to `pending`: how many were failed, how many unknown.
@@ -218,17 +366,14 @@ pub(crate) trait CommandTx: Send + Sized {
         job: JobId,
         statuses: &[ItemStatus],
     ) -> StoreResult<(i64, i64)>;
-    /// Puts the job back in the queue, writing `job_resumed` with `message`.
+    /// Puts the job back in the queue, uncounting the requeued items; the job (`JOB_COLUMNS`).
     async fn requeue_job(
         &mut self,
         job: JobId,
         failed: i64,
         unknown: i64,
-        message: String,
-    ) -> StoreResult<(JobView, StoredEvent)>;
-    /// The job as the transaction sees it now.
-    async fn reread(&mut self, job: JobId) -> StoreResult<JobView>;
-    async fn commit(self) -> StoreResult<()>;
+        now: DateTime<Utc>,
+    ) -> StoreResult<Self::Row>;
 }
 
 /// Carries out a command as `lifecycle::decide` rules, over a backend's fenced primitives.
@@ -241,19 +386,21 @@ pub(crate) async fn run_command(
     let Some(current) = tx.locked_job(tenant, job).await? else {
         return Ok(None);
     };
+    let current = rows::job_view(&current)?;
     let change = match lifecycle::decide(&current, command) {
         Ok(change) => change,
         Err(refusal) => return Ok(Some(Transition::refused(current, refusal))),
     };
     let (job, event) = match change {
         Change::Stop { to, fence, note } => {
-            let Some(event) = tx.stop(job, fence, JobEnd::stopped(to, note)).await? else {
+            let stopped = end_job(&mut tx, job, Holder::of(fence), JobEnd::stopped(to, note));
+            let Some(event) = stopped.await? else {
                 return Ok(Some(Transition::refused(
                     current,
                     Refusal::ChangedMeanwhile,
                 )));
             };
-            (tx.reread(job).await?, event)
+            (rows::job_view(&tx.job_row(job).await?)?, event)
         }
         Change::Ask { control, .. } => {
             if !tx.ask(job, control).await? {
@@ -270,11 +417,60 @@ pub(crate) async fn run_command(
                     Refusal::ChangedMeanwhile,
                 )));
             };
-            tx.requeue_job(job, failed, unknown, note.message()).await?
+            let now = Utc::now();
+            let view = rows::job_view(&tx.requeue_job(job, failed, unknown, now).await?)?;
+            let event = StoredEvent::from_msg(&resumed_event(
+                job,
+                view.last_seq,
+                now,
+                note.message(),
+                view.progress,
+            ));
+            tx.insert_events(std::slice::from_ref(&event), now).await?;
+            (view, event)
         }
     };
     tx.commit().await?;
     Ok(Some(Transition::Done { job, event }))
+}
+
+/// A tenant created now.
+pub(crate) fn new_tenant(name: &str) -> Tenant {
+    Tenant {
+        id: TenantId(Uuid::now_v7()),
+        name: name.to_owned(),
+        created_at: Utc::now(),
+    }
+}
+
+/// An API token created now.
+pub(crate) fn new_token(name: &str) -> TokenView {
+    TokenView {
+        id: Uuid::now_v7(),
+        name: name.to_owned(),
+        created_at: Utc::now(),
+        last_used_at: None,
+        revoked_at: None,
+    }
+}
+
+/// A user to create.
+pub(crate) fn new_user(tenant: TenantId, username: &str, password_hash: &str, role: Role) -> User {
+    User {
+        id: Uuid::now_v7(),
+        tenant_id: tenant,
+        username: username.to_owned(),
+        password_hash: password_hash.to_owned(),
+        role,
+    }
+}
+
+/// Fails a create whose unique name was taken (nothing `inserted`) with `taken`'s sentence.
+pub(crate) fn unless_taken(inserted: u64, taken: impl FnOnce() -> String) -> StoreResult<()> {
+    if inserted == 0 {
+        return Err(StoreError::Conflict(taken()));
+    }
+    Ok(())
 }
 
 /// The note of a requeue that put `items` back: `None` when a retry found nothing after all.
