@@ -96,7 +96,12 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         address: format!("http://127.0.0.1:{port}"),
         port,
         token,
-        client: reqwest::Client::new(),
+        // A request the server never answers fails the test, naming the request, instead of
+        // hanging the suite.
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap(),
         state,
         provider,
         settings,
