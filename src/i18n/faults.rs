@@ -4,6 +4,7 @@
 use crate::i18n::group_thousands;
 use std::time::Duration;
 
+use crate::protocol::failure::FetchFault;
 use crate::protocol::fault::{
     NextPage, SendFault, SkipReason, SourceNote, StageNote, human_duration, human_size,
 };
@@ -75,8 +76,16 @@ fn es_results(count: u64) -> String {
     }
 }
 
-/// What a source says of a step, in Spanish. HTTP statuses and network errors inside a note
-/// (`answer`, `error`) are the technical part and stay as the server read them.
+/// The technical part of a note in Spanish: its code when the event has one (older events
+/// carry only the English words).
+fn technical(error: &str, fault: &Option<FetchFault>) -> String {
+    fault
+        .as_ref()
+        .map(super::failures::es_fetch)
+        .unwrap_or_else(|| error.to_owned())
+}
+
+/// What a source says of a step, in Spanish. An HTTP status read (`answer`) stays as it was.
 pub fn es_source(note: &SourceNote) -> String {
     match note {
         SourceNote::RobotsAllow {
@@ -102,9 +111,14 @@ pub fn es_source(note: &SourceNote) -> String {
             "Leída la primera página de «{keyword}» ({answer}, {})",
             human_size(*bytes as usize)
         ),
-        SourceNote::FirstPageUnread { keyword, error } => {
-            format!("No se pudo leer la primera página de «{keyword}»: {error}")
-        }
+        SourceNote::FirstPageUnread {
+            keyword,
+            error,
+            fault,
+        } => format!(
+            "No se pudo leer la primera página de «{keyword}»: {}",
+            technical(error, fault)
+        ),
         SourceNote::Page {
             page,
             keyword,
@@ -141,8 +155,10 @@ pub fn es_source(note: &SourceNote) -> String {
             keyword,
             error,
             more_keywords,
+            fault,
         } => format!(
-            "No se pudo leer la página {page} de «{keyword}»: {error}; {}",
+            "No se pudo leer la página {page} de «{keyword}»: {}; {}",
+            technical(error, fault),
             if *more_keywords {
                 "se sigue con la siguiente palabra clave"
             } else {
@@ -187,8 +203,13 @@ pub fn es_source(note: &SourceNote) -> String {
             }
             note
         }
-        SourceNote::DatasetUnread { first, error } => format!(
-            "No se pudieron leer los elementos del dataset desde el {first}: {error}; se detiene ahí"
+        SourceNote::DatasetUnread {
+            first,
+            error,
+            fault,
+        } => format!(
+            "No se pudieron leer los elementos del dataset desde el {first}: {}; se detiene ahí",
+            technical(error, fault)
         ),
     }
 }

@@ -6,6 +6,7 @@ use crate::protocol::{JobKind, JobStatus};
 mod campaign;
 mod en;
 mod es;
+mod failures;
 mod faults;
 mod problems;
 
@@ -88,6 +89,10 @@ pub struct Text {
     pub send_fault: fn(&crate::protocol::fault::SendFault) -> String,
     /// What a search is doing, worded.
     pub stage_note: fn(&crate::protocol::fault::StageNote) -> String,
+    /// Why a page could not be read, worded.
+    pub fetch_fault: fn(&crate::protocol::failure::FetchFault) -> String,
+    /// Why a job failed and what to do, worded; the `&str` is the event's own `error`.
+    pub job_fault: fn(&crate::protocol::failure::JobFault, &str) -> String,
 
     pub conn_label: &'static str,
     pub conn_connecting: &'static str,

@@ -460,7 +460,7 @@ fn es_campaign(rule: &CampaignRule) -> String {
     }
 }
 
-fn es_address(kind: AddressKind) -> &'static str {
+pub(super) fn es_address(kind: AddressKind) -> &'static str {
     match kind {
         AddressKind::Loopback => "una dirección de bucle local (loopback)",
         AddressKind::Private => "una dirección privada",
@@ -471,7 +471,7 @@ fn es_address(kind: AddressKind) -> &'static str {
     }
 }
 
-fn es_source_rule(rule: &SourceRule) -> String {
+pub(super) fn es_source_rule(rule: &SourceRule) -> String {
     match rule {
         SourceRule::NoPlaceholder { value } => format!(
             "search_url «{value}» no tiene {{keyword}}: ponlo donde va el término de búsqueda, \

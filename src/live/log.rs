@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::protocol::ServerMsg;
+use crate::protocol::failure::{FetchFault, JobFault};
 use crate::protocol::fault::{SendFault, StageNote};
 
 /// What one log line says, independent of language.
@@ -33,6 +34,8 @@ pub enum LogEntry {
     ItemError {
         key: String,
         error: String,
+        /// `error` as a code, when the server wrote it (not an outside worker).
+        fault: Option<FetchFault>,
     },
     Sent {
         device: u32,
@@ -54,6 +57,8 @@ pub enum LogEntry {
     },
     JobFailed {
         error: String,
+        /// Why, as a code, when the server wrote it.
+        fault: Option<JobFault>,
     },
     Cancelled,
     Paused,
@@ -111,6 +116,7 @@ impl LogLine {
                 LogEntry::ItemError {
                     key: e.key.clone(),
                     error: e.error.clone().unwrap_or_default(),
+                    fault: e.fault.clone(),
                 },
             ),
             ServerMsg::Progress(e) => (
@@ -146,6 +152,7 @@ impl LogLine {
                 e.at,
                 LogEntry::JobFailed {
                     error: e.error.clone(),
+                    fault: e.fault.clone(),
                 },
             ),
             ServerMsg::JobCancelled(e) => (e.seq, e.at, LogEntry::Cancelled),

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::failure::FetchFault;
+
 /// Why the provider did not take a message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "code", rename_all = "snake_case")]
@@ -119,6 +121,9 @@ pub enum SourceNote {
     FirstPageUnread {
         keyword: String,
         error: String,
+        /// `error` as a code, so a page words it in its reader's language.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fault: Option<FetchFault>,
     },
     /// A results page was read; `next` says whether the keyword goes on.
     Page {
@@ -134,6 +139,9 @@ pub enum SourceNote {
         keyword: String,
         error: String,
         more_keywords: bool,
+        /// `error` as a code, so a page words it in its reader's language.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fault: Option<FetchFault>,
     },
     /// A keyword was not searched at all.
     Skipped {
@@ -163,6 +171,9 @@ pub enum SourceNote {
     DatasetUnread {
         first: u64,
         error: String,
+        /// `error` as a code, so a page words it in its reader's language.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fault: Option<FetchFault>,
     },
 }
 
@@ -239,7 +250,7 @@ impl SourceNote {
                 "Read the first page for “{keyword}” ({answer}, {})",
                 human_size(*bytes as usize)
             ),
-            SourceNote::FirstPageUnread { keyword, error } => {
+            SourceNote::FirstPageUnread { keyword, error, .. } => {
                 format!("Could not read the first page for “{keyword}”: {error}")
             }
             SourceNote::Page {
@@ -278,6 +289,7 @@ impl SourceNote {
                 keyword,
                 error,
                 more_keywords,
+                ..
             } => format!(
                 "Page {page} for “{keyword}” could not be read: {error}; {}",
                 if *more_keywords {
@@ -317,7 +329,7 @@ impl SourceNote {
                 }
                 note
             }
-            SourceNote::DatasetUnread { first, error } => {
+            SourceNote::DatasetUnread { first, error, .. } => {
                 format!("Dataset items from {first} could not be read: {error}; stopping there")
             }
         }

@@ -64,6 +64,9 @@ pub struct ItemReport {
     pub title: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `error` as a code, when the server wrote it (a page that could not be read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<super::failure::FetchFault>,
     pub progress: Progress,
 }
 
@@ -157,6 +160,9 @@ pub struct JobFailedEvent {
     pub message: String,
     #[serde(default)]
     pub progress: Option<Progress>,
+    /// `error` and `message` as a code with parameters, when the server wrote them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<super::failure::JobFault>,
 }
 
 /// `job_cancelled`, `job_paused`: the job stopped on request, with the exact counts.

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub mod backoff;
+pub mod failure;
 pub mod fault;
 pub mod lifecycle;
 mod messages;

@@ -334,4 +334,6 @@ pub struct FailedPage {
     pub url: String,
     /// A sentence for people: "HTTP 500 Internal Server Error after 3 attempts".
     pub error: String,
+    /// `error` as a code.
+    pub fault: Option<super::failure::FetchFault>,
 }

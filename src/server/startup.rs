@@ -242,13 +242,9 @@ async fn fail_silent_workers(state: AppState) {
     let mut every = tokio::time::interval(
         (timeout / 10).clamp(Duration::from_millis(200), Duration::from_secs(60)),
     );
-    let error = format!(
-        "Its worker sent no report for {} s: the job was given up. Start a new job to try again.",
-        timeout.as_secs()
-    );
     loop {
         every.tick().await;
-        match state.store.fail_silent_workers(timeout, &error).await {
+        match state.store.fail_silent_workers(timeout).await {
             Ok(ended) => {
                 for (tenant_id, event) in ended {
                     tracing::info!(job_id = %event.job_id, "an outside worker went silent; job failed");

@@ -257,6 +257,10 @@ async fn failing_pages_are_retried_then_recorded_and_the_search_goes_on() {
         1,
         "the failed page is in the log"
     );
+    let lost = errors.iter().find(|e| e["status"] == "failed").unwrap();
+    assert_eq!(lost["error"], reason);
+    assert_eq!(lost["fault"]["code"], "timeout");
+    assert!(lost["fault"]["attempts"].as_u64().unwrap() > 1);
 }
 
 #[tokio::test]
@@ -275,6 +279,15 @@ async fn robots_txt_that_forbids_the_search_fails_the_job_with_a_reason() {
     let error = job.last_error.unwrap();
     assert!(error.contains("robots.txt"), "{error}");
     assert_eq!(site.count(&FixtureSite::page_path("rust", 1)), 0);
+    // The reason travels as a code with its parameters, for pages to word in their language.
+    let failed = app.events(job.id).await.pop().unwrap();
+    assert_eq!(failed["type"], "job_failed");
+    assert_eq!(failed["error"], error.as_str());
+    let fault = &failed["fault"];
+    assert_eq!(fault["code"], "source");
+    assert_eq!(fault["fault"]["code"], "robots_disallow");
+    assert_eq!(fault["fault"]["path"], "/search?q=rust");
+    assert_eq!(fault["fault"]["agent"], "jobpulse");
 }
 
 #[tokio::test]

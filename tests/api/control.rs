@@ -218,6 +218,9 @@ async fn a_provider_that_stays_down_fails_the_job_and_keeps_items_pending() {
     let last = app.events(job.id).await.pop().unwrap();
     assert_eq!(last["type"], "job_failed");
     assert!(last["message"].as_str().unwrap().contains("resume"));
+    assert_eq!(last["fault"]["code"], "provider_down");
+    assert_eq!(last["fault"]["after_ms"], 300);
+    assert!(error.contains("for 300 ms"), "{error}");
 
     app.provider.set(|b| b.down = false);
     assert_eq!(app.job_action(job.id, "resume", None).await.status(), 200);

@@ -8,6 +8,7 @@ use std::time::Duration;
 use axum::extract::Query;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
+use jobpulse::protocol::failure::FetchFault;
 use jobpulse::protocol::fault::{NextPage, SourceNote};
 use jobpulse::protocol::{ApifySourceSpec, HttpSourceSpec, SourceSpec};
 use jobpulse::server::adapters::sources::apify::ApifySource;
@@ -296,6 +297,11 @@ async fn a_page_that_always_fails_ends_its_keyword_only() {
         vec![FailedPage {
             url: format!("{}{page_2}", site.url()),
             error: "HTTP 500 Internal Server Error after 3 attempts".into(),
+            fault: Some(FetchFault::Status {
+                status: 500,
+                reason: "Internal Server Error".into(),
+                attempts: 3,
+            }),
         }]
     );
     assert!(reading.notes().contains(
@@ -342,6 +348,10 @@ async fn a_page_that_never_answers_times_out_into_a_failed_page() {
         vec![FailedPage {
             url: format!("{}{page_2}", site.url()),
             error: "no answer within 300 ms after 2 attempts".into(),
+            fault: Some(FetchFault::Timeout {
+                after_ms: 300,
+                attempts: 2,
+            }),
         }]
     );
     assert_eq!(reading.urls_for("rust").len(), 20);
@@ -362,7 +372,7 @@ async fn robots_txt_that_disallows_the_search_stops_the_job_before_it_starts() {
     let mut source = HttpSource::new(site.spec(), keywords(&["rust"]), context(2_000, 3));
     let error = source.prepare().await.unwrap_err();
     assert_eq!(
-        error.0,
+        error.0.english(),
         format!(
             "robots.txt of {} does not allow /search?q=rust for user agent jobpulse",
             site.addr
@@ -382,13 +392,13 @@ async fn robots_txt_that_does_not_answer_closes_the_site() {
     let mut source = HttpSource::new(site.spec(), keywords(&["rust"]), context(2_000, 3));
     let error = source.prepare().await.unwrap_err();
     assert!(
-        error.0.starts_with(&format!(
+        error.0.english().starts_with(&format!(
             "robots.txt of {} could not be read (HTTP 500 Internal Server Error after 3 attempts)",
             site.addr
         )),
         "{error}"
     );
-    assert!(error.0.contains("closed to crawlers"), "{error}");
+    assert!(error.0.english().contains("closed to crawlers"), "{error}");
     assert_eq!(site.count("/search?q=rust"), 0);
 }
 
@@ -553,7 +563,7 @@ async fn a_failed_apify_run_fails_the_source_with_its_message() {
     source.start().await.unwrap();
     let error = source.analyze().await.unwrap_err();
     assert_eq!(
-        error.0,
+        error.0.english(),
         "the Apify run run-1 ended FAILED: The actor crashed: out of memory"
     );
     assert!(fake.requests().iter().all(|r| r.authorization.is_none()));
@@ -576,6 +586,7 @@ async fn a_refused_apify_token_or_a_missing_actor_stops_the_source_at_once() {
     assert!(
         error
             .0
+            .english()
             .starts_with("the Apify token was refused (HTTP 401 Unauthorized"),
         "{error}"
     );
@@ -590,6 +601,7 @@ async fn a_refused_apify_token_or_a_missing_actor_stops_the_source_at_once() {
     assert!(
         error
             .0
+            .english()
             .starts_with("actor “acme~missing” not found at http://"),
         "{error}"
     );
@@ -660,7 +672,7 @@ async fn demo_site_is_public_paginated_and_deterministic() {
     let mut source = sources::open(&spec, &keywords(&["rustlang"]), 100, &context);
     let error = source.prepare().await.unwrap_err();
     assert_eq!(
-        error.0,
+        error.0.english(),
         format!("the search URL points at a loopback address (127.0.0.1), {MAY_NOT_READ}")
     );
 }
@@ -702,7 +714,7 @@ async fn private_address_literals_are_refused_before_anything_is_sent() {
         );
         let error = source.prepare().await.unwrap_err();
         assert_eq!(
-            error.0,
+            error.0.english(),
             format!("the search URL points at {address}, {MAY_NOT_READ}"),
             "{search_url}"
         );
@@ -726,7 +738,7 @@ async fn private_address_literals_are_refused_before_anything_is_sent() {
     );
     let error = source.prepare().await.unwrap_err();
     assert_eq!(
-        error.0,
+        error.0.english(),
         format!(
             "the Apify base_url ({}) points at a loopback address (127.0.0.1), {MAY_NOT_READ}",
             fake.url()
@@ -754,11 +766,12 @@ async fn a_name_that_resolves_to_a_private_address_is_refused_at_once() {
     assert!(
         error
             .0
+            .english()
             .starts_with("localhost resolves only to private addresses ("),
         "{error}"
     );
     assert!(
-        error.0.ends_with(
+        error.0.english().ends_with(
             "which searches may not read; an admin can allow them with \
              scrape.allow_private_addresses"
         ),
@@ -860,7 +873,10 @@ async fn a_redirect_to_a_private_address_is_refused() {
             .await
             .expect("a refusal is not retried")
             .unwrap_err();
-        assert!(error.0.starts_with(&refusal), "{error}\nexpected {refusal}");
+        assert!(
+            error.0.english().starts_with(&refusal),
+            "{error}\nexpected {refusal}"
+        );
     }
     assert!(site.requests().is_empty(), "{:?}", site.requests());
 }

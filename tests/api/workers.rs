@@ -256,7 +256,10 @@ async fn a_worker_that_goes_silent_fails_its_job() {
         .await;
     let job = app.wait_until_finished(job.id).await;
     assert_eq!(job.status, JobStatus::Failed);
-    assert!(job.last_error.unwrap().contains("no report"));
+    assert!(job.last_error.unwrap().contains("no report for 1 s"));
+    let failed = app.events(job.id).await.pop().unwrap();
+    assert_eq!(failed["fault"]["code"], "worker_silent");
+    assert_eq!(failed["fault"]["after_ms"], 1_000);
 }
 
 #[tokio::test]

@@ -88,6 +88,7 @@ macro_rules! campaign_conformance {
                 let failed = [FailedPage {
                     url: "https://example.com/search?page=3".into(),
                     error: "HTTP 500 after 3 attempts".into(),
+                    fault: None,
                 }];
                 let events = b
                     .store
@@ -422,21 +423,27 @@ macro_rules! campaign_conformance {
                     .unwrap();
                 let none = b
                     .store
-                    .fail_silent_workers(std::time::Duration::from_secs(300), "silent")
+                    .fail_silent_workers(std::time::Duration::from_secs(300))
                     .await
                     .unwrap();
                 assert!(none.is_empty(), "nobody has been silent for five minutes");
                 // Silent for no time at all: every job still waiting for its worker.
                 let ended = b
                     .store
-                    .fail_silent_workers(std::time::Duration::ZERO, "silent")
+                    .fail_silent_workers(std::time::Duration::ZERO)
                     .await
                     .unwrap();
                 assert_eq!(ended.len(), 1);
                 assert_eq!((ended[0].0, ended[0].1.job_id), (t, silent.id));
                 let view = b.store.job(t, silent.id).await.unwrap().unwrap();
                 assert_eq!(view.status, JobStatus::Failed);
-                assert_eq!(view.last_error.as_deref(), Some("silent"));
+                assert_eq!(
+                    view.last_error.as_deref(),
+                    Some(
+                        "Its worker sent no report for 0 ms: the job was given up. Start a new \
+                         job to try again."
+                    )
+                );
                 let done = b.store.job(t, done.id).await.unwrap().unwrap();
                 assert_eq!(done.status, JobStatus::Completed);
             }

@@ -2,6 +2,8 @@
 //! Folded through the event log with `JobView::apply`, they give the store's own snapshot, and the
 //! store takes a command exactly when `lifecycle::decide` on its snapshot says it fits.
 
+use jobpulse::protocol::failure::JobFault;
+use jobpulse::protocol::fault::SendFault;
 use jobpulse::protocol::lifecycle::{self, Change, Command, Refusal};
 use jobpulse::protocol::{ItemStatus, JobStatus, JobView};
 use jobpulse::server::store::{Control, InFlightPolicy, JobEnd, Store, TenantId, Transition};
@@ -127,10 +129,12 @@ pub async fn random_life(store: &dyn Store, seed: u64) -> Vec<String> {
                         parallel_workers: 1,
                         note: None,
                     }),
-                    Control::Run if rng.random_bool(0.2) => Some(JobEnd::Failed {
-                        error: "provider down".into(),
-                        message: "stopped".into(),
-                    }),
+                    Control::Run if rng.random_bool(0.2) => {
+                        Some(JobEnd::failed(JobFault::ProviderDown {
+                            after_ms: 30_000,
+                            last: SendFault::ProviderTimeout,
+                        }))
+                    }
                     Control::Run => None,
                 };
                 if let Some(end) = end {

@@ -36,7 +36,10 @@ fn describe(text: &Text, kind: JobKind, line: &LogLine) -> String {
             Some(title) => title,
             None => key,
         }),
-        LogEntry::ItemError { key, error } => (campaign.log_item_error)(key, error),
+        LogEntry::ItemError { key, error, fault } => {
+            let worded = fault.as_ref().map(text.fetch_fault);
+            (campaign.log_item_error)(key, worded.as_deref().unwrap_or(error))
+        }
         LogEntry::Sent { device, phone } => (text.log_sent)(*device, phone),
         LogEntry::ItemFailed {
             device,
@@ -67,7 +70,10 @@ fn describe(text: &Text, kind: JobKind, line: &LogLine) -> String {
                 None => counts,
             }
         }
-        LogEntry::JobFailed { error } => (text.log_job_failed)(error),
+        LogEntry::JobFailed { error, fault } => (text.log_job_failed)(&match fault {
+            Some(fault) => (text.job_fault)(fault, error),
+            None => error.clone(),
+        }),
         LogEntry::Cancelled => text.log_cancelled.to_owned(),
         LogEntry::Paused => text.log_paused.to_owned(),
         LogEntry::Resync => text.log_resync.to_owned(),

@@ -14,6 +14,7 @@ use super::handoff::Handoff;
 use super::lease::{Stop, raise};
 use super::recorder::{self, Report, store_backoff};
 use super::{Engine, RetryPolicy};
+use crate::protocol::failure::JobFault;
 use crate::protocol::fault::SendFault;
 use crate::protocol::lifecycle::Note;
 use crate::protocol::{ItemStatus, JobId, JobStatus};
@@ -29,7 +30,7 @@ const CLAIM_BATCH: u32 = 256;
 struct ProviderHealth {
     /// When the provider last answered with anything but a transient error.
     last_answer: Instant,
-    last_error: Option<String>,
+    last_error: Option<SendFault>,
 }
 
 impl ProviderHealth {
@@ -38,12 +39,12 @@ impl ProviderHealth {
         self.last_error = None;
     }
 
-    fn failed(&mut self, reason: &str) {
-        self.last_error = Some(reason.to_owned());
+    fn failed(&mut self, fault: &SendFault) {
+        self.last_error = Some(fault.clone());
     }
 
     /// The last error, if the provider has been failing for longer than `limit`.
-    fn down_for(&self, limit: Duration) -> Option<String> {
+    fn down_for(&self, limit: Duration) -> Option<SendFault> {
         self.last_error
             .as_ref()
             .filter(|_| self.last_answer.elapsed() > limit)
@@ -130,15 +131,14 @@ pub(super) async fn run(engine: Arc<Engine>, claimed: ClaimedJob) {
 
     let stop = stop_rx.borrow().clone();
     let end = match stop {
-        Stop::Run => JobEnd::Completed { parallel_workers: devices, note: None },
-        Stop::ProviderDown(reason) => JobEnd::Failed {
-            error: format!(
-                "The provider has not accepted a message for {} s: {reason}",
-                engine.settings.provider_down_after_ms / 1000
-            ),
-            message: "Items that were not attempted stay pending: resume the job once the provider is back."
-                .into(),
+        Stop::Run => JobEnd::Completed {
+            parallel_workers: devices,
+            note: None,
         },
+        Stop::ProviderDown(last) => JobEnd::failed(JobFault::ProviderDown {
+            after_ms: engine.settings.provider_down_after_ms,
+            last,
+        }),
         Stop::Cancel => JobEnd::stopped(JobStatus::Cancelled, Note::CancelledOnRequest),
         Stop::Pause => JobEnd::stopped(JobStatus::Paused, Note::PausedOnRequest),
         Stop::LeaseLost => {
@@ -320,7 +320,7 @@ impl Sender {
             let result = engine.provider.send(&outgoing).await;
             match &result {
                 Err(SendError::Transient { fault, .. }) => {
-                    health.lock().expect("health lock").failed(&fault.english())
+                    health.lock().expect("health lock").failed(fault)
                 }
                 _ => health.lock().expect("health lock").answered(),
             }

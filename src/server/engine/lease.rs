@@ -7,6 +7,7 @@ use tokio::sync::watch;
 
 use super::Engine;
 use crate::protocol::JobId;
+use crate::protocol::fault::SendFault;
 use crate::server::store::{Control, StoreError};
 
 /// Why a runner stops early; `Run` while it should go on.
@@ -16,7 +17,7 @@ pub(super) enum Stop {
     Cancel,
     Pause,
     /// The provider kept failing for too long; the reason is its last error.
-    ProviderDown(String),
+    ProviderDown(SendFault),
     /// Another runner holds the job now: write nothing more.
     LeaseLost,
 }

@@ -12,10 +12,13 @@ use tokio::sync::watch;
 use super::Engine;
 use super::lease::{Stop, raise};
 use super::recorder::store_backoff;
+use crate::protocol::failure::JobFault;
 use crate::protocol::fault::StageNote;
 use crate::protocol::lifecycle::Note;
 use crate::protocol::{JobId, JobStatus, SourceSpec};
-use crate::server::adapters::sources::{self, Batch, FoundResult, Source, SourceError};
+use crate::server::adapters::sources::{
+    self, Batch, FoundResult, Source, SourceError, SourceFault,
+};
 use crate::server::live::hub::EventBatch;
 use crate::server::store::{ClaimedJob, JobEnd, StoreError, StoredEvent, TenantId};
 
@@ -101,9 +104,7 @@ pub(super) async fn run(engine: Arc<Engine>, claimed: ClaimedJob) {
             }
             outcome
         }
-        None => Err(Halt::Failed(SourceError(
-            "The job's search settings could not be read; create the campaign again.".into(),
-        ))),
+        None => Err(Halt::Failed(SourceError(SourceFault::SettingsUnreadable))),
     };
     let stop = stop_rx.borrow().clone();
     let end = match outcome {
@@ -117,11 +118,7 @@ pub(super) async fn run(engine: Arc<Engine>, claimed: ClaimedJob) {
             parallel_workers: 1,
             note,
         },
-        Err(Halt::Failed(error)) => JobEnd::Failed {
-            error: error.0,
-            message: "The search stopped: fix the source settings and run the campaign again."
-                .into(),
-        },
+        Err(Halt::Failed(SourceError(fault))) => JobEnd::failed(JobFault::Source { fault }),
         Err(Halt::Stopped) => match stop {
             Stop::Cancel => JobEnd::stopped(JobStatus::Cancelled, Note::CancelledOnRequest),
             Stop::Pause => JobEnd::stopped(JobStatus::Paused, Note::PausedOnRequest),

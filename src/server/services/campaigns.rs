@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
+use crate::protocol::failure::JobFault;
 use crate::protocol::problem::{CampaignField, CampaignRule};
 use crate::protocol::{
     CampaignView, CreateCampaignRequest, CreateExternalJobRequest, JobId, JobView, ResultView,
@@ -468,7 +469,8 @@ pub async fn finish(
         },
         Some(error) => JobEnd::Failed {
             error: required_text(CampaignField::Error, &error, 2_000)?,
-            message: "Reported by its outside worker".into(),
+            message: JobFault::WorkerReported.advice().into(),
+            fault: JobFault::WorkerReported,
         },
     };
     match state.store.worker_finish(job.id, end).await? {

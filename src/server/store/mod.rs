@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::protocol::failure::JobFault;
 use crate::protocol::lifecycle::{Command, Note, Refusal};
 use crate::protocol::{
     CampaignView, InstanceView, ItemStatus, ItemView, JobId, JobKind, JobStatus, JobView, Progress,
@@ -264,9 +265,11 @@ pub enum JobEnd {
         parallel_workers: u32,
         note: Option<crate::protocol::fault::StageNote>,
     },
+    /// `error` and `message` are `fault` in English (`error` is an outside worker's own words).
     Failed {
         error: String,
         message: String,
+        fault: JobFault,
     },
     Cancelled {
         message: String,
@@ -277,6 +280,15 @@ pub enum JobEnd {
 }
 
 impl JobEnd {
+    /// A failure the server words: both sentences come from `fault`.
+    pub fn failed(fault: JobFault) -> JobEnd {
+        JobEnd::Failed {
+            error: fault.english().unwrap_or_default(),
+            message: fault.advice().to_owned(),
+            fault,
+        }
+    }
+
     /// The end of a stop people asked for: `to` is `Cancelled` or `Paused`.
     pub fn stopped(to: JobStatus, note: Note) -> JobEnd {
         let message = note.message();
@@ -545,7 +557,6 @@ pub trait CampaignStore: Send + Sync {
     async fn fail_silent_workers(
         &self,
         silent_for: std::time::Duration,
-        error: &str,
     ) -> StoreResult<Vec<(TenantId, StoredEvent)>>;
 }
 

@@ -14,8 +14,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::{
-    Answer, Batch, FailedPage, FoundResult, NoAnswer, Source, SourceContext, SourceError,
-    SourceNote, guard,
+    Answer, ApifyStep, Batch, FailedPage, FetchFault, FoundResult, NoAnswer, Source, SourceContext,
+    SourceError, SourceFault, SourceNote, Target, guard,
 };
 use crate::protocol::ApifySourceSpec;
 use crate::protocol::problem::SourceRule;
@@ -183,11 +183,11 @@ impl ApifySource {
 
     /// `{base}/v2/…segments`, each segment percent-encoded.
     fn endpoint(&self, segments: &[&str]) -> Result<Url, SourceError> {
-        let mut url = base_url(&self.spec.base_url).map_err(|rule| SourceError(rule.english()))?;
+        let mut url = base_url(&self.spec.base_url)?;
         url.set_query(None);
         url.set_fragment(None);
         url.path_segments_mut()
-            .map_err(|()| SourceError("base_url cannot hold a path".into()))?
+            .map_err(|()| SourceError(SourceFault::BaseUrlNoPath))?
             .pop_if_empty()
             .push("v2")
             .extend(segments);
@@ -212,51 +212,52 @@ impl ApifySource {
     /// answer comes back for the caller to judge.
     async fn call(
         &self,
-        what: &str,
+        step: &ApifyStep,
         build: impl Fn() -> RequestBuilder + Send,
     ) -> Result<Answer, SourceError> {
         let answer = self
             .context
             .send(build, None, MAX_ANSWER_BYTES)
             .await?
-            .map_err(|e| {
-                SourceError(format!(
-                    "could not reach Apify at {} to {what}: {e}",
-                    self.spec.base_url
-                ))
+            .map_err(|NoAnswer(why)| {
+                SourceError(SourceFault::ApifyUnreachable {
+                    base_url: self.spec.base_url.clone(),
+                    step: step.clone(),
+                    why,
+                })
             })?;
         if matches!(
             answer.status,
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
         ) {
-            let detail = error_message(&answer)
-                .map(|m| format!(": {m}"))
-                .unwrap_or_default();
-            return Err(SourceError(format!(
-                "the Apify token was refused ({}{detail}); check the campaign's API token",
-                answer.describe()
-            )));
+            return Err(SourceError(SourceFault::ApifyTokenRefused {
+                answer: answer.fault(),
+                detail: error_message(&answer),
+            }));
         }
         Ok(answer)
     }
 
     /// A successful answer's `data`, or a sentence saying what went wrong.
-    fn data<T: DeserializeOwned>(&self, what: &str, answer: &Answer) -> Result<T, SourceError> {
+    fn data<T: DeserializeOwned>(
+        &self,
+        step: &ApifyStep,
+        answer: &Answer,
+    ) -> Result<T, SourceError> {
         if !answer.status.is_success() {
-            let detail = error_message(answer)
-                .map(|m| format!(": {m}"))
-                .unwrap_or_default();
-            return Err(SourceError(format!(
-                "Apify answered {} when asked to {what}{detail}",
-                answer.describe()
-            )));
+            return Err(SourceError(SourceFault::ApifyAnswered {
+                step: step.clone(),
+                answer: answer.fault(),
+                detail: error_message(answer),
+            }));
         }
         serde_json::from_slice::<Envelope<T>>(&answer.body)
             .map(|envelope| envelope.data)
             .map_err(|e| {
-                SourceError(format!(
-                    "Apify's answer when asked to {what} was not understood ({e})"
-                ))
+                SourceError(SourceFault::ApifyNotUnderstood {
+                    step: step.clone(),
+                    detail: e.to_string(),
+                })
             })
     }
 
@@ -293,19 +294,23 @@ impl Source for ApifySource {
     async fn prepare(&mut self) -> Result<SourceNote, SourceError> {
         let actor = self.actor();
         let url = self.endpoint(&["acts", &actor])?;
-        let base = format!("the Apify base_url ({})", self.spec.base_url.trim());
-        self.context.refuse_literal(&url, &base)?;
-        let what = format!("look up actor “{}”", self.spec.actor);
+        let base = Target::ApifyBaseUrl {
+            url: self.spec.base_url.trim().to_owned(),
+        };
+        self.context.refuse_literal(&url, base)?;
+        let step = ApifyStep::LookUpActor {
+            actor: self.spec.actor.clone(),
+        };
         let answer = self
-            .call(&what, || self.request(Method::GET, url.clone()))
+            .call(&step, || self.request(Method::GET, url.clone()))
             .await?;
         if answer.status == StatusCode::NOT_FOUND {
-            return Err(SourceError(format!(
-                "actor “{}” not found at {}: check its id or username~name",
-                self.spec.actor, self.spec.base_url
-            )));
+            return Err(SourceError(SourceFault::ActorNotFound {
+                actor: self.spec.actor.clone(),
+                base_url: self.spec.base_url.clone(),
+            }));
         }
-        let found: Actor = self.data(&what, &answer)?;
+        let found: Actor = self.data(&step, &answer)?;
         let name = match (found.username, found.name) {
             (Some(user), Some(name)) => format!("{user}/{name}"),
             (_, Some(name)) => name,
@@ -318,15 +323,17 @@ impl Source for ApifySource {
         let actor = self.actor();
         let url = self.endpoint(&["acts", &actor, "runs"])?;
         let input = self.input();
-        let what = format!("start actor “{}”", self.spec.actor);
+        let step = ApifyStep::StartActor {
+            actor: self.spec.actor.clone(),
+        };
         // A retried POST after a timeout may start a second run; Apify offers no key to
         // de-duplicate starts, and a job that never starts helps nobody either.
         let answer = self
-            .call(&what, || {
+            .call(&step, || {
                 self.request(Method::POST, url.clone()).json(&input)
             })
             .await?;
-        let run: Run = self.data(&what, &answer)?;
+        let run: Run = self.data(&step, &answer)?;
         let note = SourceNote::RunStarted {
             run: run.id.clone(),
             status: run.status.clone(),
@@ -337,10 +344,12 @@ impl Source for ApifySource {
 
     async fn analyze(&mut self) -> Result<SourceNote, SourceError> {
         let Some(mut run) = self.run.clone() else {
-            return Err(SourceError("the Apify run was not started".into()));
+            return Err(SourceError(SourceFault::RunNotStarted));
         };
         let url = self.endpoint(&["actor-runs", &run.id])?;
-        let what = format!("check run {}", run.id);
+        let step = ApifyStep::CheckRun {
+            run: run.id.clone(),
+        };
         let mut checks = 0;
         while !TERMINAL.contains(&run.status.as_str()) {
             if checks > 0 {
@@ -348,9 +357,9 @@ impl Source for ApifySource {
             }
             checks += 1;
             let answer = self
-                .call(&what, || self.request(Method::GET, url.clone()))
+                .call(&step, || self.request(Method::GET, url.clone()))
                 .await?;
-            run = self.data(&what, &answer)?;
+            run = self.data(&step, &answer)?;
             // Kept at once: a job stopped mid-wait must know whether there is a run to abort.
             self.run = Some(run.clone());
         }
@@ -363,12 +372,12 @@ impl Source for ApifySource {
             .as_deref()
             .map(str::trim)
             .filter(|m| !m.is_empty())
-            .map(|m| format!(": {m}"))
-            .unwrap_or_default();
-        Err(SourceError(format!(
-            "the Apify run {} ended {}{detail}",
-            run.id, run.status
-        )))
+            .map(str::to_owned);
+        Err(SourceError(SourceFault::RunEnded {
+            run: run.id,
+            status: run.status,
+            detail,
+        }))
     }
 
     async fn next_batch(&mut self) -> Result<Option<Batch>, SourceError> {
@@ -376,7 +385,7 @@ impl Source for ApifySource {
             return Ok(None);
         }
         let Some(run) = &self.run else {
-            return Err(SourceError("the Apify run was not started".into()));
+            return Err(SourceError(SourceFault::RunNotStarted));
         };
         let mut url = self.endpoint(&["datasets", &run.default_dataset_id, "items"])?;
         url.query_pairs_mut()
@@ -384,16 +393,19 @@ impl Source for ApifySource {
             .append_pair("format", "json")
             .append_pair("offset", &self.offset.to_string())
             .append_pair("limit", &PAGE_SIZE.to_string());
-        let what = format!("read dataset {}", run.default_dataset_id);
+        let step = ApifyStep::ReadDataset {
+            dataset: run.default_dataset_id.clone(),
+        };
         let answer = self
-            .call(&what, || self.request(Method::GET, url.clone()))
+            .call(&step, || self.request(Method::GET, url.clone()))
             .await?;
         let first = self.offset + 1;
         let items = if answer.status.is_success() {
-            serde_json::from_slice::<Vec<Value>>(&answer.body)
-                .map_err(|e| format!("the dataset page was not a JSON array of items ({e})"))
+            serde_json::from_slice::<Vec<Value>>(&answer.body).map_err(|e| FetchFault::NotItems {
+                detail: e.to_string(),
+            })
         } else {
-            Err(answer.describe())
+            Err(answer.fault())
         };
         let items = match items {
             Ok(items) => items,
@@ -404,9 +416,14 @@ impl Source for ApifySource {
                     results: Vec::new(),
                     failed: vec![FailedPage {
                         url: url.to_string(),
-                        error: error.clone(),
+                        error: error.english(),
+                        fault: Some(error.clone()),
                     }],
-                    note: Some(SourceNote::DatasetUnread { first, error }),
+                    note: Some(SourceNote::DatasetUnread {
+                        first,
+                        error: error.english(),
+                        fault: Some(error),
+                    }),
                 }));
             }
         };
@@ -459,8 +476,8 @@ impl Source for ApifySource {
             .await
         {
             Ok(Ok(answer)) if answer.status.is_success() => {
-                let what = format!("abort run {id}");
-                if let Ok(run) = self.data::<Run>(&what, &answer) {
+                let step = ApifyStep::AbortRun { run: id.clone() };
+                if let Ok(run) = self.data::<Run>(&step, &answer) {
                     self.run = Some(run);
                 }
                 tracing::info!("aborted the Apify run");
@@ -472,7 +489,8 @@ impl Source for ApifySource {
                     .unwrap_or_default();
                 format!("{}{detail}", answer.describe())
             }
-            Ok(Err(NoAnswer(error))) | Err(SourceError(error)) => error,
+            Ok(Err(error)) => error.to_string(),
+            Err(error) => error.to_string(),
         };
         // Apify ends the run by its own timeout; what it costs until then is the warning's point.
         tracing::warn!(%error, "could not abort the Apify run; it runs on until it ends by itself");

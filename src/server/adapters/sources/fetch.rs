@@ -7,6 +7,7 @@ use reqwest::{RequestBuilder, StatusCode, Url};
 use tokio::time::Instant;
 
 use super::{SourceContext, SourceError, guard};
+use crate::protocol::failure::{Blocked, FetchFault, SourceFault, Target};
 pub use crate::protocol::fault::{human_duration, human_size};
 use crate::server::adapters::http_retry::{is_transient, retry_after};
 
@@ -33,19 +34,26 @@ impl Answer {
         super::charset::decode(&self.body, self.content_type.as_deref())
     }
 
-    /// The status for people: "HTTP 500 Internal Server Error after 3 attempts".
+    /// The status as a fault: "HTTP 500 Internal Server Error after 3 attempts".
+    pub fn fault(&self) -> FetchFault {
+        FetchFault::Status {
+            status: self.status.as_u16(),
+            reason: self.status.canonical_reason().unwrap_or("").to_owned(),
+            attempts: self.attempts,
+        }
+    }
+
+    /// The status for people, in English.
     pub fn describe(&self) -> String {
-        let reason = self.status.canonical_reason().unwrap_or("");
-        let status = format!("HTTP {} {reason}", self.status.as_u16());
-        format!("{}{}", status.trim_end(), after_attempts(self.attempts))
+        self.fault().english()
     }
 }
 
-/// A request that got no usable answer after its retries, as a sentence:
-/// "no answer within 10 s after 3 attempts".
+/// A request that got no usable answer after its retries: "no answer within 10 s after 3
+/// attempts".
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct NoAnswer(pub String);
+#[error("{}", .0.english())]
+pub struct NoAnswer(pub FetchFault);
 
 /// Spaces the requests to one site: at least `interval` from the end of one request to the start
 /// of the next, so a slow answer never shortens the pause the site asked for.
@@ -90,11 +98,15 @@ impl Pacer {
 /// Why one attempt failed before an answer was read.
 enum AttemptError {
     /// Worth another try: a timeout, a refused or dropped connection.
-    Transient(String),
+    Transient(FetchFault),
     /// Trying again would fail the same way.
-    Permanent(String),
+    Permanent(FetchFault),
     /// The address may not be read at all: the source cannot go on.
-    Refused(String),
+    Refused(Blocked),
+}
+
+fn refused(blocked: Blocked) -> SourceError {
+    SourceError(SourceFault::Blocked { blocked })
 }
 
 impl SourceContext {
@@ -134,13 +146,12 @@ impl SourceContext {
                 }
                 Err(AttemptError::Transient(error)) => {
                     if !self.retry.may_retry(attempts) {
-                        let error = format!("{error}{}", after_attempts(attempts));
-                        return Ok(Err(NoAnswer(error)));
+                        return Ok(Err(NoAnswer(error.after(attempts))));
                     }
                     None
                 }
                 Err(AttemptError::Permanent(error)) => return Ok(Err(NoAnswer(error))),
-                Err(AttemptError::Refused(error)) => return Err(SourceError(error)),
+                Err(AttemptError::Refused(blocked)) => return Err(refused(blocked)),
             };
             let wait = self.retry.delay(attempts, retry_after, rand::random());
             tracing::debug!(attempts, ?wait, "retrying a source request");
@@ -165,7 +176,7 @@ impl SourceContext {
             Err(AttemptError::Transient(error) | AttemptError::Permanent(error)) => {
                 Ok(Err(NoAnswer(error)))
             }
-            Err(AttemptError::Refused(error)) => Err(SourceError(error)),
+            Err(AttemptError::Refused(blocked)) => Err(refused(blocked)),
         }
     }
 
@@ -179,9 +190,12 @@ impl SourceContext {
         let (client, request) = request.build_split();
         let request = request.map_err(failed)?;
         // The resolver is not asked about IP literals; this is where they are judged.
+        let target = Target::Url {
+            url: request.url().to_string(),
+        };
         self.reach
-            .check(request.url(), request.url().as_str())
-            .map_err(|guard::Refused(sentence)| AttemptError::Refused(sentence))?;
+            .check(request.url(), target)
+            .map_err(|guard::Refused(blocked)| AttemptError::Refused(blocked))?;
         let mut response = client.execute(request).await.map_err(failed)?;
         let url = response.url().clone();
         let status = response.status();
@@ -194,10 +208,9 @@ impl SourceContext {
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(failed)? {
             if body.len() + chunk.len() > max_body {
-                return Err(AttemptError::Permanent(format!(
-                    "the answer is larger than {}, more than jobpulse reads",
-                    human_size(max_body)
-                )));
+                return Err(AttemptError::Permanent(FetchFault::TooLarge {
+                    max_bytes: max_body as u64,
+                }));
             }
             body.extend_from_slice(&chunk);
         }
@@ -213,28 +226,33 @@ impl SourceContext {
 }
 
 fn attempt_error(error: &reqwest::Error, timeout: Duration) -> AttemptError {
-    if let Some(guard::Refused(sentence)) = guard::refusal(error) {
-        AttemptError::Refused(sentence)
+    if let Some(guard::Refused(blocked)) = guard::refusal(error) {
+        AttemptError::Refused(blocked)
     } else if error.is_timeout() {
-        AttemptError::Transient(format!("no answer within {}", human_duration(timeout)))
+        AttemptError::Transient(FetchFault::Timeout {
+            after_ms: timeout.as_millis() as u64,
+            attempts: 1,
+        })
     } else if error.is_redirect() {
-        AttemptError::Permanent("too many redirects".into())
+        AttemptError::Permanent(FetchFault::TooManyRedirects)
     } else if error.is_builder() {
-        AttemptError::Permanent(format!(
-            "the request could not be made: {}",
-            root_cause(error)
-        ))
+        AttemptError::Permanent(FetchFault::RequestNotMade {
+            cause: root_cause(error),
+        })
     } else if error.is_connect() {
-        let site = error
-            .url()
-            .and_then(|url| url.host_str())
-            .unwrap_or("the site");
-        AttemptError::Transient(format!(
-            "could not connect to {site} ({})",
-            root_cause(error)
-        ))
+        AttemptError::Transient(FetchFault::CouldNotConnect {
+            site: error
+                .url()
+                .and_then(|url| url.host_str())
+                .map(str::to_owned),
+            cause: root_cause(error),
+            attempts: 1,
+        })
     } else {
-        AttemptError::Transient(format!("the connection failed ({})", root_cause(error)))
+        AttemptError::Transient(FetchFault::ConnectionFailed {
+            cause: root_cause(error),
+            attempts: 1,
+        })
     }
 }
 
@@ -245,14 +263,6 @@ fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
         cause = source;
     }
     cause.to_string()
-}
-
-fn after_attempts(attempts: u32) -> String {
-    if attempts > 1 {
-        format!(" after {attempts} attempts")
-    } else {
-        String::new()
-    }
 }
 
 #[cfg(test)]

@@ -13,10 +13,8 @@ use reqwest::Url;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::redirect;
 
+use crate::protocol::failure::{Blocked, Target};
 use crate::protocol::problem::{AddressKind, SourceRule};
-
-/// What an admin changes to let searches read such addresses, for every refusal's sentence.
-const SETTING: &str = "scrape.allow_private_addresses";
 
 /// The redirects one request follows, as reqwest's default policy.
 const MAX_REDIRECTS: usize = 10;
@@ -47,11 +45,13 @@ impl Forbidden {
         }
     }
 
-    pub(super) fn sentence(&self, what: &str) -> String {
-        format!(
-            "{what} points at {self}, which searches may not read; an admin can allow it with \
-             {SETTING}"
-        )
+    /// The refusal of a request for `what` that would reach this address.
+    pub(super) fn blocked(&self, what: Target) -> Blocked {
+        Blocked::Address {
+            what,
+            kind: self.kind,
+            ip: self.ip.to_string(),
+        }
     }
 }
 
@@ -145,18 +145,18 @@ pub(super) enum Reach {
 impl Reach {
     /// Whether a request to `url`, named `what` in the refusal, may be sent. Only the IP-literal
     /// host is judged here: names are judged by `PublicResolver` when they are connected to.
-    pub(super) fn check(&self, url: &Url, what: &str) -> Result<(), Refused> {
+    pub(super) fn check(&self, url: &Url, what: Target) -> Result<(), Refused> {
         match self {
             Reach::Anywhere => Ok(()),
             Reach::Public => match forbidden_literal(url) {
-                Some(forbidden) => Err(Refused(forbidden.sentence(what))),
+                Some(forbidden) => Err(Refused(forbidden.blocked(what))),
                 None => Ok(()),
             },
             Reach::Itself(Some(own)) if own.origin() == url.origin() => Ok(()),
-            Reach::Itself(own) => Err(Refused(format!(
-                "{what} is not on the demo site ({}), the only place its reader goes",
-                own.as_ref().map_or("unknown", Url::as_str)
-            ))),
+            Reach::Itself(own) => Err(Refused(Blocked::NotDemoSite {
+                what,
+                demo: own.as_ref().map(Url::to_string),
+            })),
         }
     }
 }
@@ -164,8 +164,8 @@ impl Reach {
 /// A request the guard stopped; found again in reqwest's error chain, so the source fails
 /// with this sentence instead of retrying a connection that can never be allowed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub(super) struct Refused(pub(super) String);
+#[error("{}", .0.english())]
+pub(super) struct Refused(pub(super) Blocked);
 
 /// Resolves names with the system resolver, and keeps only the public addresses.
 pub(super) struct PublicResolver;
@@ -181,11 +181,7 @@ impl Resolve for PublicResolver {
                 .partition(|addr| forbidden(addr.ip()).is_none());
             if public.is_empty() && !private.is_empty() {
                 let addresses: Vec<String> = private.iter().map(|a| a.ip().to_string()).collect();
-                return Err(Box::new(Refused(format!(
-                    "{host} resolves only to private addresses ({}), which searches may not \
-                     read; an admin can allow them with {SETTING}",
-                    addresses.join(", ")
-                ))) as _);
+                return Err(Box::new(Refused(Blocked::Resolves { host, addresses })) as _);
             }
             let public: Addrs = Box::new(public.into_iter());
             Ok(public)
@@ -202,8 +198,8 @@ pub(super) fn redirect_policy() -> redirect::Policy {
         }
         match forbidden_literal(attempt.url()) {
             Some(forbidden) => {
-                let sentence = forbidden.sentence(&format!("a redirect to {}", attempt.url()));
-                attempt.error(Refused(sentence))
+                let url = attempt.url().to_string();
+                attempt.error(Refused(forbidden.blocked(Target::RedirectTo { url })))
             }
             None => attempt.follow(),
         }
@@ -304,7 +300,7 @@ mod tests {
     fn refusals_say_what_to_change() {
         let refused = forbidden("10.0.0.5".parse().unwrap()).unwrap();
         assert_eq!(
-            refused.sentence("the search URL"),
+            refused.blocked(Target::SearchUrl).english(),
             "the search URL points at a private address (10.0.0.5), which searches may not \
              read; an admin can allow it with scrape.allow_private_addresses"
         );
@@ -320,7 +316,7 @@ mod tests {
         let refused = error.downcast_ref::<Refused>().expect("a refusal");
         assert!(
             refused
-                .0
+                .to_string()
                 .starts_with("localhost resolves only to private addresses (")
         );
         let name: Name = "127.0.0.1".parse().unwrap();
@@ -360,13 +356,12 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(
-            refusal(&error),
-            Some(Refused(
+            refusal(&error).map(|r| r.to_string()).as_deref(),
+            Some(
                 "a redirect to http://[::ffff:a9fe:a9fe]/latest/meta-data/ points at a \
                  link-local address (::ffff:169.254.169.254), which searches may not read; an \
                  admin can allow it with scrape.allow_private_addresses"
-                    .into()
-            ))
+            )
         );
 
         // A relative redirect lands on the same literal host, and is judged like any other.
@@ -376,7 +371,7 @@ mod tests {
             .send()
             .await
             .unwrap_err();
-        let refused = refusal(&error).expect("a refusal").0;
+        let refused = refusal(&error).expect("a refusal").to_string();
         assert!(
             refused.starts_with(&format!(
                 "a redirect to http://{addr}/again points at a loopback"

@@ -18,7 +18,7 @@ use self::parse::{ParsedPage, Selectors, parse_page};
 use self::robots::{MAX_ROBOTS_BYTES, Robots, path_of, robots_agent};
 use super::{
     Answer, Batch, FailedPage, NextPage, NoAnswer, Pacer, SkipReason, Source, SourceContext,
-    SourceError, SourceNote, guard,
+    SourceError, SourceFault, SourceNote, Target, guard,
 };
 use crate::protocol::HttpSourceSpec;
 use crate::protocol::problem::SourceRule;
@@ -222,21 +222,23 @@ impl HttpSource {
             Ok(answer) if answer.status.is_success() => {
                 return self.process_page(&answer, keyword, fetched.page);
             }
-            Ok(answer) => answer.describe(),
-            Err(NoAnswer(error)) => error,
+            Ok(answer) => answer.fault(),
+            Err(NoAnswer(fault)) => fault,
         };
         self.cursor.next = None;
         Batch {
             results: Vec::new(),
             failed: vec![FailedPage {
                 url: fetched.url.to_string(),
-                error: error.clone(),
+                error: error.english(),
+                fault: Some(error.clone()),
             }],
             note: Some(SourceNote::PageUnread {
                 page: fetched.page,
                 keyword,
-                error,
+                error: error.english(),
                 more_keywords: fetched.keyword + 1 < self.keywords.len(),
+                fault: Some(error),
             }),
         }
     }
@@ -280,17 +282,14 @@ impl HttpSource {
 #[async_trait]
 impl Source for HttpSource {
     async fn prepare(&mut self) -> Result<SourceNote, SourceError> {
-        if let Err(error) = &self.selectors {
-            return Err(SourceError(error.english()));
+        if let Err(rule) = &self.selectors {
+            return Err(rule.clone().into());
         }
         let Some(keyword) = self.keywords.first() else {
-            return Err(SourceError(
-                "the campaign has no keywords to search for".into(),
-            ));
+            return Err(SourceError(SourceFault::NoKeywords));
         };
-        let first = search_url(&self.spec.search_url, keyword)
-            .map_err(|rule| SourceError(rule.english()))?;
-        self.context.refuse_literal(&first, "the search URL")?;
+        let first = search_url(&self.spec.search_url, keyword)?;
+        self.context.refuse_literal(&first, Target::SearchUrl)?;
         self.origin = Some((
             first.scheme().to_owned(),
             first.host_str().unwrap_or_default().to_owned(),
@@ -318,10 +317,12 @@ impl Source for HttpSource {
                     Ok(answer) => SourceNote::FirstPageUnread {
                         keyword,
                         error: answer.describe(),
+                        fault: Some(answer.fault()),
                     },
-                    Err(error) => SourceNote::FirstPageUnread {
+                    Err(NoAnswer(fault)) => SourceNote::FirstPageUnread {
                         keyword,
-                        error: error.to_string(),
+                        error: fault.english(),
+                        fault: Some(fault.clone()),
                     },
                 };
                 self.fetched = Some(fetched);

@@ -17,6 +17,7 @@ use async_trait::async_trait;
 
 use crate::protocol::SourceSpec;
 use crate::protocol::backoff::RetryPolicy;
+pub use crate::protocol::failure::{ApifyStep, FetchFault, SourceFault, Target};
 pub use crate::protocol::fault::{NextPage, SkipReason, SourceNote};
 use crate::protocol::problem::SourceRule;
 pub use crate::protocol::{FailedPage, FoundResult};
@@ -33,10 +34,16 @@ pub struct Batch {
     pub note: Option<SourceNote>,
 }
 
-/// Why a source cannot go on at all; the job fails with this sentence.
+/// Why a source cannot go on at all; the job fails with it.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct SourceError(pub String);
+#[error("{}", .0.english())]
+pub struct SourceError(pub SourceFault);
+
+impl From<SourceRule> for SourceError {
+    fn from(rule: SourceRule) -> SourceError {
+        SourceError(SourceFault::Settings { rule })
+    }
+}
 
 /// What every source shares: one HTTP client and the retry rules.
 #[derive(Clone)]
@@ -110,10 +117,10 @@ impl SourceContext {
 
     /// Refuses, before anything is sent, a `url` (named `what`) whose host is a forbidden IP
     /// literal, with the sentence the job fails with.
-    fn refuse_literal(&self, url: &reqwest::Url, what: &str) -> Result<(), SourceError> {
+    fn refuse_literal(&self, url: &reqwest::Url, what: Target) -> Result<(), SourceError> {
         self.reach
             .check(url, what)
-            .map_err(|guard::Refused(sentence)| SourceError(sentence))
+            .map_err(|guard::Refused(blocked)| SourceError(SourceFault::Blocked { blocked }))
     }
 }
 

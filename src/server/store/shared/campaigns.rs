@@ -12,6 +12,7 @@ use super::{
     Backend, Holder, ItemNote, WriteTx, campaign_job_params, created_event, end_job,
     external_params, item_events, search_pattern, stage_event, started_by_worker,
 };
+use crate::protocol::failure::JobFault;
 use crate::protocol::fault::StageNote;
 use crate::protocol::{CampaignView, JobId, JobView, ResultView, WorkerItem};
 use crate::server::store::{
@@ -435,7 +436,6 @@ impl<B: CampaignSql> CampaignStore for B {
     async fn fail_silent_workers(
         &self,
         silent_for: std::time::Duration,
-        error: &str,
     ) -> StoreResult<Vec<(TenantId, StoredEvent)>> {
         let now = Utc::now();
         let mut tx = self.write().await?;
@@ -444,10 +444,9 @@ impl<B: CampaignSql> CampaignStore for B {
         for row in silent {
             let job = JobId(row.uuid("id")?);
             let tenant = TenantId(row.uuid("tenant_id")?);
-            let end = JobEnd::Failed {
-                error: error.to_owned(),
-                message: "Its worker may report again only on a new job.".to_owned(),
-            };
+            let end = JobEnd::failed(JobFault::WorkerSilent {
+                after_ms: silent_for.as_millis() as u64,
+            });
             if let Some(event) = end_job(&mut tx, job, Holder::Worker, end).await? {
                 ended.push((tenant, event));
             }

@@ -7,6 +7,7 @@ use super::{
     FailedPage, FoundResult, ItemOutcome, JobEnd, StoredEvent, outcome_event, progress_of,
 };
 use super::{Role, StoreError, StoreResult, Tenant, TenantId, Transition, User};
+use crate::protocol::failure::FetchFault;
 use crate::protocol::fault::StageNote;
 use crate::protocol::lifecycle::{self, Change, Command, Control, Fence, Note, Refusal};
 use crate::protocol::{
@@ -99,13 +100,18 @@ pub(crate) fn end_event(
             message: note.as_ref().map(StageNote::english),
             note,
         }),
-        JobEnd::Failed { error, message } => ServerMsg::JobFailed(JobFailedEvent {
+        JobEnd::Failed {
+            error,
+            message,
+            fault,
+        } => ServerMsg::JobFailed(JobFailedEvent {
             job_id,
             seq,
             at,
             error,
             message,
             progress: Some(progress),
+            fault: Some(fault),
         }),
         JobEnd::Cancelled { message } => ServerMsg::JobCancelled(JobStoppedEvent {
             job_id,
@@ -526,6 +532,8 @@ pub(crate) struct ItemNote {
     pub ok: bool,
     pub title: Option<String>,
     pub error: Option<String>,
+    /// `error` as a code, for the item's event (a page that could not be read).
+    pub fault: Option<FetchFault>,
     pub data: Option<serde_json::Value>,
     /// What a results search matches: URL, title, author and text, lowercased.
     pub search: Option<String>,
@@ -539,6 +547,7 @@ impl ItemNote {
             ok: true,
             title: result.title.clone(),
             error: None,
+            fault: None,
             data: serde_json::to_value(result).ok(),
             search: Some(search_text(result)),
         }
@@ -551,6 +560,7 @@ impl ItemNote {
             ok: false,
             title: None,
             error: Some(page.error.clone()),
+            fault: page.fault.clone(),
             data: None,
             search: None,
         }
@@ -563,6 +573,7 @@ impl ItemNote {
             ok: item.status == "ok",
             title: None,
             error: item.error.clone(),
+            fault: None,
             data: item.data.clone(),
             search: None,
         }
@@ -659,6 +670,7 @@ pub(crate) fn item_events(
                 status: if note.ok { "ok" } else { "failed" }.to_owned(),
                 title: note.title,
                 error: note.error,
+                fault: note.fault,
                 progress: with_percentage(progress_of(sent, failed, 0, total), percentage),
             }))
         })

@@ -7,7 +7,9 @@ use reqwest::{StatusCode, Url};
 use texting_robots::Robot;
 
 use super::site;
-use crate::server::adapters::sources::{Answer, NoAnswer, SourceError, SourceNote};
+use crate::server::adapters::sources::{
+    Answer, FetchFault, NoAnswer, SourceError, SourceFault, SourceNote,
+};
 
 /// Google reads the first 500 KiB of a robots.txt and so do we.
 pub(super) const MAX_ROBOTS_BYTES: usize = 500 * 1024;
@@ -42,12 +44,7 @@ pub(super) fn location(first: &Url) -> Result<Url, SourceError> {
     texting_robots::get_robots_url(first.as_str())
         .ok()
         .and_then(|url| Url::parse(&url).ok())
-        .ok_or_else(|| {
-            SourceError(format!(
-                "cannot tell where robots.txt of {} is",
-                site(first)
-            ))
-        })
+        .ok_or_else(|| SourceError(SourceFault::RobotsWhere { host: site(first) }))
 }
 
 /// Makes sense of the `answer` to the robots.txt request: the search at `first` must be allowed
@@ -58,17 +55,16 @@ pub(super) fn read(
     answer: Result<Answer, NoAnswer>,
 ) -> Result<Reading, SourceError> {
     let host = site(first);
-    let closed = |why: String| {
-        SourceError(format!(
-            "robots.txt of {host} could not be read ({why}); like Google, jobpulse treats \
-             a site whose robots.txt fails this way as closed to crawlers. Try again once \
-             the site answers"
-        ))
+    let closed = |why: FetchFault| {
+        SourceError(SourceFault::RobotsUnread {
+            host: host.clone(),
+            why,
+        })
     };
-    let answer = answer.map_err(|e| closed(e.0))?;
+    let answer = answer.map_err(|NoAnswer(why)| closed(why))?;
     let status = answer.status;
     if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
-        return Err(closed(answer.describe()));
+        return Err(closed(answer.fault()));
     }
     if !status.is_success() {
         return Ok(Reading {
@@ -81,15 +77,17 @@ pub(super) fn read(
         });
     }
     let robot = Robot::new(agent, &answer.body).map_err(|e| {
-        SourceError(format!(
-            "robots.txt of {host} could not be understood ({e}), so jobpulse stays out"
-        ))
+        SourceError(SourceFault::RobotsNotUnderstood {
+            host: host.clone(),
+            detail: e.to_string(),
+        })
     })?;
     if !robot.allowed(first.as_str()) {
-        return Err(SourceError(format!(
-            "robots.txt of {host} does not allow {} for user agent {agent}",
-            path_of(first)
-        )));
+        return Err(SourceError(SourceFault::RobotsDisallow {
+            host,
+            path: path_of(first),
+            agent: agent.to_owned(),
+        }));
     }
     let crawl_delay = robot
         .delay
@@ -165,9 +163,12 @@ mod tests {
         for closed in [
             read(answer(503, "")),
             read(answer(429, "")),
-            read(Err(NoAnswer("no answer within 10 s".into()))),
+            read(Err(NoAnswer(FetchFault::Timeout {
+                after_ms: 10_000,
+                attempts: 1,
+            }))),
         ] {
-            let error = closed.err().unwrap().0;
+            let error = closed.err().unwrap().to_string();
             assert!(error.contains("closed to crawlers"), "{error}");
         }
 
@@ -180,7 +181,7 @@ mod tests {
         let error = read(answer(200, "User-agent: *\nDisallow: /search\n"))
             .err()
             .unwrap()
-            .0;
+            .to_string();
         assert!(
             error.ends_with("does not allow /search?q=rust for user agent jobpulse"),
             "{error}"
