@@ -11,6 +11,7 @@ use sqlx::postgres::PgRow;
 use super::{PgTx, PostgresStore};
 use crate::protocol::JobId;
 use crate::server::store::shared::engine::{EngineSql, EngineTx};
+use crate::server::store::shared::sql::{Sql, args};
 use crate::server::store::{ItemOutcome, StoreError, StoreResult};
 
 #[async_trait]
@@ -18,17 +19,12 @@ impl EngineTx for PgTx {
     async fn take_items(&mut self, job: JobId, limit: u32) -> StoreResult<Vec<PgRow>> {
         // The locking CTE is evaluated once; as an `IN (subquery)` the planner may rescan it and
         // claim more than `limit` items.
-        Ok(sqlx::query(
-            "WITH picked AS (SELECT idx FROM items WHERE job_id = $1 AND status = 'pending' \
+        let sql = "WITH picked AS (SELECT idx FROM items WHERE job_id = $1 AND status = 'pending' \
                ORDER BY idx LIMIT $2 FOR UPDATE SKIP LOCKED) \
              UPDATE items SET status = 'sending', handed = false, updated_at = now() FROM picked \
              WHERE items.job_id = $1 AND items.idx = picked.idx \
-             RETURNING items.idx, items.recipient, items.idempotency_key, items.attempts",
-        )
-        .bind(job.0)
-        .bind(limit as i64)
-        .fetch_all(&mut *self.tx)
-        .await?)
+             RETURNING items.idx, items.recipient, items.idempotency_key, items.attempts";
+        self.rows(sql, args![job, i64::from(limit)]).await
     }
 
     async fn write_outcomes<'o>(

@@ -12,9 +12,9 @@ use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow
 use sqlx::query::Query;
 use sqlx::{Postgres, Row, Transaction};
 
-use super::shared::sql::{Arg, Args, Dialect, Sql};
+use super::shared::sql::{Arg, Args, Dialect, Sql, impl_sql};
 use super::shared::{Backend, WriteTx};
-use super::{Store, StoreResult, StoredEvent, TenantId};
+use super::{StoreResult, StoredEvent, TenantId};
 
 mod campaigns;
 mod engine;
@@ -107,39 +107,12 @@ fn query(sql: &str, args: Args) -> Query<'_, Postgres, PgArguments> {
         })
 }
 
-#[async_trait]
-impl Sql for PgTx {
-    type Row = PgRow;
-    type Dialect = Postgres;
-
-    async fn rows(&mut self, sql: &str, args: Args) -> StoreResult<Vec<PgRow>> {
-        Ok(query(sql, args).fetch_all(&mut *self.tx).await?)
-    }
-
-    async fn run(&mut self, sql: &str, args: Args) -> StoreResult<u64> {
-        Ok(query(sql, args)
-            .execute(&mut *self.tx)
-            .await?
-            .rows_affected())
-    }
-}
+impl_sql!(PgTx, PgRow, Postgres, |tx| &mut *tx.tx);
 
 /// Statements on the pool, each its own transaction.
 pub(crate) struct PgPooled<'a>(&'a PgPool);
 
-#[async_trait]
-impl Sql for PgPooled<'_> {
-    type Row = PgRow;
-    type Dialect = Postgres;
-
-    async fn rows(&mut self, sql: &str, args: Args) -> StoreResult<Vec<PgRow>> {
-        Ok(query(sql, args).fetch_all(self.0).await?)
-    }
-
-    async fn run(&mut self, sql: &str, args: Args) -> StoreResult<u64> {
-        Ok(query(sql, args).execute(self.0).await?.rows_affected())
-    }
-}
+impl_sql!(PgPooled<'_>, PgRow, Postgres, |pool| pool.0);
 
 #[async_trait]
 impl Backend for PostgresStore {
@@ -167,6 +140,13 @@ impl Backend for PostgresStore {
 
     async fn write_unlocked(&self, sql: &str, args: Args) -> StoreResult<Vec<PgRow>> {
         self.reads().rows(sql, args).await
+    }
+
+    async fn apply_migrations(&self) -> StoreResult<()> {
+        sqlx::migrate!("./migrations/postgres")
+            .run(&self.pool)
+            .await?;
+        Ok(())
     }
 
     async fn token_tenant(&self, token_hash: &str) -> StoreResult<Option<TenantId>> {
@@ -233,20 +213,5 @@ impl WriteTx for PgTx {
 
     async fn commit(self) -> StoreResult<()> {
         Ok(self.tx.commit().await?)
-    }
-}
-
-#[async_trait]
-impl Store for PostgresStore {
-    async fn migrate(&self) -> StoreResult<()> {
-        sqlx::migrate!("./migrations/postgres")
-            .run(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
     }
 }

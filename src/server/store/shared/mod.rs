@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::{
     FailedPage, FoundResult, ItemOutcome, JobEnd, StoredEvent, outcome_event, progress_of,
 };
-use super::{Role, StoreError, StoreResult, Tenant, TenantId, Transition, User};
+use super::{Role, Store, StoreError, StoreResult, Tenant, TenantId, Transition, User};
 use crate::protocol::fault::StageNote;
 use crate::protocol::lifecycle::{self, Change, Command, Control, Fence, Note, Refusal};
 use crate::protocol::{
@@ -14,6 +14,8 @@ use crate::protocol::{
     JobId, JobResults, JobStartedEvent, JobStatus, JobStoppedEvent, JobView, Progress, ResultView,
     ServerMsg, StageEvent, TokenView, WorkerItem,
 };
+use campaigns::CampaignSql;
+use engine::EngineSql;
 use uuid::Uuid;
 
 pub(crate) mod campaigns;
@@ -296,8 +298,22 @@ pub(crate) trait Backend: Send + Sync + 'static {
     /// Writes one statement outside a transaction, in this process's turn to write where it
     /// takes turns; the rows it returns.
     async fn write_unlocked(&self, sql: &str, args: Args) -> StoreResult<Vec<Self::Row>>;
+    /// Applies pending migrations.
+    async fn apply_migrations(&self) -> StoreResult<()>;
     /// The tenant of a live token, recording its use at most once a minute.
     async fn token_tenant(&self, token_hash: &str) -> StoreResult<Option<TenantId>>;
+}
+
+#[async_trait::async_trait]
+impl<B: EngineSql + CampaignSql> Store for B {
+    async fn migrate(&self) -> StoreResult<()> {
+        self.apply_migrations().await
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.reads().run("SELECT 1", Vec::new()).await?;
+        Ok(())
+    }
 }
 
 /// The fenced primitives every write needs, inside one write transaction.

@@ -104,3 +104,34 @@ pub(crate) trait Sql: Send {
         Ok(row.ok_or(sqlx::Error::RowNotFound)?)
     }
 }
+
+/// `Sql` for one of a backend's places to run statements: `$conn` reaches its connection from
+/// `$this`, and the backend's `query` (in scope where this is used) binds the values.
+macro_rules! impl_sql {
+    ($ty:ty, $row:ty, $dialect:ty, |$this:ident| $conn:expr) => {
+        #[async_trait::async_trait]
+        impl $crate::server::store::shared::sql::Sql for $ty {
+            type Row = $row;
+            type Dialect = $dialect;
+
+            async fn rows(
+                &mut self,
+                sql: &str,
+                args: $crate::server::store::shared::sql::Args,
+            ) -> $crate::server::store::StoreResult<Vec<$row>> {
+                let $this = self;
+                Ok(query(sql, args).fetch_all($conn).await?)
+            }
+
+            async fn run(
+                &mut self,
+                sql: &str,
+                args: $crate::server::store::shared::sql::Args,
+            ) -> $crate::server::store::StoreResult<u64> {
+                let $this = self;
+                Ok(query(sql, args).execute($conn).await?.rows_affected())
+            }
+        }
+    };
+}
+pub(crate) use impl_sql;

@@ -9,22 +9,19 @@ use sqlx::{QueryBuilder, Sqlite};
 use super::{INSERT_CHUNK, SqliteStore, SqliteTx, millis};
 use crate::protocol::JobId;
 use crate::server::store::shared::engine::EngineSql;
+use crate::server::store::shared::sql::{Sql, args};
 use crate::server::store::shared::{Backend, EngineTx, WriteTx};
 use crate::server::store::{ItemOutcome, StoreError, StoreResult};
 
 #[async_trait]
 impl EngineTx for SqliteTx<'_> {
     async fn take_items(&mut self, job: JobId, limit: u32) -> StoreResult<Vec<SqliteRow>> {
-        Ok(sqlx::query(
-            "UPDATE items SET status = 'sending', handed = 0, updated_at = ?1 WHERE job_id = ?2 AND idx IN \
-             (SELECT idx FROM items WHERE job_id = ?2 AND status = 'pending' ORDER BY idx LIMIT ?3) \
-             RETURNING idx, recipient, idempotency_key, attempts",
-        )
-        .bind(millis(Utc::now()))
-        .bind(job.to_string())
-        .bind(limit as i64)
-        .fetch_all(&mut *self.tx)
-        .await?)
+        let sql = "UPDATE items SET status = 'sending', handed = 0, updated_at = $1 \
+             WHERE job_id = $2 AND idx IN (SELECT idx FROM items \
+               WHERE job_id = $2 AND status = 'pending' ORDER BY idx LIMIT $3) \
+             RETURNING idx, recipient, idempotency_key, attempts";
+        self.rows(sql, args![Utc::now(), job, i64::from(limit)])
+            .await
     }
 
     async fn write_outcomes<'o>(

@@ -15,9 +15,9 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 use tokio::sync::Mutex;
 
-use super::shared::sql::{Arg, Args, Dialect, Sql};
+use super::shared::sql::{Arg, Args, Dialect, Sql, impl_sql};
 use super::shared::{Backend, Cols, WriteTx};
-use super::{Store, StoreError, StoreResult, StoredEvent, TenantId};
+use super::{StoreError, StoreResult, StoredEvent, TenantId};
 
 mod campaigns;
 mod engine;
@@ -120,39 +120,12 @@ fn query(sql: &str, args: Args) -> Query<'_, Sqlite, SqliteArguments<'_>> {
         })
 }
 
-#[async_trait]
-impl Sql for SqliteTx<'_> {
-    type Row = SqliteRow;
-    type Dialect = Sqlite;
-
-    async fn rows(&mut self, sql: &str, args: Args) -> StoreResult<Vec<SqliteRow>> {
-        Ok(query(sql, args).fetch_all(&mut *self.tx).await?)
-    }
-
-    async fn run(&mut self, sql: &str, args: Args) -> StoreResult<u64> {
-        Ok(query(sql, args)
-            .execute(&mut *self.tx)
-            .await?
-            .rows_affected())
-    }
-}
+impl_sql!(SqliteTx<'_>, SqliteRow, Sqlite, |tx| &mut *tx.tx);
 
 /// Reads on the pool, outside any write transaction.
 pub(crate) struct SqliteReads<'a>(&'a SqlitePool);
 
-#[async_trait]
-impl Sql for SqliteReads<'_> {
-    type Row = SqliteRow;
-    type Dialect = Sqlite;
-
-    async fn rows(&mut self, sql: &str, args: Args) -> StoreResult<Vec<SqliteRow>> {
-        Ok(query(sql, args).fetch_all(self.0).await?)
-    }
-
-    async fn run(&mut self, sql: &str, args: Args) -> StoreResult<u64> {
-        Ok(query(sql, args).execute(self.0).await?.rows_affected())
-    }
-}
+impl_sql!(SqliteReads<'_>, SqliteRow, Sqlite, |reads| reads.0);
 
 #[async_trait]
 impl Backend for SqliteStore {
@@ -174,6 +147,13 @@ impl Backend for SqliteStore {
     async fn write_unlocked(&self, sql: &str, args: Args) -> StoreResult<Vec<SqliteRow>> {
         let _gate = self.write_turn().await;
         self.reads().rows(sql, args).await
+    }
+
+    async fn apply_migrations(&self) -> StoreResult<()> {
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&self.pool)
+            .await?;
+        Ok(())
     }
 
     async fn token_tenant(&self, token_hash: &str) -> StoreResult<Option<TenantId>> {
@@ -225,20 +205,5 @@ impl WriteTx for SqliteTx<'_> {
 
     async fn commit(self) -> StoreResult<()> {
         Ok(self.tx.commit().await?)
-    }
-}
-
-#[async_trait]
-impl Store for SqliteStore {
-    async fn migrate(&self) -> StoreResult<()> {
-        sqlx::migrate!("./migrations/sqlite")
-            .run(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
     }
 }
