@@ -4,9 +4,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use sqlx::Row;
-use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
 use super::{PgTx, PostgresStore};
@@ -17,23 +15,7 @@ use crate::server::store::shared::rows::{JOB_COLUMNS, job_view};
 use crate::server::store::{StoreResult, TenantId};
 
 #[async_trait]
-impl CampaignTx for PgTx {
-    async fn silent_workers(
-        &mut self,
-        silent_for: std::time::Duration,
-        _now: DateTime<Utc>,
-    ) -> StoreResult<Vec<PgRow>> {
-        // By the database's clock, so instances with skewed clocks agree.
-        Ok(sqlx::query(
-            "SELECT id, tenant_id FROM jobs WHERE kind = 'external' \
-             AND status IN ('pending', 'processing') \
-             AND updated_at < now() - make_interval(secs => $1) FOR UPDATE SKIP LOCKED",
-        )
-        .bind(silent_for.as_secs_f64())
-        .fetch_all(&mut *self.tx)
-        .await?)
-    }
-}
+impl CampaignTx for PgTx {}
 
 #[async_trait]
 impl CampaignSql for PostgresStore {

@@ -92,6 +92,18 @@ impl Dialect for Postgres {
             seconds.into(),
         )
     }
+
+    fn before(param: &str, span: Duration, _now: DateTime<Utc>) -> (String, Arg) {
+        let seconds = span.as_secs_f64();
+        (
+            format!("now() - make_interval(secs => {param})"),
+            seconds.into(),
+        )
+    }
+
+    fn id_list(col: &str) -> String {
+        format!("string_agg({col}::text, ',' ORDER BY {col})")
+    }
 }
 
 /// A statement with its values bound in PostgreSQL's native types.

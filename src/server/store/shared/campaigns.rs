@@ -247,7 +247,15 @@ pub(crate) trait CampaignTx: WriteTx {
         &mut self,
         silent_for: std::time::Duration,
         now: DateTime<Utc>,
-    ) -> StoreResult<Vec<Self::Row>>;
+    ) -> StoreResult<Vec<Self::Row>> {
+        let (cutoff, arg) = D::<Self>::before("$1", silent_for, now);
+        let sql = format!(
+            "SELECT id, tenant_id FROM jobs WHERE kind = 'external' \
+             AND status IN ('pending', 'processing') AND updated_at < {cutoff}{}",
+            D::<Self>::SKIP_LOCKED
+        );
+        self.rows(&sql, vec![arg]).await
+    }
 }
 
 /// The queries of campaigns, outside the write path.

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::rows::{self, Cols, JOB_COLUMNS};
-use super::sql::{Args, Sql, args};
+use super::sql::{Args, D, Dialect, Sql, args};
 use super::{Backend, WriteTx, created_event, run_command};
 use crate::protocol::lifecycle::Command;
 use crate::protocol::{InstanceView, ItemStatus, ItemView, JobId, JobView};
@@ -136,7 +136,29 @@ pub(crate) trait JobSql: Backend {
         self.reads().rows(sql, args).await
     }
     /// The instances seen in the last day, with the jobs each runs (ids of this tenant's only).
-    async fn instances(&self, tenant: TenantId) -> StoreResult<Vec<InstanceView>>;
+    async fn instances(&self, tenant: TenantId) -> StoreResult<Vec<InstanceView>> {
+        let day = std::time::Duration::from_secs(24 * 60 * 60);
+        let (cutoff, arg) = D::<Self::Reads<'_>>::before("$2", day, Utc::now());
+        let sql = format!(
+            "SELECT i.id, i.hostname, i.started_at, i.last_seen_at, \
+             (SELECT {} FROM jobs j WHERE j.lease_owner = i.id \
+                AND j.status = 'processing' AND j.tenant_id = $1) AS tenant_jobs \
+             FROM instances i WHERE i.last_seen_at > {cutoff} ORDER BY i.started_at",
+            D::<Self::Reads<'_>>::id_list("j.id")
+        );
+        let mut args = args![tenant];
+        args.push(arg);
+        let rows = self.reads().rows(&sql, args).await?;
+        rows::all(&rows, |row| {
+            let tenant_jobs = row.opt_text("tenant_jobs").unwrap_or_default();
+            let tenant_jobs = tenant_jobs.split(',').filter(|id| !id.is_empty());
+            let tenant_jobs = tenant_jobs.map(|id| rows::parse_uuid(id).map(JobId));
+            Ok(rows::instance(
+                row,
+                tenant_jobs.collect::<StoreResult<_>>()?,
+            ))
+        })
+    }
 }
 
 #[async_trait]

@@ -443,7 +443,23 @@ pub(crate) trait CommandTx: WriteTx {
         &mut self,
         job: JobId,
         statuses: &[ItemStatus],
-    ) -> StoreResult<(i64, i64)>;
+    ) -> StoreResult<(i64, i64)> {
+        let sql = format!(
+            "UPDATE items SET status = 'pending', error = NULL, fault = NULL, updated_at = {} \
+             WHERE job_id = $2 AND status = $3",
+            D::<Self>::now("$1")
+        );
+        let (mut failed, mut unknown) = (0, 0);
+        for status in statuses {
+            let args = args![Utc::now(), job, status.as_str()];
+            let requeued = self.run(&sql, args).await? as i64;
+            match status {
+                ItemStatus::Unknown => unknown += requeued,
+                _ => failed += requeued,
+            }
+        }
+        Ok((failed, unknown))
+    }
     /// Puts the job back in the queue, uncounting the requeued items; the job (`JOB_COLUMNS`).
     async fn requeue_job(
         &mut self,

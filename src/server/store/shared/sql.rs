@@ -80,6 +80,11 @@ pub(crate) trait Dialect {
     /// A deadline, and the value to bind at `param` for it: PostgreSQL counts the time left on
     /// its own clock, so clock skew between machines cannot expire a live lease.
     fn deadline(param: &str, until: DateTime<Utc>) -> (String, Arg);
+    /// The time `span` before `now`, and the value to bind at `param` for it (PostgreSQL counts
+    /// back from its own clock).
+    fn before(param: &str, span: std::time::Duration, now: DateTime<Utc>) -> (String, Arg);
+    /// The ids in `col`, comma-separated.
+    fn id_list(col: &str) -> String;
 }
 
 /// The dialect `S` speaks.

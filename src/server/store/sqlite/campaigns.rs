@@ -4,11 +4,9 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use sqlx::sqlite::SqliteRow;
 use uuid::Uuid;
 
-use super::{SqliteStore, SqliteTx, millis};
+use super::{SqliteStore, SqliteTx};
 use crate::protocol::JobView;
 use crate::server::store::shared::CampaignTx;
 use crate::server::store::shared::campaigns::CampaignSql;
@@ -16,22 +14,7 @@ use crate::server::store::shared::rows::{JOB_COLUMNS, job_view};
 use crate::server::store::{StoreResult, TenantId};
 
 #[async_trait]
-impl CampaignTx for SqliteTx<'_> {
-    async fn silent_workers(
-        &mut self,
-        silent_for: std::time::Duration,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Vec<SqliteRow>> {
-        // One file, one machine: its clock is the only one.
-        Ok(sqlx::query(
-            "SELECT id, tenant_id FROM jobs WHERE kind = 'external' \
-             AND status IN ('pending', 'processing') AND updated_at < ?",
-        )
-        .bind(millis(now - silent_for))
-        .fetch_all(&mut *self.tx)
-        .await?)
-    }
-}
+impl CampaignTx for SqliteTx<'_> {}
 
 #[async_trait]
 impl CampaignSql for SqliteStore {

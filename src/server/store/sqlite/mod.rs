@@ -105,6 +105,16 @@ impl Dialect for Sqlite {
     fn deadline(param: &str, until: DateTime<Utc>) -> (String, Arg) {
         (param.to_owned(), until.into())
     }
+
+    // One file, one machine: its clock is the only one.
+    fn before(param: &str, span: Duration, now: DateTime<Utc>) -> (String, Arg) {
+        let span = chrono::Duration::from_std(span).unwrap_or(chrono::Duration::MAX);
+        (param.to_owned(), (now - span).into())
+    }
+
+    fn id_list(col: &str) -> String {
+        format!("group_concat({col})")
+    }
 }
 
 /// A statement with its values bound as SQLite stores them.
