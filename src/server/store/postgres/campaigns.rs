@@ -1,5 +1,5 @@
-//! Campaigns, scraping results and outside workers' jobs in PostgreSQL: the SQL under
-//! `shared::campaigns`, with row locks where SQLite has its write gate.
+//! The campaigns' queries PostgreSQL writes its own way: the newest job of each, in one
+//! `DISTINCT ON` query.
 
 use std::collections::HashMap;
 
@@ -7,15 +7,11 @@ use async_trait::async_trait;
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::{PgTx, PostgresStore};
+use super::PostgresStore;
 use crate::protocol::JobView;
-use crate::server::store::shared::CampaignTx;
 use crate::server::store::shared::campaigns::CampaignSql;
 use crate::server::store::shared::rows::{JOB_COLUMNS, job_view};
 use crate::server::store::{StoreResult, TenantId};
-
-#[async_trait]
-impl CampaignTx for PgTx {}
 
 #[async_trait]
 impl CampaignSql for PostgresStore {

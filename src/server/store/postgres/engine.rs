@@ -1,6 +1,5 @@
-//! What runners do, in PostgreSQL: the SQL under `shared::engine`, with claims by
-//! `FOR UPDATE SKIP LOCKED`, leases on the database's clock, and outcomes written set-wise
-//! (`UNNEST`).
+//! What runners do that PostgreSQL writes its own way: taking items with `FOR UPDATE SKIP
+//! LOCKED`, and outcomes and marks written set-wise (`UNNEST`, `ANY`).
 
 use std::collections::HashSet;
 

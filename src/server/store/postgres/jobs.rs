@@ -1,13 +1,11 @@
-//! Creating and reading jobs, and the requests people make of them, in PostgreSQL: the SQL
-//! under `shared::jobs` and `shared::run_command`.
+//! Creating a bulk send's items in PostgreSQL: one insert from `UNNEST`ed arrays.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{PgTx, PostgresStore};
+use super::PgTx;
 use crate::protocol::JobId;
-use crate::server::store::shared::CommandTx;
-use crate::server::store::shared::jobs::{BulkTx, JobSql};
+use crate::server::store::shared::jobs::BulkTx;
 use crate::server::store::{StoreResult, item_key};
 
 #[async_trait]
@@ -35,9 +33,3 @@ impl BulkTx for PgTx {
         Ok(())
     }
 }
-
-#[async_trait]
-impl JobSql for PostgresStore {}
-
-#[async_trait]
-impl CommandTx for PgTx {}

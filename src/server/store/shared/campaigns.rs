@@ -258,6 +258,8 @@ pub(crate) trait CampaignTx: WriteTx {
     }
 }
 
+impl<T: WriteTx> CampaignTx for T {}
+
 /// The queries of campaigns, outside the write path.
 #[async_trait]
 pub(crate) trait CampaignSql: Backend {

@@ -161,6 +161,8 @@ pub(crate) trait JobSql: Backend {
     }
 }
 
+impl<B: Backend> JobSql for B {}
+
 #[async_trait]
 impl<B: JobSql> JobStore for B {
     #[tracing::instrument(skip_all, fields(tenant = %new.tenant_id, recipients = new.recipients.len()))]

@@ -218,7 +218,7 @@ pub(crate) fn resumed_event(
 }
 
 /// The condition under which a running job's runner may still be asked to stop: a cancel may
-/// override a pause, never the reverse (`?1` is the control asked for).
+/// override a pause, never the reverse (`$1` is the control asked for).
 pub(crate) const RUNNING_FENCE: &str =
     "status = 'processing' AND (control IS NULL OR control = $1 OR $1 = 'cancel')";
 
@@ -478,6 +478,8 @@ pub(crate) trait CommandTx: WriteTx {
         self.one(&sql, args![failed, unknown, now, job]).await
     }
 }
+
+impl<T: WriteTx> CommandTx for T {}
 
 /// Carries out a command as `lifecycle::decide` rules, over a backend's fenced primitives.
 pub(crate) async fn run_command(

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::sql::{Sql, args};
+use super::sql::{Dialect, Sql, args};
 use super::{Backend, Cols, WriteTx, new_tenant, new_token, new_user, rows, unless_taken};
 use crate::protocol::{TokenView, UserView};
 use crate::server::store::{Role, Session, StoreResult, Tenant, TenantId, TenantStore, User};
@@ -61,16 +61,13 @@ impl<B: Backend> TenantStore for B {
     }
 
     async fn revoke_token(&self, tenant: TenantId, id: Uuid) -> StoreResult<Option<String>> {
-        let mut tx = self.write().await?;
-        let row = tx
-            .row(
-                "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $1) \
-                 WHERE id = $2 AND tenant_id = $3 RETURNING token_hash",
-                args![Utc::now(), id, tenant],
-            )
-            .await?;
-        tx.commit().await?;
-        Ok(row.map(|row| row.text("token_hash")))
+        let sql = format!(
+            "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, {}) \
+             WHERE id = $2 AND tenant_id = $3 RETURNING token_hash",
+            B::Dialect::now("$1")
+        );
+        let rows = self.write_unlocked(&sql, args![Utc::now(), id, tenant]);
+        Ok(rows.await?.first().map(|row| row.text("token_hash")))
     }
 
     async fn list_users(&self, tenant: TenantId) -> StoreResult<Vec<UserView>> {
@@ -116,20 +113,20 @@ impl<B: Backend> TenantStore for B {
         role: Role,
     ) -> StoreResult<User> {
         let user = new_user(tenant, username, password_hash, role);
-        let inserted = self
-            .write_one(
-                "INSERT INTO users (id, tenant_id, username, password_hash, role, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, username) DO NOTHING",
-                args![
-                    user.id,
-                    tenant,
-                    username,
-                    password_hash,
-                    role.as_str(),
-                    Utc::now()
-                ],
-            )
-            .await?;
+        let sql = format!(
+            "INSERT INTO users (id, tenant_id, username, password_hash, role, created_at) \
+             VALUES ($1, $2, $3, $4, $5, {}) ON CONFLICT (tenant_id, username) DO NOTHING",
+            B::Dialect::now("$6")
+        );
+        let args = args![
+            user.id,
+            tenant,
+            username,
+            password_hash,
+            role.as_str(),
+            Utc::now()
+        ];
+        let inserted = self.write_one(&sql, args).await?;
         unless_taken(inserted, || {
             format!("this tenant already has a user called {username:?}")
         })?;
@@ -153,20 +150,24 @@ impl<B: Backend> TenantStore for B {
         user: Uuid,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<()> {
-        self.write_one(
+        let sql = format!(
             "INSERT INTO sessions (id_hash, user_id, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4)",
-            args![id_hash, user, Utc::now(), expires_at],
-        )
-        .await?;
+             VALUES ($1, $2, {}, $4)",
+            B::Dialect::now("$3")
+        );
+        self.write_one(&sql, args![id_hash, user, Utc::now(), expires_at])
+            .await?;
         Ok(())
     }
 
     async fn session(&self, id_hash: &str) -> StoreResult<Option<Session>> {
-        let sql = "SELECT s.user_id, s.expires_at, u.tenant_id, u.username, u.role \
+        let sql = format!(
+            "SELECT s.user_id, s.expires_at, u.tenant_id, u.username, u.role \
              FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.id_hash = $1 AND s.expires_at > $2";
-        let row = self.reads().row(sql, args![id_hash, Utc::now()]).await?;
+             WHERE s.id_hash = $1 AND s.expires_at > {}",
+            B::Dialect::now("$2")
+        );
+        let row = self.reads().row(&sql, args![id_hash, Utc::now()]).await?;
         row.map(|row| rows::session(&row, id_hash)).transpose()
     }
 

@@ -1,20 +1,15 @@
-//! Campaigns, scraping results and outside workers' jobs in SQLite: the SQL under
-//! `shared::campaigns`.
+//! The campaigns' queries SQLite writes its own way: the newest job of each, one query a campaign.
 
 use std::collections::HashMap;
 
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use super::{SqliteStore, SqliteTx};
+use super::SqliteStore;
 use crate::protocol::JobView;
-use crate::server::store::shared::CampaignTx;
 use crate::server::store::shared::campaigns::CampaignSql;
 use crate::server::store::shared::rows::{JOB_COLUMNS, job_view};
 use crate::server::store::{StoreResult, TenantId};
-
-#[async_trait]
-impl CampaignTx for SqliteTx<'_> {}
 
 #[async_trait]
 impl CampaignSql for SqliteStore {

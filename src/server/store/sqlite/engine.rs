@@ -1,5 +1,5 @@
-//! What runners do, in SQLite: the SQL under `shared::engine`. The write gate orders claims, so
-//! a plain SELECT finds the job to claim.
+//! What runners do that SQLite writes its own way: taking items (the write gate orders takers),
+//! a batch of outcomes as one JSON-driven upsert, and items marked in chunks.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

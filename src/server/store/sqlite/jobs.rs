@@ -1,14 +1,12 @@
-//! Creating and reading jobs, and the requests people make of them, in SQLite: the SQL under
-//! `shared::jobs` and `shared::run_command`.
+//! Creating a bulk send's items in SQLite: multi-row inserts, chunked under its variable limit.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Sqlite};
 
-use super::{INSERT_CHUNK, SqliteStore, SqliteTx, millis};
+use super::{INSERT_CHUNK, SqliteTx, millis};
 use crate::protocol::JobId;
-use crate::server::store::shared::CommandTx;
-use crate::server::store::shared::jobs::{BulkTx, JobSql};
+use crate::server::store::shared::jobs::BulkTx;
 use crate::server::store::{StoreResult, item_key};
 
 #[async_trait]
@@ -39,9 +37,3 @@ impl BulkTx for SqliteTx<'_> {
         Ok(())
     }
 }
-
-#[async_trait]
-impl JobSql for SqliteStore {}
-
-#[async_trait]
-impl CommandTx for SqliteTx<'_> {}
