@@ -8,17 +8,17 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
-use sqlx::{Postgres, Transaction};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::query::Query;
+use sqlx::{Postgres, Row, Transaction};
 
-use super::shared::{Backend, COMPLETED_STAGE, Holder, WriteTx};
-use super::{Store, StoreResult, StoredEvent};
-use crate::protocol::{JobId, JobResults, JobStatus};
+use super::shared::sql::{Arg, Args, Dialect, Sql, impl_sql};
+use super::shared::{Backend, WriteTx};
+use super::{StoreResult, StoredEvent, TenantId};
 
 mod campaigns;
 mod engine;
 mod jobs;
-mod tenants;
 
 /// The channel committed batches are announced on: `job_id:last_seq`, a wake-up, never the data.
 pub const EVENTS_CHANNEL: &str = "jobpulse_events";
@@ -71,10 +71,71 @@ pub(crate) struct PgTx {
     pub(super) tx: Transaction<'static, Postgres>,
 }
 
+impl Dialect for Postgres {
+    const LEAST: &'static str = "LEAST";
+    const GREATEST: &'static str = "GREATEST";
+    const FOR_UPDATE: &'static str = " FOR UPDATE";
+    const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
+
+    fn now(_bound: &str) -> String {
+        "now()".to_owned()
+    }
+
+    fn not_before(bound: &str) -> String {
+        format!("greatest({bound}, now())")
+    }
+
+    fn deadline(param: &str, until: DateTime<Utc>) -> (String, Arg) {
+        let seconds = ((until - Utc::now()).num_milliseconds() as f64 / 1000.0).max(0.0);
+        (
+            format!("now() + make_interval(secs => {param})"),
+            seconds.into(),
+        )
+    }
+
+    fn before(param: &str, span: Duration, _now: DateTime<Utc>) -> (String, Arg) {
+        let seconds = span.as_secs_f64();
+        (
+            format!("now() - make_interval(secs => {param})"),
+            seconds.into(),
+        )
+    }
+
+    fn id_list(col: &str) -> String {
+        format!("string_agg({col}::text, ',' ORDER BY {col})")
+    }
+}
+
+/// A statement with its values bound in PostgreSQL's native types.
+fn query(sql: &str, args: Args) -> Query<'_, Postgres, PgArguments> {
+    args.into_iter()
+        .fold(sqlx::query(sql), |query, arg| match arg {
+            Arg::Id(id) => query.bind(id),
+            Arg::Time(time) => query.bind(time),
+            Arg::Json(json) => query.bind(json),
+            Arg::Text(text) => query.bind(text),
+            Arg::Int(n) => query.bind(n),
+            Arg::Float(x) => query.bind(x),
+        })
+}
+
+impl_sql!(PgTx, PgRow, Postgres, |tx| &mut *tx.tx);
+
+/// Statements on the pool, each its own transaction.
+pub(crate) struct PgPooled<'a>(&'a PgPool);
+
+impl_sql!(PgPooled<'_>, PgRow, Postgres, |pool| pool.0);
+
 #[async_trait]
 impl Backend for PostgresStore {
     type Row = PgRow;
+    type Dialect = Postgres;
+    type Reads<'a> = PgPooled<'a>;
     type Tx<'a> = PgTx;
+
+    fn reads(&self) -> PgPooled<'_> {
+        PgPooled(&self.pool)
+    }
 
     async fn write(&self) -> StoreResult<PgTx> {
         self.writes.fetch_add(1, Ordering::Relaxed);
@@ -83,12 +144,41 @@ impl Backend for PostgresStore {
             tx: self.pool.begin().await?,
         })
     }
+
+    /// One statement is atomic on its own: no transaction around it.
+    async fn write_one(&self, sql: &str, args: Args) -> StoreResult<u64> {
+        self.reads().run(sql, args).await
+    }
+
+    async fn write_unlocked(&self, sql: &str, args: Args) -> StoreResult<Vec<PgRow>> {
+        self.reads().rows(sql, args).await
+    }
+
+    async fn apply_migrations(&self) -> StoreResult<()> {
+        sqlx::migrate!("./migrations/postgres")
+            .run(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn token_tenant(&self, token_hash: &str) -> StoreResult<Option<TenantId>> {
+        // Last use is shown to people: minute precision is enough, so most lookups write nothing.
+        let row = sqlx::query(
+            "WITH token AS (SELECT id, tenant_id, last_used_at FROM api_tokens \
+                WHERE token_hash = $1 AND revoked_at IS NULL), \
+             touched AS (UPDATE api_tokens SET last_used_at = now() WHERE id IN \
+                (SELECT id FROM token WHERE last_used_at IS NULL OR last_used_at < now() - interval '1 minute')) \
+             SELECT tenant_id FROM token",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|row| TenantId(row.get("tenant_id"))))
+    }
 }
 
 #[async_trait]
 impl WriteTx for PgTx {
-    type Row = PgRow;
-
     /// Inserts events and announces them (both take effect at commit, or not at all).
     async fn insert_events(
         &mut self,
@@ -133,72 +223,7 @@ impl WriteTx for PgTx {
         Ok(())
     }
 
-    async fn end_row(
-        &mut self,
-        job: JobId,
-        holder: Holder<'_>,
-        status: JobStatus,
-        last_error: Option<String>,
-        _now: DateTime<Utc>,
-    ) -> StoreResult<Option<PgRow>> {
-        let completed = if status == JobStatus::Completed {
-            COMPLETED_STAGE
-        } else {
-            ""
-        };
-        let sql = format!(
-            "UPDATE jobs SET status = $1, lease_owner = NULL, lease_expires_at = NULL, control = NULL, \
-             finished_at = CASE WHEN $1 = 'paused' THEN NULL ELSE now() END, \
-             last_error = COALESCE($2, last_error), {completed} \
-             last_seq = last_seq + 1, updated_at = now() \
-             WHERE id = $3 AND {} \
-             RETURNING sent, failed, unknown, total, last_seq, started_at, percentage",
-            holder.end_fence("$4")
-        );
-        let mut update = sqlx::query(&sql)
-            .bind(status.as_str())
-            .bind(last_error)
-            .bind(job.0);
-        if let Some(owner) = holder.owner() {
-            update = update.bind(owner);
-        }
-        Ok(update.fetch_optional(&mut *self.tx).await?)
-    }
-
-    async fn devices_used(&mut self, job: JobId) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar(
-            "SELECT COUNT(DISTINCT device_id) FROM items WHERE job_id = $1 AND device_id IS NOT NULL",
-        )
-        .bind(job.0)
-        .fetch_one(&mut *self.tx)
-        .await?)
-    }
-
-    async fn set_results(&mut self, job: JobId, results: &JobResults) -> StoreResult<()> {
-        sqlx::query("UPDATE jobs SET results = $1 WHERE id = $2")
-            .bind(serde_json::to_value(results).expect("results serialise"))
-            .bind(job.0)
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(())
-    }
-
     async fn commit(self) -> StoreResult<()> {
         Ok(self.tx.commit().await?)
-    }
-}
-
-#[async_trait]
-impl Store for PostgresStore {
-    async fn migrate(&self) -> StoreResult<()> {
-        sqlx::migrate!("./migrations/postgres")
-            .run(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
     }
 }

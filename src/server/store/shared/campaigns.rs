@@ -7,7 +7,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::rows::{self, Cols};
+use super::rows::{self, CAMPAIGN_COLUMNS, Cols, JOB_COLUMNS};
+use super::sql::{D, Dialect, Sql, args};
 use super::{
     Backend, Holder, ItemNote, WriteTx, campaign_job_params, created_event, end_job,
     external_params, item_events, search_pattern, stage_event, started_by_worker,
@@ -17,7 +18,7 @@ use crate::protocol::fault::StageNote;
 use crate::protocol::{CampaignView, JobId, JobView, ResultView, WorkerItem};
 use crate::server::store::{
     CampaignStore, FailedPage, FoundResult, JobEnd, NewCampaign, StoreError, StoreResult,
-    StoredEvent, TenantId,
+    StoredEvent, TenantId, item_key, sql_int,
 };
 
 /// A job row to insert: a campaign's scraping job or an outside worker's job.
@@ -40,17 +41,81 @@ pub(crate) trait CampaignTx: WriteTx {
         id: JobId,
         new: &NewJob<'_>,
         now: DateTime<Utc>,
-    ) -> StoreResult<Self::Row>;
+    ) -> StoreResult<Self::Row> {
+        let sql = format!(
+            "INSERT INTO jobs (id, tenant_id, kind, status, devices_limit, total, last_seq, \
+             campaign_id, name, params, worker_token_hash, created_at, updated_at) \
+             VALUES ($1, $2, $3, 'pending', 1, $4, 1, $5, $6, $7, $8, $9, $9) RETURNING {JOB_COLUMNS}"
+        );
+        let args = args![
+            id,
+            new.tenant,
+            new.kind,
+            new.total as i64,
+            new.campaign,
+            new.name,
+            new.params.clone(),
+            new.worker_token_hash,
+            now,
+        ];
+        self.one(&sql, args).await
+    }
     async fn insert_campaign(
         &mut self,
         tenant: TenantId,
         campaign: &CampaignView,
-    ) -> StoreResult<()>;
-    /// The status of a search of the campaign that has not ended, ordering concurrent requests.
-    async fn search_not_ended(&mut self, campaign: Uuid) -> StoreResult<Option<String>>;
-    /// The job's campaign and its next item index, ordering concurrent reports for the job;
-    /// `None` if there is no such job.
-    async fn items_start(&mut self, job: JobId) -> StoreResult<Option<(Option<Uuid>, i64)>>;
+    ) -> StoreResult<()> {
+        let keywords = serde_json::to_value(&campaign.keywords).expect("strings serialise");
+        let source = serde_json::to_value(&campaign.source).expect("sources serialise");
+        self.run(
+            "INSERT INTO campaigns (id, tenant_id, name, platform, keywords, target_results, \
+             source, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            args![
+                campaign.id,
+                tenant,
+                &campaign.name,
+                &campaign.platform,
+                keywords,
+                i64::from(campaign.target_results),
+                source,
+                campaign.created_at,
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+    /// The status of a search of the campaign that has not ended, ordering concurrent requests
+    /// (by the campaign's row lock where there is no write gate): only one starts a search.
+    async fn search_not_ended(&mut self, campaign: Uuid) -> StoreResult<Option<String>> {
+        let lock = D::<Self>::FOR_UPDATE;
+        if !lock.is_empty() {
+            let sql = format!("SELECT id FROM campaigns WHERE id = $1{lock}");
+            self.run(&sql, args![campaign]).await?;
+        }
+        let sql = "SELECT status FROM jobs WHERE campaign_id = $1 \
+             AND status NOT IN ('completed', 'failed', 'cancelled') LIMIT 1";
+        let row = self.row(sql, args![campaign]).await?;
+        Ok(row.map(|row| row.text("status")))
+    }
+    /// The job's campaign and its next item index, ordering concurrent reports for the job (two
+    /// worker posts at once) so their item numbers and seqs never collide; `None` if there is no
+    /// such job.
+    async fn items_start(&mut self, job: JobId) -> StoreResult<Option<(Option<Uuid>, i64)>> {
+        // Two statements: the next index is read only once the lock is held.
+        let sql = format!(
+            "SELECT campaign_id FROM jobs WHERE id = $1{}",
+            D::<Self>::FOR_UPDATE
+        );
+        let Some(row) = self.row(&sql, args![job]).await? else {
+            return Ok(None);
+        };
+        let sql = "SELECT COALESCE(MAX(idx), -1) + 1 AS next FROM items WHERE job_id = $1";
+        let next = self.row(sql, args![job]).await?;
+        Ok(Some((
+            row.opt_uuid("campaign_id")?,
+            next.map_or(0, |n| n.big("next")),
+        )))
+    }
     /// Inserts an item unless its key is in the job, or its result in the campaign, already.
     async fn insert_item(
         &mut self,
@@ -59,33 +124,100 @@ pub(crate) trait CampaignTx: WriteTx {
         campaign: Option<Uuid>,
         note: &ItemNote,
         now: DateTime<Utc>,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<bool> {
+        // No conflict target: either unique index (key in the job, result in the campaign) skips it.
+        let inserted = self
+            .run(
+                "INSERT INTO items (job_id, idx, recipient, key, campaign_id, status, attempts, \
+                 error, idempotency_key, data, search_text, updated_at) \
+                 VALUES ($1, $2, $3, $3, $4, $5, 1, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
+                args![
+                    job,
+                    idx,
+                    &note.key,
+                    campaign,
+                    if note.ok { "sent" } else { "failed" },
+                    note.error.clone(),
+                    item_key(job, idx as u64),
+                    note.data.clone(),
+                    note.search.clone(),
+                    now,
+                ],
+            )
+            .await?;
+        Ok(inserted == 1)
+    }
     /// Counts `(ok, failed)` new items and their events, if `holder` may report them; the job's
     /// `sent, failed, unknown, total, last_seq, percentage`.
     async fn count_items(
         &mut self,
         job: JobId,
         holder: Holder<'_>,
-        counts: (i64, i64),
+        (ok, failed): (i64, i64),
         percentage: Option<f64>,
         now: DateTime<Utc>,
-    ) -> StoreResult<Option<Self::Row>>;
+    ) -> StoreResult<Option<Self::Row>> {
+        let sql = format!(
+            "UPDATE jobs SET sent = sent + $1, failed = failed + $2, last_seq = last_seq + $3, \
+             percentage = COALESCE($4, percentage), updated_at = {} WHERE id = $6 AND {} \
+             RETURNING sent, failed, unknown, total, last_seq, percentage",
+            D::<Self>::not_before("$5"),
+            holder.report_fence("$7")
+        );
+        let args = args![
+            ok,
+            failed,
+            ok + failed,
+            percentage,
+            now,
+            job,
+            holder.owner()
+        ];
+        self.row(&sql, args).await
+    }
     /// Starts an outside worker's job if it is pending, counting `job_started`; its counters.
     async fn start_external(
         &mut self,
         job: JobId,
         now: DateTime<Utc>,
-    ) -> StoreResult<Option<Self::Row>>;
+    ) -> StoreResult<Option<Self::Row>> {
+        let sql = format!(
+            "UPDATE jobs SET status = 'processing', started_at = $1, last_seq = last_seq + 1, \
+             updated_at = {} WHERE id = $2 AND kind = 'external' AND status = 'pending' \
+             RETURNING sent, failed, unknown, total, last_seq",
+            D::<Self>::now("$1")
+        );
+        self.row(&sql, args![now, job]).await
+    }
     /// Records a stage and its percentage (and its note, in words and as a code) if `owner`
     /// holds the job's lease; its counters.
     async fn set_stage(
         &mut self,
         job: JobId,
         owner: &str,
-        stage: (&str, f64),
+        (stage, percentage): (&str, f64),
         note: Option<(&str, &StageNote)>,
         now: DateTime<Utc>,
-    ) -> StoreResult<Option<Self::Row>>;
+    ) -> StoreResult<Option<Self::Row>> {
+        let code = note.map(|(_, n)| serde_json::to_value(n).expect("notes serialise"));
+        self.row(
+            "UPDATE jobs SET stage = $1, percentage = $2, \
+             stage_message = COALESCE($3, stage_message), \
+             stage_note = CASE WHEN $3 IS NULL THEN stage_note ELSE $7 END, \
+             last_seq = last_seq + 1, updated_at = $4 \
+             WHERE id = $5 AND lease_owner = $6 RETURNING sent, failed, unknown, total, last_seq",
+            args![
+                stage,
+                percentage,
+                note.map(|(m, _)| m),
+                now,
+                job,
+                owner,
+                code
+            ],
+        )
+        .await
+    }
     /// Records a running outside worker's progress; its counters, `stage` and `percentage`.
     async fn set_worker_progress(
         &mut self,
@@ -94,32 +226,83 @@ pub(crate) trait CampaignTx: WriteTx {
         stage: Option<&str>,
         message: Option<&str>,
         now: DateTime<Utc>,
-    ) -> StoreResult<Option<Self::Row>>;
+    ) -> StoreResult<Option<Self::Row>> {
+        let sql = format!(
+            "UPDATE jobs SET stage = COALESCE($1, stage), \
+             stage_message = COALESCE($2, stage_message), \
+             stage_note = CASE WHEN $2 IS NULL THEN stage_note END, \
+             percentage = {}(100.0, CAST($3 AS DOUBLE PRECISION) * 100.0 / {}(total, 1)), \
+             last_seq = last_seq + 1, updated_at = {} \
+             WHERE id = $5 AND kind = 'external' AND status = 'processing' \
+             RETURNING sent, failed, unknown, total, last_seq, stage, percentage",
+            D::<Self>::LEAST,
+            D::<Self>::GREATEST,
+            D::<Self>::not_before("$4")
+        );
+        let args = args![stage, message, sql_int(processed), now, job];
+        self.row(&sql, args).await
+    }
     /// The `id, tenant_id` of outside workers' jobs with no report for `silent_for` before
     /// `now` (or by the database's clock, where it keeps one).
     async fn silent_workers(
         &mut self,
         silent_for: std::time::Duration,
         now: DateTime<Utc>,
-    ) -> StoreResult<Vec<Self::Row>>;
+    ) -> StoreResult<Vec<Self::Row>> {
+        let (cutoff, arg) = D::<Self>::before("$1", silent_for, now);
+        let sql = format!(
+            "SELECT id, tenant_id FROM jobs WHERE kind = 'external' \
+             AND status IN ('pending', 'processing') AND updated_at < {cutoff}{}",
+            D::<Self>::SKIP_LOCKED
+        );
+        self.rows(&sql, vec![arg]).await
+    }
 }
+
+impl<T: WriteTx> CampaignTx for T {}
 
 /// The queries of campaigns, outside the write path.
 #[async_trait]
 pub(crate) trait CampaignSql: Backend {
     /// One of the tenant's campaigns (`CAMPAIGN_COLUMNS`).
-    async fn campaign_row(&self, tenant: TenantId, id: Uuid) -> StoreResult<Option<Self::Row>>;
+    async fn campaign_row(&self, tenant: TenantId, id: Uuid) -> StoreResult<Option<Self::Row>> {
+        let sql = format!(
+            "SELECT {CAMPAIGN_COLUMNS} FROM campaigns c WHERE c.id = $1 AND c.tenant_id = $2"
+        );
+        self.reads().row(&sql, args![id, tenant]).await
+    }
     /// The jobs (`JOB_COLUMNS`) of one of the tenant's campaigns, newest first.
-    async fn campaign_jobs(&self, tenant: TenantId, id: Uuid) -> StoreResult<Vec<Self::Row>>;
+    async fn campaign_jobs(&self, tenant: TenantId, id: Uuid) -> StoreResult<Vec<Self::Row>> {
+        let sql = format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE campaign_id = $1 AND tenant_id = $2 \
+             ORDER BY id DESC"
+        );
+        self.reads().rows(&sql, args![id, tenant]).await
+    }
     /// The tenant's campaigns (`CAMPAIGN_COLUMNS`), newest first.
-    async fn campaign_rows(&self, tenant: TenantId, limit: u32) -> StoreResult<Vec<Self::Row>>;
+    async fn campaign_rows(&self, tenant: TenantId, limit: u32) -> StoreResult<Vec<Self::Row>> {
+        let sql = format!(
+            "SELECT {CAMPAIGN_COLUMNS} FROM campaigns c WHERE c.tenant_id = $1 \
+             ORDER BY c.id DESC LIMIT $2"
+        );
+        self.reads()
+            .rows(&sql, args![tenant, i64::from(limit)])
+            .await
+    }
     /// The newest job of each of these campaigns of the tenant.
     async fn newest_jobs(
         &self,
         tenant: TenantId,
         campaigns: &[Uuid],
     ) -> StoreResult<HashMap<Uuid, JobView>>;
-    async fn owns_campaign(&self, tenant: TenantId, campaign: Uuid) -> StoreResult<bool>;
+    async fn owns_campaign(&self, tenant: TenantId, campaign: Uuid) -> StoreResult<bool> {
+        let sql = "SELECT 1 AS one FROM campaigns WHERE id = $1 AND tenant_id = $2";
+        Ok(self
+            .reads()
+            .row(sql, args![campaign, tenant])
+            .await?
+            .is_some())
+    }
     /// A page of the campaign's results (`key, data, job_id, updated_at`) matching `pattern`,
     /// and how many match.
     async fn result_rows(
@@ -128,9 +311,27 @@ pub(crate) trait CampaignSql: Backend {
         pattern: Option<&str>,
         offset: u64,
         limit: u32,
-    ) -> StoreResult<(Vec<Self::Row>, i64)>;
+    ) -> StoreResult<(Vec<Self::Row>, i64)> {
+        const MATCHING: &str = "FROM items WHERE campaign_id = $1 AND status = 'sent' \
+             AND ($2 IS NULL OR search_text LIKE $2 ESCAPE '\\')";
+        let count = format!("SELECT COUNT(*) AS n {MATCHING}");
+        let total = self.reads().row(&count, args![campaign, pattern]).await?;
+        let sql = format!(
+            "SELECT key, data, job_id, updated_at {MATCHING} \
+             ORDER BY updated_at, job_id, idx LIMIT $3 OFFSET $4"
+        );
+        let args = args![campaign, pattern, i64::from(limit), sql_int(offset)];
+        let rows = self.reads().rows(&sql, args).await?;
+        Ok((rows, total.map_or(0, |row| row.big("n"))))
+    }
     /// The external job (`tenant_id` and `JOB_COLUMNS`) the token hash belongs to.
-    async fn worker_job_row(&self, job: JobId, token_hash: &str) -> StoreResult<Option<Self::Row>>;
+    async fn worker_job_row(&self, job: JobId, token_hash: &str) -> StoreResult<Option<Self::Row>> {
+        let sql = format!(
+            "SELECT tenant_id, {JOB_COLUMNS} FROM jobs \
+             WHERE id = $1 AND kind = 'external' AND worker_token_hash = $2"
+        );
+        self.reads().row(&sql, args![job, token_hash]).await
+    }
 }
 
 /// Creates a job row and its `job_created` event.

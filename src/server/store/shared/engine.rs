@@ -5,8 +5,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::jobs::{JobSql, Seqs, tenant_of};
-use super::rows::{self, Cols};
-use super::{Holder, WriteTx, end_job, outcome_events, started_event};
+use super::rows::{self, Cols, JOB_COLUMNS};
+use super::sql::{D, Dialect, Sql, args};
+use super::{
+    Backend, Holder, UNKNOWN_ERROR, WriteTx, end_job, outcome_events, started_event, unknown_fault,
+};
 use crate::protocol::{ItemStatus, JobId};
 use crate::server::store::{
     ClaimedJob, Control, EngineStore, InFlightPolicy, ItemOutcome, ItemToSend, JobEnd, StoreError,
@@ -18,16 +21,43 @@ use crate::server::store::{
 pub(crate) trait EngineTx: WriteTx {
     /// The oldest pending job, or a running one whose lease expired before `now`, taken from
     /// other claimers: its `id, tenant_id, status, control`.
-    async fn claimable(&mut self, now: DateTime<Utc>) -> StoreResult<Option<Self::Row>>;
+    async fn claimable(&mut self, now: DateTime<Utc>) -> StoreResult<Option<Self::Row>> {
+        let sql = format!(
+            "SELECT id, tenant_id, status, control FROM jobs WHERE kind <> 'external' \
+             AND (status = 'pending' OR (status = 'processing' AND lease_expires_at < {})) \
+             ORDER BY id LIMIT 1{}",
+            D::<Self>::now("$1"),
+            D::<Self>::SKIP_LOCKED
+        );
+        self.row(&sql, args![now]).await
+    }
     /// Resets the items a dead runner left `sending` as `in_flight` says: how many it changed.
     async fn reset_in_flight(
         &mut self,
         job: JobId,
         in_flight: InFlightPolicy,
         now: DateTime<Utc>,
-    ) -> StoreResult<u64>;
-    /// Puts the job's items still `sending` back to `pending`.
-    async fn requeue_sending(&mut self, job: JobId, now: DateTime<Utc>) -> StoreResult<()>;
+    ) -> StoreResult<u64> {
+        if in_flight == InFlightPolicy::Retry {
+            return self.requeue_sending(job, now).await;
+        }
+        let sql = format!(
+            "UPDATE items SET status = 'unknown', updated_at = {}, error = $2, fault = $4 \
+             WHERE job_id = $3 AND status = 'sending' AND handed = true",
+            D::<Self>::now("$1")
+        );
+        self.run(&sql, args![now, UNKNOWN_ERROR, job, unknown_fault()])
+            .await
+    }
+    /// Puts the job's items still `sending` back to `pending`: how many it changed.
+    async fn requeue_sending(&mut self, job: JobId, now: DateTime<Utc>) -> StoreResult<u64> {
+        let sql = format!(
+            "UPDATE items SET status = 'pending', updated_at = {} \
+             WHERE job_id = $2 AND status = 'sending'",
+            D::<Self>::now("$1")
+        );
+        self.run(&sql, args![now, job]).await
+    }
     /// Gives `owner` the job's lease until `lease_until`, counting `job_started` and items that
     /// became unknown; the job (`JOB_COLUMNS`).
     async fn take_lease(
@@ -37,8 +67,23 @@ pub(crate) trait EngineTx: WriteTx {
         lease_until: DateTime<Utc>,
         newly_unknown: i64,
         now: DateTime<Utc>,
-    ) -> StoreResult<Self::Row>;
-    async fn holds_lease(&mut self, job: JobId, owner: &str) -> StoreResult<bool>;
+    ) -> StoreResult<Self::Row> {
+        let (until, until_arg) = D::<Self>::deadline("$2", lease_until);
+        let now_sql = D::<Self>::now("$3");
+        let sql = format!(
+            "UPDATE jobs SET status = 'processing', lease_owner = $1, lease_expires_at = {until}, \
+             started_at = COALESCE(started_at, {now_sql}), unknown = unknown + $4, \
+             last_seq = last_seq + 1, updated_at = {now_sql} WHERE id = $5 RETURNING {JOB_COLUMNS}"
+        );
+        let mut args = args![owner];
+        args.push(until_arg);
+        args.extend(args![now, newly_unknown, job]);
+        self.one(&sql, args).await
+    }
+    async fn holds_lease(&mut self, job: JobId, owner: &str) -> StoreResult<bool> {
+        let sql = "SELECT 1 AS one FROM jobs WHERE id = $1 AND lease_owner = $2";
+        Ok(self.row(sql, args![job, owner]).await?.is_some())
+    }
     /// Moves up to `limit` pending items to `sending`, counting the attempt: `idx, recipient,
     /// idempotency_key, attempts`.
     async fn take_items(&mut self, job: JobId, limit: u32) -> StoreResult<Vec<Self::Row>>;
@@ -55,32 +100,24 @@ pub(crate) trait EngineTx: WriteTx {
         &mut self,
         job: JobId,
         owner: &str,
-        counts: (i64, i64, i64),
+        (sent, failed, unknown): (i64, i64, i64),
         events: i64,
         now: DateTime<Utc>,
-    ) -> StoreResult<Option<Self::Row>>;
+    ) -> StoreResult<Option<Self::Row>> {
+        let sql = format!(
+            "UPDATE jobs SET sent = sent + $1, failed = failed + $2, unknown = unknown + $3, \
+             last_seq = last_seq + $4, updated_at = {} WHERE id = $6 AND lease_owner = $7 \
+             RETURNING sent, failed, unknown, total, last_seq",
+            D::<Self>::now("$5")
+        );
+        let args = args![sent, failed, unknown, events, now, job, owner];
+        self.row(&sql, args).await
+    }
 }
 
 /// The primitives of runners outside a write transaction.
 #[async_trait]
 pub(crate) trait EngineSql: JobSql {
-    /// How `update_sending` marks items handed to a provider.
-    const HANDED: &'static str;
-    async fn heartbeat(
-        &self,
-        id: &str,
-        hostname: &str,
-        started_at: DateTime<Utc>,
-    ) -> StoreResult<()>;
-    /// The job's `tenant_id`.
-    async fn tenant_row(&self, job: JobId) -> StoreResult<Option<Self::Row>>;
-    /// Extends the lease of a running job `owner` holds: its `control`.
-    async fn extend_lease(
-        &self,
-        job: JobId,
-        owner: &str,
-        lease_until: DateTime<Utc>,
-    ) -> StoreResult<Option<Self::Row>>;
     /// Sets `assignment` on those of `idxs` still `sending`, fenced by the runner's lease.
     async fn update_sending(
         &self,
@@ -99,7 +136,15 @@ impl<B: EngineSql> EngineStore for B {
         hostname: &str,
         started_at: DateTime<Utc>,
     ) -> StoreResult<()> {
-        self.heartbeat(id, hostname, started_at).await
+        let sql = format!(
+            "INSERT INTO instances (id, hostname, started_at, last_seen_at) \
+             VALUES ($1, $2, $3, {}) \
+             ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
+            <Self as Backend>::Dialect::now("$4")
+        );
+        let args = args![id, hostname, started_at, Utc::now()];
+        self.write_unlocked(&sql, args).await?;
+        Ok(())
     }
 
     async fn events_since(
@@ -113,7 +158,8 @@ impl<B: EngineSql> EngineStore for B {
     }
 
     async fn job_tenant(&self, job: JobId) -> StoreResult<Option<TenantId>> {
-        tenant_of(self.tenant_row(job).await?)
+        let sql = "SELECT tenant_id FROM jobs WHERE id = $1";
+        tenant_of(self.reads().row(sql, args![job]).await?)
     }
 
     #[tracing::instrument(skip_all, fields(owner))]
@@ -175,7 +221,14 @@ impl<B: EngineSql> EngineStore for B {
         owner: &str,
         lease_until: DateTime<Utc>,
     ) -> StoreResult<Control> {
-        match self.extend_lease(job, owner, lease_until).await? {
+        let (until, until_arg) = <Self as Backend>::Dialect::deadline("$1", lease_until);
+        let sql = format!(
+            "UPDATE jobs SET lease_expires_at = {until} WHERE id = $2 AND lease_owner = $3 \
+             AND status = 'processing' RETURNING control"
+        );
+        let mut args = vec![until_arg];
+        args.extend(args![job, owner]);
+        match self.write_unlocked(&sql, args).await?.into_iter().next() {
             None => Err(StoreError::LeaseLost(job)),
             Some(row) => Ok(Control::from_column(row.opt_text("control").as_deref())),
         }
@@ -244,7 +297,7 @@ impl<B: EngineSql> EngineStore for B {
     }
 
     async fn mark_handed(&self, job: JobId, owner: &str, idxs: &[u64]) -> StoreResult<()> {
-        self.update_sending(job, owner, idxs, Self::HANDED).await
+        self.update_sending(job, owner, idxs, "handed = true").await
     }
 
     async fn release_items(&self, job: JobId, owner: &str, idxs: &[u64]) -> StoreResult<()> {

@@ -3,10 +3,10 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{Database, Encode, QueryBuilder, Type};
 use uuid::Uuid;
 
 use super::rows::{self, Cols, JOB_COLUMNS};
+use super::sql::{Args, D, Dialect, Sql, args};
 use super::{Backend, WriteTx, created_event, run_command};
 use crate::protocol::lifecycle::Command;
 use crate::protocol::{InstanceView, ItemStatus, ItemView, JobId, JobView};
@@ -25,9 +25,32 @@ pub(crate) trait BulkTx: WriteTx {
         id: JobId,
         new: &NewBulkJob,
         now: DateTime<Utc>,
-    ) -> StoreResult<Option<Self::Row>>;
+    ) -> StoreResult<Option<Self::Row>> {
+        let sql = format!(
+            "INSERT INTO jobs (id, tenant_id, kind, status, idempotency_key, message, \
+             devices_limit, total, skipped, last_seq, created_at, updated_at) \
+             VALUES ($1, $2, 'bulk_send', 'pending', $3, $4, $5, $6, $7, 1, $8, $8) \
+             ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL \
+             DO NOTHING RETURNING {JOB_COLUMNS}"
+        );
+        let args = args![
+            id,
+            new.tenant_id,
+            new.idempotency_key.as_deref(),
+            &new.message,
+            i64::from(new.devices_limit),
+            new.recipients.len() as i64,
+            sql_int(new.skipped),
+            now,
+        ];
+        self.row(&sql, args).await
+    }
     /// The tenant's job (`JOB_COLUMNS`) with this idempotency key.
-    async fn job_by_key(&mut self, tenant: TenantId, key: Option<&str>) -> StoreResult<Self::Row>;
+    async fn job_by_key(&mut self, tenant: TenantId, key: Option<&str>) -> StoreResult<Self::Row> {
+        let sql =
+            format!("SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = $1 AND idempotency_key = $2");
+        self.one(&sql, args![tenant, key]).await
+    }
     /// Inserts the job's items, pending, numbered from 0.
     async fn insert_recipients(
         &mut self,
@@ -46,97 +69,99 @@ pub(crate) enum Seqs {
     Before(u64),
 }
 
-/// The events `event_rows` reads, in `?N` placeholders.
-pub(crate) fn events_sql(seqs: Seqs) -> (&'static str, u64) {
-    match seqs {
-        Seqs::After(seq) => (
-            "SELECT seq, type, payload FROM events WHERE job_id = ?1 AND seq > ?2 \
-             ORDER BY seq LIMIT ?3",
-            seq,
-        ),
-        Seqs::Before(seq) => (
-            "SELECT seq, type, payload FROM events WHERE job_id = ?1 AND seq < ?2 \
-             ORDER BY seq DESC LIMIT ?3",
-            seq,
-        ),
-    }
-}
-
-/// The listing of the tenant's jobs (`JOB_COLUMNS`), its tenant bound as the backend stores it.
-pub(crate) fn jobs_query<'a, DB: Database>(
-    tenant: impl 'a + Encode<'a, DB> + Type<DB>,
-    filter: &JobFilter,
-) -> QueryBuilder<'a, DB>
-where
-    DB::Arguments<'a>: Default,
-    &'a str: Encode<'a, DB> + Type<DB>,
-    i64: Encode<'a, DB> + Type<DB>,
-{
-    let mut query = QueryBuilder::new(format!("SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = "));
-    query.push_bind(tenant);
+/// The listing of the tenant's jobs (`JOB_COLUMNS`).
+fn jobs_query(tenant: TenantId, filter: &JobFilter) -> (String, Args) {
+    let mut sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = $1");
+    let mut args = args![tenant];
     if let Some(status) = filter.status {
-        query.push(" AND status = ").push_bind(status.as_str());
+        args.push(status.as_str().into());
+        sql += &format!(" AND status = ${}", args.len());
     }
     if let Some(kind) = filter.kind {
-        query.push(" AND kind = ").push_bind(kind.as_str());
+        args.push(kind.as_str().into());
+        sql += &format!(" AND kind = ${}", args.len());
     }
     // UUID v7 ids sort by creation time.
-    query
-        .push(" ORDER BY id DESC LIMIT ")
-        .push_bind(filter.limit as i64);
-    query
+    args.push(i64::from(filter.limit).into());
+    sql += &format!(" ORDER BY id DESC LIMIT ${}", args.len());
+    (sql, args)
 }
 
-/// A page of a job's items (what `rows::item_view` reads), its job bound as the backend stores it.
-pub(crate) fn items_query<'a, DB: Database>(
-    job: impl 'a + Encode<'a, DB> + Type<DB>,
+/// A page of a job's items (what `rows::item_view` reads).
+fn items_query(
+    job: JobId,
     status: Option<ItemStatus>,
     after: Option<u64>,
     limit: u32,
-) -> QueryBuilder<'a, DB>
-where
-    DB::Arguments<'a>: Default,
-    &'a str: Encode<'a, DB> + Type<DB>,
-    i64: Encode<'a, DB> + Type<DB>,
-{
-    let mut query = QueryBuilder::new(
-        "SELECT idx, recipient, status, device_id, attempts, error, fault, errors, updated_at \
-         FROM items WHERE job_id = ",
-    );
-    query.push_bind(job);
+) -> (String, Args) {
+    let mut sql = "SELECT idx, recipient, status, device_id, attempts, error, fault, errors, \
+         updated_at FROM items WHERE job_id = $1"
+        .to_owned();
+    let mut args = args![job];
     if let Some(status) = status {
-        query.push(" AND status = ").push_bind(status.as_str());
+        args.push(status.as_str().into());
+        sql += &format!(" AND status = ${}", args.len());
     }
     if let Some(after) = after {
-        query.push(" AND idx > ").push_bind(sql_int(after));
+        args.push(sql_int(after).into());
+        sql += &format!(" AND idx > ${}", args.len());
     }
-    query.push(" ORDER BY idx LIMIT ").push_bind(limit as i64);
-    query
+    args.push(i64::from(limit).into());
+    sql += &format!(" ORDER BY idx LIMIT ${}", args.len());
+    (sql, args)
 }
 
 /// The queries of jobs, outside the write path.
 #[async_trait]
 pub(crate) trait JobSql: Backend {
-    async fn job_in_tenant(&self, tenant: TenantId, job: JobId) -> StoreResult<bool>;
-    /// One of the tenant's jobs (`JOB_COLUMNS`).
-    async fn job_row(&self, tenant: TenantId, job: JobId) -> StoreResult<Option<Self::Row>>;
-    /// The tenant's jobs (`JOB_COLUMNS`), newest first.
-    async fn job_rows(&self, tenant: TenantId, filter: &JobFilter) -> StoreResult<Vec<Self::Row>>;
+    async fn job_in_tenant(&self, tenant: TenantId, job: JobId) -> StoreResult<bool> {
+        let sql = "SELECT 1 AS one FROM jobs WHERE id = $1 AND tenant_id = $2";
+        Ok(self.reads().row(sql, args![job, tenant]).await?.is_some())
+    }
     /// Up to `limit` of the job's events (`seq, type, payload`).
-    async fn event_rows(&self, job: JobId, seqs: Seqs, limit: u32) -> StoreResult<Vec<Self::Row>>;
-    /// The job's items by index, after `after`.
-    async fn item_rows(
-        &self,
-        job: JobId,
-        status: Option<ItemStatus>,
-        after: Option<u64>,
-        limit: u32,
-    ) -> StoreResult<Vec<Self::Row>>;
+    async fn event_rows(&self, job: JobId, seqs: Seqs, limit: u32) -> StoreResult<Vec<Self::Row>> {
+        let (sql, seq) = match seqs {
+            Seqs::After(seq) => (
+                "SELECT seq, type, payload FROM events WHERE job_id = $1 AND seq > $2 \
+                 ORDER BY seq LIMIT $3",
+                seq,
+            ),
+            Seqs::Before(seq) => (
+                "SELECT seq, type, payload FROM events WHERE job_id = $1 AND seq < $2 \
+                 ORDER BY seq DESC LIMIT $3",
+                seq,
+            ),
+        };
+        let args = args![job, sql_int(seq), i64::from(limit)];
+        self.reads().rows(sql, args).await
+    }
     /// The instances seen in the last day, with the jobs each runs (ids of this tenant's only).
-    async fn instances(&self, tenant: TenantId) -> StoreResult<Vec<InstanceView>>;
-    /// Deletes the events of jobs that ended before `cutoff`.
-    async fn delete_old_events(&self, cutoff: DateTime<Utc>) -> StoreResult<u64>;
+    async fn instances(&self, tenant: TenantId) -> StoreResult<Vec<InstanceView>> {
+        let day = std::time::Duration::from_secs(24 * 60 * 60);
+        let (cutoff, arg) = D::<Self::Reads<'_>>::before("$2", day, Utc::now());
+        let sql = format!(
+            "SELECT i.id, i.hostname, i.started_at, i.last_seen_at, \
+             (SELECT {} FROM jobs j WHERE j.lease_owner = i.id \
+                AND j.status = 'processing' AND j.tenant_id = $1) AS tenant_jobs \
+             FROM instances i WHERE i.last_seen_at > {cutoff} ORDER BY i.started_at",
+            D::<Self::Reads<'_>>::id_list("j.id")
+        );
+        let mut args = args![tenant];
+        args.push(arg);
+        let rows = self.reads().rows(&sql, args).await?;
+        rows::all(&rows, |row| {
+            let tenant_jobs = row.opt_text("tenant_jobs").unwrap_or_default();
+            let tenant_jobs = tenant_jobs.split(',').filter(|id| !id.is_empty());
+            let tenant_jobs = tenant_jobs.map(|id| rows::parse_uuid(id).map(JobId));
+            Ok(rows::instance(
+                row,
+                tenant_jobs.collect::<StoreResult<_>>()?,
+            ))
+        })
+    }
 }
+
+impl<B: Backend> JobSql for B {}
 
 #[async_trait]
 impl<B: JobSql> JobStore for B {
@@ -160,12 +185,14 @@ impl<B: JobSql> JobStore for B {
     }
 
     async fn job(&self, tenant: TenantId, id: JobId) -> StoreResult<Option<JobView>> {
-        let row = self.job_row(tenant, id).await?;
+        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 AND tenant_id = $2");
+        let row = self.reads().row(&sql, args![id, tenant]).await?;
         row.as_ref().map(rows::job_view).transpose()
     }
 
     async fn list_jobs(&self, tenant: TenantId, filter: &JobFilter) -> StoreResult<Vec<JobView>> {
-        rows::all(&self.job_rows(tenant, filter).await?, rows::job_view)
+        let (sql, args) = jobs_query(tenant, filter);
+        rows::all(&self.reads().rows(&sql, args).await?, rows::job_view)
     }
 
     async fn events_after(
@@ -211,7 +238,8 @@ impl<B: JobSql> JobStore for B {
         if !self.job_in_tenant(tenant, job).await? {
             return Ok(None);
         }
-        let rows = self.item_rows(job, status, after, limit).await?;
+        let (sql, args) = items_query(job, status, after, limit);
+        let rows = self.reads().rows(&sql, args).await?;
         rows::all(&rows, rows::item_view).map(Some)
     }
 
@@ -220,7 +248,12 @@ impl<B: JobSql> JobStore for B {
     }
 
     async fn prune_events(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
-        self.delete_old_events(cutoff).await
+        self.write_one(
+            "DELETE FROM events WHERE job_id IN \
+             (SELECT id FROM jobs WHERE finished_at IS NOT NULL AND finished_at < $1)",
+            args![cutoff],
+        )
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(job_id = %job, ?command))]

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::{
     FailedPage, FoundResult, ItemOutcome, JobEnd, StoredEvent, outcome_event, progress_of,
 };
-use super::{Role, StoreError, StoreResult, Tenant, TenantId, Transition, User};
+use super::{Role, Store, StoreError, StoreResult, Tenant, TenantId, Transition, User};
 use crate::protocol::failure::FetchFault;
 use crate::protocol::fault::StageNote;
 use crate::protocol::lifecycle::{self, Change, Command, Control, Fence, Note, Refusal};
@@ -15,17 +15,22 @@ use crate::protocol::{
     JobId, JobResults, JobStartedEvent, JobStatus, JobStoppedEvent, JobView, Progress, ResultView,
     ServerMsg, StageEvent, TokenView, WorkerItem,
 };
+use campaigns::CampaignSql;
+use engine::EngineSql;
 use uuid::Uuid;
 
 pub(crate) mod campaigns;
 pub(crate) mod engine;
 pub(crate) mod jobs;
 pub(crate) mod rows;
+pub(crate) mod sql;
+mod tenants;
 
 pub(crate) use campaigns::CampaignTx;
 pub(crate) use engine::EngineTx;
 pub(crate) use jobs::BulkTx;
 pub(crate) use rows::Cols;
+use sql::{Args, D, Dialect, Sql, args};
 
 /// A multi-stage job's overall percentage replaces the one counted from items.
 pub(crate) fn with_percentage(progress: Progress, percentage: Option<f64>) -> Progress {
@@ -219,9 +224,9 @@ pub(crate) fn resumed_event(
 }
 
 /// The condition under which a running job's runner may still be asked to stop: a cancel may
-/// override a pause, never the reverse (`?1` is the control asked for).
+/// override a pause, never the reverse (`$1` is the control asked for).
 pub(crate) const RUNNING_FENCE: &str =
-    "status = 'processing' AND (control IS NULL OR control = ?1 OR ?1 = 'cancel')";
+    "status = 'processing' AND (control IS NULL OR control = $1 OR $1 = 'cancel')";
 
 /// Who may end a job: its runner (checked by lease), or anyone while no runner holds it.
 pub(crate) enum Holder<'a> {
@@ -271,26 +276,55 @@ impl Holder<'_> {
 pub(crate) const COMPLETED_STAGE: &str = "percentage = CASE WHEN kind = 'bulk_send' THEN percentage ELSE 100.0 END, \
      stage = CASE WHEN kind = 'scrape' THEN 'completed' ELSE stage END,";
 
-/// A database the store's flows run on: its rows and its write transactions.
+/// A database the store's flows run on: its rows, its reads and its write transactions.
 #[async_trait::async_trait]
 pub(crate) trait Backend: Send + Sync + 'static {
     type Row: Cols + Send + Sync + 'static;
-    type Tx<'a>: CommandTx<Row = Self::Row> + CampaignTx + EngineTx + BulkTx
+    type Dialect: Dialect;
+    type Reads<'a>: Sql<Row = Self::Row, Dialect = Self::Dialect>
     where
         Self: 'a;
+    type Tx<'a>: CommandTx<Row = Self::Row, Dialect = Self::Dialect>
+        + CampaignTx
+        + EngineTx
+        + BulkTx
+    where
+        Self: 'a;
+    /// Where reads run, outside any write transaction.
+    fn reads(&self) -> Self::Reads<'_>;
     /// Begins a write transaction.
     async fn write(&self) -> StoreResult<Self::Tx<'_>>;
+    /// Writes one statement on its own; how many rows it changed.
+    async fn write_one(&self, sql: &str, args: Args) -> StoreResult<u64> {
+        let mut tx = self.write().await?;
+        let changed = tx.run(sql, args).await?;
+        tx.commit().await?;
+        Ok(changed)
+    }
+    /// Writes one statement outside a transaction, in this process's turn to write where it
+    /// takes turns; the rows it returns.
+    async fn write_unlocked(&self, sql: &str, args: Args) -> StoreResult<Vec<Self::Row>>;
+    /// Applies pending migrations.
+    async fn apply_migrations(&self) -> StoreResult<()>;
+    /// The tenant of a live token, recording its use at most once a minute.
+    async fn token_tenant(&self, token_hash: &str) -> StoreResult<Option<TenantId>>;
 }
 
-/// SQL written with `?N` placeholders, in PostgreSQL's `$N`.
-pub(crate) fn dollars(sql: &str) -> String {
-    sql.replace('?', "$")
+#[async_trait::async_trait]
+impl<B: EngineSql + CampaignSql> Store for B {
+    async fn migrate(&self) -> StoreResult<()> {
+        self.apply_migrations().await
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.reads().run("SELECT 1", Vec::new()).await?;
+        Ok(())
+    }
 }
 
 /// The fenced primitives every write needs, inside one write transaction.
 #[async_trait::async_trait]
-pub(crate) trait WriteTx: Send + Sized {
-    type Row: Cols + Send + Sync + 'static;
+pub(crate) trait WriteTx: Sql + Send + Sized {
     /// Inserts events (announced, where the backend announces, at commit).
     async fn insert_events(
         &mut self,
@@ -306,11 +340,38 @@ pub(crate) trait WriteTx: Send + Sized {
         status: JobStatus,
         last_error: Option<String>,
         now: DateTime<Utc>,
-    ) -> StoreResult<Option<Self::Row>>;
+    ) -> StoreResult<Option<Self::Row>> {
+        let completed = if status == JobStatus::Completed {
+            COMPLETED_STAGE
+        } else {
+            ""
+        };
+        let now_sql = D::<Self>::now("$5");
+        let sql = format!(
+            "UPDATE jobs SET status = $1, lease_owner = NULL, lease_expires_at = NULL, \
+             control = NULL, finished_at = CASE WHEN $1 = 'paused' THEN NULL ELSE {now_sql} END, \
+             last_error = COALESCE($2, last_error), {completed} \
+             last_seq = last_seq + 1, updated_at = {now_sql} WHERE id = $3 AND {} \
+             RETURNING sent, failed, unknown, total, last_seq, started_at, percentage",
+            holder.end_fence("$4")
+        );
+        let args = args![status.as_str(), last_error, job, holder.owner(), now];
+        self.row(&sql, args).await
+    }
     /// How many devices sent the job's items.
-    async fn devices_used(&mut self, job: JobId) -> StoreResult<i64>;
+    async fn devices_used(&mut self, job: JobId) -> StoreResult<i64> {
+        let sql = "SELECT COUNT(DISTINCT device_id) AS n FROM items \
+             WHERE job_id = $1 AND device_id IS NOT NULL";
+        let row = self.row(sql, args![job]).await?;
+        Ok(row.map_or(0, |row| row.big("n")))
+    }
     /// Stores a completed job's summary.
-    async fn set_results(&mut self, job: JobId, results: &JobResults) -> StoreResult<()>;
+    async fn set_results(&mut self, job: JobId, results: &JobResults) -> StoreResult<()> {
+        let results = serde_json::to_value(results).expect("results serialise");
+        let sql = "UPDATE jobs SET results = $1 WHERE id = $2";
+        self.run(sql, args![results, job]).await?;
+        Ok(())
+    }
     async fn commit(self) -> StoreResult<()>;
 }
 
@@ -361,17 +422,50 @@ pub(crate) async fn end_job(
 #[async_trait::async_trait]
 pub(crate) trait CommandTx: WriteTx {
     /// The tenant's job (`JOB_COLUMNS`), locked for the rest of the transaction.
-    async fn locked_job(&mut self, tenant: TenantId, job: JobId) -> StoreResult<Option<Self::Row>>;
+    async fn locked_job(&mut self, tenant: TenantId, job: JobId) -> StoreResult<Option<Self::Row>> {
+        let sql = format!(
+            "SELECT {} FROM jobs WHERE id = $1 AND tenant_id = $2{}",
+            rows::JOB_COLUMNS,
+            D::<Self>::FOR_UPDATE
+        );
+        self.row(&sql, args![job, tenant]).await
+    }
     /// The job (`JOB_COLUMNS`) as the transaction sees it now.
-    async fn job_row(&mut self, job: JobId) -> StoreResult<Self::Row>;
+    async fn job_row(&mut self, job: JobId) -> StoreResult<Self::Row> {
+        let sql = format!("SELECT {} FROM jobs WHERE id = $1", rows::JOB_COLUMNS);
+        self.one(&sql, args![job]).await
+    }
     /// Asks a running job's runner to stop, if `RUNNING_FENCE` still holds.
-    async fn ask(&mut self, job: JobId, control: Control) -> StoreResult<bool>;
+    async fn ask(&mut self, job: JobId, control: Control) -> StoreResult<bool> {
+        let sql = format!(
+            "UPDATE jobs SET control = $1, updated_at = {} WHERE id = $3 AND {RUNNING_FENCE}",
+            D::<Self>::now("$2")
+        );
+        let asked = self.run(&sql, args![control.column(), Utc::now(), job]);
+        Ok(asked.await? == 1)
+    }
     /// Puts the job's items in `statuses` back to `pending`: how many were failed, how many unknown.
     async fn requeue_items(
         &mut self,
         job: JobId,
         statuses: &[ItemStatus],
-    ) -> StoreResult<(i64, i64)>;
+    ) -> StoreResult<(i64, i64)> {
+        let sql = format!(
+            "UPDATE items SET status = 'pending', error = NULL, fault = NULL, updated_at = {} \
+             WHERE job_id = $2 AND status = $3",
+            D::<Self>::now("$1")
+        );
+        let (mut failed, mut unknown) = (0, 0);
+        for status in statuses {
+            let args = args![Utc::now(), job, status.as_str()];
+            let requeued = self.run(&sql, args).await? as i64;
+            match status {
+                ItemStatus::Unknown => unknown += requeued,
+                _ => failed += requeued,
+            }
+        }
+        Ok((failed, unknown))
+    }
     /// Puts the job back in the queue, uncounting the requeued items; the job (`JOB_COLUMNS`).
     async fn requeue_job(
         &mut self,
@@ -379,8 +473,19 @@ pub(crate) trait CommandTx: WriteTx {
         failed: i64,
         unknown: i64,
         now: DateTime<Utc>,
-    ) -> StoreResult<Self::Row>;
+    ) -> StoreResult<Self::Row> {
+        let sql = format!(
+            "UPDATE jobs SET status = 'pending', control = NULL, finished_at = NULL, \
+             results = NULL, failed = failed - $1, unknown = unknown - $2, \
+             last_seq = last_seq + 1, updated_at = {} WHERE id = $4 RETURNING {}",
+            D::<Self>::now("$3"),
+            rows::JOB_COLUMNS
+        );
+        self.one(&sql, args![failed, unknown, now, job]).await
+    }
 }
+
+impl<T: WriteTx> CommandTx for T {}
 
 /// Carries out a command as `lifecycle::decide` rules, over a backend's fenced primitives.
 pub(crate) async fn run_command(

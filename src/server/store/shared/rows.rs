@@ -38,7 +38,8 @@ pub(crate) trait Cols {
     fn json<T: DeserializeOwned>(&self, col: &str) -> Result<Option<T>, serde_json::Error>;
 }
 
-fn parse_uuid(s: &str) -> StoreResult<Uuid> {
+/// An id stored as text.
+pub(crate) fn parse_uuid(s: &str) -> StoreResult<Uuid> {
     Uuid::parse_str(s).map_err(|e| StoreError::Corrupt(format!("bad id {s:?}: {e}")))
 }
 

@@ -1,5 +1,5 @@
-//! What runners do, in SQLite: the SQL under `shared::engine`. The write gate orders claims, so
-//! a plain SELECT finds the job to claim.
+//! What runners do that SQLite writes its own way: taking items (the write gate orders takers),
+//! a batch of outcomes as one JSON-driven upsert, and items marked in chunks.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -9,101 +9,19 @@ use sqlx::{QueryBuilder, Sqlite};
 use super::{INSERT_CHUNK, SqliteStore, SqliteTx, millis};
 use crate::protocol::JobId;
 use crate::server::store::shared::engine::EngineSql;
-use crate::server::store::shared::rows::JOB_COLUMNS;
-use crate::server::store::shared::{Backend, EngineTx, UNKNOWN_ERROR, WriteTx, unknown_fault};
-use crate::server::store::{InFlightPolicy, ItemOutcome, StoreError, StoreResult};
+use crate::server::store::shared::sql::{Sql, args};
+use crate::server::store::shared::{Backend, EngineTx, WriteTx};
+use crate::server::store::{ItemOutcome, StoreError, StoreResult};
 
 #[async_trait]
 impl EngineTx for SqliteTx<'_> {
-    async fn claimable(&mut self, now: DateTime<Utc>) -> StoreResult<Option<SqliteRow>> {
-        Ok(sqlx::query(
-            "SELECT id, tenant_id, status, control FROM jobs \
-             WHERE kind <> 'external' \
-             AND (status = 'pending' OR (status = 'processing' AND lease_expires_at < ?)) \
-             ORDER BY id LIMIT 1",
-        )
-        .bind(millis(now))
-        .fetch_optional(&mut *self.tx)
-        .await?)
-    }
-
-    async fn reset_in_flight(
-        &mut self,
-        job: JobId,
-        in_flight: InFlightPolicy,
-        now: DateTime<Utc>,
-    ) -> StoreResult<u64> {
-        let reset = match in_flight {
-            InFlightPolicy::Retry => sqlx::query(
-                "UPDATE items SET status = 'pending', updated_at = ? WHERE job_id = ? AND status = 'sending'",
-            )
-            .bind(millis(now))
-            .bind(job.to_string()),
-            InFlightPolicy::MarkUnknown => sqlx::query(
-                "UPDATE items SET status = 'unknown', updated_at = ?1, error = ?2, fault = ?4 \
-                 WHERE job_id = ?3 AND status = 'sending' AND handed = 1",
-            )
-            .bind(millis(now))
-            .bind(UNKNOWN_ERROR)
-            .bind(job.to_string())
-            .bind(unknown_fault().to_string()),
-        };
-        Ok(reset.execute(&mut *self.tx).await?.rows_affected())
-    }
-
-    async fn requeue_sending(&mut self, job: JobId, now: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE items SET status = 'pending', updated_at = ? WHERE job_id = ? AND status = 'sending'",
-        )
-        .bind(millis(now))
-        .bind(job.to_string())
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(())
-    }
-
-    async fn take_lease(
-        &mut self,
-        job: JobId,
-        owner: &str,
-        lease_until: DateTime<Utc>,
-        newly_unknown: i64,
-        now: DateTime<Utc>,
-    ) -> StoreResult<SqliteRow> {
-        Ok(sqlx::query(&format!(
-            "UPDATE jobs SET status = 'processing', lease_owner = ?1, lease_expires_at = ?2, \
-             started_at = COALESCE(started_at, ?3), unknown = unknown + ?4, last_seq = last_seq + 1, \
-             updated_at = ?3 WHERE id = ?5 RETURNING {JOB_COLUMNS}"
-        ))
-        .bind(owner)
-        .bind(millis(lease_until))
-        .bind(millis(now))
-        .bind(newly_unknown)
-        .bind(job.to_string())
-        .fetch_one(&mut *self.tx)
-        .await?)
-    }
-
-    async fn holds_lease(&mut self, job: JobId, owner: &str) -> StoreResult<bool> {
-        let row = sqlx::query("SELECT 1 FROM jobs WHERE id = ? AND lease_owner = ?")
-            .bind(job.to_string())
-            .bind(owner)
-            .fetch_optional(&mut *self.tx)
-            .await?;
-        Ok(row.is_some())
-    }
-
     async fn take_items(&mut self, job: JobId, limit: u32) -> StoreResult<Vec<SqliteRow>> {
-        Ok(sqlx::query(
-            "UPDATE items SET status = 'sending', handed = 0, updated_at = ?1 WHERE job_id = ?2 AND idx IN \
-             (SELECT idx FROM items WHERE job_id = ?2 AND status = 'pending' ORDER BY idx LIMIT ?3) \
-             RETURNING idx, recipient, idempotency_key, attempts",
-        )
-        .bind(millis(Utc::now()))
-        .bind(job.to_string())
-        .bind(limit as i64)
-        .fetch_all(&mut *self.tx)
-        .await?)
+        let sql = "UPDATE items SET status = 'sending', handed = 0, updated_at = $1 \
+             WHERE job_id = $2 AND idx IN (SELECT idx FROM items \
+               WHERE job_id = $2 AND status = 'pending' ORDER BY idx LIMIT $3) \
+             RETURNING idx, recipient, idempotency_key, attempts";
+        self.rows(sql, args![Utc::now(), job, i64::from(limit)])
+            .await
     }
 
     async fn write_outcomes<'o>(
@@ -163,81 +81,10 @@ impl EngineTx for SqliteTx<'_> {
             updated.into_iter().map(|idx| idx as u64).collect();
         Ok(outcomes.iter().filter(|o| updated.remove(&o.idx)).collect())
     }
-
-    async fn count_outcomes(
-        &mut self,
-        job: JobId,
-        owner: &str,
-        (sent, failed, unknown): (i64, i64, i64),
-        events: i64,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<SqliteRow>> {
-        Ok(sqlx::query(
-            "UPDATE jobs SET sent = sent + ?, failed = failed + ?, unknown = unknown + ?, \
-             last_seq = last_seq + ?, updated_at = ? WHERE id = ? AND lease_owner = ? \
-             RETURNING sent, failed, unknown, total, last_seq",
-        )
-        .bind(sent)
-        .bind(failed)
-        .bind(unknown)
-        .bind(events)
-        .bind(millis(now))
-        .bind(job.to_string())
-        .bind(owner)
-        .fetch_optional(&mut *self.tx)
-        .await?)
-    }
 }
 
 #[async_trait]
 impl EngineSql for SqliteStore {
-    const HANDED: &'static str = "handed = 1";
-
-    async fn heartbeat(
-        &self,
-        id: &str,
-        hostname: &str,
-        started_at: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        let _gate = self.write_turn().await;
-        sqlx::query(
-            "INSERT INTO instances (id, hostname, started_at, last_seen_at) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
-        )
-        .bind(id)
-        .bind(hostname)
-        .bind(millis(started_at))
-        .bind(millis(Utc::now()))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn tenant_row(&self, job: JobId) -> StoreResult<Option<SqliteRow>> {
-        Ok(sqlx::query("SELECT tenant_id FROM jobs WHERE id = ?")
-            .bind(job.to_string())
-            .fetch_optional(&self.pool)
-            .await?)
-    }
-
-    async fn extend_lease(
-        &self,
-        job: JobId,
-        owner: &str,
-        lease_until: DateTime<Utc>,
-    ) -> StoreResult<Option<SqliteRow>> {
-        let _gate = self.write_turn().await;
-        Ok(sqlx::query(
-            "UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND lease_owner = ? \
-             AND status = 'processing' RETURNING control",
-        )
-        .bind(millis(lease_until))
-        .bind(job.to_string())
-        .bind(owner)
-        .fetch_optional(&self.pool)
-        .await?)
-    }
-
     async fn update_sending(
         &self,
         job: JobId,

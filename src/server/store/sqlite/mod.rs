@@ -7,21 +7,21 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::DateTime;
 use chrono::Utc;
-use sqlx::sqlite::SqliteRow;
+use sqlx::query::Query;
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{QueryBuilder, Sqlite, Transaction};
+use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 use tokio::sync::Mutex;
 
-use super::shared::{Backend, COMPLETED_STAGE, Holder, WriteTx};
-use super::{Store, StoreError, StoreResult, StoredEvent};
-use crate::protocol::{JobId, JobResults, JobStatus};
+use super::shared::sql::{Arg, Args, Dialect, Sql, impl_sql};
+use super::shared::{Backend, Cols, WriteTx};
+use super::{StoreError, StoreResult, StoredEvent, TenantId};
 
 mod campaigns;
 mod engine;
 mod jobs;
-mod tenants;
 
 /// Rows per multi-row INSERT: 6 binds each stays under SQLite's 32,766 variable limit.
 pub(super) const INSERT_CHUNK: usize = 4_000;
@@ -88,22 +88,110 @@ pub(crate) struct SqliteTx<'a> {
     pub(super) tx: Transaction<'static, Sqlite>,
 }
 
+impl Dialect for Sqlite {
+    const LEAST: &'static str = "MIN";
+    const GREATEST: &'static str = "MAX";
+    const FOR_UPDATE: &'static str = "";
+    const SKIP_LOCKED: &'static str = "";
+
+    fn now(bound: &str) -> String {
+        bound.to_owned()
+    }
+
+    fn not_before(bound: &str) -> String {
+        bound.to_owned()
+    }
+
+    fn deadline(param: &str, until: DateTime<Utc>) -> (String, Arg) {
+        (param.to_owned(), until.into())
+    }
+
+    // One file, one machine: its clock is the only one.
+    fn before(param: &str, span: Duration, now: DateTime<Utc>) -> (String, Arg) {
+        let span = chrono::Duration::from_std(span).unwrap_or(chrono::Duration::MAX);
+        (param.to_owned(), (now - span).into())
+    }
+
+    fn id_list(col: &str) -> String {
+        format!("group_concat({col})")
+    }
+}
+
+/// A statement with its values bound as SQLite stores them.
+fn query(sql: &str, args: Args) -> Query<'_, Sqlite, SqliteArguments<'_>> {
+    args.into_iter()
+        .fold(sqlx::query(sql), |query, arg| match arg {
+            Arg::Id(id) => query.bind(id.map(|id| id.to_string())),
+            Arg::Time(time) => query.bind(time.map(millis)),
+            Arg::Json(json) => query.bind(json.map(|json| json.to_string())),
+            Arg::Text(text) => query.bind(text),
+            Arg::Int(n) => query.bind(n),
+            Arg::Float(x) => query.bind(x),
+        })
+}
+
+impl_sql!(SqliteTx<'_>, SqliteRow, Sqlite, |tx| &mut *tx.tx);
+
+/// Reads on the pool, outside any write transaction.
+pub(crate) struct SqliteReads<'a>(&'a SqlitePool);
+
+impl_sql!(SqliteReads<'_>, SqliteRow, Sqlite, |reads| reads.0);
+
 #[async_trait]
 impl Backend for SqliteStore {
     type Row = SqliteRow;
+    type Dialect = Sqlite;
+    type Reads<'a> = SqliteReads<'a>;
     type Tx<'a> = SqliteTx<'a>;
+
+    fn reads(&self) -> SqliteReads<'_> {
+        SqliteReads(&self.pool)
+    }
 
     async fn write(&self) -> StoreResult<SqliteTx<'_>> {
         let gate = self.write_turn().await;
         let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         Ok(SqliteTx { _gate: gate, tx })
     }
+
+    async fn write_unlocked(&self, sql: &str, args: Args) -> StoreResult<Vec<SqliteRow>> {
+        let _gate = self.write_turn().await;
+        self.reads().rows(sql, args).await
+    }
+
+    async fn apply_migrations(&self) -> StoreResult<()> {
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn token_tenant(&self, token_hash: &str) -> StoreResult<Option<TenantId>> {
+        let row = sqlx::query(
+            "SELECT tenant_id, last_used_at FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let tenant = TenantId(row.uuid("tenant_id")?);
+        let now = millis(Utc::now());
+        // Last use is shown to people, so minute precision is enough: skip the write otherwise.
+        let last_used: Option<i64> = row.get("last_used_at");
+        if last_used.is_none_or(|t| now - t > 60_000) {
+            let _gate = self.write_turn().await;
+            sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE token_hash = ?")
+                .bind(now)
+                .bind(token_hash)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(Some(tenant))
+    }
 }
 
 #[async_trait]
 impl WriteTx for SqliteTx<'_> {
-    type Row = SqliteRow;
-
     async fn insert_events(
         &mut self,
         events: &[StoredEvent],
@@ -125,73 +213,7 @@ impl WriteTx for SqliteTx<'_> {
         Ok(())
     }
 
-    async fn end_row(
-        &mut self,
-        job: JobId,
-        holder: Holder<'_>,
-        status: JobStatus,
-        last_error: Option<String>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<SqliteRow>> {
-        let finished = (status != JobStatus::Paused).then_some(millis(now));
-        let completed = if status == JobStatus::Completed {
-            COMPLETED_STAGE
-        } else {
-            ""
-        };
-        let sql = format!(
-            "UPDATE jobs SET status = ?, lease_owner = NULL, lease_expires_at = NULL, control = NULL, \
-             finished_at = ?, last_error = COALESCE(?, last_error), {completed} \
-             last_seq = last_seq + 1, updated_at = ? WHERE id = ? AND {} \
-             RETURNING sent, failed, unknown, total, last_seq, started_at, percentage",
-            holder.end_fence("?")
-        );
-        let mut update = sqlx::query(&sql)
-            .bind(status.as_str())
-            .bind(finished)
-            .bind(last_error)
-            .bind(millis(now))
-            .bind(job.to_string());
-        if let Some(owner) = holder.owner() {
-            update = update.bind(owner);
-        }
-        Ok(update.fetch_optional(&mut *self.tx).await?)
-    }
-
-    async fn devices_used(&mut self, job: JobId) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar(
-            "SELECT COUNT(DISTINCT device_id) FROM items WHERE job_id = ? AND device_id IS NOT NULL",
-        )
-        .bind(job.to_string())
-        .fetch_one(&mut *self.tx)
-        .await?)
-    }
-
-    async fn set_results(&mut self, job: JobId, results: &JobResults) -> StoreResult<()> {
-        sqlx::query("UPDATE jobs SET results = ? WHERE id = ?")
-            .bind(serde_json::to_string(results).expect("results serialise"))
-            .bind(job.to_string())
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(())
-    }
-
     async fn commit(self) -> StoreResult<()> {
         Ok(self.tx.commit().await?)
-    }
-}
-
-#[async_trait]
-impl Store for SqliteStore {
-    async fn migrate(&self) -> StoreResult<()> {
-        sqlx::migrate!("./migrations/sqlite")
-            .run(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
     }
 }
