@@ -9,6 +9,7 @@ mod es;
 mod failures;
 mod faults;
 mod problems;
+mod requests;
 
 pub use campaign::CampaignText;
 

@@ -43,7 +43,9 @@ pub fn en(problem: &Problem) -> String {
         Problem::InvalidBulkSend { rule } => en_bulk(rule),
         Problem::InvalidAccount { rule } => en_account(rule),
         Problem::InvalidCampaign { rule } => en_campaign(rule),
-        Problem::Invalid { detail } | Problem::Conflict { detail } => detail.clone(),
+        Problem::InvalidRequest { rule } => rule.english(),
+        Problem::JobEnded { status } => super::requests::en_ended(*status),
+        Problem::Conflict { detail } => detail.clone(),
         Problem::TooManyRequests { seconds } => {
             format!(
                 "Too many requests: slow down and try again in {}.",
@@ -155,7 +157,9 @@ pub fn es(problem: &Problem) -> String {
         Problem::InvalidBulkSend { rule } => es_bulk(rule),
         Problem::InvalidAccount { rule } => es_account(rule),
         Problem::InvalidCampaign { rule } => es_campaign(rule),
-        Problem::Invalid { detail } | Problem::Conflict { detail } => detail.clone(),
+        Problem::InvalidRequest { rule } => super::requests::es(rule),
+        Problem::JobEnded { status } => super::requests::es_ended(*status),
+        Problem::Conflict { detail } => detail.clone(),
         Problem::TooManyRequests { seconds } => format!(
             "Demasiadas peticiones: ve más despacio y vuelve a intentarlo en {}.",
             es_seconds(*seconds)

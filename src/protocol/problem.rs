@@ -321,6 +321,191 @@ pub enum CampaignRule {
     },
 }
 
+/// What a request's JSON body was meant to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BodyKind {
+    ExternalJob,
+    ProgressReport,
+    ItemBatch,
+    FailureReport,
+    Campaign,
+    BulkSend,
+}
+
+/// Why a request cannot be read or taken as it is (REST's code `invalid`). `detail` fields are
+/// a parser's own technical words.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "request_rule", rename_all = "snake_case")]
+pub enum RequestRule {
+    ContentType,
+    BodyUnreadable,
+    NotJson {
+        detail: String,
+    },
+    BodyShape {
+        body: BodyKind,
+        detail: String,
+    },
+    /// retry-failed's optional body.
+    RetryBody {
+        detail: String,
+    },
+    Query {
+        detail: String,
+    },
+    Limit {
+        got: u32,
+        max: u32,
+    },
+    /// A query parameter that is not one of `choices`.
+    Choice {
+        name: String,
+        value: String,
+        choices: String,
+    },
+    Format {
+        got: String,
+    },
+    OffsetTooFar {
+        offset: u64,
+    },
+    BothSeqs,
+    /// `field` holds a NUL character.
+    Nul {
+        field: String,
+    },
+    Csv {
+        detail: String,
+    },
+    /// An outside worker's job request whose `kind` is not `external`.
+    NotExternal {
+        kind: String,
+    },
+    TotalTooLarge {
+        got: u64,
+        max: u64,
+    },
+    TooManyStages {
+        got: u64,
+        max: u64,
+    },
+    StageTwice {
+        stage: String,
+    },
+    UnknownStage {
+        stage: String,
+        stages: Vec<String>,
+    },
+    MessageTooLong {
+        max: u64,
+    },
+    ProcessedOverTotal {
+        processed: u64,
+        total: u64,
+    },
+    NoItems,
+    TooManyItems {
+        got: u64,
+        max: u64,
+    },
+    /// `items[index].key` is empty or longer than 2,048 characters.
+    ItemKey {
+        index: usize,
+    },
+    ItemStatus {
+        index: usize,
+        got: String,
+    },
+    ItemData {
+        index: usize,
+    },
+}
+
+impl RequestRule {
+    /// The rule in English: REST's `detail`.
+    pub fn english(&self) -> String {
+        let n = |n: &u64| crate::i18n::group_thousands(*n, ',');
+        match self {
+            RequestRule::ContentType => {
+                "Send the body as JSON with 'Content-Type: application/json'.".into()
+            }
+            RequestRule::BodyUnreadable => {
+                "The request body could not be read; send it again.".into()
+            }
+            RequestRule::NotJson { detail } => format!("The body is not valid JSON: {detail}"),
+            RequestRule::BodyShape { body, detail } => {
+                let what = match body {
+                    BodyKind::ExternalJob => "an outside worker's job",
+                    BodyKind::ProgressReport => "a progress report",
+                    BodyKind::ItemBatch => "a batch of items",
+                    BodyKind::FailureReport => "a failure report",
+                    BodyKind::Campaign => "a campaign",
+                    BodyKind::BulkSend => "a bulk send",
+                };
+                format!("The JSON does not describe {what}: {detail}")
+            }
+            RequestRule::RetryBody { detail } => {
+                format!("The body must be {{\"include_unknown\": true|false}}: {detail}")
+            }
+            RequestRule::Query { detail } => format!("The query string is not valid: {detail}"),
+            RequestRule::Limit { got, max } => {
+                format!("limit must be between 1 and {max} (got {got}).")
+            }
+            RequestRule::Choice {
+                name,
+                value,
+                choices,
+            } => format!("{name} {value:?} is not one of {choices}."),
+            RequestRule::Format { got } => format!("format must be json or csv (got {got:?})."),
+            RequestRule::OffsetTooFar { offset } => {
+                format!("offset {offset} is beyond any campaign's results.")
+            }
+            RequestRule::BothSeqs => "Give after_seq or before_seq, not both.".into(),
+            RequestRule::Nul { field } => format!(
+                "{field} contains a NUL character (\\u0000), which cannot be stored: remove it \
+                 and send again."
+            ),
+            RequestRule::Csv { detail } => format!("could not write the CSV: {detail}"),
+            RequestRule::NotExternal { kind } => format!(
+                "kind must be \"external\" (got {kind:?}): bulk sends are created with POST \
+                 /api/messages/send-bulk and searches with POST /api/campaigns."
+            ),
+            RequestRule::TotalTooLarge { got, max } => {
+                format!("total must be at most {} (got {got}).", n(max))
+            }
+            RequestRule::TooManyStages { got, max } => {
+                format!("There are {got} stages; the limit is {max}.")
+            }
+            RequestRule::StageTwice { stage } => format!("The stage “{stage}” is listed twice."),
+            RequestRule::UnknownStage { stage, stages } => format!(
+                "stage “{stage}” is not one of this job's stages: {}.",
+                stages.join(", ")
+            ),
+            RequestRule::MessageTooLong { max } => {
+                format!("message is longer than {} characters: shorten it.", n(max))
+            }
+            RequestRule::ProcessedOverTotal { processed, total } => format!(
+                "processed is {processed} but the job has {total} items in all: report at most \
+                 its total."
+            ),
+            RequestRule::NoItems => "items is empty: send at least one item.".into(),
+            RequestRule::TooManyItems { got, max } => {
+                format!("There are {got} items; send at most {max} per request.")
+            }
+            RequestRule::ItemKey { index } => {
+                format!("items[{index}].key must be 1 to 2,048 characters long.")
+            }
+            RequestRule::ItemStatus { index, got } => {
+                format!("items[{index}].status must be \"ok\" or \"failed\" (got {got:?}).")
+            }
+            RequestRule::ItemData { index } => {
+                format!("items[{index}].data is over 64 KiB: send less per item.")
+            }
+        }
+    }
+}
+
 /// An error answer: a code and its parameters.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "code", rename_all = "snake_case")]
@@ -342,9 +527,10 @@ pub enum Problem {
     Refused {
         refusal: Refusal,
     },
-    /// Input a person has to fix; `detail` says what.
-    Invalid {
-        detail: String,
+    /// A request that cannot be read or taken as it is.
+    InvalidRequest {
+        #[serde(flatten)]
+        rule: RequestRule,
     },
     /// A bulk send that breaks one of its rules.
     InvalidBulkSend {
@@ -364,6 +550,10 @@ pub enum Problem {
     /// A request the state of things does not allow; `detail` says why.
     Conflict {
         detail: String,
+    },
+    /// An outside worker's report for a job that has ended (`status`): the worker should stop.
+    JobEnded {
+        status: crate::protocol::JobStatus,
     },
     TooManyRequests {
         seconds: u64,
@@ -398,11 +588,11 @@ impl Problem {
             Problem::NotFound { .. } => "not_found",
             Problem::Forbidden { .. } => "forbidden",
             Problem::Refused { refusal } => refusal.code(),
-            Problem::Invalid { .. } => "invalid",
+            Problem::InvalidRequest { .. } => "invalid",
             Problem::InvalidBulkSend { .. } => "invalid_bulk_send",
             Problem::InvalidAccount { .. } => "invalid_account",
             Problem::InvalidCampaign { .. } => "invalid_campaign",
-            Problem::Conflict { .. } => "conflict",
+            Problem::Conflict { .. } | Problem::JobEnded { .. } => "conflict",
             Problem::TooManyRequests { .. } => "too_many_requests",
             Problem::TooManyLogins { .. } => "too_many_logins",
             Problem::Busy => "busy",

@@ -7,7 +7,9 @@ use serde_json::json;
 
 use crate::protocol::InvalidPhone;
 use crate::protocol::lifecycle::Refusal;
-use crate::protocol::problem::{AccountRule, BulkRule, CampaignRule, Denial, Problem, Thing};
+use crate::protocol::problem::{
+    AccountRule, BulkRule, CampaignRule, Denial, Problem, RequestRule, Thing,
+};
 use crate::server::services::jobs::{ControlError, CreateError};
 use crate::server::store::StoreError;
 
@@ -20,10 +22,12 @@ pub enum AppError {
     /// A worker report without its job's worker token.
     WrongWorker,
     NotFound(Thing),
-    /// A request that is malformed as a whole (a 400); the detail says how.
-    BadRequest(String),
+    /// A request that is malformed as a whole (a 400).
+    BadRequest(RequestRule),
     /// Input a person has to fix (a 422).
-    Unprocessable(String),
+    Unprocessable(RequestRule),
+    /// An outside worker's report for a job that has ended (a 409).
+    JobEnded(crate::protocol::JobStatus),
     /// A bulk send that breaks one of its rules (a 422).
     BulkSend(BulkRule),
     InvalidPhones {
@@ -59,9 +63,10 @@ impl AppError {
             AppError::WrongPassword => Problem::WrongPassword,
             AppError::WrongWorker => Problem::WrongWorker,
             AppError::NotFound(thing) => Problem::NotFound { thing: *thing },
-            AppError::BadRequest(detail) | AppError::Unprocessable(detail) => Problem::Invalid {
-                detail: detail.clone(),
-            },
+            AppError::BadRequest(rule) | AppError::Unprocessable(rule) => {
+                Problem::InvalidRequest { rule: rule.clone() }
+            }
+            AppError::JobEnded(status) => Problem::JobEnded { status: *status },
             AppError::BulkSend(rule) | AppError::InvalidPhones { rule, .. } => {
                 Problem::InvalidBulkSend { rule: rule.clone() }
             }
@@ -114,7 +119,9 @@ impl AppError {
             AppError::Unprocessable(_) | AppError::BulkSend(_) | AppError::InvalidPhones { .. } => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
-            AppError::Conflict(_) | AppError::Refused(_) => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::Refused(_) | AppError::JobEnded(_) => {
+                StatusCode::CONFLICT
+            }
             AppError::Account(AccountRule::UsernameTaken { .. })
             | AppError::Account(AccountRule::OwnAdminRole)
             | AppError::Account(AccountRule::RemoveYourself) => StatusCode::CONFLICT,

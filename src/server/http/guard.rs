@@ -16,7 +16,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 
-use crate::protocol::problem::Denial;
+use crate::protocol::problem::{Denial, RequestRule};
 use crate::server::AppState;
 use crate::server::http::auth::{
     self, Authenticated, Authorization, Credential, Principal, csrf_token, session_cookie_value,
@@ -104,7 +104,7 @@ pub fn unreadable(error: axum::Error, limit: usize) -> AppError {
         }
         source = cause.source();
     }
-    AppError::BadRequest("The request body could not be read; send it again.".into())
+    AppError::BadRequest(RequestRule::BodyUnreadable)
 }
 
 /// Guards everything that changes state: who is calling is settled before any body is read,
@@ -120,7 +120,7 @@ pub async fn protect(State(state): State<AppState>, request: Request, next: Next
     {
         return refusal(
             server_fn,
-            AppError::Unprocessable(input::nul_message(&field)),
+            AppError::Unprocessable(RequestRule::Nul { field }),
         );
     }
     let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
@@ -195,7 +195,7 @@ pub async fn protect(State(state): State<AppState>, request: Request, next: Next
     if let Some(field) = nul {
         return refusal(
             server_fn,
-            AppError::Unprocessable(input::nul_message(&field)),
+            AppError::Unprocessable(RequestRule::Nul { field }),
         );
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))

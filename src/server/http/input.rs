@@ -55,13 +55,6 @@ fn nul_path(value: &serde_json::Value, path: String) -> Option<String> {
     }
 }
 
-/// What a person is told about a NUL character in `field`.
-pub fn nul_message(field: &str) -> String {
-    format!(
-        "{field} contains a NUL character (\\u0000), which cannot be stored: remove it and send again."
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

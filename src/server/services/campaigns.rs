@@ -7,7 +7,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use crate::protocol::failure::JobFault;
-use crate::protocol::problem::{CampaignField, CampaignRule};
+use crate::protocol::problem::{CampaignField, CampaignRule, RequestRule};
 use crate::protocol::{
     CampaignView, CreateCampaignRequest, CreateExternalJobRequest, JobId, JobView, ResultView,
     SourceSpec, WorkerItem, WorkerProgress,
@@ -35,8 +35,8 @@ pub const MAX_STAGES: usize = 20;
 #[derive(Debug, thiserror::Error)]
 pub enum CampaignError {
     /// The request is unusable (a 422).
-    #[error("{0}")]
-    Invalid(String),
+    #[error("{}", .0.english())]
+    Invalid(RequestRule),
     /// A campaign that breaks one of its rules (a 422).
     #[error("{0:?}")]
     Rule(CampaignRule),
@@ -45,15 +45,18 @@ pub enum CampaignError {
     /// The worker token is not this job's (a 401).
     #[error("Send this job's worker_token as 'Authorization: Bearer <worker_token>'.")]
     WrongWorker,
-    /// The job has ended or changed meanwhile (a 409).
-    #[error("{0}")]
-    Conflict(String),
+    /// The job has ended (a 409): its worker should stop.
+    #[error("the job has ended ({0:?})")]
+    Ended(crate::protocol::JobStatus),
+    /// The job was removed meanwhile.
+    #[error("the job is gone")]
+    JobGone,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-fn invalid<T>(detail: impl Into<String>) -> Result<T, CampaignError> {
-    Err(CampaignError::Invalid(detail.into()))
+fn invalid<T>(rule: RequestRule) -> Result<T, CampaignError> {
+    Err(CampaignError::Invalid(rule))
 }
 
 fn broken<T>(rule: CampaignRule) -> Result<T, CampaignError> {
@@ -255,30 +258,28 @@ pub async fn wait_for_end(
 /// Checks an outside worker's job request.
 pub fn validate_external(request: &CreateExternalJobRequest) -> Result<String, CampaignError> {
     if request.kind != "external" {
-        return invalid(format!(
-            "kind must be \"external\" (got {:?}): bulk sends are created with POST \
-             /api/messages/send-bulk and searches with POST /api/campaigns.",
-            request.kind
-        ));
+        return invalid(RequestRule::NotExternal {
+            kind: request.kind.clone(),
+        });
     }
     let name = required_text(CampaignField::Name, &request.name, 200)?;
     if request.total > MAX_EXTERNAL_TOTAL {
-        return invalid(format!(
-            "total must be at most 10,000,000 (got {}).",
-            request.total
-        ));
+        return invalid(RequestRule::TotalTooLarge {
+            got: request.total,
+            max: MAX_EXTERNAL_TOTAL,
+        });
     }
     if request.stages.len() > MAX_STAGES {
-        return invalid(format!(
-            "There are {} stages; the limit is {MAX_STAGES}.",
-            request.stages.len()
-        ));
+        return invalid(RequestRule::TooManyStages {
+            got: request.stages.len() as u64,
+            max: MAX_STAGES as u64,
+        });
     }
     let mut seen = HashSet::new();
     for (i, stage) in request.stages.iter().enumerate() {
         let stage = required_text(CampaignField::Stage { index: i }, stage, 50)?;
         if !seen.insert(stage.clone()) {
-            return invalid(format!("The stage “{stage}” is listed twice."));
+            return invalid(RequestRule::StageTwice { stage });
         }
     }
     Ok(name)
@@ -323,14 +324,7 @@ pub async fn worker(
 }
 
 fn ended(job: &JobView) -> CampaignError {
-    CampaignError::Conflict(format!(
-        "The job has {} already: its worker should stop.",
-        match job.status {
-            crate::protocol::JobStatus::Completed => "completed",
-            crate::protocol::JobStatus::Cancelled => "been cancelled",
-            _ => "failed",
-        }
-    ))
+    CampaignError::Ended(job.status)
 }
 
 /// A store refusal because the job ended meanwhile, told with how it ended (read again: it may
@@ -368,10 +362,10 @@ pub async fn report_progress(
         && !job.stages.is_empty()
         && !job.stages.iter().any(|s| s == stage)
     {
-        return invalid(format!(
-            "stage “{stage}” is not one of this job's stages: {}.",
-            job.stages.join(", ")
-        ));
+        return invalid(RequestRule::UnknownStage {
+            stage: stage.to_owned(),
+            stages: job.stages.clone(),
+        });
     }
     let message = report
         .message
@@ -379,13 +373,13 @@ pub async fn report_progress(
         .map(str::trim)
         .filter(|m| !m.is_empty());
     if message.is_some_and(|m| m.chars().count() > 1_000) {
-        return invalid("message is longer than 1,000 characters: shorten it.");
+        return invalid(RequestRule::MessageTooLong { max: 1_000 });
     }
     if report.processed > job.progress.total {
-        return invalid(format!(
-            "processed is {} but the job has {} items in all: report at most its total.",
-            report.processed, job.progress.total
-        ));
+        return invalid(RequestRule::ProcessedOverTotal {
+            processed: report.processed,
+            total: job.progress.total,
+        });
     }
     let events = match state
         .store
@@ -409,34 +403,30 @@ pub async fn report_items(
         return Err(ended(&job));
     }
     if items.is_empty() {
-        return invalid("items is empty: send at least one item.");
+        return invalid(RequestRule::NoItems);
     }
     if items.len() > MAX_WORKER_ITEMS {
-        return invalid(format!(
-            "There are {} items; send at most {MAX_WORKER_ITEMS} per request.",
-            items.len()
-        ));
+        return invalid(RequestRule::TooManyItems {
+            got: items.len() as u64,
+            max: MAX_WORKER_ITEMS as u64,
+        });
     }
     for (i, item) in items.iter().enumerate() {
         if item.key.trim().is_empty() || item.key.len() > 2_048 {
-            return invalid(format!(
-                "items[{i}].key must be 1 to 2,048 characters long."
-            ));
+            return invalid(RequestRule::ItemKey { index: i });
         }
         if item.status != "ok" && item.status != "failed" {
-            return invalid(format!(
-                "items[{i}].status must be \"ok\" or \"failed\" (got {:?}).",
-                item.status
-            ));
+            return invalid(RequestRule::ItemStatus {
+                index: i,
+                got: item.status.clone(),
+            });
         }
         if item
             .data
             .as_ref()
             .is_some_and(|d| d.to_string().len() > 64 * 1024)
         {
-            return invalid(format!(
-                "items[{i}].data is over 64 KiB: send less per item."
-            ));
+            return invalid(RequestRule::ItemData { index: i });
         }
     }
     let items: Vec<WorkerItem> = items
@@ -485,5 +475,5 @@ async fn current(state: &AppState, tenant: TenantId, job: JobId) -> Result<JobVi
         .store
         .job(tenant, job)
         .await?
-        .ok_or_else(|| CampaignError::Conflict("The job is gone.".into()))
+        .ok_or(CampaignError::JobGone)
 }

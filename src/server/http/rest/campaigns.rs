@@ -10,7 +10,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{JsonRequest, check_limit, json_body, limit_param, query};
-use crate::protocol::problem::Thing;
+use crate::protocol::problem::{BodyKind, RequestRule, Thing};
 use crate::protocol::{CampaignView, CreateCampaignResponse, JobView, ResultView, ResultsPage};
 use crate::server::AppState;
 use crate::server::http::auth::Principal;
@@ -35,7 +35,8 @@ impl From<CampaignError> for AppError {
             CampaignError::Rule(rule) => AppError::Campaign(rule),
             CampaignError::NotFound => AppError::NotFound(Thing::Campaign),
             CampaignError::WrongWorker => AppError::WrongWorker,
-            CampaignError::Conflict(detail) => AppError::Conflict(detail),
+            CampaignError::Ended(status) => AppError::JobEnded(status),
+            CampaignError::JobGone => AppError::job_not_found(),
             CampaignError::Store(error) => AppError::from(error),
         }
     }
@@ -52,7 +53,7 @@ async fn create(
     body: JsonRequest,
 ) -> Result<Response, AppError> {
     principal.require_operator()?;
-    let request = json_body(body, "a campaign")?;
+    let request = json_body(body, BodyKind::Campaign)?;
     let tenant = principal.tenant_id;
     let (campaign, job) = campaigns::create(&state, tenant, request).await?;
     let answer = |job: JobView, results: Option<Vec<ResultView>>| CreateCampaignResponse {
@@ -137,9 +138,9 @@ async fn results(
         None | Some("json") => false,
         Some("csv") => true,
         Some(other) => {
-            return Err(AppError::BadRequest(format!(
-                "format must be json or csv (got {other:?})."
-            )));
+            return Err(AppError::BadRequest(RequestRule::Format {
+                got: other.to_owned(),
+            }));
         }
     };
     let limit = params
@@ -149,9 +150,7 @@ async fn results(
     // Without a limit, the whole set: that is what an export is.
     let offset = params.offset.unwrap_or(0);
     if offset > i64::MAX as u64 / 2 {
-        return Err(AppError::BadRequest(format!(
-            "offset {offset} is beyond any campaign's results."
-        )));
+        return Err(AppError::BadRequest(RequestRule::OffsetTooFar { offset }));
     }
     let (results, total) = match limit {
         Some(limit) => campaigns::results(&state, tenant, id, search, offset, limit).await?,
@@ -179,8 +178,11 @@ async fn results(
         }
     };
     if csv {
-        let body = to_csv(&results)
-            .map_err(|e| AppError::Unprocessable(format!("could not write the CSV: {e}")))?;
+        let body = to_csv(&results).map_err(|e| {
+            AppError::Unprocessable(RequestRule::Csv {
+                detail: e.to_string(),
+            })
+        })?;
         let disposition = format!("attachment; filename=\"campaign-{id}-results.csv\"");
         return Ok((
             [

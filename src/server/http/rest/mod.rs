@@ -13,6 +13,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use crate::protocol::lifecycle::Command;
+use crate::protocol::problem::{BodyKind, RequestRule};
 use crate::protocol::{
     ItemStatus, ItemsPage, JobId, JobKind, JobStatus, JobView, RetryFailedRequest, SendBulkResponse,
 };
@@ -90,9 +91,9 @@ async fn retry_failed(
         RetryFailedRequest::default()
     } else {
         serde_json::from_slice(&body).map_err(|e| {
-            AppError::BadRequest(format!(
-                "The body must be {{\"include_unknown\": true|false}}: {e}"
-            ))
+            AppError::BadRequest(RequestRule::RetryBody {
+                detail: e.to_string(),
+            })
         })?
     };
     let job = jobs::command(
@@ -114,7 +115,9 @@ pub(super) fn job_id(raw: &str) -> Result<JobId, AppError> {
 
 pub(super) fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, AppError> {
     query.map(|Query(q)| q).map_err(|e| {
-        AppError::BadRequest(format!("The query string is not valid: {}", e.body_text()))
+        AppError::BadRequest(RequestRule::Query {
+            detail: e.body_text(),
+        })
     })
 }
 
@@ -128,9 +131,7 @@ pub(super) fn check_limit(limit: u32, max: u32) -> Result<u32, AppError> {
     if (1..=max).contains(&limit) {
         Ok(limit)
     } else {
-        Err(AppError::BadRequest(format!(
-            "limit must be between 1 and {max} (got {limit})."
-        )))
+        Err(AppError::BadRequest(RequestRule::Limit { got: limit, max }))
     }
 }
 
@@ -142,8 +143,13 @@ fn choice_param<T: std::str::FromStr>(
 ) -> Result<Option<T>, AppError> {
     value
         .map(|v| {
-            v.parse::<T>()
-                .map_err(|_| AppError::BadRequest(format!("{name} {v:?} is not one of {choices}.")))
+            v.parse::<T>().map_err(|_| {
+                AppError::BadRequest(RequestRule::Choice {
+                    name: name.to_owned(),
+                    value: v.clone(),
+                    choices: choices.to_owned(),
+                })
+            })
         })
         .transpose()
 }
@@ -164,9 +170,7 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for JsonRequest {
             .map(|v| v.trim().to_ascii_lowercase())
             .unwrap_or_default();
         if content_type != "application/json" && !content_type.ends_with("+json") {
-            return Err(AppError::BadRequest(
-                "Send the body as JSON with 'Content-Type: application/json'.".into(),
-            ));
+            return Err(AppError::BadRequest(RequestRule::ContentType));
         }
         let limit = request
             .extensions()
@@ -176,9 +180,7 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for JsonRequest {
             .await
             .map_err(|error| crate::server::http::guard::unreadable(error, limit))?;
         if let Some(field) = crate::server::http::input::nul_in_json(&bytes) {
-            return Err(AppError::Unprocessable(
-                crate::server::http::input::nul_message(&field),
-            ));
+            return Err(AppError::Unprocessable(RequestRule::Nul { field }));
         }
         Ok(JsonRequest(bytes))
     }
@@ -187,20 +189,23 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for JsonRequest {
 /// A JSON body, or an answer that says what is wrong with it.
 pub(super) fn json_body<T: serde::de::DeserializeOwned>(
     body: JsonRequest,
-    what: &str,
+    what: BodyKind,
 ) -> Result<T, AppError> {
     Json::<T>::from_bytes(&body.0)
         .map(|Json(body)| body)
         .map_err(|e| match e {
-            JsonRejection::JsonDataError(e) => AppError::Unprocessable(format!(
-                "The JSON does not describe {what}: {}",
-                e.body_text().trim_start_matches(
-                    "Failed to deserialize the JSON body into the target type: "
-                )
-            )),
-            other => {
-                AppError::BadRequest(format!("The body is not valid JSON: {}", other.body_text()))
-            }
+            JsonRejection::JsonDataError(e) => AppError::Unprocessable(RequestRule::BodyShape {
+                body: what,
+                detail: e
+                    .body_text()
+                    .trim_start_matches(
+                        "Failed to deserialize the JSON body into the target type: ",
+                    )
+                    .to_owned(),
+            }),
+            other => AppError::BadRequest(RequestRule::NotJson {
+                detail: other.body_text(),
+            }),
         })
 }
 
@@ -210,7 +215,7 @@ async fn send_bulk(
     body: JsonRequest,
 ) -> Result<Response, AppError> {
     principal.require_operator()?;
-    let request = json_body(body, "a bulk send")?;
+    let request = json_body(body, BodyKind::BulkSend)?;
     let created = jobs::create_bulk_send(&state, principal.tenant_id, request).await?;
     let message = match &created {
         Created::New { .. } => "Job created. Follow it over WebSocket.",
@@ -294,9 +299,7 @@ async fn job_events(
     let tenant = principal.tenant_id;
     let events = match (params.before_seq, params.after_seq) {
         (Some(_), Some(_)) => {
-            return Err(AppError::BadRequest(
-                "Give after_seq or before_seq, not both.".into(),
-            ));
+            return Err(AppError::BadRequest(RequestRule::BothSeqs));
         }
         (Some(before), None) => state.store.events_before(tenant, id, before, limit).await?,
         (None, after) => {

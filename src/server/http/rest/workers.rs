@@ -9,6 +9,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 
 use super::{JsonRequest, job_id, json_body};
+use crate::protocol::problem::BodyKind;
 use crate::protocol::{CreateExternalJobResponse, JobView, WorkerFail, WorkerItems};
 use crate::server::AppState;
 use crate::server::http::auth::{self, Principal};
@@ -31,7 +32,7 @@ pub(super) async fn create_job(
     body: JsonRequest,
 ) -> Result<Response, AppError> {
     principal.require_operator()?;
-    let request = json_body(body, "an outside worker's job")?;
+    let request = json_body(body, BodyKind::ExternalJob)?;
     let (job, worker_token) =
         campaigns::create_external(&state, principal.tenant_id, request).await?;
     let body = CreateExternalJobResponse { job, worker_token };
@@ -68,7 +69,7 @@ async fn progress(
     WorkerJob(tenant, job): WorkerJob,
     body: JsonRequest,
 ) -> Result<Json<JobView>, AppError> {
-    let report = json_body(body, "a progress report")?;
+    let report = json_body(body, BodyKind::ProgressReport)?;
     Ok(Json(
         campaigns::report_progress(&state, (tenant, job), report).await?,
     ))
@@ -79,7 +80,7 @@ async fn items(
     WorkerJob(tenant, job): WorkerJob,
     body: JsonRequest,
 ) -> Result<Json<JobView>, AppError> {
-    let report: WorkerItems = json_body(body, "a batch of items")?;
+    let report: WorkerItems = json_body(body, BodyKind::ItemBatch)?;
     Ok(Json(
         campaigns::report_items(&state, (tenant, job), report.items).await?,
     ))
@@ -97,7 +98,7 @@ async fn fail(
     WorkerJob(tenant, job): WorkerJob,
     body: JsonRequest,
 ) -> Result<Json<JobView>, AppError> {
-    let report: WorkerFail = json_body(body, "a failure report")?;
+    let report: WorkerFail = json_body(body, BodyKind::FailureReport)?;
     Ok(Json(
         campaigns::finish(&state, (tenant, job), Some(report.error)).await?,
     ))

@@ -1,0 +1,207 @@
+//! Spanish words for requests that cannot be read or taken as they are (`RequestRule`); the
+//! English ones are the rule's own (`RequestRule::english`), REST's `detail`.
+
+use crate::i18n::group_thousands;
+use crate::protocol::JobStatus;
+use crate::protocol::problem::{BodyKind, RequestRule};
+
+/// The rule in Spanish.
+pub fn es(rule: &RequestRule) -> String {
+    let n = |n: &u64| group_thousands(*n, '.');
+    match rule {
+        RequestRule::ContentType => {
+            "Envía el cuerpo como JSON con 'Content-Type: application/json'.".into()
+        }
+        RequestRule::BodyUnreadable => {
+            "No se pudo leer el cuerpo de la petición; envíala de nuevo.".into()
+        }
+        RequestRule::NotJson { detail } => format!("El cuerpo no es JSON válido: {detail}"),
+        RequestRule::BodyShape { body, detail } => {
+            let what = match body {
+                BodyKind::ExternalJob => "un trabajo de worker externo",
+                BodyKind::ProgressReport => "un informe de progreso",
+                BodyKind::ItemBatch => "un lote de elementos",
+                BodyKind::FailureReport => "un informe de fallo",
+                BodyKind::Campaign => "una campaña",
+                BodyKind::BulkSend => "un envío masivo",
+            };
+            format!("El JSON no describe {what}: {detail}")
+        }
+        RequestRule::RetryBody { detail } => {
+            format!("El cuerpo debe ser {{\"include_unknown\": true|false}}: {detail}")
+        }
+        RequestRule::Query { detail } => format!("La query string no es válida: {detail}"),
+        RequestRule::Limit { got, max } => {
+            format!("limit debe estar entre 1 y {max} (llegó {got}).")
+        }
+        RequestRule::Choice {
+            name,
+            value,
+            choices,
+        } => format!("{name} {value:?} no es uno de estos: {choices}."),
+        RequestRule::Format { got } => format!("format debe ser json o csv (llegó {got:?})."),
+        RequestRule::OffsetTooFar { offset } => {
+            format!("offset {offset} está más allá de los resultados de cualquier campaña.")
+        }
+        RequestRule::BothSeqs => "Indica after_seq o before_seq, no los dos.".into(),
+        RequestRule::Nul { field } => format!(
+            "{field} contiene un carácter NUL (\\u0000), que no se puede guardar: quítalo y envía \
+             de nuevo."
+        ),
+        RequestRule::Csv { detail } => format!("no se pudo escribir el CSV: {detail}"),
+        RequestRule::NotExternal { kind } => format!(
+            "kind debe ser \"external\" (llegó {kind:?}): los envíos masivos se crean con POST \
+             /api/messages/send-bulk y las búsquedas con POST /api/campaigns."
+        ),
+        RequestRule::TotalTooLarge { got, max } => {
+            format!("total debe ser como mucho {} (llegó {got}).", n(max))
+        }
+        RequestRule::TooManyStages { got, max } => {
+            format!("Hay {got} etapas; el límite es {max}.")
+        }
+        RequestRule::StageTwice { stage } => format!("La etapa «{stage}» aparece dos veces."),
+        RequestRule::UnknownStage { stage, stages } => format!(
+            "la etapa «{stage}» no es una de las etapas de este trabajo: {}.",
+            stages.join(", ")
+        ),
+        RequestRule::MessageTooLong { max } => {
+            format!("message tiene más de {} caracteres: acórtalo.", n(max))
+        }
+        RequestRule::ProcessedOverTotal { processed, total } => format!(
+            "processed es {processed}, pero el trabajo tiene {total} elementos en total: informa \
+             como mucho de su total."
+        ),
+        RequestRule::NoItems => "items está vacío: envía al menos un elemento.".into(),
+        RequestRule::TooManyItems { got, max } => {
+            format!("Hay {got} elementos; envía como mucho {max} por petición.")
+        }
+        RequestRule::ItemKey { index } => {
+            format!("items[{index}].key debe tener de 1 a 2.048 caracteres.")
+        }
+        RequestRule::ItemStatus { index, got } => {
+            format!("items[{index}].status debe ser \"ok\" o \"failed\" (llegó {got:?}).")
+        }
+        RequestRule::ItemData { index } => {
+            format!("items[{index}].data ocupa más de 64 KiB: envía menos por elemento.")
+        }
+    }
+}
+
+/// A report for a job that has ended, in English.
+pub fn en_ended(status: JobStatus) -> String {
+    let how = match status {
+        JobStatus::Completed => "completed",
+        JobStatus::Cancelled => "been cancelled",
+        _ => "failed",
+    };
+    format!("The job has {how} already: its worker should stop.")
+}
+
+/// The same in Spanish.
+pub fn es_ended(status: JobStatus) -> String {
+    let how = match status {
+        JobStatus::Completed => "ya terminó",
+        JobStatus::Cancelled => "ya se canceló",
+        _ => "ya falló",
+    };
+    format!("El trabajo {how}: su worker debe detenerse.")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::problem::Problem;
+
+    #[test]
+    fn every_request_rule_is_worded_in_both_languages() {
+        let detail = || "expected value at line 1 column 1".to_owned();
+        let rules = [
+            RequestRule::ContentType,
+            RequestRule::BodyUnreadable,
+            RequestRule::NotJson { detail: detail() },
+            RequestRule::BodyShape {
+                body: BodyKind::ProgressReport,
+                detail: detail(),
+            },
+            RequestRule::RetryBody { detail: detail() },
+            RequestRule::Query { detail: detail() },
+            RequestRule::Limit { got: 0, max: 500 },
+            RequestRule::Choice {
+                name: "status".into(),
+                value: "done".into(),
+                choices: "pending, processing".into(),
+            },
+            RequestRule::Format { got: "xml".into() },
+            RequestRule::OffsetTooFar { offset: 1 << 62 },
+            RequestRule::BothSeqs,
+            RequestRule::Nul {
+                field: "message".into(),
+            },
+            RequestRule::Csv { detail: detail() },
+            RequestRule::NotExternal {
+                kind: "scrape".into(),
+            },
+            RequestRule::TotalTooLarge {
+                got: 20_000_000,
+                max: 10_000_000,
+            },
+            RequestRule::TooManyStages { got: 21, max: 20 },
+            RequestRule::StageTwice {
+                stage: "fetch".into(),
+            },
+            RequestRule::UnknownStage {
+                stage: "x".into(),
+                stages: vec!["fetch".into(), "load".into()],
+            },
+            RequestRule::MessageTooLong { max: 1_000 },
+            RequestRule::ProcessedOverTotal {
+                processed: 11,
+                total: 10,
+            },
+            RequestRule::NoItems,
+            RequestRule::TooManyItems {
+                got: 1_001,
+                max: 1_000,
+            },
+            RequestRule::ItemKey { index: 3 },
+            RequestRule::ItemStatus {
+                index: 3,
+                got: "done".into(),
+            },
+            RequestRule::ItemData { index: 3 },
+        ];
+        for rule in rules {
+            let problem = Problem::InvalidRequest { rule: rule.clone() };
+            assert_eq!(problem.code(), "invalid");
+            let (en, es) = (
+                (crate::i18n::EN.problem)(&problem),
+                (crate::i18n::ES.problem)(&problem),
+            );
+            assert_eq!(en, rule.english());
+            assert_ne!(en, es, "{rule:?} is not translated");
+            let json = serde_json::to_string(&problem).unwrap();
+            assert_eq!(serde_json::from_str::<Problem>(&json).unwrap(), problem);
+        }
+        assert_eq!(
+            RequestRule::TotalTooLarge {
+                got: 20_000_000,
+                max: 10_000_000
+            }
+            .english(),
+            "total must be at most 10,000,000 (got 20000000)."
+        );
+        for status in [
+            JobStatus::Completed,
+            JobStatus::Cancelled,
+            JobStatus::Failed,
+        ] {
+            let problem = Problem::JobEnded { status };
+            assert_eq!(problem.code(), "conflict");
+            assert_ne!(en_ended(status), es_ended(status));
+        }
+        assert_eq!(
+            en_ended(JobStatus::Cancelled),
+            "The job has been cancelled already: its worker should stop."
+        );
+    }
+}
