@@ -149,6 +149,9 @@ async fn an_outside_worker_reports_its_job_to_completion() {
     assert_eq!(late.status(), 409);
     let detail: Value = late.json().await.unwrap();
     assert!(detail["detail"].as_str().unwrap().contains("completed"));
+    // The code and its parameters come too, for a client that words answers itself.
+    assert_eq!(detail["code"], "conflict");
+    assert_eq!(detail["status"], "completed");
 }
 
 #[tokio::test]
@@ -205,8 +208,16 @@ async fn bad_worker_reports_are_refused_with_a_reason() {
     for (what, body, mention) in cases {
         let response = app.report(job.id, what, &token, body.clone()).await;
         assert_eq!(response.status(), 422, "{what} {body}");
-        let detail: Value = response.json().await.unwrap();
-        let detail = detail["detail"].as_str().unwrap();
+        let answer: Value = response.json().await.unwrap();
+        assert!(
+            answer["code"] == "invalid" || answer["code"] == "invalid_campaign",
+            "{answer}"
+        );
+        assert!(
+            answer.get("request_rule").is_some() || answer.get("rule").is_some(),
+            "{answer}"
+        );
+        let detail = answer["detail"].as_str().unwrap();
         assert!(detail.contains(mention), "{mention:?} not in {detail:?}");
     }
     let wrong_kind = app

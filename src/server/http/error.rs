@@ -172,13 +172,13 @@ impl IntoResponse for AppError {
             tracing::error!(%error, "store error answered with {status}");
         }
         let problem = self.problem();
-        let detail = (crate::i18n::EN.problem)(&problem);
-        let body = match &self {
-            AppError::InvalidPhones { invalid, .. } => {
-                json!({ "detail": detail, "code": problem.code(), "invalid": invalid })
-            }
-            _ => json!({ "detail": detail, "code": problem.code() }),
-        };
+        // The code's parameters too (additive), so a client can word the answer itself.
+        let mut body = serde_json::to_value(&problem).unwrap_or_else(|_| json!({}));
+        body["detail"] = json!((crate::i18n::EN.problem)(&problem));
+        body["code"] = json!(problem.code());
+        if let AppError::InvalidPhones { invalid, .. } = &self {
+            body["invalid"] = json!(invalid);
+        }
         let mut response = (status, Json(body)).into_response();
         if let Some(seconds) = self.retry_after() {
             response.headers_mut().insert(
