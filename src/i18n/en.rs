@@ -29,7 +29,7 @@ pub static EN: Text = Text {
     phone_issue: super::problems::en_phone,
     send_fault: super::faults::en,
     stage_note: super::faults::en_note,
-    fetch_fault: super::failures::en_fetch,
+    fetch_fault: super::faults::en_fetch,
     job_fault: super::failures::en_job,
 
     conn_label: "Live updates",

@@ -29,7 +29,7 @@ pub static ES: Text = Text {
     phone_issue: super::problems::es_phone,
     send_fault: super::faults::es,
     stage_note: super::faults::es_note,
-    fetch_fault: super::failures::es_fetch,
+    fetch_fault: super::faults::es_fetch,
     job_fault: super::failures::es_job,
 
     conn_label: "Actualizaciones en vivo",

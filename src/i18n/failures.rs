@@ -1,54 +1,11 @@
-//! How each language words why work stopped: a request without a usable answer (`FetchFault`),
-//! a source that cannot go on (`SourceFault`) and a failed job (`JobFault`).
+//! How each language words why work stopped: a source that cannot go on (`SourceFault`) and a
+//! failed job (`JobFault`).
 
-use std::time::Duration;
-
+use super::faults::{es_duration, es_fetch};
 use super::problems::{es_address, es_source_rule};
-use crate::protocol::failure::{ApifyStep, Blocked, FetchFault, JobFault, SourceFault, Target};
-use crate::protocol::fault::{human_duration, human_size};
-
-/// English: the `error` the events carry.
-pub fn en_fetch(fault: &FetchFault) -> String {
-    fault.english()
-}
-
-/// Spanish. HTTP's reason phrase and the system's own words (`cause`) stay as they came: they
-/// are what a person looks up.
-pub fn es_fetch(fault: &FetchFault) -> String {
-    let base = match fault {
-        FetchFault::Status { status, reason, .. } => {
-            format!("HTTP {status} {reason}").trim_end().to_owned()
-        }
-        FetchFault::Timeout { after_ms, .. } => {
-            format!("sin respuesta en {}", es_duration(*after_ms))
-        }
-        FetchFault::CouldNotConnect { site, cause, .. } => format!(
-            "no se pudo conectar con {} ({cause})",
-            site.as_deref().unwrap_or("el sitio")
-        ),
-        FetchFault::ConnectionFailed { cause, .. } => format!("la conexión falló ({cause})"),
-        FetchFault::TooManyRedirects => "demasiadas redirecciones".into(),
-        FetchFault::TooLarge { max_bytes } => format!(
-            "la respuesta ocupa más de {}, más de lo que jobpulse lee",
-            human_size(*max_bytes as usize)
-        ),
-        FetchFault::RequestNotMade { cause } => {
-            format!("no se pudo hacer la petición: {cause}")
-        }
-        FetchFault::NotItems { detail } => {
-            format!("la página del dataset no era una lista JSON de elementos ({detail})")
-        }
-    };
-    match fault.attempts() {
-        0 | 1 => base,
-        n => format!("{base} tras {n} intentos"),
-    }
-}
-
-/// "1,5 s": a duration with Spanish's decimal comma.
-fn es_duration(ms: u64) -> String {
-    human_duration(Duration::from_millis(ms)).replace('.', ",")
-}
+use crate::protocol::failure::{ApifyStep, Blocked, JobFault, SourceFault, Target};
+#[cfg(test)]
+use crate::protocol::fault::FetchFault;
 
 fn es_target(target: &Target) -> String {
     match target {
@@ -350,7 +307,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            en_fetch(&fetch[1]),
+            super::super::faults::en_fetch(&fetch[1]),
             "no answer within 10 s after 2 attempts"
         );
     }

@@ -4,9 +4,8 @@
 use crate::i18n::group_thousands;
 use std::time::Duration;
 
-use crate::protocol::failure::FetchFault;
 use crate::protocol::fault::{
-    NextPage, SendFault, SkipReason, SourceNote, StageNote, human_duration, human_size,
+    FetchFault, NextPage, SendFault, SkipReason, SourceNote, StageNote, human_duration, human_size,
 };
 
 /// English: the same words the events and REST carry in `error`.
@@ -30,6 +29,49 @@ pub fn es(fault: &SendFault) -> String {
             "en curso cuando se detuvo su ejecución; no se reenvía automáticamente".into()
         }
     }
+}
+
+/// English: the `error` the events carry.
+pub fn en_fetch(fault: &FetchFault) -> String {
+    fault.english()
+}
+
+/// Spanish. HTTP's reason phrase and the system's own words (`cause`) stay as they came: they
+/// are what a person looks up.
+pub fn es_fetch(fault: &FetchFault) -> String {
+    let base = match fault {
+        FetchFault::Status { status, reason, .. } => {
+            format!("HTTP {status} {reason}").trim_end().to_owned()
+        }
+        FetchFault::Timeout { after_ms, .. } => {
+            format!("sin respuesta en {}", es_duration(*after_ms))
+        }
+        FetchFault::CouldNotConnect { site, cause, .. } => format!(
+            "no se pudo conectar con {} ({cause})",
+            site.as_deref().unwrap_or("el sitio")
+        ),
+        FetchFault::ConnectionFailed { cause, .. } => format!("la conexión falló ({cause})"),
+        FetchFault::TooManyRedirects => "demasiadas redirecciones".into(),
+        FetchFault::TooLarge { max_bytes } => format!(
+            "la respuesta ocupa más de {}, más de lo que jobpulse lee",
+            human_size(*max_bytes as usize)
+        ),
+        FetchFault::RequestNotMade { cause } => {
+            format!("no se pudo hacer la petición: {cause}")
+        }
+        FetchFault::NotItems { detail } => {
+            format!("la página del dataset no era una lista JSON de elementos ({detail})")
+        }
+    };
+    match fault.attempts() {
+        0 | 1 => base,
+        n => format!("{base} tras {n} intentos"),
+    }
+}
+
+/// "1,5 s": a duration with Spanish's decimal comma.
+pub(super) fn es_duration(ms: u64) -> String {
+    human_duration(Duration::from_millis(ms)).replace('.', ",")
 }
 
 /// English stage notes: the same words the events carry in `message`.
@@ -81,7 +123,7 @@ fn es_results(count: u64) -> String {
 fn technical(error: &str, fault: &Option<FetchFault>) -> String {
     fault
         .as_ref()
-        .map(super::failures::es_fetch)
+        .map(es_fetch)
         .unwrap_or_else(|| error.to_owned())
 }
 

@@ -43,7 +43,7 @@ pub fn en(problem: &Problem) -> String {
         Problem::InvalidBulkSend { rule } => en_bulk(rule),
         Problem::InvalidAccount { rule } => en_account(rule),
         Problem::InvalidCampaign { rule } => en_campaign(rule),
-        Problem::InvalidRequest { rule } => rule.english(),
+        Problem::InvalidRequest { rule } => super::requests::en(rule),
         Problem::JobEnded { status } => super::requests::en_ended(*status),
         Problem::Conflict { detail } => detail.clone(),
         Problem::TooManyRequests { seconds } => {

@@ -1,9 +1,88 @@
-//! Spanish words for requests that cannot be read or taken as they are (`RequestRule`); the
-//! English ones are the rule's own (`RequestRule::english`), REST's `detail`.
+//! How each language words a request that cannot be read or taken as it is (`RequestRule`).
 
 use crate::i18n::group_thousands;
 use crate::protocol::JobStatus;
 use crate::protocol::problem::{BodyKind, RequestRule};
+
+/// The rule in English: REST's `detail`.
+pub fn en(rule: &RequestRule) -> String {
+    let n = |n: &u64| group_thousands(*n, ',');
+    match rule {
+        RequestRule::ContentType => {
+            "Send the body as JSON with 'Content-Type: application/json'.".into()
+        }
+        RequestRule::BodyUnreadable => "The request body could not be read; send it again.".into(),
+        RequestRule::NotJson { detail } => format!("The body is not valid JSON: {detail}"),
+        RequestRule::BodyShape { body, detail } => {
+            let what = match body {
+                BodyKind::ExternalJob => "an outside worker's job",
+                BodyKind::ProgressReport => "a progress report",
+                BodyKind::ItemBatch => "a batch of items",
+                BodyKind::FailureReport => "a failure report",
+                BodyKind::Campaign => "a campaign",
+                BodyKind::BulkSend => "a bulk send",
+            };
+            format!("The JSON does not describe {what}: {detail}")
+        }
+        RequestRule::RetryBody { detail } => {
+            format!("The body must be {{\"include_unknown\": true|false}}: {detail}")
+        }
+        RequestRule::Query { detail } => format!("The query string is not valid: {detail}"),
+        RequestRule::Limit { got, max } => {
+            format!("limit must be between 1 and {max} (got {got}).")
+        }
+        RequestRule::Choice {
+            name,
+            value,
+            choices,
+        } => format!("{name} {value:?} is not one of {choices}."),
+        RequestRule::Format { got } => format!("format must be json or csv (got {got:?})."),
+        RequestRule::OffsetTooFar { offset } => {
+            format!("offset {offset} is beyond any campaign's results.")
+        }
+        RequestRule::BothSeqs => "Give after_seq or before_seq, not both.".into(),
+        RequestRule::Nul { field } => format!(
+            "{field} contains a NUL character (\\u0000), which cannot be stored: remove it \
+             and send again."
+        ),
+        RequestRule::Csv { detail } => format!("could not write the CSV: {detail}"),
+        RequestRule::NotExternal { kind } => format!(
+            "kind must be \"external\" (got {kind:?}): bulk sends are created with POST \
+             /api/messages/send-bulk and searches with POST /api/campaigns."
+        ),
+        RequestRule::TotalTooLarge { got, max } => {
+            format!("total must be at most {} (got {got}).", n(max))
+        }
+        RequestRule::TooManyStages { got, max } => {
+            format!("There are {got} stages; the limit is {max}.")
+        }
+        RequestRule::StageTwice { stage } => format!("The stage “{stage}” is listed twice."),
+        RequestRule::UnknownStage { stage, stages } => format!(
+            "stage “{stage}” is not one of this job's stages: {}.",
+            stages.join(", ")
+        ),
+        RequestRule::MessageTooLong { max } => {
+            format!("message is longer than {} characters: shorten it.", n(max))
+        }
+        RequestRule::ProcessedOverTotal { processed, total } => format!(
+            "processed is {processed} but the job has {total} items in all: report at most \
+             its total."
+        ),
+        RequestRule::NoItems => "items is empty: send at least one item.".into(),
+        RequestRule::TooManyItems { got, max } => {
+            format!("There are {got} items; send at most {max} per request.")
+        }
+        RequestRule::ItemKey { index } => {
+            format!("items[{index}].key must be 1 to 2,048 characters long.")
+        }
+        RequestRule::ItemStatus { index, got } => {
+            format!("items[{index}].status must be \"ok\" or \"failed\" (got {got:?}).")
+        }
+        RequestRule::ItemData { index } => {
+            format!("items[{index}].data is over 64 KiB: send less per item.")
+        }
+    }
+}
 
 /// The rule in Spanish.
 pub fn es(rule: &RequestRule) -> String {
@@ -177,17 +256,16 @@ mod tests {
                 (crate::i18n::EN.problem)(&problem),
                 (crate::i18n::ES.problem)(&problem),
             );
-            assert_eq!(en, rule.english());
+            assert_eq!(en, super::en(&rule));
             assert_ne!(en, es, "{rule:?} is not translated");
             let json = serde_json::to_string(&problem).unwrap();
             assert_eq!(serde_json::from_str::<Problem>(&json).unwrap(), problem);
         }
         assert_eq!(
-            RequestRule::TotalTooLarge {
+            super::en(&RequestRule::TotalTooLarge {
                 got: 20_000_000,
                 max: 10_000_000
-            }
-            .english(),
+            }),
             "total must be at most 10,000,000 (got 20000000)."
         );
         for status in [

@@ -1,126 +1,14 @@
-//! Why work stopped, as codes with parameters: a request that got no usable answer
-//! (`FetchFault`), a source that cannot go on (`SourceFault`) and a job that failed
-//! (`JobFault`). Events carry them beside their English sentence, which `english()` writes, so
+//! Why work stopped, as codes with parameters: a source that cannot go on (`SourceFault`) and a
+//! job that failed (`JobFault`); a request without a usable answer is `fault::FetchFault`. Events carry them beside their English sentence, which `english()` writes, so
 //! pages word them in their reader's language (`i18n::failures`).
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::fault::{SendFault, human_duration, human_size};
+pub use super::fault::FetchFault;
+use super::fault::{SendFault, human_duration};
 use super::problem::{AddressKind, SourceRule};
-
-/// Why a request got no usable answer: the technical part of a page that could not be read.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "code", rename_all = "snake_case")]
-pub enum FetchFault {
-    /// The answer's status; `reason` is HTTP's own phrase for it ("Service Unavailable").
-    Status {
-        status: u16,
-        reason: String,
-        attempts: u32,
-    },
-    Timeout {
-        after_ms: u64,
-        attempts: u32,
-    },
-    /// `site` is the host the connection was for; `cause` is the system's words.
-    CouldNotConnect {
-        site: Option<String>,
-        cause: String,
-        attempts: u32,
-    },
-    ConnectionFailed {
-        cause: String,
-        attempts: u32,
-    },
-    TooManyRedirects,
-    TooLarge {
-        max_bytes: u64,
-    },
-    RequestNotMade {
-        cause: String,
-    },
-    /// A dataset page that is not a JSON array of items.
-    NotItems {
-        detail: String,
-    },
-}
-
-/// " after 3 attempts", or nothing for one.
-fn after_attempts(attempts: u32) -> String {
-    if attempts > 1 {
-        format!(" after {attempts} attempts")
-    } else {
-        String::new()
-    }
-}
-
-impl FetchFault {
-    /// The same fault, counted as the last of `attempts` requests.
-    pub fn after(self, attempts: u32) -> FetchFault {
-        match self {
-            FetchFault::Status { status, reason, .. } => FetchFault::Status {
-                status,
-                reason,
-                attempts,
-            },
-            FetchFault::Timeout { after_ms, .. } => FetchFault::Timeout { after_ms, attempts },
-            FetchFault::CouldNotConnect { site, cause, .. } => FetchFault::CouldNotConnect {
-                site,
-                cause,
-                attempts,
-            },
-            FetchFault::ConnectionFailed { cause, .. } => {
-                FetchFault::ConnectionFailed { cause, attempts }
-            }
-            other => other,
-        }
-    }
-
-    /// How many requests were made (1 where retrying could not help).
-    pub fn attempts(&self) -> u32 {
-        match self {
-            FetchFault::Status { attempts, .. }
-            | FetchFault::Timeout { attempts, .. }
-            | FetchFault::CouldNotConnect { attempts, .. }
-            | FetchFault::ConnectionFailed { attempts, .. } => *attempts,
-            _ => 1,
-        }
-    }
-
-    /// "HTTP 503 Service Unavailable after 3 attempts", "no answer within 10 s".
-    pub fn english(&self) -> String {
-        let base = match self {
-            FetchFault::Status { status, reason, .. } => {
-                format!("HTTP {status} {reason}").trim_end().to_owned()
-            }
-            FetchFault::Timeout { after_ms, .. } => format!(
-                "no answer within {}",
-                human_duration(Duration::from_millis(*after_ms))
-            ),
-            FetchFault::CouldNotConnect { site, cause, .. } => format!(
-                "could not connect to {} ({cause})",
-                site.as_deref().unwrap_or("the site")
-            ),
-            FetchFault::ConnectionFailed { cause, .. } => {
-                format!("the connection failed ({cause})")
-            }
-            FetchFault::TooManyRedirects => "too many redirects".into(),
-            FetchFault::TooLarge { max_bytes } => format!(
-                "the answer is larger than {}, more than jobpulse reads",
-                human_size(*max_bytes as usize)
-            ),
-            FetchFault::RequestNotMade { cause } => {
-                format!("the request could not be made: {cause}")
-            }
-            FetchFault::NotItems { detail } => {
-                format!("the dataset page was not a JSON array of items ({detail})")
-            }
-        };
-        format!("{base}{}", after_attempts(self.attempts()))
-    }
-}
 
 /// What a refused request was for, as its refusal names it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

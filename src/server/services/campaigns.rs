@@ -35,7 +35,7 @@ pub const MAX_STAGES: usize = 20;
 #[derive(Debug, thiserror::Error)]
 pub enum CampaignError {
     /// The request is unusable (a 422).
-    #[error("{}", .0.english())]
+    #[error("{0:?}")]
     Invalid(RequestRule),
     /// A campaign that breaks one of its rules (a 422).
     #[error("{0:?}")]
