@@ -123,14 +123,8 @@ pub fn es_source_fault(fault: &SourceFault) -> String {
     }
 }
 
-/// Why a job failed and what to do about it, in English; `error` is the event's own (an outside
-/// worker's words).
-pub fn en_job(fault: &JobFault, error: &str) -> String {
-    let error = fault.english().unwrap_or_else(|| error.to_owned());
-    format!("{error} — {}", fault.advice())
-}
-
-/// The same in Spanish.
+/// Why a job failed and what to do about it, in Spanish; `error` is the event's own (an outside
+/// worker's words, for `worker_reported`).
 pub fn es_job(fault: &JobFault, error: &str) -> String {
     let (error, advice) = match fault {
         JobFault::ProviderDown { after_ms, last } => (
@@ -272,7 +266,11 @@ mod tests {
     #[test]
     fn every_job_fault_is_worded_in_both_languages() {
         for fault in samples() {
-            let (en, es) = (en_job(&fault, "disk full"), es_job(&fault, "disk full"));
+            let english = fault.english().unwrap_or_else(|| "disk full".into());
+            let (en, es) = (
+                format!("{english} — {}", fault.advice()),
+                es_job(&fault, "disk full"),
+            );
             assert!(!en.is_empty() && !es.is_empty());
             assert_ne!(en, es, "{fault:?} is not translated");
             let json = serde_json::to_string(&fault).unwrap();
@@ -306,9 +304,6 @@ mod tests {
                 "la respuesta ocupa más de 2 KB, más de lo que jobpulse lee",
             ]
         );
-        assert_eq!(
-            super::super::faults::en_fetch(&fetch[1]),
-            "no answer within 10 s after 2 attempts"
-        );
+        assert_eq!(fetch[1].english(), "no answer within 10 s after 2 attempts");
     }
 }

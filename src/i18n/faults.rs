@@ -8,11 +8,6 @@ use crate::protocol::fault::{
     FetchFault, NextPage, SendFault, SkipReason, SourceNote, StageNote, human_duration, human_size,
 };
 
-/// English: the same words the events and REST carry in `error`.
-pub fn en(fault: &SendFault) -> String {
-    fault.english()
-}
-
 /// Spanish.
 pub fn es(fault: &SendFault) -> String {
     match fault {
@@ -29,11 +24,6 @@ pub fn es(fault: &SendFault) -> String {
             "en curso cuando se detuvo su ejecución; no se reenvía automáticamente".into()
         }
     }
-}
-
-/// English: the `error` the events carry.
-pub fn en_fetch(fault: &FetchFault) -> String {
-    fault.english()
 }
 
 /// Spanish. HTTP's reason phrase and the system's own words (`cause`) stay as they came: they
@@ -72,11 +62,6 @@ pub fn es_fetch(fault: &FetchFault) -> String {
 /// "1,5 s": a duration with Spanish's decimal comma.
 pub(super) fn es_duration(ms: u64) -> String {
     human_duration(Duration::from_millis(ms)).replace('.', ",")
-}
-
-/// English stage notes: the same words the events carry in `message`.
-pub fn en_note(note: &StageNote) -> String {
-    note.english()
 }
 
 /// Spanish stage notes.
@@ -278,7 +263,7 @@ mod tests {
             SendFault::InFlightWhenStopped,
         ];
         for fault in &faults {
-            let (en, es) = (en(fault), es(fault));
+            let (en, es) = (fault.english(), es(fault));
             assert!(!en.is_empty() && !es.is_empty());
             assert_ne!(en, es, "{fault:?} is not translated");
         }

@@ -9,7 +9,7 @@ mod es;
 mod failures;
 mod faults;
 mod problems;
-mod requests;
+pub mod requests;
 
 pub use campaign::CampaignText;
 
@@ -86,14 +86,17 @@ pub struct Text {
     pub problem: fn(&crate::protocol::problem::Problem) -> String,
     /// Why a phone entry is not a number to send to, worded.
     pub phone_issue: fn(&crate::protocol::problem::PhoneIssue) -> String,
-    /// Why a message was not sent, worded.
-    pub send_fault: fn(&crate::protocol::fault::SendFault) -> String,
-    /// What a search is doing, worded.
-    pub stage_note: fn(&crate::protocol::fault::StageNote) -> String,
-    /// Why a page could not be read, worded.
-    pub fetch_fault: fn(&crate::protocol::failure::FetchFault) -> String,
-    /// Why a job failed and what to do, worded; the `&str` is the event's own `error`.
-    pub job_fault: fn(&crate::protocol::failure::JobFault, &str) -> String,
+    // A code comes with its English sentence (the event's `error` or `message`), so English
+    // words it by taking that sentence as is and the browser carries only the other language's
+    // words for it.
+    /// Why a message was not sent, worded; the `&str` is the event's `error`.
+    pub send_fault: fn(&crate::protocol::fault::SendFault, &str) -> String,
+    /// What a search is doing, worded; the `&str` is the event's `message`.
+    pub stage_note: fn(&crate::protocol::fault::StageNote, &str) -> String,
+    /// Why a page could not be read, worded; the `&str` is the event's `error`.
+    pub fetch_fault: fn(&crate::protocol::fault::FetchFault, &str) -> String,
+    /// Why a job failed and what to do, worded, from the event's `error` and `message`.
+    pub job_fault: fn(&crate::protocol::failure::JobFault, &str, &str) -> String,
 
     pub conn_label: &'static str,
     pub conn_connecting: &'static str,

@@ -43,8 +43,11 @@ pub fn en(problem: &Problem) -> String {
         Problem::InvalidBulkSend { rule } => en_bulk(rule),
         Problem::InvalidAccount { rule } => en_account(rule),
         Problem::InvalidCampaign { rule } => en_campaign(rule),
-        Problem::InvalidRequest { rule } => super::requests::en(rule),
-        Problem::JobEnded { status } => super::requests::en_ended(*status),
+        Problem::NulCharacter { field } => format!(
+            "{field} contains a NUL character (\\u0000), which cannot be stored: remove it and \
+             send again."
+        ),
+        Problem::BodyUnreadable => "The request body could not be read; send it again.".into(),
         Problem::Conflict { detail } => detail.clone(),
         Problem::TooManyRequests { seconds } => {
             format!(
@@ -157,8 +160,13 @@ pub fn es(problem: &Problem) -> String {
         Problem::InvalidBulkSend { rule } => es_bulk(rule),
         Problem::InvalidAccount { rule } => es_account(rule),
         Problem::InvalidCampaign { rule } => es_campaign(rule),
-        Problem::InvalidRequest { rule } => super::requests::es(rule),
-        Problem::JobEnded { status } => super::requests::es_ended(*status),
+        Problem::NulCharacter { field } => format!(
+            "{field} contiene un carácter NUL (\\u0000), que no se puede guardar: quítalo y envía \
+             de nuevo."
+        ),
+        Problem::BodyUnreadable => {
+            "No se pudo leer el cuerpo de la petición; envíala de nuevo.".into()
+        }
         Problem::Conflict { detail } => detail.clone(),
         Problem::TooManyRequests { seconds } => format!(
             "Demasiadas peticiones: ve más despacio y vuelve a intentarlo en {}.",
@@ -581,6 +589,10 @@ mod tests {
             Problem::SlowBody,
             Problem::Unavailable,
             Problem::Network,
+            Problem::NulCharacter {
+                field: "message".into(),
+            },
+            Problem::BodyUnreadable,
         ];
         for thing in [
             Thing::Job,

@@ -57,6 +57,8 @@ pub enum LogEntry {
     },
     JobFailed {
         error: String,
+        /// What to do about it.
+        message: String,
         /// Why, as a code, when the server wrote it.
         fault: Option<JobFault>,
     },
@@ -152,6 +154,7 @@ impl LogLine {
                 e.at,
                 LogEntry::JobFailed {
                     error: e.error.clone(),
+                    message: e.message.clone(),
                     fault: e.fault.clone(),
                 },
             ),

@@ -333,8 +333,9 @@ pub enum BodyKind {
     BulkSend,
 }
 
-/// Why a request cannot be read or taken as it is (REST's code `invalid`). `detail` fields are
-/// a parser's own technical words.
+/// Why a REST request cannot be read or taken as it is (code `invalid`). `detail` fields are a
+/// parser's own technical words. Pages never receive these (their forms are checked by their own
+/// rules), so they are not `Problem`s: the browser does not carry their decoding or words.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "request_rule", rename_all = "snake_case")]
 pub enum RequestRule {
@@ -443,11 +444,12 @@ pub enum Problem {
     Refused {
         refusal: Refusal,
     },
-    /// A request that cannot be read or taken as it is.
-    InvalidRequest {
-        #[serde(flatten)]
-        rule: RequestRule,
+    /// A form field holds a NUL character, which cannot be stored.
+    NulCharacter {
+        field: String,
     },
+    /// The request's body broke off before it was read.
+    BodyUnreadable,
     /// A bulk send that breaks one of its rules.
     InvalidBulkSend {
         #[serde(flatten)]
@@ -466,10 +468,6 @@ pub enum Problem {
     /// A request the state of things does not allow; `detail` says why.
     Conflict {
         detail: String,
-    },
-    /// An outside worker's report for a job that has ended (`status`): the worker should stop.
-    JobEnded {
-        status: crate::protocol::JobStatus,
     },
     TooManyRequests {
         seconds: u64,
@@ -504,11 +502,11 @@ impl Problem {
             Problem::NotFound { .. } => "not_found",
             Problem::Forbidden { .. } => "forbidden",
             Problem::Refused { refusal } => refusal.code(),
-            Problem::InvalidRequest { .. } => "invalid",
+            Problem::NulCharacter { .. } | Problem::BodyUnreadable => "invalid",
             Problem::InvalidBulkSend { .. } => "invalid_bulk_send",
             Problem::InvalidAccount { .. } => "invalid_account",
             Problem::InvalidCampaign { .. } => "invalid_campaign",
-            Problem::Conflict { .. } | Problem::JobEnded { .. } => "conflict",
+            Problem::Conflict { .. } => "conflict",
             Problem::TooManyRequests { .. } => "too_many_requests",
             Problem::TooManyLogins { .. } => "too_many_logins",
             Problem::Busy => "busy",

@@ -441,7 +441,7 @@ async fn nul_characters_are_refused_by_field(app: TestApp) {
     // A page gets the code and its parameters, and words them in its reader's language.
     let problem = form.text().await.unwrap();
     assert!(
-        problem.contains(r#""request_rule":"nul""#) && problem.contains(r#""field":"message""#),
+        problem.contains(r#""code":"nul_character""#) && problem.contains(r#""field":"message""#),
         "{problem}"
     );
     // Nothing was created but the worker's job.

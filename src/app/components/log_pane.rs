@@ -25,7 +25,7 @@ fn describe(text: &Text, kind: JobKind, line: &LogLine) -> String {
             let stage = (campaign.stage)(stage);
             match note
                 .as_ref()
-                .map(text.stage_note)
+                .map(|n| (text.stage_note)(n, message.as_deref().unwrap_or_default()))
                 .or_else(|| message.clone())
             {
                 Some(message) => format!("{stage} · {message}"),
@@ -37,7 +37,7 @@ fn describe(text: &Text, kind: JobKind, line: &LogLine) -> String {
             None => key,
         }),
         LogEntry::ItemError { key, error, fault } => {
-            let worded = fault.as_ref().map(text.fetch_fault);
+            let worded = fault.as_ref().map(|f| (text.fetch_fault)(f, error));
             (campaign.log_item_error)(key, worded.as_deref().unwrap_or(error))
         }
         LogEntry::Sent { device, phone } => (text.log_sent)(*device, phone),
@@ -47,7 +47,7 @@ fn describe(text: &Text, kind: JobKind, line: &LogLine) -> String {
             error,
             fault,
         } => {
-            let worded = fault.as_ref().map(text.send_fault);
+            let worded = fault.as_ref().map(|f| (text.send_fault)(f, error));
             (text.log_item_failed)(*device, phone, worded.as_deref().unwrap_or(error))
         }
         LogEntry::Completed {
@@ -63,15 +63,19 @@ fn describe(text: &Text, kind: JobKind, line: &LogLine) -> String {
             };
             match note
                 .as_ref()
-                .map(text.stage_note)
+                .map(|n| (text.stage_note)(n, message.as_deref().unwrap_or_default()))
                 .or_else(|| message.clone())
             {
                 Some(message) => format!("{counts} · {message}"),
                 None => counts,
             }
         }
-        LogEntry::JobFailed { error, fault } => (text.log_job_failed)(&match fault {
-            Some(fault) => (text.job_fault)(fault, error),
+        LogEntry::JobFailed {
+            error,
+            message,
+            fault,
+        } => (text.log_job_failed)(&match fault {
+            Some(fault) => (text.job_fault)(fault, error, message),
             None => error.clone(),
         }),
         LogEntry::Cancelled => text.log_cancelled.to_owned(),

@@ -61,7 +61,7 @@ pub fn StageSteps(feed: JobFeed) -> impl IntoView {
             </strong>
             <span class="muted" data-testid="stage-message">
                 {move || {
-                    job.with(|j| j.stage_note.as_ref().map(text.stage_note).or_else(|| j.stage_message.clone()))
+                    job.with(|j| j.stage_note.as_ref().map(|n| (text.stage_note)(n, j.stage_message.as_deref().unwrap_or_default())).or_else(|| j.stage_message.clone()))
                         .map(|m| format!(" · {m}"))
                         .unwrap_or_default()
                 }}

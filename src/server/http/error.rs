@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::i18n::requests;
 use crate::protocol::InvalidPhone;
 use crate::protocol::lifecycle::Refusal;
 use crate::protocol::problem::{
@@ -63,10 +64,18 @@ impl AppError {
             AppError::WrongPassword => Problem::WrongPassword,
             AppError::WrongWorker => Problem::WrongWorker,
             AppError::NotFound(thing) => Problem::NotFound { thing: *thing },
-            AppError::BadRequest(rule) | AppError::Unprocessable(rule) => {
-                Problem::InvalidRequest { rule: rule.clone() }
-            }
-            AppError::JobEnded(status) => Problem::JobEnded { status: *status },
+            AppError::BadRequest(RequestRule::Nul { field })
+            | AppError::Unprocessable(RequestRule::Nul { field }) => Problem::NulCharacter {
+                field: field.clone(),
+            },
+            AppError::BadRequest(RequestRule::BodyUnreadable) => Problem::BodyUnreadable,
+            // REST only: a page never sends these requests.
+            AppError::BadRequest(rule) | AppError::Unprocessable(rule) => Problem::Other {
+                detail: requests::en(rule),
+            },
+            AppError::JobEnded(status) => Problem::Other {
+                detail: requests::en_ended(*status),
+            },
             AppError::BulkSend(rule) | AppError::InvalidPhones { rule, .. } => {
                 Problem::InvalidBulkSend { rule: rule.clone() }
             }
@@ -173,9 +182,16 @@ impl IntoResponse for AppError {
         }
         let problem = self.problem();
         // The code's parameters too (additive), so a client can word the answer itself.
-        let mut body = serde_json::to_value(&problem).unwrap_or_else(|_| json!({}));
+        let (body, code) = match &self {
+            AppError::BadRequest(rule) | AppError::Unprocessable(rule) => {
+                (serde_json::to_value(rule), "invalid")
+            }
+            AppError::JobEnded(status) => (Ok(json!({ "status": status })), "conflict"),
+            _ => (serde_json::to_value(&problem), problem.code()),
+        };
+        let mut body = body.unwrap_or_else(|_| json!({}));
         body["detail"] = json!((crate::i18n::EN.problem)(&problem));
-        body["code"] = json!(problem.code());
+        body["code"] = json!(code);
         if let AppError::InvalidPhones { invalid, .. } = &self {
             body["invalid"] = json!(invalid);
         }
