@@ -81,6 +81,8 @@ pub struct CampaignText {
 
     pub log_created_search: fn(u64) -> String,
     pub log_created_external: fn(u64) -> String,
+    pub log_started_search: &'static str,
+    pub log_started_external: &'static str,
     pub log_found: fn(&str) -> String,
     pub log_item_error: fn(&str, &str) -> String,
     pub log_completed_search: fn(u64, u64) -> String,

@@ -266,6 +266,8 @@ pub static EN_CAMPAIGN: CampaignText = CampaignText {
 
     log_created_search: |target| format!("Search created for {target} results"),
     log_created_external: |total| format!("Job created for {total} items"),
+    log_started_search: "Search started",
+    log_started_external: "Its worker started",
     log_found: |what| format!("Found {what}"),
     log_item_error: |key, error| format!("{key}: {error}"),
     log_completed_search: |found, failed| {

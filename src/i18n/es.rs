@@ -266,6 +266,8 @@ pub static ES_CAMPAIGN: CampaignText = CampaignText {
 
     log_created_search: |target| format!("Búsqueda creada para {target} resultados"),
     log_created_external: |total| format!("Trabajo creado para {total} elementos"),
+    log_started_search: "Búsqueda iniciada",
+    log_started_external: "Su worker empezó",
     log_found: |what| format!("Encontrado: {what}"),
     log_item_error: |key, error| format!("{key}: {error}"),
     log_completed_search: |found, failed| {

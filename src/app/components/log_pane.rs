@@ -14,7 +14,12 @@ fn describe(text: &Text, kind: JobKind, line: &LogLine) -> String {
             JobKind::Scrape => (campaign.log_created_search)(*total),
             JobKind::External => (campaign.log_created_external)(*total),
         },
-        LogEntry::Started { rescued: false } => text.log_started.to_owned(),
+        LogEntry::Started { rescued: false } => match kind {
+            JobKind::BulkSend => text.log_started,
+            JobKind::Scrape => campaign.log_started_search,
+            JobKind::External => campaign.log_started_external,
+        }
+        .to_owned(),
         LogEntry::Started { rescued: true } => text.log_resumed.to_owned(),
         LogEntry::Resumed => campaign.log_resumed_request.to_owned(),
         LogEntry::Stage {
