@@ -5,7 +5,8 @@ use crate::i18n::group_thousands;
 use std::time::Duration;
 
 use crate::protocol::fault::{
-    FetchFault, NextPage, SendFault, SkipReason, SourceNote, StageNote, human_duration, human_size,
+    FetchFault, Gateway, NextPage, SendFault, SkipReason, SourceNote, StageNote, human_duration,
+    human_size,
 };
 
 /// Spanish.
@@ -23,6 +24,17 @@ pub fn es(fault: &SendFault) -> String {
         SendFault::InFlightWhenStopped => {
             "en curso cuando se detuvo su ejecución; no se reenvía automáticamente".into()
         }
+        SendFault::GatewayCode {
+            gateway,
+            error_code,
+            said,
+        } => match es_gateway(*gateway, *error_code) {
+            Some(words) => format!("{words} (error {error_code} de {})", gateway.name()),
+            None => format!(
+                "{} lo rechazó (error {error_code}): «{said}»",
+                gateway.name()
+            ),
+        },
     }
 }
 
@@ -62,6 +74,40 @@ pub fn es_fetch(fault: &FetchFault) -> String {
 /// "1,5 s": a duration with Spanish's decimal comma.
 pub(super) fn es_duration(ms: u64) -> String {
     human_duration(Duration::from_millis(ms)).replace('.', ",")
+}
+
+/// What a gateway's known error code means, in Spanish.
+fn es_gateway(gateway: Gateway, code: i64) -> Option<&'static str> {
+    Some(match (gateway, code) {
+        (Gateway::WhatsappCloud, 130429) => "se alcanzó el límite de envío de la Cloud API",
+        (Gateway::WhatsappCloud, 131056) => {
+            "demasiados mensajes a este número en poco tiempo (límite por par)"
+        }
+        (Gateway::WhatsappCloud, 131048) => {
+            "límite por spam: demasiados mensajes recientes fueron bloqueados o denunciados"
+        }
+        (Gateway::WhatsappCloud, 4 | 80007) => "se alcanzó el límite de la cuenta de empresa",
+        (Gateway::WhatsappCloud, 131026) => {
+            "WhatsApp no pudo entregarlo (puede que el número no use WhatsApp o tenga la app \
+             desactualizada)"
+        }
+        (Gateway::WhatsappCloud, 131047) => {
+            "han pasado más de 24 horas desde el último mensaje del destinatario: solo se puede \
+             enviar una plantilla"
+        }
+        (Gateway::WhatsappCloud, 131051) => "este tipo de mensaje no se admite",
+        (Gateway::WhatsappCloud, 131057) => "la cuenta de empresa está en mantenimiento",
+        (Gateway::WhatsappCloud, 131021) => "el destinatario es el propio número del remitente",
+        (Gateway::WhatsappCloud, 190) => "el token de acceso caducó o no es válido",
+        (Gateway::WhatsappCloud, 133010) => {
+            "el número del remitente no está registrado en la Cloud API"
+        }
+        (Gateway::WhatsappCloud, 368) => {
+            "el remitente está bloqueado temporalmente por incumplir las políticas de WhatsApp"
+        }
+        (Gateway::WhatsappCloud, 1 | 2 | 131000 | 131016) => "WhatsApp tuvo un problema temporal",
+        _ => return None,
+    })
 }
 
 /// Spanish stage notes.
@@ -261,7 +307,30 @@ mod tests {
                 last: Box::new(SendFault::ProviderTimeout),
             },
             SendFault::InFlightWhenStopped,
+            SendFault::GatewayCode {
+                gateway: Gateway::WhatsappCloud,
+                error_code: 131056,
+                said: "pair rate limit hit".into(),
+            },
+            SendFault::GatewayCode {
+                gateway: Gateway::WhatsappCloud,
+                error_code: 999_999,
+                said: "Something new".into(),
+            },
         ];
+        for code in [
+            1, 2, 4, 190, 368, 80007, 130429, 131000, 131016, 131021, 131026, 131047, 131048,
+            131051, 131056, 131057, 133010,
+        ] {
+            let (en, es) = (
+                Gateway::WhatsappCloud.english(code),
+                es_gateway(Gateway::WhatsappCloud, code),
+            );
+            assert!(
+                en.is_some() && es.is_some() && en != es,
+                "WhatsApp code {code}"
+            );
+        }
         for fault in &faults {
             let (en, es) = (fault.english(), es(fault));
             assert!(!en.is_empty() && !es.is_empty());

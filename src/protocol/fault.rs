@@ -26,6 +26,62 @@ pub enum SendFault {
     GaveUp { attempts: u32, last: Box<SendFault> },
     /// In flight when its runner stopped, with a provider that cannot de-duplicate.
     InFlightWhenStopped,
+    /// A gateway's own error code; `said` is the gateway's words (shown for codes without ours).
+    GatewayCode {
+        gateway: Gateway,
+        error_code: i64,
+        said: String,
+    },
+}
+
+/// The messaging gateways jobpulse speaks to with their own APIs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Gateway {
+    WhatsappCloud,
+}
+
+impl Gateway {
+    /// The gateway's name, as its users know it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Gateway::WhatsappCloud => "WhatsApp Cloud API",
+        }
+    }
+
+    /// What a known error code means, in English.
+    pub fn english(self, code: i64) -> Option<&'static str> {
+        Some(match (self, code) {
+            (Gateway::WhatsappCloud, 130429) => "the Cloud API's throughput limit was reached",
+            (Gateway::WhatsappCloud, 131056) => {
+                "too many messages to this number in a short time (pair rate limit)"
+            }
+            (Gateway::WhatsappCloud, 131048) => {
+                "spam rate limit: too many recent messages were blocked or reported"
+            }
+            (Gateway::WhatsappCloud, 4 | 80007) => "the business account's rate limit was reached",
+            (Gateway::WhatsappCloud, 131026) => {
+                "WhatsApp could not deliver it (the number may not use WhatsApp, or its app is \
+                 out of date)"
+            }
+            (Gateway::WhatsappCloud, 131047) => {
+                "more than 24 hours since the recipient last wrote: only a template message may \
+                 be sent"
+            }
+            (Gateway::WhatsappCloud, 131051) => "this kind of message is not supported",
+            (Gateway::WhatsappCloud, 131057) => "the business account is in maintenance mode",
+            (Gateway::WhatsappCloud, 131021) => "the recipient is the sender's own number",
+            (Gateway::WhatsappCloud, 190) => "the access token has expired or is not valid",
+            (Gateway::WhatsappCloud, 133010) => {
+                "the sender's phone number is not registered on the Cloud API"
+            }
+            (Gateway::WhatsappCloud, 368) => {
+                "the sender is temporarily blocked for breaking WhatsApp's policies"
+            }
+            (Gateway::WhatsappCloud, 1 | 2 | 131000 | 131016) => "WhatsApp had a temporary problem",
+            _ => return None,
+        })
+    }
 }
 
 impl SendFault {
@@ -44,6 +100,14 @@ impl SendFault {
             SendFault::InFlightWhenStopped => {
                 "in flight when its runner stopped; not re-sent automatically".into()
             }
+            SendFault::GatewayCode {
+                gateway,
+                error_code,
+                said,
+            } => match gateway.english(*error_code) {
+                Some(words) => format!("{words} ({} error {error_code})", gateway.name()),
+                None => format!("{} refused it (error {error_code}): {said}", gateway.name()),
+            },
         }
     }
 }

@@ -67,6 +67,9 @@ pub struct ItemView {
     /// Every failed attempt's error, oldest first.
     #[serde(default)]
     pub errors: Vec<String>,
+    /// Added: the provider's id of the message (a WhatsApp Cloud API `wamid`), once accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_message_id: Option<String>,
     pub updated_at: DateTime<Utc>,
 }
 

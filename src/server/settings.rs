@@ -146,10 +146,16 @@ pub struct EngineSettings {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ProviderSettings {
-    /// `sandbox` (built in, for demos: nothing is delivered) or `http` (CONTRACT.md's generic provider).
+    /// `sandbox` (built in, for demos: nothing is delivered), `http` (CONTRACT.md's generic
+    /// provider) or `whatsapp_cloud` (Meta's WhatsApp Cloud API).
     pub kind: ProviderKind,
+    /// The http provider's URL; for whatsapp_cloud, the Graph API root (default
+    /// `https://graph.facebook.com/v21.0`).
     pub url: String,
+    /// The http provider's bearer token; for whatsapp_cloud, the access token.
     pub token: String,
+    /// The WhatsApp Business phone number id that sends (whatsapp_cloud).
+    pub phone_number_id: String,
     /// Per-request timeout of the http provider.
     pub timeout_ms: u64,
     /// Whether the provider de-duplicates by `Idempotency-Key`; if not, items in flight at a crash become `unknown`.
@@ -164,6 +170,7 @@ pub struct ProviderSettings {
 pub enum ProviderKind {
     Sandbox,
     Http,
+    WhatsappCloud,
 }
 
 /// The demo tenant created on first start.
@@ -243,6 +250,7 @@ impl Default for ProviderSettings {
             kind: ProviderKind::Sandbox,
             url: String::new(),
             token: String::new(),
+            phone_number_id: String::new(),
             timeout_ms: 10_000,
             deduplicates: true,
             sandbox_latency_ms: 40,
@@ -348,6 +356,10 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("JOBPULSE_PROVIDER", "provider.kind"),
     ("JOBPULSE_PROVIDER_URL", "provider.url"),
     ("JOBPULSE_PROVIDER_TOKEN", "provider.token"),
+    (
+        "JOBPULSE_PROVIDER_PHONE_NUMBER_ID",
+        "provider.phone_number_id",
+    ),
     ("JOBPULSE_PROVIDER_TIMEOUT_MS", "provider.timeout_ms"),
     ("JOBPULSE_PROVIDER_DEDUPLICATES", "provider.deduplicates"),
     ("JOBPULSE_SANDBOX_LATENCY_MS", "provider.sandbox_latency_ms"),
@@ -490,6 +502,23 @@ impl Settings {
                 "the http provider needs a URL to POST messages to",
             ));
         }
+        if self.provider.kind == ProviderKind::WhatsappCloud {
+            if self.provider.phone_number_id.trim().is_empty() {
+                return Err(bad(
+                    "JOBPULSE_PROVIDER_PHONE_NUMBER_ID",
+                    "",
+                    "the WhatsApp Cloud API sends from a phone number id (WhatsApp Manager → \
+                     API Setup)",
+                ));
+            }
+            if self.provider.token.trim().is_empty() {
+                return Err(bad(
+                    "JOBPULSE_PROVIDER_TOKEN",
+                    "",
+                    "the WhatsApp Cloud API needs an access token (a system user's token)",
+                ));
+            }
+        }
         let agent = &self.scrape.user_agent;
         if agent.trim().is_empty() || !agent.chars().all(|c| c.is_ascii_graphic() || c == ' ') {
             return Err(bad(
@@ -615,6 +644,7 @@ mod tests {
             "JOBPULSE_PROVIDER" => "http",
             "JOBPULSE_PROVIDER_URL" => "https://other.example/send",
             "JOBPULSE_PROVIDER_TOKEN" => "secret",
+            "JOBPULSE_PROVIDER_PHONE_NUMBER_ID" => "106540352242922",
             "JOBPULSE_POSTGRES_NOTIFY" => "per_row",
             "JOBPULSE_DEMO_PASSWORD" => "another-password",
             "JOBPULSE_SCRAPE_USER_AGENT" => "acmebot/2.0",
@@ -624,6 +654,22 @@ mod tests {
             // Numbers: no documented default is 3.
             _ => "3",
         }
+    }
+
+    #[test]
+    fn the_cloud_api_needs_its_number_and_token() {
+        let cloud = ("JOBPULSE_PROVIDER", "whatsapp_cloud");
+        let error = load("", &[cloud]).unwrap_err().to_string();
+        assert!(
+            error.contains("JOBPULSE_PROVIDER_PHONE_NUMBER_ID"),
+            "{error}"
+        );
+        let number = ("JOBPULSE_PROVIDER_PHONE_NUMBER_ID", "106540352242922");
+        let error = load("", &[cloud, number]).unwrap_err().to_string();
+        assert!(error.contains("JOBPULSE_PROVIDER_TOKEN"), "{error}");
+        let token = ("JOBPULSE_PROVIDER_TOKEN", "EAAG…");
+        let settings = load("", &[cloud, number, token]).unwrap();
+        assert_eq!(settings.provider.kind, ProviderKind::WhatsappCloud);
     }
 
     /// Every variable the README documents overrides its setting, and none can crash a command.

@@ -3,6 +3,8 @@
 #[path = "../support/fake_apify.rs"]
 #[allow(dead_code)]
 mod fake_apify;
+#[path = "../support/fake_cloud_api.rs"]
+mod fake_cloud_api;
 #[path = "../support/fake_provider.rs"]
 mod fake_provider;
 #[path = "../support/fixture_site.rs"]
@@ -24,4 +26,5 @@ mod security;
 mod sources;
 mod tenancy;
 mod validation;
+mod whatsapp_cloud;
 mod workers;

@@ -2,6 +2,7 @@
 
 mod http;
 mod sandbox;
+mod whatsapp_cloud;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +15,7 @@ use crate::server::settings::{ProviderKind, Settings};
 
 pub use http::HttpProvider;
 pub use sandbox::SandboxProvider;
+pub use whatsapp_cloud::WhatsappCloud;
 
 /// One message to one recipient, as a device hands it to the provider.
 #[derive(Clone, Debug)]
@@ -82,6 +84,12 @@ pub fn from_settings(settings: &Settings) -> Arc<dyn MessagingProvider> {
             &settings.provider.token,
             settings.provider_timeout(),
             settings.provider.deduplicates,
+        )),
+        ProviderKind::WhatsappCloud => Arc::new(WhatsappCloud::new(
+            &settings.provider.url,
+            &settings.provider.phone_number_id,
+            &settings.provider.token,
+            settings.provider_timeout(),
         )),
     }
 }

@@ -208,6 +208,7 @@ pub(crate) fn item_view(row: &impl Cols) -> StoreResult<ItemView> {
             .json("errors")
             .map_err(|e| StoreError::Corrupt(format!("item errors: {e}")))?
             .unwrap_or_default(),
+        provider_message_id: row.opt_text("provider_message_id"),
         updated_at: row.time("updated_at"),
     })
 }

@@ -1,0 +1,172 @@
+//! Meta's WhatsApp Cloud API: `POST {base_url}/{phone_number_id}/messages` with a text message,
+//! the `wamid` it answers kept as the provider message id. Its error codes decide: throughput,
+//! pair-rate, spam-rate and account limits, temporary failures and a refused token are waited
+//! out (the job stops as "provider down" if they last, with items still pending); a message
+//! WhatsApp will not deliver fails that item only.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{MessagingProvider, OutgoingMessage, Receipt, SendError};
+use crate::protocol::fault::{Gateway, SendFault};
+use crate::server::adapters::http_retry::{is_transient, retry_after};
+
+/// The Graph API version jobpulse speaks, when the settings name no base URL.
+pub const DEFAULT_BASE_URL: &str = "https://graph.facebook.com/v21.0";
+
+/// Error codes worth waiting out: limits, WhatsApp's own hiccups, and a sender that is
+/// misconfigured (a token or a number an admin can fix without losing the job).
+const WAIT_OUT: &[i64] = &[
+    1, 2, 4, 190, 368, 80007, 130429, 131000, 131016, 131048, 131056, 131057, 133010,
+];
+
+/// Sends through one WhatsApp Business phone number.
+pub struct WhatsappCloud {
+    client: reqwest::Client,
+    endpoint: String,
+    access_token: String,
+}
+
+#[derive(Deserialize, Default)]
+struct Answer {
+    #[serde(default)]
+    messages: Vec<Sent>,
+    #[serde(default)]
+    error: Option<GraphError>,
+}
+
+#[derive(Deserialize)]
+struct Sent {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct GraphError {
+    code: i64,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    error_data: Option<ErrorData>,
+}
+
+#[derive(Deserialize)]
+struct ErrorData {
+    #[serde(default)]
+    details: Option<String>,
+}
+
+impl WhatsappCloud {
+    /// A sender for `phone_number_id` at `base_url` (the Graph API root with its version).
+    pub fn new(
+        base_url: &str,
+        phone_number_id: &str,
+        access_token: &str,
+        timeout: Duration,
+    ) -> Self {
+        let base = match base_url.trim() {
+            "" => DEFAULT_BASE_URL,
+            base => base,
+        };
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .pool_max_idle_per_host(64)
+            .user_agent(concat!("jobpulse/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("a client with only timeouts set always builds");
+        WhatsappCloud {
+            client,
+            endpoint: format!(
+                "{}/{}/messages",
+                base.trim_end_matches('/'),
+                phone_number_id.trim()
+            ),
+            access_token: access_token.to_owned(),
+        }
+    }
+}
+
+#[async_trait]
+impl MessagingProvider for WhatsappCloud {
+    fn name(&self) -> &'static str {
+        "whatsapp_cloud"
+    }
+
+    /// The Cloud API has no idempotency key: a message in flight at a crash may have gone out.
+    fn deduplicates(&self) -> bool {
+        false
+    }
+
+    async fn send(&self, message: &OutgoingMessage<'_>) -> Result<Receipt, SendError> {
+        // The API takes the number in international form without the leading `+`.
+        let to = message.to.trim_start_matches('+');
+        let response = self
+            .client
+            .post(&self.endpoint)
+            .bearer_auth(&self.access_token)
+            .json(&json!({
+                "messaging_product": "whatsapp",
+                "recipient_type": "individual",
+                "to": to,
+                "type": "text",
+                "text": { "preview_url": false, "body": message.message },
+            }))
+            .send()
+            .await
+            .map_err(|e| SendError::Transient {
+                fault: if e.is_timeout() {
+                    SendFault::ProviderTimeout
+                } else if e.is_connect() {
+                    SendFault::ProviderUnreachable
+                } else {
+                    tracing::warn!(error = %e, "WhatsApp Cloud API request failed");
+                    SendFault::ProviderRequestFailed
+                },
+                retry_after: None,
+            })?;
+        let status = response.status();
+        let wait = retry_after(response.headers());
+        let answer: Answer = response.json().await.unwrap_or_default();
+        if status.is_success()
+            && let Some(sent) = answer.messages.into_iter().next()
+        {
+            return Ok(Receipt {
+                provider_message_id: Some(sent.id),
+            });
+        }
+        let Some(error) = answer.error else {
+            let fault = SendFault::ProviderStatus {
+                status: status.as_u16(),
+            };
+            // A 200 without a message id is not a send we can vouch for: try again.
+            return if status.is_success() || is_transient(status) {
+                Err(SendError::Transient {
+                    fault,
+                    retry_after: wait,
+                })
+            } else {
+                Err(SendError::Permanent { fault })
+            };
+        };
+        let said = match error.error_data.and_then(|d| d.details) {
+            Some(details) if !details.is_empty() => details,
+            _ => error.message,
+        };
+        let fault = SendFault::GatewayCode {
+            gateway: Gateway::WhatsappCloud,
+            error_code: error.code,
+            said,
+        };
+        if WAIT_OUT.contains(&error.code) || is_transient(status) {
+            Err(SendError::Transient {
+                fault,
+                retry_after: wait,
+            })
+        } else {
+            Err(SendError::Permanent { fault })
+        }
+    }
+}
