@@ -79,18 +79,21 @@ test.describe('what the server says of running work, in Spanish', () => {
     // A job that failed says why and what to do in Spanish; an outside worker's own words stay.
     const created = await page.request.post('/api/jobs', {
       headers: { 'x-csrf-token': await csrfToken(page) },
-      data: { kind: 'external', name: 'Importación nocturna', total: 3 },
+      data: { kind: 'external', name: 'Importación nocturna', total: 3, stages: ['fetch', 'load'] },
     });
     expect(created.status()).toBe(201);
     const { job: external, worker_token: worker } = await created.json();
     const auth = { authorization: `Bearer ${worker}` };
-    expect((await page.request.post(`/api/jobs/${external.id}/progress`, { headers: auth, data: { processed: 1 } })).status()).toBeLessThan(300);
+    expect((await page.request.post(`/api/jobs/${external.id}/progress`, { headers: auth, data: { processed: 1, stage: 'fetch' } })).status()).toBeLessThan(300);
     expect((await page.request.post(`/api/jobs/${external.id}/fail`, { headers: auth, data: { error: 'disco lleno' } })).status()).toBeLessThan(300);
     await page.goto(`/jobs/${external.id}`);
     await hydrated(page);
     await expect(page.locator('.badge').first()).toHaveAttribute('data-status', 'failed');
     await expect(page.getByTestId('log-lines')).toContainText('El trabajo falló: disco lleno — Lo informó su worker externo.');
     await expect(page.getByTestId('log-lines')).not.toContainText('Reported by');
+    // The stepper marks the stage it stopped in.
+    await expect(page.locator('[data-testid=stages] .stage-failed')).toHaveAttribute('data-stage', 'fetch');
+    await expect(page.locator('[data-testid=stages] .stage-done')).toHaveCount(0);
   });
 });
 

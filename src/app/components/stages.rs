@@ -4,7 +4,8 @@ use crate::app::i18n::use_text;
 use crate::live::JobFeed;
 use crate::protocol::JobStatus;
 
-/// A multi-stage job's stages in order: done, current (with what it is doing), to come.
+/// A multi-stage job's stages in order: done, current (with what it is doing), to come; a job
+/// that failed or was cancelled marks the stage it stopped in.
 #[component]
 pub fn StageSteps(feed: JobFeed) -> impl IntoView {
     let text = use_text();
@@ -33,8 +34,13 @@ pub fn StageSteps(feed: JobFeed) -> impl IntoView {
                     let state = move || {
                         let at = position();
                         let running = !job.with(|j| j.status.is_terminal() || j.status == JobStatus::Pending);
-                        if i < at || (i == at && job.with(|j| j.status == JobStatus::Completed)) {
+                        let status = job.with(|j| j.status);
+                        if i < at || (i == at && status == JobStatus::Completed) {
                             "done"
+                        } else if i == at && status == JobStatus::Failed {
+                            "failed"
+                        } else if i == at && status == JobStatus::Cancelled {
+                            "stopped"
                         } else if i == at && running {
                             "current"
                         } else {
