@@ -319,8 +319,14 @@ async fn shutdown_signal() {
     }
 }
 
+/// The page routes, found by walking the app once per process. Walking it sets a process-wide
+/// flag that parks every resource first polled meanwhile forever (leptos#4773), so a second
+/// walk while another server in the process renders (tests run many) would hang that page.
+static ROUTES: std::sync::LazyLock<Vec<leptos_axum::AxumRouteListing>> =
+    std::sync::LazyLock::new(|| generate_route_list(App));
+
 fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = ROUTES.clone();
     let api = Router::new()
         .merge(rest::routes())
         .merge(ws::routes())

@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use jobpulse::server::http::auth;
 use jobpulse::server::store::Role;
 use serde_json::Value;
@@ -211,4 +213,26 @@ async fn healthz_answers_when_the_database_does() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
+}
+
+/// Starting a server walks the app's routes, which parks any resource first polled meanwhile
+/// (leptos#4773); pages of servers already running in the process must keep answering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pages_answer_while_other_servers_start_in_the_process() {
+    let app = spawn_app().await;
+    let cookie = login(&app).await;
+    let job = app.create_job(&phones(3), 1).await;
+    let path = format!("/jobs/{}", job.id);
+    for round in 0..300 {
+        let starting = futures::future::join_all((0..4).map(|_| spawn_app()));
+        let pages = futures::future::join_all((0..16).map(|_| async {
+            tokio::time::timeout(Duration::from_secs(10), app.page(&path, &cookie))
+                .await
+                .unwrap_or_else(|_| panic!("round {round}: the job page never answered"))
+        }));
+        let (_, pages) = tokio::join!(starting, pages);
+        for html in pages {
+            assert!(html.contains(&job.id.to_string()), "round {round}");
+        }
+    }
 }
