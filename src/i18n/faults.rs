@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::protocol::fault::{
     FetchFault, Gateway, NextPage, SendFault, SkipReason, SourceNote, StageNote, human_duration,
-    human_size,
+    human_size, wablas_code,
 };
 
 /// Spanish.
@@ -28,12 +28,17 @@ pub fn es(fault: &SendFault) -> String {
             gateway,
             error_code,
             said,
-        } => match es_gateway(*gateway, *error_code) {
-            Some(words) => format!("{words} (error {error_code} de {})", gateway.name()),
-            None => format!(
+        } => match (
+            es_gateway(*gateway, *error_code),
+            gateway.numbers_its_errors(),
+        ) {
+            (Some(words), true) => format!("{words} (error {error_code} de {})", gateway.name()),
+            (None, true) => format!(
                 "{} lo rechazó (error {error_code}): «{said}»",
                 gateway.name()
             ),
+            (Some(words), false) => format!("{words} ({}: «{said}»)", gateway.name()),
+            (None, false) => format!("{} lo rechazó: «{said}»", gateway.name()),
         },
     }
 }
@@ -106,6 +111,53 @@ fn es_gateway(gateway: Gateway, code: i64) -> Option<&'static str> {
             "el remitente está bloqueado temporalmente por incumplir las políticas de WhatsApp"
         }
         (Gateway::WhatsappCloud, 1 | 2 | 131000 | 131016) => "WhatsApp tuvo un problema temporal",
+        (Gateway::Twilio, 20003) => {
+            "Twilio rechazó el SID de la cuenta o el token de autenticación"
+        }
+        (Gateway::Twilio, 20429) => "demasiadas peticiones a Twilio a la vez",
+        (Gateway::Twilio, 30001) => {
+            "la cola del remitente se desbordó: llegaron mensajes más rápido de lo que puede \
+             enviarlos"
+        }
+        (Gateway::Twilio, 63018) => "se alcanzó el límite de envío del remitente de WhatsApp",
+        (Gateway::Twilio, 21610) => "el destinatario se dio de baja (respondió STOP)",
+        (Gateway::Twilio, 21211) => "el número no es un número de teléfono válido",
+        (Gateway::Twilio, 21614) => "el número no es un móvil",
+        (Gateway::Twilio, 21408) => {
+            "la cuenta de Twilio no puede enviar al país o región de este número"
+        }
+        (Gateway::Twilio, 30003) => {
+            "el teléfono del destinatario no está localizable (apagado o sin cobertura)"
+        }
+        (Gateway::Twilio, 30005) => "el número es desconocido o ya no está en servicio",
+        (Gateway::Twilio, 30006) => "el número es un fijo o su operador no puede recibir mensajes",
+        (Gateway::Twilio, 30007) => {
+            "el operador o Twilio filtró el mensaje (filtro de spam o de fraude)"
+        }
+        (Gateway::Twilio, 63016) => {
+            "han pasado más de 24 horas desde el último mensaje del destinatario en WhatsApp: solo \
+             se puede enviar una plantilla"
+        }
+        (Gateway::Wablas, wablas_code::DEVICE_DISCONNECTED) => {
+            "el dispositivo de Wablas no está conectado a WhatsApp (hay que volver a escanear su \
+             código QR)"
+        }
+        (Gateway::Wablas, wablas_code::QUOTA_USED_UP) => {
+            "se agotó la cuota de mensajes del dispositivo de Wablas"
+        }
+        (Gateway::Wablas, wablas_code::RATE_LIMITED) => "se alcanzó el límite de envío de Wablas",
+        (Gateway::Wablas, wablas_code::TOKEN_REFUSED) => {
+            "Wablas rechazó el token o la clave secreta"
+        }
+        (Gateway::Wablas, wablas_code::DEVICE_EXPIRED) => {
+            "la suscripción del dispositivo de Wablas caducó"
+        }
+        (Gateway::Wablas, wablas_code::INVALID_PHONE) => {
+            "el número no es un número de teléfono válido"
+        }
+        (Gateway::Wablas, wablas_code::NOT_ON_WHATSAPP) => {
+            "el número no está registrado en WhatsApp"
+        }
         _ => return None,
     })
 }
@@ -292,6 +344,58 @@ mod tests {
     use super::*;
 
     #[test]
+    fn gateway_codes_name_the_gateway_and_wablas_shows_its_words_not_our_numbers() {
+        let unsubscribed = SendFault::GatewayCode {
+            gateway: Gateway::Twilio,
+            error_code: 21610,
+            said: "Attempt to send to unsubscribed recipient".into(),
+        };
+        assert_eq!(
+            unsubscribed.english(),
+            "the recipient has unsubscribed (replied STOP) (Twilio error 21610)"
+        );
+        assert_eq!(
+            es(&unsubscribed),
+            "el destinatario se dio de baja (respondió STOP) (error 21610 de Twilio)"
+        );
+        let unknown_twilio = SendFault::GatewayCode {
+            gateway: Gateway::Twilio,
+            error_code: 21606,
+            said: "The From phone number is not a valid, SMS-capable number".into(),
+        };
+        assert_eq!(
+            es(&unknown_twilio),
+            "Twilio lo rechazó (error 21606): «The From phone number is not a valid, SMS-capable \
+             number»"
+        );
+        let disconnected = SendFault::GatewayCode {
+            gateway: Gateway::Wablas,
+            error_code: wablas_code::DEVICE_DISCONNECTED,
+            said: "device disconnected".into(),
+        };
+        assert_eq!(
+            disconnected.english(),
+            "the Wablas device is not connected to WhatsApp (its QR code must be scanned again) \
+             (Wablas: “device disconnected”)"
+        );
+        assert_eq!(
+            es(&disconnected),
+            "el dispositivo de Wablas no está conectado a WhatsApp (hay que volver a escanear su \
+             código QR) (Wablas: «device disconnected»)"
+        );
+        let unknown_wablas = SendFault::GatewayCode {
+            gateway: Gateway::Wablas,
+            error_code: wablas_code::UNRECOGNISED,
+            said: "something odd".into(),
+        };
+        assert_eq!(
+            unknown_wablas.english(),
+            "Wablas refused it: “something odd”"
+        );
+        assert_eq!(es(&unknown_wablas), "Wablas lo rechazó: «something odd»");
+    }
+
+    #[test]
     fn every_fault_is_worded_in_both_languages() {
         let faults = [
             SendFault::NotOnWhatsapp,
@@ -329,6 +433,37 @@ mod tests {
             assert!(
                 en.is_some() && es.is_some() && en != es,
                 "WhatsApp code {code}"
+            );
+        }
+        for code in [
+            20003, 20429, 21211, 21408, 21610, 21614, 30001, 30003, 30005, 30006, 30007, 63016,
+            63018,
+        ] {
+            let (en, es) = (
+                Gateway::Twilio.english(code),
+                es_gateway(Gateway::Twilio, code),
+            );
+            assert!(
+                en.is_some() && es.is_some() && en != es,
+                "Twilio code {code}"
+            );
+        }
+        for code in [
+            wablas_code::DEVICE_DISCONNECTED,
+            wablas_code::QUOTA_USED_UP,
+            wablas_code::RATE_LIMITED,
+            wablas_code::TOKEN_REFUSED,
+            wablas_code::DEVICE_EXPIRED,
+            wablas_code::INVALID_PHONE,
+            wablas_code::NOT_ON_WHATSAPP,
+        ] {
+            let (en, es) = (
+                Gateway::Wablas.english(code),
+                es_gateway(Gateway::Wablas, code),
+            );
+            assert!(
+                en.is_some() && es.is_some() && en != es,
+                "Wablas code {code}"
             );
         }
         for fault in &faults {

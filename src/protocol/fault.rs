@@ -39,6 +39,23 @@ pub enum SendFault {
 #[serde(rename_all = "snake_case")]
 pub enum Gateway {
     WhatsappCloud,
+    Twilio,
+    Wablas,
+}
+
+/// Wablas answers refusals in words, never numbers: the conditions jobpulse recognises in them,
+/// numbered here so they travel as `GatewayCode`s like other gateways' codes. The numbers are
+/// stored with items, so they never change meaning.
+pub mod wablas_code {
+    /// Words jobpulse does not recognise (the fault's `said` keeps them).
+    pub const UNRECOGNISED: i64 = 0;
+    pub const DEVICE_DISCONNECTED: i64 = 1;
+    pub const QUOTA_USED_UP: i64 = 2;
+    pub const RATE_LIMITED: i64 = 3;
+    pub const TOKEN_REFUSED: i64 = 4;
+    pub const DEVICE_EXPIRED: i64 = 5;
+    pub const INVALID_PHONE: i64 = 6;
+    pub const NOT_ON_WHATSAPP: i64 = 7;
 }
 
 impl Gateway {
@@ -46,7 +63,15 @@ impl Gateway {
     pub fn name(self) -> &'static str {
         match self {
             Gateway::WhatsappCloud => "WhatsApp Cloud API",
+            Gateway::Twilio => "Twilio",
+            Gateway::Wablas => "Wablas",
         }
+    }
+
+    /// Whether `error_code` is the gateway's own number, worth showing to look it up; Wablas's
+    /// are jobpulse's (`wablas_code`), so its own words are shown instead.
+    pub fn numbers_its_errors(self) -> bool {
+        !matches!(self, Gateway::Wablas)
     }
 
     /// What a known error code means, in English.
@@ -79,6 +104,51 @@ impl Gateway {
                 "the sender is temporarily blocked for breaking WhatsApp's policies"
             }
             (Gateway::WhatsappCloud, 1 | 2 | 131000 | 131016) => "WhatsApp had a temporary problem",
+            (Gateway::Twilio, 20003) => "Twilio refused the account SID or auth token",
+            (Gateway::Twilio, 20429) => "too many requests to Twilio at once",
+            (Gateway::Twilio, 30001) => {
+                "the sender's queue overflowed: messages came faster than it can send them"
+            }
+            (Gateway::Twilio, 63018) => "the WhatsApp sender's rate limit was reached",
+            (Gateway::Twilio, 21610) => "the recipient has unsubscribed (replied STOP)",
+            (Gateway::Twilio, 21211) => "the number is not a valid phone number",
+            (Gateway::Twilio, 21614) => "the number is not a mobile number",
+            (Gateway::Twilio, 21408) => {
+                "the Twilio account may not send to this number's country or region"
+            }
+            (Gateway::Twilio, 30003) => {
+                "the recipient's phone is unreachable (switched off or without signal)"
+            }
+            (Gateway::Twilio, 30005) => "the number is unknown or no longer in service",
+            (Gateway::Twilio, 30006) => {
+                "the number is a landline or its carrier cannot receive messages"
+            }
+            (Gateway::Twilio, 30007) => {
+                "the carrier or Twilio filtered the message (spam or fraud filter)"
+            }
+            (Gateway::Twilio, 63016) => {
+                "more than 24 hours since the recipient last wrote on WhatsApp: only a template \
+                 message may be sent"
+            }
+            (Gateway::Wablas, wablas_code::DEVICE_DISCONNECTED) => {
+                "the Wablas device is not connected to WhatsApp (its QR code must be scanned again)"
+            }
+            (Gateway::Wablas, wablas_code::QUOTA_USED_UP) => {
+                "the Wablas device's message quota is used up"
+            }
+            (Gateway::Wablas, wablas_code::RATE_LIMITED) => "Wablas's sending limit was reached",
+            (Gateway::Wablas, wablas_code::TOKEN_REFUSED) => {
+                "Wablas refused the token or secret key"
+            }
+            (Gateway::Wablas, wablas_code::DEVICE_EXPIRED) => {
+                "the Wablas device's subscription has expired"
+            }
+            (Gateway::Wablas, wablas_code::INVALID_PHONE) => {
+                "the number is not a valid phone number"
+            }
+            (Gateway::Wablas, wablas_code::NOT_ON_WHATSAPP) => {
+                "the number is not registered on WhatsApp"
+            }
             _ => return None,
         })
     }
@@ -104,9 +174,13 @@ impl SendFault {
                 gateway,
                 error_code,
                 said,
-            } => match gateway.english(*error_code) {
-                Some(words) => format!("{words} ({} error {error_code})", gateway.name()),
-                None => format!("{} refused it (error {error_code}): {said}", gateway.name()),
+            } => match (gateway.english(*error_code), gateway.numbers_its_errors()) {
+                (Some(words), true) => format!("{words} ({} error {error_code})", gateway.name()),
+                (None, true) => {
+                    format!("{} refused it (error {error_code}): {said}", gateway.name())
+                }
+                (Some(words), false) => format!("{words} ({}: “{said}”)", gateway.name()),
+                (None, false) => format!("{} refused it: “{said}”", gateway.name()),
             },
         }
     }

@@ -7,6 +7,10 @@ mod fake_apify;
 mod fake_cloud_api;
 #[path = "../support/fake_provider.rs"]
 mod fake_provider;
+#[path = "../support/fake_twilio.rs"]
+mod fake_twilio;
+#[path = "../support/fake_wablas.rs"]
+mod fake_wablas;
 #[path = "../support/fixture_site.rs"]
 #[allow(dead_code)]
 mod fixture_site;
@@ -25,6 +29,8 @@ mod pages;
 mod security;
 mod sources;
 mod tenancy;
+mod twilio;
 mod validation;
+mod wablas;
 mod whatsapp_cloud;
 mod workers;

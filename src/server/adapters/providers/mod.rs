@@ -2,6 +2,8 @@
 
 mod http;
 mod sandbox;
+mod twilio;
+mod wablas;
 mod whatsapp_cloud;
 
 use std::sync::Arc;
@@ -15,6 +17,8 @@ use crate::server::settings::{ProviderKind, Settings};
 
 pub use http::HttpProvider;
 pub use sandbox::SandboxProvider;
+pub use twilio::{Twilio, TwilioFrom};
+pub use wablas::Wablas;
 pub use whatsapp_cloud::WhatsappCloud;
 
 /// One message to one recipient, as a device hands it to the provider.
