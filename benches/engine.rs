@@ -43,6 +43,7 @@ async fn run(provider: Arc<dyn MessagingProvider>, label: &'static str, items: u
         devices_limit: 50,
         idempotency_key: None,
         skip_invalid: false,
+        senders: None,
     };
     jobpulse::server::services::jobs::validate_shape(&request).unwrap();
 
@@ -55,6 +56,7 @@ async fn run(provider: Arc<dyn MessagingProvider>, label: &'static str, items: u
             recipients,
             skipped: 0,
             idempotency_key: None,
+            senders: vec![],
         })
         .await
         .unwrap();
@@ -75,6 +77,10 @@ async fn run(provider: Arc<dyn MessagingProvider>, label: &'static str, items: u
             "http://127.0.0.1:9".into(),
         ),
         settings,
+        jobpulse::server::engine::SenderKit {
+            vault: Arc::new(jobpulse::server::vault::Vault::from_hex(&"00".repeat(32)).unwrap()),
+            settings: Arc::new(Settings::default()),
+        },
         jobpulse::server::engine::new_instance_id(),
     );
     let started = Instant::now();

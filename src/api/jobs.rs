@@ -90,6 +90,7 @@ pub async fn start_bulk_send(
         devices_limit,
         idempotency_key: idempotency_key.filter(|k| !k.is_empty()),
         skip_invalid: false,
+        senders: None,
     };
     match jobs::create_bulk_send(&state, principal.tenant_id, request).await {
         Ok(created) => {

@@ -9,12 +9,14 @@ mod admin;
 mod campaign_form;
 mod campaigns;
 mod jobs;
+mod senders;
 mod session;
 
 pub use admin::*;
 pub use campaign_form::*;
 pub use campaigns::*;
 pub use jobs::*;
+pub use senders::*;
 pub use session::*;
 
 /// Lines of a job's log the page shows on first render.

@@ -175,6 +175,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/bulk/new") view=pages::BulkNewPage ssr=SsrMode::Async />
                     <Route path=path!("/jobs/:id") view=pages::JobPage ssr=SsrMode::Async />
                     <Route path=path!("/settings") view=pages::SettingsPage ssr=SsrMode::Async />
+                    <Route path=path!("/senders") view=pages::SendersPage ssr=SsrMode::Async />
                     <Route path=path!("/campaigns") view=pages::CampaignsPage ssr=SsrMode::Async />
                     <Route path=path!("/campaigns/new") view=pages::CampaignNewPage ssr=SsrMode::Async />
                     <Route path=path!("/campaigns/:id") view=pages::CampaignPage ssr=SsrMode::Async />
@@ -217,6 +218,7 @@ fn Header() -> impl IntoView {
                                     <A href="/campaigns/new">{text.campaign.nav_new_campaign}</A>
                                 </Show>
                                 <Show when=move || admin>
+                                    <A href="/senders">{text.senders.nav_senders}</A>
                                     <A href="/settings">{text.nav_settings}</A>
                                 </Show>
                             </nav>

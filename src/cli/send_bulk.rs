@@ -88,6 +88,7 @@ pub async fn send_bulk(api: &ApiArgs, args: &SendBulkArgs) -> Result<ExitCode, C
         devices_limit: args.devices,
         idempotency_key: args.idempotency_key.clone(),
         skip_invalid: args.skip_invalid,
+        senders: None,
     };
     let response = reqwest::Client::new()
         .post(api.api("/messages/send-bulk"))

@@ -172,6 +172,7 @@ pub static EN: Text = Text {
     logging_in: "Logging in…",
 
     campaign: &EN_CAMPAIGN,
+    senders: &super::senders::EN_SENDERS,
 
     thousands: ',',
 };

@@ -172,6 +172,7 @@ pub static ES: Text = Text {
     logging_in: "Entrando…",
 
     campaign: &ES_CAMPAIGN,
+    senders: &super::senders::ES_SENDERS,
 
     thousands: '.',
 };

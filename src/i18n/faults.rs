@@ -40,6 +40,9 @@ pub fn es(fault: &SendFault) -> String {
             (Some(words), false) => format!("{words} ({}: «{said}»)", gateway.name()),
             (None, false) => format!("{} lo rechazó: «{said}»", gateway.name()),
         },
+        SendFault::SenderUnusable { name } => format!(
+            "el emisor «{name}» no puede enviar: se desactivó o se eliminó, o sus secretos no se abren con la secret_key de este servidor"
+        ),
     }
 }
 

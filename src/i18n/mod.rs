@@ -10,8 +10,10 @@ mod failures;
 mod faults;
 mod problems;
 pub mod requests;
+mod senders;
 
 pub use campaign::CampaignText;
+pub use senders::SenderText;
 
 pub use en::EN;
 pub use es::ES;
@@ -222,6 +224,7 @@ pub struct Text {
 
     /// Campaigns, searches and outside workers' jobs.
     pub campaign: &'static CampaignText,
+    pub senders: &'static SenderText,
 
     /// Digit grouping separator.
     pub thousands: char,

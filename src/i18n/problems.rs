@@ -25,12 +25,13 @@ pub fn en(problem: &Problem) -> String {
             Thing::Campaign => "Campaign not found.",
             Thing::User => "User not found.",
             Thing::Token => "Token not found.",
+            Thing::Sender => "Sender not found.",
             Thing::Endpoint => "There is no such API endpoint; see CONTRACT.md for the routes.",
         }
         .into(),
         Problem::Forbidden { denial } => match denial {
             Denial::WatchOnly => "Your role can watch jobs but not start or change them.",
-            Denial::AdminsOnly => "Only admins can manage users and API tokens.",
+            Denial::AdminsOnly => "Only admins can manage users, API tokens and senders.",
             Denial::CrossSite => {
                 "Cross-site requests are refused: use jobpulse's own pages, or an API token."
             }
@@ -43,6 +44,7 @@ pub fn en(problem: &Problem) -> String {
         Problem::InvalidBulkSend { rule } => en_bulk(rule),
         Problem::InvalidAccount { rule } => en_account(rule),
         Problem::InvalidCampaign { rule } => en_campaign(rule),
+        Problem::InvalidSender { rule } => super::senders::en(rule),
         Problem::NulCharacter { field } => format!(
             "{field} contains a NUL character (\\u0000), which cannot be stored: remove it and \
              send again."
@@ -142,12 +144,15 @@ pub fn es(problem: &Problem) -> String {
             Thing::Campaign => "No se encontró la campaña.",
             Thing::User => "No se encontró el usuario.",
             Thing::Token => "No se encontró el token.",
+            Thing::Sender => "No se encontró el emisor.",
             Thing::Endpoint => "Esa ruta de la API no existe; consulta CONTRACT.md.",
         }
         .into(),
         Problem::Forbidden { denial } => match denial {
             Denial::WatchOnly => "Tu rol puede ver los trabajos pero no iniciarlos ni cambiarlos.",
-            Denial::AdminsOnly => "Solo los administradores gestionan usuarios y tokens de API.",
+            Denial::AdminsOnly => {
+                "Solo los administradores gestionan usuarios, tokens de API y emisores."
+            }
             Denial::CrossSite => {
                 "Se rechazan las peticiones desde otros sitios: usa las páginas de jobpulse o un token de API."
             }
@@ -160,6 +165,7 @@ pub fn es(problem: &Problem) -> String {
         Problem::InvalidBulkSend { rule } => es_bulk(rule),
         Problem::InvalidAccount { rule } => es_account(rule),
         Problem::InvalidCampaign { rule } => es_campaign(rule),
+        Problem::InvalidSender { rule } => super::senders::es(rule),
         Problem::NulCharacter { field } => format!(
             "{field} contiene un carácter NUL (\\u0000), que no se puede guardar: quítalo y envía \
              de nuevo."
@@ -294,6 +300,12 @@ fn en_bulk(rule: &BulkRule) -> String {
             "None of the {} phone entries is a valid number, so there is nothing to send.",
             en_n(*total)
         ),
+        BulkRule::UnknownSender { id } => {
+            format!("There is no sender {id}: pick one of your senders (GET /api/senders).")
+        }
+        BulkRule::SenderOff { name } => {
+            format!("The sender \"{name}\" is turned off: turn it on, or leave it out.")
+        }
     }
 }
 
@@ -328,6 +340,12 @@ fn es_bulk(rule: &BulkRule) -> String {
             "Ninguna de las {} entradas es un número válido, así que no hay nada que enviar.",
             es_n(*total)
         ),
+        BulkRule::UnknownSender { id } => {
+            format!("No existe el emisor {id}: elige uno de tus emisores (GET /api/senders).")
+        }
+        BulkRule::SenderOff { name } => {
+            format!("El emisor «{name}» está desactivado: actívalo o déjalo fuera.")
+        }
     }
 }
 

@@ -21,6 +21,8 @@ pub fn en(rule: &RequestRule) -> String {
                 BodyKind::FailureReport => "a failure report",
                 BodyKind::Campaign => "a campaign",
                 BodyKind::BulkSend => "a bulk send",
+                BodyKind::Sender => "a sender",
+                BodyKind::SenderChange => "a change to a sender",
             };
             format!("The JSON does not describe {what}: {detail}")
         }
@@ -100,6 +102,8 @@ pub fn es(rule: &RequestRule) -> String {
                 BodyKind::FailureReport => "un informe de fallo",
                 BodyKind::Campaign => "una campaña",
                 BodyKind::BulkSend => "un envío masivo",
+                BodyKind::Sender => "un emisor",
+                BodyKind::SenderChange => "un cambio de un emisor",
             };
             format!("El JSON no describe {what}: {detail}")
         }

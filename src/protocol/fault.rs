@@ -32,6 +32,9 @@ pub enum SendFault {
         error_code: i64,
         said: String,
     },
+    /// A job's sender that cannot send: turned off or deleted since, or its secrets do not open
+    /// with this server's `secret_key`.
+    SenderUnusable { name: String },
 }
 
 /// The messaging gateways jobpulse speaks to with their own APIs.
@@ -182,6 +185,9 @@ impl SendFault {
                 (Some(words), false) => format!("{words} ({}: “{said}”)", gateway.name()),
                 (None, false) => format!("{} refused it: “{said}”", gateway.name()),
             },
+            SendFault::SenderUnusable { name } => format!(
+                "the sender \"{name}\" cannot send: it was turned off or deleted, or its secrets do not open with this server's secret_key"
+            ),
         }
     }
 }

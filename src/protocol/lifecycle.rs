@@ -317,6 +317,7 @@ mod tests {
             stages: vec![],
             stage_message: None,
             stage_note: None,
+            senders: vec![],
         }
     }
 

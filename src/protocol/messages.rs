@@ -77,6 +77,9 @@ pub struct ItemEvent {
     pub seq: u64,
     pub at: DateTime<Utc>,
     pub device_id: u32,
+    /// Added: the sender of `device_id`, when the job spreads over the tenant's senders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender_id: Option<Uuid>,
     pub phone: String,
     pub status: ItemStatus,
     pub attempts: u32,
@@ -94,6 +97,9 @@ pub struct ErrorEvent {
     pub at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_id: Option<u32>,
+    /// Added: the sender of `device_id`, when the job spreads over the tenant's senders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender_id: Option<Uuid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -116,6 +122,7 @@ impl ErrorEvent {
             seq: None,
             at: None,
             device_id: None,
+            sender_id: None,
             phone: None,
             status: None,
             attempts: None,

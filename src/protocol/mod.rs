@@ -15,6 +15,7 @@ pub mod lifecycle;
 mod messages;
 pub mod problem;
 mod rest;
+pub mod senders;
 
 pub use lifecycle::{Command, Refusal};
 pub use messages::*;
@@ -269,6 +270,9 @@ pub struct JobView {
     /// `stage_message` as a code with parameters, when the server wrote it (not a worker).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stage_note: Option<fault::StageNote>,
+    /// Added: the senders a bulk send spreads over, in device order (device k is the k-th).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub senders: Vec<Uuid>,
 }
 
 impl JobView {
@@ -362,6 +366,7 @@ mod tests {
             seq: 7,
             at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
             device_id: 1,
+            sender_id: None,
             phone: "+34600000001".into(),
             status: ItemStatus::Sent,
             attempts: 1,

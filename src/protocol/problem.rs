@@ -14,6 +14,7 @@ pub enum Thing {
     Campaign,
     User,
     Token,
+    Sender,
     /// An API route that does not exist.
     Endpoint,
 }
@@ -76,6 +77,14 @@ pub enum BulkRule {
     },
     NoValidPhones {
         total: u64,
+    },
+    /// `senders` names an id that is not one of the tenant's senders.
+    UnknownSender {
+        id: String,
+    },
+    /// `senders` names a sender that is turned off.
+    SenderOff {
+        name: String,
     },
 }
 
@@ -329,6 +338,8 @@ pub enum BodyKind {
     ProgressReport,
     ItemBatch,
     FailureReport,
+    Sender,
+    SenderChange,
     Campaign,
     BulkSend,
 }
@@ -423,6 +434,55 @@ pub enum RequestRule {
     },
 }
 
+/// Why a sender cannot be created or changed as asked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "sender_rule", rename_all = "snake_case")]
+pub enum SenderRule {
+    NameEmpty,
+    NameTooLong {
+        max: u32,
+    },
+    NameTaken {
+        name: String,
+    },
+    UnknownProvider {
+        got: String,
+    },
+    RateOutOfRange {
+        got: u64,
+        max: u32,
+    },
+    /// The rate typed in the form is not a whole number.
+    RateNotANumber {
+        got: String,
+    },
+    /// `config` is not a JSON object.
+    ConfigNotObject,
+    /// A setting this provider does not take.
+    UnknownField {
+        field: String,
+    },
+    MissingField {
+        field: String,
+    },
+    /// A setting that is not text.
+    NotText {
+        field: String,
+    },
+    /// A setting that should be an http(s) address.
+    NotUrl {
+        field: String,
+        value: String,
+    },
+    /// An address on the server's own network, which senders may not reach.
+    PrivateAddress {
+        field: String,
+        value: String,
+    },
+    /// Twilio needs exactly one of `from` and `messaging_service_sid`.
+    TwilioFrom,
+}
+
 /// An error answer: a code and its parameters.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "code", rename_all = "snake_case")]
@@ -465,6 +525,11 @@ pub enum Problem {
         #[serde(flatten)]
         rule: AccountRule,
     },
+    /// A sender that cannot be created or changed as asked.
+    InvalidSender {
+        #[serde(flatten)]
+        rule: SenderRule,
+    },
     /// A request the state of things does not allow; `detail` says why.
     Conflict {
         detail: String,
@@ -506,6 +571,7 @@ impl Problem {
             Problem::InvalidBulkSend { .. } => "invalid_bulk_send",
             Problem::InvalidAccount { .. } => "invalid_account",
             Problem::InvalidCampaign { .. } => "invalid_campaign",
+            Problem::InvalidSender { .. } => "invalid_sender",
             Problem::Conflict { .. } => "conflict",
             Problem::TooManyRequests { .. } => "too_many_requests",
             Problem::TooManyLogins { .. } => "too_many_logins",

@@ -17,6 +17,9 @@ pub struct SendBulkRequest {
     pub idempotency_key: Option<String>,
     #[serde(default)]
     pub skip_invalid: bool,
+    /// Added: the senders to spread over; none named: the tenant's active senders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub senders: Option<Vec<Uuid>>,
 }
 
 /// The number of sender devices when a request names none.
@@ -70,6 +73,9 @@ pub struct ItemView {
     /// Added: the provider's id of the message (a WhatsApp Cloud API `wamid`), once accepted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_message_id: Option<String>,
+    /// Added: the sender that sent it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender_id: Option<Uuid>,
     pub updated_at: DateTime<Utc>,
 }
 

@@ -10,6 +10,7 @@ pub mod services;
 pub mod settings;
 pub mod startup;
 pub mod store;
+pub mod vault;
 
 use std::sync::Arc;
 
@@ -36,12 +37,22 @@ pub struct AppState {
     pub limits: Arc<http::limits::Limits>,
     /// This process's name among the instances sharing the database (its engine's lease owner).
     pub instance_id: String,
+    /// Seals and opens senders' secrets.
+    pub vault: Arc<vault::Vault>,
 }
 
 impl AppState {
     /// The region assumed for numbers written without a country code.
     pub fn default_region(&self) -> Option<phonenumber::country::Id> {
         self.settings.default_region.parse().ok()
+    }
+
+    /// Where providers reach this server: `public_url`, or the address it listens on.
+    pub fn public_url(&self) -> String {
+        match self.settings.public_url.trim().trim_end_matches('/') {
+            "" => format!("http://{}", self.leptos_options.site_addr),
+            url => url.to_owned(),
+        }
     }
 }
 

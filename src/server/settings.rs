@@ -35,6 +35,23 @@ pub struct Settings {
     pub limits: crate::server::http::limits::LimitSettings,
     pub http: HttpSettings,
     pub postgres: crate::server::store::PostgresSettings,
+    /// 64 hex characters sealing senders' secrets; empty: kept in `{data_dir}/secret.key`,
+    /// generated on first start. Every instance sharing a database needs the same one.
+    pub secret_key: String,
+    /// Where the server keeps files of its own; empty: the SQLite database's folder, or `data`.
+    pub data_dir: String,
+    /// The address providers reach this server at (`https://jobs.example.com`), for webhook
+    /// URLs; empty: the address it listens on.
+    pub public_url: String,
+    pub senders: SenderSettings,
+}
+
+/// Per-tenant senders.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SenderSettings {
+    /// Lets a sender's address be on the server's own network (tests and private gateways).
+    pub allow_private_addresses: bool,
 }
 
 /// A proxy whose forwarding headers are believed: one address, or a network in CIDR notation.
@@ -223,6 +240,10 @@ impl Default for Settings {
             limits: Default::default(),
             http: Default::default(),
             postgres: Default::default(),
+            secret_key: String::new(),
+            data_dir: String::new(),
+            public_url: String::new(),
+            senders: SenderSettings::default(),
         }
     }
 }
@@ -351,6 +372,13 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("JOBPULSE_DATABASE_URL", "database_url"),
     ("JOBPULSE_SITE_ROOT", "site_root"),
     ("JOBPULSE_ALLOWED_ORIGINS", "allowed_origins"),
+    ("JOBPULSE_SECRET_KEY", "secret_key"),
+    ("JOBPULSE_DATA_DIR", "data_dir"),
+    ("JOBPULSE_PUBLIC_URL", "public_url"),
+    (
+        "JOBPULSE_SENDERS_ALLOW_PRIVATE_ADDRESSES",
+        "senders.allow_private_addresses",
+    ),
     ("JOBPULSE_TRUSTED_PROXIES", "trusted_proxies"),
     ("JOBPULSE_DEFAULT_REGION", "default_region"),
     ("JOBPULSE_PROVIDER", "provider.kind"),
@@ -558,6 +586,20 @@ impl Settings {
     pub fn provider_timeout(&self) -> Duration {
         Duration::from_millis(self.provider.timeout_ms)
     }
+
+    /// Where the server keeps its own files (the generated `secret.key`).
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        if !self.data_dir.trim().is_empty() {
+            return self.data_dir.trim().into();
+        }
+        self.database_url
+            .strip_prefix("sqlite://")
+            .map(|path| path.split('?').next().unwrap_or(path))
+            .and_then(|path| Path::new(path).parent())
+            .filter(|dir| !dir.as_os_str().is_empty())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| "data".into())
+    }
 }
 
 #[cfg(test)]
@@ -650,7 +692,8 @@ mod tests {
             "JOBPULSE_SCRAPE_USER_AGENT" => "acmebot/2.0",
             // Flags: every default is the other value.
             "JOBPULSE_PROVIDER_DEDUPLICATES" | "JOBPULSE_ENGINE" | "JOBPULSE_DEMO" => "false",
-            "JOBPULSE_SCRAPE_ALLOW_PRIVATE_ADDRESSES" => "true",
+            "JOBPULSE_SCRAPE_ALLOW_PRIVATE_ADDRESSES"
+            | "JOBPULSE_SENDERS_ALLOW_PRIVATE_ADDRESSES" => "true",
             // Numbers: no documented default is 3.
             _ => "3",
         }

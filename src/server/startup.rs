@@ -37,6 +37,8 @@ use crate::server::store::{self, StoreError};
 pub enum StartupError {
     #[error("cannot open the database: {0}")]
     Store(#[from] StoreError),
+    #[error("cannot use the secret key: {0}")]
+    Vault(#[from] crate::server::vault::VaultError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
@@ -69,6 +71,10 @@ pub struct Application {
 impl Application {
     /// Opens the store (migrating it), creates the demo tenant if asked, and binds the listener.
     pub async fn build(settings: Settings) -> Result<Application, StartupError> {
+        let vault = Arc::new(crate::server::vault::Vault::load_or_create(
+            &settings.secret_key,
+            &settings.data_dir(),
+        )?);
         let store = store::connect_with(&settings.database_url, &settings.postgres).await?;
         store.migrate().await?;
         let demo = auth::ensure_demo(store.as_ref(), &settings).await?;
@@ -91,6 +97,10 @@ impl Application {
                 provider.clone(),
                 sources,
                 settings.engine.clone(),
+                crate::server::engine::SenderKit {
+                    vault: vault.clone(),
+                    settings: Arc::new(settings.clone()),
+                },
                 instance_id.clone(),
             )
         });
@@ -112,6 +122,7 @@ impl Application {
             provider_is_sandbox: provider.is_sandbox(),
             limits,
             instance_id,
+            vault,
         };
         let router = router(state.clone());
         Ok(Application {

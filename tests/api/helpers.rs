@@ -77,6 +77,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         ..Settings::default()
     };
     settings.demo.enabled = false;
+    // The generated secret key goes beside the test's files (shared by its other instances).
+    settings.data_dir = dir.path().display().to_string();
     settings.provider.kind = ProviderKind::Http;
     settings.provider.url = provider.url();
     settings.provider.token = "provider-secret".into();

@@ -27,6 +27,7 @@ mod helpers;
 mod live;
 mod pages;
 mod security;
+mod senders;
 mod sources;
 mod tenancy;
 mod twilio;

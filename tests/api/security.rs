@@ -96,6 +96,7 @@ async fn a_tenant_learns_nothing_about_another_tenants_jobs() {
                 recipients: vec!["+34699999999".into()],
                 skipped: 0,
                 idempotency_key: None,
+                senders: vec![],
             })
             .await
             .unwrap();

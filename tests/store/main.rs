@@ -61,6 +61,7 @@ async fn new_job(store: &dyn Store, tenant: TenantId, n: usize, key: Option<&str
             recipients: numbers(n),
             skipped: 0,
             idempotency_key: key.map(str::to_owned),
+            senders: vec![],
         })
         .await
         .unwrap()
@@ -94,6 +95,7 @@ fn outcome(idx: u64, status: ItemStatus) -> ItemOutcome {
             vec!["refused".to_owned()]
         },
         provider_message_id: None,
+        sender_id: None,
     }
 }
 

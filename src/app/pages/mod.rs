@@ -9,6 +9,7 @@ mod job;
 mod login;
 mod not_found;
 mod results;
+mod senders;
 mod settings;
 
 pub use bulk_new::BulkNewPage;
@@ -20,6 +21,7 @@ pub use job::JobPage;
 pub use login::LoginPage;
 pub use not_found::NotFound;
 pub use results::ResultsPage;
+pub use senders::SendersPage;
 pub use settings::SettingsPage;
 
 use leptos::prelude::*;

@@ -3,6 +3,7 @@
 //! batch of events only after it is committed.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,13 +14,15 @@ use tokio::time::Instant;
 use super::handoff::Handoff;
 use super::lease::{Stop, raise};
 use super::recorder::{self, Report, store_backoff};
-use super::{Engine, RetryPolicy};
+use super::{Engine, Pace, RetryPolicy};
 use crate::protocol::failure::JobFault;
 use crate::protocol::fault::SendFault;
 use crate::protocol::lifecycle::Note;
+use crate::protocol::senders::SenderHealth;
 use crate::protocol::{ItemStatus, JobId, JobStatus};
-use crate::server::adapters::providers::{OutgoingMessage, SendError};
+use crate::server::adapters::providers::{MessagingProvider, OutgoingMessage, SendError};
 use crate::server::live::hub::EventBatch;
+use crate::server::services::senders::provider_for;
 use crate::server::store::{ClaimedJob, ItemOutcome, ItemToSend, JobEnd, StoreError};
 
 /// Items claimed per dispatcher round trip; with the next batch claimed at half, it bounds how
@@ -56,13 +59,148 @@ fn running(stop: &watch::Receiver<Stop>) -> bool {
     *stop.borrow() == Stop::Run
 }
 
+/// Transient failures in a row after which a sender is `degraded`.
+const DEGRADED_AFTER: u32 = 3;
+/// Transient failures in a row after which a sender is `down` (at most the attempts an item
+/// gets, so a dead sender's first item goes on to another sender instead of failing): its items
+/// go to the job's other senders, and it only tries one now and then until one goes through.
+const DOWN_AFTER: u32 = 5;
+
+/// Times one item is handed on from a down sender to the others before a down sender tries it
+/// like any other (and may give up on it): a bound, so an item no sender can send still ends.
+/// A down sender takes one item now and then, so an item meets it this often only by bad luck.
+const MAX_HAND_ON: u32 = 16;
+
+/// One device's way out: the provider it sends through and, for a tenant's sender, which one.
+struct Lane {
+    device_id: u32,
+    /// Transient failures in a row that make its sender `down`.
+    down_after: u32,
+    provider: Arc<dyn MessagingProvider>,
+    sender: Option<LaneSender>,
+}
+
+/// A tenant's sender as one job's device uses it.
+struct LaneSender {
+    id: uuid::Uuid,
+    pace: Arc<Pace>,
+    health: Mutex<LaneHealth>,
+}
+
+#[derive(Default)]
+struct LaneHealth {
+    streak: u32,
+    state: Option<SenderHealth>,
+}
+
+impl Lane {
+    fn is_down(&self) -> bool {
+        self.sender.as_ref().is_some_and(|sender| {
+            sender.health.lock().expect("health lock").state == Some(SenderHealth::Down)
+        })
+    }
+
+    /// Counts a result: the health it moves the sender to, if it moves.
+    fn observe(&self, fault: Option<&SendFault>) -> Option<SenderHealth> {
+        let sender = self.sender.as_ref()?;
+        let mut health = sender.health.lock().expect("health lock");
+        let next = match fault {
+            None => {
+                health.streak = 0;
+                SenderHealth::Ok
+            }
+            Some(_) => {
+                health.streak += 1;
+                match health.streak {
+                    n if n >= self.down_after => SenderHealth::Down,
+                    n if n >= DEGRADED_AFTER => SenderHealth::Degraded,
+                    _ => return None,
+                }
+            }
+        };
+        (health.state != Some(next)).then(|| {
+            health.state = Some(next);
+            next
+        })
+    }
+}
+
+/// The job's devices: one per sender it spreads over (device k is its k-th sender), or
+/// `devices_limit` of the server-wide provider. `Err` when none of its senders can send.
+async fn lanes(engine: &Arc<Engine>, claimed: &ClaimedJob) -> Result<Vec<Lane>, SendFault> {
+    let job = &claimed.job;
+    if job.senders.is_empty() {
+        return Ok((1..=job.devices_limit.clamp(1, 50))
+            .map(|device_id| Lane {
+                device_id,
+                down_after: DOWN_AFTER,
+                provider: engine.provider.clone(),
+                sender: None,
+            })
+            .collect());
+    }
+    let records = engine
+        .store
+        .senders_by_id(&job.senders)
+        .await
+        .map_err(|error| {
+            tracing::warn!(%error, "could not read the job's senders");
+            SendFault::ProviderRequestFailed
+        })?;
+    let kit = &engine.senders;
+    let mut lanes = Vec::new();
+    let mut unusable = None;
+    for (place, record) in records.iter().enumerate() {
+        // Deleted senders lose their secrets; turned-off ones get no more work.
+        let gone = record.sealed_secrets.is_none() && !record.secret_names.is_empty();
+        let provider = match provider_for(record, &kit.vault, &kit.settings) {
+            Ok(provider) if record.active && !gone => provider,
+            Ok(_) => {
+                unusable.get_or_insert_with(|| record.name.clone());
+                continue;
+            }
+            Err(error) => {
+                tracing::error!(sender = %record.id, %error, "a sender's secrets do not open");
+                unusable.get_or_insert_with(|| record.name.clone());
+                continue;
+            }
+        };
+        lanes.push(Lane {
+            device_id: place as u32 + 1,
+            down_after: DOWN_AFTER.min(engine.settings.max_attempts.max(1)),
+            provider,
+            sender: Some(LaneSender {
+                id: record.id,
+                pace: engine.pace(record.id, record.rate_per_minute),
+                health: Mutex::new(LaneHealth::default()),
+            }),
+        });
+    }
+    if lanes.is_empty() {
+        return Err(SendFault::SenderUnusable {
+            name: unusable.unwrap_or_default(),
+        });
+    }
+    Ok(lanes)
+}
+
 #[tracing::instrument(skip_all, fields(job_id = %claimed.job.id))]
 pub(super) async fn run(engine: Arc<Engine>, claimed: ClaimedJob) {
     let job_id = claimed.job.id;
     let tenant_id = claimed.tenant_id;
     let owner = engine.instance_id.clone();
     let message: Arc<str> = claimed.job.message.clone().unwrap_or_default().into();
-    let devices = claimed.job.devices_limit.clamp(1, 50);
+    let lanes = match lanes(&engine, &claimed).await {
+        Ok(lanes) => lanes,
+        Err(last) => {
+            // Its items stay pending: the job can be resumed once a sender can send again.
+            let end = JobEnd::failed(JobFault::ProviderDown { after_ms: 0, last });
+            finish(&engine, job_id, tenant_id, &owner, end).await;
+            return;
+        }
+    };
+    let devices = lanes.len() as u32;
+    let deduplicates = lanes.iter().all(|lane| lane.provider.deduplicates());
     let (stop_tx, stop_rx) = watch::channel(Stop::from(claimed.control));
     let health = Arc::new(Mutex::new(ProviderHealth {
         last_answer: Instant::now(),
@@ -76,6 +214,11 @@ pub(super) async fn run(engine: Arc<Engine>, claimed: ClaimedJob) {
         health.clone(),
     ));
     let (item_tx, item_rx) = async_channel::bounded::<ItemToSend>(devices as usize * 2);
+    let outstanding = Arc::new(Outstanding {
+        items: item_tx.clone(),
+        live: AtomicUsize::new(0),
+        dispatched: AtomicBool::new(false),
+    });
     let (report_tx, report_rx) =
         mpsc::channel::<Report>(engine.settings.commit_max_rows.max(1) * 2);
     let recorder = tokio::spawn(recorder::record(
@@ -97,18 +240,24 @@ pub(super) async fn run(engine: Arc<Engine>, claimed: ClaimedJob) {
         health: health.clone(),
     });
     // Without de-duplication, an item is marked before its request leaves (see handoff.rs).
-    let (handoff, handoff_writer) = if engine.provider.deduplicates() {
+    let (handoff, handoff_writer) = if deduplicates {
         (None, None)
     } else {
         let (handoff, writer) = Handoff::spawn(engine.clone(), job_id, stop_tx.clone());
         (Some(Arc::new(handoff)), Some(writer))
     };
     let mut device_tasks = JoinSet::new();
-    for device_id in 1..=devices {
+    let several = lanes.len() > 1;
+    for lane in lanes {
         device_tasks.spawn(device(
             sender.clone(),
-            device_id,
-            item_rx.clone(),
+            Arc::new(lane),
+            Queue {
+                items: item_rx.clone(),
+                // A device whose sender is down hands its item to the others through this.
+                requeue: several.then(|| item_tx.clone()),
+                outstanding: outstanding.clone(),
+            },
             report_tx.clone(),
             stop_rx.clone(),
             handoff.clone(),
@@ -116,9 +265,15 @@ pub(super) async fn run(engine: Arc<Engine>, claimed: ClaimedJob) {
     }
     drop((item_rx, handoff));
 
-    dispatch(&engine, job_id, &item_tx, &report_tx, &stop_tx).await;
-    // Devices drain what is queued (releasing it if the job is stopping), then exit.
-    item_tx.close();
+    dispatch(&engine, job_id, &outstanding, &report_tx, &stop_tx).await;
+    // Devices drain what is queued (releasing it if the job is stopping), then exit; while the
+    // job runs, only once every item has an outcome (a down sender may still hand one on).
+    if running(&stop_rx) {
+        outstanding.dispatched();
+    } else {
+        item_tx.close();
+    }
+    drop(item_tx);
     while device_tasks.join_next().await.is_some() {}
     if let Some(writer) = handoff_writer {
         let _ = writer.await;
@@ -146,7 +301,17 @@ pub(super) async fn run(engine: Arc<Engine>, claimed: ClaimedJob) {
             return;
         }
     };
-    match engine.store.finish_job(job_id, &owner, end).await {
+    finish(&engine, job_id, tenant_id, &owner, end).await;
+}
+
+async fn finish(
+    engine: &Engine,
+    job_id: JobId,
+    tenant_id: crate::server::store::TenantId,
+    owner: &str,
+    end: JobEnd,
+) {
+    match engine.store.finish_job(job_id, owner, end).await {
         Ok(event) => engine.hub.publish(EventBatch {
             job_id,
             tenant_id,
@@ -163,7 +328,7 @@ pub(super) async fn run(engine: Arc<Engine>, claimed: ClaimedJob) {
 async fn dispatch(
     engine: &Engine,
     job_id: JobId,
-    items: &async_channel::Sender<ItemToSend>,
+    outstanding: &Outstanding,
     reports: &mpsc::Sender<Report>,
     stop_tx: &watch::Sender<Stop>,
 ) {
@@ -205,8 +370,8 @@ async fn dispatch(
             continue;
         };
         tokio::select! {
-            queued = items.send(item) => {
-                if queued.is_err() {
+            queued = outstanding.hand_out(item) => {
+                if !queued {
                     break;
                 }
                 queue.pop_front();
@@ -239,29 +404,115 @@ async fn heartbeat(
     .await
 }
 
-/// One sender device: takes queued items one at a time and sends each through the provider.
+/// The items handed to devices that have no outcome yet; the devices' queue closes when the
+/// dispatcher is done and none is left.
+struct Outstanding {
+    items: async_channel::Sender<ItemToSend>,
+    live: AtomicUsize,
+    dispatched: AtomicBool,
+}
+
+impl Outstanding {
+    /// Queues an item for the devices; `false` once the queue is closed.
+    async fn hand_out(&self, item: ItemToSend) -> bool {
+        self.live.fetch_add(1, Ordering::SeqCst);
+        let queued = self.items.send(item).await.is_ok();
+        if !queued {
+            self.done_with_one();
+        }
+        queued
+    }
+
+    /// The dispatcher has handed out every item.
+    fn dispatched(&self) {
+        self.dispatched.store(true, Ordering::SeqCst);
+        if self.live.load(Ordering::SeqCst) == 0 {
+            self.items.close();
+        }
+    }
+
+    /// One item got its outcome (or went back to pending).
+    fn done_with_one(&self) {
+        let left = self.live.fetch_sub(1, Ordering::SeqCst) - 1;
+        if left == 0 && self.dispatched.load(Ordering::SeqCst) {
+            self.items.close();
+        }
+    }
+}
+
+/// Where a device takes items from, and gives back those its sender could not send.
+struct Queue {
+    items: async_channel::Receiver<ItemToSend>,
+    /// With several devices: where to hand items on.
+    requeue: Option<async_channel::Sender<ItemToSend>>,
+    outstanding: Arc<Outstanding>,
+}
+
+/// What became of one item on one device.
+enum Sent {
+    Outcome(ItemOutcome),
+    /// The job stopped first: back to pending.
+    Released,
+    /// The device's sender is down: another device sends it.
+    Requeue(ItemToSend),
+}
+
+/// One sender device: takes queued items one at a time and sends each through its lane.
 async fn device(
     sender: Arc<Sender>,
-    device_id: u32,
-    items: async_channel::Receiver<ItemToSend>,
+    lane: Arc<Lane>,
+    queue: Queue,
     reports: mpsc::Sender<Report>,
     mut stop: watch::Receiver<Stop>,
     handoff: Option<Arc<Handoff>>,
 ) {
-    while let Ok(item) = items.recv().await {
+    while let Ok(item) = queue.items.recv().await {
         let handed = match &handoff {
             Some(handoff) => running(&stop) && handoff.mark(item.idx).await,
             None => true,
         };
-        let report = if handed && running(&stop) {
-            match sender.send(device_id, &item, &mut stop).await {
-                Some(outcome) => Report::Outcome(outcome),
-                None => Report::Released(item.idx),
-            }
+        let idx = item.idx;
+        let mut sent = if handed && running(&stop) {
+            let may_hand_on = queue.requeue.is_some() && item.handed_on < MAX_HAND_ON;
+            sender.send(&lane, item, may_hand_on, &mut stop).await
         } else {
-            Report::Released(item.idx)
+            Sent::Released
         };
-        if reports.send(report).await.is_err() {
+        let report = loop {
+            let item = match sent {
+                Sent::Outcome(outcome) => break Some(Report::Outcome(outcome)),
+                Sent::Released => break Some(Report::Released(idx)),
+                Sent::Requeue(item) => item,
+            };
+            let Some(requeue) = &queue.requeue else {
+                break Some(Report::Released(idx));
+            };
+            let handed_over = tokio::select! {
+                result = requeue.send(item) => result,
+                _ = stop.changed() => break Some(Report::Released(idx)),
+            };
+            match handed_over {
+                Ok(()) => {
+                    // A down sender only tries again after a while (its next item: a probe).
+                    tokio::select! {
+                        _ = tokio::time::sleep(sender.policy.max_delay) => {}
+                        _ = stop.changed() => {}
+                    }
+                    break None;
+                }
+                // Every item has been handed out: nobody else will take it, so this device
+                // keeps trying it (and gives up as any single sender would).
+                Err(closed) => {
+                    sent = sender
+                        .send(&lane, closed.into_inner(), false, &mut stop)
+                        .await;
+                }
+            }
+        };
+        let Some(report) = report else { continue };
+        let delivered = reports.send(report).await.is_ok();
+        queue.outstanding.done_with_one();
+        if !delivered {
             // The recorder is gone (lease lost): nothing more can be recorded.
             return;
         }
@@ -278,26 +529,46 @@ struct Sender {
 }
 
 impl Sender {
-    /// Sends one item, retrying transient errors; `None` if the job stopped before it got an outcome.
+    /// Records a sender's new health, off the send path.
+    fn report_health(&self, lane: &Lane, health: SenderHealth, fault: Option<&SendFault>) {
+        let Some(sender) = &lane.sender else { return };
+        let (engine, id, fault) = (self.engine.clone(), sender.id, fault.cloned());
+        tracing::info!(sender = %id, health = health.as_str(), "sender health changed");
+        tokio::spawn(async move {
+            if let Err(error) = engine
+                .store
+                .set_sender_health(id, health, fault.as_ref())
+                .await
+            {
+                tracing::warn!(%error, "could not record a sender's health");
+            }
+        });
+    }
+
+    /// Sends one item through `lane`, retrying transient errors.
     async fn send(
         &self,
-        device_id: u32,
-        item: &ItemToSend,
+        lane: &Lane,
+        mut item: ItemToSend,
+        may_requeue: bool,
         stop: &mut watch::Receiver<Stop>,
-    ) -> Option<ItemOutcome> {
+    ) -> Sent {
+        let device_id = lane.device_id;
+        let sender_id = lane.sender.as_ref().map(|sender| sender.id);
         let Sender {
-            engine,
             job_id,
             message,
             policy,
             health,
+            ..
         } = self;
+        let (recipient, key) = (item.recipient.clone(), item.idempotency_key.clone());
         let outgoing = OutgoingMessage {
             job_id: *job_id,
             device_id,
-            to: &item.recipient,
+            to: &recipient,
             message,
-            idempotency_key: &item.idempotency_key,
+            idempotency_key: &key,
         };
         // Attempts count per run: a retried or rescued item gets a fresh allowance, and the item
         // keeps the total.
@@ -314,20 +585,38 @@ impl Sender {
                 fault,
                 attempt_errors,
                 provider_message_id: id,
+                sender_id,
             };
         loop {
+            if let Some(sender) = &lane.sender {
+                // The sender's pace, shared with every job of this process sending through it.
+                tokio::select! {
+                    _ = sender.pace.until_ready() => {}
+                    _ = stop.changed() => {}
+                }
+                if !running(stop) {
+                    return Sent::Released;
+                }
+            }
             attempts += 1;
-            let result = engine.provider.send(&outgoing).await;
+            let result = lane.provider.send(&outgoing).await;
             match &result {
                 Err(SendError::Transient { fault, .. }) => {
                     health.lock().expect("health lock").failed(fault)
                 }
                 _ => health.lock().expect("health lock").answered(),
             }
+            let transient = match &result {
+                Err(SendError::Transient { fault, .. }) => Some(fault),
+                _ => None,
+            };
+            if let Some(moved) = lane.observe(transient) {
+                self.report_health(lane, moved, transient);
+            }
             match result {
                 Ok(receipt) => {
                     let id = receipt.provider_message_id;
-                    return Some(outcome(
+                    return Sent::Outcome(outcome(
                         ItemStatus::Sent,
                         attempts,
                         None,
@@ -337,7 +626,7 @@ impl Sender {
                 }
                 Err(SendError::Permanent { fault }) => {
                     attempt_errors.push(fault.english());
-                    return Some(outcome(
+                    return Sent::Outcome(outcome(
                         ItemStatus::Failed,
                         attempts,
                         Some(fault),
@@ -347,12 +636,17 @@ impl Sender {
                 }
                 Err(SendError::Transient { fault, retry_after }) => {
                     attempt_errors.push(fault.english());
+                    if may_requeue && lane.is_down() {
+                        item.attempts += attempts;
+                        item.handed_on += 1;
+                        return Sent::Requeue(item);
+                    }
                     if !policy.may_retry(attempts) {
                         let fault = SendFault::GaveUp {
                             attempts,
                             last: Box::new(fault),
                         };
-                        return Some(outcome(
+                        return Sent::Outcome(outcome(
                             ItemStatus::Failed,
                             attempts,
                             Some(fault),
@@ -368,7 +662,7 @@ impl Sender {
                     }
                     if !running(stop) {
                         // Not sent (as far as anyone knows): back to pending with the same key.
-                        return None;
+                        return Sent::Released;
                     }
                 }
             }

@@ -26,6 +26,18 @@ use crate::server::store::{ClaimedJob, InFlightPolicy, Store};
 
 pub use crate::protocol::backoff::RetryPolicy;
 
+/// What the engine needs to send through a tenant's senders: the key to their secrets and the
+/// provider settings (timeouts, the sandbox's latency).
+#[derive(Clone)]
+pub struct SenderKit {
+    pub vault: Arc<crate::server::vault::Vault>,
+    pub settings: Arc<crate::server::settings::Settings>,
+}
+
+/// One sender's pace: at most its `rate_per_minute`, evenly spaced, shared by every job of this
+/// process that sends through it.
+type Pace = governor::DefaultDirectRateLimiter;
+
 /// Claims and runs jobs in this process.
 pub struct Engine {
     store: Arc<dyn Store>,
@@ -34,6 +46,9 @@ pub struct Engine {
     /// What scraping jobs read their sources with.
     sources: SourceContext,
     settings: EngineSettings,
+    senders: SenderKit,
+    /// Each sender's pace, by id and rate (a new rate makes a new pace).
+    paces: std::sync::Mutex<std::collections::HashMap<(Uuid, u32), Arc<Pace>>>,
     /// This process's lease owner name: unique per start, so a restarted process never
     /// mistakes its predecessor's lease for its own.
     instance_id: String,
@@ -49,6 +64,7 @@ impl Engine {
         provider: Arc<dyn MessagingProvider>,
         sources: SourceContext,
         settings: EngineSettings,
+        senders: SenderKit,
         instance_id: String,
     ) -> Arc<Engine> {
         Arc::new(Engine {
@@ -57,6 +73,8 @@ impl Engine {
             provider,
             sources,
             settings,
+            senders,
+            paces: Default::default(),
             instance_id,
             wake: Notify::new(),
             shutdown: Notify::new(),
@@ -82,12 +100,25 @@ impl Engine {
         Duration::from_millis(self.settings.lease_ms)
     }
 
+    /// Items a dead runner left in flight: only those it marked as handed to a provider that
+    /// cannot de-duplicate become unknown (runs through a de-duplicating one never mark them),
+    /// so this is right whichever provider or senders each job used.
     fn in_flight_policy(&self) -> InFlightPolicy {
-        if self.provider.deduplicates() {
-            InFlightPolicy::Retry
-        } else {
-            InFlightPolicy::MarkUnknown
-        }
+        InFlightPolicy::MarkUnknown
+    }
+
+    /// The pace of sender `id` at `rate_per_minute`.
+    fn pace(&self, id: Uuid, rate_per_minute: u32) -> Arc<Pace> {
+        let mut paces = self.paces.lock().expect("pace lock");
+        paces
+            .entry((id, rate_per_minute))
+            .or_insert_with(|| {
+                let period = std::time::Duration::from_secs(60) / rate_per_minute.max(1);
+                let quota = governor::Quota::with_period(period)
+                    .expect("a rate of at most 60,000 a minute has a period");
+                Arc::new(governor::RateLimiter::direct(quota))
+            })
+            .clone()
     }
 
     /// Starts the claim loop.

@@ -47,6 +47,15 @@ impl Principal {
         }
     }
 
+    /// Refuses sessions of users who are not admins; API tokens act for the whole tenant (the
+    /// contract lets scripts manage senders).
+    pub fn require_admin_or_token(&self) -> Result<(), AppError> {
+        match &self.session {
+            Some(_) => self.require_admin(),
+            None => Ok(()),
+        }
+    }
+
     /// Refuses callers that may not manage users and tokens.
     pub fn require_admin(&self) -> Result<(), AppError> {
         if self.role().can_administer() {

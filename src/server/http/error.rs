@@ -42,6 +42,8 @@ pub enum AppError {
     Account(AccountRule),
     /// A campaign (or an outside worker's job) that breaks one of its rules (a 422).
     Campaign(CampaignRule),
+    /// A sender that cannot be created or changed as asked (a 422; a taken name is a 409).
+    Sender(crate::protocol::problem::SenderRule),
     Forbidden(Denial),
     TooManyRequests(crate::server::http::limits::Limited),
     TooManyLogins(crate::server::http::limits::Limited),
@@ -87,6 +89,7 @@ impl AppError {
             AppError::Refused(refusal) => Problem::Refused { refusal: *refusal },
             AppError::Account(rule) => Problem::InvalidAccount { rule: rule.clone() },
             AppError::Campaign(rule) => Problem::InvalidCampaign { rule: rule.clone() },
+            AppError::Sender(rule) => Problem::InvalidSender { rule: rule.clone() },
             AppError::Store(StoreError::StillSearching { paused }) => Problem::InvalidCampaign {
                 rule: CampaignRule::StillSearching { paused: *paused },
             },
@@ -136,7 +139,12 @@ impl AppError {
             | AppError::Account(AccountRule::RemoveYourself) => StatusCode::CONFLICT,
             AppError::Campaign(CampaignRule::StillSearching { .. })
             | AppError::Store(StoreError::StillSearching { .. }) => StatusCode::CONFLICT,
-            AppError::Account(_) | AppError::Campaign(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Sender(crate::protocol::problem::SenderRule::NameTaken { .. }) => {
+                StatusCode::CONFLICT
+            }
+            AppError::Account(_) | AppError::Campaign(_) | AppError::Sender(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::TooManyRequests(_) | AppError::TooManyLogins(_) => {
                 StatusCode::TOO_MANY_REQUESTS
@@ -158,6 +166,17 @@ impl From<CreateError> for AppError {
                 AppError::InvalidPhones { rule, invalid }
             }
             CreateError::Store(e) => AppError::Store(e),
+        }
+    }
+}
+
+impl From<crate::server::services::senders::SenderError> for AppError {
+    fn from(error: crate::server::services::senders::SenderError) -> Self {
+        use crate::server::services::senders::SenderError;
+        match error {
+            SenderError::Invalid(rule) => AppError::Sender(rule),
+            SenderError::NotFound => AppError::NotFound(Thing::Sender),
+            SenderError::Store(e) => AppError::Store(e),
         }
     }
 }

@@ -78,6 +78,40 @@ pub fn devices_out_of_range(got: &str) -> BulkRule {
     }
 }
 
+/// The senders a bulk send spreads over: those it names (each the tenant's and turned on), or
+/// the tenant's active ones; at most `devices_limit`. None: the server-wide provider.
+async fn choose_senders(
+    state: &AppState,
+    tenant: TenantId,
+    named: Option<Vec<uuid::Uuid>>,
+    devices_limit: u32,
+) -> Result<Vec<uuid::Uuid>, CreateError> {
+    let all = state.store.senders(tenant).await?;
+    let mut chosen: Vec<uuid::Uuid> = Vec::new();
+    match named.filter(|named| !named.is_empty()) {
+        Some(named) => {
+            for id in named {
+                let Some(sender) = all.iter().find(|sender| sender.id == id) else {
+                    return Err(CreateError::Invalid(BulkRule::UnknownSender {
+                        id: id.to_string(),
+                    }));
+                };
+                if !sender.active {
+                    return Err(CreateError::Invalid(BulkRule::SenderOff {
+                        name: sender.name.clone(),
+                    }));
+                }
+                if !chosen.contains(&id) {
+                    chosen.push(id);
+                }
+            }
+        }
+        None => chosen.extend(all.iter().filter(|s| s.active).map(|s| s.id)),
+    }
+    chosen.truncate(devices_limit as usize);
+    Ok(chosen)
+}
+
 /// Validates a bulk send and creates it with its items and first event; a repeated
 /// idempotency key returns the job the first request created.
 #[tracing::instrument(skip_all, fields(tenant = %tenant, phones = request.phones.len()))]
@@ -94,7 +128,9 @@ pub async fn create_bulk_send(
         devices_limit,
         idempotency_key,
         skip_invalid,
+        senders,
     } = request;
+    let senders = choose_senders(state, tenant, senders, devices_limit).await?;
     let total_entries = phones.len();
     // Parsing 100,000 numbers takes a while: keep it off the async workers.
     let checked = tokio::task::spawn_blocking(move || phones::check(&phones, region))
@@ -123,6 +159,7 @@ pub async fn create_bulk_send(
             recipients: checked.valid,
             skipped: checked.invalid.len() as u64,
             idempotency_key,
+            senders,
         })
         .await?;
     if let Created::New { job, event } = &created {
@@ -212,6 +249,7 @@ mod tests {
             devices_limit: 5,
             idempotency_key: None,
             skip_invalid: false,
+            senders: None,
         }
     }
 

@@ -5,3 +5,4 @@ pub mod accounts;
 pub mod campaigns;
 pub mod jobs;
 pub mod phones;
+pub mod senders;

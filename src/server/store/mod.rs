@@ -114,6 +114,8 @@ pub struct NewBulkJob {
     pub recipients: Vec<String>,
     pub skipped: u64,
     pub idempotency_key: Option<String>,
+    /// The senders it spreads over, in device order; empty: the server-wide provider.
+    pub senders: Vec<Uuid>,
 }
 
 /// The answer to a create: a new job, or the one an earlier request with the same key made.
@@ -219,6 +221,8 @@ pub struct ItemToSend {
     pub idempotency_key: String,
     /// Provider calls made before this one.
     pub attempts: u32,
+    /// Times a device whose sender was down handed it on to another (this run).
+    pub handed_on: u32,
 }
 
 /// The final word on one item, from a device.
@@ -236,6 +240,8 @@ pub struct ItemOutcome {
     /// The errors of this run's failed attempts, oldest first.
     pub attempt_errors: Vec<String>,
     pub provider_message_id: Option<String>,
+    /// The sender that sent it (jobs spread over the tenant's senders).
+    pub sender_id: Option<Uuid>,
 }
 
 /// What became of a request to change a job's course.
@@ -560,9 +566,85 @@ pub trait CampaignStore: Send + Sync {
     ) -> StoreResult<Vec<(TenantId, StoredEvent)>>;
 }
 
+/// A sender to create; its secrets already sealed.
+#[derive(Clone, Debug)]
+pub struct NewSender {
+    pub id: Uuid,
+    pub tenant_id: TenantId,
+    pub name: String,
+    pub provider: crate::protocol::senders::SenderProvider,
+    pub config: serde_json::Map<String, serde_json::Value>,
+    pub sealed_secrets: Option<String>,
+    pub secret_names: Vec<String>,
+    pub rate_per_minute: u32,
+    pub active: bool,
+}
+
+/// A stored sender, its secrets still sealed.
+#[derive(Clone, Debug)]
+pub struct SenderRecord {
+    pub id: Uuid,
+    pub tenant_id: TenantId,
+    pub name: String,
+    pub provider: crate::protocol::senders::SenderProvider,
+    pub config: serde_json::Map<String, serde_json::Value>,
+    pub sealed_secrets: Option<String>,
+    pub secret_names: Vec<String>,
+    pub rate_per_minute: u32,
+    pub active: bool,
+    pub health: crate::protocol::senders::SenderHealth,
+    pub health_detail: Option<String>,
+    pub health_fault: Option<crate::protocol::fault::SendFault>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What `PATCH /senders/{id}` changes; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct SenderChange {
+    pub name: Option<String>,
+    pub rate_per_minute: Option<u32>,
+    pub active: Option<bool>,
+}
+
+/// Senders: a tenant's sending identities.
+#[async_trait]
+pub trait SenderStore: Send + Sync {
+    /// Creates a sender; `false` if the tenant already has one of that name.
+    async fn create_sender(&self, sender: NewSender) -> StoreResult<bool>;
+    /// The tenant's senders (not deleted), oldest first.
+    async fn senders(&self, tenant: TenantId) -> StoreResult<Vec<SenderRecord>>;
+    /// One of the tenant's senders (not deleted).
+    async fn sender(&self, tenant: TenantId, id: Uuid) -> StoreResult<Option<SenderRecord>>;
+    /// Senders by id, deleted ones too (the engine's view of a job's senders), in `ids` order.
+    async fn senders_by_id(&self, ids: &[Uuid]) -> StoreResult<Vec<SenderRecord>>;
+    /// Changes a sender; `None` if there is no such sender, `Conflict(name)` if the name is taken.
+    async fn update_sender(
+        &self,
+        tenant: TenantId,
+        id: Uuid,
+        change: SenderChange,
+    ) -> StoreResult<Option<SenderRecord>>;
+    /// Deletes a sender (its secrets at once); `false` if there was none.
+    async fn delete_sender(&self, tenant: TenantId, id: Uuid) -> StoreResult<bool>;
+    /// What each sender's items came to.
+    async fn sender_stats(
+        &self,
+        ids: &[Uuid],
+    ) -> StoreResult<std::collections::HashMap<Uuid, crate::protocol::senders::SenderStats>>;
+    /// Records a sender's health; `true` if it changed.
+    async fn set_sender_health(
+        &self,
+        id: Uuid,
+        health: crate::protocol::senders::SenderHealth,
+        fault: Option<&crate::protocol::fault::SendFault>,
+    ) -> StoreResult<bool>;
+}
+
 /// Every read and write of jobpulse's state: one implementation per database.
 #[async_trait]
-pub trait Store: TenantStore + JobStore + EngineStore + CampaignStore + 'static {
+pub trait Store:
+    TenantStore + JobStore + EngineStore + CampaignStore + SenderStore + 'static
+{
     /// Applies pending migrations.
     async fn migrate(&self) -> StoreResult<()>;
     /// Answers when the database is reachable.
@@ -589,6 +671,7 @@ pub(crate) fn outcome_event(
             seq,
             at,
             device_id: outcome.device_id,
+            sender_id: outcome.sender_id,
             phone: outcome.recipient.clone(),
             status: ItemStatus::Sent,
             attempts: outcome.attempts,
@@ -599,6 +682,7 @@ pub(crate) fn outcome_event(
             seq: Some(seq),
             at: Some(at),
             device_id: Some(outcome.device_id),
+            sender_id: outcome.sender_id,
             phone: Some(outcome.recipient.clone()),
             status: Some(status),
             attempts: Some(outcome.attempts),

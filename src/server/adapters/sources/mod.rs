@@ -191,3 +191,9 @@ pub fn validate(spec: &SourceSpec) -> Result<(), SourceRule> {
         },
     )
 }
+
+/// True if `url` names the server's own network by address or as `localhost`, before resolving
+/// (senders' addresses are checked with it when they are set).
+pub(crate) fn names_private_host(url: &reqwest::Url) -> bool {
+    guard::forbidden_host(url).is_some()
+}

@@ -1,6 +1,7 @@
 //! The REST endpoints of CONTRACT.md, under `/api`.
 
 mod campaigns;
+mod senders;
 mod workers;
 
 use axum::Json;
@@ -44,6 +45,7 @@ pub fn routes() -> Router<AppState> {
         .route("/jobs/{id}/retry-failed", post(retry_failed))
         .merge(campaigns::routes())
         .merge(workers::routes())
+        .merge(senders::routes())
         // The guard caps every body (by route and caller); one limit, in one place.
         .layer(DefaultBodyLimit::disable())
 }

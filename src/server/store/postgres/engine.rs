@@ -56,15 +56,18 @@ impl EngineTx for PgTx {
             .iter()
             .map(|o| o.provider_message_id.as_deref())
             .collect();
+        let senders: Vec<Option<uuid::Uuid>> = outcomes.iter().map(|o| o.sender_id).collect();
         let updated: Vec<i64> = sqlx::query_scalar(
             "UPDATE items AS i SET status = o.status, device_id = o.device, attempts = o.attempts, \
              error = o.error, fault = o.fault::jsonb, provider_message_id = o.message_id, \
+             sender_id = o.sender, \
              updated_at = now(), \
              errors = CASE WHEN o.errors IS NULL THEN i.errors \
                            WHEN i.errors IS NULL THEN o.errors::jsonb \
                            ELSE i.errors || o.errors::jsonb END \
              FROM UNNEST($2::bigint[], $3::text[], $4::int[], $5::int[], $6::text[], $7::text[], \
-               $8::text[], $9::text[]) AS o(idx, status, device, attempts, error, errors, message_id, fault) \
+               $8::text[], $9::text[], $10::uuid[]) \
+               AS o(idx, status, device, attempts, error, errors, message_id, fault, sender) \
              WHERE i.job_id = $1 AND i.idx = o.idx AND i.status = 'sending' RETURNING i.idx",
         )
         .bind(job.0)
@@ -76,6 +79,7 @@ impl EngineTx for PgTx {
         .bind(&attempt_errors)
         .bind(&message_ids)
         .bind(&faults)
+        .bind(&senders)
         .fetch_all(&mut *self.tx)
         .await?;
         let updated: HashSet<u64> = updated.into_iter().map(|i| i as u64).collect();

@@ -28,8 +28,8 @@ pub(crate) trait BulkTx: WriteTx {
     ) -> StoreResult<Option<Self::Row>> {
         let sql = format!(
             "INSERT INTO jobs (id, tenant_id, kind, status, idempotency_key, message, \
-             devices_limit, total, skipped, last_seq, created_at, updated_at) \
-             VALUES ($1, $2, 'bulk_send', 'pending', $3, $4, $5, $6, $7, 1, $8, $8) \
+             devices_limit, total, skipped, last_seq, created_at, updated_at, senders) \
+             VALUES ($1, $2, 'bulk_send', 'pending', $3, $4, $5, $6, $7, 1, $8, $8, $9) \
              ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL \
              DO NOTHING RETURNING {JOB_COLUMNS}"
         );
@@ -42,6 +42,7 @@ pub(crate) trait BulkTx: WriteTx {
             new.recipients.len() as i64,
             sql_int(new.skipped),
             now,
+            (!new.senders.is_empty()).then(|| serde_json::json!(new.senders)),
         ];
         self.row(&sql, args).await
     }
@@ -95,7 +96,7 @@ fn items_query(
     limit: u32,
 ) -> (String, Args) {
     let mut sql = "SELECT idx, recipient, status, device_id, attempts, error, fault, errors, \
-         provider_message_id, updated_at FROM items WHERE job_id = $1"
+         provider_message_id, sender_id, updated_at FROM items WHERE job_id = $1"
         .to_owned();
     let mut args = args![job];
     if let Some(status) = status {

@@ -23,6 +23,7 @@ pub(crate) mod campaigns;
 pub(crate) mod engine;
 pub(crate) mod jobs;
 pub(crate) mod rows;
+mod senders;
 pub(crate) mod sql;
 mod tenants;
 

@@ -143,7 +143,7 @@ pub(crate) fn progress(row: &impl Cols) -> Progress {
 /// The columns `job_view` reads.
 pub(crate) const JOB_COLUMNS: &str = "id, kind, status, created_at, started_at, finished_at, sent, \
      failed, unknown, total, stage, last_error, last_seq, skipped, devices_limit, message, results, \
-     campaign_id, name, params, percentage, stage_message, stage_note";
+     campaign_id, name, params, percentage, stage_message, stage_note, senders";
 
 /// A job as people see it, from its `JOB_COLUMNS`.
 pub(crate) fn job_view(row: &impl Cols) -> StoreResult<JobView> {
@@ -172,6 +172,10 @@ pub(crate) fn job_view(row: &impl Cols) -> StoreResult<JobView> {
         stage_message: row.opt_text("stage_message"),
         // A note this version cannot read falls back to the sentence beside it.
         stage_note: row.json("stage_note").ok().flatten(),
+        senders: row
+            .json("senders")
+            .map_err(|e| StoreError::Corrupt(format!("job senders: {e}")))?
+            .unwrap_or_default(),
     })
 }
 
@@ -209,6 +213,7 @@ pub(crate) fn item_view(row: &impl Cols) -> StoreResult<ItemView> {
             .map_err(|e| StoreError::Corrupt(format!("item errors: {e}")))?
             .unwrap_or_default(),
         provider_message_id: row.opt_text("provider_message_id"),
+        sender_id: row.opt_uuid("sender_id")?,
         updated_at: row.time("updated_at"),
     })
 }
@@ -234,6 +239,7 @@ pub(crate) fn items_to_send<R: Cols>(rows: &[R]) -> Vec<ItemToSend> {
             recipient: row.text("recipient"),
             idempotency_key: row.text("idempotency_key"),
             attempts: row.int("attempts") as u32,
+            handed_on: 0,
         })
         .collect();
     items.sort_by_key(|item| item.idx);

@@ -46,6 +46,7 @@ impl EngineTx for SqliteTx<'_> {
                     // Each run's attempt errors are appended to those of earlier runs.
                     "errors": (!o.attempt_errors.is_empty()).then_some(&o.attempt_errors),
                     "pmid": o.provider_message_id,
+                    "sender": o.sender_id.map(|id| id.to_string()),
                 })
             })
             .collect();
@@ -54,11 +55,12 @@ impl EngineTx for SqliteTx<'_> {
         // EXISTS keeps it from ever inserting; DO UPDATE … WHERE skips items no longer sending.
         let updated: Vec<i64> = sqlx::query_scalar(
             "INSERT INTO items (job_id, idx, recipient, status, device_id, attempts, error, fault, \
-               errors, provider_message_id, idempotency_key, updated_at) \
+               errors, provider_message_id, sender_id, idempotency_key, updated_at) \
              SELECT ?3, json_extract(value, '$.idx'), json_extract(value, '$.to'), \
                json_extract(value, '$.status'), json_extract(value, '$.device'), \
                json_extract(value, '$.attempts'), json_extract(value, '$.error'), \
-               json_extract(value, '$.fault'), json_extract(value, '$.errors'), json_extract(value, '$.pmid'), '', ?1 \
+               json_extract(value, '$.fault'), json_extract(value, '$.errors'), json_extract(value, '$.pmid'), \
+               json_extract(value, '$.sender'), '', ?1 \
              FROM json_each(?2) AS v WHERE EXISTS (SELECT 1 FROM items i \
                WHERE i.job_id = ?3 AND i.idx = json_extract(v.value, '$.idx')) \
              ON CONFLICT (job_id, idx) DO UPDATE SET status = excluded.status, \
@@ -67,7 +69,8 @@ impl EngineTx for SqliteTx<'_> {
                  WHEN items.errors IS NULL THEN excluded.errors ELSE \
                  (SELECT json_group_array(value) FROM (SELECT value FROM json_each(items.errors) \
                    UNION ALL SELECT value FROM json_each(excluded.errors))) END, \
-               provider_message_id = excluded.provider_message_id, updated_at = excluded.updated_at \
+               provider_message_id = excluded.provider_message_id, sender_id = excluded.sender_id, \
+               updated_at = excluded.updated_at \
              WHERE items.status = 'sending' \
              RETURNING idx",
         )
