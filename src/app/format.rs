@@ -67,6 +67,22 @@ pub fn short_id(id: &str) -> String {
         .collect()
 }
 
+/// The time now, on the server's clock or the browser's.
+pub fn now() -> DateTime<Utc> {
+    #[cfg(feature = "ssr")]
+    {
+        Utc::now()
+    }
+    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+    {
+        DateTime::from_timestamp_millis(js_sys::Date::now() as i64).unwrap_or_default()
+    }
+    #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+    {
+        DateTime::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,3 +106,4 @@ mod tests {
         assert_eq!(duration_ms(3_720_000), "1 h 02 min");
     }
 }
+

@@ -115,6 +115,12 @@ pub struct SenderText {
     pub webhook_hint: &'static str,
     pub field: fn(&str) -> &'static str,
     pub sent_failed: fn(u64, u64) -> String,
+    pub funnel_label: &'static str,
+    pub delivered: &'static str,
+    pub read: &'static str,
+    pub undelivered: &'static str,
+    pub awaiting: &'static str,
+    pub receipts_arriving: &'static str,
 }
 
 /// English.
@@ -172,6 +178,12 @@ pub static EN_SENDERS: SenderText = SenderText {
         _ => "Setting",
     },
     sent_failed: |sent, failed| format!("{sent} / {failed}"),
+    funnel_label: "Delivery",
+    delivered: "Delivered",
+    read: "Read",
+    undelivered: "Undelivered",
+    awaiting: "Awaiting receipt",
+    receipts_arriving: "Sending finished — receipts arriving",
 };
 
 /// Spanish.
@@ -229,4 +241,10 @@ pub static ES_SENDERS: SenderText = SenderText {
         _ => "Ajuste",
     },
     sent_failed: |sent, failed| format!("{sent} / {failed}"),
+    funnel_label: "Entrega",
+    delivered: "Entregados",
+    read: "Leídos",
+    undelivered: "No entregados",
+    awaiting: "Sin confirmación",
+    receipts_arriving: "Envío terminado — llegando confirmaciones",
 };

@@ -318,6 +318,8 @@ mod tests {
             stage_message: None,
             stage_note: None,
             senders: vec![],
+            receipts: None,
+            receipts_open_until: None,
         }
     }
 

@@ -157,6 +157,22 @@ pub struct JobCompletedEvent {
     pub note: Option<StageNote>,
 }
 
+/// `receipt` (added): a provider reported on a message it accepted.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReceiptEvent {
+    pub job_id: JobId,
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    pub phone: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender_id: Option<Uuid>,
+    pub status: super::Delivery,
+    /// Why an undelivered message was given up, in the provider's words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub receipts: super::Receipts,
+}
+
 /// `job_failed`: the job stopped on an error of its own (not an item's).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JobFailedEvent {
@@ -221,6 +237,8 @@ pub enum ServerMsg {
     },
     /// Added: the answer to `subscribe_campaign`, before the `subscribed` of each of its jobs.
     CampaignSubscribed(CampaignSnapshot),
+    /// Added: a delivery receipt.
+    Receipt(ReceiptEvent),
 }
 
 /// `campaign_subscribed`: the campaign and its jobs as they are now.
@@ -243,6 +261,7 @@ impl ServerMsg {
             ServerMsg::JobStarted(e) | ServerMsg::JobResumed(e) => Some(e.job_id),
             ServerMsg::Stage(e) => Some(e.job_id),
             ServerMsg::Progress(e) => Some(e.job_id),
+            ServerMsg::Receipt(e) => Some(e.job_id),
             ServerMsg::Item(e) => Some(e.job_id),
             ServerMsg::Error(e) => e.job_id,
             ServerMsg::JobCompleted(e) => Some(e.job_id),
@@ -258,6 +277,7 @@ impl ServerMsg {
             ServerMsg::JobStarted(e) | ServerMsg::JobResumed(e) => Some(e.seq),
             ServerMsg::Stage(e) => Some(e.seq),
             ServerMsg::Progress(e) => Some(e.seq),
+            ServerMsg::Receipt(e) => Some(e.seq),
             ServerMsg::Item(e) => Some(e.seq),
             ServerMsg::Error(e) => e.seq,
             ServerMsg::JobCompleted(e) => Some(e.seq),
@@ -277,6 +297,7 @@ impl ServerMsg {
             ServerMsg::JobStarted(_) => "job_started",
             ServerMsg::Stage(_) => "stage",
             ServerMsg::Progress(_) => "progress",
+            ServerMsg::Receipt(_) => "receipt",
             ServerMsg::Item(_) => "item",
             ServerMsg::Error(_) => "error",
             ServerMsg::JobCompleted(_) => "job_completed",

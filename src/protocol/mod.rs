@@ -273,6 +273,78 @@ pub struct JobView {
     /// Added: the senders a bulk send spreads over, in device order (device k is the k-th).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub senders: Vec<Uuid>,
+    /// What providers reported after accepting a bulk send's messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipts: Option<Receipts>,
+    /// Receipts keep arriving after the job ends, until then (`RECEIPTS_WINDOW_HOURS` after).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipts_open_until: Option<DateTime<Utc>>,
+}
+
+/// How long after a bulk send ends its receipts are still expected.
+pub const RECEIPTS_WINDOW_HOURS: i64 = 72;
+
+/// A bulk send's delivery funnel: `delivered` counts read messages too; `awaiting` are sent with
+/// no receipt yet.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipts {
+    pub delivered: u64,
+    pub read: u64,
+    pub undelivered: u64,
+    pub awaiting: u64,
+}
+
+impl Receipts {
+    /// The funnel from the job's counters and how many of its items were sent.
+    pub fn new(sent: u64, delivered: u64, read: u64, undelivered: u64) -> Receipts {
+        Receipts {
+            delivered,
+            read,
+            undelivered,
+            awaiting: sent.saturating_sub(delivered + undelivered),
+        }
+    }
+}
+
+/// What a provider last said of a message it accepted; it only moves forward.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    Delivered,
+    Read,
+    /// The provider gave up after accepting it.
+    Undelivered,
+}
+
+impl Delivery {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Delivery::Delivered => "delivered",
+            Delivery::Read => "read",
+            Delivery::Undelivered => "undelivered",
+        }
+    }
+
+    /// The delivery with this wire name.
+    pub fn parse(name: &str) -> Option<Delivery> {
+        match name {
+            "delivered" => Some(Delivery::Delivered),
+            "read" => Some(Delivery::Read),
+            "undelivered" => Some(Delivery::Undelivered),
+            _ => None,
+        }
+    }
+
+    /// Where a message in `current` goes on this receipt; `None` when it does not move
+    /// (duplicates, late and out-of-order receipts never move a message back).
+    pub fn after(current: Option<Delivery>, receipt: Delivery) -> Option<Delivery> {
+        match (current, receipt) {
+            (None, next) => Some(next),
+            (Some(Delivery::Delivered), Delivery::Read) => Some(Delivery::Read),
+            _ => None,
+        }
+    }
 }
 
 impl JobView {
@@ -291,6 +363,7 @@ impl JobView {
                 }
             }
             ServerMsg::Progress(e) => self.progress = e.progress,
+            ServerMsg::Receipt(e) => self.receipts = Some(e.receipts),
             ServerMsg::Error(e) => {
                 if let Some(progress) = e.progress {
                     self.progress = progress;

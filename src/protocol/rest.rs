@@ -76,6 +76,13 @@ pub struct ItemView {
     /// Added: the sender that sent it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sender_id: Option<Uuid>,
+    /// What the provider last reported of it (`null` until a receipt arrives).
+    #[serde(default)]
+    pub delivery: Option<super::Delivery>,
+    #[serde(default)]
+    pub delivered_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub read_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
 }
 

@@ -39,6 +39,8 @@ pub struct AppState {
     pub instance_id: String,
     /// Seals and opens senders' secrets.
     pub vault: Arc<vault::Vault>,
+    /// Wakes the task that applies stored delivery receipts.
+    pub receipts: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {

@@ -123,6 +123,7 @@ impl Application {
             limits,
             instance_id,
             vault,
+            receipts: Arc::new(tokio::sync::Notify::new()),
         };
         let router = router(state.clone());
         Ok(Application {
@@ -178,6 +179,7 @@ impl Application {
             }
         });
         tokio::spawn(prune_events(self.state.clone()));
+        tokio::spawn(apply_receipts(self.state.clone()));
         tokio::spawn(heartbeat(self.state.clone()));
         tokio::spawn(fail_silent_workers(self.state.clone()));
         if store::is_postgres(&self.state.settings.database_url) {
@@ -285,6 +287,41 @@ async fn heartbeat(state: AppState) {
             .await
         {
             tracing::warn!(%error, "could not record this instance's heartbeat");
+        }
+    }
+}
+
+/// Applies stored delivery receipts to their items: when a webhook stores some, and every
+/// second for receipts that came before their message's send was recorded.
+async fn apply_receipts(state: AppState) {
+    const BATCH: u32 = 500;
+    let mut errors = 0_u32;
+    loop {
+        tokio::select! {
+            _ = state.receipts.notified() => {}
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+        loop {
+            match state.store.apply_receipts(BATCH).await {
+                Ok(applied) if applied.is_empty() => break,
+                Ok(applied) => {
+                    errors = 0;
+                    for (tenant_id, event) in applied {
+                        state.hub.publish(crate::server::live::hub::EventBatch {
+                            job_id: event.job_id,
+                            tenant_id,
+                            events: vec![event],
+                        });
+                    }
+                }
+                Err(error) => {
+                    errors += 1;
+                    if errors == 1 || errors.is_power_of_two() {
+                        tracing::warn!(%error, "could not apply delivery receipts");
+                    }
+                    break;
+                }
+            }
         }
     }
 }

@@ -26,6 +26,7 @@ mod hardening;
 mod helpers;
 mod live;
 mod pages;
+mod receipts;
 mod security;
 mod senders;
 mod sources;

@@ -45,6 +45,8 @@ fn JobDetail(data: JobPageData) -> impl IntoView {
     let job_kind = job.with_untracked(|j| j.kind);
     let bulk = job_kind == JobKind::BulkSend;
     let has_stages = job.with_untracked(|j| !j.stages.is_empty());
+    // Receipts come through senders' webhooks.
+    let has_senders = job.with_untracked(|j| !j.senders.is_empty());
     let campaign_id = job.with_untracked(|j| j.campaign_id);
     let kind = move || match job.with(|j| j.name.clone()) {
         Some(name) => name,
@@ -118,6 +120,9 @@ fn JobDetail(data: JobPageData) -> impl IntoView {
                     <dd data-testid="stat-total">{move || text.number(progress.get().total)}</dd>
                 </div>
             </dl>
+            <Show when=move || has_senders>
+                <Funnel job />
+            </Show>
         </section>
 
         <section class="panel details">
@@ -179,5 +184,46 @@ fn JobDetail(data: JobPageData) -> impl IntoView {
 
         <LogPane feed />
         <RecipientsPanel feed />
+    }
+}
+
+/// A bulk send's delivery funnel, live: delivered, read, undelivered, awaiting; after the
+/// sending ends, "receipts arriving" until its window closes.
+#[component]
+fn Funnel(job: RwSignal<crate::protocol::JobView>) -> impl IntoView {
+    let text = use_text();
+    let words = text.senders;
+    let receipts = Signal::derive(move || job.with(|j| j.receipts.unwrap_or_default()));
+    let arriving = move || {
+        job.with(|j| {
+            j.status.is_terminal()
+                && j.receipts_open_until
+                    .is_some_and(|until| until > crate::app::format::now())
+        })
+    };
+    view! {
+        <div class="funnel" aria-label=words.funnel_label>
+            <dl class="stats">
+                <div class="stat stat-sent">
+                    <dt>{words.delivered}</dt>
+                    <dd data-testid="stat-delivered">{move || text.number(receipts.get().delivered)}</dd>
+                </div>
+                <div class="stat stat-sent">
+                    <dt>{words.read}</dt>
+                    <dd data-testid="stat-read">{move || text.number(receipts.get().read)}</dd>
+                </div>
+                <div class="stat stat-failed">
+                    <dt>{words.undelivered}</dt>
+                    <dd data-testid="stat-undelivered">{move || text.number(receipts.get().undelivered)}</dd>
+                </div>
+                <div class="stat">
+                    <dt>{words.awaiting}</dt>
+                    <dd data-testid="stat-awaiting">{move || text.number(receipts.get().awaiting)}</dd>
+                </div>
+            </dl>
+            <Show when=arriving>
+                <p class="muted" role="status" data-testid="receipts-arriving">{words.receipts_arriving}</p>
+            </Show>
+        </div>
     }
 }

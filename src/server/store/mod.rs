@@ -161,7 +161,9 @@ impl StoredEvent {
 
     /// True for events that may be coalesced away under load (the next one carries newer counters).
     pub fn is_coalescable(&self) -> bool {
+        // An `undelivered` receipt says why: never dropped (its JSON names its status).
         self.kind == "progress"
+            || (self.kind == "receipt" && !self.json.contains("\"status\":\"undelivered\""))
     }
 }
 
@@ -640,10 +642,31 @@ pub trait SenderStore: Send + Sync {
     ) -> StoreResult<bool>;
 }
 
+/// A receipt as a provider's webhook reported it, before it is matched to its item.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IncomingReceipt {
+    /// The provider's message id (a `wamid`, a Twilio `SM…` sid).
+    pub message_id: String,
+    pub status: crate::protocol::Delivery,
+    pub error: Option<String>,
+    /// When the provider says it happened.
+    pub at: DateTime<Utc>,
+}
+
+/// Delivery receipts: kept as they arrive, applied to their items as those are recorded.
+#[async_trait]
+pub trait ReceiptStore: Send + Sync {
+    /// Keeps a webhook's receipts (durably: the webhook is answered after this).
+    async fn record_receipts(&self, sender: Uuid, receipts: &[IncomingReceipt]) -> StoreResult<()>;
+    /// Applies up to `limit` waiting receipts whose message is recorded: items move forward,
+    /// jobs count them, and each change is a `receipt` event (returned to publish).
+    async fn apply_receipts(&self, limit: u32) -> StoreResult<Vec<(TenantId, StoredEvent)>>;
+}
+
 /// Every read and write of jobpulse's state: one implementation per database.
 #[async_trait]
 pub trait Store:
-    TenantStore + JobStore + EngineStore + CampaignStore + SenderStore + 'static
+    TenantStore + JobStore + EngineStore + CampaignStore + SenderStore + ReceiptStore + 'static
 {
     /// Applies pending migrations.
     async fn migrate(&self) -> StoreResult<()>;

@@ -2,6 +2,7 @@
 
 mod campaigns;
 mod senders;
+mod webhooks;
 mod workers;
 
 use axum::Json;
@@ -46,6 +47,7 @@ pub fn routes() -> Router<AppState> {
         .merge(campaigns::routes())
         .merge(workers::routes())
         .merge(senders::routes())
+        .merge(webhooks::routes())
         // The guard caps every body (by route and caller); one limit, in one place.
         .layer(DefaultBodyLimit::disable())
 }

@@ -77,6 +77,10 @@ impl Dialect for Postgres {
     const FOR_UPDATE: &'static str = " FOR UPDATE";
     const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
 
+    fn skip_locked_of(table: &str) -> String {
+        format!(" FOR UPDATE OF {table} SKIP LOCKED")
+    }
+
     fn now(_bound: &str) -> String {
         "now()".to_owned()
     }

@@ -96,7 +96,8 @@ fn items_query(
     limit: u32,
 ) -> (String, Args) {
     let mut sql = "SELECT idx, recipient, status, device_id, attempts, error, fault, errors, \
-         provider_message_id, sender_id, updated_at FROM items WHERE job_id = $1"
+         provider_message_id, sender_id, delivery, delivered_at, read_at, updated_at \
+         FROM items WHERE job_id = $1"
         .to_owned();
     let mut args = args![job];
     if let Some(status) = status {

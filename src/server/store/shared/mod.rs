@@ -22,6 +22,7 @@ use uuid::Uuid;
 pub(crate) mod campaigns;
 pub(crate) mod engine;
 pub(crate) mod jobs;
+mod receipts;
 pub(crate) mod rows;
 mod senders;
 pub(crate) mod sql;

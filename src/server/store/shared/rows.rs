@@ -143,7 +143,8 @@ pub(crate) fn progress(row: &impl Cols) -> Progress {
 /// The columns `job_view` reads.
 pub(crate) const JOB_COLUMNS: &str = "id, kind, status, created_at, started_at, finished_at, sent, \
      failed, unknown, total, stage, last_error, last_seq, skipped, devices_limit, message, results, \
-     campaign_id, name, params, percentage, stage_message, stage_note, senders";
+     campaign_id, name, params, percentage, stage_message, stage_note, senders, delivered, read_count, \
+     undelivered";
 
 /// A job as people see it, from its `JOB_COLUMNS`.
 pub(crate) fn job_view(row: &impl Cols) -> StoreResult<JobView> {
@@ -176,7 +177,23 @@ pub(crate) fn job_view(row: &impl Cols) -> StoreResult<JobView> {
             .json("senders")
             .map_err(|e| StoreError::Corrupt(format!("job senders: {e}")))?
             .unwrap_or_default(),
+        receipts: (row.text("kind") == JobKind::BulkSend.as_str()).then(|| receipts(row)),
+        receipts_open_until: (row.text("kind") == JobKind::BulkSend.as_str())
+            .then(|| row.opt_time("finished_at"))
+            .flatten()
+            .map(|at| at + chrono::Duration::hours(crate::protocol::RECEIPTS_WINDOW_HOURS)),
     })
+}
+
+/// A bulk send's funnel from its counters (`sent, delivered, read_count, undelivered`).
+pub(crate) fn receipts(row: &impl Cols) -> crate::protocol::Receipts {
+    let count = |col| row.big(col).max(0) as u64;
+    crate::protocol::Receipts::new(
+        count("sent"),
+        count("delivered"),
+        count("read_count"),
+        count("undelivered"),
+    )
 }
 
 /// What a job needs to run, as stored at creation (unreadable params read as none).
@@ -214,6 +231,12 @@ pub(crate) fn item_view(row: &impl Cols) -> StoreResult<ItemView> {
             .unwrap_or_default(),
         provider_message_id: row.opt_text("provider_message_id"),
         sender_id: row.opt_uuid("sender_id")?,
+        delivery: row
+            .opt_text("delivery")
+            .as_deref()
+            .and_then(crate::protocol::Delivery::parse),
+        delivered_at: row.opt_time("delivered_at"),
+        read_at: row.opt_time("read_at"),
         updated_at: row.time("updated_at"),
     })
 }

@@ -85,6 +85,8 @@ pub(crate) trait Dialect {
     fn before(param: &str, span: std::time::Duration, now: DateTime<Utc>) -> (String, Arg);
     /// The ids in `col`, comma-separated.
     fn id_list(col: &str) -> String;
+    /// The lock a claim takes on `table`'s rows only (in a join), passing over rows others hold.
+    fn skip_locked_of(table: &str) -> String;
 }
 
 /// The dialect `S` speaks.

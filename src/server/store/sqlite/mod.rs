@@ -94,6 +94,11 @@ impl Dialect for Sqlite {
     const FOR_UPDATE: &'static str = "";
     const SKIP_LOCKED: &'static str = "";
 
+    // One writer at a time: nothing to pass over.
+    fn skip_locked_of(_table: &str) -> String {
+        String::new()
+    }
+
     fn now(bound: &str) -> String {
         bound.to_owned()
     }

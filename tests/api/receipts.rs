@@ -1,0 +1,319 @@
+//! Delivery receipts (CONTRACT.md "Delivery receipts and replies"): providers' signed webhooks,
+//! stored before they are answered and applied to their items, forward only.
+
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use jobpulse::protocol::senders::SenderView;
+use jobpulse::protocol::{Delivery, JobStatus, JobView};
+use serde_json::{Value, json};
+
+use crate::fake_cloud_api::{ACCESS_TOKEN, FakeCloudApi, PHONE_NUMBER_ID};
+use crate::fake_twilio::{ACCOUNT_SID, AUTH_TOKEN, FakeTwilio};
+use crate::helpers::{TestApp, phones, spawn_app_with};
+
+const APP_SECRET: &str = "app-secret-123";
+
+async fn app() -> TestApp {
+    spawn_app_with(|s| s.senders.allow_private_addresses = true).await
+}
+
+async fn create_sender(app: &TestApp, body: Value) -> SenderView {
+    let response = app
+        .client
+        .post(format!("{}/api/senders", app.address))
+        .bearer_auth(&app.token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let answer: Value = response.json().await.unwrap();
+    serde_json::from_value(answer["sender"].clone()).unwrap()
+}
+
+async fn cloud_sender(app: &TestApp, cloud: &FakeCloudApi) -> SenderView {
+    create_sender(
+        app,
+        json!({"name": "Cloud", "provider": "whatsapp_cloud", "rate_per_minute": 60000, "config": {
+            "base_url": cloud.base_url(), "phone_number_id": PHONE_NUMBER_ID,
+            "access_token": ACCESS_TOKEN, "app_secret": APP_SECRET, "verify_token": "verify-me"}}),
+    )
+    .await
+}
+
+fn cloud_signature(secret: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// A Cloud API notification with these `(wamid, status)` pairs, as Meta sends it.
+fn cloud_notification(statuses: &[(&str, &str)]) -> Vec<u8> {
+    let statuses: Vec<Value> = statuses
+        .iter()
+        .map(|(id, status)| {
+            let mut s = json!({"id": id, "status": status, "timestamp": "1764700000",
+                               "recipient_id": "34600000001"});
+            if *status == "failed" {
+                s["errors"] = json!([{"code": 131026, "title": "Message undeliverable",
+                                      "message": "Message undeliverable"}]);
+            }
+            s
+        })
+        .collect();
+    serde_json::to_vec(
+        &json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398",
+        "changes": [{"field": "messages", "value": {"messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": PHONE_NUMBER_ID},
+            "statuses": statuses}}]}]}),
+    )
+    .unwrap()
+}
+
+async fn post_cloud(app: &TestApp, sender: &SenderView, body: Vec<u8>, signature: &str) -> u16 {
+    app.client
+        .post(&sender.webhook_url)
+        .header("content-type", "application/json")
+        .header("x-hub-signature-256", signature)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Polls the job until its receipts satisfy `done`, failing after a deadline.
+async fn receipts_until(
+    app: &TestApp,
+    id: impl std::fmt::Display + Copy,
+    done: impl Fn(&JobView) -> bool,
+) -> JobView {
+    app.wait_for(id, |job| job.receipts.is_some() && done(job))
+        .await
+}
+
+#[tokio::test]
+async fn meta_verifies_the_webhook_with_the_senders_verify_token() {
+    let app = app().await;
+    let cloud = FakeCloudApi::start().await;
+    let sender = cloud_sender(&app, &cloud).await;
+    let verify = |token: &str| {
+        format!(
+            "{}?hub.mode=subscribe&hub.verify_token={token}&hub.challenge=1158201444",
+            sender.webhook_url
+        )
+    };
+    let ok = app.client.get(verify("verify-me")).send().await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.text().await.unwrap(), "1158201444");
+    let wrong = app.client.get(verify("guess")).send().await.unwrap();
+    assert_eq!(wrong.status(), 403);
+    let unknown = app
+        .client
+        .get(format!(
+            "{}/api/webhooks/{}",
+            app.address,
+            uuid::Uuid::now_v7()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+}
+
+#[tokio::test]
+async fn signed_receipts_move_items_forward_only_and_fill_the_funnel_live() {
+    let app = app().await;
+    let cloud = FakeCloudApi::start().await;
+    let sender = cloud_sender(&app, &cloud).await;
+    let recipients: Vec<String> = phones(4)
+        .into_iter()
+        .filter(|p| !p.ends_with("13"))
+        .collect();
+    let job = app.create_job(&recipients, 1).await;
+    let done = app.wait_until_finished(job.id).await;
+    assert_eq!(done.status, JobStatus::Completed);
+    assert_eq!(done.receipts.unwrap().awaiting, recipients.len() as u64);
+    assert!(done.receipts_open_until.unwrap() > done.finished_at.unwrap());
+    let items = app.items(job.id, "sent").await;
+    let wamid = |i: usize| items[i].provider_message_id.clone().unwrap();
+    let (a, b, c) = (wamid(0), wamid(1), wamid(2));
+
+    // A bad or missing signature changes nothing.
+    let body = cloud_notification(&[(&a, "read")]);
+    assert_eq!(
+        post_cloud(
+            &app,
+            &sender,
+            body.clone(),
+            &cloud_signature("wrong", &body)
+        )
+        .await,
+        401
+    );
+    assert_eq!(post_cloud(&app, &sender, body.clone(), "").await, 401);
+    let tampered = cloud_notification(&[(&b, "read")]);
+    assert_eq!(
+        post_cloud(&app, &sender, tampered, &cloud_signature(APP_SECRET, &body)).await,
+        401
+    );
+
+    // Read before delivered (out of order), a late delivered, a duplicate, and a failure.
+    let body = cloud_notification(&[
+        (&a, "delivered"),
+        (&b, "read"),
+        (&c, "failed"),
+        (&a, "sent"),
+    ]);
+    assert_eq!(
+        post_cloud(
+            &app,
+            &sender,
+            body.clone(),
+            &cloud_signature(APP_SECRET, &body)
+        )
+        .await,
+        200
+    );
+    let again = cloud_notification(&[(&b, "delivered"), (&a, "delivered"), (&c, "delivered")]);
+    assert_eq!(
+        post_cloud(
+            &app,
+            &sender,
+            again.clone(),
+            &cloud_signature(APP_SECRET, &again)
+        )
+        .await,
+        200
+    );
+
+    let settled = receipts_until(&app, job.id, |j| {
+        let r = j.receipts.unwrap();
+        r.delivered == 2 && r.read == 1 && r.undelivered == 1
+    })
+    .await;
+    let receipts = settled.receipts.unwrap();
+    assert_eq!(receipts.awaiting, recipients.len() as u64 - 3);
+    let items = app.items(job.id, "sent").await;
+    let by_id = |id: &str| {
+        items
+            .iter()
+            .find(|i| i.provider_message_id.as_deref() == Some(id))
+            .unwrap()
+    };
+    assert_eq!(by_id(&a).delivery, Some(Delivery::Delivered));
+    assert!(by_id(&a).delivered_at.is_some() && by_id(&a).read_at.is_none());
+    assert_eq!(
+        by_id(&b).delivery,
+        Some(Delivery::Read),
+        "a late delivered never moves it back"
+    );
+    assert!(by_id(&b).read_at.is_some());
+    assert_eq!(by_id(&c).delivery, Some(Delivery::Undelivered));
+
+    // Each move is one `receipt` event, in the job's log, with the funnel's counters.
+    let events = app.events(job.id).await;
+    let receipts: Vec<&Value> = events.iter().filter(|e| e["type"] == "receipt").collect();
+    assert_eq!(receipts.len(), 3, "{receipts:?}");
+    let undelivered = receipts
+        .iter()
+        .find(|e| e["status"] == "undelivered")
+        .unwrap();
+    assert_eq!(
+        undelivered["error"],
+        "Message undeliverable (WhatsApp Cloud API error 131026)"
+    );
+    assert_eq!(undelivered["sender_id"], sender.id.to_string());
+    let last = receipts.last().unwrap();
+    assert_eq!(last["receipts"]["delivered"], 2);
+    let seqs: Vec<u64> = events.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0] + 1),
+        "gap-free: {seqs:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_receipt_that_comes_before_its_send_is_recorded_waits_for_it_across_a_restart() {
+    let mut app = app().await;
+    let cloud = FakeCloudApi::start().await;
+    let sender = cloud_sender(&app, &cloud).await;
+    let recipient = "+34600000001";
+    // The fake numbers its messages: the first one it accepts will be this.
+    let wamid = format!(
+        "wamid.HBgL{}FQIAERgS{:08X}",
+        recipient.trim_start_matches('+'),
+        1
+    );
+    let body = cloud_notification(&[(&wamid, "delivered")]);
+    assert_eq!(
+        post_cloud(
+            &app,
+            &sender,
+            body.clone(),
+            &cloud_signature(APP_SECRET, &body)
+        )
+        .await,
+        200
+    );
+    // Acknowledged means kept: a restart loses nothing.
+    app.restart().await;
+    let job = app.create_job(&[recipient.to_owned()], 1).await;
+    let settled = receipts_until(&app, job.id, |j| j.receipts.unwrap().delivered == 1).await;
+    assert_eq!(settled.receipts.unwrap().awaiting, 0);
+    let items = app.items(job.id, "sent").await;
+    assert_eq!(
+        items[0].provider_message_id.as_deref(),
+        Some(wamid.as_str())
+    );
+    assert_eq!(items[0].delivery, Some(Delivery::Delivered));
+}
+
+#[tokio::test]
+async fn twilio_status_callbacks_are_checked_against_its_signature() {
+    let app = app().await;
+    let twilio = FakeTwilio::start().await;
+    let sender = create_sender(
+        &app,
+        json!({"name": "Twilio", "provider": "twilio", "rate_per_minute": 60000, "config": {
+            "base_url": twilio.base_url(), "account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN,
+            "from": "+15005550006"}}),
+    )
+    .await;
+    let job = app.create_job(&["+34600000001".to_owned()], 1).await;
+    app.wait_until_finished(job.id).await;
+    let sid = twilio.sids()[0].clone();
+    let form = [
+        ("AccountSid", ACCOUNT_SID),
+        ("MessageSid", sid.as_str()),
+        ("MessageStatus", "read"),
+        ("To", "+34600000001"),
+    ];
+    let sign = |token: &str| {
+        let mut pairs = form.to_vec();
+        pairs.sort();
+        let mut mac = Hmac::<sha1::Sha1>::new_from_slice(token.as_bytes()).unwrap();
+        mac.update(sender.webhook_url.as_bytes());
+        for (k, v) in pairs {
+            mac.update(k.as_bytes());
+            mac.update(v.as_bytes());
+        }
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    };
+    let post = |signature: String| {
+        app.client
+            .post(&sender.webhook_url)
+            .header("x-twilio-signature", signature)
+            .form(&form)
+            .send()
+    };
+    assert_eq!(post(sign("not-the-token")).await.unwrap().status(), 401);
+    assert_eq!(post(sign(AUTH_TOKEN)).await.unwrap().status(), 200);
+    let settled = receipts_until(&app, job.id, |j| j.receipts.unwrap().read == 1).await;
+    assert_eq!(
+        settled.receipts.unwrap().delivered,
+        1,
+        "read counts as delivered"
+    );
+}
