@@ -80,6 +80,7 @@ async fn run(provider: Arc<dyn MessagingProvider>, label: &'static str, items: u
         jobpulse::server::engine::SenderKit {
             vault: Arc::new(jobpulse::server::vault::Vault::from_hex(&"00".repeat(32)).unwrap()),
             settings: Arc::new(Settings::default()),
+            public_url: "http://127.0.0.1:9".into(),
         },
         jobpulse::server::engine::new_instance_id(),
     );

@@ -57,6 +57,8 @@ export default defineConfig({
           JOBPULSE_PROVIDER: 'sandbox',
           // Slow enough to watch (and reload) a job mid-send, fast enough for a quick suite.
           JOBPULSE_SANDBOX_LATENCY_MS: '60',
+          // The senders test's fake WhatsApp Cloud API listens on 127.0.0.1.
+          JOBPULSE_SENDERS_ALLOW_PRIVATE_ADDRESSES: 'true',
           // Each demo-site page takes this long: a campaign's stages can be watched moving.
           JOBPULSE_DEMO_LATENCY_MS: '250',
           JOBPULSE_DEMO: 'true',

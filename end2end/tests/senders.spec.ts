@@ -1,7 +1,7 @@
 import { test, expect } from './fixtures';
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
-import { hydrated } from './helpers';
+import { createJob, csrfToken, hydrated } from './helpers';
 
 /** Runs the jobpulse CLI against the suite's database. */
 function jobpulse(args: string[], extraEnv: Record<string, string> = {}) {
@@ -80,4 +80,85 @@ test.describe('senders, in Spanish', () => {
     expect([...listed[0].secrets_set].sort()).toEqual(['access_token', 'app_secret', 'verify_token']);
     expect(JSON.stringify(listed)).not.toContain('EAAG-secret-token');
   });
+});
+
+/** A local WhatsApp Cloud API: accepts every text message, answering a wamid of its own. */
+async function fakeCloudApi(): Promise<{ url: string; close: () => Promise<void> }> {
+  const http = await import('node:http');
+  let sent = 0;
+  const server = http.createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk) => (body += chunk));
+    request.on('end', () => {
+      const to = JSON.parse(body).to;
+      sent += 1;
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ messaging_product: 'whatsapp', contacts: [{ input: to, wa_id: to }], messages: [{ id: `wamid.E2E${to}${sent}` }] }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return { url: `http://127.0.0.1:${port}/v21.0`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+test('the funnel of a send through a WhatsApp sender fills live from signed receipts', async ({ page }) => {
+  const { createHmac } = await import('node:crypto');
+  jobpulse(['tenant', 'create', 'umbrella']);
+  jobpulse(['user', 'create', '--tenant', 'umbrella', '--username', 'uma', '--role', 'admin'], {
+    JOBPULSE_USER_PASSWORD: 'umbrella-password',
+  });
+  const cloud = await fakeCloudApi();
+  try {
+    await page.goto('/login');
+    await hydrated(page);
+    await page.locator('input[name=workspace]').fill('umbrella');
+    await page.locator('input[name=username]').fill('uma');
+    await page.locator('input[name=password]').fill('umbrella-password');
+    await page.locator('main button[type=submit]').click();
+    await expect(page).toHaveURL(/\/$/);
+    await hydrated(page);
+    const csrf = { 'x-csrf-token': await csrfToken(page) };
+    const appSecret = 'e2e-app-secret';
+    const created = await page.request.post('/api/senders', {
+      headers: csrf,
+      data: {
+        name: 'Cloud', provider: 'whatsapp_cloud', rate_per_minute: 60000,
+        config: { base_url: cloud.url, phone_number_id: '106540352242922', access_token: 'EAAG-e2e', app_secret: appSecret, verify_token: 'v' },
+      },
+    });
+    expect(created.status()).toBe(201);
+    const sender = (await created.json()).sender;
+    const id = await createJob(page, ['+34600000001', '+34600000101', '+34600000201', '+34600000301'], 1);
+    await page.goto(`/jobs/${id}`);
+    await hydrated(page);
+    await expect(page.locator('.badge')).toHaveAttribute('data-status', 'completed', { timeout: 60_000 });
+    await expect(page.getByTestId('stat-awaiting')).toHaveText('4');
+    await expect(page.getByTestId('receipts-arriving')).toHaveText('Sending finished — receipts arriving');
+
+    const items = (await (await page.request.get(`/api/jobs/${id}/items?status=sent`)).json()).items;
+    const wamids: string[] = items.map((item: { provider_message_id: string }) => item.provider_message_id);
+    const statuses = [
+      { id: wamids[0], status: 'delivered' },
+      { id: wamids[1], status: 'read' },
+      { id: wamids[2], status: 'failed', errors: [{ code: 131026, title: 'Message undeliverable', message: 'Message undeliverable' }] },
+    ].map((s) => ({ ...s, timestamp: '1764700000', recipient_id: '34600000001' }));
+    const body = JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: '1', changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', statuses } }] }] });
+    // Meta calls without the browser's cookies.
+    const post = (signature: string) =>
+      fetch(sender.webhook_url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature }, body });
+    expect((await post('sha256=00')).status).toBe(401);
+    const signature = 'sha256=' + createHmac('sha256', appSecret).update(body).digest('hex');
+    expect((await post(signature)).status).toBe(200);
+
+    // Live, without a reload: the page follows the job's receipt events.
+    await expect(page.getByTestId('stat-delivered')).toHaveText('2');
+    await expect(page.getByTestId('stat-read')).toHaveText('1');
+    await expect(page.getByTestId('stat-undelivered')).toHaveText('1');
+    await expect(page.getByTestId('stat-awaiting')).toHaveText('1');
+    await page.reload();
+    await hydrated(page);
+    await expect(page.getByTestId('stat-delivered')).toHaveText('2');
+  } finally {
+    await cloud.close();
+  }
 });

@@ -106,4 +106,3 @@ mod tests {
         assert_eq!(duration_ms(3_720_000), "1 h 02 min");
     }
 }
-

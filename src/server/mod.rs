@@ -51,10 +51,15 @@ impl AppState {
 
     /// Where providers reach this server: `public_url`, or the address it listens on.
     pub fn public_url(&self) -> String {
-        match self.settings.public_url.trim().trim_end_matches('/') {
-            "" => format!("http://{}", self.leptos_options.site_addr),
-            url => url.to_owned(),
-        }
+        public_url(&self.settings, self.leptos_options.site_addr)
+    }
+}
+
+/// Where providers reach a server listening on `addr`: `public_url`, or that address.
+pub fn public_url(settings: &settings::Settings, addr: std::net::SocketAddr) -> String {
+    match settings.public_url.trim().trim_end_matches('/') {
+        "" => format!("http://{addr}"),
+        url => url.to_owned(),
     }
 }
 

@@ -100,6 +100,7 @@ impl Application {
                 crate::server::engine::SenderKit {
                     vault: vault.clone(),
                     settings: Arc::new(settings.clone()),
+                    public_url: crate::server::public_url(&settings, local_addr),
                 },
                 instance_id.clone(),
             )

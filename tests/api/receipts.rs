@@ -284,6 +284,13 @@ async fn twilio_status_callbacks_are_checked_against_its_signature() {
     let job = app.create_job(&["+34600000001".to_owned()], 1).await;
     app.wait_until_finished(job.id).await;
     let sid = twilio.sids()[0].clone();
+    // Twilio is told where to report the message's fate.
+    let callback = twilio.requests()[0]
+        .fields
+        .iter()
+        .find(|(k, _)| k == "StatusCallback")
+        .map(|(_, v)| v.clone());
+    assert_eq!(callback.as_deref(), Some(sender.webhook_url.as_str()));
     let form = [
         ("AccountSid", ACCOUNT_SID),
         ("MessageSid", sid.as_str()),

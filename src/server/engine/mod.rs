@@ -32,6 +32,8 @@ pub use crate::protocol::backoff::RetryPolicy;
 pub struct SenderKit {
     pub vault: Arc<crate::server::vault::Vault>,
     pub settings: Arc<crate::server::settings::Settings>,
+    /// Where providers reach this server (senders' webhooks start with it).
+    pub public_url: String,
 }
 
 /// One sender's pace: at most its `rate_per_minute`, evenly spaced, shared by every job of this

@@ -260,7 +260,7 @@ async fn views(state: &AppState, records: Vec<SenderRecord>) -> StoreResult<Vec<
     Ok(records
         .into_iter()
         .map(|record| SenderView {
-            webhook_url: format!("{base}/api/webhooks/{}", record.id),
+            webhook_url: webhook_url(&base, record.id),
             stats: stats.remove(&record.id).unwrap_or_default(),
             id: record.id,
             name: record.name,
@@ -277,11 +277,17 @@ async fn views(state: &AppState, records: Vec<SenderRecord>) -> StoreResult<Vec<
         .collect())
 }
 
+/// Where a sender's provider sends receipts and replies.
+pub fn webhook_url(public_url: &str, sender: Uuid) -> String {
+    format!("{public_url}/api/webhooks/{sender}")
+}
+
 /// The provider a stored sender sends through, its secrets opened.
 pub fn provider_for(
     record: &SenderRecord,
     vault: &Vault,
     settings: &Settings,
+    public_url: &str,
 ) -> Result<Arc<dyn MessagingProvider>, VaultError> {
     let secrets: HashMap<String, String> = match &record.sealed_secrets {
         Some(sealed) => {
@@ -317,7 +323,8 @@ pub fn provider_for(
                 &config("account_sid"),
                 &secret("auth_token"),
                 from,
-                None,
+                // Twilio reports each message's fate to the sender's webhook.
+                Some(webhook_url(public_url, record.id)),
                 timeout,
             ))
         }

@@ -39,13 +39,7 @@ struct Answer {
 impl HttpProvider {
     /// A provider posting to `url` with a bearer `token`, each request bounded by `timeout`.
     pub fn new(url: &str, token: &str, timeout: Duration, deduplicates: bool) -> Self {
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .pool_max_idle_per_host(64)
-            .user_agent(concat!("jobpulse/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("a client with only timeouts set always builds");
+        let client = super::client(timeout);
         HttpProvider {
             client,
             url: url.to_owned(),
@@ -80,18 +74,10 @@ impl MessagingProvider for HttpProvider {
         if !self.token.is_empty() {
             request = request.header(AUTHORIZATION, format!("Bearer {}", self.token));
         }
-        let response = request.send().await.map_err(|e| SendError::Transient {
-            fault: if e.is_timeout() {
-                SendFault::ProviderTimeout
-            } else if e.is_connect() {
-                SendFault::ProviderUnreachable
-            } else {
-                // The page words the code; the cause stays in the server's log.
-                tracing::warn!(error = %e, "provider request failed");
-                SendFault::ProviderRequestFailed
-            },
-            retry_after: None,
-        })?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| super::unanswered("http", e))?;
         let status = response.status();
         let wait = retry_after(response.headers());
         // A body that is not JSON (or is cut short) still leaves the status to decide.

@@ -62,6 +62,34 @@ impl SendError {
     }
 }
 
+/// An HTTP client for one provider: its timeout, a shorter connect timeout, and jobpulse's name.
+pub(super) fn client(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(5)))
+        .pool_max_idle_per_host(64)
+        .user_agent(concat!("jobpulse/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("a client with only timeouts set always builds")
+}
+
+/// A request that got no answer: worth retrying. The page words the code; the cause stays in
+/// the server's log.
+pub(super) fn unanswered(provider: &str, error: reqwest::Error) -> SendError {
+    let fault = if error.is_timeout() {
+        SendFault::ProviderTimeout
+    } else if error.is_connect() {
+        SendFault::ProviderUnreachable
+    } else {
+        tracing::warn!(%error, provider, "provider request failed");
+        SendFault::ProviderRequestFailed
+    };
+    SendError::Transient {
+        fault,
+        retry_after: None,
+    }
+}
+
 /// Something that delivers messages.
 #[async_trait]
 pub trait MessagingProvider: Send + Sync + 'static {

@@ -72,13 +72,7 @@ impl Twilio {
             base => base,
         };
         let account_sid = account_sid.trim();
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .pool_max_idle_per_host(64)
-            .user_agent(concat!("jobpulse/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("a client with only timeouts set always builds");
+        let client = super::client(timeout);
         Twilio {
             client,
             endpoint: format!(
@@ -132,17 +126,7 @@ impl MessagingProvider for Twilio {
             .form(&form)
             .send()
             .await
-            .map_err(|e| SendError::Transient {
-                fault: if e.is_timeout() {
-                    SendFault::ProviderTimeout
-                } else if e.is_connect() {
-                    SendFault::ProviderUnreachable
-                } else {
-                    tracing::warn!(error = %e, "Twilio request failed");
-                    SendFault::ProviderRequestFailed
-                },
-                retry_after: None,
-            })?;
+            .map_err(|e| super::unanswered("Twilio", e))?;
         let status = response.status();
         let wait = retry_after(response.headers());
         // A proxy's HTML error page is no answer from Twilio: the status alone decides.

@@ -37,13 +37,7 @@ impl Wablas {
     /// `https://solo.wablas.com`: each account lives on one, so there is no default), each
     /// request bounded by `timeout`.
     pub fn new(base_url: &str, token: &str, secret_key: &str, timeout: Duration) -> Self {
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .pool_max_idle_per_host(64)
-            .user_agent(concat!("jobpulse/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("a client with only timeouts set always builds");
+        let client = super::client(timeout);
         let (token, secret_key) = (token.trim(), secret_key.trim());
         Wablas {
             client,
@@ -122,17 +116,7 @@ impl MessagingProvider for Wablas {
             .form(&[("phone", phone.as_str()), ("message", message.message)])
             .send()
             .await
-            .map_err(|e| SendError::Transient {
-                fault: if e.is_timeout() {
-                    SendFault::ProviderTimeout
-                } else if e.is_connect() {
-                    SendFault::ProviderUnreachable
-                } else {
-                    tracing::warn!(error = %e, "Wablas request failed");
-                    SendFault::ProviderRequestFailed
-                },
-                retry_after: None,
-            })?;
+            .map_err(|e| super::unanswered("Wablas", e))?;
         let status = response.status();
         let wait = retry_after(response.headers());
         let answer: Value = response.json().await.unwrap_or_default();

@@ -70,13 +70,7 @@ impl WhatsappCloud {
             "" => DEFAULT_BASE_URL,
             base => base,
         };
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .pool_max_idle_per_host(64)
-            .user_agent(concat!("jobpulse/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("a client with only timeouts set always builds");
+        let client = super::client(timeout);
         WhatsappCloud {
             client,
             endpoint: format!(
@@ -116,17 +110,7 @@ impl MessagingProvider for WhatsappCloud {
             }))
             .send()
             .await
-            .map_err(|e| SendError::Transient {
-                fault: if e.is_timeout() {
-                    SendFault::ProviderTimeout
-                } else if e.is_connect() {
-                    SendFault::ProviderUnreachable
-                } else {
-                    tracing::warn!(error = %e, "WhatsApp Cloud API request failed");
-                    SendFault::ProviderRequestFailed
-                },
-                retry_after: None,
-            })?;
+            .map_err(|e| super::unanswered("WhatsApp Cloud API", e))?;
         let status = response.status();
         let wait = retry_after(response.headers());
         let answer: Answer = response.json().await.unwrap_or_default();
