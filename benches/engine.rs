@@ -55,6 +55,7 @@ async fn run(provider: Arc<dyn MessagingProvider>, label: &'static str, items: u
             devices_limit: request.devices_limit,
             recipients,
             skipped: 0,
+            skipped_opted_out: 0,
             idempotency_key: None,
             senders: vec![],
         })

@@ -26,6 +26,7 @@ pub fn en(problem: &Problem) -> String {
             Thing::User => "User not found.",
             Thing::Token => "Token not found.",
             Thing::Sender => "Sender not found.",
+            Thing::OptOut => "That number is not on the opt-out list.",
             Thing::Endpoint => "There is no such API endpoint; see CONTRACT.md for the routes.",
         }
         .into(),
@@ -145,6 +146,7 @@ pub fn es(problem: &Problem) -> String {
             Thing::User => "No se encontró el usuario.",
             Thing::Token => "No se encontró el token.",
             Thing::Sender => "No se encontró el emisor.",
+            Thing::OptOut => "Ese número no está en la lista de bajas.",
             Thing::Endpoint => "Esa ruta de la API no existe; consulta CONTRACT.md.",
         }
         .into(),
@@ -574,6 +576,8 @@ pub fn en_phone(issue: &PhoneIssue) -> String {
         PhoneIssue::NeedsCountryCode => "add the country code, e.g. +34 600 000 001".into(),
         PhoneIssue::NotValidForCountry => "not a valid number for its country".into(),
         PhoneIssue::Duplicate { entry, e164 } => format!("duplicate of entry {entry} ({e164})"),
+        // The contract's reason, word for word.
+        PhoneIssue::OptedOut { .. } => "opted out".into(),
     }
 }
 
@@ -585,6 +589,9 @@ pub fn es_phone(issue: &PhoneIssue) -> String {
         PhoneIssue::NeedsCountryCode => "añade el prefijo del país, p. ej. +34 600 000 001".into(),
         PhoneIssue::NotValidForCountry => "no es un número válido para su país".into(),
         PhoneIssue::Duplicate { entry, e164 } => format!("repite la entrada {entry} ({e164})"),
+        PhoneIssue::OptedOut { e164 } => {
+            format!("{e164} pidió no recibir mensajes (está en la lista de bajas)")
+        }
     }
 }
 
@@ -595,7 +602,54 @@ mod tests {
 
     /// One of every problem (and every refusal and rule) that carries its own words.
     fn samples() -> Vec<Problem> {
+        use crate::protocol::problem::SenderRule;
+        let senders = [
+            SenderRule::NameEmpty,
+            SenderRule::NameTooLong { max: 100 },
+            SenderRule::NameTaken {
+                name: "Ventas".into(),
+            },
+            SenderRule::UnknownProvider {
+                got: "telegram".into(),
+            },
+            SenderRule::RateOutOfRange {
+                got: 0,
+                max: 60_000,
+            },
+            SenderRule::RateNotANumber { got: "fast".into() },
+            SenderRule::ConfigNotObject,
+            SenderRule::UnknownField { field: "x".into() },
+            SenderRule::MissingField {
+                field: "token".into(),
+            },
+            SenderRule::NotText {
+                field: "token".into(),
+            },
+            SenderRule::NotUrl {
+                field: "url".into(),
+                value: "ftp://x".into(),
+            },
+            SenderRule::PrivateAddress {
+                field: "url".into(),
+                value: "http://10.0.0.1".into(),
+            },
+            SenderRule::TwilioFrom,
+        ];
         let mut all = vec![
+            Problem::InvalidBulkSend {
+                rule: BulkRule::UnknownSender { id: "x".into() },
+            },
+            Problem::InvalidBulkSend {
+                rule: BulkRule::SenderOff {
+                    name: "Ventas".into(),
+                },
+            },
+            Problem::NotFound {
+                thing: Thing::Sender,
+            },
+            Problem::NotFound {
+                thing: Thing::OptOut,
+            },
             Problem::SessionEnded,
             Problem::Unauthorized,
             Problem::WrongPassword,
@@ -734,6 +788,11 @@ mod tests {
         ] {
             all.push(Problem::InvalidCampaign { rule });
         }
+        all.extend(
+            senders
+                .into_iter()
+                .map(|rule| Problem::InvalidSender { rule }),
+        );
         all
     }
 
@@ -770,6 +829,9 @@ mod tests {
             PhoneIssue::NotValidForCountry,
             PhoneIssue::Duplicate {
                 entry: 1,
+                e164: "+34600000001".into(),
+            },
+            PhoneIssue::OptedOut {
                 e164: "+34600000001".into(),
             },
         ] {

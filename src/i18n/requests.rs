@@ -23,6 +23,7 @@ pub fn en(rule: &RequestRule) -> String {
                 BodyKind::BulkSend => "a bulk send",
                 BodyKind::Sender => "a sender",
                 BodyKind::SenderChange => "a change to a sender",
+                BodyKind::OptOut => "a number for the opt-out list",
             };
             format!("The JSON does not describe {what}: {detail}")
         }
@@ -82,6 +83,10 @@ pub fn en(rule: &RequestRule) -> String {
         RequestRule::ItemData { index } => {
             format!("items[{index}].data is over 64 KiB: send less per item.")
         }
+        RequestRule::OptOutPhone { phone, issue } => format!(
+            "{phone:?} cannot go on the opt-out list: {}.",
+            super::problems::en_phone(issue)
+        ),
     }
 }
 
@@ -104,6 +109,7 @@ pub fn es(rule: &RequestRule) -> String {
                 BodyKind::BulkSend => "un envío masivo",
                 BodyKind::Sender => "un emisor",
                 BodyKind::SenderChange => "un cambio de un emisor",
+                BodyKind::OptOut => "un número para la lista de bajas",
             };
             format!("El JSON no describe {what}: {detail}")
         }
@@ -163,6 +169,10 @@ pub fn es(rule: &RequestRule) -> String {
         RequestRule::ItemData { index } => {
             format!("items[{index}].data ocupa más de 64 KiB: envía menos por elemento.")
         }
+        RequestRule::OptOutPhone { phone, issue } => format!(
+            "«{phone}» no puede ir a la lista de bajas: {}.",
+            super::problems::es_phone(issue)
+        ),
     }
 }
 
@@ -247,6 +257,10 @@ mod tests {
                 got: "done".into(),
             },
             RequestRule::ItemData { index: 3 },
+            RequestRule::OptOutPhone {
+                phone: "abc".into(),
+                issue: crate::protocol::problem::PhoneIssue::NotANumber,
+            },
         ];
         for rule in rules {
             let (en, es) = (super::en(&rule), super::es(&rule));

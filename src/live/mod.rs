@@ -100,7 +100,11 @@ impl Live {
     /// subscribes from the snapshot's seq, so nothing is missed or applied twice.
     pub fn follow(&self, job: JobView, log: &[ServerMsg]) -> JobFeed {
         let (feed, new) = self.track(job, log);
-        if new && !feed.job.with_untracked(|j| j.status.is_terminal()) {
+        if new
+            && feed
+                .job
+                .with_untracked(|j| j.expects_events(crate::app::format::now()))
+        {
             #[cfg(feature = "hydrate")]
             driver::subscribe(*self, feed.id, feed.seen());
         }
@@ -260,7 +264,8 @@ impl Live {
                 feeds
                     .values()
                     .map(|(feed, _)| {
-                        let done = feed.job.with_untracked(|j| j.status.is_terminal());
+                        let now = crate::app::format::now();
+                        let done = feed.job.with_untracked(|j| !j.expects_events(now));
                         (feed.id, feed.seen(), done)
                     })
                     .collect()

@@ -309,6 +309,7 @@ mod tests {
             last_seq: 1,
             total_numbers: progress.total,
             skipped: 0,
+            skipped_opted_out: 0,
             devices_limit: 1,
             message: None,
             results: None,

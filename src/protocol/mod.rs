@@ -248,6 +248,9 @@ pub struct JobView {
     /// Entries left out with `skip_invalid`.
     #[serde(default)]
     pub skipped: u64,
+    /// Added: numbers on the tenant's opt-out list left out with `skip_invalid`.
+    #[serde(default)]
+    pub skipped_opted_out: u64,
     pub devices_limit: u32,
     /// The message of a bulk send.
     #[serde(default)]
@@ -348,6 +351,14 @@ impl Delivery {
 }
 
 impl JobView {
+    /// Whether more events may come at `now`: it has not ended, or it is a send through senders
+    /// whose receipts are still arriving.
+    pub fn expects_events(&self, now: DateTime<Utc>) -> bool {
+        !self.status.is_terminal()
+            || (!self.senders.is_empty()
+                && self.receipts_open_until.is_some_and(|until| until > now))
+    }
+
     /// Applies a job event to this snapshot so a client's copy follows the server's.
     pub fn apply(&mut self, msg: &ServerMsg) {
         if let Some(status) = lifecycle::status_after(self.status, msg) {

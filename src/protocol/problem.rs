@@ -15,6 +15,8 @@ pub enum Thing {
     User,
     Token,
     Sender,
+    /// A number that is not on the opt-out list.
+    OptOut,
     /// An API route that does not exist.
     Endpoint,
 }
@@ -45,6 +47,10 @@ pub enum PhoneIssue {
     /// The same number as an earlier entry (`entry` counts from 1).
     Duplicate {
         entry: usize,
+        e164: String,
+    },
+    /// The number asked not to be written to (it replied STOP, or an admin listed it).
+    OptedOut {
         e164: String,
     },
 }
@@ -340,6 +346,7 @@ pub enum BodyKind {
     FailureReport,
     Sender,
     SenderChange,
+    OptOut,
     Campaign,
     BulkSend,
 }
@@ -431,6 +438,11 @@ pub enum RequestRule {
     },
     ItemData {
         index: usize,
+    },
+    /// A number given to the opt-out list that is not one.
+    OptOutPhone {
+        phone: String,
+        issue: PhoneIssue,
     },
 }
 

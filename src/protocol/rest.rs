@@ -86,6 +86,21 @@ pub struct ItemView {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A number on the tenant's opt-out list (`GET /api/opt-outs`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OptOutView {
+    pub phone: String,
+    /// `reply` (it wrote an opt-out word) or `manual`.
+    pub source: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// `POST /api/opt-outs` body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddOptOutRequest {
+    pub phone: String,
+}
+
 /// `POST /api/jobs/{id}/retry-failed` body.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RetryFailedRequest {

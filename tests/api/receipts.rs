@@ -324,3 +324,109 @@ async fn twilio_status_callbacks_are_checked_against_its_signature() {
         "read counts as delivered"
     );
 }
+
+#[tokio::test]
+async fn a_stop_reply_puts_the_number_on_the_opt_out_list_and_sends_leave_it_out() {
+    let app = app().await;
+    let cloud = FakeCloudApi::start().await;
+    let sender = cloud_sender(&app, &cloud).await;
+    let reply = |from: &str, text: &str| {
+        serde_json::to_vec(
+            &json!({"object": "whatsapp_business_account", "entry": [{"id": "1",
+            "changes": [{"field": "messages", "value": {"messaging_product": "whatsapp",
+                "contacts": [{"profile": {"name": "Ana"}, "wa_id": from}],
+                "messages": [{"from": from, "id": "wamid.IN", "timestamp": "1764700000",
+                              "type": "text", "text": {"body": text}}]}}]}]}),
+        )
+        .unwrap()
+    };
+    for (from, text) in [
+        ("34600000101", "  Baja. "),
+        ("34600000201", "stop sending me this"),
+    ] {
+        let body = reply(from, text);
+        assert_eq!(
+            post_cloud(
+                &app,
+                &sender,
+                body.clone(),
+                &cloud_signature(APP_SECRET, &body)
+            )
+            .await,
+            200
+        );
+    }
+    // An unsigned reply changes nothing.
+    let body = reply("34600000301", "STOP");
+    assert_eq!(post_cloud(&app, &sender, body, "sha256=00").await, 401);
+    let listed: Value = app.get("/api/opt-outs").await.json().await.unwrap();
+    let phones_listed: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["phone"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        phones_listed,
+        ["+34600000101"],
+        "only a whole opt-out word counts: {listed}"
+    );
+    assert_eq!(listed[0]["source"], "reply");
+
+    // A send to it is refused with the reason, or leaves it out with skip_invalid.
+    let list = ["+34600000001", "+34 600 000 101"];
+    let refused = app
+        .send_bulk(&json!({"message": "Hola", "phones": list}))
+        .await;
+    assert_eq!(refused.status(), 422);
+    let answer: Value = refused.json().await.unwrap();
+    assert_eq!(answer["invalid"][0]["index"], 1);
+    assert_eq!(answer["invalid"][0]["reason"], "opted out");
+    assert_eq!(answer["invalid"][0]["issue"], "opted_out");
+    let taken = app
+        .send_bulk(&json!({"message": "Hola", "phones": list, "skip_invalid": true}))
+        .await;
+    assert_eq!(taken.status(), 202);
+    let job: Value = taken.json().await.unwrap();
+    assert_eq!(job["job"]["total_numbers"], 1);
+    assert_eq!(job["job"]["skipped_opted_out"], 1);
+    assert_eq!(job["job"]["skipped"], 0);
+
+    // Operators manage the list by hand too.
+    let add = |phone: &str| {
+        app.client
+            .post(format!("{}/api/opt-outs", app.address))
+            .bearer_auth(&app.token)
+            .json(&json!({"phone": phone}))
+            .send()
+    };
+    assert_eq!(add("+34 600 000 401").await.unwrap().status(), 201);
+    assert_eq!(add("+34600000401").await.unwrap().status(), 200);
+    let bad = add("not a phone").await.unwrap();
+    assert_eq!(bad.status(), 422);
+    let bad: Value = bad.json().await.unwrap();
+    assert_eq!(bad["request_rule"], "opt_out_phone");
+    let delete = |phone: &str| {
+        app.client
+            .delete(format!(
+                "{}/api/opt-outs/{}",
+                app.address,
+                phone.replace('+', "%2B")
+            ))
+            .bearer_auth(&app.token)
+            .send()
+    };
+    assert_eq!(delete("+34600000101").await.unwrap().status(), 204);
+    assert_eq!(delete("+34600000101").await.unwrap().status(), 404);
+    let listed: Value = app.get("/api/opt-outs").await.json().await.unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    // Another tenant's list is its own.
+    let other = app.other_tenant_token("globex").await;
+    let theirs: Value = app
+        .get_as(&other, "/api/opt-outs")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(theirs, json!([]));
+}

@@ -95,6 +95,7 @@ async fn a_tenant_learns_nothing_about_another_tenants_jobs() {
                 devices_limit: 1,
                 recipients: vec!["+34699999999".into()],
                 skipped: 0,
+                skipped_opted_out: 0,
                 idempotency_key: None,
                 senders: vec![],
             })

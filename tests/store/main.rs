@@ -60,6 +60,7 @@ async fn new_job(store: &dyn Store, tenant: TenantId, n: usize, key: Option<&str
             devices_limit: 2,
             recipients: numbers(n),
             skipped: 0,
+            skipped_opted_out: 0,
             idempotency_key: key.map(str::to_owned),
             senders: vec![],
         })

@@ -78,6 +78,38 @@ pub fn devices_out_of_range(got: &str) -> BulkRule {
     }
 }
 
+/// Moves the numbers on the tenant's opt-out list from `valid` to `invalid` (reason
+/// "opted out"); how many.
+async fn leave_out_opted_out(
+    state: &AppState,
+    tenant: TenantId,
+    checked: &mut phones::Checked,
+    entries: &[String],
+) -> Result<u64, CreateError> {
+    use crate::protocol::problem::PhoneIssue;
+    let listed = state.store.opted_out(tenant, &checked.valid).await?;
+    if listed.is_empty() {
+        return Ok(0);
+    }
+    let (valid, indexes) = std::mem::take(&mut checked.valid)
+        .into_iter()
+        .zip(std::mem::take(&mut checked.indexes))
+        .partition::<Vec<_>, _>(|(e164, _)| !listed.contains(e164));
+    let count = indexes.len() as u64;
+    for (e164, index) in indexes {
+        let issue = PhoneIssue::OptedOut { e164 };
+        checked.invalid.push(InvalidPhone {
+            index,
+            phone: entries[index].clone(),
+            reason: (crate::i18n::EN.phone_issue)(&issue),
+            issue,
+        });
+    }
+    checked.invalid.sort_by_key(|invalid| invalid.index);
+    (checked.valid, checked.indexes) = valid.into_iter().unzip();
+    Ok(count)
+}
+
 /// The senders a bulk send spreads over: those it names (each the tenant's and turned on), or
 /// the tenant's active ones; at most `devices_limit`. None: the server-wide provider.
 async fn choose_senders(
@@ -133,9 +165,11 @@ pub async fn create_bulk_send(
     let senders = choose_senders(state, tenant, senders, devices_limit).await?;
     let total_entries = phones.len();
     // Parsing 100,000 numbers takes a while: keep it off the async workers.
-    let checked = tokio::task::spawn_blocking(move || phones::check(&phones, region))
-        .await
-        .expect("checking phone numbers does not panic");
+    let (mut checked, phones) =
+        tokio::task::spawn_blocking(move || (phones::check(&phones, region), phones))
+            .await
+            .expect("checking phone numbers does not panic");
+    let opted_out = leave_out_opted_out(state, tenant, &mut checked, &phones).await?;
     if !checked.invalid.is_empty() && !skip_invalid {
         return Err(CreateError::InvalidPhones {
             rule: BulkRule::SomePhonesInvalid {
@@ -157,7 +191,8 @@ pub async fn create_bulk_send(
             message,
             devices_limit,
             recipients: checked.valid,
-            skipped: checked.invalid.len() as u64,
+            skipped: checked.invalid.len() as u64 - opted_out,
+            skipped_opted_out: opted_out,
             idempotency_key,
             senders,
         })

@@ -13,6 +13,8 @@ use crate::protocol::problem::PhoneIssue;
 pub struct Checked {
     /// Valid numbers in E.164, first occurrence kept, in input order.
     pub valid: Vec<String>,
+    /// The entry each valid number came from.
+    pub indexes: Vec<usize>,
     /// Entries that are not valid numbers or repeat an earlier one.
     pub invalid: Vec<InvalidPhone>,
 }
@@ -21,6 +23,7 @@ pub struct Checked {
 pub fn check<S: AsRef<str>>(phones: &[S], default_region: Option<Country>) -> Checked {
     let mut checked = Checked {
         valid: Vec::with_capacity(phones.len()),
+        indexes: Vec::with_capacity(phones.len()),
         invalid: Vec::new(),
     };
     let mut seen: HashMap<String, usize> = HashMap::with_capacity(phones.len());
@@ -42,6 +45,7 @@ pub fn check<S: AsRef<str>>(phones: &[S], default_region: Option<Country>) -> Ch
                 None => {
                     seen.insert(e164.clone(), index);
                     checked.valid.push(e164);
+                    checked.indexes.push(index);
                 }
             },
         }

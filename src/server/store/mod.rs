@@ -113,6 +113,8 @@ pub struct NewBulkJob {
     /// E.164 numbers, de-duplicated.
     pub recipients: Vec<String>,
     pub skipped: u64,
+    /// Numbers on the opt-out list left out.
+    pub skipped_opted_out: u64,
     pub idempotency_key: Option<String>,
     /// The senders it spreads over, in device order; empty: the server-wide provider.
     pub senders: Vec<Uuid>,
@@ -663,10 +665,34 @@ pub trait ReceiptStore: Send + Sync {
     async fn apply_receipts(&self, limit: u32) -> StoreResult<Vec<(TenantId, StoredEvent)>>;
 }
 
+/// Numbers that asked not to be written to, per tenant.
+#[async_trait]
+pub trait OptOutStore: Send + Sync {
+    /// The tenant's list, newest first.
+    async fn opt_outs(&self, tenant: TenantId) -> StoreResult<Vec<crate::protocol::OptOutView>>;
+    /// Lists a number (E.164); `false` if it already was.
+    async fn add_opt_out(&self, tenant: TenantId, phone: &str, source: &str) -> StoreResult<bool>;
+    /// Takes a number off the list; `false` if it was not on it.
+    async fn remove_opt_out(&self, tenant: TenantId, phone: &str) -> StoreResult<bool>;
+    /// Which of `phones` are on the list.
+    async fn opted_out(
+        &self,
+        tenant: TenantId,
+        phones: &[String],
+    ) -> StoreResult<std::collections::HashSet<String>>;
+}
+
 /// Every read and write of jobpulse's state: one implementation per database.
 #[async_trait]
 pub trait Store:
-    TenantStore + JobStore + EngineStore + CampaignStore + SenderStore + ReceiptStore + 'static
+    TenantStore
+    + JobStore
+    + EngineStore
+    + CampaignStore
+    + SenderStore
+    + ReceiptStore
+    + OptOutStore
+    + 'static
 {
     /// Applies pending migrations.
     async fn migrate(&self) -> StoreResult<()>;

@@ -1,6 +1,7 @@
 //! The REST endpoints of CONTRACT.md, under `/api`.
 
 mod campaigns;
+mod opt_outs;
 mod senders;
 mod webhooks;
 mod workers;
@@ -47,6 +48,7 @@ pub fn routes() -> Router<AppState> {
         .merge(campaigns::routes())
         .merge(workers::routes())
         .merge(senders::routes())
+        .merge(opt_outs::routes())
         .merge(webhooks::routes())
         // The guard caps every body (by route and caller); one limit, in one place.
         .layer(DefaultBodyLimit::disable())

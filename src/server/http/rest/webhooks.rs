@@ -99,12 +99,15 @@ async fn receive(
     let Some(hooked) = hooked(&state, &sender).await else {
         return status(StatusCode::NOT_FOUND);
     };
+    // Replies that are an opt-out word: (from, text).
+    let opt_outs: Vec<(String, String)>;
     let receipts = match hooked.record.provider {
         SenderProvider::WhatsappCloud => {
             let signature = header(&headers, "x-hub-signature-256");
             if !cloud_signed(secret(&hooked, "app_secret"), &body, signature) {
                 return status(StatusCode::UNAUTHORIZED);
             }
+            opt_outs = cloud_replies(&body);
             cloud_receipts(&body)
         }
         SenderProvider::Twilio => {
@@ -119,6 +122,7 @@ async fn receive(
             if !twilio_signed(secret(&hooked, "auth_token"), &url, &form, signature) {
                 return status(StatusCode::UNAUTHORIZED);
             }
+            opt_outs = twilio_reply(&form).into_iter().collect();
             twilio_receipts(&form)
         }
         // Wablas, the generic provider and the sandbox send no signed receipts (yet).
@@ -139,7 +143,102 @@ async fn receive(
     if !receipts.is_empty() {
         state.receipts.notify_one();
     }
+    for (from, text) in opt_outs {
+        let Some(phone) = opt_out(&from, &text) else {
+            continue;
+        };
+        match state
+            .store
+            .add_opt_out(hooked.record.tenant_id, &phone, "reply")
+            .await
+        {
+            Ok(true) => tracing::info!(sender = %hooked.record.id, "a recipient opted out"),
+            Ok(false) => {}
+            Err(error) => {
+                tracing::warn!(%error, "could not record an opt-out");
+                return status(StatusCode::SERVICE_UNAVAILABLE);
+            }
+        }
+    }
     status(StatusCode::OK)
+}
+
+/// Whole replies that put their sender on the opt-out list, in any case.
+const OPT_OUT_WORDS: &[&str] = &["stop", "baja", "alto", "cancelar", "unsubscribe"];
+
+/// The number (E.164) of a reply that is an opt-out word, or `None`.
+fn opt_out(from: &str, text: &str) -> Option<String> {
+    let word = text.trim().trim_end_matches(['.', '!']).to_lowercase();
+    if !OPT_OUT_WORDS.contains(&word.as_str()) {
+        return None;
+    }
+    // Twilio writes `whatsapp:+34…`, Meta `34…`.
+    let digits: String = from.chars().filter(char::is_ascii_digit).collect();
+    (!digits.is_empty()).then(|| format!("+{digits}"))
+}
+
+#[derive(Deserialize)]
+struct CloudMessages {
+    #[serde(default)]
+    entry: Vec<CloudMessageEntry>,
+}
+
+#[derive(Deserialize)]
+struct CloudMessageEntry {
+    #[serde(default)]
+    changes: Vec<CloudMessageChange>,
+}
+
+#[derive(Deserialize)]
+struct CloudMessageChange {
+    #[serde(default)]
+    value: CloudMessageValue,
+}
+
+#[derive(Deserialize, Default)]
+struct CloudMessageValue {
+    #[serde(default)]
+    messages: Vec<CloudInbound>,
+}
+
+#[derive(Deserialize)]
+struct CloudInbound {
+    from: String,
+    #[serde(default)]
+    text: Option<CloudText>,
+}
+
+#[derive(Deserialize)]
+struct CloudText {
+    body: String,
+}
+
+/// The text replies in a Cloud API notification (`value.messages[]`): (from, text).
+fn cloud_replies(body: &[u8]) -> Vec<(String, String)> {
+    let Ok(hook) = serde_json::from_slice::<CloudMessages>(body) else {
+        return Vec::new();
+    };
+    hook.entry
+        .into_iter()
+        .flat_map(|entry| entry.changes)
+        .flat_map(|change| change.value.messages)
+        .filter_map(|message| Some((message.from, message.text?.body)))
+        .collect()
+}
+
+/// An inbound message in a Twilio callback (`From`, `Body`): (from, text).
+fn twilio_reply(form: &[(String, String)]) -> Option<(String, String)> {
+    let field = |name: &str| {
+        form.iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+    };
+    // A status callback of a message we sent is not a reply.
+    let status = field("MessageStatus").or_else(|| field("SmsStatus"));
+    if status.is_some_and(|status| status != "received") {
+        return None;
+    }
+    Some((field("From")?, field("Body")?))
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {

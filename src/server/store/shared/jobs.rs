@@ -28,8 +28,9 @@ pub(crate) trait BulkTx: WriteTx {
     ) -> StoreResult<Option<Self::Row>> {
         let sql = format!(
             "INSERT INTO jobs (id, tenant_id, kind, status, idempotency_key, message, \
-             devices_limit, total, skipped, last_seq, created_at, updated_at, senders) \
-             VALUES ($1, $2, 'bulk_send', 'pending', $3, $4, $5, $6, $7, 1, $8, $8, $9) \
+             devices_limit, total, skipped, last_seq, created_at, updated_at, senders, \
+             skipped_opted_out) \
+             VALUES ($1, $2, 'bulk_send', 'pending', $3, $4, $5, $6, $7, 1, $8, $8, $9, $10) \
              ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL \
              DO NOTHING RETURNING {JOB_COLUMNS}"
         );
@@ -43,6 +44,7 @@ pub(crate) trait BulkTx: WriteTx {
             sql_int(new.skipped),
             now,
             (!new.senders.is_empty()).then(|| serde_json::json!(new.senders)),
+            sql_int(new.skipped_opted_out),
         ];
         self.row(&sql, args).await
     }

@@ -22,6 +22,7 @@ use uuid::Uuid;
 pub(crate) mod campaigns;
 pub(crate) mod engine;
 pub(crate) mod jobs;
+mod opt_outs;
 mod receipts;
 pub(crate) mod rows;
 mod senders;

@@ -144,7 +144,7 @@ pub(crate) fn progress(row: &impl Cols) -> Progress {
 pub(crate) const JOB_COLUMNS: &str = "id, kind, status, created_at, started_at, finished_at, sent, \
      failed, unknown, total, stage, last_error, last_seq, skipped, devices_limit, message, results, \
      campaign_id, name, params, percentage, stage_message, stage_note, senders, delivered, read_count, \
-     undelivered";
+     undelivered, skipped_opted_out";
 
 /// A job as people see it, from its `JOB_COLUMNS`.
 pub(crate) fn job_view(row: &impl Cols) -> StoreResult<JobView> {
@@ -162,6 +162,7 @@ pub(crate) fn job_view(row: &impl Cols) -> StoreResult<JobView> {
         last_seq: row.big("last_seq") as u64,
         total_numbers: row.big("total") as u64,
         skipped: row.big("skipped") as u64,
+        skipped_opted_out: row.big("skipped_opted_out") as u64,
         devices_limit: row.int("devices_limit") as u32,
         message: row.opt_text("message"),
         results: row
