@@ -218,6 +218,7 @@ pub(super) async fn run(engine: Arc<Engine>, claimed: ClaimedJob) {
         items: item_tx.clone(),
         live: AtomicUsize::new(0),
         dispatched: AtomicBool::new(false),
+        closed: tokio::sync::Notify::new(),
     });
     let (report_tx, report_rx) =
         mpsc::channel::<Report>(engine.settings.commit_max_rows.max(1) * 2);
@@ -271,7 +272,7 @@ pub(super) async fn run(engine: Arc<Engine>, claimed: ClaimedJob) {
     if running(&stop_rx) {
         outstanding.dispatched();
     } else {
-        item_tx.close();
+        outstanding.close();
     }
     drop(item_tx);
     while device_tasks.join_next().await.is_some() {}
@@ -410,6 +411,8 @@ struct Outstanding {
     items: async_channel::Sender<ItemToSend>,
     live: AtomicUsize,
     dispatched: AtomicBool,
+    /// Wakes devices waiting to probe a down sender when there is nothing left to probe with.
+    closed: tokio::sync::Notify,
 }
 
 impl Outstanding {
@@ -427,7 +430,26 @@ impl Outstanding {
     fn dispatched(&self) {
         self.dispatched.store(true, Ordering::SeqCst);
         if self.live.load(Ordering::SeqCst) == 0 {
-            self.items.close();
+            self.close();
+        }
+    }
+
+    fn close(&self) {
+        self.items.close();
+        self.closed.notify_waiters();
+    }
+
+    /// Waits `wait`, or less if the queue closes meanwhile.
+    async fn pause(&self, wait: Duration) {
+        let closed = self.closed.notified();
+        tokio::pin!(closed);
+        closed.as_mut().enable();
+        if self.items.is_closed() {
+            return;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = closed => {}
         }
     }
 
@@ -435,7 +457,7 @@ impl Outstanding {
     fn done_with_one(&self) {
         let left = self.live.fetch_sub(1, Ordering::SeqCst) - 1;
         if left == 0 && self.dispatched.load(Ordering::SeqCst) {
-            self.items.close();
+            self.close();
         }
     }
 }
@@ -495,7 +517,7 @@ async fn device(
                 Ok(()) => {
                     // A down sender only tries again after a while (its next item: a probe).
                     tokio::select! {
-                        _ = tokio::time::sleep(sender.policy.max_delay) => {}
+                        _ = queue.outstanding.pause(sender.policy.max_delay) => {}
                         _ = stop.changed() => {}
                     }
                     break None;
