@@ -361,6 +361,20 @@ impl JobView {
 
     /// Applies a job event to this snapshot so a client's copy follows the server's.
     pub fn apply(&mut self, msg: &ServerMsg) {
+        self.apply_event(msg);
+        // `awaiting` follows `sent`: a send event moves it as much as a receipt does, and the
+        // two kinds of event arrive in any order.
+        if let Some(receipts) = &mut self.receipts {
+            *receipts = Receipts::new(
+                self.progress.sent,
+                receipts.delivered,
+                receipts.read,
+                receipts.undelivered,
+            );
+        }
+    }
+
+    fn apply_event(&mut self, msg: &ServerMsg) {
         if let Some(status) = lifecycle::status_after(self.status, msg) {
             self.status = status;
         }

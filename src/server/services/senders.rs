@@ -282,6 +282,20 @@ pub fn webhook_url(public_url: &str, sender: Uuid) -> String {
     format!("{public_url}/api/webhooks/{sender}")
 }
 
+/// A stored sender's secrets, opened (none when it has none).
+pub fn open_secrets(
+    record: &SenderRecord,
+    vault: &Vault,
+) -> Result<HashMap<String, String>, VaultError> {
+    match &record.sealed_secrets {
+        Some(sealed) => {
+            let opened = vault.open(&record.id.to_string(), sealed)?;
+            serde_json::from_str(&opened).map_err(|_| VaultError::Corrupt)
+        }
+        None => Ok(HashMap::new()),
+    }
+}
+
 /// The provider a stored sender sends through, its secrets opened.
 pub fn provider_for(
     record: &SenderRecord,
@@ -289,13 +303,7 @@ pub fn provider_for(
     settings: &Settings,
     public_url: &str,
 ) -> Result<Arc<dyn MessagingProvider>, VaultError> {
-    let secrets: HashMap<String, String> = match &record.sealed_secrets {
-        Some(sealed) => {
-            let opened = vault.open(&record.id.to_string(), sealed)?;
-            serde_json::from_str(&opened).map_err(|_| VaultError::Corrupt)?
-        }
-        None => HashMap::new(),
-    };
+    let secrets = open_secrets(record, vault)?;
     let config = |name: &str| {
         record
             .config
