@@ -102,64 +102,128 @@ async function fakeCloudApi(): Promise<{ url: string; close: () => Promise<void>
   return { url: `http://127.0.0.1:${port}/v21.0`, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
-test('the funnel of a send through a WhatsApp sender fills live from signed receipts', async ({ page }) => {
-  const { createHmac } = await import('node:crypto');
-  jobpulse(['tenant', 'create', 'umbrella']);
-  jobpulse(['user', 'create', '--tenant', 'umbrella', '--username', 'uma', '--role', 'admin'], {
-    JOBPULSE_USER_PASSWORD: 'umbrella-password',
-  });
-  const cloud = await fakeCloudApi();
-  try {
-    await page.goto('/login');
-    await hydrated(page);
-    await page.locator('input[name=workspace]').fill('umbrella');
-    await page.locator('input[name=username]').fill('uma');
-    await page.locator('input[name=password]').fill('umbrella-password');
-    await page.locator('main button[type=submit]').click();
-    await expect(page).toHaveURL(/\/$/);
-    await hydrated(page);
-    const csrf = { 'x-csrf-token': await csrfToken(page) };
-    const appSecret = 'e2e-app-secret';
-    const created = await page.request.post('/api/senders', {
-      headers: csrf,
-      data: {
-        name: 'Cloud', provider: 'whatsapp_cloud', rate_per_minute: 60000,
-        config: { base_url: cloud.url, phone_number_id: '106540352242922', access_token: 'EAAG-e2e', app_secret: appSecret, verify_token: 'v' },
-      },
+test.describe('a send through a WhatsApp sender', () => {
+  // A refused number or send is a 422 answer, which the browser logs.
+  test.use({ allowedConsoleErrors: [/status of 422/] });
+
+  test('fills its funnel live from signed receipts, and its replies reach the inbox and the opt-out list', async ({ page }) => {
+    const { createHmac } = await import('node:crypto');
+    jobpulse(['tenant', 'create', 'umbrella']);
+    jobpulse(['user', 'create', '--tenant', 'umbrella', '--username', 'uma', '--role', 'admin'], {
+      JOBPULSE_USER_PASSWORD: 'umbrella-password',
     });
-    expect(created.status()).toBe(201);
-    const sender = (await created.json()).sender;
-    const id = await createJob(page, ['+34600000001', '+34600000101', '+34600000201', '+34600000301'], 1);
-    await page.goto(`/jobs/${id}`);
-    await hydrated(page);
-    await expect(page.locator('.badge')).toHaveAttribute('data-status', 'completed', { timeout: 60_000 });
-    await expect(page.getByTestId('stat-awaiting')).toHaveText('4');
-    await expect(page.getByTestId('receipts-arriving')).toHaveText('Sending finished — receipts arriving');
+    const cloud = await fakeCloudApi();
+    try {
+      await page.goto('/login');
+      await hydrated(page);
+      await page.locator('input[name=workspace]').fill('umbrella');
+      await page.locator('input[name=username]').fill('uma');
+      await page.locator('input[name=password]').fill('umbrella-password');
+      await page.locator('main button[type=submit]').click();
+      await expect(page).toHaveURL(/\/$/);
+      await hydrated(page);
+      const csrf = { 'x-csrf-token': await csrfToken(page) };
+      const appSecret = 'e2e-app-secret';
+      const created = await page.request.post('/api/senders', {
+        headers: csrf,
+        data: {
+          name: 'Cloud', provider: 'whatsapp_cloud', rate_per_minute: 60000,
+          config: { base_url: cloud.url, phone_number_id: '106540352242922', access_token: 'EAAG-e2e', app_secret: appSecret, verify_token: 'v' },
+        },
+      });
+      expect(created.status()).toBe(201);
+      const sender = (await created.json()).sender;
+      const id = await createJob(page, ['+34600000001', '+34600000101', '+34600000201', '+34600000301'], 1);
+      await page.goto(`/jobs/${id}`);
+      await hydrated(page);
+      await expect(page.locator('.badge')).toHaveAttribute('data-status', 'completed', { timeout: 60_000 });
+      await expect(page.getByTestId('stat-awaiting')).toHaveText('4');
+      await expect(page.getByTestId('receipts-arriving')).toHaveText('Sending finished — receipts arriving');
 
-    const items = (await (await page.request.get(`/api/jobs/${id}/items?status=sent`)).json()).items;
-    const wamids: string[] = items.map((item: { provider_message_id: string }) => item.provider_message_id);
-    const statuses = [
-      { id: wamids[0], status: 'delivered' },
-      { id: wamids[1], status: 'read' },
-      { id: wamids[2], status: 'failed', errors: [{ code: 131026, title: 'Message undeliverable', message: 'Message undeliverable' }] },
-    ].map((s) => ({ ...s, timestamp: '1764700000', recipient_id: '34600000001' }));
-    const body = JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: '1', changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', statuses } }] }] });
-    // Meta calls without the browser's cookies.
-    const post = (signature: string) =>
-      fetch(sender.webhook_url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature }, body });
-    expect((await post('sha256=00')).status).toBe(401);
-    const signature = 'sha256=' + createHmac('sha256', appSecret).update(body).digest('hex');
-    expect((await post(signature)).status).toBe(200);
+      const items = (await (await page.request.get(`/api/jobs/${id}/items?status=sent`)).json()).items;
+      const wamids: string[] = items.map((item: { provider_message_id: string }) => item.provider_message_id);
+      const statuses = [
+        { id: wamids[0], status: 'delivered' },
+        { id: wamids[1], status: 'read' },
+        { id: wamids[2], status: 'failed', errors: [{ code: 131026, title: 'Message undeliverable', message: 'Message undeliverable' }] },
+      ].map((s) => ({ ...s, timestamp: '1764700000', recipient_id: '34600000001' }));
+      const body = JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: '1', changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', statuses } }] }] });
+      // Meta calls without the browser's cookies.
+      const post = (signature: string) =>
+        fetch(sender.webhook_url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature }, body });
+      expect((await post('sha256=00')).status).toBe(401);
+      const signature = 'sha256=' + createHmac('sha256', appSecret).update(body).digest('hex');
+      expect((await post(signature)).status).toBe(200);
 
-    // Live, without a reload: the page follows the job's receipt events.
-    await expect(page.getByTestId('stat-delivered')).toHaveText('2');
-    await expect(page.getByTestId('stat-read')).toHaveText('1');
-    await expect(page.getByTestId('stat-undelivered')).toHaveText('1');
-    await expect(page.getByTestId('stat-awaiting')).toHaveText('1');
-    await page.reload();
-    await hydrated(page);
-    await expect(page.getByTestId('stat-delivered')).toHaveText('2');
-  } finally {
-    await cloud.close();
-  }
+      // Live, without a reload: the page follows the job's receipt events.
+      await expect(page.getByTestId('stat-delivered')).toHaveText('2');
+      await expect(page.getByTestId('stat-read')).toHaveText('1');
+      await expect(page.getByTestId('stat-undelivered')).toHaveText('1');
+      await expect(page.getByTestId('stat-awaiting')).toHaveText('1');
+      await page.reload();
+      await hydrated(page);
+      await expect(page.getByTestId('stat-delivered')).toHaveText('2');
+
+      // Replies: counted on the send live, shown in the Inbox live, an opt-out word listed.
+      const reply = (from: string, wamid: string, text: string) => {
+        const body = JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: '1', changes: [{ field: 'messages', value: {
+          messaging_product: 'whatsapp', contacts: [{ profile: { name: 'Ana' }, wa_id: from }],
+          messages: [{ from, id: wamid, timestamp: '1764700000', type: 'text', text: { body: text } }] } }] }] });
+        const signature = 'sha256=' + createHmac('sha256', appSecret).update(body).digest('hex');
+        return fetch(sender.webhook_url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature }, body });
+      };
+      await expect(page.getByTestId('stat-replies')).toHaveText('0');
+      expect((await reply('34600000101', 'wamid.R1', '¿Y el precio? <img src=x onerror=alert(1)>')).status).toBe(200);
+      await expect(page.getByTestId('stat-replies')).toHaveText('1');
+      await page.getByRole('link', { name: 'See the replies' }).click();
+      await expect(page).toHaveURL(new RegExp(`/inbox\\?job=${id}$`));
+      await hydrated(page);
+      await expect(page.getByTestId('inbox-text')).toHaveText(['¿Y el precio? <img src=x onerror=alert(1)>']);
+
+      await page.getByRole('link', { name: 'Inbox' }).click();
+      await expect(page).toHaveURL(/\/inbox$/);
+      await hydrated(page);
+      await expect(page.getByTestId('inbox-message')).toHaveCount(1);
+      expect((await reply('34600000301', 'wamid.R2', 'STOP')).status).toBe(200);
+      // Live, newest first, without a reload.
+      await expect(page.getByTestId('inbox-text')).toHaveText(['STOP', '¿Y el precio? <img src=x onerror=alert(1)>']);
+      await expect(page.getByTestId('inbox-from').first()).toHaveText('+34600000301');
+
+      await page.getByRole('link', { name: 'Opted-out numbers' }).click();
+      await expect(page).toHaveURL(/\/opt-outs$/);
+      await hydrated(page);
+      const listed = page.getByTestId('opt-out-row');
+      await expect(listed).toHaveCount(1);
+      await expect(listed).toContainText('+34600000301');
+      await expect(listed).toContainText('Replied with an opt-out word');
+      const add = page.getByTestId('add-opt-out');
+      await add.getByLabel('Number to add').fill('call me maybe');
+      await add.getByRole('button', { name: 'Add to the list' }).click();
+      await expect(page.getByRole('alert')).toBeVisible();
+      await add.getByLabel('Number to add').fill('+34 600 000 401');
+      await add.getByRole('button', { name: 'Add to the list' }).click();
+      await expect(listed).toHaveCount(2);
+      await expect(page.getByText('Added to the list.')).toBeVisible();
+
+      // The next send to an opted-out number is refused, naming the line.
+      await page.goto('/bulk/new');
+      await hydrated(page);
+      await page.getByLabel('Message').fill('Hola otra vez');
+      await page.getByLabel('Recipients').fill('+34600000001\n+34 600 000 301');
+      await page.getByRole('button', { name: 'Start sending' }).click();
+      const errors = page.getByTestId('line-errors');
+      await expect(errors).toContainText('Line 2');
+      await expect(errors).toContainText('opted out');
+      await expect(page).toHaveURL(/\/bulk\/new$/);
+
+      // Taken off the list, it can be sent to again.
+      await page.goto('/opt-outs');
+      await hydrated(page);
+      await listed.filter({ hasText: '+34600000301' }).getByRole('button', { name: 'Remove' }).click();
+      await expect(listed).toHaveCount(1);
+      await expect(listed).not.toContainText('+34600000301');
+    } finally {
+      await cloud.close();
+    }
+  });
 });

@@ -176,6 +176,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/jobs/:id") view=pages::JobPage ssr=SsrMode::Async />
                     <Route path=path!("/settings") view=pages::SettingsPage ssr=SsrMode::Async />
                     <Route path=path!("/senders") view=pages::SendersPage ssr=SsrMode::Async />
+                    <Route path=path!("/inbox") view=pages::InboxPage ssr=SsrMode::Async />
+                    <Route path=path!("/opt-outs") view=pages::OptOutsPage ssr=SsrMode::Async />
                     <Route path=path!("/campaigns") view=pages::CampaignsPage ssr=SsrMode::Async />
                     <Route path=path!("/campaigns/new") view=pages::CampaignNewPage ssr=SsrMode::Async />
                     <Route path=path!("/campaigns/:id") view=pages::CampaignPage ssr=SsrMode::Async />
@@ -213,6 +215,7 @@ fn Header() -> impl IntoView {
                             <nav class="nav" aria-label="Main">
                                 <A href="/" exact=true>{text.nav_jobs}</A>
                                 <A href="/campaigns" exact=true>{text.campaign.nav_campaigns}</A>
+                                <A href="/inbox">{text.inbox.nav_inbox}</A>
                                 <Show when=move || operator>
                                     <A href="/bulk/new">{text.nav_new_bulk}</A>
                                     <A href="/campaigns/new">{text.campaign.nav_new_campaign}</A>

@@ -173,6 +173,7 @@ pub static EN: Text = Text {
 
     campaign: &EN_CAMPAIGN,
     senders: &super::senders::EN_SENDERS,
+    inbox: &super::inbox::EN_INBOX,
 
     thousands: ',',
 };

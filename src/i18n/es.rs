@@ -173,6 +173,7 @@ pub static ES: Text = Text {
 
     campaign: &ES_CAMPAIGN,
     senders: &super::senders::ES_SENDERS,
+    inbox: &super::inbox::ES_INBOX,
 
     thousands: '.',
 };

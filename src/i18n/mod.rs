@@ -8,11 +8,13 @@ mod en;
 mod es;
 mod failures;
 mod faults;
+mod inbox;
 mod problems;
 pub mod requests;
 mod senders;
 
 pub use campaign::CampaignText;
+pub use inbox::InboxText;
 pub use senders::SenderText;
 
 pub use en::EN;
@@ -225,6 +227,7 @@ pub struct Text {
     /// Campaigns, searches and outside workers' jobs.
     pub campaign: &'static CampaignText,
     pub senders: &'static SenderText,
+    pub inbox: &'static InboxText,
 
     /// Digit grouping separator.
     pub thousands: char,

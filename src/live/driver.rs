@@ -199,6 +199,9 @@ fn on_open(live: Live) {
     if live.wants_new_jobs.get_value() {
         send(live, &ClientMsg::SubscribeJobs);
     }
+    if live.inbox_seen.get_value().is_some() {
+        send(live, &live.subscribe_inbox());
+    }
 }
 
 fn on_text(live: Live, text: &str) {

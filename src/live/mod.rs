@@ -12,7 +12,7 @@ use leptos::prelude::*;
 
 #[cfg(feature = "hydrate")]
 use crate::protocol::ClientMsg;
-use crate::protocol::{ItemStatus, JobId, JobView, ServerMsg};
+use crate::protocol::{InboundMessage, ItemStatus, JobId, JobView, ServerMsg};
 use uuid::Uuid;
 
 mod feed;
@@ -26,6 +26,8 @@ pub use feed::JobFeed;
 pub use hooks::{Followed, use_campaign_feed, use_followed, use_job_feed};
 pub use log::{LogEntry, LogLine};
 
+/// Inbox messages that arrived after the page loaded that `inbox` keeps: the newest ones.
+pub const INBOX_CAPACITY: usize = 200;
 /// Jobs created after the page loaded that `new_jobs` keeps: the newest ones.
 pub const NEW_JOBS_CAPACITY: usize = 100;
 /// Log lines kept in memory per job; older ones are counted, not kept.
@@ -60,6 +62,12 @@ pub struct Live {
     /// Jobs of followed campaigns that the page did not render (added later, or while away),
     /// already followed: the page that follows the campaign unfollows them when it goes.
     pub campaign_jobs: RwSignal<Vec<JobFeed>>,
+    /// Inbox messages that arrived after the page loaded, oldest first, for a page that asked
+    /// with `follow_inbox`: at most `INBOX_CAPACITY`.
+    pub inbox: RwSignal<Vec<InboundMessage>>,
+    /// The newest inbox message the page has (`None`: not following the inbox); a reconnect
+    /// resumes after it.
+    inbox_seen: StoredValue<Option<Option<i64>>>,
     feeds: StoredValue<HashMap<JobId, (JobFeed, usize)>>,
     wants_new_jobs: StoredValue<bool>,
     campaigns: StoredValue<HashSet<Uuid>>,
@@ -78,6 +86,8 @@ impl Live {
             connection: RwSignal::new(Connection::Connecting),
             new_jobs: RwSignal::new(Vec::new()),
             campaign_jobs: RwSignal::new(Vec::new()),
+            inbox: RwSignal::new(Vec::new()),
+            inbox_seen: StoredValue::new(None),
             feeds: StoredValue::new(HashMap::new()),
             wants_new_jobs: StoredValue::new(false),
             campaigns: StoredValue::new(HashSet::new()),
@@ -249,6 +259,55 @@ impl Live {
         driver::send(*self, &ClientMsg::SubscribeJobs);
     }
 
+    /// Follows the tenant's inbox from `newest`, the newest message the page rendered; new
+    /// messages arrive in `inbox`.
+    /// A message the page rendered itself may come again (sent while the page loaded): pages
+    /// leave out of `inbox` what they show already.
+    pub fn follow_inbox(&self, newest: Option<i64>) {
+        self.inbox_seen.set_value(Some(newest));
+        self.inbox.set(Vec::new());
+        #[cfg(feature = "hydrate")]
+        {
+            driver::ensure_started(*self);
+            driver::send(*self, &self.subscribe_inbox());
+        }
+    }
+
+    /// Stops collecting inbox messages (the page that showed them is gone).
+    pub fn unfollow_inbox(&self) {
+        self.inbox_seen.set_value(None);
+        self.inbox.try_set(Vec::new());
+    }
+
+    /// The inbox subscription, resuming after the newest message the page has; `None` when
+    /// no page follows the inbox.
+    #[cfg(feature = "hydrate")]
+    fn subscribe_inbox(&self) -> ClientMsg {
+        ClientMsg::SubscribeInbox {
+            after: self.inbox_seen.get_value().flatten(),
+        }
+    }
+
+    /// Takes in an inbox message, once, if a page follows the inbox.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    fn take_inbound(&self, message: &InboundMessage) {
+        let Some(seen) = self.inbox_seen.get_value() else {
+            return;
+        };
+        // Ids arrive out of order only across instances; the newest one is where to resume.
+        self.inbox_seen
+            .set_value(Some(Some(seen.map_or(message.id, |s| s.max(message.id)))));
+        let message = message.clone();
+        self.inbox.update(|messages| {
+            if !messages.iter().any(|m| m.id == message.id) {
+                messages.push(message);
+                if messages.len() > INBOX_CAPACITY {
+                    messages.remove(0);
+                }
+            }
+        });
+    }
+
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     fn feed(&self, id: JobId) -> Option<JobFeed> {
         self.feeds
@@ -278,7 +337,10 @@ impl Live {
     fn apply_all(&self, messages: Vec<ServerMsg>) {
         for msg in messages {
             match &msg {
-                ServerMsg::Connected { .. } | ServerMsg::Pong { .. } => {}
+                ServerMsg::Connected { .. }
+                | ServerMsg::Pong { .. }
+                | ServerMsg::InboxSubscribed { .. } => {}
+                ServerMsg::MessageNew(message) => self.take_inbound(message),
                 // The page's own snapshot is at least as new as the one a (re)subscription
                 // carries, and the replay that follows brings it up to date event by event,
                 // so counters never step backwards.

@@ -173,6 +173,19 @@ pub struct ReceiptEvent {
     pub receipts: super::Receipts,
 }
 
+/// `reply` (added): a recipient of this bulk send wrote back (the whole message is in the inbox).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReplyEvent {
+    pub job_id: JobId,
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    pub phone: String,
+    pub sender_id: Uuid,
+    pub text: String,
+    /// The job's replies so far.
+    pub replies: u64,
+}
+
 /// `job_failed`: the job stopped on an error of its own (not an item's).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JobFailedEvent {
@@ -239,6 +252,15 @@ pub enum ServerMsg {
     CampaignSubscribed(CampaignSnapshot),
     /// Added: a delivery receipt.
     Receipt(ReceiptEvent),
+    /// Added: a recipient of the job replied.
+    Reply(ReplyEvent),
+    /// Added: the answer to `subscribe_inbox`; `message_new` follows for each new message.
+    InboxSubscribed {
+        /// The newest message in the inbox when the subscription began.
+        last_id: Option<i64>,
+    },
+    /// A message reached one of the tenant's senders (to `subscribe_inbox` subscribers).
+    MessageNew(super::InboundMessage),
 }
 
 /// `campaign_subscribed`: the campaign and its jobs as they are now.
@@ -254,7 +276,9 @@ impl ServerMsg {
         match self {
             ServerMsg::Connected { .. }
             | ServerMsg::Pong { .. }
-            | ServerMsg::CampaignSubscribed(_) => None,
+            | ServerMsg::CampaignSubscribed(_)
+            | ServerMsg::InboxSubscribed { .. }
+            | ServerMsg::MessageNew(_) => None,
             ServerMsg::Subscribed(s) | ServerMsg::Resync(s) => Some(s.job_id),
             ServerMsg::Unsubscribed { job_id } => Some(*job_id),
             ServerMsg::JobCreated(e) => Some(e.job_id),
@@ -262,6 +286,7 @@ impl ServerMsg {
             ServerMsg::Stage(e) => Some(e.job_id),
             ServerMsg::Progress(e) => Some(e.job_id),
             ServerMsg::Receipt(e) => Some(e.job_id),
+            ServerMsg::Reply(e) => Some(e.job_id),
             ServerMsg::Item(e) => Some(e.job_id),
             ServerMsg::Error(e) => e.job_id,
             ServerMsg::JobCompleted(e) => Some(e.job_id),
@@ -278,6 +303,7 @@ impl ServerMsg {
             ServerMsg::Stage(e) => Some(e.seq),
             ServerMsg::Progress(e) => Some(e.seq),
             ServerMsg::Receipt(e) => Some(e.seq),
+            ServerMsg::Reply(e) => Some(e.seq),
             ServerMsg::Item(e) => Some(e.seq),
             ServerMsg::Error(e) => e.seq,
             ServerMsg::JobCompleted(e) => Some(e.seq),
@@ -308,6 +334,9 @@ impl ServerMsg {
             ServerMsg::Resync(_) => "resync",
             ServerMsg::Pong { .. } => "pong",
             ServerMsg::CampaignSubscribed(_) => "campaign_subscribed",
+            ServerMsg::Reply(_) => "reply",
+            ServerMsg::InboxSubscribed { .. } => "inbox_subscribed",
+            ServerMsg::MessageNew(_) => "message_new",
         }
     }
 
@@ -353,6 +382,12 @@ pub enum ClientMsg {
     },
     /// Follow the tenant's new jobs: each arrives as its `job_created` event.
     SubscribeJobs,
+    /// Follow the tenant's inbox: each new message arrives as `message_new`; `after` (added)
+    /// first replays the messages after that id.
+    SubscribeInbox {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<i64>,
+    },
     Ping {
         #[serde(default)]
         timestamp: i64,

@@ -282,6 +282,9 @@ pub struct JobView {
     /// Receipts keep arriving after the job ends, until then (`RECEIPTS_WINDOW_HOURS` after).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipts_open_until: Option<DateTime<Utc>>,
+    /// Added: replies from a bulk send's recipients (messages linked to it in the inbox).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replies: Option<u64>,
 }
 
 /// How long after a bulk send ends its receipts are still expected.
@@ -389,6 +392,7 @@ impl JobView {
             }
             ServerMsg::Progress(e) => self.progress = e.progress,
             ServerMsg::Receipt(e) => self.receipts = Some(e.receipts),
+            ServerMsg::Reply(e) => self.replies = Some(e.replies),
             ServerMsg::Error(e) => {
                 if let Some(progress) = e.progress {
                     self.progress = progress;

@@ -95,6 +95,29 @@ pub struct OptOutView {
     pub created_at: DateTime<Utc>,
 }
 
+/// A message a recipient sent to one of the tenant's senders (`GET /api/inbox`, `message_new`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboundMessage {
+    /// Added: the message's place in the tenant's inbox (`GET /inbox?after=`), increasing.
+    pub id: i64,
+    pub sender_id: Uuid,
+    /// The recipient's number (E.164).
+    pub from: String,
+    pub text: String,
+    /// When the provider says it was written.
+    pub at: DateTime<Utc>,
+    /// The newest job that sent to this number, when one did.
+    pub job_id: Option<JobId>,
+}
+
+/// `GET /api/inbox`: messages in `id` order, and where the next page starts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxPage {
+    pub messages: Vec<InboundMessage>,
+    /// Pass as `after` to read what came later (the newest `id` here, or `after` as given).
+    pub next_after: Option<i64>,
+}
+
 /// `POST /api/opt-outs` body.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AddOptOutRequest {

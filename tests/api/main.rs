@@ -24,6 +24,7 @@ mod control;
 mod durability;
 mod hardening;
 mod helpers;
+mod inbox;
 mod live;
 mod pages;
 mod receipts;

@@ -11,13 +11,13 @@ use crate::fake_cloud_api::{ACCESS_TOKEN, FakeCloudApi, PHONE_NUMBER_ID};
 use crate::fake_twilio::{ACCOUNT_SID, AUTH_TOKEN, FakeTwilio};
 use crate::helpers::{TestApp, phones, spawn_app_with};
 
-const APP_SECRET: &str = "app-secret-123";
+pub(crate) const APP_SECRET: &str = "app-secret-123";
 
-async fn app() -> TestApp {
+pub(crate) async fn app() -> TestApp {
     spawn_app_with(|s| s.senders.allow_private_addresses = true).await
 }
 
-async fn create_sender(app: &TestApp, body: Value) -> SenderView {
+pub(crate) async fn create_sender(app: &TestApp, body: Value) -> SenderView {
     let response = app
         .client
         .post(format!("{}/api/senders", app.address))
@@ -31,7 +31,7 @@ async fn create_sender(app: &TestApp, body: Value) -> SenderView {
     serde_json::from_value(answer["sender"].clone()).unwrap()
 }
 
-async fn cloud_sender(app: &TestApp, cloud: &FakeCloudApi) -> SenderView {
+pub(crate) async fn cloud_sender(app: &TestApp, cloud: &FakeCloudApi) -> SenderView {
     create_sender(
         app,
         json!({"name": "Cloud", "provider": "whatsapp_cloud", "rate_per_minute": 60000, "config": {
@@ -41,7 +41,7 @@ async fn cloud_sender(app: &TestApp, cloud: &FakeCloudApi) -> SenderView {
     .await
 }
 
-fn cloud_signature(secret: &str, body: &[u8]) -> String {
+pub(crate) fn cloud_signature(secret: &str, body: &[u8]) -> String {
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
@@ -70,7 +70,12 @@ fn cloud_notification(statuses: &[(&str, &str)]) -> Vec<u8> {
     .unwrap()
 }
 
-async fn post_cloud(app: &TestApp, sender: &SenderView, body: Vec<u8>, signature: &str) -> u16 {
+pub(crate) async fn post_cloud(
+    app: &TestApp,
+    sender: &SenderView,
+    body: Vec<u8>,
+    signature: &str,
+) -> u16 {
     app.client
         .post(&sender.webhook_url)
         .header("content-type", "application/json")

@@ -194,6 +194,7 @@ fn Funnel(job: RwSignal<crate::protocol::JobView>) -> impl IntoView {
     let text = use_text();
     let words = text.senders;
     let receipts = Signal::derive(move || job.with(|j| j.receipts.unwrap_or_default()));
+    let replies = Signal::derive(move || job.with(|j| j.replies.unwrap_or_default()));
     let arriving = move || {
         job.with(|j| {
             j.status.is_terminal()
@@ -224,6 +225,14 @@ fn Funnel(job: RwSignal<crate::protocol::JobView>) -> impl IntoView {
             <Show when=arriving>
                 <p class="muted" role="status" data-testid="receipts-arriving">{words.receipts_arriving}</p>
             </Show>
+            <p class="replies">
+                {text.inbox.replies} ": "
+                <strong data-testid="stat-replies">{move || text.number(replies.get())}</strong>
+                <Show when=move || { replies.get() > 0 }>
+                    " · "
+                    <A href=move || format!("/inbox?job={}", job.with(|j| j.id.0))>{text.inbox.see_replies}</A>
+                </Show>
+            </p>
         </div>
     }
 }

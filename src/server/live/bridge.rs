@@ -14,7 +14,7 @@ use sqlx::postgres::PgListener;
 use crate::protocol::JobId;
 use crate::protocol::backoff::Backoff;
 use crate::server::live::hub::{EventBatch, Hub};
-use crate::server::store::postgres::{EVENTS_CHANNEL, ROW_EVENTS_CHANNEL};
+use crate::server::store::postgres::{EVENTS_CHANNEL, INBOX_CHANNEL, ROW_EVENTS_CHANNEL};
 use crate::server::store::{Store, StoreResult, StoredEvent};
 
 /// Events read per query while relaying.
@@ -49,7 +49,7 @@ async fn listen(url: &str, store: &Arc<dyn Store>, hub: &Arc<Hub>) -> Result<(),
     let mut listener = PgListener::connect(&url).await?;
     listener.ignore_pool_close_event(true);
     listener
-        .listen_all([EVENTS_CHANNEL, ROW_EVENTS_CHANNEL])
+        .listen_all([EVENTS_CHANNEL, ROW_EVENTS_CHANNEL, INBOX_CHANNEL])
         .await?;
     tracing::debug!("listening for other instances' events");
     // Whatever was announced while we were not listening is gone: read it.
@@ -59,10 +59,10 @@ async fn listen(url: &str, store: &Arc<dyn Store>, hub: &Arc<Hub>) -> Result<(),
         match listener.try_recv().await? {
             Some(notification) => {
                 let payload = notification.payload();
-                let relayed = if notification.channel() == ROW_EVENTS_CHANNEL {
-                    relay_row(store, hub, payload).await
-                } else {
-                    relay_batch(store, hub, payload).await
+                let relayed = match notification.channel() {
+                    ROW_EVENTS_CHANNEL => relay_row(store, hub, payload).await,
+                    INBOX_CHANNEL => relay_inbound(store, hub, payload).await,
+                    _ => relay_batch(store, hub, payload).await,
                 };
                 if let Err(error) = relayed {
                     tracing::warn!(%error, "could not relay events");
@@ -91,6 +91,26 @@ async fn relay_batch(store: &Arc<dyn Store>, hub: &Hub, payload: &str) -> StoreR
         None if seq == 1 && hub.follows_new_jobs() => catch_up(store, hub, job, 0).await,
         None => Ok(()),
     }
+}
+
+/// A new inbox message (`tenant_id:id`): read it for this instance's inbox followers. One
+/// missed while the connection was down is read by the client itself when it resubscribes.
+async fn relay_inbound(store: &Arc<dyn Store>, hub: &Hub, payload: &str) -> StoreResult<()> {
+    let Some((tenant, id)) = payload.split_once(':').and_then(|(tenant, id)| {
+        Some((
+            crate::server::store::TenantId(tenant.parse().ok()?),
+            id.parse::<i64>().ok()?,
+        ))
+    }) else {
+        return Ok(());
+    };
+    if !hub.follows_inbox(tenant) {
+        return Ok(());
+    }
+    if let Some(message) = store.inbound_message(tenant, id).await? {
+        hub.publish_inbox(tenant, message);
+    }
+    Ok(())
 }
 
 /// A per-row announcement (the naive design, kept for the benchmark): the event is the payload.

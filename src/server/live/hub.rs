@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::broadcast;
 
-use crate::protocol::JobId;
+use crate::protocol::{InboundMessage, JobId};
 use crate::server::store::{StoredEvent, TenantId};
 
 /// What a live connection authenticated with (by its hash): revoking it closes the connection.
@@ -33,6 +33,7 @@ pub struct Hub {
     capacity: usize,
     jobs: Mutex<HashMap<JobId, JobChannel>>,
     tenants: Mutex<HashMap<TenantId, broadcast::Sender<SharedBatch>>>,
+    inboxes: Mutex<HashMap<TenantId, broadcast::Sender<Arc<InboundMessage>>>>,
     connections: Arc<AtomicUsize>,
     per_credential: Arc<Mutex<HashMap<Credential, usize>>>,
     revocations: broadcast::Sender<Credential>,
@@ -79,6 +80,7 @@ impl Hub {
             capacity: capacity.max(16),
             jobs: Mutex::new(HashMap::new()),
             tenants: Mutex::new(HashMap::new()),
+            inboxes: Mutex::new(HashMap::new()),
             connections: Arc::new(AtomicUsize::new(0)),
             per_credential: Arc::new(Mutex::new(HashMap::new())),
             revocations: broadcast::channel(256).0,
@@ -174,8 +176,41 @@ impl Hub {
         }
     }
 
+    /// Follows a tenant's new inbox messages from now on. A message may arrive twice (from this
+    /// instance and relayed from the database): subscribers keep the ids they have sent.
+    pub fn subscribe_inbox(&self, tenant: TenantId) -> broadcast::Receiver<Arc<InboundMessage>> {
+        let mut inboxes = self.inboxes.lock().expect("hub lock");
+        inboxes
+            .entry(tenant)
+            .or_insert_with(|| broadcast::channel(self.capacity).0)
+            .subscribe()
+    }
+
+    /// True if some connection here follows the tenant's inbox.
+    pub fn follows_inbox(&self, tenant: TenantId) -> bool {
+        self.inboxes
+            .lock()
+            .expect("hub lock")
+            .get(&tenant)
+            .is_some_and(|sender| sender.receiver_count() > 0)
+    }
+
+    /// Hands a stored inbox message to the tenant's inbox followers here.
+    pub fn publish_inbox(&self, tenant: TenantId, message: InboundMessage) {
+        let mut inboxes = self.inboxes.lock().expect("hub lock");
+        if let Some(sender) = inboxes.get(&tenant)
+            && sender.send(Arc::new(message)).is_err()
+        {
+            inboxes.remove(&tenant);
+        }
+    }
+
     /// Drops channels nobody listens to any more.
     pub fn sweep(&self) {
+        self.inboxes
+            .lock()
+            .expect("hub lock")
+            .retain(|_, sender| sender.receiver_count() > 0);
         self.jobs
             .lock()
             .expect("hub lock")

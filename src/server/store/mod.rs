@@ -682,6 +682,55 @@ pub trait OptOutStore: Send + Sync {
     ) -> StoreResult<std::collections::HashSet<String>>;
 }
 
+/// A message as a provider's webhook reported it, before it is stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IncomingMessage {
+    /// The provider's id of the message (a `wamid`, a Twilio `SM…` sid): a second delivery of
+    /// the same webhook adds nothing.
+    pub message_id: Option<String>,
+    /// The writer's number, E.164.
+    pub from: String,
+    pub text: String,
+    /// When the provider says it was written.
+    pub at: DateTime<Utc>,
+}
+
+/// Which of a tenant's inbox messages to read: after `after` (oldest first), or else the
+/// `limit` newest before `before` (or the newest of all); one job's only, with `job`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct InboxWindow {
+    pub after: Option<i64>,
+    pub before: Option<i64>,
+    pub limit: u32,
+    pub job: Option<JobId>,
+}
+
+/// Messages recipients send to a tenant's senders.
+#[async_trait]
+pub trait InboxStore: Send + Sync {
+    /// Stores a webhook's messages, each linked to the newest of the tenant's jobs that sent to
+    /// its number, counted there with a `reply` event; a message already stored is left out.
+    /// What was stored, with the reply event to publish.
+    async fn record_inbound(
+        &self,
+        tenant: TenantId,
+        sender: Uuid,
+        messages: &[IncomingMessage],
+    ) -> StoreResult<Vec<(crate::protocol::InboundMessage, Option<StoredEvent>)>>;
+    /// The tenant's messages in `window`, in `id` order.
+    async fn inbox(
+        &self,
+        tenant: TenantId,
+        window: InboxWindow,
+    ) -> StoreResult<Vec<crate::protocol::InboundMessage>>;
+    /// One of the tenant's messages.
+    async fn inbound_message(
+        &self,
+        tenant: TenantId,
+        id: i64,
+    ) -> StoreResult<Option<crate::protocol::InboundMessage>>;
+}
+
 /// Every read and write of jobpulse's state: one implementation per database.
 #[async_trait]
 pub trait Store:
@@ -692,6 +741,7 @@ pub trait Store:
     + SenderStore
     + ReceiptStore
     + OptOutStore
+    + InboxStore
     + 'static
 {
     /// Applies pending migrations.

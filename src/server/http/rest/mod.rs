@@ -1,6 +1,7 @@
 //! The REST endpoints of CONTRACT.md, under `/api`.
 
 mod campaigns;
+mod inbox;
 mod opt_outs;
 mod senders;
 mod webhooks;
@@ -49,6 +50,7 @@ pub fn routes() -> Router<AppState> {
         .merge(workers::routes())
         .merge(senders::routes())
         .merge(opt_outs::routes())
+        .merge(inbox::routes())
         .merge(webhooks::routes())
         // The guard caps every body (by route and caller); one limit, in one place.
         .layer(DefaultBodyLimit::disable())

@@ -7,27 +7,17 @@ use axum::routing::{delete, get};
 use axum::{Json, Router};
 
 use super::{JsonRequest, json_body};
-use crate::protocol::problem::{BodyKind, RequestRule, Thing};
+use crate::protocol::problem::BodyKind;
 use crate::protocol::{AddOptOutRequest, OptOutView};
 use crate::server::AppState;
 use crate::server::http::auth::Principal;
 use crate::server::http::error::AppError;
-use crate::server::services::phones;
+use crate::server::services::inbox;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/opt-outs", get(list).post(add))
         .route("/opt-outs/{phone}", delete(remove))
-}
-
-/// The number in E.164, or a refusal naming what is wrong with it.
-fn e164(state: &AppState, phone: &str) -> Result<String, AppError> {
-    phones::normalise(phone, state.default_region()).map_err(|issue| {
-        AppError::Unprocessable(RequestRule::OptOutPhone {
-            phone: phone.to_owned(),
-            issue,
-        })
-    })
 }
 
 async fn list(
@@ -44,11 +34,7 @@ async fn add(
 ) -> Result<Response, AppError> {
     principal.require_operator()?;
     let request: AddOptOutRequest = json_body(body, BodyKind::OptOut)?;
-    let phone = e164(&state, &request.phone)?;
-    let added = state
-        .store
-        .add_opt_out(principal.tenant_id, &phone, "manual")
-        .await?;
+    let (phone, added) = inbox::add_opt_out(&state, principal.tenant_id, &request.phone).await?;
     let listed = state.store.opt_outs(principal.tenant_id).await?;
     let view = listed.into_iter().find(|o| o.phone == phone);
     let status = if added {
@@ -65,14 +51,6 @@ async fn remove(
     Path(phone): Path<String>,
 ) -> Result<StatusCode, AppError> {
     principal.require_operator()?;
-    let phone = e164(&state, &phone).map_err(|_| AppError::NotFound(Thing::OptOut))?;
-    if state
-        .store
-        .remove_opt_out(principal.tenant_id, &phone)
-        .await?
-    {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(AppError::NotFound(Thing::OptOut))
-    }
+    inbox::remove_opt_out(&state, principal.tenant_id, &phone).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

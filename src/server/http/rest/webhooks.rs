@@ -20,7 +20,8 @@ use uuid::Uuid;
 use crate::protocol::Delivery;
 use crate::protocol::senders::SenderProvider;
 use crate::server::AppState;
-use crate::server::store::{IncomingReceipt, SenderRecord};
+use crate::server::services::senders::open_secrets;
+use crate::server::store::{IncomingMessage, IncomingReceipt, SenderRecord};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new().route("/webhooks/{sender_id}", get(verify).post(receive))
@@ -42,9 +43,9 @@ async fn hooked(state: &AppState, raw: &str) -> Option<Hooked> {
         .ok()?
         .into_iter()
         .next()?;
-    let sealed = record.sealed_secrets.as_deref()?;
-    let secrets = match state.vault.open(&id.to_string(), sealed) {
-        Ok(opened) => serde_json::from_str(&opened).ok()?,
+    record.sealed_secrets.as_ref()?;
+    let secrets = match open_secrets(&record, &state.vault) {
+        Ok(secrets) => secrets,
         Err(error) => {
             tracing::error!(sender = %id, %error, "a sender's secrets do not open");
             return None;
@@ -99,16 +100,13 @@ async fn receive(
     let Some(hooked) = hooked(&state, &sender).await else {
         return status(StatusCode::NOT_FOUND);
     };
-    // Replies that are an opt-out word: (from, text).
-    let opt_outs: Vec<(String, String)>;
-    let receipts = match hooked.record.provider {
+    let notification = match hooked.record.provider {
         SenderProvider::WhatsappCloud => {
             let signature = header(&headers, "x-hub-signature-256");
             if !cloud_signed(secret(&hooked, "app_secret"), &body, signature) {
                 return status(StatusCode::UNAUTHORIZED);
             }
-            opt_outs = cloud_replies(&body);
-            cloud_receipts(&body)
+            cloud_notification(&body)
         }
         SenderProvider::Twilio => {
             // The URL Twilio called, as it saw it: the public address, this path and query.
@@ -122,123 +120,86 @@ async fn receive(
             if !twilio_signed(secret(&hooked, "auth_token"), &url, &form, signature) {
                 return status(StatusCode::UNAUTHORIZED);
             }
-            opt_outs = twilio_reply(&form).into_iter().collect();
-            twilio_receipts(&form)
+            Some(twilio_notification(&form))
         }
         // Wablas, the generic provider and the sandbox send no signed receipts (yet).
         _ => return status(StatusCode::NOT_FOUND),
     };
-    let Some(receipts) = receipts else {
+    let Some(notification) = notification else {
         return status(StatusCode::BAD_REQUEST);
     };
-    if let Err(error) = state
-        .store
-        .record_receipts(hooked.record.id, &receipts)
-        .await
-    {
-        tracing::warn!(%error, "could not keep a webhook's receipts");
-        // The provider retries what it could not deliver.
-        return status(StatusCode::SERVICE_UNAVAILABLE);
-    }
-    if !receipts.is_empty() {
-        state.receipts.notify_one();
-    }
-    for (from, text) in opt_outs {
-        let Some(phone) = opt_out(&from, &text) else {
-            continue;
-        };
-        match state
-            .store
-            .add_opt_out(hooked.record.tenant_id, &phone, "reply")
-            .await
-        {
-            Ok(true) => tracing::info!(sender = %hooked.record.id, "a recipient opted out"),
-            Ok(false) => {}
-            Err(error) => {
-                tracing::warn!(%error, "could not record an opt-out");
-                return status(StatusCode::SERVICE_UNAVAILABLE);
-            }
+    match keep(&state, &hooked.record, notification).await {
+        Ok(()) => status(StatusCode::OK),
+        Err(error) => {
+            tracing::warn!(%error, "could not keep a webhook's receipts or messages");
+            // The provider retries what it could not deliver.
+            status(StatusCode::SERVICE_UNAVAILABLE)
         }
     }
-    status(StatusCode::OK)
+}
+
+/// What one webhook call reported.
+#[derive(Debug, Default)]
+struct Notification {
+    receipts: Vec<IncomingReceipt>,
+    messages: Vec<IncomingMessage>,
+}
+
+/// Stores a notification before the provider is answered: receipts for the background task,
+/// messages in the inbox (published at once), opt-out words on the list.
+async fn keep(
+    state: &AppState,
+    sender: &SenderRecord,
+    notification: Notification,
+) -> Result<(), crate::server::store::StoreError> {
+    if !notification.receipts.is_empty() {
+        state
+            .store
+            .record_receipts(sender.id, &notification.receipts)
+            .await?;
+        state.receipts.notify_one();
+    }
+    if notification.messages.is_empty() {
+        return Ok(());
+    }
+    let stored = state
+        .store
+        .record_inbound(sender.tenant_id, sender.id, &notification.messages)
+        .await?;
+    for (message, reply) in stored {
+        if let Some(event) = reply {
+            state.hub.publish(crate::server::live::hub::EventBatch {
+                job_id: event.job_id,
+                tenant_id: sender.tenant_id,
+                events: vec![event],
+            });
+        }
+        if opt_out_word(&message.text)
+            && state
+                .store
+                .add_opt_out(sender.tenant_id, &message.from, "reply")
+                .await?
+        {
+            tracing::info!(sender = %sender.id, "a recipient opted out");
+        }
+        state.hub.publish_inbox(sender.tenant_id, message);
+    }
+    Ok(())
 }
 
 /// Whole replies that put their sender on the opt-out list, in any case.
 const OPT_OUT_WORDS: &[&str] = &["stop", "baja", "alto", "cancelar", "unsubscribe"];
 
-/// The number (E.164) of a reply that is an opt-out word, or `None`.
-fn opt_out(from: &str, text: &str) -> Option<String> {
+/// True for a reply whose whole text is an opt-out word.
+fn opt_out_word(text: &str) -> bool {
     let word = text.trim().trim_end_matches(['.', '!']).to_lowercase();
-    if !OPT_OUT_WORDS.contains(&word.as_str()) {
-        return None;
-    }
-    // Twilio writes `whatsapp:+34…`, Meta `34…`.
+    OPT_OUT_WORDS.contains(&word.as_str())
+}
+
+/// A writer's number as E.164: Twilio writes `whatsapp:+34…`, Meta `34…`.
+fn e164(from: &str) -> Option<String> {
     let digits: String = from.chars().filter(char::is_ascii_digit).collect();
     (!digits.is_empty()).then(|| format!("+{digits}"))
-}
-
-#[derive(Deserialize)]
-struct CloudMessages {
-    #[serde(default)]
-    entry: Vec<CloudMessageEntry>,
-}
-
-#[derive(Deserialize)]
-struct CloudMessageEntry {
-    #[serde(default)]
-    changes: Vec<CloudMessageChange>,
-}
-
-#[derive(Deserialize)]
-struct CloudMessageChange {
-    #[serde(default)]
-    value: CloudMessageValue,
-}
-
-#[derive(Deserialize, Default)]
-struct CloudMessageValue {
-    #[serde(default)]
-    messages: Vec<CloudInbound>,
-}
-
-#[derive(Deserialize)]
-struct CloudInbound {
-    from: String,
-    #[serde(default)]
-    text: Option<CloudText>,
-}
-
-#[derive(Deserialize)]
-struct CloudText {
-    body: String,
-}
-
-/// The text replies in a Cloud API notification (`value.messages[]`): (from, text).
-fn cloud_replies(body: &[u8]) -> Vec<(String, String)> {
-    let Ok(hook) = serde_json::from_slice::<CloudMessages>(body) else {
-        return Vec::new();
-    };
-    hook.entry
-        .into_iter()
-        .flat_map(|entry| entry.changes)
-        .flat_map(|change| change.value.messages)
-        .filter_map(|message| Some((message.from, message.text?.body)))
-        .collect()
-}
-
-/// An inbound message in a Twilio callback (`From`, `Body`): (from, text).
-fn twilio_reply(form: &[(String, String)]) -> Option<(String, String)> {
-    let field = |name: &str| {
-        form.iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.clone())
-    };
-    // A status callback of a message we sent is not a reply.
-    let status = field("MessageStatus").or_else(|| field("SmsStatus"));
-    if status.is_some_and(|status| status != "received") {
-        return None;
-    }
-    Some((field("From")?, field("Body")?))
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
@@ -318,6 +279,8 @@ struct CloudChange {
 struct CloudValue {
     #[serde(default)]
     statuses: Vec<CloudStatus>,
+    #[serde(default)]
+    messages: Vec<CloudInbound>,
 }
 
 #[derive(Deserialize)]
@@ -340,77 +303,158 @@ struct CloudError {
     message: Option<String>,
 }
 
-/// The receipts in a Cloud API notification (`entry[].changes[].value.statuses[]`); messages
-/// and other fields are acknowledged and left for now. `None`: not a notification at all.
-fn cloud_receipts(body: &[u8]) -> Option<Vec<IncomingReceipt>> {
+/// An inbound message (`value.messages[]`): text, a quick-reply button, an interactive reply, or
+/// media and the like, kept as their type.
+#[derive(Deserialize)]
+struct CloudInbound {
+    from: String,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    timestamp: Option<String>,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    text: Option<CloudText>,
+    #[serde(default)]
+    button: Option<CloudButton>,
+    #[serde(default)]
+    interactive: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct CloudText {
+    body: String,
+}
+
+#[derive(Deserialize)]
+struct CloudButton {
+    text: String,
+}
+
+impl CloudInbound {
+    /// What the writer said, in words where the message has words.
+    fn words(&self) -> String {
+        if let Some(text) = &self.text {
+            return text.body.clone();
+        }
+        if let Some(button) = &self.button {
+            return button.text.clone();
+        }
+        let chosen = self.interactive.as_ref().and_then(|i| {
+            ["button_reply", "list_reply"]
+                .iter()
+                .find_map(|kind| i[kind]["title"].as_str())
+        });
+        match chosen {
+            Some(title) => title.to_owned(),
+            None => format!("[{}]", self.kind.as_deref().unwrap_or("message")),
+        }
+    }
+}
+
+/// A Unix time in seconds as the provider writes it, or now.
+fn unix_time(seconds: Option<&str>) -> chrono::DateTime<chrono::Utc> {
+    seconds
+        .and_then(|t| t.parse::<i64>().ok())
+        .and_then(|secs| chrono::DateTime::from_timestamp(secs, 0))
+        .unwrap_or_else(chrono::Utc::now)
+}
+
+/// The receipts (`entry[].changes[].value.statuses[]`) and messages (`.messages[]`) of a Cloud
+/// API notification; other fields are acknowledged and left. `None`: not a notification at all.
+fn cloud_notification(body: &[u8]) -> Option<Notification> {
     let hook: CloudHook = serde_json::from_slice(body).ok()?;
-    let statuses = hook
+    let mut notification = Notification::default();
+    for value in hook
         .entry
         .into_iter()
         .flat_map(|entry| entry.changes)
-        .flat_map(|change| change.value.statuses);
-    Some(
-        statuses
-            .filter_map(|status| {
-                let delivery = match status.status.as_str() {
-                    "delivered" => Delivery::Delivered,
-                    "read" => Delivery::Read,
-                    "failed" => Delivery::Undelivered,
-                    // `sent` (WhatsApp took it) adds nothing to what the send recorded.
-                    _ => return None,
-                };
-                let error = status.errors.first().map(|e| {
-                    let words = e
-                        .message
-                        .clone()
-                        .or_else(|| e.title.clone())
-                        .unwrap_or_default();
-                    match e.code {
-                        Some(code) => format!("{words} (WhatsApp Cloud API error {code})"),
-                        None => words,
-                    }
-                });
-                Some(IncomingReceipt {
-                    message_id: status.id,
-                    status: delivery,
-                    error,
-                    at: status
-                        .timestamp
-                        .and_then(|t| t.parse::<i64>().ok())
-                        .and_then(|secs| chrono::DateTime::from_timestamp(secs, 0))
-                        .unwrap_or_else(chrono::Utc::now),
+        .map(|change| change.value)
+    {
+        notification
+            .receipts
+            .extend(value.statuses.into_iter().filter_map(cloud_receipt));
+        notification
+            .messages
+            .extend(value.messages.into_iter().filter_map(|message| {
+                Some(IncomingMessage {
+                    from: e164(&message.from)?,
+                    text: message.words(),
+                    at: unix_time(message.timestamp.as_deref()),
+                    message_id: message.id,
                 })
-            })
-            .collect(),
-    )
+            }));
+    }
+    Some(notification)
 }
 
-/// The receipt in a Twilio status callback (`MessageSid`, `MessageStatus`, `ErrorCode`).
-fn twilio_receipts(form: &[(String, String)]) -> Option<Vec<IncomingReceipt>> {
+fn cloud_receipt(status: CloudStatus) -> Option<IncomingReceipt> {
+    let delivery = match status.status.as_str() {
+        "delivered" => Delivery::Delivered,
+        "read" => Delivery::Read,
+        "failed" => Delivery::Undelivered,
+        // `sent` (WhatsApp took it) adds nothing to what the send recorded.
+        _ => return None,
+    };
+    let error = status.errors.first().map(|e| {
+        let words = e
+            .message
+            .clone()
+            .or_else(|| e.title.clone())
+            .unwrap_or_default();
+        match e.code {
+            Some(code) => format!("{words} (WhatsApp Cloud API error {code})"),
+            None => words,
+        }
+    });
+    Some(IncomingReceipt {
+        message_id: status.id,
+        status: delivery,
+        error,
+        at: unix_time(status.timestamp.as_deref()),
+    })
+}
+
+/// A Twilio callback: a status callback of a message we sent (`MessageSid`, `MessageStatus`,
+/// `ErrorCode`), or an inbound message (`From`, `Body`, status `received`).
+fn twilio_notification(form: &[(String, String)]) -> Notification {
     let field = |name: &str| {
         form.iter()
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.as_str())
     };
-    let Some(sid) = field("MessageSid").or_else(|| field("SmsSid")) else {
-        // An inbound message or another callback: acknowledged, nothing to apply.
-        return Some(Vec::new());
+    let sid = field("MessageSid").or_else(|| field("SmsSid"));
+    let status = field("MessageStatus").or_else(|| field("SmsStatus"));
+    let mut notification = Notification::default();
+    let delivery = match status {
+        Some("delivered") => Some(Delivery::Delivered),
+        Some("read") => Some(Delivery::Read),
+        Some("undelivered" | "failed") => Some(Delivery::Undelivered),
+        _ => None,
     };
-    let delivery = match field("MessageStatus").or_else(|| field("SmsStatus")) {
-        Some("delivered") => Delivery::Delivered,
-        Some("read") => Delivery::Read,
-        Some("undelivered" | "failed") => Delivery::Undelivered,
-        _ => return Some(Vec::new()),
-    };
-    let error = field("ErrorCode")
-        .filter(|code| !code.is_empty())
-        .map(|code| format!("Twilio error {code}"));
-    Some(vec![IncomingReceipt {
-        message_id: sid.to_owned(),
-        status: delivery,
-        error,
-        at: chrono::Utc::now(),
-    }])
+    if let (Some(sid), Some(delivery)) = (sid, delivery) {
+        notification.receipts.push(IncomingReceipt {
+            message_id: sid.to_owned(),
+            status: delivery,
+            error: field("ErrorCode")
+                .filter(|code| !code.is_empty())
+                .map(|code| format!("Twilio error {code}")),
+            at: chrono::Utc::now(),
+        });
+    }
+    // Inbound messages come with status `received` (or none, on older callbacks).
+    if status.is_none_or(|status| status == "received")
+        && let (Some(from), Some(body)) = (field("From").and_then(e164), field("Body"))
+    {
+        notification.messages.push(IncomingMessage {
+            message_id: sid.map(str::to_owned),
+            from,
+            text: body.to_owned(),
+            at: chrono::Utc::now(),
+        });
+    }
+    notification
 }
 
 #[cfg(test)]
@@ -470,7 +514,7 @@ mod tests {
             {"id":"wamid.B","status":"sent","timestamp":"1700000000","recipient_id":"34600000002"},
             {"id":"wamid.C","status":"failed","timestamp":"1700000001","recipient_id":"34600000003",
              "errors":[{"code":131026,"title":"Message undeliverable","message":"Message undeliverable"}]}]}}]}]}"#;
-        let receipts = cloud_receipts(body).unwrap();
+        let receipts = cloud_notification(body).unwrap().receipts;
         assert_eq!(receipts.len(), 2);
         assert_eq!(receipts[0].message_id, "wamid.A");
         assert_eq!(receipts[0].status, Delivery::Delivered);
@@ -480,6 +524,41 @@ mod tests {
             receipts[1].error.as_deref(),
             Some("Message undeliverable (WhatsApp Cloud API error 131026)")
         );
-        assert!(cloud_receipts(b"not json").is_none());
+        assert!(cloud_notification(b"not json").is_none());
+    }
+
+    #[test]
+    fn cloud_messages_become_inbox_messages_in_words() {
+        let body = br#"{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","messages":[
+            {"from":"34600000001","id":"wamid.T","timestamp":"1700000000","type":"text","text":{"body":"Hola"}},
+            {"from":"34600000002","id":"wamid.B","timestamp":"1700000001","type":"button","button":{"text":"Sí","payload":"YES"}},
+            {"from":"34600000003","id":"wamid.I","timestamp":"1700000002","type":"interactive","interactive":{"type":"list_reply","list_reply":{"id":"2","title":"Martes"}}},
+            {"from":"34600000004","id":"wamid.M","timestamp":"1700000003","type":"image","image":{"id":"1","mime_type":"image/jpeg"}}]}}]}]}"#;
+        let messages = cloud_notification(body).unwrap().messages;
+        let words: Vec<(&str, &str)> = messages
+            .iter()
+            .map(|m| (m.from.as_str(), m.text.as_str()))
+            .collect();
+        assert_eq!(
+            words,
+            [
+                ("+34600000001", "Hola"),
+                ("+34600000002", "Sí"),
+                ("+34600000003", "Martes"),
+                ("+34600000004", "[image]"),
+            ]
+        );
+        assert_eq!(messages[0].message_id.as_deref(), Some("wamid.T"));
+        assert_eq!(messages[3].at.timestamp(), 1_700_000_003);
+    }
+
+    #[test]
+    fn only_a_whole_opt_out_word_opts_out() {
+        for word in ["STOP", " baja. ", "Alto!", "cancelar", "Unsubscribe"] {
+            assert!(opt_out_word(word), "{word}");
+        }
+        for text in ["stop sending me this", "no", "", "bajar"] {
+            assert!(!opt_out_word(text), "{text}");
+        }
     }
 }

@@ -17,11 +17,23 @@ use super::{
     AUTH_TIMEOUT, FirstSubscription, Limiter, MAX_PROTOCOL_ERRORS, MAX_SUBSCRIPTIONS,
     MAX_THROTTLED, REPLAY_PAGE, close,
 };
-use crate::protocol::{CampaignSnapshot, ClientMsg, ErrorEvent, JobId, ServerMsg, SnapshotMsg};
+use crate::protocol::{
+    CampaignSnapshot, ClientMsg, ErrorEvent, InboundMessage, JobId, ServerMsg, SnapshotMsg,
+};
 use crate::server::AppState;
 use crate::server::http::auth::{self, Principal};
 use crate::server::live::hub::{CredentialSlot, SharedBatch};
-use crate::server::store::StoredEvent;
+use crate::server::store::{InboxWindow, StoredEvent};
+
+/// The next message on the inbox stream, when the connection follows the inbox.
+async fn next_inbound(
+    inbox: &mut Option<BroadcastStream<std::sync::Arc<InboundMessage>>>,
+) -> Option<Result<std::sync::Arc<InboundMessage>, BroadcastStreamRecvError>> {
+    match inbox {
+        Some(stream) => stream.next().await,
+        None => None,
+    }
+}
 
 /// Serves one upgraded connection until it ends.
 pub(super) async fn serve(
@@ -52,6 +64,8 @@ pub(super) async fn serve(
         streams: StreamMap::new(),
         protocol_errors: 0,
         pending_first: first,
+        inbox: None,
+        inbox_sent: std::collections::BTreeSet::new(),
     };
     let reason = connection.run(&mut stream).await;
     tracing::debug!(?reason, "live connection closed");
@@ -102,7 +116,17 @@ struct Connection {
     streams: StreamMap<Feed, BroadcastStream<SharedBatch>>,
     protocol_errors: u32,
     pending_first: Option<FirstSubscription>,
+    /// The tenant's new inbox messages, once the client sent `subscribe_inbox`.
+    inbox: Option<BroadcastStream<std::sync::Arc<InboundMessage>>>,
+    /// The newest inbox ids sent, so a message that arrives twice is sent once.
+    inbox_sent: std::collections::BTreeSet<i64>,
 }
+
+/// Inbox messages read per query while replaying (the store's most).
+const INBOX_PAGE: u32 = 500;
+
+/// Inbox ids a connection remembers having sent.
+const INBOX_REMEMBERED: usize = 1_024;
 
 impl Connection {
     async fn run(&mut self, stream: &mut SplitStream<WebSocket>) -> Option<Ended> {
@@ -152,6 +176,9 @@ impl Connection {
                 }
                 Some((feed, delivery)) = self.streams.next(), if !self.streams.is_empty() => {
                     self.on_delivery(feed, delivery).await
+                }
+                Some(delivery) = next_inbound(&mut self.inbox), if self.inbox.is_some() => {
+                    self.on_inbound(delivery).await
                 }
                 _ = pings.tick() => {
                     if last_heard.elapsed() > idle_timeout {
@@ -355,6 +382,7 @@ impl Connection {
                     .insert(Feed::TenantJobs, BroadcastStream::new(rx));
                 Ok(())
             }
+            ClientMsg::SubscribeInbox { after } => self.subscribe_inbox(after).await,
             ClientMsg::SubscribeCampaign {
                 campaign_id,
                 after_seq,
@@ -365,6 +393,89 @@ impl Connection {
             }
             ClientMsg::Ping { .. } | ClientMsg::Auth { .. } => Ok(()),
         }
+    }
+
+    /// Follows the tenant's inbox: `inbox_subscribed`, then the messages after `after` (when
+    /// given) from the database, then new ones as they come.
+    async fn subscribe_inbox(&mut self, after: Option<i64>) -> Result<(), Gone> {
+        // Listen before reading, as for jobs: a message stored in between comes both ways and
+        // is sent once.
+        let rx = self.state.hub.subscribe_inbox(self.tenant());
+        let newest = InboxWindow {
+            limit: 1,
+            ..Default::default()
+        };
+        let last_id = match self.state.store.inbox(self.tenant(), newest).await {
+            Ok(messages) => messages.last().map(|m| m.id),
+            Err(error) => {
+                tracing::warn!(%error, "could not read the inbox to subscribe");
+                return self
+                    .send_msg(&ServerMsg::Error(ErrorEvent::protocol(
+                        "try again: the database is busy",
+                    )))
+                    .await;
+            }
+        };
+        self.inbox = Some(BroadcastStream::new(rx));
+        self.send_msg(&ServerMsg::InboxSubscribed { last_id })
+            .await?;
+        if let Some(after) = after {
+            self.replay_inbox(after).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends the inbox messages stored after `after`, page by page.
+    async fn replay_inbox(&mut self, mut after: i64) -> Result<(), Gone> {
+        loop {
+            let window = InboxWindow {
+                after: Some(after),
+                limit: INBOX_PAGE,
+                ..Default::default()
+            };
+            let page = match self.state.store.inbox(self.tenant(), window).await {
+                Ok(page) => page,
+                Err(error) => {
+                    tracing::warn!(%error, "could not replay the inbox");
+                    return Ok(());
+                }
+            };
+            let Some(last) = page.last().map(|m| m.id) else {
+                return Ok(());
+            };
+            let full = page.len() as u32 == INBOX_PAGE;
+            for message in page {
+                self.send_inbound(message).await?;
+            }
+            after = last;
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn on_inbound(
+        &mut self,
+        delivery: Result<std::sync::Arc<InboundMessage>, BroadcastStreamRecvError>,
+    ) -> Result<(), Gone> {
+        match delivery {
+            Ok(message) => self.send_inbound((*message).clone()).await,
+            // Fell behind: what it missed is in the database.
+            Err(BroadcastStreamRecvError::Lagged(_)) => {
+                let after = self.inbox_sent.last().copied().unwrap_or(0);
+                self.replay_inbox(after).await
+            }
+        }
+    }
+
+    async fn send_inbound(&mut self, message: InboundMessage) -> Result<(), Gone> {
+        if !self.inbox_sent.insert(message.id) {
+            return Ok(());
+        }
+        if self.inbox_sent.len() > INBOX_REMEMBERED {
+            self.inbox_sent.pop_first();
+        }
+        self.send_msg(&ServerMsg::MessageNew(message)).await
     }
 
     fn tenant(&self) -> crate::server::store::TenantId {

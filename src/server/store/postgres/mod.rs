@@ -25,6 +25,8 @@ pub const EVENTS_CHANNEL: &str = "jobpulse_events";
 /// The channel of the naive design (one NOTIFY per event, the event as payload), kept only so
 /// the benchmark can compare the two.
 pub const ROW_EVENTS_CHANNEL: &str = "jobpulse_event_rows";
+/// The channel new inbox messages are announced on: `tenant_id:id`, a wake-up as well.
+pub const INBOX_CHANNEL: &str = "jobpulse_inbox";
 
 /// How committed events are announced to other instances.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
@@ -183,6 +185,15 @@ impl Backend for PostgresStore {
 
 #[async_trait]
 impl WriteTx for PgTx {
+    async fn announce_inbound(&mut self, tenant: TenantId, id: i64) -> StoreResult<()> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(INBOX_CHANNEL)
+            .bind(format!("{}:{id}", tenant.0))
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
     /// Inserts events and announces them (both take effect at commit, or not at all).
     async fn insert_events(
         &mut self,

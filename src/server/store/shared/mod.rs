@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 pub(crate) mod campaigns;
 pub(crate) mod engine;
+mod inbox;
 pub(crate) mod jobs;
 mod opt_outs;
 mod receipts;
@@ -328,6 +329,10 @@ impl<B: EngineSql + CampaignSql> Store for B {
 /// The fenced primitives every write needs, inside one write transaction.
 #[async_trait::async_trait]
 pub(crate) trait WriteTx: Sql + Send + Sized {
+    /// Announces a new inbox message to other instances at commit, where the backend announces.
+    async fn announce_inbound(&mut self, _tenant: TenantId, _id: i64) -> StoreResult<()> {
+        Ok(())
+    }
     /// Inserts events (announced, where the backend announces, at commit).
     async fn insert_events(
         &mut self,

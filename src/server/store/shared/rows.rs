@@ -144,7 +144,7 @@ pub(crate) fn progress(row: &impl Cols) -> Progress {
 pub(crate) const JOB_COLUMNS: &str = "id, kind, status, created_at, started_at, finished_at, sent, \
      failed, unknown, total, stage, last_error, last_seq, skipped, devices_limit, message, results, \
      campaign_id, name, params, percentage, stage_message, stage_note, senders, delivered, read_count, \
-     undelivered, skipped_opted_out";
+     undelivered, skipped_opted_out, replies";
 
 /// A job as people see it, from its `JOB_COLUMNS`.
 pub(crate) fn job_view(row: &impl Cols) -> StoreResult<JobView> {
@@ -183,6 +183,8 @@ pub(crate) fn job_view(row: &impl Cols) -> StoreResult<JobView> {
             .then(|| row.opt_time("finished_at"))
             .flatten()
             .map(|at| at + chrono::Duration::hours(crate::protocol::RECEIPTS_WINDOW_HOURS)),
+        replies: (row.text("kind") == JobKind::BulkSend.as_str())
+            .then(|| row.big("replies").max(0) as u64),
     })
 }
 
