@@ -82,6 +82,10 @@ async fn run(provider: Arc<dyn MessagingProvider>, label: &'static str, items: u
             vault: Arc::new(jobpulse::server::vault::Vault::from_hex(&"00".repeat(32)).unwrap()),
             settings: Arc::new(Settings::default()),
             public_url: "http://127.0.0.1:9".into(),
+            // Nothing here sends through a sandbox sender.
+            sandbox_receipts: jobpulse::server::adapters::providers::sandbox::ReceiptSink::channel(
+            )
+            .0,
         },
         jobpulse::server::engine::new_instance_id(),
     );

@@ -121,6 +121,7 @@ pub struct SenderText {
     pub undelivered: &'static str,
     pub awaiting: &'static str,
     pub receipts_arriving: &'static str,
+    pub webhook_once: &'static str,
 }
 
 /// English.
@@ -184,6 +185,7 @@ pub static EN_SENDERS: SenderText = SenderText {
     undelivered: "Undelivered",
     awaiting: "Awaiting receipt",
     receipts_arriving: "Sending finished — receipts arriving",
+    webhook_once: "Paste this webhook URL into the Wablas device's settings (webhook and tracking URL) now: its secret is shown only this once.",
 };
 
 /// Spanish.
@@ -247,4 +249,5 @@ pub static ES_SENDERS: SenderText = SenderText {
     undelivered: "No entregados",
     awaiting: "Sin confirmación",
     receipts_arriving: "Envío terminado — llegando confirmaciones",
+    webhook_once: "Pega ahora esta URL de webhook en los ajustes del dispositivo de Wablas (webhook y URL de seguimiento): su secreto solo se muestra esta vez.",
 };

@@ -30,7 +30,7 @@ use crate::server::http::error::AppError;
 use crate::server::http::{guard, rest, ws};
 use crate::server::live::hub::Hub;
 use crate::server::settings::Settings;
-use crate::server::store::{self, StoreError};
+use crate::server::store::{self, IncomingReceipt, StoreError};
 
 /// Why the application could not start.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +66,10 @@ pub struct Application {
     router: Router,
     state: AppState,
     demo: Option<DemoLogin>,
+    /// What sandbox senders make up, recorded once the server runs.
+    made_up: tokio::sync::mpsc::UnboundedReceiver<
+        crate::server::adapters::providers::sandbox::SimulatedReceipt,
+    >,
 }
 
 impl Application {
@@ -90,6 +94,8 @@ impl Application {
             .map_err(bind_error)?;
         let local_addr = listener.local_addr().map_err(bind_error)?;
         let sources = SourceContext::new(&settings.scrape, self_url(local_addr));
+        let (sandbox_receipts, made_up) =
+            crate::server::adapters::providers::sandbox::ReceiptSink::channel();
         let engine = settings.engine.enabled.then(|| {
             Engine::new(
                 store.clone(),
@@ -101,6 +107,7 @@ impl Application {
                     vault: vault.clone(),
                     settings: Arc::new(settings.clone()),
                     public_url: crate::server::public_url(&settings, local_addr),
+                    sandbox_receipts,
                 },
                 instance_id.clone(),
             )
@@ -133,6 +140,7 @@ impl Application {
             router,
             state,
             demo,
+            made_up,
         })
     }
 
@@ -181,6 +189,7 @@ impl Application {
         });
         tokio::spawn(prune_events(self.state.clone()));
         tokio::spawn(apply_receipts(self.state.clone()));
+        tokio::spawn(record_sandbox_receipts(self.state.clone(), self.made_up));
         tokio::spawn(heartbeat(self.state.clone()));
         tokio::spawn(fail_silent_workers(self.state.clone()));
         if store::is_postgres(&self.state.settings.database_url) {
@@ -289,6 +298,61 @@ async fn heartbeat(state: AppState) {
         {
             tracing::warn!(%error, "could not record this instance's heartbeat");
         }
+    }
+}
+
+/// Records the receipts sandbox senders make up when each is due, in batches, as a webhook
+/// would: the demo's funnel fills like a real provider's. Held in memory until due, so a
+/// restart forgets the ones not yet recorded (the sandbox delivers nothing anyway).
+async fn record_sandbox_receipts(
+    state: AppState,
+    mut made_up: tokio::sync::mpsc::UnboundedReceiver<
+        crate::server::adapters::providers::sandbox::SimulatedReceipt,
+    >,
+) {
+    use std::cmp::Reverse;
+    use std::collections::{BinaryHeap, HashMap};
+    // Due time, then arrival order; the receipts by that order.
+    let mut waiting: BinaryHeap<Reverse<(tokio::time::Instant, u64)>> = BinaryHeap::new();
+    let mut receipts = HashMap::new();
+    let mut arrived = 0_u64;
+    loop {
+        let next_due = waiting.peek().map(|Reverse((due, _))| *due);
+        tokio::select! {
+            received = made_up.recv() => {
+                let Some(receipt) = received else { return };
+                arrived += 1;
+                waiting.push(Reverse((receipt.due, arrived)));
+                receipts.insert(arrived, receipt);
+                continue;
+            }
+            _ = tokio::time::sleep_until(next_due.unwrap_or_else(|| {
+                tokio::time::Instant::now() + Duration::from_secs(3600)
+            })), if next_due.is_some() => {}
+        }
+        let now = tokio::time::Instant::now();
+        let mut due: HashMap<uuid::Uuid, Vec<IncomingReceipt>> = HashMap::new();
+        while let Some(Reverse((at, n))) = waiting.peek().copied()
+            && at <= now
+        {
+            waiting.pop();
+            if let Some(receipt) = receipts.remove(&n) {
+                due.entry(receipt.sender)
+                    .or_default()
+                    .push(IncomingReceipt {
+                        message_id: receipt.message_id,
+                        status: receipt.status,
+                        error: receipt.error,
+                        at: chrono::Utc::now(),
+                    });
+            }
+        }
+        for (sender, batch) in due {
+            if let Err(error) = state.store.record_receipts(sender, &batch).await {
+                tracing::warn!(%error, "could not record the sandbox's receipts");
+            }
+        }
+        state.receipts.notify_one();
     }
 }
 

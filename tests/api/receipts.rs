@@ -435,3 +435,40 @@ async fn a_stop_reply_puts_the_number_on_the_opt_out_list_and_sends_leave_it_out
         .unwrap();
     assert_eq!(theirs, json!([]));
 }
+
+#[tokio::test]
+async fn a_sandbox_sender_makes_up_receipts_so_the_demo_shows_the_funnel() {
+    let app = app().await;
+    create_sender(
+        &app,
+        json!({"name": "Demo", "provider": "sandbox", "rate_per_minute": 60000, "config": {}}),
+    )
+    .await;
+    // Even: delivered then read; odd: delivered; ending in 7: undelivered; 13: never sent.
+    let recipients = [
+        "+34600000010",
+        "+34600000011",
+        "+34600000017",
+        "+34600000113",
+    ]
+    .map(str::to_owned);
+    let job = app.create_job(&recipients, 1).await;
+    let done = app.wait_until_finished(job.id).await;
+    assert_eq!(done.progress.sent, 3);
+    let settled = receipts_until(&app, job.id, |j| {
+        let r = j.receipts.unwrap();
+        r.read == 1 && r.undelivered == 1 && r.delivered == 2
+    })
+    .await;
+    assert_eq!(settled.receipts.unwrap().awaiting, 0);
+    let events = app.events(job.id).await;
+    let undelivered = events
+        .iter()
+        .find(|e| e["type"] == "receipt" && e["status"] == "undelivered")
+        .unwrap();
+    assert_eq!(undelivered["phone"], "+34600000017");
+    assert_eq!(
+        undelivered["error"],
+        jobpulse::server::adapters::providers::sandbox::UNDELIVERED
+    );
+}

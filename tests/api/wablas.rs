@@ -293,3 +293,62 @@ async fn a_request_that_hangs_past_the_timeout_is_waited_out() {
     );
     assert!(fake.ids().is_empty());
 }
+
+#[tokio::test]
+async fn its_webhook_takes_tracking_and_replies_with_the_secret_shown_once() {
+    use serde_json::{Value, json};
+    let app = crate::receipts::app().await;
+    let fake = FakeWablas::start().await;
+    let sender = crate::receipts::create_sender(
+        &app,
+        json!({"name": "Wablas", "provider": "wablas", "rate_per_minute": 60000, "config": {
+            "base_url": fake.base_url(), "token": TOKEN, "secret_key": SECRET_KEY}}),
+    )
+    .await;
+    // Shown once, at creation: Wablas signs nothing, so the URL carries the secret.
+    let (bare, secret) = sender.webhook_url.split_once("?secret=").unwrap();
+    assert_eq!(secret.len(), 64);
+    let again: Value = app
+        .get(&format!("/api/senders/{}", sender.id))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["webhook_url"], bare);
+    assert!(!again.to_string().contains(secret));
+
+    let job = app.create_job(&["+6281234567890".to_owned()], 1).await;
+    app.wait_until_finished(job.id).await;
+    let id = fake.ids()[0].clone();
+    let post = |url: String, body: Value| app.client.post(url).json(&body).send();
+    let tracking =
+        json!({"id": id, "phone": "6281234567890", "status": "read", "deviceId": "A5DOYJ"});
+    for wrong in [bare.to_owned(), format!("{bare}?secret=guess")] {
+        assert_eq!(post(wrong, tracking.clone()).await.unwrap().status(), 401);
+    }
+    assert_eq!(
+        post(sender.webhook_url.clone(), tracking)
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let read = app
+        .wait_for(job.id, |j| j.receipts.is_some_and(|r| r.read == 1))
+        .await;
+    assert_eq!(read.receipts.unwrap().delivered, 1);
+
+    let reply = json!({"id": "IN-1", "phone": "6281234567890", "message": "Terima kasih",
+                       "pushName": "Budi", "isGroup": false, "timestamp": "1764700000"});
+    assert_eq!(
+        post(sender.webhook_url.clone(), reply)
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let inbox: Value = app.get("/api/inbox").await.json().await.unwrap();
+    assert_eq!(inbox["messages"][0]["text"], "Terima kasih");
+    assert_eq!(inbox["messages"][0]["from"], "+6281234567890");
+    assert_eq!(inbox["messages"][0]["job_id"], job.id.to_string());
+}

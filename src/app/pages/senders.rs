@@ -174,7 +174,7 @@ fn AddSender(create: ServerAction<CreateSender>) -> impl IntoView {
             .and_then(|r| r.err())
             .map(|e| error_message(&e))
     };
-    let added = move || create.value().get().is_some_and(|r| r.is_ok());
+    let added = move || create.value().get().and_then(|r| r.ok());
     view! {
         <section class="panel" aria-labelledby="add-sender-title">
             <div class="panel-head">
@@ -244,7 +244,26 @@ fn AddSender(create: ServerAction<CreateSender>) -> impl IntoView {
                 </label>
                 <button type="submit" class="button button-primary">{words.add}</button>
             </ActionForm>
-            {move || added().then(|| view! { <p class="notice notice-ok" role="status">{words.added}</p> })}
+            {move || {
+                added()
+                    .map(|sender| {
+                        // A Wablas sender's webhook URL carries its secret: this answer is the
+                        // only place it is ever shown.
+                        let once = (sender.provider == SenderProvider::Wablas)
+                            .then(|| {
+                                view! {
+                                    <p class="notice" data-testid="webhook-once">
+                                        {words.webhook_once} " "
+                                        <code class="webhook-url">{sender.webhook_url.clone()}</code>
+                                    </p>
+                                }
+                            });
+                        view! {
+                            <p class="notice notice-ok" role="status">{words.added}</p>
+                            {once}
+                        }
+                    })
+            }}
             {move || error().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
         </section>
     }

@@ -153,7 +153,7 @@ async fn lanes(engine: &Arc<Engine>, claimed: &ClaimedJob) -> Result<Vec<Lane>, 
     for (place, record) in records.iter().enumerate() {
         // Deleted senders lose their secrets; turned-off ones get no more work.
         let gone = record.sealed_secrets.is_none() && !record.secret_names.is_empty();
-        let provider = match provider_for(record, &kit.vault, &kit.settings, &kit.public_url) {
+        let provider = match provider_for(record, kit) {
             Ok(provider) if record.active && !gone => provider,
             Ok(_) => {
                 unusable.get_or_insert_with(|| record.name.clone());

@@ -34,6 +34,8 @@ pub struct SenderKit {
     pub settings: Arc<crate::server::settings::Settings>,
     /// Where providers reach this server (senders' webhooks start with it).
     pub public_url: String,
+    /// Where sandbox senders hand the receipts they make up.
+    pub sandbox_receipts: crate::server::adapters::providers::sandbox::ReceiptSink,
 }
 
 /// One sender's pace: at most its `rate_per_minute`, evenly spaced, shared by every job of this

@@ -165,8 +165,16 @@ pub async fn create(
     tenant: TenantId,
     request: CreateSenderRequest,
 ) -> Result<SenderView, SenderError> {
-    let checked = check(&request, &state.settings).map_err(SenderError::Invalid)?;
+    let mut checked = check(&request, &state.settings).map_err(SenderError::Invalid)?;
     let id = Uuid::now_v7();
+    // Wablas signs nothing: its webhook URL carries a secret of the sender's, shown once.
+    let webhook_secret = (checked.provider == SenderProvider::Wablas).then(|| {
+        let secret = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
+        checked
+            .secrets
+            .insert(WABLAS_WEBHOOK_SECRET.into(), Value::String(secret.clone()));
+        secret
+    });
     let sealed_secrets = (!checked.secrets.is_empty()).then(|| {
         state.vault.seal(
             &id.to_string(),
@@ -193,7 +201,11 @@ pub async fn create(
         }));
     }
     tracing::info!(sender = %id, provider = checked.provider.as_str(), "sender created");
-    get(state, tenant, id).await
+    let mut view = get(state, tenant, id).await?;
+    if let Some(secret) = webhook_secret {
+        view.webhook_url = format!("{}?secret={secret}", view.webhook_url);
+    }
+    Ok(view)
 }
 
 /// The tenant's senders, oldest first.
@@ -277,6 +289,9 @@ async fn views(state: &AppState, records: Vec<SenderRecord>) -> StoreResult<Vec<
         .collect())
 }
 
+/// The secret a Wablas sender's webhook URL carries (`?secret=`), kept sealed with its others.
+pub const WABLAS_WEBHOOK_SECRET: &str = "webhook_secret";
+
 /// Where a sender's provider sends receipts and replies.
 pub fn webhook_url(public_url: &str, sender: Uuid) -> String {
     format!("{public_url}/api/webhooks/{sender}")
@@ -299,11 +314,10 @@ pub fn open_secrets(
 /// The provider a stored sender sends through, its secrets opened.
 pub fn provider_for(
     record: &SenderRecord,
-    vault: &Vault,
-    settings: &Settings,
-    public_url: &str,
+    kit: &crate::server::engine::SenderKit,
 ) -> Result<Arc<dyn MessagingProvider>, VaultError> {
-    let secrets = open_secrets(record, vault)?;
+    let (settings, public_url) = (&kit.settings, kit.public_url.as_str());
+    let secrets = open_secrets(record, &kit.vault)?;
     let config = |name: &str| {
         record
             .config
@@ -350,9 +364,11 @@ pub fn provider_for(
             timeout,
             false,
         )),
-        SenderProvider::Sandbox => Arc::new(SandboxProvider::new(Duration::from_millis(
-            settings.provider.sandbox_latency_ms,
-        ))),
+        SenderProvider::Sandbox => Arc::new(SandboxProvider::with_receipts(
+            Duration::from_millis(settings.provider.sandbox_latency_ms),
+            kit.sandbox_receipts.clone(),
+            record.id,
+        )),
     })
 }
 

@@ -1,7 +1,7 @@
 //! Messaging providers: who actually delivers a bulk send's messages.
 
 mod http;
-mod sandbox;
+pub mod sandbox;
 mod twilio;
 mod wablas;
 mod whatsapp_cloud;

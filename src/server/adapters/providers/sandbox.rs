@@ -3,19 +3,100 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use tokio::sync::mpsc;
+use uuid::Uuid;
 
 use super::{MessagingProvider, OutgoingMessage, Receipt, SendError};
+use crate::protocol::Delivery;
 use crate::protocol::fault::SendFault;
+
+/// A delivery receipt the sandbox makes up for a message it "sent", due at `due`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimulatedReceipt {
+    pub sender: Uuid,
+    pub message_id: String,
+    pub status: Delivery,
+    pub error: Option<String>,
+    pub due: tokio::time::Instant,
+}
+
+/// Where sandbox senders hand the receipts they make up (the server records them as if a
+/// provider's webhook had brought them).
+#[derive(Clone, Debug)]
+pub struct ReceiptSink(mpsc::UnboundedSender<SimulatedReceipt>);
+
+impl ReceiptSink {
+    /// A sink and the receiving end the server reads.
+    pub fn channel() -> (ReceiptSink, mpsc::UnboundedReceiver<SimulatedReceipt>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (ReceiptSink(tx), rx)
+    }
+}
+
+/// What the sandbox says of an undelivered message.
+pub const UNDELIVERED: &str = "Sandbox: the phone stayed off until the provider gave up";
 
 /// Pretends to send: waits `latency`, then succeeds, except for numbers ending in `13`.
 pub struct SandboxProvider {
     latency: Duration,
+    /// A sandbox sender's receipts: where they go, and the sender they are of.
+    receipts: Option<(ReceiptSink, Uuid)>,
 }
 
 impl SandboxProvider {
     /// A sandbox that takes `latency` per message.
     pub fn new(latency: Duration) -> Self {
-        SandboxProvider { latency }
+        SandboxProvider {
+            latency,
+            receipts: None,
+        }
+    }
+
+    /// A sandbox sender that also makes up realistic receipts for what it "sends": numbers
+    /// ending in 7 come back undelivered, other odd ones delivered, even ones delivered and then
+    /// read, each after a second or a few.
+    pub fn with_receipts(latency: Duration, sink: ReceiptSink, sender: Uuid) -> Self {
+        SandboxProvider {
+            latency,
+            receipts: Some((sink, sender)),
+        }
+    }
+
+    fn make_up_receipts(&self, to: &str, message_id: &str) {
+        let Some((sink, sender)) = &self.receipts else {
+            return;
+        };
+        // Spread over time by the message id, the same way every run.
+        let spread = message_id
+            .bytes()
+            .fold(0_u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)))
+            % 1_000;
+        let now = tokio::time::Instant::now();
+        let first = now + Duration::from_millis(1_000 + spread);
+        let receipt = |status, error: Option<&str>, due| SimulatedReceipt {
+            sender: *sender,
+            message_id: message_id.to_owned(),
+            status,
+            error: error.map(str::to_owned),
+            due,
+        };
+        let last_digit = to.chars().last().and_then(|c| c.to_digit(10)).unwrap_or(0);
+        let made_up = match last_digit {
+            7 => vec![receipt(Delivery::Undelivered, Some(UNDELIVERED), first)],
+            d if d % 2 == 1 => vec![receipt(Delivery::Delivered, None, first)],
+            _ => vec![
+                receipt(Delivery::Delivered, None, first),
+                receipt(
+                    Delivery::Read,
+                    None,
+                    first + Duration::from_millis(2_000 + spread * 2),
+                ),
+            ],
+        };
+        for receipt in made_up {
+            // The server stopping is the only way the other end goes: nothing to tell anyone.
+            let _ = sink.0.send(receipt);
+        }
     }
 }
 
@@ -42,8 +123,10 @@ impl MessagingProvider for SandboxProvider {
                 fault: SendFault::NotOnWhatsapp,
             });
         }
+        let id = format!("sandbox-{}", message.idempotency_key);
+        self.make_up_receipts(message.to, &id);
         Ok(Receipt {
-            provider_message_id: Some(format!("sandbox-{}", message.idempotency_key)),
+            provider_message_id: Some(id),
         })
     }
 }
@@ -72,6 +155,38 @@ mod tests {
             Err(SendError::Permanent {
                 fault: SendFault::NotOnWhatsapp
             })
+        );
+    }
+
+    #[tokio::test]
+    async fn a_sandbox_sender_makes_up_receipts_by_the_numbers_last_digit() {
+        let (sink, mut made_up) = ReceiptSink::channel();
+        let sender = Uuid::now_v7();
+        let sandbox = SandboxProvider::with_receipts(Duration::ZERO, sink, sender);
+        let mut statuses = Vec::new();
+        for to in [
+            "+34600000010",
+            "+34600000011",
+            "+34600000017",
+            "+34600000113",
+        ] {
+            let _ = sandbox.send(&message(to)).await;
+        }
+        drop(sandbox);
+        while let Some(receipt) = made_up.recv().await {
+            assert_eq!(receipt.sender, sender);
+            assert_eq!(receipt.message_id, "sandbox-k");
+            statuses.push(receipt.status);
+        }
+        assert_eq!(
+            statuses,
+            [
+                Delivery::Delivered,
+                Delivery::Read,
+                Delivery::Delivered,
+                Delivery::Undelivered
+            ],
+            "a number that failed gets none"
         );
     }
 }

@@ -20,7 +20,7 @@ use uuid::Uuid;
 use crate::protocol::Delivery;
 use crate::protocol::senders::SenderProvider;
 use crate::server::AppState;
-use crate::server::services::senders::open_secrets;
+use crate::server::services::senders::{WABLAS_WEBHOOK_SECRET, open_secrets};
 use crate::server::store::{IncomingMessage, IncomingReceipt, SenderRecord};
 
 pub(super) fn routes() -> Router<AppState> {
@@ -94,6 +94,7 @@ async fn receive(
     State(state): State<AppState>,
     Path(sender): Path<String>,
     OriginalUri(uri): OriginalUri,
+    Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -122,8 +123,16 @@ async fn receive(
             }
             Some(twilio_notification(&form))
         }
-        // Wablas, the generic provider and the sandbox send no signed receipts (yet).
-        _ => return status(StatusCode::NOT_FOUND),
+        SenderProvider::Wablas => {
+            let expected = secret(&hooked, WABLAS_WEBHOOK_SECRET);
+            let given = query.get("secret").map_or("", String::as_str);
+            if expected.is_empty() || !constant_eq(expected.as_bytes(), given.as_bytes()) {
+                return status(StatusCode::UNAUTHORIZED);
+            }
+            wablas_notification(&body)
+        }
+        // The generic provider and the sandbox have no webhooks.
+        SenderProvider::Http | SenderProvider::Sandbox => return status(StatusCode::NOT_FOUND),
     };
     let Some(notification) = notification else {
         return status(StatusCode::BAD_REQUEST);
@@ -457,6 +466,75 @@ fn twilio_notification(form: &[(String, String)]) -> Notification {
     notification
 }
 
+/// A Wablas callback (one object or a list): with `status`, a message's tracking (`delivered`,
+/// `read`, or given up: `cancel`, `reject`, `failed`); without, a message someone wrote
+/// (`phone`, `message`). `None`: not JSON at all.
+fn wablas_notification(body: &[u8]) -> Option<Notification> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let calls = match value {
+        serde_json::Value::Array(calls) => calls,
+        // Some Wablas versions wrap the call in `data`.
+        other => match other.get("data") {
+            Some(serde_json::Value::Array(calls)) => calls.clone(),
+            Some(call @ serde_json::Value::Object(_)) => vec![call.clone()],
+            _ => vec![other],
+        },
+    };
+    let mut notification = Notification::default();
+    for call in calls {
+        let text = |name: &str| {
+            call.get(name).and_then(|v| match v {
+                serde_json::Value::String(s) => Some(s.clone()),
+                serde_json::Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+        };
+        let id = text("id").filter(|id| !id.is_empty());
+        match text("status").map(|s| s.to_lowercase()) {
+            Some(status) => {
+                let delivery = match status.as_str() {
+                    "delivered" => Delivery::Delivered,
+                    "read" => Delivery::Read,
+                    "cancel" | "canceled" | "cancelled" | "reject" | "rejected" | "failed" => {
+                        Delivery::Undelivered
+                    }
+                    // `pending`, `sent`: nothing new.
+                    _ => continue,
+                };
+                let Some(id) = id else { continue };
+                let note = text("note").filter(|n| !n.is_empty());
+                notification.receipts.push(IncomingReceipt {
+                    message_id: id,
+                    status: delivery,
+                    error: (delivery == Delivery::Undelivered).then(|| match note {
+                        Some(note) => format!("Wablas: {status} ({note})"),
+                        None => format!("Wablas: {status}"),
+                    }),
+                    at: chrono::Utc::now(),
+                });
+            }
+            None => {
+                let (Some(from), Some(message)) =
+                    (text("phone").as_deref().and_then(e164), text("message"))
+                else {
+                    continue;
+                };
+                // Groups are not replies to a send.
+                if call.get("isGroup").and_then(serde_json::Value::as_bool) == Some(true) {
+                    continue;
+                }
+                notification.messages.push(IncomingMessage {
+                    message_id: id,
+                    from,
+                    text: message,
+                    at: unix_time(text("timestamp").as_deref()),
+                });
+            }
+        }
+    }
+    Some(notification)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -531,7 +609,7 @@ mod tests {
     fn cloud_messages_become_inbox_messages_in_words() {
         let body = br#"{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","messages":[
             {"from":"34600000001","id":"wamid.T","timestamp":"1700000000","type":"text","text":{"body":"Hola"}},
-            {"from":"34600000002","id":"wamid.B","timestamp":"1700000001","type":"button","button":{"text":"Sí","payload":"YES"}},
+            {"from":"34600000002","id":"wamid.B","timestamp":"1700000001","type":"button","button":{"text":"S\u00ed","payload":"YES"}},
             {"from":"34600000003","id":"wamid.I","timestamp":"1700000002","type":"interactive","interactive":{"type":"list_reply","list_reply":{"id":"2","title":"Martes"}}},
             {"from":"34600000004","id":"wamid.M","timestamp":"1700000003","type":"image","image":{"id":"1","mime_type":"image/jpeg"}}]}}]}]}"#;
         let messages = cloud_notification(body).unwrap().messages;
