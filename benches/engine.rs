@@ -58,6 +58,7 @@ async fn run(provider: Arc<dyn MessagingProvider>, label: &'static str, items: u
             skipped_opted_out: 0,
             idempotency_key: None,
             senders: vec![],
+            receipts_window_hours: 72,
         })
         .await
         .unwrap();

@@ -47,11 +47,23 @@ pub struct Settings {
 }
 
 /// Per-tenant senders.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SenderSettings {
     /// Lets a sender's address be on the server's own network (tests and private gateways).
     pub allow_private_addresses: bool,
+    /// How long after a bulk send ends its page keeps following its receipts (a send keeps the
+    /// window it was created with).
+    pub receipts_window_hours: u32,
+}
+
+impl Default for SenderSettings {
+    fn default() -> Self {
+        SenderSettings {
+            allow_private_addresses: false,
+            receipts_window_hours: crate::protocol::RECEIPTS_WINDOW_HOURS as u32,
+        }
+    }
 }
 
 /// A proxy whose forwarding headers are believed: one address, or a network in CIDR notation.
@@ -346,6 +358,9 @@ impl Default for ScrapeSettings {
     }
 }
 
+/// The longest receipts window (30 days).
+pub const MAX_RECEIPTS_WINDOW_HOURS: u32 = 720;
+
 /// A setting that could not be read or makes no sense.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
@@ -378,6 +393,10 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     (
         "JOBPULSE_SENDERS_ALLOW_PRIVATE_ADDRESSES",
         "senders.allow_private_addresses",
+    ),
+    (
+        "JOBPULSE_RECEIPTS_WINDOW_HOURS",
+        "senders.receipts_window_hours",
     ),
     ("JOBPULSE_TRUSTED_PROXIES", "trusted_proxies"),
     ("JOBPULSE_DEFAULT_REGION", "default_region"),
@@ -546,6 +565,14 @@ impl Settings {
                     "the WhatsApp Cloud API needs an access token (a system user's token)",
                 ));
             }
+        }
+        let window = self.senders.receipts_window_hours;
+        if !(1..=MAX_RECEIPTS_WINDOW_HOURS).contains(&window) {
+            return Err(bad(
+                "JOBPULSE_RECEIPTS_WINDOW_HOURS",
+                &window.to_string(),
+                "expected 1 to 720 hours (providers stop reporting within days)",
+            ));
         }
         let agent = &self.scrape.user_agent;
         if agent.trim().is_empty() || !agent.chars().all(|c| c.is_ascii_graphic() || c == ' ') {

@@ -472,3 +472,21 @@ async fn a_sandbox_sender_makes_up_receipts_so_the_demo_shows_the_funnel() {
         jobpulse::server::adapters::providers::sandbox::UNDELIVERED
     );
 }
+
+#[tokio::test]
+async fn a_send_keeps_the_receipts_window_it_was_created_with() {
+    let app = spawn_app_with(|s| {
+        s.senders.allow_private_addresses = true;
+        s.senders.receipts_window_hours = 2;
+    })
+    .await;
+    create_sender(
+        &app,
+        json!({"name": "Demo", "provider": "sandbox", "rate_per_minute": 60000, "config": {}}),
+    )
+    .await;
+    let job = app.create_job(&["+34600000011".to_owned()], 1).await;
+    let done = app.wait_until_finished(job.id).await;
+    let window = done.receipts_open_until.unwrap() - done.finished_at.unwrap();
+    assert_eq!(window, chrono::Duration::hours(2));
+}

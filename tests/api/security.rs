@@ -98,6 +98,7 @@ async fn a_tenant_learns_nothing_about_another_tenants_jobs() {
                 skipped_opted_out: 0,
                 idempotency_key: None,
                 senders: vec![],
+                receipts_window_hours: 72,
             })
             .await
             .unwrap();

@@ -63,6 +63,7 @@ async fn new_job(store: &dyn Store, tenant: TenantId, n: usize, key: Option<&str
             skipped_opted_out: 0,
             idempotency_key: key.map(str::to_owned),
             senders: vec![],
+            receipts_window_hours: 72,
         })
         .await
         .unwrap()

@@ -195,6 +195,7 @@ pub async fn create_bulk_send(
             skipped_opted_out: opted_out,
             idempotency_key,
             senders,
+            receipts_window_hours: state.settings.senders.receipts_window_hours,
         })
         .await?;
     if let Created::New { job, event } = &created {

@@ -118,6 +118,8 @@ pub struct NewBulkJob {
     pub idempotency_key: Option<String>,
     /// The senders it spreads over, in device order; empty: the server-wide provider.
     pub senders: Vec<Uuid>,
+    /// How long after it ends its receipts are still expected.
+    pub receipts_window_hours: u32,
 }
 
 /// The answer to a create: a new job, or the one an earlier request with the same key made.

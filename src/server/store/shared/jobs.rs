@@ -29,8 +29,8 @@ pub(crate) trait BulkTx: WriteTx {
         let sql = format!(
             "INSERT INTO jobs (id, tenant_id, kind, status, idempotency_key, message, \
              devices_limit, total, skipped, last_seq, created_at, updated_at, senders, \
-             skipped_opted_out) \
-             VALUES ($1, $2, 'bulk_send', 'pending', $3, $4, $5, $6, $7, 1, $8, $8, $9, $10) \
+             skipped_opted_out, params) \
+             VALUES ($1, $2, 'bulk_send', 'pending', $3, $4, $5, $6, $7, 1, $8, $8, $9, $10, $11) \
              ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL \
              DO NOTHING RETURNING {JOB_COLUMNS}"
         );
@@ -45,6 +45,7 @@ pub(crate) trait BulkTx: WriteTx {
             now,
             (!new.senders.is_empty()).then(|| serde_json::json!(new.senders)),
             sql_int(new.skipped_opted_out),
+            serde_json::json!({"receipts_window_hours": new.receipts_window_hours}),
         ];
         self.row(&sql, args).await
     }

@@ -182,10 +182,17 @@ pub(crate) fn job_view(row: &impl Cols) -> StoreResult<JobView> {
         receipts_open_until: (row.text("kind") == JobKind::BulkSend.as_str())
             .then(|| row.opt_time("finished_at"))
             .flatten()
-            .map(|at| at + chrono::Duration::hours(crate::protocol::RECEIPTS_WINDOW_HOURS)),
+            .map(|at| at + chrono::Duration::hours(receipts_window_hours(row))),
         replies: (row.text("kind") == JobKind::BulkSend.as_str())
             .then(|| row.big("replies").max(0) as u64),
     })
+}
+
+/// A bulk send's receipts window, as it was created (the default for sends from before).
+fn receipts_window_hours(row: &impl Cols) -> i64 {
+    job_params(row)
+        .and_then(|p| p["receipts_window_hours"].as_i64())
+        .unwrap_or(crate::protocol::RECEIPTS_WINDOW_HOURS)
 }
 
 /// A bulk send's funnel from its counters (`sent, delivered, read_count, undelivered`).
