@@ -56,6 +56,10 @@ enum Command {
     Watch {
         /// The job's id.
         job_id: JobId,
+        /// After a send through senders ends, go on until every sent message has a receipt
+        /// (delivered, read or undelivered) or its receipts window closes.
+        #[arg(long)]
+        receipts: bool,
         #[command(flatten)]
         api: ApiArgs,
     },
@@ -116,7 +120,11 @@ async fn main() -> anyhow::Result<ExitCode> {
         .init();
     // Client commands talk to a server over HTTP: they need no settings file.
     match &cli.command {
-        Command::Watch { job_id, api } => return Ok(cli::watch(api, *job_id).await?),
+        Command::Watch {
+            job_id,
+            receipts,
+            api,
+        } => return Ok(cli::watch(api, *job_id, *receipts).await?),
         Command::SendBulk { args, api } => return Ok(cli::send_bulk(api, args).await?),
         _ => {}
     }

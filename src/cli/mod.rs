@@ -80,5 +80,21 @@ pub fn summary(job: &JobView) -> String {
     if let Some(error) = &job.last_error {
         line.push_str(&format!(": {error}"));
     }
+    if let Some(funnel) = funnel(job) {
+        line.push_str(&format!("; {funnel}"));
+    }
     line
+}
+
+/// A send through senders' delivery funnel, in the words the job page uses.
+pub fn funnel(job: &JobView) -> Option<String> {
+    let r = job.receipts.filter(|_| !job.senders.is_empty())?;
+    let mut line = format!(
+        "delivered {} · read {} · undelivered {} · awaiting receipt {}",
+        r.delivered, r.read, r.undelivered, r.awaiting
+    );
+    if let Some(replies) = job.replies.filter(|n| *n > 0) {
+        line.push_str(&format!(" · replies {replies}"));
+    }
+    Some(line)
 }

@@ -125,7 +125,7 @@ pub async fn send_bulk(api: &ApiArgs, args: &SendBulkArgs) -> Result<ExitCode, C
         created.message, created.job.total_numbers, created.job.skipped
     );
     if args.watch {
-        watch(api, created.job.id).await
+        watch(api, created.job.id, false).await
     } else {
         Ok(ExitCode::SUCCESS)
     }

@@ -37,11 +37,21 @@ fn show(bar: &ProgressBar, job: &JobView) {
     if p.unknown > 0 {
         message.push_str(&format!(" · unknown {}", p.unknown));
     }
+    if let Some(funnel) = super::funnel(job) {
+        message.push_str(&format!(" · {funnel}"));
+    }
     bar.set_message(message);
 }
 
-/// Follows a job until it ends; the exit code says how it ended.
-pub async fn watch(api: &ApiArgs, job_id: JobId) -> Result<ExitCode, CliError> {
+/// True while a send's receipts may still move: some sent messages have none yet and its
+/// window is open.
+fn receipts_pending(job: &JobView) -> bool {
+    job.receipts.is_some_and(|r| r.awaiting > 0) && job.expects_events(chrono::Utc::now())
+}
+
+/// Follows a job until it ends (with `receipts`, until its messages' receipts are in or its
+/// receipts window closes); the exit code says how it ended.
+pub async fn watch(api: &ApiArgs, job_id: JobId, receipts: bool) -> Result<ExitCode, CliError> {
     let client = reqwest::Client::new();
     let response = client
         .get(api.api(&format!("/jobs/{job_id}")))
@@ -52,7 +62,8 @@ pub async fn watch(api: &ApiArgs, job_id: JobId) -> Result<ExitCode, CliError> {
         return Err(api_error(response).await);
     }
     let mut job: JobView = response.json().await?;
-    if job.status.is_terminal() {
+    let until_receipts = |job: &JobView| receipts && receipts_pending(job);
+    if job.status.is_terminal() && !until_receipts(&job) {
         println!("{}", summary(&job));
         return Ok(exit_code(&job));
     }
@@ -97,7 +108,7 @@ pub async fn watch(api: &ApiArgs, job_id: JobId) -> Result<ExitCode, CliError> {
                     }
                     job.apply(&msg);
                     show(&bar, &job);
-                    if msg.is_terminal() {
+                    if job.status.is_terminal() && !until_receipts(&job) {
                         bar.finish();
                         // The terminal event has the final counters; the REST view adds the summary.
                         if let Ok(response) = client
@@ -111,6 +122,9 @@ pub async fn watch(api: &ApiArgs, job_id: JobId) -> Result<ExitCode, CliError> {
                         }
                         println!("{}", summary(&job));
                         return Ok(exit_code(&job));
+                    }
+                    if msg.is_terminal() {
+                        bar.println("sending finished; following receipts");
                     }
                 }
                 bar.println(format!(

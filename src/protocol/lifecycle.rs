@@ -321,6 +321,7 @@ mod tests {
             senders: vec![],
             receipts: None,
             receipts_open_until: None,
+            receipts_window_hours: None,
             replies: None,
         }
     }

@@ -282,6 +282,10 @@ pub struct JobView {
     /// Receipts keep arriving after the job ends, until then (`RECEIPTS_WINDOW_HOURS` after).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipts_open_until: Option<DateTime<Utc>>,
+    /// Added: how long after it ends a bulk send's receipts are expected (it sets
+    /// `receipts_open_until` when the send ends).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipts_window_hours: Option<u32>,
     /// Added: replies from a bulk send's recipients (messages linked to it in the inbox).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replies: Option<u64>,
@@ -365,6 +369,12 @@ impl JobView {
     /// Applies a job event to this snapshot so a client's copy follows the server's.
     pub fn apply(&mut self, msg: &ServerMsg) {
         self.apply_event(msg);
+        // The window opens when the send ends (and closes again if it is resumed).
+        if let Some(hours) = self.receipts_window_hours {
+            self.receipts_open_until = self
+                .finished_at
+                .map(|at| at + chrono::Duration::hours(i64::from(hours)));
+        }
         // `awaiting` follows `sent`: a send event moves it as much as a receipt does, and the
         // two kinds of event arrive in any order.
         if let Some(receipts) = &mut self.receipts {

@@ -122,3 +122,41 @@ async fn watch_exits_non_zero_when_the_job_is_cancelled() {
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("Job not found"));
 }
+
+#[tokio::test]
+async fn watch_with_receipts_follows_a_send_until_every_message_has_its_receipt() {
+    let app = spawn_app().await;
+    let created = app
+        .client
+        .post(format!("{}/api/senders", app.address))
+        .bearer_auth(&app.token)
+        .json(&serde_json::json!({"name": "Demo", "provider": "sandbox", "config": {}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    // The sandbox sender reads 10, delivers 11, gives 17 up and never sends 13.
+    let list = [
+        "+34600000010",
+        "+34600000011",
+        "+34600000017",
+        "+34600000113",
+    ];
+    let job = app.create_job(&list.map(str::to_owned), 1).await;
+    let output = jobpulse(&app)
+        .args(["watch", "--receipts", &job.id.to_string()])
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    // It stops once every sent message has a receipt (a delivered one may still be read).
+    let summary = stdout.lines().last().unwrap_or_default();
+    assert!(
+        summary.starts_with("completed: 3 sent, 1 failed")
+            && summary.contains("; delivered 2 · read ")
+            && summary.ends_with(" · undelivered 1 · awaiting receipt 0"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(app.job(job.id).await.receipts.unwrap().awaiting, 0);
+}

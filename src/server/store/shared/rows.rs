@@ -149,6 +149,11 @@ pub(crate) const JOB_COLUMNS: &str = "id, kind, status, created_at, started_at, 
 /// A job as people see it, from its `JOB_COLUMNS`.
 pub(crate) fn job_view(row: &impl Cols) -> StoreResult<JobView> {
     let corrupt = |e: crate::protocol::UnknownValue| StoreError::Corrupt(e.to_string());
+    // Only sends through senders get receipts.
+    let senders: Vec<uuid::Uuid> = row
+        .json("senders")
+        .map_err(|e| StoreError::Corrupt(format!("job senders: {e}")))?
+        .unwrap_or_default();
     Ok(JobView {
         id: JobId(row.uuid("id")?),
         kind: JobKind::from_str(&row.text("kind")).map_err(corrupt)?,
@@ -174,10 +179,10 @@ pub(crate) fn job_view(row: &impl Cols) -> StoreResult<JobView> {
         stage_message: row.opt_text("stage_message"),
         // A note this version cannot read falls back to the sentence beside it.
         stage_note: row.json("stage_note").ok().flatten(),
-        senders: row
-            .json("senders")
-            .map_err(|e| StoreError::Corrupt(format!("job senders: {e}")))?
-            .unwrap_or_default(),
+        receipts_window_hours: (row.text("kind") == JobKind::BulkSend.as_str()
+            && !senders.is_empty())
+        .then(|| receipts_window_hours(row) as u32),
+        senders,
         receipts: (row.text("kind") == JobKind::BulkSend.as_str()).then(|| receipts(row)),
         receipts_open_until: (row.text("kind") == JobKind::BulkSend.as_str())
             .then(|| row.opt_time("finished_at"))
