@@ -48,15 +48,28 @@ pub async fn load_inbox(
     })
 }
 
-/// The tenant's opt-out list, newest first.
+/// What the opt-outs page shows.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct OptOutsPage {
+    /// Newest first.
+    pub list: Vec<OptOutView>,
+    /// The replies that opt out, as the server's settings have them.
+    pub words: Vec<String>,
+}
+
+/// The tenant's opt-out list, newest first, and the words that opt out.
 #[server(endpoint = "opt_outs_page", client = ApiClient)]
-pub async fn load_opt_outs() -> Result<Vec<OptOutView>, Problem> {
+pub async fn load_opt_outs() -> Result<OptOutsPage, Problem> {
     let (state, principal) = server::principal().await?;
-    state
+    let list = state
         .store
         .opt_outs(principal.tenant_id)
         .await
-        .map_err(server::store_error)
+        .map_err(server::store_error)?;
+    Ok(OptOutsPage {
+        list,
+        words: state.settings.senders.opt_out_words.clone(),
+    })
 }
 
 /// Lists a number by hand; `false` if it already was.

@@ -32,7 +32,7 @@ pub struct InboxText {
     pub added: &'static str,
     pub already: &'static str,
     pub remove: &'static str,
-    pub words_hint: &'static str,
+    pub words_hint: fn(&str) -> String,
 }
 
 /// English.
@@ -70,7 +70,11 @@ pub static EN_INBOX: InboxText = InboxText {
     added: "Added to the list.",
     already: "That number was already on the list.",
     remove: "Remove",
-    words_hint: "A reply whose whole text is STOP, BAJA, ALTO, CANCELAR or UNSUBSCRIBE (any case) adds its number here by itself.",
+    words_hint: |words| {
+        format!(
+            "A reply whose whole text is one of {words} (any case) adds its number here by itself."
+        )
+    },
 };
 
 /// Spanish.
@@ -108,5 +112,9 @@ pub static ES_INBOX: InboxText = InboxText {
     added: "Añadido a la lista.",
     already: "Ese número ya estaba en la lista.",
     remove: "Quitar",
-    words_hint: "Una respuesta cuyo texto entero sea STOP, BAJA, ALTO, CANCELAR o UNSUBSCRIBE (en mayúsculas o minúsculas) añade su número aquí por sí sola.",
+    words_hint: |words| {
+        format!(
+            "Una respuesta cuyo texto entero sea una de {words} (en mayúsculas o minúsculas) añade su número aquí por sí sola."
+        )
+    },
 };

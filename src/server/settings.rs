@@ -55,13 +55,20 @@ pub struct SenderSettings {
     /// How long after a bulk send ends its page keeps following its receipts (a send keeps the
     /// window it was created with).
     pub receipts_window_hours: u32,
+    /// A reply whose whole text is one of these (any case) puts its number on the opt-out list.
+    #[serde(deserialize_with = "list")]
+    pub opt_out_words: Vec<String>,
 }
+
+/// The opt-out words unless the settings say otherwise.
+pub const OPT_OUT_WORDS: [&str; 5] = ["STOP", "BAJA", "ALTO", "CANCELAR", "UNSUBSCRIBE"];
 
 impl Default for SenderSettings {
     fn default() -> Self {
         SenderSettings {
             allow_private_addresses: false,
             receipts_window_hours: crate::protocol::RECEIPTS_WINDOW_HOURS as u32,
+            opt_out_words: OPT_OUT_WORDS.map(str::to_owned).to_vec(),
         }
     }
 }
@@ -398,6 +405,7 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
         "JOBPULSE_RECEIPTS_WINDOW_HOURS",
         "senders.receipts_window_hours",
     ),
+    ("JOBPULSE_OPT_OUT_WORDS", "senders.opt_out_words"),
     ("JOBPULSE_TRUSTED_PROXIES", "trusted_proxies"),
     ("JOBPULSE_DEFAULT_REGION", "default_region"),
     ("JOBPULSE_PROVIDER", "provider.kind"),
@@ -717,6 +725,7 @@ mod tests {
             "JOBPULSE_POSTGRES_NOTIFY" => "per_row",
             "JOBPULSE_DEMO_PASSWORD" => "another-password",
             "JOBPULSE_SCRAPE_USER_AGENT" => "acmebot/2.0",
+            "JOBPULSE_OPT_OUT_WORDS" => "STOP, PARAR",
             // Flags: every default is the other value.
             "JOBPULSE_PROVIDER_DEDUPLICATES" | "JOBPULSE_ENGINE" | "JOBPULSE_DEMO" => "false",
             "JOBPULSE_SCRAPE_ALLOW_PRIVATE_ADDRESSES"

@@ -37,7 +37,6 @@ pub fn OptOutsPage() -> impl IntoView {
             <h1>{words.opt_outs_title}</h1>
         </div>
         <p class="muted intro">{words.opt_outs_intro}</p>
-        <p class="muted hint">{words.words_hint}</p>
         <section class="panel" aria-labelledby="add-opt-out">
             <ActionForm action=add attr:class="inline-fields" attr:data-testid="add-opt-out">
                 <label class="field">
@@ -59,11 +58,20 @@ pub fn OptOutsPage() -> impl IntoView {
         <Transition fallback=Loading>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(list) if list.is_empty() => {
-                        view! { <p class="empty" data-testid="no-opt-outs">{words.opt_outs_empty}</p> }
+                    Ok(page) => {
+                        let hint = (words.words_hint)(&page.words.join(", "));
+                        let list = page.list;
+                        view! {
+                            <p class="muted hint">{hint}</p>
+                            {if list.is_empty() {
+                                view! { <p class="empty" data-testid="no-opt-outs">{words.opt_outs_empty}</p> }
+                                    .into_any()
+                            } else {
+                                view! { <OptOutTable list remove /> }.into_any()
+                            }}
+                        }
                             .into_any()
                     }
-                    Ok(list) => view! { <OptOutTable list remove /> }.into_any(),
                     Err(error) => view! { <ErrorNotice error /> }.into_any(),
                 }
             })}

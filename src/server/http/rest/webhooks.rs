@@ -183,7 +183,7 @@ async fn keep(
                 events: vec![event],
             });
         }
-        if opt_out_word(&message.text)
+        if opt_out_word(&state.settings.senders.opt_out_words, &message.text)
             && state
                 .store
                 .add_opt_out(sender.tenant_id, &message.from, "reply")
@@ -196,13 +196,12 @@ async fn keep(
     Ok(())
 }
 
-/// Whole replies that put their sender on the opt-out list, in any case.
-const OPT_OUT_WORDS: &[&str] = &["stop", "baja", "alto", "cancelar", "unsubscribe"];
-
-/// True for a reply whose whole text is an opt-out word.
-fn opt_out_word(text: &str) -> bool {
-    let word = text.trim().trim_end_matches(['.', '!']).to_lowercase();
-    OPT_OUT_WORDS.contains(&word.as_str())
+/// True for a reply whose whole text is one of `words`, in any case (a trailing `.` or `!` too).
+fn opt_out_word(words: &[String], text: &str) -> bool {
+    let said = text.trim().trim_end_matches(['.', '!']).trim();
+    words
+        .iter()
+        .any(|word| word.trim().to_lowercase() == said.to_lowercase())
 }
 
 /// A writer's number as E.164: Twilio writes `whatsapp:+34…`, Meta `34…`.
@@ -632,11 +631,15 @@ mod tests {
 
     #[test]
     fn only_a_whole_opt_out_word_opts_out() {
+        let words = crate::server::settings::OPT_OUT_WORDS.map(str::to_owned);
         for word in ["STOP", " baja. ", "Alto!", "cancelar", "Unsubscribe"] {
-            assert!(opt_out_word(word), "{word}");
+            assert!(opt_out_word(&words, word), "{word}");
         }
-        for text in ["stop sending me this", "no", "", "bajar"] {
-            assert!(!opt_out_word(text), "{text}");
+        for text in ["stop sending me this", "no", "", "bajar", "."] {
+            assert!(!opt_out_word(&words, text), "{text}");
         }
+        let own = ["PARAR".to_owned()];
+        assert!(opt_out_word(&own, "parar"));
+        assert!(!opt_out_word(&own, "stop"));
     }
 }
