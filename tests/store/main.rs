@@ -6,6 +6,7 @@ mod postgres_db;
 mod accounts;
 mod campaigns;
 mod lifecycle;
+mod messaging;
 
 use std::sync::Arc;
 

@@ -1,0 +1,347 @@
+//! Senders, receipts, opt-outs and the inbox: the same answers from every backend.
+
+use chrono::Utc;
+use jobpulse::protocol::senders::{SenderHealth, SenderProvider};
+use jobpulse::protocol::{Delivery, ItemStatus, JobId, ServerMsg};
+use jobpulse::server::store::{
+    Created, InboxWindow, IncomingMessage, IncomingReceipt, NewBulkJob, NewSender, SenderChange,
+    Store, TenantId,
+};
+use uuid::Uuid;
+
+use super::{claim, outcome, tenant};
+
+async fn sender(store: &dyn Store, tenant: TenantId, name: &str) -> Uuid {
+    let id = Uuid::now_v7();
+    let created = store
+        .create_sender(NewSender {
+            id,
+            tenant_id: tenant,
+            name: name.into(),
+            provider: SenderProvider::WhatsappCloud,
+            config: serde_json::Map::new(),
+            sealed_secrets: Some("v1.sealed".into()),
+            secret_names: vec!["access_token".into()],
+            rate_per_minute: 600,
+            active: true,
+        })
+        .await
+        .unwrap();
+    assert!(created);
+    id
+}
+
+/// A send of `phones` through `sender`, every item sent with message id `wamid.<idx>`.
+async fn sent_job(store: &dyn Store, tenant: TenantId, sender: Uuid, n: usize) -> JobId {
+    let Created::New { job, .. } = store
+        .create_bulk_job(NewBulkJob {
+            tenant_id: tenant,
+            message: "Hola".into(),
+            devices_limit: 1,
+            recipients: super::numbers(n),
+            skipped: 0,
+            skipped_opted_out: 0,
+            idempotency_key: None,
+            senders: vec![sender],
+            receipts_window_hours: 5,
+        })
+        .await
+        .unwrap()
+    else {
+        panic!("a new job");
+    };
+    claim(store, "me").await;
+    store.claim_items(job.id, "me", n as u32).await.unwrap();
+    let outcomes: Vec<_> = (0..n as u64)
+        .map(|idx| {
+            let mut sent = outcome(idx, ItemStatus::Sent);
+            sent.provider_message_id = Some(format!("wamid.{idx}"));
+            sent.sender_id = Some(sender);
+            sent
+        })
+        .collect();
+    store
+        .record_outcomes(job.id, "me", &outcomes)
+        .await
+        .unwrap();
+    job.id
+}
+
+fn receipt(id: &str, status: Delivery) -> IncomingReceipt {
+    IncomingReceipt {
+        message_id: id.into(),
+        status,
+        error: (status == Delivery::Undelivered).then(|| "gone".to_owned()),
+        at: Utc::now(),
+    }
+}
+
+pub async fn senders_are_per_tenant_and_keep_their_health(store: &dyn Store) {
+    let (a, b) = (tenant(store, "a").await, tenant(store, "b").await);
+    let cloud = sender(store, a, "Cloud").await;
+    // Names are unique per tenant only.
+    sender(store, b, "Cloud").await;
+    let again = store
+        .create_sender(NewSender {
+            id: Uuid::now_v7(),
+            tenant_id: a,
+            name: "Cloud".into(),
+            provider: SenderProvider::Sandbox,
+            config: serde_json::Map::new(),
+            sealed_secrets: None,
+            secret_names: vec![],
+            rate_per_minute: 60,
+            active: true,
+        })
+        .await
+        .unwrap();
+    assert!(!again);
+    assert!(store.sender(b, cloud).await.unwrap().is_none());
+    let renamed = store
+        .update_sender(
+            a,
+            cloud,
+            SenderChange {
+                name: Some("Ventas".into()),
+                rate_per_minute: Some(120),
+                active: Some(false),
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            renamed.name.as_str(),
+            renamed.rate_per_minute,
+            renamed.active
+        ),
+        ("Ventas", 120, false)
+    );
+    assert!(
+        store
+            .set_sender_health(cloud, SenderHealth::Down, None)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .set_sender_health(cloud, SenderHealth::Down, None)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.sender(a, cloud).await.unwrap().unwrap().health,
+        SenderHealth::Down
+    );
+    assert!(store.delete_sender(a, cloud).await.unwrap());
+    assert!(store.senders(a).await.unwrap().is_empty());
+    // A job that used it still reads it, its secrets gone.
+    let gone = store.senders_by_id(&[cloud]).await.unwrap();
+    assert_eq!(gone.len(), 1);
+    assert!(gone[0].sealed_secrets.is_none());
+}
+
+pub async fn receipts_move_items_forward_and_wait_for_their_message(store: &dyn Store) {
+    let t = tenant(store, "acme").await;
+    let s = sender(store, t, "Cloud").await;
+    // Before the send is recorded: kept, applied later.
+    store
+        .record_receipts(s, &[receipt("wamid.0", Delivery::Read)])
+        .await
+        .unwrap();
+    assert!(store.apply_receipts(100).await.unwrap().is_empty());
+    let job = sent_job(store, t, s, 3).await;
+    store
+        .record_receipts(
+            s,
+            &[
+                receipt("wamid.0", Delivery::Delivered),
+                receipt("wamid.1", Delivery::Delivered),
+                receipt("wamid.1", Delivery::Delivered),
+                receipt("wamid.2", Delivery::Undelivered),
+                receipt("wamid.2", Delivery::Read),
+            ],
+        )
+        .await
+        .unwrap();
+    let applied = store.apply_receipts(100).await.unwrap();
+    // wamid.0 read (its late delivered changes nothing), wamid.1 delivered once, wamid.2 undelivered.
+    let moves: Vec<(String, Delivery)> = applied
+        .iter()
+        .map(|(tenant, event)| {
+            assert_eq!(*tenant, t);
+            let ServerMsg::Receipt(r) = event.msg().unwrap() else {
+                panic!("a receipt event");
+            };
+            (r.phone, r.status)
+        })
+        .collect();
+    assert_eq!(moves.len(), 3, "{moves:?}");
+    let seqs: Vec<u64> = applied.iter().map(|(_, e)| e.seq).collect();
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
+    assert!(store.apply_receipts(100).await.unwrap().is_empty());
+    let view = store.job(t, job).await.unwrap().unwrap();
+    let funnel = view.receipts.unwrap();
+    assert_eq!(
+        (
+            funnel.delivered,
+            funnel.read,
+            funnel.undelivered,
+            funnel.awaiting
+        ),
+        (2, 1, 1, 0)
+    );
+    assert_eq!(view.receipts_window_hours, Some(5));
+}
+
+pub async fn opt_outs_are_per_tenant(store: &dyn Store) {
+    let (a, b) = (tenant(store, "a").await, tenant(store, "b").await);
+    assert!(store.add_opt_out(a, "+34600000001", "reply").await.unwrap());
+    assert!(
+        !store
+            .add_opt_out(a, "+34600000001", "manual")
+            .await
+            .unwrap()
+    );
+    let listed = store
+        .opted_out(a, &["+34600000001".into(), "+34600000002".into()])
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(
+        store
+            .opted_out(b, &["+34600000001".into()])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.opt_outs(a).await.unwrap()[0].source, "reply");
+    assert!(store.remove_opt_out(a, "+34600000001").await.unwrap());
+    assert!(!store.remove_opt_out(a, "+34600000001").await.unwrap());
+}
+
+pub async fn inbound_messages_link_to_the_newest_send_once(store: &dyn Store) {
+    let (t, other) = (tenant(store, "acme").await, tenant(store, "other").await);
+    let s = sender(store, t, "Cloud").await;
+    let older = sent_job(store, t, s, 2).await;
+    let message = |id: &str, from: &str, text: &str| IncomingMessage {
+        message_id: Some(id.into()),
+        from: from.into(),
+        text: text.into(),
+        at: Utc::now(),
+    };
+    let first = super::numbers(1)[0].clone();
+    let stored = store
+        .record_inbound(
+            t,
+            s,
+            &[
+                message("in.1", &first, "Hola"),
+                message("in.2", "+34699999999", "¿Quién es?"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 2);
+    assert_eq!(stored[0].0.job_id, Some(older));
+    let reply = stored[0].1.as_ref().expect("a reply event");
+    let ServerMsg::Reply(event) = reply.msg().unwrap() else {
+        panic!("a reply event");
+    };
+    assert_eq!((event.replies, event.phone.as_str()), (1, first.as_str()));
+    assert!(stored[1].0.job_id.is_none() && stored[1].1.is_none());
+    // Delivered twice: kept once.
+    let again = store
+        .record_inbound(t, s, &[message("in.1", &first, "Hola")])
+        .await
+        .unwrap();
+    assert!(again.is_empty());
+    let all = store
+        .inbox(
+            t,
+            InboxWindow {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 2);
+    assert!(all[0].id < all[1].id);
+    let after = store
+        .inbox(
+            t,
+            InboxWindow {
+                after: Some(all[0].id),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(after.len(), 1);
+    let of_job = store
+        .inbox(
+            t,
+            InboxWindow {
+                job: Some(older),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(of_job.len(), 1);
+    assert_eq!(store.job(t, older).await.unwrap().unwrap().replies, Some(1));
+    assert!(
+        store
+            .inbound_message(other, all[0].id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .inbound_message(t, all[0].id)
+            .await
+            .unwrap()
+            .unwrap()
+            .text,
+        "Hola"
+    );
+}
+
+macro_rules! messaging_conformance {
+    ($name:ident, $backend:ident) => {
+        mod $name {
+            #[tokio::test]
+            async fn senders_are_per_tenant_and_keep_their_health() {
+                let b = super::super::$backend().await;
+                super::senders_are_per_tenant_and_keep_their_health(b.store.as_ref()).await;
+            }
+
+            #[tokio::test]
+            async fn receipts_move_items_forward_and_wait_for_their_message() {
+                let b = super::super::$backend().await;
+                super::receipts_move_items_forward_and_wait_for_their_message(b.store.as_ref())
+                    .await;
+            }
+
+            #[tokio::test]
+            async fn opt_outs_are_per_tenant() {
+                let b = super::super::$backend().await;
+                super::opt_outs_are_per_tenant(b.store.as_ref()).await;
+            }
+
+            #[tokio::test]
+            async fn inbound_messages_link_to_the_newest_send_once() {
+                let b = super::super::$backend().await;
+                super::inbound_messages_link_to_the_newest_send_once(b.store.as_ref()).await;
+            }
+        }
+    };
+}
+
+messaging_conformance!(sqlite, sqlite);
+messaging_conformance!(postgres, postgres);
