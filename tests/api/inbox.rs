@@ -2,16 +2,16 @@
 //! sender's webhook is stored for the tenant, linked to the newest send to that number, counted
 //! on it with a `reply` event, and pushed to `subscribe_inbox` subscribers as `message_new`.
 
-use base64::Engine as _;
-use hmac::{Hmac, Mac};
 use jobpulse::protocol::senders::SenderView;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::fake_cloud_api::FakeCloudApi;
 use crate::fake_twilio::{ACCOUNT_SID, AUTH_TOKEN, FakeTwilio};
-use crate::helpers::{Socket, TestApp, next_msg, send_json, spawn_app_on_postgres, spawn_app_with};
-use crate::receipts::{APP_SECRET, app, cloud_sender, cloud_signature, create_sender, post_cloud};
+use crate::helpers::{Socket, TestApp, next_msg, send_json, spawn_app_on_postgres};
+use crate::receipts::{
+    APP_SECRET, app, cloud_sender, cloud_signature, post_cloud, twilio_sender, twilio_signature,
+};
 
 /// A Cloud API notification carrying these `(from, wamid, text)` messages.
 fn cloud_messages(messages: &[(&str, &str, &str)]) -> Vec<u8> {
@@ -174,15 +174,9 @@ async fn replies_reach_the_inbox_linked_to_the_newest_send_and_are_pushed_live()
 
 #[tokio::test]
 async fn twilio_inbound_messages_reach_the_inbox() {
-    let app = spawn_app_with(|s| s.senders.allow_private_addresses = true).await;
+    let app = app().await;
     let twilio = FakeTwilio::start().await;
-    let sender = create_sender(
-        &app,
-        json!({"name": "Twilio", "provider": "twilio", "rate_per_minute": 60000, "config": {
-            "base_url": twilio.base_url(), "account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN,
-            "from": "+15005550006"}}),
-    )
-    .await;
+    let sender = twilio_sender(&app, &twilio).await;
     let job = app.create_job(&["+34600000001".to_owned()], 1).await;
     app.wait_until_finished(job.id).await;
     // Twilio's inbound-message webhook: the writer in `From`, the words in `Body`.
@@ -194,13 +188,7 @@ async fn twilio_inbound_messages_reach_the_inbox() {
         ("SmsStatus", "received"),
         ("To", "whatsapp:+15005550006"),
     ];
-    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(AUTH_TOKEN.as_bytes()).unwrap();
-    mac.update(sender.webhook_url.as_bytes());
-    for (k, v) in form {
-        mac.update(k.as_bytes());
-        mac.update(v.as_bytes());
-    }
-    let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    let signature = twilio_signature(AUTH_TOKEN, &sender.webhook_url, &form);
     let post = |signature: String| {
         app.client
             .post(&sender.webhook_url)

@@ -31,6 +31,31 @@ pub(crate) async fn create_sender(app: &TestApp, body: Value) -> SenderView {
     serde_json::from_value(answer["sender"].clone()).unwrap()
 }
 
+/// A Twilio sender through the fake Twilio.
+pub(crate) async fn twilio_sender(app: &TestApp, twilio: &FakeTwilio) -> SenderView {
+    create_sender(
+        app,
+        json!({"name": "Twilio", "provider": "twilio", "rate_per_minute": 60000, "config": {
+            "base_url": twilio.base_url(), "account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN,
+            "from": "+15005550006"}}),
+    )
+    .await
+}
+
+/// `X-Twilio-Signature` of a form posted to `url`: Base64 HMAC-SHA1 over the URL and the
+/// sorted keys and values.
+pub(crate) fn twilio_signature(token: &str, url: &str, form: &[(&str, &str)]) -> String {
+    let mut pairs = form.to_vec();
+    pairs.sort();
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(token.as_bytes()).unwrap();
+    mac.update(url.as_bytes());
+    for (k, v) in pairs {
+        mac.update(k.as_bytes());
+        mac.update(v.as_bytes());
+    }
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
 pub(crate) async fn cloud_sender(app: &TestApp, cloud: &FakeCloudApi) -> SenderView {
     create_sender(
         app,
@@ -279,13 +304,7 @@ async fn a_receipt_that_comes_before_its_send_is_recorded_waits_for_it_across_a_
 async fn twilio_status_callbacks_are_checked_against_its_signature() {
     let app = app().await;
     let twilio = FakeTwilio::start().await;
-    let sender = create_sender(
-        &app,
-        json!({"name": "Twilio", "provider": "twilio", "rate_per_minute": 60000, "config": {
-            "base_url": twilio.base_url(), "account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN,
-            "from": "+15005550006"}}),
-    )
-    .await;
+    let sender = twilio_sender(&app, &twilio).await;
     let job = app.create_job(&["+34600000001".to_owned()], 1).await;
     app.wait_until_finished(job.id).await;
     let sid = twilio.sids()[0].clone();
@@ -302,17 +321,7 @@ async fn twilio_status_callbacks_are_checked_against_its_signature() {
         ("MessageStatus", "read"),
         ("To", "+34600000001"),
     ];
-    let sign = |token: &str| {
-        let mut pairs = form.to_vec();
-        pairs.sort();
-        let mut mac = Hmac::<sha1::Sha1>::new_from_slice(token.as_bytes()).unwrap();
-        mac.update(sender.webhook_url.as_bytes());
-        for (k, v) in pairs {
-            mac.update(k.as_bytes());
-            mac.update(v.as_bytes());
-        }
-        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
-    };
+    let sign = |token: &str| twilio_signature(token, &sender.webhook_url, &form);
     let post = |signature: String| {
         app.client
             .post(&sender.webhook_url)
