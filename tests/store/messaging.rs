@@ -31,8 +31,14 @@ async fn sender(store: &dyn Store, tenant: TenantId, name: &str) -> Uuid {
     id
 }
 
-/// A send of `phones` through `sender`, every item sent with message id `wamid.<idx>`.
-async fn sent_job(store: &dyn Store, tenant: TenantId, sender: Uuid, n: usize) -> JobId {
+/// A send of `n` numbers through `sender`, every item sent with message id `<prefix>.<idx>`.
+async fn sent_job(
+    store: &dyn Store,
+    tenant: TenantId,
+    sender: Uuid,
+    n: usize,
+    prefix: &str,
+) -> JobId {
     let Created::New { job, .. } = store
         .create_bulk_job(NewBulkJob {
             tenant_id: tenant,
@@ -55,7 +61,7 @@ async fn sent_job(store: &dyn Store, tenant: TenantId, sender: Uuid, n: usize) -
     let outcomes: Vec<_> = (0..n as u64)
         .map(|idx| {
             let mut sent = outcome(idx, ItemStatus::Sent);
-            sent.provider_message_id = Some(format!("wamid.{idx}"));
+            sent.provider_message_id = Some(format!("{prefix}.{idx}"));
             sent.sender_id = Some(sender);
             sent
         })
@@ -151,7 +157,8 @@ pub async fn receipts_move_items_forward_and_wait_for_their_message(store: &dyn 
         .await
         .unwrap();
     assert!(store.apply_receipts(100).await.unwrap().is_empty());
-    let job = sent_job(store, t, s, 3).await;
+    let job = sent_job(store, t, s, 3, "wamid").await;
+    let other = sent_job(store, t, s, 2, "other").await;
     store
         .record_receipts(
             s,
@@ -160,7 +167,9 @@ pub async fn receipts_move_items_forward_and_wait_for_their_message(store: &dyn 
                 receipt("wamid.1", Delivery::Delivered),
                 receipt("wamid.1", Delivery::Delivered),
                 receipt("wamid.2", Delivery::Undelivered),
+                receipt("other.0", Delivery::Delivered),
                 receipt("wamid.2", Delivery::Read),
+                receipt("other.1", Delivery::Read),
             ],
         )
         .await
@@ -177,9 +186,26 @@ pub async fn receipts_move_items_forward_and_wait_for_their_message(store: &dyn 
             (r.phone, r.status)
         })
         .collect();
-    assert_eq!(moves.len(), 3, "{moves:?}");
-    let seqs: Vec<u64> = applied.iter().map(|(_, e)| e.seq).collect();
-    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
+    // Two jobs in one batch: each job's events are its own, gap-free.
+    assert_eq!(moves.len(), 5, "{moves:?}");
+    for id in [job, other] {
+        let seqs: Vec<u64> = applied
+            .iter()
+            .filter(|(_, e)| e.job_id == id)
+            .map(|(_, e)| e.seq)
+            .collect();
+        assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
+        let logged = store.events_since(id, 0, 100).await.unwrap();
+        assert!(logged.iter().all(|e| e.job_id == id));
+        let kept: Vec<u64> = logged
+            .iter()
+            .filter(|e| e.kind == "receipt")
+            .map(|e| e.seq)
+            .collect();
+        assert_eq!(kept, seqs, "each receipt event is filed under its own job");
+    }
+    let other_view = store.job(t, other).await.unwrap().unwrap();
+    assert_eq!(other_view.receipts.unwrap().delivered, 2);
     assert!(store.apply_receipts(100).await.unwrap().is_empty());
     let view = store.job(t, job).await.unwrap().unwrap();
     let funnel = view.receipts.unwrap();
@@ -224,7 +250,7 @@ pub async fn opt_outs_are_per_tenant(store: &dyn Store) {
 pub async fn inbound_messages_link_to_the_newest_send_once(store: &dyn Store) {
     let (t, other) = (tenant(store, "acme").await, tenant(store, "other").await);
     let s = sender(store, t, "Cloud").await;
-    let older = sent_job(store, t, s, 2).await;
+    let older = sent_job(store, t, s, 2, "wamid").await;
     let message = |id: &str, from: &str, text: &str| IncomingMessage {
         message_id: Some(id.into()),
         from: from.into(),

@@ -183,23 +183,9 @@ impl Backend for PostgresStore {
     }
 }
 
-#[async_trait]
-impl WriteTx for PgTx {
-    async fn announce_inbound(&mut self, tenant: TenantId, id: i64) -> StoreResult<()> {
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(INBOX_CHANNEL)
-            .bind(format!("{}:{id}", tenant.0))
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(())
-    }
-
-    /// Inserts events and announces them (both take effect at commit, or not at all).
-    async fn insert_events(
-        &mut self,
-        events: &[StoredEvent],
-        _now: DateTime<Utc>,
-    ) -> StoreResult<()> {
+impl PgTx {
+    /// Inserts one job's events (in seq order) and announces them.
+    async fn insert_job_events(&mut self, events: &[StoredEvent]) -> StoreResult<()> {
         let Some(last) = events.last() else {
             return Ok(());
         };
@@ -234,6 +220,31 @@ impl WriteTx for PgTx {
                         .await?;
                 }
             }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl WriteTx for PgTx {
+    async fn announce_inbound(&mut self, tenant: TenantId, id: i64) -> StoreResult<()> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(INBOX_CHANNEL)
+            .bind(format!("{}:{id}", tenant.0))
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Inserts events and announces them (both take effect at commit, or not at all). Events of
+    /// several jobs (receipts applied together) are filed and announced job by job.
+    async fn insert_events(
+        &mut self,
+        events: &[StoredEvent],
+        _now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        for run in events.chunk_by(|a, b| a.job_id == b.job_id) {
+            self.insert_job_events(run).await?;
         }
         Ok(())
     }
