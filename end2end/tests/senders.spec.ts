@@ -41,6 +41,8 @@ test.describe('senders, in Spanish', () => {
     const form = page.getByTestId('add-sender');
     await form.getByLabel('Nombre').fill('Ventas <b>norte</b>');
     await form.getByLabel('Proveedor').selectOption('whatsapp_cloud');
+    // Nothing answers there: the server's health checks learn nothing, so it stays unused.
+    await form.getByLabel('URL base').fill('http://127.0.0.1:9/v21.0');
     await form.getByLabel('ID del número de teléfono').fill('106540352242922');
     await form.getByLabel('Token de acceso').fill('EAAG-secret-token');
     await form.getByLabel('Secreto de la app').fill('app-secret-e2e');
@@ -83,11 +85,22 @@ test.describe('senders, in Spanish', () => {
   });
 });
 
-/** A local WhatsApp Cloud API: accepts every text message, answering a wamid of its own. */
-async function fakeCloudApi(): Promise<{ url: string; close: () => Promise<void> }> {
+/** A local WhatsApp Cloud API: accepts every text message, answering a wamid of its own, and
+ * reports its number's status (`GET /{phone_number_id}`) as the test sets it. */
+async function fakeCloudApi(): Promise<{
+  url: string;
+  setNumber: (status: string, quality: string) => void;
+  close: () => Promise<void>;
+}> {
   const http = await import('node:http');
   let sent = 0;
+  let number = { status: 'CONNECTED', quality_rating: 'GREEN' };
   const server = http.createServer((request, response) => {
+    if (request.method === 'GET') {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ ...number, health_status: { can_send_message: 'AVAILABLE' }, id: '106540352242922' }));
+      return;
+    }
     let body = '';
     request.on('data', (chunk) => (body += chunk));
     request.on('end', () => {
@@ -99,7 +112,11 @@ async function fakeCloudApi(): Promise<{ url: string; close: () => Promise<void>
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
-  return { url: `http://127.0.0.1:${port}/v21.0`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    url: `http://127.0.0.1:${port}/v21.0`,
+    setNumber: (status, quality) => (number = { status, quality_rating: quality }),
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 test.describe('a send through a WhatsApp sender', () => {
@@ -136,7 +153,7 @@ test.describe('a send through a WhatsApp sender', () => {
       const id = await createJob(page, ['+34600000001', '+34600000101', '+34600000201', '+34600000301'], 1);
       await page.goto(`/jobs/${id}`);
       await hydrated(page);
-      await expect(page.locator('.badge')).toHaveAttribute('data-status', 'completed', { timeout: 60_000 });
+      await expect(page.locator('.badge[data-status]')).toHaveAttribute('data-status', 'completed', { timeout: 60_000 });
       await expect(page.getByTestId('stat-awaiting')).toHaveText('4');
       await expect(page.getByTestId('receipts-arriving')).toHaveText('Sending finished — receipts arriving');
 
@@ -222,6 +239,60 @@ test.describe('a send through a WhatsApp sender', () => {
       await listed.filter({ hasText: '+34600000301' }).getByRole('button', { name: 'Remove' }).click();
       await expect(listed).toHaveCount(1);
       await expect(listed).not.toContainText('+34600000301');
+    } finally {
+      await cloud.close();
+    }
+  });
+
+  test('shows what the gateway says of its sender live, on the job page and the senders page', async ({ page }) => {
+    jobpulse(['tenant', 'create', 'hooli']);
+    jobpulse(['user', 'create', '--tenant', 'hooli', '--username', 'gavin', '--role', 'admin'], {
+      JOBPULSE_USER_PASSWORD: 'hooli-password',
+    });
+    const cloud = await fakeCloudApi();
+    try {
+      await page.goto('/login');
+      await hydrated(page);
+      await page.locator('input[name=workspace]').fill('hooli');
+      await page.locator('input[name=username]').fill('gavin');
+      await page.locator('input[name=password]').fill('hooli-password');
+      await page.locator('main button[type=submit]').click();
+      await expect(page).toHaveURL(/\/$/);
+      await hydrated(page);
+      const created = await page.request.post('/api/senders', {
+        headers: { 'x-csrf-token': await csrfToken(page) },
+        data: {
+          name: 'Hooli <i>XYZ</i>', provider: 'whatsapp_cloud', rate_per_minute: 60000,
+          config: { base_url: cloud.url, phone_number_id: '106540352242922', access_token: 'EAAG-e2e', app_secret: 's', verify_token: 'v' },
+        },
+      });
+      expect(created.status()).toBe(201);
+      const id = await createJob(page, ['+34600000001', '+34600000101'], 1);
+      await page.goto(`/jobs/${id}`);
+      await hydrated(page);
+      await expect(page.locator('.badge[data-status]')).toHaveAttribute('data-status', 'completed', { timeout: 60_000 });
+      const lane = page.getByTestId('job-sender');
+      await expect(lane).toHaveCount(1);
+      await expect(lane).toContainText('Device 1');
+      await expect(lane.locator('strong')).toHaveText('Hooli <i>XYZ</i>');
+      await expect(lane.getByTestId('sender-health')).toHaveText('Working');
+
+      // Meta restricts the number: the page says so without a reload.
+      cloud.setNumber('RESTRICTED', 'RED');
+      await expect(lane.getByTestId('sender-health')).toHaveText('Down', { timeout: 30_000 });
+      await expect(lane.getByTestId('sender-health-detail')).toHaveText(
+        'WhatsApp Cloud API reports the sender as RESTRICTED (quality rating RED)',
+      );
+
+      await page.getByRole('link', { name: 'Senders' }).click();
+      await expect(page).toHaveURL(/\/senders$/);
+      await hydrated(page);
+      const row = page.getByTestId('sender-row');
+      await expect(row.getByTestId('sender-health')).toHaveText('Down');
+      // Lifted: the senders page follows it too.
+      cloud.setNumber('CONNECTED', 'GREEN');
+      await expect(row.getByTestId('sender-health')).toHaveText('Working', { timeout: 30_000 });
+      await expect(row.getByTestId('sender-health-detail')).toHaveCount(0);
     } finally {
       await cloud.close();
     }

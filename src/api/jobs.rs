@@ -59,7 +59,19 @@ pub async fn job_page(id: String) -> Result<Option<JobPageData>, Problem> {
         .map_err(server::store_error)?
         .unwrap_or_default();
     let log = events.iter().filter_map(|e| e.msg().ok()).collect();
-    Ok(Some(JobPageData { job, log }))
+    let senders = if job.senders.is_empty() {
+        Vec::new()
+    } else {
+        state
+            .store
+            .senders_by_id(&job.senders)
+            .await
+            .map_err(server::store_error)?
+            .iter()
+            .map(|sender| sender.health_view())
+            .collect()
+    };
+    Ok(Some(JobPageData { job, log, senders }))
 }
 
 /// Validates the form and creates a bulk send; invalid recipients come back by line.

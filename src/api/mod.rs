@@ -51,6 +51,9 @@ impl ViewerInfo {
 pub struct JobPageData {
     pub job: JobView,
     pub log: Vec<ServerMsg>,
+    /// The senders a bulk send spreads over, in device order, with their health.
+    #[serde(default)]
+    pub senders: Vec<crate::protocol::senders::SenderHealthView>,
 }
 
 /// One recipient line the form has to fix.

@@ -43,6 +43,20 @@ pub fn es(fault: &SendFault) -> String {
         SendFault::SenderUnusable { name } => format!(
             "el emisor «{name}» no puede enviar: se desactivó o se eliminó, o sus secretos no se abren con la secret_key de este servidor"
         ),
+        SendFault::ProviderState {
+            gateway,
+            state,
+            quality,
+        } => match quality {
+            Some(quality) => format!(
+                "{} informa de que el emisor está en estado {state} (calificación de calidad {quality})",
+                gateway.name()
+            ),
+            None => format!(
+                "{} informa de que el emisor está en estado {state}",
+                gateway.name()
+            ),
+        },
     }
 }
 

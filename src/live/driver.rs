@@ -202,6 +202,9 @@ fn on_open(live: Live) {
     if live.inbox_seen.get_value().is_some() {
         send(live, &live.subscribe_inbox());
     }
+    if live.wants_senders.get_value() {
+        send(live, &ClientMsg::SubscribeSenders);
+    }
 }
 
 fn on_text(live: Live, text: &str) {

@@ -12,6 +12,7 @@ use leptos::prelude::*;
 
 #[cfg(feature = "hydrate")]
 use crate::protocol::ClientMsg;
+use crate::protocol::senders::SenderHealthView;
 use crate::protocol::{InboundMessage, ItemStatus, JobId, JobView, ServerMsg};
 use uuid::Uuid;
 
@@ -68,6 +69,10 @@ pub struct Live {
     /// The newest inbox message the page has (`None`: not following the inbox); a reconnect
     /// resumes after it.
     inbox_seen: StoredValue<Option<Option<i64>>>,
+    /// The tenant's senders' health as the live channel last told it, for pages that asked
+    /// with `follow_senders` (empty until then).
+    pub senders: RwSignal<HashMap<Uuid, SenderHealthView>>,
+    wants_senders: StoredValue<bool>,
     feeds: StoredValue<HashMap<JobId, (JobFeed, usize)>>,
     wants_new_jobs: StoredValue<bool>,
     campaigns: StoredValue<HashSet<Uuid>>,
@@ -88,6 +93,8 @@ impl Live {
             campaign_jobs: RwSignal::new(Vec::new()),
             inbox: RwSignal::new(Vec::new()),
             inbox_seen: StoredValue::new(None),
+            senders: RwSignal::new(HashMap::new()),
+            wants_senders: StoredValue::new(false),
             feeds: StoredValue::new(HashMap::new()),
             wants_new_jobs: StoredValue::new(false),
             campaigns: StoredValue::new(HashSet::new()),
@@ -273,6 +280,25 @@ impl Live {
         }
     }
 
+    /// Follows the health of the tenant's senders; it arrives in `senders`, and again after
+    /// every reconnection (so a change made meanwhile is not missed).
+    pub fn follow_senders(&self) {
+        if self.wants_senders.get_value() {
+            return;
+        }
+        self.wants_senders.set_value(true);
+        #[cfg(feature = "hydrate")]
+        {
+            driver::ensure_started(*self);
+            driver::send(*self, &ClientMsg::SubscribeSenders);
+        }
+    }
+
+    /// A sender's health as the live channel last told it, if it did.
+    pub fn sender_health(&self, id: Uuid) -> Option<SenderHealthView> {
+        self.senders.with(|senders| senders.get(&id).cloned())
+    }
+
     /// Stops collecting inbox messages (the page that showed them is gone).
     pub fn unfollow_inbox(&self) {
         self.inbox_seen.set_value(None);
@@ -341,6 +367,16 @@ impl Live {
                 | ServerMsg::Pong { .. }
                 | ServerMsg::InboxSubscribed { .. } => {}
                 ServerMsg::MessageNew(message) => self.take_inbound(message),
+                ServerMsg::SendersSubscribed { senders } => {
+                    let senders = senders.iter().map(|s| (s.sender_id, s.clone())).collect();
+                    self.senders.set(senders);
+                }
+                ServerMsg::SenderHealth(view) => {
+                    let view = view.clone();
+                    self.senders.update(|senders| {
+                        senders.insert(view.sender_id, view);
+                    });
+                }
                 // The page's own snapshot is at least as new as the one a (re)subscription
                 // carries, and the replay that follows brings it up to date event by event,
                 // so counters never step backwards.

@@ -35,6 +35,14 @@ pub enum SendFault {
     /// A job's sender that cannot send: turned off or deleted since, or its secrets do not open
     /// with this server's `secret_key`.
     SenderUnusable { name: String },
+    /// What the gateway itself says of the sender (`state` and `quality` in the gateway's own
+    /// words, such as Cloud API `RESTRICTED` and `RED`, or Twilio `suspended`).
+    ProviderState {
+        gateway: Gateway,
+        state: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        quality: Option<String>,
+    },
 }
 
 /// The messaging gateways jobpulse speaks to with their own APIs.
@@ -188,6 +196,17 @@ impl SendFault {
             SendFault::SenderUnusable { name } => format!(
                 "the sender \"{name}\" cannot send: it was turned off or deleted, or its secrets do not open with this server's secret_key"
             ),
+            SendFault::ProviderState {
+                gateway,
+                state,
+                quality,
+            } => match quality {
+                Some(quality) => format!(
+                    "{} reports the sender as {state} (quality rating {quality})",
+                    gateway.name()
+                ),
+                None => format!("{} reports the sender as {state}", gateway.name()),
+            },
         }
     }
 }

@@ -261,6 +261,13 @@ pub enum ServerMsg {
     },
     /// A message reached one of the tenant's senders (to `subscribe_inbox` subscribers).
     MessageNew(super::InboundMessage),
+    /// Added: the answer to `subscribe_senders`: every sender of the tenant as it is now;
+    /// `sender_health` follows for each change.
+    SendersSubscribed {
+        senders: Vec<super::senders::SenderHealthView>,
+    },
+    /// Added: a sender's health changed (to `subscribe_senders` subscribers).
+    SenderHealth(super::senders::SenderHealthView),
 }
 
 /// `campaign_subscribed`: the campaign and its jobs as they are now.
@@ -278,7 +285,9 @@ impl ServerMsg {
             | ServerMsg::Pong { .. }
             | ServerMsg::CampaignSubscribed(_)
             | ServerMsg::InboxSubscribed { .. }
-            | ServerMsg::MessageNew(_) => None,
+            | ServerMsg::MessageNew(_)
+            | ServerMsg::SendersSubscribed { .. }
+            | ServerMsg::SenderHealth(_) => None,
             ServerMsg::Subscribed(s) | ServerMsg::Resync(s) => Some(s.job_id),
             ServerMsg::Unsubscribed { job_id } => Some(*job_id),
             ServerMsg::JobCreated(e) => Some(e.job_id),
@@ -337,6 +346,8 @@ impl ServerMsg {
             ServerMsg::Reply(_) => "reply",
             ServerMsg::InboxSubscribed { .. } => "inbox_subscribed",
             ServerMsg::MessageNew(_) => "message_new",
+            ServerMsg::SendersSubscribed { .. } => "senders_subscribed",
+            ServerMsg::SenderHealth(_) => "sender_health",
         }
     }
 
@@ -388,6 +399,9 @@ pub enum ClientMsg {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         after: Option<i64>,
     },
+    /// Added: follow the health of the tenant's senders: `senders_subscribed` with each one as
+    /// it is, then `sender_health` for each change.
+    SubscribeSenders,
     Ping {
         #[serde(default)]
         timestamp: i64,

@@ -213,6 +213,36 @@ pub struct SenderView {
     pub created_at: DateTime<Utc>,
 }
 
+/// A sender's health as the live channel carries it (`senders_subscribed`, `sender_health`):
+/// what any member of the tenant may see, never its settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SenderHealthView {
+    pub sender_id: Uuid,
+    pub name: String,
+    pub provider: SenderProvider,
+    pub active: bool,
+    pub health: SenderHealth,
+    pub health_detail: Option<String>,
+    /// `health_detail` as a code, for wording it in the reader's language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_fault: Option<super::fault::SendFault>,
+}
+
+impl SenderView {
+    /// Its health as the live channel carries it.
+    pub fn health_view(&self) -> SenderHealthView {
+        SenderHealthView {
+            sender_id: self.id,
+            name: self.name.clone(),
+            provider: self.provider,
+            active: self.active,
+            health: self.health,
+            health_detail: self.health_detail.clone(),
+            health_fault: self.health_fault.clone(),
+        }
+    }
+}
+
 /// `POST /api/senders` body; `provider` and `config` are checked by hand, so every mistake gets
 /// its own answer in the reader's language.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -58,7 +58,13 @@ pub struct SenderSettings {
     /// A reply whose whole text is one of these (any case) puts its number on the opt-out list.
     #[serde(deserialize_with = "list")]
     pub opt_out_words: Vec<String>,
+    /// How often each sender's gateway is asked how the sender is (Wablas device, Cloud API
+    /// number, Twilio account), in seconds; 0 never asks.
+    pub health_check_seconds: u32,
 }
+
+/// The longest wait between two questions to a sender's gateway.
+pub const MAX_HEALTH_CHECK_SECONDS: u32 = 86_400;
 
 /// The opt-out words unless the settings say otherwise.
 pub const OPT_OUT_WORDS: [&str; 5] = ["STOP", "BAJA", "ALTO", "CANCELAR", "UNSUBSCRIBE"];
@@ -69,6 +75,7 @@ impl Default for SenderSettings {
             allow_private_addresses: false,
             receipts_window_hours: crate::protocol::RECEIPTS_WINDOW_HOURS as u32,
             opt_out_words: OPT_OUT_WORDS.map(str::to_owned).to_vec(),
+            health_check_seconds: 60,
         }
     }
 }
@@ -406,6 +413,10 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
         "senders.receipts_window_hours",
     ),
     ("JOBPULSE_OPT_OUT_WORDS", "senders.opt_out_words"),
+    (
+        "JOBPULSE_SENDERS_HEALTH_CHECK_SECONDS",
+        "senders.health_check_seconds",
+    ),
     ("JOBPULSE_TRUSTED_PROXIES", "trusted_proxies"),
     ("JOBPULSE_DEFAULT_REGION", "default_region"),
     ("JOBPULSE_PROVIDER", "provider.kind"),
@@ -580,6 +591,14 @@ impl Settings {
                 "JOBPULSE_RECEIPTS_WINDOW_HOURS",
                 &window.to_string(),
                 "expected 1 to 720 hours (providers stop reporting within days)",
+            ));
+        }
+        let every = self.senders.health_check_seconds;
+        if every > MAX_HEALTH_CHECK_SECONDS {
+            return Err(bad(
+                "JOBPULSE_SENDERS_HEALTH_CHECK_SECONDS",
+                &every.to_string(),
+                "expected 0 (never) to 86400 seconds (a day)",
             ));
         }
         let agent = &self.scrape.user_agent;

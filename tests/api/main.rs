@@ -29,6 +29,7 @@ mod live;
 mod pages;
 mod receipts;
 mod security;
+mod sender_health;
 mod senders;
 mod sources;
 mod tenancy;

@@ -4,8 +4,8 @@ use chrono::Utc;
 use jobpulse::protocol::senders::{SenderHealth, SenderProvider};
 use jobpulse::protocol::{Delivery, ItemStatus, JobId, ServerMsg};
 use jobpulse::server::store::{
-    Created, InboxWindow, IncomingMessage, IncomingReceipt, NewBulkJob, NewSender, SenderChange,
-    Store, TenantId,
+    Created, HealthSource, InboxWindow, IncomingMessage, IncomingReceipt, NewBulkJob, NewSender,
+    SenderChange, Store, TenantId,
 };
 use uuid::Uuid;
 
@@ -126,15 +126,17 @@ pub async fn senders_are_per_tenant_and_keep_their_health(store: &dyn Store) {
     );
     assert!(
         store
-            .set_sender_health(cloud, SenderHealth::Down, None)
+            .set_sender_health(cloud, SenderHealth::Down, None, HealthSource::Sends)
             .await
             .unwrap()
+            .is_some()
     );
     assert!(
-        !store
-            .set_sender_health(cloud, SenderHealth::Down, None)
+        store
+            .set_sender_health(cloud, SenderHealth::Down, None, HealthSource::Sends)
             .await
             .unwrap()
+            .is_none()
     );
     assert_eq!(
         store.sender(a, cloud).await.unwrap().unwrap().health,
@@ -338,6 +340,123 @@ pub async fn inbound_messages_link_to_the_newest_send_once(store: &dyn Store) {
     );
 }
 
+/// What the gateway says and what sends find meet in one health: the gateway's "ok" never
+/// clears what failed sends found, a send that goes through does, and each change comes back
+/// (to be pushed live) while a repeat does not.
+pub async fn a_gateways_word_and_the_sends_make_one_health(store: &dyn Store) {
+    use jobpulse::protocol::fault::{Gateway, SendFault};
+    let a = tenant(store, "a").await;
+    let cloud = sender(store, a, "Cloud").await;
+    let set = |health, source| async move {
+        store
+            .set_sender_health(cloud, health, None, source)
+            .await
+            .unwrap()
+            .map(|s| (s.health, s.health_source))
+    };
+    assert_eq!(
+        set(SenderHealth::Degraded, HealthSource::Sends).await,
+        Some((SenderHealth::Degraded, Some(HealthSource::Sends)))
+    );
+    assert_eq!(set(SenderHealth::Ok, HealthSource::Provider).await, None);
+    let restricted = SendFault::ProviderState {
+        gateway: Gateway::WhatsappCloud,
+        state: "RESTRICTED".into(),
+        quality: Some("RED".into()),
+    };
+    let changed = store
+        .set_sender_health(
+            cloud,
+            SenderHealth::Down,
+            Some(&restricted),
+            HealthSource::Provider,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(changed.tenant_id, a);
+    assert_eq!(changed.health_fault, Some(restricted.clone()));
+    assert_eq!(changed.health_detail, Some(restricted.english()));
+    // The gateway's own "ok" lifts the gateway's own "down".
+    assert_eq!(
+        set(SenderHealth::Ok, HealthSource::Provider).await,
+        Some((SenderHealth::Ok, Some(HealthSource::Provider)))
+    );
+    assert_eq!(
+        set(SenderHealth::Degraded, HealthSource::Sends)
+            .await
+            .map(|s| s.0),
+        Some(SenderHealth::Degraded)
+    );
+    assert_eq!(
+        set(SenderHealth::Ok, HealthSource::Sends).await,
+        Some((SenderHealth::Ok, Some(HealthSource::Sends)))
+    );
+    let reread = store.sender(a, cloud).await.unwrap().unwrap();
+    assert_eq!(reread.health, SenderHealth::Ok);
+    assert_eq!(reread.health_detail, None);
+}
+
+/// Each active sender of a gateway that reports its state is claimed once per interval, by one
+/// caller: sandbox, turned-off and deleted senders never.
+pub async fn health_checks_are_claimed_once_per_interval(store: &dyn Store) {
+    let a = tenant(store, "a").await;
+    let cloud = sender(store, a, "Cloud").await;
+    let off = sender(store, a, "Off").await;
+    let gone = sender(store, a, "Gone").await;
+    let sandbox = Uuid::now_v7();
+    store
+        .create_sender(NewSender {
+            id: sandbox,
+            tenant_id: a,
+            name: "Demo".into(),
+            provider: SenderProvider::Sandbox,
+            config: serde_json::Map::new(),
+            sealed_secrets: None,
+            secret_names: vec![],
+            rate_per_minute: 60,
+            active: true,
+        })
+        .await
+        .unwrap();
+    let turn_off = SenderChange {
+        active: Some(false),
+        ..Default::default()
+    };
+    store.update_sender(a, off, turn_off).await.unwrap();
+    store.delete_sender(a, gone).await.unwrap();
+
+    let now = Utc::now();
+    let minute = chrono::Duration::seconds(60);
+    let (first, second) = tokio::join!(
+        store.claim_health_checks(now, now - minute, 50),
+        store.claim_health_checks(now, now - minute, 50)
+    );
+    let mut claimed: Vec<Uuid> = first
+        .unwrap()
+        .into_iter()
+        .chain(second.unwrap())
+        .map(|s| s.id)
+        .collect();
+    claimed.sort();
+    assert_eq!(claimed, vec![cloud], "claimed once, by one of the two");
+    // Not due again within the interval; due after it.
+    let soon = now + chrono::Duration::seconds(10);
+    assert!(
+        store
+            .claim_health_checks(soon, soon - minute, 50)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let later = now + chrono::Duration::seconds(61);
+    let again = store
+        .claim_health_checks(later, later - minute, 50)
+        .await
+        .unwrap();
+    assert_eq!(again.iter().map(|s| s.id).collect::<Vec<_>>(), vec![cloud]);
+}
+
 macro_rules! messaging_conformance {
     ($name:ident, $backend:ident) => {
         mod $name {
@@ -352,6 +471,18 @@ macro_rules! messaging_conformance {
                 let b = super::super::$backend().await;
                 super::receipts_move_items_forward_and_wait_for_their_message(b.store.as_ref())
                     .await;
+            }
+
+            #[tokio::test]
+            async fn a_gateways_word_and_the_sends_make_one_health() {
+                let b = super::super::$backend().await;
+                super::a_gateways_word_and_the_sends_make_one_health(b.store.as_ref()).await;
+            }
+
+            #[tokio::test]
+            async fn health_checks_are_claimed_once_per_interval() {
+                let b = super::super::$backend().await;
+                super::health_checks_are_claimed_once_per_interval(b.store.as_ref()).await;
             }
 
             #[tokio::test]

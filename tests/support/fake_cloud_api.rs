@@ -8,10 +8,10 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
@@ -36,6 +36,10 @@ struct Inner {
     /// Every request answers 401 with code 190 (an expired token).
     token_expired: bool,
     sent: u64,
+    /// What the number reports: `status`, `quality_rating`, `health_status.can_send_message`.
+    number: Option<(String, String, String)>,
+    /// The `fields` of each number status request.
+    number_requests: Vec<String>,
 }
 
 /// The fake Cloud API.
@@ -51,6 +55,7 @@ impl FakeCloudApi {
         let inner = Arc::new(Mutex::new(Inner::default()));
         let app = Router::new()
             .route("/{version}/{phone_number_id}/messages", post(messages))
+            .route("/{version}/{phone_number_id}", get(number))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -73,6 +78,18 @@ impl FakeCloudApi {
         self.inner.lock().unwrap().token_expired = expired;
     }
 
+    /// What `GET /{phone_number_id}` reports from now on (`CONNECTED`, `GREEN`, `AVAILABLE`
+    /// unless set).
+    pub fn number(&self, status: &str, quality: &str, can_send_message: &str) {
+        self.inner.lock().unwrap().number =
+            Some((status.into(), quality.into(), can_send_message.into()));
+    }
+
+    /// The `fields` asked for by each number status request.
+    pub fn number_requests(&self) -> Vec<String> {
+        self.inner.lock().unwrap().number_requests.clone()
+    }
+
     /// Every request body, in order.
     pub fn bodies(&self) -> Vec<Value> {
         self.inner.lock().unwrap().bodies.clone()
@@ -88,6 +105,50 @@ fn graph_error(status: StatusCode, code: i64, message: &str, details: &str) -> R
         "fbtrace_id": "AbCdEf123",
     }});
     (status, Json(body)).into_response()
+}
+
+/// `GET /{phone_number_id}?fields=…`: the number as the Graph API describes it.
+async fn number(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Path((_version, phone_number_id)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let mut inner = inner.lock().unwrap();
+    inner
+        .number_requests
+        .push(query.get("fields").cloned().unwrap_or_default());
+    let bearer = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if inner.token_expired || bearer != Some(ACCESS_TOKEN) {
+        return graph_error(
+            StatusCode::UNAUTHORIZED,
+            190,
+            "Error validating access token: Session has expired.",
+            "Error validating access token",
+        );
+    }
+    if phone_number_id != PHONE_NUMBER_ID {
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            100,
+            "Unsupported get request.",
+            "Object with ID does not exist",
+        );
+    }
+    let (status, quality, can_send) = inner
+        .number
+        .clone()
+        .unwrap_or_else(|| ("CONNECTED".into(), "GREEN".into(), "AVAILABLE".into()));
+    Json(json!({
+        "status": status,
+        "quality_rating": quality,
+        "health_status": {"can_send_message": can_send, "entities": []},
+        "id": PHONE_NUMBER_ID,
+    }))
+    .into_response()
 }
 
 async fn messages(

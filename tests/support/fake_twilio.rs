@@ -12,7 +12,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
@@ -50,6 +50,8 @@ struct Inner {
     attempts: HashMap<String, u32>,
     /// The sid of every message accepted, in order.
     sids: Vec<String>,
+    /// The account's status (`active` unless set).
+    account_status: Option<String>,
 }
 
 /// The fake Twilio.
@@ -68,6 +70,7 @@ impl FakeTwilio {
                 "/2010-04-01/Accounts/{account_sid}/Messages.json",
                 post(messages),
             )
+            .route("/2010-04-01/Accounts/{account}", get(account))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -86,6 +89,11 @@ impl FakeTwilio {
         inner.script.insert(to.to_owned(), (answer, times));
     }
 
+    /// What the account resource says its status is from now on.
+    pub fn account_status(&self, status: &str) {
+        self.inner.lock().unwrap().account_status = Some(status.to_owned());
+    }
+
     /// Every request, in order.
     pub fn requests(&self) -> Vec<Request> {
         self.inner.lock().unwrap().requests.clone()
@@ -95,6 +103,34 @@ impl FakeTwilio {
     pub fn sids(&self) -> Vec<String> {
         self.inner.lock().unwrap().sids.clone()
     }
+}
+
+/// `GET /2010-04-01/Accounts/{sid}.json` with basic auth: the account resource.
+async fn account(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Path(account): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let authorization = headers.get("authorization").and_then(|v| v.to_str().ok());
+    if authorization != Some(basic(ACCOUNT_SID, AUTH_TOKEN).as_str())
+        || account != format!("{ACCOUNT_SID}.json")
+    {
+        let body = json!({"code": 20003, "message": words(20003), "more_info": "https://www.twilio.com/docs/errors/20003", "status": 401});
+        return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
+    }
+    let status = inner
+        .lock()
+        .unwrap()
+        .account_status
+        .clone()
+        .unwrap_or_else(|| "active".into());
+    Json(json!({
+        "sid": ACCOUNT_SID,
+        "friendly_name": "jobpulse test",
+        "status": status,
+        "type": "Full",
+    }))
+    .into_response()
 }
 
 /// `Basic base64(user:password)`, as RFC 7617 writes it.

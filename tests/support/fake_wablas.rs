@@ -9,10 +9,10 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
@@ -61,6 +61,10 @@ struct Inner {
     shape: Shape,
     /// The id of every message queued, in order.
     ids: Vec<String>,
+    /// What device info says: `connected` or `disconnected`, and the quota left.
+    device: Option<(String, i64)>,
+    /// Device info requests, with their `token` and `Authorization`.
+    info_requests: Vec<(Option<String>, Option<String>)>,
 }
 
 /// The fake Wablas.
@@ -76,6 +80,7 @@ impl FakeWablas {
         let inner = Arc::new(Mutex::new(Inner::default()));
         let app = Router::new()
             .route("/api/send-message", post(send_message))
+            .route("/api/device/info", get(device_info))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -103,10 +108,55 @@ impl FakeWablas {
         self.inner.lock().unwrap().requests.clone()
     }
 
+    /// What `GET /api/device/info` reports from now on (`connected` with 1000 left unless set).
+    pub fn device(&self, status: &str, quota: i64) {
+        self.inner.lock().unwrap().device = Some((status.to_owned(), quota));
+    }
+
+    /// Device info requests so far: their `token` query and `Authorization` header.
+    pub fn info_requests(&self) -> Vec<(Option<String>, Option<String>)> {
+        self.inner.lock().unwrap().info_requests.clone()
+    }
+
     /// The id of every message queued, in order.
     pub fn ids(&self) -> Vec<String> {
         self.inner.lock().unwrap().ids.clone()
     }
+}
+
+/// `GET /api/device/info?token=`: the device as Wablas documents it.
+async fn device_info(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let token = query.get("token").cloned();
+    let authorization = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let mut inner = inner.lock().unwrap();
+    inner.info_requests.push((token.clone(), authorization));
+    if token.as_deref() != Some(TOKEN) {
+        return refuse(StatusCode::UNAUTHORIZED, "token invalid");
+    }
+    let (status, quota) = inner
+        .device
+        .clone()
+        .unwrap_or_else(|| ("connected".into(), 1000));
+    Json(json!({
+        "status": true,
+        "message": "successfully get device info",
+        "data": {
+            "serial": "W1A2B3",
+            "sender": "6281200000000",
+            "name": "Toko Budi",
+            "quota": quota.to_string(),
+            "expired_date": "2027-06-30",
+            "status": status,
+        }
+    }))
+    .into_response()
 }
 
 fn refuse(status: StatusCode, said: &str) -> Response {

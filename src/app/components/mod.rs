@@ -6,6 +6,7 @@ mod log_pane;
 mod progress_bar;
 mod recipients;
 mod results_table;
+mod sender_health;
 mod stages;
 mod status_badge;
 
@@ -15,5 +16,6 @@ pub use log_pane::LogPane;
 pub use progress_bar::ProgressBar;
 pub use recipients::RecipientsPanel;
 pub use results_table::{ResultsTable, web_link};
+pub use sender_health::SenderHealthBadge;
 pub use stages::StageSteps;
 pub use status_badge::StatusBadge;

@@ -6,13 +6,14 @@ use leptos_router::hooks::use_params_map;
 use crate::api::{JobPageData, job_page};
 use crate::app::OperatorOnly;
 use crate::app::components::{
-    JobControls, LogPane, ProgressBar, RecipientsPanel, StageSteps, StatusBadge,
+    JobControls, LogPane, ProgressBar, RecipientsPanel, SenderHealthBadge, StageSteps, StatusBadge,
 };
 use crate::app::format;
 use crate::app::i18n::use_text;
 use crate::app::pages::{ErrorNotice, Loading, NotFound};
-use crate::live::use_job_feed;
+use crate::live::{use_job_feed, use_live};
 use crate::protocol::JobKind;
+use crate::protocol::senders::SenderHealthView;
 
 /// One job, rendered on the server at its current seq, then live.
 #[component]
@@ -36,6 +37,7 @@ pub fn JobPage() -> impl IntoView {
 #[component]
 fn JobDetail(data: JobPageData) -> impl IntoView {
     let text = use_text();
+    let senders = data.senders;
     let feed = use_job_feed(data.job, &data.log);
     let job = feed.job;
     let id = feed.id.to_string();
@@ -182,8 +184,40 @@ fn JobDetail(data: JobPageData) -> impl IntoView {
             </Show>
         </section>
 
+        {(!senders.is_empty()).then(|| view! { <JobSenders senders /> })}
         <LogPane feed />
         <RecipientsPanel feed />
+    }
+}
+
+/// The senders a bulk send spreads over, one per device, with their health live.
+#[component]
+fn JobSenders(senders: Vec<SenderHealthView>) -> impl IntoView {
+    let words = use_text().senders;
+    let live = use_live();
+    Effect::new(move |_| live.follow_senders());
+    view! {
+        <section class="panel" aria-labelledby="job-senders-title">
+            <div class="panel-head">
+                <h2 id="job-senders-title">{words.job_senders_title}</h2>
+            </div>
+            <ul class="job-senders">
+                {senders
+                    .into_iter()
+                    .enumerate()
+                    .map(|(place, sender)| {
+                        view! {
+                            <li data-testid="job-sender">
+                                <span class="muted">{(words.device)(place as u32 + 1)}</span>
+                                <strong>{sender.name.clone()}</strong>
+                                <span class="muted small">{sender.provider.label()}</span>
+                                <SenderHealthBadge initial=sender />
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        </section>
     }
 }
 

@@ -2,9 +2,11 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::{CreateSender, DeleteSender, SetSenderActive, load_senders};
+use crate::app::components::SenderHealthBadge;
 use crate::app::i18n::use_text;
 use crate::app::pages::{ErrorNotice, Loading, error_message};
-use crate::protocol::senders::{SenderHealth, SenderProvider, SenderView};
+use crate::live::use_live;
+use crate::protocol::senders::{SenderProvider, SenderView};
 
 /// The tenant's senders: health, rate and counts, turning them on and off, and adding one
 /// (admins; the server refuses anyone else in words).
@@ -12,6 +14,9 @@ use crate::protocol::senders::{SenderHealth, SenderProvider, SenderView};
 pub fn SendersPage() -> impl IntoView {
     let text = use_text();
     let words = text.senders;
+    // Health changes arrive live (from the engine's sends and from the gateways).
+    let live = use_live();
+    Effect::new(move |_| live.follow_senders());
     let create = ServerAction::<CreateSender>::new();
     let toggle = ServerAction::<SetSenderActive>::new();
     let delete = ServerAction::<DeleteSender>::new();
@@ -83,16 +88,8 @@ fn SenderTable(
                 </table>
             </div>
             <p class="muted hint">{words.webhook_hint}</p>
+            <p class="muted hint">{words.health_from_provider}</p>
         </section>
-    }
-}
-
-fn health_class(health: SenderHealth) -> &'static str {
-    match health {
-        SenderHealth::Ok => "badge badge-completed",
-        SenderHealth::Degraded => "badge badge-paused",
-        SenderHealth::Down => "badge badge-failed",
-        SenderHealth::Unknown => "badge badge-pending",
     }
 }
 
@@ -107,12 +104,7 @@ fn SenderRow(
     let id = sender.id.to_string();
     let delete_id = id.clone();
     let active = sender.active;
-    // The detail in the reader's language when the server gave its code.
-    let detail = match (&sender.health_fault, &sender.health_detail) {
-        (Some(fault), Some(english)) => Some((text.send_fault)(fault, english)),
-        (None, Some(english)) => Some(english.clone()),
-        _ => None,
-    };
+    let health = sender.health_view();
     view! {
         <tr class:revoked=!active data-testid="sender-row">
             <td data-label=words.col_sender>
@@ -125,10 +117,7 @@ fn SenderRow(
                     .then(|| view! { <span class="muted small">" · " {words.sandbox_label}</span> })}
             </td>
             <td data-label=words.col_health>
-                <span class=health_class(sender.health) data-testid="sender-health">
-                    {(words.health)(sender.health)}
-                </span>
-                {detail.map(|detail| view! { <p class="muted small">{detail}</p> })}
+                <SenderHealthBadge initial=health />
             </td>
             <td data-label=words.col_rate>
                 {format!("{} {}", sender.rate_per_minute, words.per_minute)}

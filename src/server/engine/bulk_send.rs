@@ -23,7 +23,7 @@ use crate::protocol::{ItemStatus, JobId, JobStatus};
 use crate::server::adapters::providers::{MessagingProvider, OutgoingMessage, SendError};
 use crate::server::live::hub::EventBatch;
 use crate::server::services::senders::provider_for;
-use crate::server::store::{ClaimedJob, ItemOutcome, ItemToSend, JobEnd, StoreError};
+use crate::server::store::{ClaimedJob, HealthSource, ItemOutcome, ItemToSend, JobEnd, StoreError};
 
 /// Items claimed per dispatcher round trip; with the next batch claimed at half, it bounds how
 /// many sit in `sending` at once (about one and a half batches, plus the devices' queue).
@@ -165,6 +165,10 @@ async fn lanes(engine: &Arc<Engine>, claimed: &ClaimedJob) -> Result<Vec<Lane>, 
                 continue;
             }
         };
+        // What its gateway last said, until the next word from it.
+        engine
+            .hub
+            .note_sender_health(record.id, record.health, record.health_source);
         lanes.push(Lane {
             device_id: place as u32 + 1,
             down_after: DOWN_AFTER.min(engine.settings.max_attempts.max(1)),
@@ -555,15 +559,10 @@ impl Sender {
     fn report_health(&self, lane: &Lane, health: SenderHealth, fault: Option<&SendFault>) {
         let Some(sender) = &lane.sender else { return };
         let (engine, id, fault) = (self.engine.clone(), sender.id, fault.cloned());
-        tracing::info!(sender = %id, health = health.as_str(), "sender health changed");
         tokio::spawn(async move {
-            if let Err(error) = engine
-                .store
-                .set_sender_health(id, health, fault.as_ref())
-                .await
-            {
-                tracing::warn!(%error, "could not record a sender's health");
-            }
+            engine
+                .record_sender_health(id, health, fault.as_ref(), HealthSource::Sends)
+                .await;
         });
     }
 
@@ -619,6 +618,15 @@ impl Sender {
                 if !running(stop) {
                     return Sent::Released;
                 }
+            }
+            // Its gateway says it cannot send: another device takes the item, untried.
+            if may_requeue
+                && let Some(sender) = &lane.sender
+                && self.engine.hub.reported_down(sender.id)
+            {
+                item.attempts += attempts;
+                item.handed_on += 1;
+                return Sent::Requeue(item);
             }
             attempts += 1;
             let result = lane.provider.send(&outgoing).await;

@@ -8,6 +8,7 @@ mod handoff;
 mod lease;
 mod recorder;
 mod scrape;
+mod sender_health;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,6 +59,8 @@ pub struct Engine {
     instance_id: String,
     wake: Notify,
     shutdown: Notify,
+    /// Set by `stop`: the background tasks other than the claim loop look at it.
+    stopped: std::sync::atomic::AtomicBool,
 }
 
 impl Engine {
@@ -82,6 +85,7 @@ impl Engine {
             instance_id,
             wake: Notify::new(),
             shutdown: Notify::new(),
+            stopped: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -97,7 +101,14 @@ impl Engine {
 
     /// Stops claiming new jobs.
     pub fn stop(&self) {
+        self.stopped
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         self.shutdown.notify_one();
+    }
+
+    /// True once `stop` was called.
+    fn is_stopped(&self) -> bool {
+        self.stopped.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn lease(&self) -> Duration {
@@ -125,10 +136,38 @@ impl Engine {
             .clone()
     }
 
-    /// Starts the claim loop.
+    /// Starts the claim loop, and asking gateways how their senders are.
     pub fn spawn(self: &Arc<Self>) -> JoinHandle<()> {
+        tokio::spawn(sender_health::watch(self.clone()));
         let engine = self.clone();
         tokio::spawn(async move { engine.claim_loop().await })
+    }
+
+    /// Records a sender's health and, if that changed it, tells its tenant's followers here
+    /// (other instances hear it from the database).
+    pub(crate) async fn record_sender_health(
+        &self,
+        id: Uuid,
+        health: crate::protocol::senders::SenderHealth,
+        fault: Option<&crate::protocol::fault::SendFault>,
+        source: crate::server::store::HealthSource,
+    ) {
+        match self
+            .store
+            .set_sender_health(id, health, fault, source)
+            .await
+        {
+            Ok(Some(sender)) => {
+                tracing::info!(sender = %id, health = health.as_str(), source = source.as_str(), "sender health changed");
+                self.hub.publish_sender_health(
+                    sender.tenant_id,
+                    sender.health_view(),
+                    sender.health_source,
+                );
+            }
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, "could not record a sender's health"),
+        }
     }
 
     #[tracing::instrument(skip_all, fields(instance = %self.instance_id))]

@@ -14,7 +14,9 @@ use sqlx::postgres::PgListener;
 use crate::protocol::JobId;
 use crate::protocol::backoff::Backoff;
 use crate::server::live::hub::{EventBatch, Hub};
-use crate::server::store::postgres::{EVENTS_CHANNEL, INBOX_CHANNEL, ROW_EVENTS_CHANNEL};
+use crate::server::store::postgres::{
+    EVENTS_CHANNEL, INBOX_CHANNEL, ROW_EVENTS_CHANNEL, SENDERS_CHANNEL,
+};
 use crate::server::store::{Store, StoreResult, StoredEvent};
 
 /// Events read per query while relaying.
@@ -49,7 +51,12 @@ async fn listen(url: &str, store: &Arc<dyn Store>, hub: &Arc<Hub>) -> Result<(),
     let mut listener = PgListener::connect(&url).await?;
     listener.ignore_pool_close_event(true);
     listener
-        .listen_all([EVENTS_CHANNEL, ROW_EVENTS_CHANNEL, INBOX_CHANNEL])
+        .listen_all([
+            EVENTS_CHANNEL,
+            ROW_EVENTS_CHANNEL,
+            INBOX_CHANNEL,
+            SENDERS_CHANNEL,
+        ])
         .await?;
     tracing::debug!("listening for other instances' events");
     // Whatever was announced while we were not listening is gone: read it.
@@ -62,6 +69,7 @@ async fn listen(url: &str, store: &Arc<dyn Store>, hub: &Arc<Hub>) -> Result<(),
                 let relayed = match notification.channel() {
                     ROW_EVENTS_CHANNEL => relay_row(store, hub, payload).await,
                     INBOX_CHANNEL => relay_inbound(store, hub, payload).await,
+                    SENDERS_CHANNEL => relay_sender_health(store, hub, payload).await,
                     _ => relay_batch(store, hub, payload).await,
                 };
                 if let Err(error) = relayed {
@@ -93,15 +101,32 @@ async fn relay_batch(store: &Arc<dyn Store>, hub: &Hub, payload: &str) -> StoreR
     }
 }
 
+/// A tenant's news announced as `tenant_id:id`.
+fn tenant_and<T: std::str::FromStr>(payload: &str) -> Option<(crate::server::store::TenantId, T)> {
+    let (tenant, id) = payload.split_once(':')?;
+    Some((
+        crate::server::store::TenantId(tenant.parse().ok()?),
+        id.parse().ok()?,
+    ))
+}
+
+/// A sender's health changed on another instance: its followers here hear it, and this
+/// instance's devices learn whether its gateway reports it down (so it is read even when nobody
+/// here follows the tenant's senders).
+async fn relay_sender_health(store: &Arc<dyn Store>, hub: &Hub, payload: &str) -> StoreResult<()> {
+    let Some((tenant, id)) = tenant_and::<uuid::Uuid>(payload) else {
+        return Ok(());
+    };
+    if let Some(sender) = store.sender(tenant, id).await? {
+        hub.publish_sender_health(tenant, sender.health_view(), sender.health_source);
+    }
+    Ok(())
+}
+
 /// A new inbox message (`tenant_id:id`): read it for this instance's inbox followers. One
 /// missed while the connection was down is read by the client itself when it resubscribes.
 async fn relay_inbound(store: &Arc<dyn Store>, hub: &Hub, payload: &str) -> StoreResult<()> {
-    let Some((tenant, id)) = payload.split_once(':').and_then(|(tenant, id)| {
-        Some((
-            crate::server::store::TenantId(tenant.parse().ok()?),
-            id.parse::<i64>().ok()?,
-        ))
-    }) else {
+    let Some((tenant, id)) = tenant_and::<i64>(payload) else {
         return Ok(());
     };
     if !hub.follows_inbox(tenant) {

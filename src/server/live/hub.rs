@@ -1,14 +1,63 @@
 //! In-process fan-out of committed events. The hub is only a fast path: a subscriber that falls
 //! behind (its channel lags) reads what it missed from the event log, so nothing is lost here.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::broadcast;
 
+use crate::protocol::senders::{SenderHealth, SenderHealthView};
 use crate::protocol::{InboundMessage, JobId};
-use crate::server::store::{StoredEvent, TenantId};
+use crate::server::store::{HealthSource, StoredEvent, TenantId};
+
+/// One kind of per-tenant news (inbox messages, sender health), with a channel per tenant
+/// created on first subscription.
+struct TenantFeed<T> {
+    capacity: usize,
+    channels: Mutex<HashMap<TenantId, broadcast::Sender<Arc<T>>>>,
+}
+
+impl<T> TenantFeed<T> {
+    fn new(capacity: usize) -> Self {
+        TenantFeed {
+            capacity,
+            channels: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn subscribe(&self, tenant: TenantId) -> broadcast::Receiver<Arc<T>> {
+        let mut channels = self.channels.lock().expect("hub lock");
+        channels
+            .entry(tenant)
+            .or_insert_with(|| broadcast::channel(self.capacity).0)
+            .subscribe()
+    }
+
+    fn follows(&self, tenant: TenantId) -> bool {
+        self.channels
+            .lock()
+            .expect("hub lock")
+            .get(&tenant)
+            .is_some_and(|sender| sender.receiver_count() > 0)
+    }
+
+    fn publish(&self, tenant: TenantId, news: T) {
+        let mut channels = self.channels.lock().expect("hub lock");
+        if let Some(sender) = channels.get(&tenant)
+            && sender.send(Arc::new(news)).is_err()
+        {
+            channels.remove(&tenant);
+        }
+    }
+
+    fn sweep(&self) {
+        self.channels
+            .lock()
+            .expect("hub lock")
+            .retain(|_, sender| sender.receiver_count() > 0);
+    }
+}
 
 /// What a live connection authenticated with (by its hash): revoking it closes the connection.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -33,7 +82,10 @@ pub struct Hub {
     capacity: usize,
     jobs: Mutex<HashMap<JobId, JobChannel>>,
     tenants: Mutex<HashMap<TenantId, broadcast::Sender<SharedBatch>>>,
-    inboxes: Mutex<HashMap<TenantId, broadcast::Sender<Arc<InboundMessage>>>>,
+    inboxes: TenantFeed<InboundMessage>,
+    senders: TenantFeed<SenderHealthView>,
+    /// Senders whose gateway reports them down: devices hand their items to others.
+    reported_down: Mutex<HashSet<uuid::Uuid>>,
     connections: Arc<AtomicUsize>,
     per_credential: Arc<Mutex<HashMap<Credential, usize>>>,
     revocations: broadcast::Sender<Credential>,
@@ -80,7 +132,9 @@ impl Hub {
             capacity: capacity.max(16),
             jobs: Mutex::new(HashMap::new()),
             tenants: Mutex::new(HashMap::new()),
-            inboxes: Mutex::new(HashMap::new()),
+            inboxes: TenantFeed::new(capacity.max(16)),
+            senders: TenantFeed::new(capacity.max(16)),
+            reported_down: Mutex::new(HashSet::new()),
             connections: Arc::new(AtomicUsize::new(0)),
             per_credential: Arc::new(Mutex::new(HashMap::new())),
             revocations: broadcast::channel(256).0,
@@ -179,38 +233,63 @@ impl Hub {
     /// Follows a tenant's new inbox messages from now on. A message may arrive twice (from this
     /// instance and relayed from the database): subscribers keep the ids they have sent.
     pub fn subscribe_inbox(&self, tenant: TenantId) -> broadcast::Receiver<Arc<InboundMessage>> {
-        let mut inboxes = self.inboxes.lock().expect("hub lock");
-        inboxes
-            .entry(tenant)
-            .or_insert_with(|| broadcast::channel(self.capacity).0)
-            .subscribe()
+        self.inboxes.subscribe(tenant)
     }
 
     /// True if some connection here follows the tenant's inbox.
     pub fn follows_inbox(&self, tenant: TenantId) -> bool {
-        self.inboxes
-            .lock()
-            .expect("hub lock")
-            .get(&tenant)
-            .is_some_and(|sender| sender.receiver_count() > 0)
+        self.inboxes.follows(tenant)
     }
 
     /// Hands a stored inbox message to the tenant's inbox followers here.
     pub fn publish_inbox(&self, tenant: TenantId, message: InboundMessage) {
-        let mut inboxes = self.inboxes.lock().expect("hub lock");
-        if let Some(sender) = inboxes.get(&tenant)
-            && sender.send(Arc::new(message)).is_err()
-        {
-            inboxes.remove(&tenant);
+        self.inboxes.publish(tenant, message);
+    }
+
+    /// Follows the health of a tenant's senders from now on.
+    pub fn subscribe_senders(
+        &self,
+        tenant: TenantId,
+    ) -> broadcast::Receiver<Arc<SenderHealthView>> {
+        self.senders.subscribe(tenant)
+    }
+
+    /// A sender's new health: to the tenant's followers here, and to this instance's devices
+    /// (a sender its gateway reports down gets no work until it reports it back).
+    pub fn publish_sender_health(
+        &self,
+        tenant: TenantId,
+        view: SenderHealthView,
+        source: Option<HealthSource>,
+    ) {
+        self.note_sender_health(view.sender_id, view.health, source);
+        self.senders.publish(tenant, view);
+    }
+
+    /// Remembers whether a sender's gateway reports it down.
+    pub fn note_sender_health(
+        &self,
+        id: uuid::Uuid,
+        health: SenderHealth,
+        source: Option<HealthSource>,
+    ) {
+        let mut down = self.reported_down.lock().expect("hub lock");
+        if health == SenderHealth::Down && source == Some(HealthSource::Provider) {
+            down.insert(id);
+        } else {
+            down.remove(&id);
         }
+    }
+
+    /// True if the sender's gateway last reported it down.
+    pub fn reported_down(&self, id: uuid::Uuid) -> bool {
+        self.reported_down.lock().expect("hub lock").contains(&id)
     }
 
     /// Drops channels nobody listens to any more.
     pub fn sweep(&self) {
-        self.inboxes
-            .lock()
-            .expect("hub lock")
-            .retain(|_, sender| sender.receiver_count() > 0);
+        self.inboxes.sweep();
+        self.senders.sweep();
         self.jobs
             .lock()
             .expect("hub lock")

@@ -601,7 +601,52 @@ pub struct SenderRecord {
     pub health: crate::protocol::senders::SenderHealth,
     pub health_detail: Option<String>,
     pub health_fault: Option<crate::protocol::fault::SendFault>,
+    /// Where `health` came from (`None` before anything was seen).
+    pub health_source: Option<HealthSource>,
     pub created_at: DateTime<Utc>,
+}
+
+impl SenderRecord {
+    /// The sender's health as the live channel carries it.
+    pub fn health_view(&self) -> crate::protocol::senders::SenderHealthView {
+        crate::protocol::senders::SenderHealthView {
+            sender_id: self.id,
+            name: self.name.clone(),
+            provider: self.provider,
+            active: self.active,
+            health: self.health,
+            health_detail: self.health_detail.clone(),
+            health_fault: self.health_fault.clone(),
+        }
+    }
+}
+
+/// Where a sender's health came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HealthSource {
+    /// The engine's results: a run of failures, or a send that went through.
+    Sends,
+    /// What the gateway reports of the device or number.
+    Provider,
+}
+
+impl HealthSource {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HealthSource::Sends => "sends",
+            HealthSource::Provider => "provider",
+        }
+    }
+
+    /// The source with this stored name.
+    pub fn parse(name: &str) -> Option<HealthSource> {
+        match name {
+            "sends" => Some(HealthSource::Sends),
+            "provider" => Some(HealthSource::Provider),
+            _ => None,
+        }
+    }
 }
 
 /// What `PATCH /senders/{id}` changes; `None` leaves a field as it is.
@@ -637,13 +682,24 @@ pub trait SenderStore: Send + Sync {
         &self,
         ids: &[Uuid],
     ) -> StoreResult<std::collections::HashMap<Uuid, crate::protocol::senders::SenderStats>>;
-    /// Records a sender's health; `true` if it changed.
+    /// Records a sender's health (announced to other instances); the sender as it is now if
+    /// that changed it. A gateway saying "ok" does not clear what failed sends found: only a
+    /// send that goes through does.
     async fn set_sender_health(
         &self,
         id: Uuid,
         health: crate::protocol::senders::SenderHealth,
         fault: Option<&crate::protocol::fault::SendFault>,
-    ) -> StoreResult<bool>;
+        source: HealthSource,
+    ) -> StoreResult<Option<SenderRecord>>;
+    /// Claims up to `limit` active senders of gateways that report their own state and were not
+    /// asked since `due_before`, marking them asked at `now` (so one instance asks each).
+    async fn claim_health_checks(
+        &self,
+        now: DateTime<Utc>,
+        due_before: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<SenderRecord>>;
 }
 
 /// A receipt as a provider's webhook reported it, before it is matched to its item.

@@ -13,6 +13,7 @@ use async_trait::async_trait;
 
 use crate::protocol::JobId;
 use crate::protocol::fault::SendFault;
+use crate::protocol::senders::SenderHealth;
 use crate::server::settings::{ProviderKind, Settings};
 
 pub use http::HttpProvider;
@@ -20,6 +21,11 @@ pub use sandbox::SandboxProvider;
 pub use twilio::{Twilio, TwilioFrom};
 pub use wablas::Wablas;
 pub use whatsapp_cloud::WhatsappCloud;
+
+/// Whether a gateway's error status means the credentials themselves were refused.
+pub(super) fn refused_credentials(status: reqwest::StatusCode) -> bool {
+    matches!(status.as_u16(), 401 | 403)
+}
 
 /// One message to one recipient, as a device hands it to the provider.
 #[derive(Clone, Debug)]
@@ -90,6 +96,32 @@ pub(super) fn unanswered(provider: &str, error: reqwest::Error) -> SendError {
     }
 }
 
+/// What a gateway says of the sender itself (its device, number or account).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reported {
+    pub health: SenderHealth,
+    /// Why, when it is not `ok`.
+    pub fault: Option<SendFault>,
+}
+
+impl Reported {
+    /// The gateway says the sender can send.
+    pub fn ok() -> Reported {
+        Reported {
+            health: SenderHealth::Ok,
+            fault: None,
+        }
+    }
+
+    /// The gateway says the sender cannot send (or only poorly), and why.
+    pub fn not_ok(health: SenderHealth, fault: SendFault) -> Reported {
+        Reported {
+            health,
+            fault: Some(fault),
+        }
+    }
+}
+
 /// Something that delivers messages.
 #[async_trait]
 pub trait MessagingProvider: Send + Sync + 'static {
@@ -103,6 +135,12 @@ pub trait MessagingProvider: Send + Sync + 'static {
     fn deduplicates(&self) -> bool;
     /// Sends one message.
     async fn send(&self, message: &OutgoingMessage<'_>) -> Result<Receipt, SendError>;
+    /// Asks the gateway how the sender is, where it tells (a Wablas device's connection, a
+    /// Cloud API number's status, a Twilio account's); `None` when it does not tell, or gave
+    /// no usable answer this time: the results of sends decide then.
+    async fn check_health(&self) -> Option<Reported> {
+        None
+    }
 }
 
 /// The provider the settings name.

@@ -9,8 +9,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::Deserialize;
 
-use super::{MessagingProvider, OutgoingMessage, Receipt, SendError};
+use super::{MessagingProvider, OutgoingMessage, Receipt, Reported, SendError};
 use crate::protocol::fault::{Gateway, SendFault};
+use crate::protocol::senders::SenderHealth;
 use crate::server::adapters::http_retry::{is_transient, retry_after};
 
 /// Twilio's REST root, when the settings name no base URL.
@@ -39,6 +40,8 @@ pub enum TwilioFrom {
 pub struct Twilio {
     client: reqwest::Client,
     endpoint: String,
+    /// `GET {base_url}/2010-04-01/Accounts/{sid}.json`: the account's status.
+    account: String,
     account_sid: String,
     auth_token: String,
     from: TwilioFrom,
@@ -54,6 +57,47 @@ struct Answer {
     code: Option<i64>,
     #[serde(default)]
     message: Option<String>,
+}
+
+/// An account resource, or Twilio's error answer.
+#[derive(Deserialize, Default)]
+struct AccountInfo {
+    #[serde(default)]
+    status: Option<serde_json::Value>,
+    #[serde(default)]
+    code: Option<i64>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+/// What the account's status says: `active` sends; `suspended` and `closed` do not.
+fn account_health(http: reqwest::StatusCode, info: AccountInfo) -> Option<Reported> {
+    if super::refused_credentials(http) {
+        return Some(Reported::not_ok(
+            SenderHealth::Down,
+            SendFault::GatewayCode {
+                gateway: Gateway::Twilio,
+                error_code: info.code.unwrap_or(20003),
+                said: info.message.unwrap_or_default(),
+            },
+        ));
+    }
+    if !http.is_success() {
+        return None;
+    }
+    // Error answers carry a numeric `status`; an account's is a word.
+    let status = info.status.as_ref()?.as_str()?.trim().to_ascii_lowercase();
+    if status == "active" {
+        return Some(Reported::ok());
+    }
+    Some(Reported::not_ok(
+        SenderHealth::Down,
+        SendFault::ProviderState {
+            gateway: Gateway::Twilio,
+            state: status,
+            quality: None,
+        },
+    ))
 }
 
 impl Twilio {
@@ -73,12 +117,11 @@ impl Twilio {
         };
         let account_sid = account_sid.trim();
         let client = super::client(timeout);
+        let accounts = format!("{}/2010-04-01/Accounts", base.trim_end_matches('/'));
         Twilio {
             client,
-            endpoint: format!(
-                "{}/2010-04-01/Accounts/{account_sid}/Messages.json",
-                base.trim_end_matches('/')
-            ),
+            endpoint: format!("{accounts}/{account_sid}/Messages.json"),
+            account: format!("{accounts}/{account_sid}.json"),
             account_sid: account_sid.to_owned(),
             auth_token: auth_token.to_owned(),
             from,
@@ -106,6 +149,20 @@ impl MessagingProvider for Twilio {
     /// Messages.json takes no idempotency key: a message in flight at a crash may have gone out.
     fn deduplicates(&self) -> bool {
         false
+    }
+
+    async fn check_health(&self) -> Option<Reported> {
+        let response = self
+            .client
+            .get(&self.account)
+            .basic_auth(&self.account_sid, Some(&self.auth_token))
+            .send()
+            .await
+            .inspect_err(|error| tracing::debug!(%error, "Twilio account status went unanswered"))
+            .ok()?;
+        let http = response.status();
+        let info: AccountInfo = response.json().await.unwrap_or_default();
+        account_health(http, info)
     }
 
     async fn send(&self, message: &OutgoingMessage<'_>) -> Result<Receipt, SendError> {

@@ -12,8 +12,9 @@ use async_trait::async_trait;
 use reqwest::header::AUTHORIZATION;
 use serde_json::Value;
 
-use super::{MessagingProvider, OutgoingMessage, Receipt, SendError};
+use super::{MessagingProvider, OutgoingMessage, Receipt, Reported, SendError};
 use crate::protocol::fault::{Gateway, SendFault, wablas_code};
+use crate::protocol::senders::SenderHealth;
 use crate::server::adapters::http_retry::{is_transient, retry_after};
 
 /// Conditions worth waiting out: the device or account needs an admin, or time, not a new number.
@@ -29,6 +30,9 @@ const WAIT_OUT: &[i64] = &[
 pub struct Wablas {
     client: reqwest::Client,
     endpoint: String,
+    /// `GET {base_url}/api/device/info?token={token}`: the device's connection and quota.
+    device_info: String,
+    token: String,
     authorization: String,
 }
 
@@ -39,9 +43,12 @@ impl Wablas {
     pub fn new(base_url: &str, token: &str, secret_key: &str, timeout: Duration) -> Self {
         let client = super::client(timeout);
         let (token, secret_key) = (token.trim(), secret_key.trim());
+        let base = base_url.trim().trim_end_matches('/');
         Wablas {
             client,
-            endpoint: format!("{}/api/send-message", base_url.trim().trim_end_matches('/')),
+            endpoint: format!("{base}/api/send-message"),
+            device_info: format!("{base}/api/device/info"),
+            token: token.to_owned(),
             // Devices set up before Wablas introduced secret keys authenticate with the token alone.
             authorization: if secret_key.is_empty() {
                 token.to_owned()
@@ -95,6 +102,58 @@ fn message_id(data: &Value) -> Option<String> {
     }
 }
 
+/// A number Wablas gives as a number or as digits in a string.
+fn count(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// What a device-info answer says of the device: connected with quota left is `ok`; anything
+/// else keeps it from sending.
+fn device_health(answer: &Value) -> Option<Reported> {
+    let fault = |code, said: String| SendFault::GatewayCode {
+        gateway: Gateway::Wablas,
+        error_code: code,
+        said,
+    };
+    if answer.get("status") == Some(&Value::Bool(true)) {
+        let data = answer.get("data")?;
+        let state = data
+            .get("status")
+            .or_else(|| data.get("device_status"))
+            .and_then(Value::as_str)?
+            .trim();
+        if !state.eq_ignore_ascii_case("connected") && !state.eq_ignore_ascii_case("connect") {
+            return Some(Reported::not_ok(
+                SenderHealth::Down,
+                fault(wablas_code::DEVICE_DISCONNECTED, format!("device {state}")),
+            ));
+        }
+        if data.get("quota").and_then(count) == Some(0) {
+            return Some(Reported::not_ok(
+                SenderHealth::Down,
+                fault(wablas_code::QUOTA_USED_UP, "quota 0".into()),
+            ));
+        }
+        return Some(Reported::ok());
+    }
+    let said = answer.get("message").and_then(Value::as_str)?.trim();
+    match recognise(said) {
+        code @ (wablas_code::TOKEN_REFUSED
+        | wablas_code::DEVICE_DISCONNECTED
+        | wablas_code::DEVICE_EXPIRED
+        | wablas_code::QUOTA_USED_UP) => Some(Reported::not_ok(
+            SenderHealth::Down,
+            fault(code, said.to_owned()),
+        )),
+        // Words about something else tell nothing about the device.
+        _ => None,
+    }
+}
+
 #[async_trait]
 impl MessagingProvider for Wablas {
     fn name(&self) -> &'static str {
@@ -104,6 +163,20 @@ impl MessagingProvider for Wablas {
     /// Wablas has no idempotency key: a message in flight at a crash may have gone out.
     fn deduplicates(&self) -> bool {
         false
+    }
+
+    async fn check_health(&self) -> Option<Reported> {
+        let response = self
+            .client
+            .get(&self.device_info)
+            .query(&[("token", self.token.as_str())])
+            .header(AUTHORIZATION, &self.authorization)
+            .send()
+            .await
+            .inspect_err(|error| tracing::debug!(%error, "Wablas device info went unanswered"))
+            .ok()?;
+        let answer: Value = response.json().await.ok()?;
+        device_health(&answer)
     }
 
     async fn send(&self, message: &OutgoingMessage<'_>) -> Result<Receipt, SendError> {

@@ -10,8 +10,9 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{MessagingProvider, OutgoingMessage, Receipt, SendError};
+use super::{MessagingProvider, OutgoingMessage, Receipt, Reported, SendError};
 use crate::protocol::fault::{Gateway, SendFault};
+use crate::protocol::senders::SenderHealth;
 use crate::server::adapters::http_retry::{is_transient, retry_after};
 
 /// The Graph API version jobpulse speaks, when the settings name no base URL.
@@ -27,7 +28,82 @@ const WAIT_OUT: &[i64] = &[
 pub struct WhatsappCloud {
     client: reqwest::Client,
     endpoint: String,
+    /// `GET {base_url}/{phone_number_id}`: the number's status and quality.
+    number: String,
     access_token: String,
+}
+
+/// Number statuses in which it cannot send.
+const DOWN_STATES: &[&str] = &["RESTRICTED", "BANNED", "DISCONNECTED", "DELETED", "OFFLINE"];
+
+/// The fields of a phone number that say whether it can send.
+#[derive(Deserialize, Default)]
+struct NumberInfo {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    quality_rating: Option<String>,
+    #[serde(default)]
+    health_status: Option<HealthStatus>,
+    #[serde(default)]
+    error: Option<GraphError>,
+}
+
+/// Meta's own verdict on the number (`AVAILABLE`, `LIMITED` or `BLOCKED`).
+#[derive(Deserialize, Default)]
+struct HealthStatus {
+    #[serde(default)]
+    can_send_message: Option<String>,
+}
+
+/// What a number's status, quality and health say; `None` for an error that is not about
+/// the sender (a hiccup tells nothing).
+fn number_health(http: reqwest::StatusCode, info: NumberInfo) -> Option<Reported> {
+    if let Some(error) = info.error {
+        // A refused token or a number the token may not use keeps every message from going.
+        let refused =
+            super::refused_credentials(http) || matches!(error.code, 190 | 10 | 200 | 100);
+        return refused.then(|| {
+            Reported::not_ok(
+                SenderHealth::Down,
+                SendFault::GatewayCode {
+                    gateway: Gateway::WhatsappCloud,
+                    error_code: error.code,
+                    said: error.message,
+                },
+            )
+        });
+    }
+    if !http.is_success() {
+        return None;
+    }
+    let upper = |value: Option<String>| value.map(|v| v.trim().to_ascii_uppercase());
+    let status = upper(info.status);
+    let quality = upper(info.quality_rating).filter(|q| !q.is_empty());
+    let can_send = upper(info.health_status.and_then(|h| h.can_send_message));
+    let state = |state: &str| SendFault::ProviderState {
+        gateway: Gateway::WhatsappCloud,
+        state: state.to_owned(),
+        quality: quality.clone(),
+    };
+    if can_send.as_deref() == Some("BLOCKED") {
+        return Some(Reported::not_ok(SenderHealth::Down, state("BLOCKED")));
+    }
+    if let Some(status) = status.as_deref().filter(|s| DOWN_STATES.contains(s)) {
+        return Some(Reported::not_ok(SenderHealth::Down, state(status)));
+    }
+    if can_send.as_deref() == Some("LIMITED") {
+        return Some(Reported::not_ok(SenderHealth::Degraded, state("LIMITED")));
+    }
+    match status.as_deref() {
+        None | Some("CONNECTED") if quality.as_deref() == Some("RED") => Some(Reported::not_ok(
+            SenderHealth::Degraded,
+            state(status.as_deref().unwrap_or("CONNECTED")),
+        )),
+        None | Some("CONNECTED") => Some(Reported::ok()),
+        // FLAGGED, RATE_LIMITED, PENDING and statuses Meta adds later: it sends, but not well.
+        Some(other) => Some(Reported::not_ok(SenderHealth::Degraded, state(other))),
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -71,13 +147,11 @@ impl WhatsappCloud {
             base => base,
         };
         let client = super::client(timeout);
+        let number = format!("{}/{}", base.trim_end_matches('/'), phone_number_id.trim());
         WhatsappCloud {
             client,
-            endpoint: format!(
-                "{}/{}/messages",
-                base.trim_end_matches('/'),
-                phone_number_id.trim()
-            ),
+            endpoint: format!("{number}/messages"),
+            number,
             access_token: access_token.to_owned(),
         }
     }
@@ -92,6 +166,21 @@ impl MessagingProvider for WhatsappCloud {
     /// The Cloud API has no idempotency key: a message in flight at a crash may have gone out.
     fn deduplicates(&self) -> bool {
         false
+    }
+
+    async fn check_health(&self) -> Option<Reported> {
+        let response = self
+            .client
+            .get(&self.number)
+            .query(&[("fields", "status,quality_rating,health_status")])
+            .bearer_auth(&self.access_token)
+            .send()
+            .await
+            .inspect_err(|error| tracing::debug!(%error, "Cloud API number status went unanswered"))
+            .ok()?;
+        let http = response.status();
+        let info: NumberInfo = response.json().await.ok()?;
+        number_health(http, info)
     }
 
     async fn send(&self, message: &OutgoingMessage<'_>) -> Result<Receipt, SendError> {

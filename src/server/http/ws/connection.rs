@@ -17,6 +17,7 @@ use super::{
     AUTH_TIMEOUT, FirstSubscription, Limiter, MAX_PROTOCOL_ERRORS, MAX_SUBSCRIPTIONS,
     MAX_THROTTLED, REPLAY_PAGE, close,
 };
+use crate::protocol::senders::SenderHealthView;
 use crate::protocol::{
     CampaignSnapshot, ClientMsg, ErrorEvent, InboundMessage, JobId, ServerMsg, SnapshotMsg,
 };
@@ -25,11 +26,12 @@ use crate::server::http::auth::{self, Principal};
 use crate::server::live::hub::{CredentialSlot, SharedBatch};
 use crate::server::store::{InboxWindow, StoredEvent};
 
-/// The next message on the inbox stream, when the connection follows the inbox.
-async fn next_inbound(
-    inbox: &mut Option<BroadcastStream<std::sync::Arc<InboundMessage>>>,
-) -> Option<Result<std::sync::Arc<InboundMessage>, BroadcastStreamRecvError>> {
-    match inbox {
+/// The next piece of tenant news (an inbox message, a sender's health), when the connection
+/// follows it.
+async fn next_news<T: Send + Sync + 'static>(
+    news: &mut Option<BroadcastStream<std::sync::Arc<T>>>,
+) -> Option<Result<std::sync::Arc<T>, BroadcastStreamRecvError>> {
+    match news {
         Some(stream) => stream.next().await,
         None => None,
     }
@@ -66,6 +68,7 @@ pub(super) async fn serve(
         pending_first: first,
         inbox: None,
         inbox_sent: std::collections::BTreeSet::new(),
+        senders: None,
     };
     let reason = connection.run(&mut stream).await;
     tracing::debug!(?reason, "live connection closed");
@@ -120,6 +123,8 @@ struct Connection {
     inbox: Option<BroadcastStream<std::sync::Arc<InboundMessage>>>,
     /// The newest inbox ids sent, so a message that arrives twice is sent once.
     inbox_sent: std::collections::BTreeSet<i64>,
+    /// Changes to the tenant's senders' health, once the client sent `subscribe_senders`.
+    senders: Option<BroadcastStream<std::sync::Arc<SenderHealthView>>>,
 }
 
 /// Inbox messages read per query while replaying (the store's most).
@@ -177,8 +182,11 @@ impl Connection {
                 Some((feed, delivery)) = self.streams.next(), if !self.streams.is_empty() => {
                     self.on_delivery(feed, delivery).await
                 }
-                Some(delivery) = next_inbound(&mut self.inbox), if self.inbox.is_some() => {
+                Some(delivery) = next_news(&mut self.inbox), if self.inbox.is_some() => {
                     self.on_inbound(delivery).await
+                }
+                Some(change) = next_news(&mut self.senders), if self.senders.is_some() => {
+                    self.on_sender_health(change).await
                 }
                 _ = pings.tick() => {
                     if last_heard.elapsed() > idle_timeout {
@@ -383,6 +391,7 @@ impl Connection {
                 Ok(())
             }
             ClientMsg::SubscribeInbox { after } => self.subscribe_inbox(after).await,
+            ClientMsg::SubscribeSenders => self.subscribe_senders().await,
             ClientMsg::SubscribeCampaign {
                 campaign_id,
                 after_seq,
@@ -465,6 +474,47 @@ impl Connection {
                 let after = self.inbox_sent.last().copied().unwrap_or(0);
                 self.replay_inbox(after).await
             }
+        }
+    }
+
+    /// Follows the health of the tenant's senders: every sender as it is now, then each change.
+    async fn subscribe_senders(&mut self) -> Result<(), Gone> {
+        // Listen before reading: a change in between comes both ways, and the newer wins.
+        let rx = self.state.hub.subscribe_senders(self.tenant());
+        self.senders = Some(BroadcastStream::new(rx));
+        self.send_senders().await
+    }
+
+    /// `senders_subscribed`: every sender of the tenant as it is now.
+    async fn send_senders(&mut self) -> Result<(), Gone> {
+        match self.state.store.senders(self.tenant()).await {
+            Ok(senders) => {
+                let senders = senders.iter().map(|s| s.health_view()).collect();
+                self.send_msg(&ServerMsg::SendersSubscribed { senders })
+                    .await
+            }
+            Err(error) => {
+                tracing::warn!(%error, "could not read the senders to subscribe");
+                self.senders = None;
+                self.send_msg(&ServerMsg::Error(ErrorEvent::protocol(
+                    "try again: the database is busy",
+                )))
+                .await
+            }
+        }
+    }
+
+    async fn on_sender_health(
+        &mut self,
+        change: Result<std::sync::Arc<SenderHealthView>, BroadcastStreamRecvError>,
+    ) -> Result<(), Gone> {
+        match change {
+            Ok(view) => {
+                self.send_msg(&ServerMsg::SenderHealth((*view).clone()))
+                    .await
+            }
+            // Fell behind: the whole list again says where each one is.
+            Err(BroadcastStreamRecvError::Lagged(_)) => self.send_senders().await,
         }
     }
 

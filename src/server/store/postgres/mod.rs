@@ -13,7 +13,7 @@ use sqlx::query::Query;
 use sqlx::{Postgres, Row, Transaction};
 
 use super::shared::sql::{Arg, Args, Dialect, Sql, impl_sql};
-use super::shared::{Backend, WriteTx};
+use super::shared::{Announcement, Backend, WriteTx};
 use super::{StoreResult, StoredEvent, TenantId};
 
 mod campaigns;
@@ -27,6 +27,8 @@ pub const EVENTS_CHANNEL: &str = "jobpulse_events";
 pub const ROW_EVENTS_CHANNEL: &str = "jobpulse_event_rows";
 /// The channel new inbox messages are announced on: `tenant_id:id`, a wake-up as well.
 pub const INBOX_CHANNEL: &str = "jobpulse_inbox";
+/// The channel sender health changes are announced on: `tenant_id:sender_id`.
+pub const SENDERS_CHANNEL: &str = "jobpulse_senders";
 
 /// How committed events are announced to other instances.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
@@ -227,10 +229,14 @@ impl PgTx {
 
 #[async_trait]
 impl WriteTx for PgTx {
-    async fn announce_inbound(&mut self, tenant: TenantId, id: i64) -> StoreResult<()> {
+    async fn announce(&mut self, what: Announcement) -> StoreResult<()> {
+        let channel = match what {
+            Announcement::Inbound(..) => INBOX_CHANNEL,
+            Announcement::SenderHealth(..) => SENDERS_CHANNEL,
+        };
         sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(INBOX_CHANNEL)
-            .bind(format!("{}:{id}", tenant.0))
+            .bind(channel)
+            .bind(what.payload())
             .execute(&mut *self.tx)
             .await?;
         Ok(())

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::Utc;
 
 use super::sql::{Sql, args};
-use super::{Backend, Cols, WriteTx};
+use super::{Announcement, Backend, Cols, WriteTx};
 use crate::protocol::{InboundMessage, JobId, ReplyEvent, ServerMsg};
 use crate::server::store::{
     InboxStore, InboxWindow, IncomingMessage, StoreResult, StoredEvent, TenantId,
@@ -75,7 +75,8 @@ impl<B: Backend> InboxStore for B {
                 continue;
             };
             let stored = message(&row)?;
-            tx.announce_inbound(tenant, stored.id).await?;
+            tx.announce(Announcement::Inbound(tenant, stored.id))
+                .await?;
             let event = match job {
                 Some(job) => {
                     let row = tx

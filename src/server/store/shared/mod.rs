@@ -326,11 +326,30 @@ impl<B: EngineSql + CampaignSql> Store for B {
     }
 }
 
+/// A change other instances hear about at commit (a wake-up: they read the row).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Announcement {
+    /// A new inbox message.
+    Inbound(TenantId, i64),
+    /// A sender's health changed.
+    SenderHealth(TenantId, Uuid),
+}
+
+impl Announcement {
+    /// What listeners get: `tenant_id:id`.
+    pub(crate) fn payload(&self) -> String {
+        match self {
+            Announcement::Inbound(tenant, id) => format!("{}:{id}", tenant.0),
+            Announcement::SenderHealth(tenant, id) => format!("{}:{id}", tenant.0),
+        }
+    }
+}
+
 /// The fenced primitives every write needs, inside one write transaction.
 #[async_trait::async_trait]
 pub(crate) trait WriteTx: Sql + Send + Sized {
-    /// Announces a new inbox message to other instances at commit, where the backend announces.
-    async fn announce_inbound(&mut self, _tenant: TenantId, _id: i64) -> StoreResult<()> {
+    /// Announces a change to other instances at commit, where the backend announces.
+    async fn announce(&mut self, _what: Announcement) -> StoreResult<()> {
         Ok(())
     }
     /// Inserts events (announced, where the backend announces, at commit).

@@ -3,19 +3,20 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::sql::{Sql, args};
-use super::{Backend, Cols, WriteTx};
+use super::sql::{Dialect, Sql, args};
+use super::{Announcement, Backend, Cols, WriteTx};
 use crate::protocol::fault::SendFault;
 use crate::protocol::senders::{SenderHealth, SenderProvider, SenderStats};
 use crate::server::store::{
-    NewSender, SenderChange, SenderRecord, SenderStore, StoreError, StoreResult, TenantId,
+    HealthSource, NewSender, SenderChange, SenderRecord, SenderStore, StoreError, StoreResult,
+    TenantId,
 };
 
 const COLUMNS: &str = "id, tenant_id, name, provider, config, secrets, secret_names, \
-     rate_per_minute, active, health, health_detail, health_fault, created_at";
+     rate_per_minute, active, health, health_detail, health_fault, health_source, created_at";
 
 fn record(row: &impl Cols) -> StoreResult<SenderRecord> {
     let provider = row.text("provider");
@@ -40,6 +41,10 @@ fn record(row: &impl Cols) -> StoreResult<SenderRecord> {
         health_detail: row.opt_text("health_detail"),
         // An unreadable fault only loses the words in other languages: the detail stays.
         health_fault: row.json("health_fault").ok().flatten(),
+        health_source: row
+            .opt_text("health_source")
+            .as_deref()
+            .and_then(HealthSource::parse),
         created_at: row.time("created_at"),
     })
 }
@@ -184,16 +189,61 @@ impl<B: Backend> SenderStore for B {
         id: Uuid,
         health: SenderHealth,
         fault: Option<&SendFault>,
-    ) -> StoreResult<bool> {
+        source: HealthSource,
+    ) -> StoreResult<Option<SenderRecord>> {
         let detail = fault.map(SendFault::english);
         let fault = fault.map(|fault| serde_json::json!(fault));
-        let changed = self
-            .write_one(
-                "UPDATE senders SET health = $2, health_detail = $3, health_fault = $4 \
-                 WHERE id = $1 AND (health <> $2 OR health_detail IS DISTINCT FROM $3)",
-                args![id, health.as_str(), detail, fault],
+        let sql = format!(
+            "UPDATE senders SET health = $2, health_detail = $3, health_fault = $4, \
+             health_source = $5 WHERE id = $1 AND deleted_at IS NULL \
+             AND (health <> $2 OR health_detail IS DISTINCT FROM $3) \
+             AND NOT ($5 = 'provider' AND $2 = 'ok' AND health_source IS NOT NULL \
+             AND health_source = 'sends') RETURNING {COLUMNS}"
+        );
+        let mut tx = self.write().await?;
+        let Some(row) = tx
+            .rows(
+                &sql,
+                args![id, health.as_str(), detail, fault, source.as_str()],
             )
+            .await?
+            .into_iter()
+            .next()
+        else {
+            return Ok(None);
+        };
+        let changed = record(&row)?;
+        tx.announce(Announcement::SenderHealth(changed.tenant_id, changed.id))
             .await?;
-        Ok(changed == 1)
+        tx.commit().await?;
+        Ok(Some(changed))
+    }
+
+    async fn claim_health_checks(
+        &self,
+        now: DateTime<Utc>,
+        due_before: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<SenderRecord>> {
+        let reporting = [
+            SenderProvider::WhatsappCloud,
+            SenderProvider::Twilio,
+            SenderProvider::Wablas,
+        ]
+        .map(|p| format!("'{}'", p.as_str()))
+        .join(", ");
+        let sql = format!(
+            "UPDATE senders SET health_checked_at = $1 WHERE id IN (SELECT id FROM senders \
+             WHERE active = 1 AND deleted_at IS NULL AND provider IN ({reporting}) \
+             AND (health_checked_at IS NULL OR health_checked_at <= $2) \
+             ORDER BY id LIMIT $3{}) RETURNING {COLUMNS}",
+            B::Dialect::skip_locked_of("senders")
+        );
+        let mut tx = self.write().await?;
+        let rows = tx
+            .rows(&sql, args![now, due_before, i64::from(limit)])
+            .await?;
+        tx.commit().await?;
+        records(&rows)
     }
 }
