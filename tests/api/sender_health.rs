@@ -310,3 +310,40 @@ async fn a_sender_its_gateway_reports_down_gets_no_work_while_another_can_send()
         "{items:?}"
     );
 }
+
+#[tokio::test]
+async fn on_postgresql_a_change_recorded_anywhere_reaches_every_instances_followers() {
+    let app = crate::helpers::spawn_app_on_postgres(|s| {
+        s.senders.allow_private_addresses = true;
+        // Nobody asks the gateway: the change below is the only one.
+        s.senders.health_check_seconds = 0;
+    })
+    .await;
+    let fake = FakeWablas::start().await;
+    let created = create_wablas(&app, "Toko", &fake).await;
+    let other = app.another_instance().await;
+    let (mut socket, _) = follow_senders(other.port, &app.token).await;
+    // Recorded through the first instance's store: the second hears it from the database.
+    let fault = SendFault::GatewayCode {
+        gateway: Gateway::Wablas,
+        error_code: wablas_code::DEVICE_DISCONNECTED,
+        said: "device disconnected".into(),
+    };
+    let changed = app
+        .state
+        .store
+        .set_sender_health(
+            created.id,
+            SenderHealth::Down,
+            Some(&fault),
+            jobpulse::server::store::HealthSource::Provider,
+        )
+        .await
+        .unwrap();
+    assert!(changed.is_some());
+    let change = next_health(&mut socket, created.id, "down").await;
+    assert_eq!(change["name"], "Toko");
+    assert_eq!(change["health_detail"], fault.english());
+    // And that instance's devices know it is down.
+    assert!(other.state.hub.reported_down(created.id));
+}
