@@ -121,9 +121,16 @@ impl Application {
             .build();
         let limits = Arc::new(crate::server::http::limits::Limits::new(&settings.limits));
         let receipts = Arc::new(tokio::sync::Notify::new());
+        // PostgreSQL commits several groups at once; SQLite writes one at a time regardless.
+        let writers = if store::is_postgres(&settings.database_url) {
+            4
+        } else {
+            1
+        };
         let receipt_writer = crate::server::store::group_commit::ReceiptWriter::start(
             store.clone(),
             receipts.clone(),
+            writers,
         );
         let state = AppState {
             leptos_options,

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{Mutex, Notify, mpsc, oneshot};
 use uuid::Uuid;
 
 use super::{IncomingReceipt, Store, StoreResult};
@@ -32,11 +32,21 @@ pub struct ReceiptWriter {
 }
 
 impl ReceiptWriter {
-    /// Starts the writer over `store`; `stored` is woken after each commit (the applier).
-    pub fn start(store: Arc<dyn Store>, stored: Arc<Notify>) -> ReceiptWriter {
+    /// Starts `writers` writers over `store` (one where writes take turns anyway, as on
+    /// SQLite; more let one group gather while another commits); `stored` is woken after each
+    /// commit (the applier).
+    pub fn start(store: Arc<dyn Store>, stored: Arc<Notify>, writers: usize) -> ReceiptWriter {
         let (queue, waiting) = mpsc::channel(QUEUE);
+        let waiting = Arc::new(Mutex::new(waiting));
         let groups = Arc::new(AtomicU64::new(0));
-        tokio::spawn(write_groups(store.clone(), waiting, stored, groups.clone()));
+        for _ in 0..writers.max(1) {
+            tokio::spawn(write_groups(
+                store.clone(),
+                waiting.clone(),
+                stored.clone(),
+                groups.clone(),
+            ));
+        }
         ReceiptWriter {
             store,
             queue,
@@ -79,22 +89,30 @@ impl ReceiptWriter {
     }
 }
 
-/// The writer: waits for a call, takes every call already queued behind it, stores them all in
+/// A writer: waits for a call, takes every call already queued behind it, stores them all in
 /// one transaction, answers each, and starts over.
 async fn write_groups(
     store: Arc<dyn Store>,
-    mut waiting: mpsc::Receiver<Pending>,
+    waiting: Arc<Mutex<mpsc::Receiver<Pending>>>,
     stored: Arc<Notify>,
     groups: Arc<AtomicU64>,
 ) {
-    while let Some(first) = waiting.recv().await {
-        let mut size = first.receipts.len();
-        let mut group = vec![first];
-        while size < MAX_GROUP {
-            let Ok(next) = waiting.try_recv() else { break };
-            size += next.receipts.len();
-            group.push(next);
-        }
+    loop {
+        // The queue is held only while gathering, so another writer gathers while this commits.
+        let group = {
+            let mut waiting = waiting.lock().await;
+            let Some(first) = waiting.recv().await else {
+                return;
+            };
+            let mut size = first.receipts.len();
+            let mut group = vec![first];
+            while size < MAX_GROUP {
+                let Ok(next) = waiting.try_recv() else { break };
+                size += next.receipts.len();
+                group.push(next);
+            }
+            group
+        };
         let batches: Vec<(Uuid, &[IncomingReceipt])> = group
             .iter()
             .map(|p| (p.sender, p.receipts.as_slice()))

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::sql::{Args, Dialect, Sql, args};
+use super::sql::{Args, D, Dialect, Sql, args};
 use super::{Backend, Cols, WriteTx};
 use crate::protocol::{Delivery, JobId, ReceiptEvent, Receipts, ServerMsg};
 use crate::server::store::{
@@ -49,7 +49,7 @@ impl<B: Backend> ReceiptStore for B {
             let sql = format!(
                 "INSERT INTO receipts (sender_id, message_id, status, error, at, received_at) \
                  VALUES {}",
-                placeholders(chunk.len(), 6)
+                placeholders::<B::Dialect>(chunk.len(), 6)
             );
             tx.run(&sql, args).await?;
         }
@@ -128,12 +128,12 @@ impl<B: Backend> ReceiptStore for B {
     }
 }
 
-/// `($1, $2, …), (…)`: `rows` rows of `width` placeholders.
-fn placeholders(rows: usize, width: usize) -> String {
+/// `($1, $2, …), (…)` in `L`'s placeholders: `rows` rows of `width` values.
+fn placeholders<L: Dialect>(rows: usize, width: usize) -> String {
     (0..rows)
         .map(|row| {
             let cols: Vec<String> = (1..=width)
-                .map(|c| format!("${}", row * width + c))
+                .map(|c| L::placeholder(row * width + c))
                 .collect();
             format!("({})", cols.join(", "))
         })
@@ -143,7 +143,7 @@ fn placeholders(rows: usize, width: usize) -> String {
 
 /// Moves each item to where its last move takes it, in one statement per chunk of items rather
 /// than one per receipt.
-async fn update_items(tx: &mut impl Sql, moves: &[Move]) -> StoreResult<()> {
+async fn update_items<T: Sql>(tx: &mut T, moves: &[Move]) -> StoreResult<()> {
     // Item → (its last delivery, when first delivered, when first read) in this batch.
     type Final = (Delivery, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
     let mut order = Vec::new();
@@ -180,7 +180,7 @@ async fn update_items(tx: &mut impl Sql, moves: &[Move]) -> StoreResult<()> {
              delivered_at = COALESCE(items.delivered_at, v.delivered_at), \
              read_at = COALESCE(items.read_at, v.read_at) \
              FROM v WHERE items.job_id = v.job_id AND items.idx = v.idx",
-            placeholders(chunk.len(), 5)
+            placeholders::<D<T>>(chunk.len(), 5)
         );
         tx.run(&sql, args).await?;
     }
