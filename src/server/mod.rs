@@ -41,6 +41,8 @@ pub struct AppState {
     pub vault: Arc<vault::Vault>,
     /// Wakes the task that applies stored delivery receipts.
     pub receipts: Arc<tokio::sync::Notify>,
+    /// Stores webhooks' receipts, concurrent calls in one transaction.
+    pub receipt_writer: crate::server::store::group_commit::ReceiptWriter,
 }
 
 impl AppState {

@@ -120,6 +120,18 @@ impl Application {
             .hash_files(built_with_hashes())
             .build();
         let limits = Arc::new(crate::server::http::limits::Limits::new(&settings.limits));
+        let receipts = Arc::new(tokio::sync::Notify::new());
+        // PostgreSQL commits several groups at once; SQLite writes one at a time regardless.
+        let writers = if store::is_postgres(&settings.database_url) {
+            4
+        } else {
+            1
+        };
+        let receipt_writer = crate::server::store::group_commit::ReceiptWriter::start(
+            store.clone(),
+            receipts.clone(),
+            writers,
+        );
         let state = AppState {
             leptos_options,
             store,
@@ -131,7 +143,8 @@ impl Application {
             limits,
             instance_id,
             vault,
-            receipts: Arc::new(tokio::sync::Notify::new()),
+            receipts,
+            receipt_writer,
         };
         let router = router(state.clone());
         Ok(Application {
@@ -359,25 +372,35 @@ async fn record_sandbox_receipts(
 /// Applies stored delivery receipts to their items: when a webhook stores some, and every
 /// second for receipts that came before their message's send was recorded.
 async fn apply_receipts(state: AppState) {
-    const BATCH: u32 = 500;
+    // A quiet batch stays small (its transaction holds SQLite's write turn); a backlog is taken
+    // in bigger ones, since a batch costs a handful of statements whatever its size.
+    const SMALLEST: u32 = 500;
+    const LARGEST: u32 = 4_000;
     let mut errors = 0_u32;
     loop {
         tokio::select! {
             _ = state.receipts.notified() => {}
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
+        let mut batch = SMALLEST;
         loop {
-            match state.store.apply_receipts(BATCH).await {
-                Ok(applied) if applied.is_empty() => break,
+            match state.store.apply_receipts(batch).await {
                 Ok(applied) => {
                     errors = 0;
-                    for (tenant_id, event) in applied {
+                    // Events come job by job: one publish per job, not per event.
+                    for run in applied.events.chunk_by(|a, b| a.1.job_id == b.1.job_id) {
+                        let (tenant_id, first) = &run[0];
                         state.hub.publish(crate::server::live::hub::EventBatch {
-                            job_id: event.job_id,
-                            tenant_id,
-                            events: vec![event],
+                            job_id: first.job_id,
+                            tenant_id: *tenant_id,
+                            events: run.iter().map(|(_, event)| event.clone()).collect(),
                         });
                     }
+                    // A batch that came back short took every receipt that was ready.
+                    if applied.receipts < batch as usize {
+                        break;
+                    }
+                    batch = (batch * 2).min(LARGEST);
                 }
                 Err(error) => {
                     errors += 1;

@@ -7,6 +7,9 @@ use jobpulse::server::store::{
     Created, HealthSource, InboxWindow, IncomingMessage, IncomingReceipt, NewBulkJob, NewSender,
     SenderChange, Store, TenantId,
 };
+use std::sync::Arc;
+
+use jobpulse::server::store::group_commit::ReceiptWriter;
 use uuid::Uuid;
 
 use super::{claim, outcome, tenant};
@@ -158,7 +161,7 @@ pub async fn receipts_move_items_forward_and_wait_for_their_message(store: &dyn 
         .record_receipts(s, &[receipt("wamid.0", Delivery::Read)])
         .await
         .unwrap();
-    assert!(store.apply_receipts(100).await.unwrap().is_empty());
+    assert!(store.apply_receipts(100).await.unwrap().events.is_empty());
     let job = sent_job(store, t, s, 3, "wamid").await;
     let other = sent_job(store, t, s, 2, "other").await;
     store
@@ -177,6 +180,11 @@ pub async fn receipts_move_items_forward_and_wait_for_their_message(store: &dyn 
         .await
         .unwrap();
     let applied = store.apply_receipts(100).await.unwrap();
+    assert_eq!(
+        applied.receipts, 8,
+        "the early receipt and the seven later ones"
+    );
+    let applied = applied.events;
     // wamid.0 read (its late delivered changes nothing), wamid.1 delivered once, wamid.2 undelivered.
     let moves: Vec<(String, Delivery)> = applied
         .iter()
@@ -206,9 +214,26 @@ pub async fn receipts_move_items_forward_and_wait_for_their_message(store: &dyn 
             .collect();
         assert_eq!(kept, seqs, "each receipt event is filed under its own job");
     }
+    // Each event carries its job's counters as of its own move, not the batch's end.
+    let counters: Vec<(u64, u64, u64)> = applied
+        .iter()
+        .filter(|(_, e)| e.job_id == job)
+        .map(|(_, e)| {
+            let ServerMsg::Receipt(r) = e.msg().unwrap() else {
+                panic!("a receipt event");
+            };
+            (
+                r.receipts.delivered,
+                r.receipts.read,
+                r.receipts.undelivered,
+            )
+        })
+        .collect();
+    assert_eq!(counters, [(1, 1, 0), (2, 1, 0), (2, 1, 1)]);
     let other_view = store.job(t, other).await.unwrap().unwrap();
     assert_eq!(other_view.receipts.unwrap().delivered, 2);
-    assert!(store.apply_receipts(100).await.unwrap().is_empty());
+    let again = store.apply_receipts(100).await.unwrap();
+    assert!(again.events.is_empty() && again.receipts == 0, "{again:?}");
     let view = store.job(t, job).await.unwrap().unwrap();
     let funnel = view.receipts.unwrap();
     assert_eq!(
@@ -221,6 +246,60 @@ pub async fn receipts_move_items_forward_and_wait_for_their_message(store: &dyn 
         (2, 1, 1, 0)
     );
     assert_eq!(view.receipts_window_hours, Some(5));
+}
+
+/// Concurrent webhook calls through the group-commit writer: fewer transactions than calls,
+/// every call's receipts stored under its own sender, kept until their message is recorded, and
+/// a batch limit that takes no more than it is given.
+pub async fn concurrent_receipts_commit_together_and_wait_for_their_item(store: Arc<dyn Store>) {
+    let t = tenant(store.as_ref(), "acme").await;
+    let (a, b) = (
+        sender(store.as_ref(), t, "A").await,
+        sender(store.as_ref(), t, "B").await,
+    );
+    let writer = ReceiptWriter::start(store.clone(), Arc::new(tokio::sync::Notify::new()), 1);
+    // 40 calls, alternating senders, before any message is recorded: they wait.
+    let calls = (0..40).map(|i| {
+        let writer = writer.clone();
+        let (sender, prefix) = if i % 2 == 0 { (a, "a") } else { (b, "b") };
+        async move {
+            writer
+                .record(
+                    sender,
+                    vec![receipt(&format!("{prefix}.{}", i / 2), Delivery::Delivered)],
+                )
+                .await
+        }
+    });
+    for stored in futures::future::join_all(calls).await {
+        stored.unwrap();
+    }
+    assert!(
+        writer.groups() < 40,
+        "{} transactions for 40 concurrent calls",
+        writer.groups()
+    );
+    let early = store.apply_receipts(1_000).await.unwrap();
+    assert!(early.events.is_empty() && early.receipts == 0, "{early:?}");
+    // Sender A's messages are recorded; B's receipts name B, so they still wait.
+    let job = sent_job(store.as_ref(), t, a, 20, "a").await;
+    let first = store.apply_receipts(15).await.unwrap();
+    assert_eq!((first.receipts, first.events.len()), (15, 15));
+    let rest = store.apply_receipts(1_000).await.unwrap();
+    assert_eq!((rest.receipts, rest.events.len()), (5, 5));
+    let seqs: Vec<u64> = first
+        .events
+        .iter()
+        .chain(&rest.events)
+        .map(|(_, e)| e.seq)
+        .collect();
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
+    let view = store.job(t, job).await.unwrap().unwrap();
+    assert_eq!(view.receipts.unwrap().delivered, 20);
+    let b_job = sent_job(store.as_ref(), t, b, 20, "b").await;
+    let late = store.apply_receipts(1_000).await.unwrap();
+    assert_eq!(late.events.len(), 20);
+    assert!(late.events.iter().all(|(_, e)| e.job_id == b_job));
 }
 
 pub async fn opt_outs_are_per_tenant(store: &dyn Store) {
@@ -457,6 +536,81 @@ pub async fn health_checks_are_claimed_once_per_interval(store: &dyn Store) {
     assert_eq!(again.iter().map(|s| s.id).collect::<Vec<_>>(), vec![cloud]);
 }
 
+/// Two instances on one PostgreSQL apply the same backlog at once: every receipt is applied
+/// once, no item's move is counted twice, and each job's log stays gap-free.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_apply_one_backlog_once() {
+    let db = super::postgres_db::TestDatabase::create().await;
+    let one = jobpulse::server::store::connect(&db.url).await.unwrap();
+    one.migrate().await.unwrap();
+    let two = jobpulse::server::store::connect(&db.url).await.unwrap();
+    let t = tenant(one.as_ref(), "acme").await;
+    let s = sender(one.as_ref(), t, "Cloud").await;
+    const N: usize = 300;
+    let job = sent_job(one.as_ref(), t, s, N, "wamid").await;
+    // Each message's delivered and read in separate calls, interleaved, so both instances keep
+    // meeting the same items.
+    for i in (0..N).step_by(10) {
+        let delivered: Vec<_> = (i..i + 10)
+            .map(|i| receipt(&format!("wamid.{i}"), Delivery::Delivered))
+            .collect();
+        let read: Vec<_> = (i..i + 10)
+            .map(|i| receipt(&format!("wamid.{i}"), Delivery::Read))
+            .collect();
+        one.record_receipts(s, &delivered).await.unwrap();
+        one.record_receipts(s, &read).await.unwrap();
+    }
+    let drain = |store: Arc<dyn Store>| async move {
+        let mut events = Vec::new();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let applied = store.apply_receipts(7).await.unwrap();
+            events.extend(applied.events.into_iter().map(|(_, e)| e));
+            if applied.receipts == 0 {
+                // Nothing this instance could take: done once every message reads `read`
+                // (the other instance may still hold some).
+                let view = store.job(t, job).await.unwrap().unwrap();
+                if view.receipts.unwrap().read == N as u64 {
+                    return events;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the backlog never drained"
+                );
+                tokio::task::yield_now().await;
+            }
+        }
+    };
+    let (a, b) = tokio::join!(
+        tokio::spawn(drain(one.clone())),
+        tokio::spawn(drain(two.clone()))
+    );
+    let mut events: Vec<_> = a.unwrap().into_iter().chain(b.unwrap()).collect();
+    let view = one.job(t, job).await.unwrap().unwrap();
+    let funnel = view.receipts.unwrap();
+    assert_eq!((funnel.delivered, funnel.read), (N as u64, N as u64));
+    events.sort_by_key(|e| e.seq);
+    let logged: Vec<u64> = one
+        .events_since(job, 0, 10_000)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.kind == "receipt")
+        .map(|e| e.seq)
+        .collect();
+    let published: Vec<u64> = events.iter().map(|e| e.seq).collect();
+    assert_eq!(
+        published, logged,
+        "every move published once, in the log once"
+    );
+    assert!(
+        logged.len() >= N && logged.len() <= 2 * N,
+        "{}",
+        logged.len()
+    );
+    assert!(logged.windows(2).all(|w| w[1] == w[0] + 1));
+}
+
 macro_rules! messaging_conformance {
     ($name:ident, $backend:ident) => {
         mod $name {
@@ -483,6 +637,13 @@ macro_rules! messaging_conformance {
             async fn health_checks_are_claimed_once_per_interval() {
                 let b = super::super::$backend().await;
                 super::health_checks_are_claimed_once_per_interval(b.store.as_ref()).await;
+            }
+
+            #[tokio::test]
+            async fn concurrent_receipts_commit_together_and_wait_for_their_item() {
+                let b = super::super::$backend().await;
+                super::concurrent_receipts_commit_together_and_wait_for_their_item(b.store.clone())
+                    .await;
             }
 
             #[tokio::test]

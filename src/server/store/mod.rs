@@ -2,6 +2,7 @@
 //! are interchangeable. Every query that touches tenant data takes the tenant, so a handler cannot
 //! forget to filter by it.
 
+pub mod group_commit;
 pub mod postgres;
 mod shared;
 mod sqlite;
@@ -717,10 +718,26 @@ pub struct IncomingReceipt {
 #[async_trait]
 pub trait ReceiptStore: Send + Sync {
     /// Keeps a webhook's receipts (durably: the webhook is answered after this).
-    async fn record_receipts(&self, sender: Uuid, receipts: &[IncomingReceipt]) -> StoreResult<()>;
+    async fn record_receipts(&self, sender: Uuid, receipts: &[IncomingReceipt]) -> StoreResult<()> {
+        self.record_receipt_batches(&[(sender, receipts)]).await
+    }
+    /// Keeps several webhooks' receipts, each batch with its sender, in one transaction.
+    async fn record_receipt_batches(
+        &self,
+        batches: &[(Uuid, &[IncomingReceipt])],
+    ) -> StoreResult<()>;
     /// Applies up to `limit` waiting receipts whose message is recorded: items move forward,
     /// jobs count them, and each change is a `receipt` event (returned to publish).
-    async fn apply_receipts(&self, limit: u32) -> StoreResult<Vec<(TenantId, StoredEvent)>>;
+    async fn apply_receipts(&self, limit: u32) -> StoreResult<AppliedReceipts>;
+}
+
+/// What one `apply_receipts` call did.
+#[derive(Debug, Default)]
+pub struct AppliedReceipts {
+    /// The `receipt` events written, to publish.
+    pub events: Vec<(TenantId, StoredEvent)>,
+    /// Waiting receipts taken (duplicates and late ones move nothing, so may exceed `events`).
+    pub receipts: usize,
 }
 
 /// Numbers that asked not to be written to, per tenant.

@@ -162,11 +162,11 @@ async fn keep(
     notification: Notification,
 ) -> Result<(), crate::server::store::StoreError> {
     if !notification.receipts.is_empty() {
+        // Committed (with other calls' receipts) before the answer; the writer wakes the applier.
         state
-            .store
-            .record_receipts(sender.id, &notification.receipts)
+            .receipt_writer
+            .record(sender.id, notification.receipts)
             .await?;
-        state.receipts.notify_one();
     }
     if notification.messages.is_empty() {
         return Ok(());

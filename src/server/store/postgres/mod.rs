@@ -112,6 +112,10 @@ impl Dialect for Postgres {
     fn id_list(col: &str) -> String {
         format!("string_agg({col}::text, ',' ORDER BY {col})")
     }
+
+    fn placeholder(n: usize) -> String {
+        format!("${n}")
+    }
 }
 
 /// A statement with its values bound in PostgreSQL's native types.

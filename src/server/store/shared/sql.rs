@@ -87,6 +87,9 @@ pub(crate) trait Dialect {
     fn id_list(col: &str) -> String;
     /// The lock a claim takes on `table`'s rows only (in a join), passing over rows others hold.
     fn skip_locked_of(table: &str) -> String;
+    /// The `n`-th (from 1) placeholder of a statement with many values, all bound in order:
+    /// SQLite finds each numbered one by a linear search, so thousands of `$N` cost quadratic time.
+    fn placeholder(n: usize) -> String;
 }
 
 /// The dialect `S` speaks.

@@ -120,6 +120,10 @@ impl Dialect for Sqlite {
     fn id_list(col: &str) -> String {
         format!("group_concat({col})")
     }
+
+    fn placeholder(_n: usize) -> String {
+        "?".to_owned()
+    }
 }
 
 /// A statement with its values bound as SQLite stores them.
