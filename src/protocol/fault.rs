@@ -166,6 +166,38 @@ impl Gateway {
 }
 
 impl SendFault {
+    /// The failure's class (`GET /jobs/{id}/failures`, `retry-failed {"errors"}`): what went
+    /// wrong without what differs from one recipient to the next, so one reason is one group. A
+    /// retried-until-given-up failure is of its last attempt's class.
+    pub fn class(&self) -> String {
+        let gateway = |g: &Gateway| match g {
+            Gateway::WhatsappCloud => "whatsapp_cloud",
+            Gateway::Twilio => "twilio",
+            Gateway::Wablas => "wablas",
+        };
+        match self {
+            SendFault::NotOnWhatsapp => "not_on_whatsapp".into(),
+            SendFault::ProviderTimeout => "provider_timeout".into(),
+            SendFault::ProviderUnreachable => "provider_unreachable".into(),
+            SendFault::ProviderRequestFailed => "provider_request_failed".into(),
+            SendFault::ProviderStatus { status } => format!("provider_status_{status}"),
+            SendFault::ProviderSaid { .. } => "provider_said".into(),
+            SendFault::GaveUp { last, .. } => last.class(),
+            SendFault::InFlightWhenStopped => "in_flight_when_stopped".into(),
+            SendFault::GatewayCode {
+                gateway: g,
+                error_code,
+                ..
+            } => format!("{}_{error_code}", gateway(g)),
+            SendFault::SenderUnusable { .. } => "sender_unusable".into(),
+            SendFault::ProviderState {
+                gateway: g, state, ..
+            } => {
+                format!("{}_state_{}", gateway(g), state.to_ascii_lowercase())
+            }
+        }
+    }
+
     /// The fault in English: the `error` text of events, items and REST answers.
     pub fn english(&self) -> String {
         match self {

@@ -130,6 +130,66 @@ pub struct RetryFailedRequest {
     /// Also re-send items whose fate is unknown (the provider may have delivered them already).
     #[serde(default)]
     pub include_unknown: bool,
+    /// Added: retry only failed items of these classes (`GET /jobs/{id}/failures`); the
+    /// unknown ones are not failures, so `include_unknown` does not apply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<String>>,
+}
+
+/// Added: one reason a job's items failed and how many did (`GET /api/jobs/{id}/failures`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FailureGroup {
+    /// What `retry-failed {"errors": […]}` takes to retry only these.
+    pub class: String,
+    /// The reason in English (of the most common failure of the class).
+    pub error: String,
+    pub count: u64,
+    /// `error` as a code with parameters, for wording it in the reader's language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<super::fault::SendFault>,
+}
+
+/// Failure classes of items without a code (an outside worker's words, or older rows).
+pub const OTHER_FAILURE: &str = "other";
+
+/// Groups `(fault, error, count)` rows into failure classes, the biggest first; each class says
+/// its reason with its most common failure.
+pub fn failure_groups(
+    rows: impl IntoIterator<Item = (Option<super::fault::SendFault>, Option<String>, u64)>,
+) -> Vec<FailureGroup> {
+    let mut groups: Vec<(FailureGroup, u64)> = Vec::new();
+    for (fault, error, count) in rows {
+        let class = fault
+            .as_ref()
+            .map_or_else(|| OTHER_FAILURE.to_owned(), super::fault::SendFault::class);
+        let error = error
+            .or_else(|| fault.as_ref().map(super::fault::SendFault::english))
+            .unwrap_or_default();
+        // Words without a code (an outside worker's) are each their own group.
+        let same = |g: &FailureGroup| g.class == class && (fault.is_some() || g.error == error);
+        match groups.iter_mut().find(|(g, _)| same(g)) {
+            Some((group, top)) => {
+                group.count += count;
+                if count > *top {
+                    *top = count;
+                    group.error = error;
+                    group.fault = fault;
+                }
+            }
+            None => groups.push((
+                FailureGroup {
+                    class,
+                    error,
+                    count,
+                    fault,
+                },
+                count,
+            )),
+        }
+    }
+    let mut groups: Vec<FailureGroup> = groups.into_iter().map(|(g, _)| g).collect();
+    groups.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.class.cmp(&b.class)));
+    groups
 }
 
 /// An API token as its tenant's admins see it (the secret itself is shown once, at creation).

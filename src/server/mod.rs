@@ -5,6 +5,7 @@ pub mod demo_site;
 pub mod engine;
 pub mod http;
 pub mod live;
+pub mod metrics;
 pub mod secrets;
 pub mod services;
 pub mod settings;

@@ -44,6 +44,9 @@ pub struct Settings {
     /// URLs; empty: the address it listens on.
     pub public_url: String,
     pub senders: SenderSettings,
+    /// A bearer token `GET /metrics` asks for; empty: the metrics are open to whoever reaches
+    /// the server (keep it on a private network then).
+    pub metrics_token: String,
 }
 
 /// Per-tenant senders.
@@ -269,6 +272,7 @@ impl Default for Settings {
             secret_key: String::new(),
             data_dir: String::new(),
             public_url: String::new(),
+            metrics_token: String::new(),
             senders: SenderSettings::default(),
         }
     }
@@ -404,6 +408,7 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("JOBPULSE_SECRET_KEY", "secret_key"),
     ("JOBPULSE_DATA_DIR", "data_dir"),
     ("JOBPULSE_PUBLIC_URL", "public_url"),
+    ("JOBPULSE_METRICS_TOKEN", "metrics_token"),
     (
         "JOBPULSE_SENDERS_ALLOW_PRIVATE_ADDRESSES",
         "senders.allow_private_addresses",

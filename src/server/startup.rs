@@ -132,6 +132,7 @@ impl Application {
             receipts.clone(),
             writers,
         );
+        crate::server::metrics::install();
         let state = AppState {
             leptos_options,
             store,
@@ -479,11 +480,13 @@ fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(cache_assets));
     let router = Router::<AppState>::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(crate::server::metrics::scrape))
         .merge(assets)
         .merge(crate::server::demo_site::routes())
         .nest("/api", api)
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn(crate::server::metrics::track_http))
         .layer(middleware::from_fn_with_state(state.clone(), require_login))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -535,6 +538,7 @@ async fn api_not_found() -> AppError {
 fn is_public(path: &str) -> bool {
     path == "/login"
         || path == "/healthz"
+        || path == "/metrics"
         || path == "/robots.txt"
         || path.starts_with("/demo/")
         || path.starts_with("/api/")

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use jobpulse::protocol::JobStatus;
+use jobpulse::protocol::{FailureGroup, JobStatus};
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, phones, spawn_app, spawn_app_with};
@@ -21,6 +21,13 @@ async fn wait_for_requests(app: &TestApp, n: usize) {
 }
 
 /// Every key the provider was asked for, with how many times.
+/// `GET /api/jobs/{id}/failures`.
+async fn failures(app: &TestApp, job: impl std::fmt::Display) -> Vec<FailureGroup> {
+    let response = app.get(&format!("/api/jobs/{job}/failures")).await;
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
 fn requests_per_key(app: &TestApp) -> HashMap<String, usize> {
     let mut counts = HashMap::new();
     for request in app.provider.requests() {
@@ -198,6 +205,92 @@ async fn retry_failed_requeues_only_failed_items_in_the_same_job() {
 
     let nothing = app.job_action(job.id, "retry-failed", None).await;
     assert_eq!(nothing.status(), 409);
+}
+
+#[tokio::test]
+async fn failures_are_counted_by_reason_and_one_reason_is_retried_alone() {
+    let app = spawn_app().await;
+    app.provider.set(|b| b.refuse_17 = true);
+    let mut list = phones(60);
+    let refused_13 = list.iter().filter(|p| p.ends_with("13")).count() as u64;
+    list.extend((0..9).map(|i| format!("+3469{i:05}17")));
+    let job = app.create_job(&list, 3).await;
+    let first = app.wait_until_finished(job.id).await;
+    assert_eq!(first.progress.failed, refused_13 + 9);
+
+    // Every failure counted, one group per reason, the biggest first.
+    let groups = failures(&app, job.id).await;
+    let counts: Vec<(&str, u64)> = groups.iter().map(|g| (g.class.as_str(), g.count)).collect();
+    assert_eq!(
+        counts,
+        [("provider_status_403", 9), ("provider_said", refused_13)],
+        "{groups:?}"
+    );
+    assert_eq!(groups[0].error, "provider answered 403");
+    assert_eq!(groups[1].error, "recipient not on WhatsApp");
+
+    // The failed tab exports as CSV: every failed item, numbers as they are.
+    let csv = app
+        .get(&format!(
+            "/api/jobs/{}/items?status=failed&format=csv",
+            job.id
+        ))
+        .await;
+    assert_eq!(csv.status(), 200);
+    assert_eq!(
+        csv.headers()["content-type"],
+        "text/csv; charset=utf-8",
+        "a spreadsheet"
+    );
+    let csv = csv.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(
+        lines[0].starts_with("index,recipient,status,attempts,error,"),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(lines.len() as u64, 1 + refused_13 + 9);
+    assert!(
+        lines[1..]
+            .iter()
+            .all(|l| l.split(',').nth(1).unwrap().starts_with("+34")),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(",failed,1,recipient not on WhatsApp,"),
+        "{csv}"
+    );
+    let bad = app
+        .get(&format!("/api/jobs/{}/items?format=xml", job.id))
+        .await;
+    assert_eq!(bad.status(), 400);
+
+    // The provider takes the 17s now: retrying that reason sends them, and only them.
+    app.provider.set(|b| b.refuse_17 = false);
+    let body = json!({"errors": ["provider_status_403"]});
+    let retried = app.job_action(job.id, "retry-failed", Some(body)).await;
+    assert_eq!(retried.status(), 200);
+    let again = app.wait_until_finished(job.id).await;
+    assert_eq!(again.status, JobStatus::Completed);
+    assert_eq!(again.progress.failed, refused_13);
+    assert_eq!(again.progress.sent, list.len() as u64 - refused_13);
+    let groups = failures(&app, job.id).await;
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0].class, "provider_said");
+    let sent_twice = requests_per_key(&app).values().filter(|&&n| n == 2).count();
+    assert_eq!(sent_twice, 9, "only the 17s were sent again");
+
+    // A reason with no failures left is nothing to retry; another tenant sees no such job.
+    let none = json!({"errors": ["provider_status_403"]});
+    assert_eq!(
+        app.job_action(job.id, "retry-failed", Some(none))
+            .await
+            .status(),
+        409
+    );
+    let stranger = app.other_tenant_token("elsewhere").await;
+    let url = format!("/api/jobs/{}/failures", job.id);
+    assert_eq!(app.get_as(&stranger, &url).await.status(), 404);
 }
 
 #[tokio::test]

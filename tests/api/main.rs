@@ -26,6 +26,7 @@ mod hardening;
 mod helpers;
 mod inbox;
 mod live;
+mod metrics;
 mod pages;
 mod receipts;
 mod security;

@@ -35,6 +35,8 @@ pub struct Behaviour {
     pub accept_13: bool,
     /// Every request answers 503 (the provider is down).
     pub down: bool,
+    /// Numbers ending in 17 are refused with a bare 403 (no words).
+    pub refuse_17: bool,
     /// Deterministic faults on first attempts, by key: 30 % answer 500, 10 % hang for
     /// `hang`, 5 % answer 429 with `Retry-After: 1`; later attempts succeed.
     pub faults: bool,
@@ -175,6 +177,9 @@ async fn send(
             Json(json!({"error": "provider down for maintenance"})),
         )
             .into_response();
+    }
+    if body.to.ends_with("17") && behaviour.refuse_17 {
+        return StatusCode::FORBIDDEN.into_response();
     }
     if body.to.ends_with("13") && !behaviour.accept_13 {
         return (

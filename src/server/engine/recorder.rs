@@ -9,8 +9,8 @@ use tokio::time::Instant;
 
 use super::Engine;
 use super::lease::{Stop, raise};
-use crate::protocol::JobId;
 use crate::protocol::backoff::Backoff;
+use crate::protocol::{ItemStatus, JobId};
 use crate::server::live::hub::EventBatch;
 use crate::server::store::{ItemOutcome, StoreError, TenantId};
 
@@ -79,6 +79,10 @@ pub(super) async fn record(
         while !outcomes.is_empty() {
             match engine.store.record_outcomes(job_id, owner, &outcomes).await {
                 Ok(events) => {
+                    for status in [ItemStatus::Sent, ItemStatus::Failed, ItemStatus::Unknown] {
+                        let count = outcomes.iter().filter(|o| o.status == status).count();
+                        crate::server::metrics::items(status, count as u64);
+                    }
                     outcomes.clear();
                     engine.hub.publish(EventBatch {
                         job_id,

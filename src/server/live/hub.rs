@@ -207,6 +207,7 @@ impl Hub {
         if batch.events.is_empty() {
             return;
         }
+        crate::server::metrics::events_published(batch.events.len());
         let created = batch.events.iter().any(|e| e.kind == "job_created");
         let (job_id, tenant_id) = (batch.job_id, batch.tenant_id);
         let batch = Arc::new(batch);

@@ -245,7 +245,29 @@ pub async fn command(
     job: JobId,
     command: Command,
 ) -> Result<JobView, ControlError> {
-    match state.store.command(tenant, job, command).await? {
+    let transition = state.store.command(tenant, job, command).await?;
+    carry_out(state, tenant, job, transition).await
+}
+
+/// Retries only the failed items of `classes` (`GET /jobs/{id}/failures`).
+pub async fn retry_classes(
+    state: &AppState,
+    tenant: TenantId,
+    job: JobId,
+    classes: &[String],
+) -> Result<JobView, ControlError> {
+    let transition = state.store.retry_classes(tenant, job, classes).await?;
+    carry_out(state, tenant, job, transition).await
+}
+
+/// Publishes what a command changed and wakes the engine for a job back in the queue.
+async fn carry_out(
+    state: &AppState,
+    tenant: TenantId,
+    job: JobId,
+    transition: Option<Transition>,
+) -> Result<JobView, ControlError> {
+    match transition {
         None => Err(ControlError::NotFound),
         Some(Transition::Done { job, event }) => {
             publish(state, tenant, event);

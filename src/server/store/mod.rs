@@ -432,6 +432,23 @@ pub trait JobStore: Send + Sync {
         job: JobId,
         command: Command,
     ) -> StoreResult<Option<Transition>>;
+    /// Retries only the failed items of `classes` (`SendFault::class`), as `command` retries
+    /// all of them.
+    async fn retry_classes(
+        &self,
+        tenant: TenantId,
+        job: JobId,
+        classes: &[String],
+    ) -> StoreResult<Option<Transition>>;
+    /// How many jobs of every tenant are in each status (`/metrics`).
+    async fn jobs_by_status(&self) -> StoreResult<Vec<(String, u64)>>;
+    /// Why one of the tenant's jobs' items failed: one group per class, the biggest first;
+    /// `None` if there is no such job.
+    async fn failures(
+        &self,
+        tenant: TenantId,
+        job: JobId,
+    ) -> StoreResult<Option<Vec<crate::protocol::FailureGroup>>>;
 }
 
 /// What runners do; every write is fenced by the runner's lease.

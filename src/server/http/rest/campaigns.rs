@@ -205,7 +205,7 @@ async fn results(
 }
 
 /// A spreadsheet would run a cell starting with these as a formula: prefix it so it stays text.
-fn defused(cell: &str) -> std::borrow::Cow<'_, str> {
+pub(super) fn defused(cell: &str) -> std::borrow::Cow<'_, str> {
     if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{cell}").into()
     } else {

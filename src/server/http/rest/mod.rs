@@ -19,7 +19,8 @@ use serde::Deserialize;
 use crate::protocol::lifecycle::Command;
 use crate::protocol::problem::{BodyKind, RequestRule};
 use crate::protocol::{
-    ItemStatus, ItemsPage, JobId, JobKind, JobStatus, JobView, RetryFailedRequest, SendBulkResponse,
+    ItemStatus, ItemView, ItemsPage, JobId, JobKind, JobStatus, JobView, RetryFailedRequest,
+    SendBulkResponse,
 };
 use crate::server::AppState;
 use crate::server::http::auth::Principal;
@@ -42,6 +43,7 @@ pub fn routes() -> Router<AppState> {
         .route("/jobs/{id}", get(get_job))
         .route("/jobs/{id}/events", get(job_events))
         .route("/jobs/{id}/items", get(job_items))
+        .route("/jobs/{id}/failures", get(job_failures))
         .route("/jobs/{id}/cancel", post(cancel_job))
         .route("/jobs/{id}/pause", post(pause_job))
         .route("/jobs/{id}/resume", post(resume_job))
@@ -104,15 +106,17 @@ async fn retry_failed(
             })
         })?
     };
-    let job = jobs::command(
-        &state,
-        principal.tenant_id,
-        job_id(&id)?,
-        Command::Retry {
-            include_unknown: request.include_unknown,
-        },
-    )
-    .await?;
+    let job = match &request.errors {
+        Some(classes) => {
+            jobs::retry_classes(&state, principal.tenant_id, job_id(&id)?, classes).await?
+        }
+        None => {
+            let retry = Command::Retry {
+                include_unknown: request.include_unknown,
+            };
+            jobs::command(&state, principal.tenant_id, job_id(&id)?, retry).await?
+        }
+    };
     Ok(Json(job))
 }
 
@@ -341,6 +345,25 @@ struct ItemsQuery {
     status: Option<String>,
     after: Option<u64>,
     limit: Option<u32>,
+    /// `csv`: every matching item as a spreadsheet, not a page.
+    format: Option<String>,
+}
+
+/// Items read per query while exporting.
+const EXPORT_PAGE: u32 = 5_000;
+
+/// Why the job's items failed, one group per class, the biggest first.
+async fn job_failures(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<crate::protocol::FailureGroup>>, AppError> {
+    let groups = state
+        .store
+        .failures(principal.tenant_id, job_id(&id)?)
+        .await?
+        .ok_or_else(AppError::job_not_found)?;
+    Ok(Json(groups))
 }
 
 async fn job_items(
@@ -348,7 +371,7 @@ async fn job_items(
     principal: Principal,
     Path(id): Path<String>,
     params: Result<Query<ItemsQuery>, QueryRejection>,
-) -> Result<Json<ItemsPage>, AppError> {
+) -> Result<Response, AppError> {
     let id = job_id(&id)?;
     let params = query(params)?;
     let status = choice_param::<ItemStatus>(
@@ -356,6 +379,47 @@ async fn job_items(
         "status",
         "pending, sending, sent, failed, unknown",
     )?;
+    let csv = match params.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => {
+            return Err(AppError::BadRequest(RequestRule::Format {
+                got: other.to_owned(),
+            }));
+        }
+    };
+    if csv {
+        let mut all = Vec::new();
+        let mut after = params.after;
+        loop {
+            let page = state
+                .store
+                .items(principal.tenant_id, id, status, after, EXPORT_PAGE)
+                .await?
+                .ok_or_else(AppError::job_not_found)?;
+            let last = (page.len() as u32) < EXPORT_PAGE;
+            after = page.last().map(|i| i.index);
+            all.extend(page);
+            if last {
+                break;
+            }
+        }
+        let body = items_csv(&all).map_err(|e| {
+            AppError::Unprocessable(RequestRule::Csv {
+                detail: e.to_string(),
+            })
+        })?;
+        let which = status.map_or("all", ItemStatus::as_str);
+        let disposition = format!("attachment; filename=\"job-{id}-{which}.csv\"");
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                (header::CONTENT_DISPOSITION, disposition),
+            ],
+            body,
+        )
+            .into_response());
+    }
     let limit = limit_param(params.limit, 500, 5_000)?;
     let items = state
         .store
@@ -365,5 +429,48 @@ async fn job_items(
     let next_after = (items.len() as u32 == limit)
         .then(|| items.last().map(|i| i.index))
         .flatten();
-    Ok(Json(ItemsPage { items, next_after }))
+    Ok(Json(ItemsPage { items, next_after }).into_response())
+}
+
+/// A job's items as CSV with a header row; a recipient that is not a plain number is defused
+/// like every other text a spreadsheet could run as a formula.
+pub fn items_csv(items: &[ItemView]) -> Result<Vec<u8>, csv::Error> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record([
+        "index",
+        "recipient",
+        "status",
+        "attempts",
+        "error",
+        "device_id",
+        "sender_id",
+        "provider_message_id",
+        "delivery",
+        "updated_at",
+    ])?;
+    let plain_number =
+        |s: &str| s.starts_with('+') && s.len() > 1 && s[1..].bytes().all(|b| b.is_ascii_digit());
+    for item in items {
+        let text = |value: Option<&str>| campaigns::defused(value.unwrap_or("")).into_owned();
+        let recipient = if plain_number(&item.recipient) {
+            item.recipient.clone()
+        } else {
+            text(Some(&item.recipient))
+        };
+        writer.write_record([
+            item.index.to_string(),
+            recipient,
+            item.status.as_str().to_owned(),
+            item.attempts.to_string(),
+            text(item.error.as_deref()),
+            item.device_id.map(|d| d.to_string()).unwrap_or_default(),
+            item.sender_id.map(|s| s.to_string()).unwrap_or_default(),
+            text(item.provider_message_id.as_deref()),
+            item.delivery
+                .map(|d| d.as_str().to_owned())
+                .unwrap_or_default(),
+            item.updated_at.to_rfc3339(),
+        ])?;
+    }
+    writer.into_inner().map_err(|e| e.into_error().into())
 }

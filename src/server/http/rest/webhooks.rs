@@ -98,14 +98,21 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    use crate::server::metrics::webhook as count;
     let Some(hooked) = hooked(&state, &sender).await else {
+        count("unknown", "unknown_sender", 1);
         return status(StatusCode::NOT_FOUND);
+    };
+    let provider = hooked.record.provider.as_str();
+    let refused = |code: StatusCode, result: &'static str| {
+        count(provider, result, 1);
+        status(code)
     };
     let notification = match hooked.record.provider {
         SenderProvider::WhatsappCloud => {
             let signature = header(&headers, "x-hub-signature-256");
             if !cloud_signed(secret(&hooked, "app_secret"), &body, signature) {
-                return status(StatusCode::UNAUTHORIZED);
+                return refused(StatusCode::UNAUTHORIZED, "unauthorized");
             }
             cloud_notification(&body)
         }
@@ -119,7 +126,7 @@ async fn receive(
             let form: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
             let signature = header(&headers, "x-twilio-signature");
             if !twilio_signed(secret(&hooked, "auth_token"), &url, &form, signature) {
-                return status(StatusCode::UNAUTHORIZED);
+                return refused(StatusCode::UNAUTHORIZED, "unauthorized");
             }
             Some(twilio_notification(&form))
         }
@@ -127,22 +134,28 @@ async fn receive(
             let expected = secret(&hooked, WABLAS_WEBHOOK_SECRET);
             let given = query.get("secret").map_or("", String::as_str);
             if expected.is_empty() || !constant_eq(expected.as_bytes(), given.as_bytes()) {
-                return status(StatusCode::UNAUTHORIZED);
+                return refused(StatusCode::UNAUTHORIZED, "unauthorized");
             }
             wablas_notification(&body)
         }
         // The generic provider and the sandbox have no webhooks.
-        SenderProvider::Http | SenderProvider::Sandbox => return status(StatusCode::NOT_FOUND),
+        SenderProvider::Http | SenderProvider::Sandbox => {
+            return refused(StatusCode::NOT_FOUND, "unknown_sender");
+        }
     };
     let Some(notification) = notification else {
-        return status(StatusCode::BAD_REQUEST);
+        return refused(StatusCode::BAD_REQUEST, "unreadable");
     };
+    let brought = notification.receipts.len() + notification.messages.len();
     match keep(&state, &hooked.record, notification).await {
-        Ok(()) => status(StatusCode::OK),
+        Ok(()) => {
+            count(provider, "stored", brought);
+            status(StatusCode::OK)
+        }
         Err(error) => {
             tracing::warn!(%error, "could not keep a webhook's receipts or messages");
             // The provider retries what it could not deliver.
-            status(StatusCode::SERVICE_UNAVAILABLE)
+            refused(StatusCode::SERVICE_UNAVAILABLE, "unavailable")
         }
     }
 }

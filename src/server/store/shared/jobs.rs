@@ -9,7 +9,9 @@ use super::rows::{self, Cols, JOB_COLUMNS};
 use super::sql::{Args, D, Dialect, Sql, args};
 use super::{Backend, WriteTx, created_event, run_command};
 use crate::protocol::lifecycle::Command;
-use crate::protocol::{InstanceView, ItemStatus, ItemView, JobId, JobView};
+use crate::protocol::{
+    FailureGroup, InstanceView, ItemStatus, ItemView, JobId, JobView, failure_groups,
+};
 use crate::server::store::{
     Created, JobFilter, JobStore, NewBulkJob, StoreResult, StoredEvent, TenantId, Transition,
     sql_int,
@@ -268,7 +270,60 @@ impl<B: JobSql> JobStore for B {
         job: JobId,
         command: Command,
     ) -> StoreResult<Option<Transition>> {
-        run_command(self.write().await?, tenant, job, command).await
+        run_command(self.write().await?, tenant, job, command, None).await
+    }
+
+    #[tracing::instrument(skip_all, fields(job_id = %job, classes = classes.len()))]
+    async fn retry_classes(
+        &self,
+        tenant: TenantId,
+        job: JobId,
+        classes: &[String],
+    ) -> StoreResult<Option<Transition>> {
+        let retry = Command::Retry {
+            include_unknown: false,
+        };
+        run_command(self.write().await?, tenant, job, retry, Some(classes)).await
+    }
+
+    async fn jobs_by_status(&self) -> StoreResult<Vec<(String, u64)>> {
+        let rows = self
+            .reads()
+            .rows(
+                "SELECT status, COUNT(*) AS n FROM jobs GROUP BY status",
+                Args::new(),
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|row| (row.text("status"), row.big("n").max(0) as u64))
+            .collect())
+    }
+
+    async fn failures(
+        &self,
+        tenant: TenantId,
+        job: JobId,
+    ) -> StoreResult<Option<Vec<FailureGroup>>> {
+        if !self.job_in_tenant(tenant, job).await? {
+            return Ok(None);
+        }
+        let rows = self
+            .reads()
+            .rows(
+                "SELECT fault, error, COUNT(*) AS n FROM items \
+                 WHERE job_id = $1 AND status = 'failed' GROUP BY fault, error",
+                args![job],
+            )
+            .await?;
+        Ok(Some(failure_groups(rows.iter().map(|row| {
+            (
+                // A fault this version cannot read is grouped by its sentence.
+                row.json("fault").ok().flatten(),
+                row.opt_text("error"),
+                row.big("n").max(0) as u64,
+            )
+        }))))
     }
 }
 

@@ -493,6 +493,41 @@ pub(crate) trait CommandTx: WriteTx {
         }
         Ok((failed, unknown))
     }
+    /// Puts the failed items of `classes` back in the queue; how many.
+    async fn requeue_failed_of(&mut self, job: JobId, classes: &[String]) -> StoreResult<i64> {
+        let failed = self
+            .rows(
+                "SELECT idx, fault FROM items WHERE job_id = $1 AND status = 'failed'",
+                args![job],
+            )
+            .await?;
+        let chosen: Vec<i64> = failed
+            .iter()
+            .filter(|row| {
+                let fault: Option<crate::protocol::fault::SendFault> =
+                    row.json("fault").ok().flatten();
+                let class =
+                    fault.map_or_else(|| crate::protocol::OTHER_FAILURE.to_owned(), |f| f.class());
+                classes.contains(&class)
+            })
+            .map(|row| row.big("idx"))
+            .collect();
+        let mut requeued = 0;
+        for chunk in chosen.chunks(1_000) {
+            let sql = format!(
+                "UPDATE items SET status = 'pending', error = NULL, fault = NULL, updated_at = {} \
+                 WHERE job_id = $2 AND status = 'failed' AND idx IN ({})",
+                D::<Self>::now("$1"),
+                chunk
+                    .iter()
+                    .map(i64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            requeued += self.run(&sql, args![Utc::now(), job]).await? as i64;
+        }
+        Ok(requeued)
+    }
     /// Puts the job back in the queue, uncounting the requeued items; the job (`JOB_COLUMNS`).
     async fn requeue_job(
         &mut self,
@@ -520,6 +555,7 @@ pub(crate) async fn run_command(
     tenant: TenantId,
     job: JobId,
     command: Command,
+    only_classes: Option<&[String]>,
 ) -> StoreResult<Option<Transition>> {
     let Some(current) = tx.locked_job(tenant, job).await? else {
         return Ok(None);
@@ -548,7 +584,16 @@ pub(crate) async fn run_command(
             return Ok(Some(Transition::Requested(current)));
         }
         Change::Requeue { requeue, .. } => {
-            let (failed, unknown) = tx.requeue_items(job, requeue).await?;
+            let (failed, unknown) = match only_classes {
+                Some(classes) => (tx.requeue_failed_of(job, classes).await?, 0),
+                None => tx.requeue_items(job, requeue).await?,
+            };
+            if only_classes.is_some() && failed == 0 {
+                let refusal = Refusal::NothingToRetry {
+                    include_unknown: false,
+                };
+                return Ok(Some(Transition::refused(current, refusal)));
+            }
             let Some(note) = requeue_note(requeue, failed + unknown) else {
                 return Ok(Some(Transition::refused(
                     current,
