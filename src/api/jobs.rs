@@ -169,6 +169,33 @@ pub async fn job_action(id: String, command: JobCommand) -> Result<JobView, Prob
         .map_err(server::fail)
 }
 
+/// Why a job's items failed, one group per class, the biggest first.
+#[server(endpoint = "job_failures", client = ApiClient)]
+pub async fn job_failures(id: String) -> Result<Vec<crate::protocol::FailureGroup>, Problem> {
+    let (state, principal) = server::principal().await?;
+    let job = id
+        .parse::<JobId>()
+        .map_err(|_| server::not_found(Thing::Job))?;
+    state
+        .store
+        .failures(principal.tenant_id, job)
+        .await
+        .map_err(server::store_error)?
+        .ok_or_else(|| server::not_found(Thing::Job))
+}
+
+/// Retries only the failed items of one class ("retry only these").
+#[server(endpoint = "retry_class", client = ApiClient)]
+pub async fn retry_class(id: String, class: String) -> Result<JobView, Problem> {
+    let (state, principal) = server::operator().await?;
+    let job = id
+        .parse::<JobId>()
+        .map_err(|_| server::not_found(Thing::Job))?;
+    crate::server::services::jobs::retry_classes(&state, principal.tenant_id, job, &[class])
+        .await
+        .map_err(server::fail)
+}
+
 /// One page of a job's recipients with a given status.
 #[server(endpoint = "job_items", client = ApiClient)]
 pub async fn job_items(

@@ -28,6 +28,14 @@ pub fn duration_ms(ms: u64) -> String {
     }
 }
 
+/// `45 s`, `3 min 05 s`, `1 h 02 min`: for a time that counts up or down each second.
+pub fn whole_duration_ms(ms: u64) -> String {
+    match ms / 1000 {
+        seconds @ 0..=59 => format!("{seconds} s"),
+        _ => duration_ms(ms),
+    }
+}
+
 /// An address as a person reads it: no scheme, and non-ASCII characters shown rather than
 /// percent-encoded (`site/posts/peluquería`), as a browser's address bar shows them. Escapes of
 /// ASCII (`%2F`, `%20`) stay, since decoding them could change what the address seems to say.

@@ -14,6 +14,7 @@ pub mod i18n {
     }
 }
 pub mod navigation;
+pub mod pace;
 pub mod pages;
 
 use leptos::prelude::*;

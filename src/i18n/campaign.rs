@@ -15,6 +15,8 @@ pub struct CampaignText {
     pub col_platform: &'static str,
     pub col_keywords: &'static str,
     pub col_target: &'static str,
+    /// A search that completed with fewer results than its target: `Short of target — {got} / {target}`.
+    pub short_of_target: fn(&str, &str) -> String,
     pub col_results: &'static str,
 
     pub new_title: &'static str,

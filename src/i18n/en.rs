@@ -174,6 +174,7 @@ pub static EN: Text = Text {
     campaign: &EN_CAMPAIGN,
     senders: &super::senders::EN_SENDERS,
     inbox: &super::inbox::EN_INBOX,
+    cockpit: &super::cockpit::EN_COCKPIT,
 
     thousands: ',',
 };
@@ -190,6 +191,7 @@ pub static EN_CAMPAIGN: CampaignText = CampaignText {
     col_platform: "Platform",
     col_keywords: "Keywords",
     col_target: "Target",
+    short_of_target: |got, target| format!("Short of target — {got} / {target}"),
     col_results: "Results",
 
     new_title: "New campaign",

@@ -174,6 +174,7 @@ pub static ES: Text = Text {
     campaign: &ES_CAMPAIGN,
     senders: &super::senders::ES_SENDERS,
     inbox: &super::inbox::ES_INBOX,
+    cockpit: &super::cockpit::ES_COCKPIT,
 
     thousands: '.',
 };
@@ -190,6 +191,7 @@ pub static ES_CAMPAIGN: CampaignText = CampaignText {
     col_platform: "Plataforma",
     col_keywords: "Palabras clave",
     col_target: "Objetivo",
+    short_of_target: |got, target| format!("Por debajo del objetivo — {got} / {target}"),
     col_results: "Resultados",
 
     new_title: "Nueva campaña",

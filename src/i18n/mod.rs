@@ -4,6 +4,7 @@
 use crate::protocol::{JobKind, JobStatus};
 
 mod campaign;
+mod cockpit;
 mod en;
 mod es;
 mod failures;
@@ -14,6 +15,7 @@ pub mod requests;
 mod senders;
 
 pub use campaign::CampaignText;
+pub use cockpit::CockpitText;
 pub use inbox::InboxText;
 pub use senders::SenderText;
 
@@ -228,6 +230,7 @@ pub struct Text {
     pub campaign: &'static CampaignText,
     pub senders: &'static SenderText,
     pub inbox: &'static InboxText,
+    pub cockpit: &'static CockpitText,
 
     /// Digit grouping separator.
     pub thousands: char,

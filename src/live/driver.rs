@@ -13,6 +13,10 @@ use crate::protocol::{ClientMsg, EventsPage, JobId, ServerMsg};
 
 /// Failed connection attempts before following jobs by polling too.
 const POLL_AFTER_FAILURES: u32 = 3;
+/// Failed polls in a row, or failed connection attempts in a row, after which the page says it
+/// is offline: the figures it shows may be old and commands cannot reach the server.
+const OFFLINE_AFTER_POLLS: u32 = 3;
+const OFFLINE_AFTER_ATTEMPTS: u32 = 6;
 const POLL_EVERY: Duration = Duration::from_secs(2);
 const PING_EVERY: Duration = Duration::from_secs(15);
 /// Without a single message for this long, the connection is dead even if the browser thinks not.
@@ -46,9 +50,44 @@ pub(super) struct Driver {
     last_heard_ms: f64,
     polling: bool,
     polls_in_flight: usize,
+    /// Polls that failed in a row (the server did not answer, or answered with an error).
+    poll_failures: u32,
+    /// Connection attempts that failed since the server was last heard on any path (`failures`
+    /// paces the reconnects; this one only says whether anything gets through).
+    unanswered_attempts: u32,
     /// The server ended the session (logged out, revoked, expired): nothing reconnects or polls
     /// until the reader logs in again.
     ended: bool,
+}
+
+impl Driver {
+    /// Nothing gets through to the server: neither the socket nor the polls.
+    fn unreachable(&self) -> bool {
+        self.poll_failures >= OFFLINE_AFTER_POLLS
+            || self.unanswered_attempts >= OFFLINE_AFTER_ATTEMPTS
+    }
+}
+
+/// A poll got its answer: the server is reachable, and the page up to date as of now.
+fn poll_answered(live: Live) {
+    with(live, |d| {
+        d.poll_failures = 0;
+        d.unanswered_attempts = 0;
+    });
+    live.heard_at.set(Some(now_ms()));
+    if live.connection.get_untracked() == Connection::Offline && online() {
+        set_state(live, Connection::Polling);
+    }
+}
+
+/// A poll got no answer (or an error): after a few in a row, the page says it is offline.
+fn poll_failed(live: Live) {
+    if with(live, |d| {
+        d.poll_failures += 1;
+        d.unreachable()
+    }) {
+        set_state(live, Connection::Offline);
+    }
 }
 
 /// Runs `f` on the app's driver. Never nested: callers take what they need and let go.
@@ -215,6 +254,8 @@ fn on_text(live: Live, text: &str) {
     if first {
         with(live, |d| {
             d.failures = 0;
+            d.unanswered_attempts = 0;
+            d.poll_failures = 0;
             d.polling = false;
         });
         set_state(live, Connection::Connected);
@@ -241,6 +282,9 @@ fn flush(live: Live) {
         d.flush_scheduled = false;
         std::mem::take(&mut d.queue)
     });
+    if !messages.is_empty() {
+        live.heard_at.set(Some(now_ms()));
+    }
     live.apply_all(messages);
 }
 
@@ -253,13 +297,17 @@ fn on_closed(live: Live) {
         d.confirmed = false;
         d.socket = None;
         d.failures += 1;
+        d.unanswered_attempts += 1;
         d.failures
     });
     if !online() {
         set_state(live, Connection::Offline);
         return;
     }
-    if failures >= POLL_AFTER_FAILURES {
+    if with(live, |d| d.unreachable()) {
+        with(live, |d| d.polling = true);
+        set_state(live, Connection::Offline);
+    } else if failures >= POLL_AFTER_FAILURES {
         with(live, |d| d.polling = true);
         set_state(live, Connection::Polling);
     } else {
@@ -337,6 +385,13 @@ fn poll_tick(live: Live) {
             }
             .await;
             with(live, |d| d.polls_in_flight -= 1);
+            if !with(live, |d| d.ended) {
+                if view.is_some() {
+                    poll_answered(live);
+                } else {
+                    poll_failed(live);
+                }
+            }
             if let Some(view) = view {
                 for job in view.jobs.into_iter().rev() {
                     live.adopt(job, &[]);
@@ -361,6 +416,13 @@ fn poll_tick(live: Live) {
             }
             .await;
             with(live, |d| d.polls_in_flight -= 1);
+            if !with(live, |d| d.ended) {
+                if page.is_some() {
+                    poll_answered(live);
+                } else {
+                    poll_failed(live);
+                }
+            }
             if let Some(page) = page {
                 enqueue(live, page.events);
             }

@@ -53,10 +53,23 @@ pub enum Connection {
     SessionEnded,
 }
 
+impl Connection {
+    /// Nothing reaches the page now: what it shows may be behind.
+    pub fn is_stale(self) -> bool {
+        matches!(
+            self,
+            Connection::Offline | Connection::Reconnecting(_) | Connection::SessionEnded
+        )
+    }
+}
+
 /// The app's live channel. Copy: every field is an arena handle.
 #[derive(Clone, Copy)]
 pub struct Live {
     pub connection: RwSignal<Connection>,
+    /// When the server was last heard (milliseconds since the epoch, browser clock): a message
+    /// on the socket or an answered poll. `None` on the server and before the first one.
+    pub heard_at: RwSignal<Option<f64>>,
     /// Jobs created after the page loaded, newest last, for pages that asked with
     /// `follow_new_jobs`: at most `NEW_JOBS_CAPACITY`, so a page left open for days stays small.
     pub new_jobs: RwSignal<Vec<JobView>>,
@@ -89,6 +102,7 @@ impl Live {
     pub fn provide() -> Live {
         let live = Live {
             connection: RwSignal::new(Connection::Connecting),
+            heard_at: RwSignal::new(None),
             new_jobs: RwSignal::new(Vec::new()),
             campaign_jobs: RwSignal::new(Vec::new()),
             inbox: RwSignal::new(Vec::new()),
@@ -126,6 +140,24 @@ impl Live {
             driver::subscribe(*self, feed.id, feed.seen());
         }
         feed
+    }
+
+    /// Follows a job again after a command moved it (retry, resume): the page rendered it
+    /// finished and stopped listening, so without this a retry would look like nothing happened.
+    /// `job` is the command's answer; the socket replays what came after the feed's last seq.
+    pub fn refollow(&self, job: JobView) {
+        let Some(feed) = self.feed(job.id) else {
+            return;
+        };
+        // The answer's state, so the page (and the polling fallback) knows the job moves again;
+        // its events are still applied once each, by seq, when they arrive.
+        feed.job.update(|current| {
+            if job.last_seq > current.last_seq {
+                *current = job;
+            }
+        });
+        #[cfg(feature = "hydrate")]
+        driver::subscribe(*self, feed.id, feed.seen());
     }
 
     /// The feed of a job, created from the snapshot if there is none yet (counting one more

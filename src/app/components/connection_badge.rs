@@ -1,4 +1,8 @@
+use std::time::Duration;
+
 use leptos::prelude::*;
+
+use crate::app::format;
 
 use crate::app::i18n::use_text;
 use crate::live::{Connection, use_live};
@@ -31,5 +35,41 @@ pub fn ConnectionBadge() -> impl IntoView {
                 " " <a class="conn-login" href="/login">{text.log_in}</a>
             </Show>
         </span>
+    }
+}
+
+/// While nothing reaches the page: how old its figures are, counting up each second.
+#[component]
+pub fn StaleNote() -> impl IntoView {
+    let text = use_text();
+    let live = use_live();
+    let now = RwSignal::new(None::<f64>);
+    let mounted_at = StoredValue::new(None::<f64>);
+    let stale = move || live.connection.get().is_stale();
+    let clock = || format::now().timestamp_millis() as f64;
+    Effect::new(move |_| {
+        mounted_at.update_value(|at| *at = at.or(Some(clock())));
+        if stale() {
+            now.set(Some(clock()));
+            if let Ok(timer) =
+                set_interval_with_handle(move || now.set(Some(clock())), Duration::from_secs(1))
+            {
+                on_cleanup(move || timer.clear());
+            }
+        }
+    });
+    let ago = move || {
+        let now = now.get()?;
+        let since = live.heard_at.get().or(mounted_at.get_value())?;
+        Some(format::whole_duration_ms((now - since).max(0.0) as u64))
+    };
+    move || {
+        stale().then(|| {
+            ago().map(|ago| {
+                view! {
+                    <p class="stale-note" data-testid="stale-note">{(text.cockpit.last_update)(&ago)}</p>
+                }
+            })
+        })
     }
 }

@@ -29,7 +29,9 @@ pub fn JobControls(feed: JobFeed) -> impl IntoView {
             include_unknown: true,
         })
     };
-    let busy = move || action.pending().get();
+    // Offline, a command cannot reach the server: the buttons wait, and say why.
+    let offline = move || live.connection.get() == Connection::Offline;
+    let busy = move || action.pending().get() || offline();
     let run = Callback::new(move |command: JobCommand| {
         action.dispatch(JobAction {
             id: id.clone(),
@@ -44,6 +46,12 @@ pub fn JobControls(feed: JobFeed) -> impl IntoView {
             .and_then(|r| r.err())
             .map(|e| view! { <p class="field-error" role="alert">{error_message(&e)}</p> })
     };
+    // A command that moved the job (resume, retry): keep following it.
+    Effect::new(move |_| {
+        if let Some(Ok(view)) = action.value().get() {
+            live.refollow(view);
+        }
+    });
     // Once the job has stopped, there is nothing left to confirm.
     Effect::new(move |_| {
         if !can_cancel() {
@@ -104,6 +112,9 @@ pub fn JobControls(feed: JobFeed) -> impl IntoView {
                         <p class="hint">{text.stopping_note}</p>
                     </Show>
                 </div>
+            </Show>
+            <Show when=offline>
+                <p class="hint" data-testid="controls-offline">{text.cockpit.offline_controls}</p>
             </Show>
             {error}
         </div>

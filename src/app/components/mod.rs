@@ -1,8 +1,10 @@
 //! Small building blocks the pages share.
 
 mod connection_badge;
+mod failures;
 mod job_controls;
 mod log_pane;
+mod pace;
 mod progress_bar;
 mod recipients;
 mod results_table;
@@ -10,9 +12,11 @@ mod sender_health;
 mod stages;
 mod status_badge;
 
-pub use connection_badge::ConnectionBadge;
+pub use connection_badge::{ConnectionBadge, StaleNote};
+pub use failures::FailureReasons;
 pub use job_controls::JobControls;
 pub use log_pane::LogPane;
+pub use pace::JobPace;
 pub use progress_bar::ProgressBar;
 pub use recipients::RecipientsPanel;
 pub use results_table::{ResultsTable, web_link};

@@ -100,6 +100,14 @@ pub fn RecipientsPanel(feed: JobFeed) -> impl IntoView {
                 </div>
             </div>
             <Show when=move || tab.get().is_some()>
+                {move || tab.get().map(|status| {
+                    let href = format!("/api/jobs/{}/items?status={}&format=csv", feed.id, status.as_str());
+                    view! {
+                        <p class="export-row">
+                            <a class="button button-quiet" href=href download data-testid="export-recipients">{text.campaign.export_csv}</a>
+                        </p>
+                    }
+                })}
                 {move || error.get().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
                 <Show
                     when=move || !rows.with(Vec::is_empty)

@@ -64,6 +64,7 @@ fn CampaignDetail(data: CampaignPageData) -> impl IntoView {
                 .sum::<u64>()
         })
     };
+    let target = u64::from(campaign.target_results);
     // The newest search, re-rendering what depends on it only when it is another job.
     let newest_id = Memo::new(move |_| jobs.with(|jobs| jobs.first().map(|f| f.id)));
     let newest = move || {
@@ -113,7 +114,8 @@ fn CampaignDetail(data: CampaignPageData) -> impl IntoView {
             </div>
             {move || newest().map(|feed| {
                 let status = Signal::derive(move || feed.job.with(|j| j.status));
-                view! { <StatusBadge status /> }
+                let reach = Signal::derive(move || (results(), target));
+                view! { <StatusBadge status reach /> }
             })}
         </div>
         <Show when=move || sandbox>
@@ -227,7 +229,7 @@ fn SearchRow(feed: JobFeed) -> impl IntoView {
                 <a href=format!("/jobs/{id}") class="job-link"><code class="job-id">{format::short_id(&id)}</code></a>
             </td>
             <td data-label=text.col_status>
-                <StatusBadge status />
+                <StatusBadge status reach=Signal::derive(move || progress.with(|p| (p.sent, p.total))) />
                 <span class="muted row-stage" data-testid="row-stage">{stage}</span>
             </td>
             <td data-label=text.col_progress class="col-progress">

@@ -119,6 +119,7 @@ fn CampaignRow(campaign: CampaignView, feed: Option<JobFeed>) -> impl IntoView {
             .saturating_sub(f.job.with_untracked(|j| j.progress.sent))
     });
     let results = move || earlier + feed.map_or(0, |f| f.job.with(|j| j.progress.sent));
+    let target = u64::from(campaign.target_results);
     let progress =
         Signal::derive(move || feed.map(|f| f.job.with(|j| j.progress)).unwrap_or_default());
     let status = feed.map(|f| Signal::derive(move || f.job.with(|j| j.status)));
@@ -139,7 +140,10 @@ fn CampaignRow(campaign: CampaignView, feed: Option<JobFeed>) -> impl IntoView {
                 <span class="job-preview">{campaign.platform.clone()} " · " {campaign.keywords.join(", ")}</span>
             </td>
             <td data-label=text.col_status>
-                {status.map(|status| view! { <StatusBadge status /> })}
+                {status.map(|status| {
+                    let reach = Signal::derive(move || (results(), target));
+                    view! { <StatusBadge status reach /> }
+                })}
                 <span class="muted row-stage">{stage}</span>
             </td>
             <td data-label=text.col_progress class="col-progress">

@@ -6,7 +6,8 @@ use leptos_router::hooks::use_params_map;
 use crate::api::{JobPageData, job_page};
 use crate::app::OperatorOnly;
 use crate::app::components::{
-    JobControls, LogPane, ProgressBar, RecipientsPanel, SenderHealthBadge, StageSteps, StatusBadge,
+    FailureReasons, JobControls, JobPace, LogPane, ProgressBar, RecipientsPanel, SenderHealthBadge,
+    StageSteps, StaleNote, StatusBadge,
 };
 use crate::app::format;
 use crate::app::i18n::use_text;
@@ -39,6 +40,7 @@ fn JobDetail(data: JobPageData) -> impl IntoView {
     let text = use_text();
     let senders = data.senders;
     let feed = use_job_feed(data.job, &data.log);
+    let live = use_live();
     let job = feed.job;
     let id = feed.id.to_string();
 
@@ -58,12 +60,20 @@ fn JobDetail(data: JobPageData) -> impl IntoView {
         let p = progress.get();
         p.total.saturating_sub(p.done())
     };
-    let title = format!(
+    let name = format!(
         "{} {}",
         job.with_untracked(|j| j.name.clone())
             .unwrap_or_else(|| (text.kind)(job_kind).to_owned()),
         format::short_id(&id)
     );
+    // The percentage leads the tab's title while the job moves, so a background tab shows it.
+    let title = move || {
+        if status.get().is_terminal() {
+            name.clone()
+        } else {
+            format!("{} · {name}", text.percent(progress.get().percentage))
+        }
+    };
 
     view! {
         <Title text=title />
@@ -79,10 +89,16 @@ fn JobDetail(data: JobPageData) -> impl IntoView {
                     {kind} " " <code class="job-id" title=id.clone()>{format::short_id(&id)}</code>
                 </h1>
             </div>
-            <StatusBadge status />
+            {if job_kind == JobKind::Scrape {
+                let reach = Signal::derive(move || progress.with(|p| (p.sent, p.total)));
+                view! { <StatusBadge status reach /> }.into_any()
+            } else {
+                view! { <StatusBadge status /> }.into_any()
+            }}
         </div>
 
-        <section class="panel hero" aria-label=text.progress_label>
+        <section class="panel hero" class:stale=move || live.connection.get().is_stale() aria-label=text.progress_label>
+            <StaleNote />
             <div class="hero-figures">
                 <span class="big-number" data-testid="percentage">{move || text.percent(progress.get().percentage)}</span>
                 <span class="muted">
@@ -122,6 +138,7 @@ fn JobDetail(data: JobPageData) -> impl IntoView {
                     <dd data-testid="stat-total">{move || text.number(progress.get().total)}</dd>
                 </div>
             </dl>
+            <JobPace job />
             <Show when=move || has_senders>
                 <Funnel job />
             </Show>
@@ -185,6 +202,9 @@ fn JobDetail(data: JobPageData) -> impl IntoView {
         </section>
 
         {(!senders.is_empty()).then(|| view! { <JobSenders senders /> })}
+        <Show when=move || bulk>
+            <FailureReasons feed />
+        </Show>
         <LogPane feed />
         <RecipientsPanel feed />
     }
