@@ -323,6 +323,10 @@ mod tests {
             receipts_open_until: None,
             receipts_window_hours: None,
             replies: None,
+            rate_per_sec: None,
+            eta_seconds: None,
+            elapsed_ms: None,
+            stalled_since: None,
         }
     }
 

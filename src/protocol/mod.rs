@@ -289,6 +289,77 @@ pub struct JobView {
     /// Added: replies from a bulk send's recipients (messages linked to it in the inbox).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replies: Option<u64>,
+    /// Added: items done per second over the last 10 to 20 seconds, while it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_per_sec: Option<f64>,
+    /// Added: seconds left at `rate_per_sec`, while it runs and moves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eta_seconds: Option<u64>,
+    /// Added: since it started, until it ended (or now).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elapsed_ms: Option<u64>,
+    /// Added: when a running job last moved, once nothing has moved for `STALL_AFTER_S`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stalled_since: Option<DateTime<Utc>>,
+}
+
+/// A running job that has not moved for this long is stalled (`stalled_since`).
+pub const STALL_AFTER_S: i64 = 30;
+
+/// How a job moves, read from its counters and its pace checkpoints at `now`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct PaceView {
+    pub rate_per_sec: Option<f64>,
+    pub eta_seconds: Option<u64>,
+    pub elapsed_ms: Option<u64>,
+    pub stalled_since: Option<DateTime<Utc>>,
+}
+
+impl PaceView {
+    /// `done` of `total` items; `moved_at` the last move (or start), `checkpoint` the oldest
+    /// count kept at least 10 s back (or the newest one, early on).
+    #[allow(clippy::too_many_arguments)]
+    pub fn read(
+        status: JobStatus,
+        (done, total): (u64, u64),
+        started_at: Option<DateTime<Utc>>,
+        finished_at: Option<DateTime<Utc>>,
+        moved_at: Option<DateTime<Utc>>,
+        checkpoint: Option<(DateTime<Utc>, u64)>,
+        now: DateTime<Utc>,
+    ) -> PaceView {
+        let elapsed_ms = started_at.map(|started| {
+            (finished_at.unwrap_or(now) - started)
+                .num_milliseconds()
+                .max(0) as u64
+        });
+        if status != JobStatus::Processing {
+            return PaceView {
+                elapsed_ms,
+                ..PaceView::default()
+            };
+        }
+        let moved = moved_at.or(started_at);
+        let quiet_ms = moved.map_or(0, |m| (now - m).num_milliseconds());
+        let rate = if quiet_ms >= 10_000 {
+            Some(0.0)
+        } else {
+            checkpoint.and_then(|(at, then)| {
+                let span_ms = (now - at).num_milliseconds();
+                (span_ms >= 1_000)
+                    .then(|| done.saturating_sub(then) as f64 * 1_000.0 / span_ms as f64)
+            })
+        };
+        let remaining = total.saturating_sub(done);
+        PaceView {
+            rate_per_sec: rate.map(|r| (r * 10.0).round() / 10.0),
+            eta_seconds: rate
+                .filter(|r| *r > 0.0)
+                .map(|r| (remaining as f64 / r).ceil() as u64),
+            elapsed_ms,
+            stalled_since: moved.filter(|_| quiet_ms >= STALL_AFTER_S * 1_000),
+        }
+    }
 }
 
 /// How long after a bulk send ends its receipts are still expected.
@@ -469,6 +540,50 @@ impl JobView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_running_jobs_pace_is_read_from_its_checkpoint_and_its_last_move() {
+        let t = |s: i64| DateTime::from_timestamp(1_700_000_000 + s, 0).unwrap();
+        let running = |moved: i64, now: i64| {
+            PaceView::read(
+                JobStatus::Processing,
+                (600, 1_000),
+                Some(t(0)),
+                None,
+                Some(t(moved)),
+                Some((t(5), 100)),
+                t(now),
+            )
+        };
+        // 500 items in the 10 s since the checkpoint: 50/s, 400 left → 8 s.
+        let moving = running(15, 15);
+        assert_eq!(moving.rate_per_sec, Some(50.0));
+        assert_eq!(moving.eta_seconds, Some(8));
+        assert_eq!(moving.elapsed_ms, Some(15_000));
+        assert_eq!(moving.stalled_since, None);
+        // Quiet for 10 s: no rate, no estimate; for 30 s: stalled since its last move.
+        let quiet = running(15, 26);
+        assert_eq!((quiet.rate_per_sec, quiet.eta_seconds), (Some(0.0), None));
+        assert_eq!(quiet.stalled_since, None);
+        assert_eq!(running(15, 45).stalled_since, Some(t(15)));
+        // A finished job has only its running time.
+        let done = PaceView::read(
+            JobStatus::Completed,
+            (1_000, 1_000),
+            Some(t(0)),
+            Some(t(42)),
+            Some(t(42)),
+            Some((t(30), 900)),
+            t(100),
+        );
+        assert_eq!(
+            done,
+            PaceView {
+                elapsed_ms: Some(42_000),
+                ..PaceView::default()
+            }
+        );
+    }
 
     #[test]
     fn progress_event_matches_the_contract_shape() {

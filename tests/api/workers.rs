@@ -312,3 +312,74 @@ async fn the_example_worker_drives_a_job_to_completion() {
             .any(|e| e["type"] == "stage" && e["stage"] == "transform")
     );
 }
+
+#[tokio::test]
+async fn a_jobs_view_tells_its_rate_time_left_running_time_and_when_it_stalled() {
+    let app = spawn_app().await;
+    let (job, token) = app.external_job(100_000, &["load"]).await;
+    let items = |from: usize| {
+        let items: Vec<Value> = (from..from + 50)
+            .map(|i| json!({"key": format!("row-{i}"), "status": "ok", "data": {}}))
+            .collect();
+        json!({ "items": items })
+    };
+    // The worker keeps reporting: once a second has passed the view has a rate and an estimate.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let mut reported = 0;
+    let moving = loop {
+        let response = app.report(job.id, "items", &token, items(reported)).await;
+        assert_eq!(response.status(), 200);
+        reported += 50;
+        let view = app.job(job.id).await;
+        if view.rate_per_sec.is_some_and(|rate| rate > 0.0) {
+            break view;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no rate: {view:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(moving.status, JobStatus::Processing);
+    let remaining = 100_000 - moving.progress.done();
+    let rate = moving.rate_per_sec.unwrap();
+    let eta = moving.eta_seconds.expect("an estimate while it moves");
+    assert!(
+        (eta as f64 - remaining as f64 / rate).abs() <= 1.0 + remaining as f64 / rate * 0.01,
+        "{eta} s for {remaining} at {rate}/s"
+    );
+    assert!(moving.elapsed_ms.unwrap() >= 1_000);
+    assert_eq!(moving.stalled_since, None);
+    let raw: Value = app
+        .get(&format!("/api/jobs/{}", job.id))
+        .await
+        .json()
+        .await
+        .unwrap();
+    for field in ["rate_per_sec", "eta_seconds", "elapsed_ms"] {
+        assert!(raw[field].is_number(), "{field} in {raw}");
+    }
+
+    // The worker goes quiet: after 30 s the job is stalled since its last report.
+    let last_move = chrono::Utc::now();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let stalled = loop {
+        let view = app.job(job.id).await;
+        if view.stalled_since.is_some() {
+            break view;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never stalled: {view:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let since = stalled.stalled_since.unwrap();
+    assert!(
+        since <= last_move,
+        "{since} after the last report at {last_move}"
+    );
+    assert!(chrono::Utc::now() - since >= chrono::Duration::seconds(30));
+    assert_eq!(stalled.rate_per_sec, Some(0.0));
+    assert_eq!(stalled.eta_seconds, None);
+    // One more report and it moves again.
+    app.report(job.id, "items", &token, items(reported)).await;
+    assert_eq!(app.job(job.id).await.stalled_since, None);
+}

@@ -10,8 +10,9 @@ use uuid::Uuid;
 use super::rows::{self, CAMPAIGN_COLUMNS, Cols, JOB_COLUMNS};
 use super::sql::{D, Dialect, Sql, args};
 use super::{
-    Backend, Holder, ItemNote, WriteTx, campaign_job_params, created_event, end_job,
-    external_params, item_events, search_pattern, stage_event, started_by_worker,
+    Backend, Holder, ItemNote, PACE_CHECKPOINT, WriteTx, campaign_job_params, created_event,
+    end_job, external_params, item_events, pace_columns, search_pattern, stage_event,
+    started_by_worker,
 };
 use crate::protocol::failure::JobFault;
 use crate::protocol::fault::StageNote;
@@ -157,14 +158,17 @@ pub(crate) trait CampaignTx: WriteTx {
         percentage: Option<f64>,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<Self::Row>> {
+        let (checkpoint, checkpoint_arg) = D::<Self>::before("$8", PACE_CHECKPOINT, now);
         let sql = format!(
             "UPDATE jobs SET sent = sent + $1, failed = failed + $2, last_seq = last_seq + $3, \
-             percentage = COALESCE($4, percentage), updated_at = {} WHERE id = $6 AND {} \
+             percentage = COALESCE($4, percentage), updated_at = {now}, {pace} \
+             WHERE id = $6 AND {fence} \
              RETURNING sent, failed, unknown, total, last_seq, percentage",
-            D::<Self>::not_before("$5"),
-            holder.report_fence("$7")
+            now = D::<Self>::not_before("$5"),
+            pace = pace_columns(&D::<Self>::not_before("$5"), &checkpoint, "$1 + $2"),
+            fence = holder.report_fence("$7")
         );
-        let args = args![
+        let mut args = args![
             ok,
             failed,
             ok + failed,
@@ -173,6 +177,7 @@ pub(crate) trait CampaignTx: WriteTx {
             job,
             holder.owner()
         ];
+        args.push(checkpoint_arg);
         self.row(&sql, args).await
     }
     /// Starts an outside worker's job if it is pending, counting `job_started`; its counters.
@@ -232,12 +237,12 @@ pub(crate) trait CampaignTx: WriteTx {
              stage_message = COALESCE($2, stage_message), \
              stage_note = CASE WHEN $2 IS NULL THEN stage_note END, \
              percentage = {}(100.0, CAST($3 AS DOUBLE PRECISION) * 100.0 / {}(total, 1)), \
-             last_seq = last_seq + 1, updated_at = {} \
+             last_seq = last_seq + 1, updated_at = {now}, moved_at = {now} \
              WHERE id = $5 AND kind = 'external' AND status = 'processing' \
              RETURNING sent, failed, unknown, total, last_seq, stage, percentage",
             D::<Self>::LEAST,
             D::<Self>::GREATEST,
-            D::<Self>::not_before("$4")
+            now = D::<Self>::not_before("$4")
         );
         let args = args![stage, message, sql_int(processed), now, job];
         self.row(&sql, args).await

@@ -8,7 +8,8 @@ use super::jobs::{JobSql, Seqs, tenant_of};
 use super::rows::{self, Cols, JOB_COLUMNS};
 use super::sql::{D, Dialect, Sql, args};
 use super::{
-    Backend, Holder, UNKNOWN_ERROR, WriteTx, end_job, outcome_events, started_event, unknown_fault,
+    Backend, Holder, PACE_CHECKPOINT, UNKNOWN_ERROR, WriteTx, end_job, outcome_events,
+    pace_columns, started_event, unknown_fault,
 };
 use crate::protocol::{ItemStatus, JobId};
 use crate::server::store::{
@@ -73,7 +74,9 @@ pub(crate) trait EngineTx: WriteTx {
         let sql = format!(
             "UPDATE jobs SET status = 'processing', lease_owner = $1, lease_expires_at = {until}, \
              started_at = COALESCE(started_at, {now_sql}), unknown = unknown + $4, \
-             last_seq = last_seq + 1, updated_at = {now_sql} WHERE id = $5 RETURNING {JOB_COLUMNS}"
+             last_seq = last_seq + 1, updated_at = {now_sql}, moved_at = {now_sql}, \
+             pace_a_at = NULL, pace_a_done = NULL, pace_b_at = NULL, pace_b_done = NULL \
+             WHERE id = $5 RETURNING {JOB_COLUMNS}"
         );
         let mut args = args![owner];
         args.push(until_arg);
@@ -104,13 +107,17 @@ pub(crate) trait EngineTx: WriteTx {
         events: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<Self::Row>> {
+        let (checkpoint, checkpoint_arg) = D::<Self>::before("$8", PACE_CHECKPOINT, now);
         let sql = format!(
             "UPDATE jobs SET sent = sent + $1, failed = failed + $2, unknown = unknown + $3, \
-             last_seq = last_seq + $4, updated_at = {} WHERE id = $6 AND lease_owner = $7 \
+             last_seq = last_seq + $4, updated_at = {now}, {pace} \
+             WHERE id = $6 AND lease_owner = $7 \
              RETURNING sent, failed, unknown, total, last_seq",
-            D::<Self>::now("$5")
+            now = D::<Self>::now("$5"),
+            pace = pace_columns(&D::<Self>::now("$5"), &checkpoint, "$1 + $2 + $3")
         );
-        let args = args![sent, failed, unknown, events, now, job, owner];
+        let mut args = args![sent, failed, unknown, events, now, job, owner];
+        args.push(checkpoint_arg);
         self.row(&sql, args).await
     }
 }

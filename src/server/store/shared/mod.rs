@@ -549,6 +549,24 @@ pub(crate) trait CommandTx: WriteTx {
 
 impl<T: WriteTx> CommandTx for T {}
 
+/// How far apart a job's two pace checkpoints are at least: its rate is read over the last
+/// 10 to 20 seconds.
+pub(crate) const PACE_CHECKPOINT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The `SET` clauses that keep a job's pace as `moved` items are counted at `now`: `moved_at`,
+/// and the checkpoints, the newer one becoming the older once it is `checkpoint` old. Every
+/// right-hand side reads the row as it was, so the four move together.
+pub(crate) fn pace_columns(now: &str, checkpoint: &str, moved: &str) -> String {
+    let due = format!("(pace_b_at IS NULL OR pace_b_at <= {checkpoint})");
+    format!(
+        "moved_at = CASE WHEN {moved} > 0 THEN {now} ELSE moved_at END, \
+         pace_a_at = CASE WHEN {due} THEN pace_b_at ELSE pace_a_at END, \
+         pace_a_done = CASE WHEN {due} THEN pace_b_done ELSE pace_a_done END, \
+         pace_b_at = CASE WHEN {due} THEN {now} ELSE pace_b_at END, \
+         pace_b_done = CASE WHEN {due} THEN sent + failed + unknown ELSE pace_b_done END"
+    )
+}
+
 /// Carries out a command as `lifecycle::decide` rules, over a backend's fenced primitives.
 pub(crate) async fn run_command(
     mut tx: impl CommandTx,

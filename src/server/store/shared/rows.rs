@@ -28,6 +28,7 @@ pub(crate) trait Cols {
     fn opt_time(&self, col: &str) -> Option<DateTime<Utc>>;
     /// A bigint column.
     fn big(&self, col: &str) -> i64;
+    fn opt_big(&self, col: &str) -> Option<i64>;
     /// An integer column (int4 in PostgreSQL).
     fn int(&self, col: &str) -> i64;
     fn opt_int(&self, col: &str) -> Option<i64>;
@@ -57,6 +58,9 @@ impl Cols for SqliteRow {
         self.get::<Option<i64>, _>(col).map(from_millis)
     }
     fn big(&self, col: &str) -> i64 {
+        self.get(col)
+    }
+    fn opt_big(&self, col: &str) -> Option<i64> {
         self.get(col)
     }
     fn int(&self, col: &str) -> i64 {
@@ -98,6 +102,9 @@ impl Cols for PgRow {
         self.get(col)
     }
     fn big(&self, col: &str) -> i64 {
+        self.get(col)
+    }
+    fn opt_big(&self, col: &str) -> Option<i64> {
         self.get(col)
     }
     fn int(&self, col: &str) -> i64 {
@@ -144,7 +151,8 @@ pub(crate) fn progress(row: &impl Cols) -> Progress {
 pub(crate) const JOB_COLUMNS: &str = "id, kind, status, created_at, started_at, finished_at, sent, \
      failed, unknown, total, stage, last_error, last_seq, skipped, devices_limit, message, results, \
      campaign_id, name, params, percentage, stage_message, stage_note, senders, delivered, read_count, \
-     undelivered, skipped_opted_out, replies";
+     undelivered, skipped_opted_out, replies, moved_at, pace_a_at, pace_a_done, pace_b_at, \
+     pace_b_done";
 
 /// A job as people see it, from its `JOB_COLUMNS`.
 pub(crate) fn job_view(row: &impl Cols) -> StoreResult<JobView> {
@@ -154,14 +162,33 @@ pub(crate) fn job_view(row: &impl Cols) -> StoreResult<JobView> {
         .json("senders")
         .map_err(|e| StoreError::Corrupt(format!("job senders: {e}")))?
         .unwrap_or_default();
+    let status = JobStatus::from_str(&row.text("status")).map_err(corrupt)?;
+    let counters = progress(row);
+    let checkpoint = |at: &str, done: &str| {
+        row.opt_time(at)
+            .zip(row.opt_big(done).map(|d| d.max(0) as u64))
+    };
+    let pace = crate::protocol::PaceView::read(
+        status,
+        (counters.done(), counters.total),
+        row.opt_time("started_at"),
+        row.opt_time("finished_at"),
+        row.opt_time("moved_at"),
+        checkpoint("pace_a_at", "pace_a_done").or_else(|| checkpoint("pace_b_at", "pace_b_done")),
+        chrono::Utc::now(),
+    );
     Ok(JobView {
+        rate_per_sec: pace.rate_per_sec,
+        eta_seconds: pace.eta_seconds,
+        elapsed_ms: pace.elapsed_ms,
+        stalled_since: pace.stalled_since,
         id: JobId(row.uuid("id")?),
         kind: JobKind::from_str(&row.text("kind")).map_err(corrupt)?,
-        status: JobStatus::from_str(&row.text("status")).map_err(corrupt)?,
+        status,
         created_at: row.time("created_at"),
         started_at: row.opt_time("started_at"),
         finished_at: row.opt_time("finished_at"),
-        progress: with_percentage(progress(row), row.opt_float("percentage")),
+        progress: with_percentage(counters, row.opt_float("percentage")),
         stage: row.opt_text("stage"),
         last_error: row.opt_text("last_error"),
         last_seq: row.big("last_seq") as u64,
