@@ -116,9 +116,9 @@ test('a search that ends short of its target says so in amber instead of calling
   // One demo keyword has 100 to 250 posts: far fewer than 2,000.
   const created = await page.request.post('/api/campaigns', {
     headers: { 'x-csrf-token': await csrfToken(page) },
-    data: { name: 'Short one', platform: 'Demo', keywords: ['axum'], target_results: 2000 },
+    data: { name: 'Short one', platform: 'Demo', keywords: ['axum'], target_results: 2000, source: { kind: 'sandbox' } },
   });
-  expect(created.status()).toBe(202);
+  expect(created.status(), await created.text()).toBe(202);
   const { campaignId, jobId } = await created.json();
   await page.goto(`/campaigns/${campaignId}`);
   await hydrated(page);

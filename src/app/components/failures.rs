@@ -74,18 +74,18 @@ pub fn FailureReasons(feed: JobFeed) -> impl IntoView {
             .and_then(|r| r.err())
             .map(|e| view! { <p class="field-error" role="alert">{error_message(&e)}</p> })
     };
-    let can_retry = move || {
-        live.connection.get() != Connection::Offline
-            && !retry.pending().get()
-            && job.with(|j| {
-                lifecycle::allows(
-                    j,
-                    Command::Retry {
-                        include_unknown: false,
-                    },
-                )
-            })
+    // Offered once the job has ended (as the server allows); held while one is on its way.
+    let retryable = move || {
+        job.with(|j| {
+            lifecycle::allows(
+                j,
+                Command::Retry {
+                    include_unknown: false,
+                },
+            )
+        })
     };
+    let can_retry = move || live.connection.get() != Connection::Offline && !retry.pending().get();
 
     view! {
         <Show when=move || { failed.get() > 0 && !groups.with(Vec::is_empty) }>
@@ -114,31 +114,28 @@ pub fn FailureReasons(feed: JobFeed) -> impl IntoView {
                                         .fault
                                         .as_ref()
                                         .map_or_else(|| group.error.clone(), |f| (text.send_fault)(f, &group.error));
-                                    let class = group.class.clone();
+                                    let class = StoredValue::new(group.class.clone());
                                     view! {
                                         <tr data-testid="failure-group" data-class=group.class.clone()>
                                             <td data-label=words.col_reason>{reason}</td>
                                             <td data-label=words.col_count class="num" data-testid="failure-count">{text.number(group.count)}</td>
                                             <td>
                                                 <OperatorOnly>
-                                                    {
-                                                        let class = class.clone();
-                                                        view! {
-                                                            <button
-                                                                type="button"
-                                                                class="button button-quiet"
-                                                                disabled=move || !can_retry()
-                                                                on:click=move |_| {
-                                                                    retry.dispatch(crate::api::RetryClass {
-                                                                        id: job_id.to_string(),
-                                                                        class: class.clone(),
-                                                                    });
-                                                                }
-                                                            >
-                                                                {words.retry_these}
-                                                            </button>
-                                                        }
-                                                    }
+                                                    <Show when=retryable>
+                                                        <button
+                                                            type="button"
+                                                            class="button button-quiet"
+                                                            disabled=move || !can_retry()
+                                                            on:click=move |_| {
+                                                                retry.dispatch(crate::api::RetryClass {
+                                                                    id: job_id.to_string(),
+                                                                    class: class.get_value(),
+                                                                });
+                                                            }
+                                                        >
+                                                            {words.retry_these}
+                                                        </button>
+                                                    </Show>
                                                 </OperatorOnly>
                                             </td>
                                         </tr>
