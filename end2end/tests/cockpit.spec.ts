@@ -62,7 +62,7 @@ test('the job page shows the pace: rate, time left, running time, the chart and 
   const complete = await page.request.post(`/api/jobs/${id}/complete`, { headers: auth });
   expect(complete.status()).toBeLessThan(300);
   await expect(page.locator('.badge').first()).toHaveAttribute('data-status', 'completed');
-  await expect(page).toHaveTitle(/^Nightly import/);
+  await expect(page).toHaveTitle(/^Completed · Nightly import/);
   await expect(page.getByTestId('pace-eta')).toHaveText('—');
 });
 
@@ -134,6 +134,68 @@ test('a search that ends short of its target says so in amber instead of calling
   await expect(page.locator(`tr[data-campaign-id="${campaignId}"] .badge`)).toHaveAttribute('data-short', 'true');
   await page.goto(`/jobs/${jobId}`);
   await expect(page.locator('.page-head .badge')).toHaveText(`Short of target — ${results} / 2,000`);
+});
+
+test('a person who asks is notified when the job ends, and screen readers hear the milestones and the end', async ({ page }) => {
+  // The browser's notifications, recorded instead of shown.
+  await page.addInitScript(() => {
+    const shown: { title: string; body?: string }[] = [];
+    (window as any).__shown = shown;
+    class RecordedNotification {
+      static permission = 'default';
+      static requestPermission() {
+        RecordedNotification.permission = 'granted';
+        return Promise.resolve('granted');
+      }
+      constructor(title: string, options?: { body?: string }) {
+        shown.push({ title, body: options?.body });
+      }
+    }
+    (window as any).Notification = RecordedNotification;
+  });
+  const { id, auth } = await externalJob(page, 8);
+  await page.goto(`/jobs/${id}`);
+  await hydrated(page);
+  await page.getByTestId('notify-me').click();
+  await expect(page.getByTestId('notify-on')).toHaveText('You will be notified when it ends.');
+  const announcement = page.getByTestId('job-announcement');
+  await expect(announcement).toHaveAttribute('role', 'status');
+  await report(page, id, auth, 0, 4);
+  await expect(announcement).toHaveText('50 % done');
+  await report(page, id, auth, 4, 3, 1);
+  const complete = await page.request.post(`/api/jobs/${id}/complete`, { headers: auth });
+  expect(complete.status()).toBeLessThan(300);
+  await expect(announcement).toHaveText('Completed: 7 done, 1 failed');
+  await expect(page).toHaveTitle(/^Completed · Nightly import/);
+  const shown = await page.evaluate(() => (window as any).__shown);
+  expect(shown).toEqual([{ title: expect.stringMatching(/^Nightly import [0-9a-f]{8}$/), body: 'Completed: 7 done, 1 failed' }]);
+  await expect(page.getByTestId('notify-me')).toHaveCount(0);
+});
+
+test('on a phone the navigation folds behind a menu button', async ({ page }) => {
+  await page.setViewportSize({ width: 360, height: 780 });
+  await page.goto('/');
+  await hydrated(page);
+  const menu = page.getByTestId('menu-button');
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  await expect(menu).toBeVisible();
+  await expect(menu).toHaveAttribute('aria-expanded', 'false');
+  await expect(nav).toBeHidden();
+  await expect(page.locator('.conn')).toBeVisible();
+  await menu.click();
+  await expect(menu).toHaveAttribute('aria-expanded', 'true');
+  await expect(nav).toBeVisible();
+  // The whole role badge fits on the screen.
+  const badge = await page.locator('.user-role').boundingBox();
+  expect(badge!.x + badge!.width).toBeLessThanOrEqual(360);
+  await nav.getByRole('link', { name: 'Campaigns', exact: true }).click();
+  await expect(page).toHaveURL(/\/campaigns$/);
+  await expect(menu).toHaveAttribute('aria-expanded', 'false');
+  await expect(nav).toBeHidden();
+  // Wide screens have no menu button: the links are in the bar.
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await expect(menu).toBeHidden();
+  await expect(nav).toBeVisible();
 });
 
 test.describe('with the server out of reach', () => {

@@ -195,6 +195,8 @@ fn Header() -> impl IntoView {
     let text = use_text();
     let viewer = use_viewer();
     let logout = ServerAction::<Logout>::new();
+    // Phones: the links and the user's menu fold behind one button; following a link folds them.
+    let open = RwSignal::new(false);
     // A full load: the live connection and every cached page go with the session.
     Effect::new(move |_| {
         if let Some(Ok(())) = logout.value().get() {
@@ -213,7 +215,20 @@ fn Header() -> impl IntoView {
                         let sandbox = v.sandbox;
                         let (operator, admin) = (v.can_operate(), v.is_admin());
                         view! {
-                            <nav class="nav" aria-label="Main">
+                            <ConnectionBadge />
+                            <button
+                                type="button"
+                                class="button button-quiet menu-button"
+                                aria-expanded=move || open.get().to_string()
+                                aria-controls="topbar-menu"
+                                data-testid="menu-button"
+                                on:click=move |_| open.update(|o| *o = !*o)
+                            >
+                                <span class="menu-icon" aria-hidden="true"></span>
+                                {text.cockpit.menu}
+                            </button>
+                            <div id="topbar-menu" class="topbar-menu" class:open=move || open.get() on:click=move |_| open.set(false)>
+                            <nav class="nav" aria-label=text.cockpit.nav_label>
                                 <A href="/" exact=true>{text.nav_jobs}</A>
                                 <A href="/campaigns" exact=true>{text.campaign.nav_campaigns}</A>
                                 <A href="/inbox">{text.inbox.nav_inbox}</A>
@@ -227,7 +242,6 @@ fn Header() -> impl IntoView {
                                 </Show>
                             </nav>
                             <div class="topbar-end">
-                                <ConnectionBadge />
                                 <StartLive />
                                 <span class="user" title=format!("{} · {}", v.tenant, (text.role)(&v.role))>
                                     {v.username.clone()}
@@ -237,6 +251,7 @@ fn Header() -> impl IntoView {
                                     <CsrfField />
                                     <button type="submit" class="button button-quiet">{text.log_out}</button>
                                 </ActionForm>
+                            </div>
                             </div>
                             <Show when=move || sandbox>
                                 <p class="sandbox-banner" role="note">{text.sandbox_banner}</p>

@@ -32,6 +32,16 @@ pub struct CockpitText {
     pub col_count: &'static str,
     pub col_actions: &'static str,
     pub retry_these: &'static str,
+    /// The button that opens the navigation on phones.
+    pub menu: &'static str,
+    /// The main navigation's name for screen readers.
+    pub nav_label: &'static str,
+    /// Announced when a watched job passes 25, 50 or 75 %.
+    pub milestone: fn(u32) -> String,
+    /// Announced (and notified) when a watched job ends: its status, sent, failed.
+    pub ended: fn(&str, &str, &str) -> String,
+    pub notify_me: &'static str,
+    pub notify_on: &'static str,
 }
 
 /// English.
@@ -60,6 +70,12 @@ pub static EN_COCKPIT: CockpitText = CockpitText {
     col_count: "Recipients",
     col_actions: "Actions",
     retry_these: "Retry only these",
+    menu: "Menu",
+    nav_label: "Main",
+    milestone: |percent| format!("{percent} % done"),
+    ended: |status, sent, failed| format!("{status}: {sent} done, {failed} failed"),
+    notify_me: "Notify me when it ends",
+    notify_on: "You will be notified when it ends.",
 };
 
 /// Spanish.
@@ -90,4 +106,10 @@ pub static ES_COCKPIT: CockpitText = CockpitText {
     col_count: "Destinatarios",
     col_actions: "Acciones",
     retry_these: "Reintentar solo estos",
+    menu: "Menú",
+    nav_label: "Principal",
+    milestone: |percent| format!("{percent} % hecho"),
+    ended: |status, sent, failed| format!("{status}: {sent} hechos, {failed} fallidos"),
+    notify_me: "Avisarme cuando termine",
+    notify_on: "Te avisaremos cuando termine.",
 };

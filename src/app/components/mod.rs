@@ -3,6 +3,7 @@
 mod connection_badge;
 mod failures;
 mod job_controls;
+mod job_watch;
 mod log_pane;
 mod pace;
 mod progress_bar;
@@ -15,6 +16,7 @@ mod status_badge;
 pub use connection_badge::{ConnectionBadge, StaleNote};
 pub use failures::FailureReasons;
 pub use job_controls::JobControls;
+pub use job_watch::JobWatch;
 pub use log_pane::LogPane;
 pub use pace::JobPace;
 pub use progress_bar::ProgressBar;

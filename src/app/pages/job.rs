@@ -6,8 +6,8 @@ use leptos_router::hooks::use_params_map;
 use crate::api::{JobPageData, job_page};
 use crate::app::OperatorOnly;
 use crate::app::components::{
-    FailureReasons, JobControls, JobPace, LogPane, ProgressBar, RecipientsPanel, SenderHealthBadge,
-    StageSteps, StaleNote, StatusBadge,
+    FailureReasons, JobControls, JobPace, JobWatch, LogPane, ProgressBar, RecipientsPanel,
+    SenderHealthBadge, StageSteps, StaleNote, StatusBadge,
 };
 use crate::app::format;
 use crate::app::i18n::use_text;
@@ -66,12 +66,19 @@ fn JobDetail(data: JobPageData) -> impl IntoView {
             .unwrap_or_else(|| (text.kind)(job_kind).to_owned()),
         format::short_id(&id)
     );
-    // The percentage leads the tab's title while the job moves, so a background tab shows it.
-    let title = move || {
-        if status.get().is_terminal() {
-            name.clone()
-        } else {
-            format!("{} · {name}", text.percent(progress.get().percentage))
+    // The percentage leads while it moves, the outcome once it ended: a background tab says both.
+    // The server renders the title after the page's own values are gone: `try_` reads, and the
+    // name alone then.
+    let title = {
+        let name = name.clone();
+        move || match (status.try_get(), progress.try_get()) {
+            (Some(status), _) if status.is_terminal() => {
+                format!("{} · {name}", (text.status)(status))
+            }
+            (Some(_), Some(progress)) => {
+                format!("{} · {name}", text.percent(progress.percentage))
+            }
+            _ => name.clone(),
         }
     };
 
@@ -139,6 +146,7 @@ fn JobDetail(data: JobPageData) -> impl IntoView {
                 </div>
             </dl>
             <JobPace job />
+            <JobWatch job name=name.clone() />
             <Show when=move || has_senders>
                 <Funnel job />
             </Show>
