@@ -43,9 +43,14 @@ pub fn FailureReasons(feed: JobFeed) -> impl IntoView {
             });
         }
     };
+    // Offline, a request can only fail: look again once the connection is back.
+    let offline = Memo::new(move |_| live.connection.get() == Connection::Offline);
     // The first look at once; then at most one every REFRESH_EVERY while the count moves.
     Effect::new(move |first: Option<()>| {
         failed.track();
+        if offline.get() {
+            return;
+        }
         if first.is_none() {
             fetch();
         } else if !scheduled.get_value() {
@@ -54,7 +59,9 @@ pub fn FailureReasons(feed: JobFeed) -> impl IntoView {
             set_timeout(
                 move || {
                     scheduled.set_value(false);
-                    fetch();
+                    if !offline.get_untracked() {
+                        fetch();
+                    }
                 },
                 REFRESH_EVERY,
             );
