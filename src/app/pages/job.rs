@@ -13,8 +13,8 @@ use crate::app::format;
 use crate::app::i18n::use_text;
 use crate::app::pages::{ErrorNotice, Loading, NotFound};
 use crate::live::{use_job_feed, use_live};
-use crate::protocol::JobKind;
 use crate::protocol::senders::SenderHealthView;
+use crate::protocol::{JobKind, JobStatus};
 
 /// One job, rendered on the server at its current seq, then live.
 #[component]
@@ -67,19 +67,27 @@ fn JobDetail(data: JobPageData) -> impl IntoView {
         format::short_id(&id)
     );
     // The percentage leads while it moves, the outcome once it ended: a background tab says both.
-    // The server renders the title after the page's own values are gone: `try_` reads, and the
-    // name alone then.
-    let title = {
+    let title_of = {
         let name = name.clone();
-        move || match (status.try_get(), progress.try_get()) {
-            (Some(status), _) if status.is_terminal() => {
+        move |(status, percentage): (JobStatus, f64)| {
+            if status.is_terminal() {
                 format!("{} · {name}", (text.status)(status))
+            } else {
+                format!("{} · {name}", text.percent(percentage))
             }
-            (Some(_), Some(progress)) => {
-                format!("{} · {name}", text.percent(progress.percentage))
-            }
-            _ => name.clone(),
         }
+    };
+    // The server reads the title once the page is rendered, outside the page's reactive arena
+    // (its values may be gone by then): it gets the title as it is now, the browser a live one.
+    let title: TextProp = if cfg!(feature = "ssr") {
+        title_of(job.with_untracked(|j| (j.status, j.progress.percentage))).into()
+    } else {
+        let name = name.clone();
+        (move || {
+            job.try_with(|j| (j.status, j.progress.percentage))
+                .map_or_else(|| name.clone(), &title_of)
+        })
+        .into()
     };
 
     view! {
