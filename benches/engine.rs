@@ -44,6 +44,8 @@ async fn run(provider: Arc<dyn MessagingProvider>, label: &'static str, items: u
         idempotency_key: None,
         skip_invalid: false,
         senders: None,
+        name: None,
+        tags: Vec::new(),
     };
     jobpulse::server::services::jobs::validate_shape(&request).unwrap();
 
@@ -59,6 +61,8 @@ async fn run(provider: Arc<dyn MessagingProvider>, label: &'static str, items: u
             idempotency_key: None,
             senders: vec![],
             receipts_window_hours: 72,
+            name: None,
+            tags: Vec::new(),
         })
         .await
         .unwrap();

@@ -22,6 +22,11 @@ pub fn split_keywords(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// Tags as typed in a form: separated by commas (checked by `clean_tags` on the server).
+pub fn split_tags(text: &str) -> Vec<String> {
+    text.split(',').map(str::to_owned).collect()
+}
+
 /// The new-campaign form: validates it, creates the campaign, and for a small one waits for
 /// its results.
 #[server(endpoint = "start_campaign", client = ApiClient)]
@@ -43,6 +48,7 @@ pub async fn start_campaign(
     apify_base_url: Option<String>,
     apify_actor: Option<String>,
     apify_token: Option<String>,
+    tags: Option<String>,
 ) -> Result<CampaignOutcome, Problem> {
     use crate::protocol::CreateCampaignRequest;
     use crate::server::services::campaigns::{self, CampaignError, SMALL_CAMPAIGN};
@@ -113,6 +119,7 @@ pub async fn start_campaign(
         keywords: split_keywords(&keywords),
         target_results,
         source,
+        tags: split_tags(tags.as_deref().unwrap_or_default()),
     };
     let tenant = principal.tenant_id;
     let (campaign, job) = match campaigns::create(&state, tenant, request).await {

@@ -14,23 +14,55 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
 use super::{INITIAL_LOG_LINES, LineError};
 use super::{JobPageData, StartOutcome};
-#[cfg(feature = "ssr")]
-use crate::protocol::JobId;
 use crate::protocol::lifecycle::Command;
+use crate::protocol::{BulkAction, BulkActionResult, JobId, JobSearch, JobsPage};
 use crate::protocol::{ItemStatus, ItemsPage, JobView};
 
-/// The tenant's newest jobs.
-#[server(endpoint = "list_jobs", client = ApiClient)]
-pub async fn list_jobs() -> Result<Vec<JobView>, Problem> {
+/// Jobs a page of the jobs list shows.
+pub const JOBS_PAGE: u32 = 50;
+
+/// A page of the tenant's jobs that `search` matches, older than `before`; the first page also
+/// counts them per status.
+#[server(endpoint = "list_jobs", client = ApiClient, input = leptos::server_fn::codec::Json)]
+pub async fn list_jobs(search: JobSearch, before: Option<JobId>) -> Result<JobsPage, Problem> {
     use crate::server::store::JobFilter;
     let (state, principal) = server::principal().await?;
-    let filter = JobFilter {
-        limit: 50,
-        ..JobFilter::default()
-    };
-    state
+    let tenant = principal.tenant_id;
+    let filter = JobFilter::of(&search, before, JOBS_PAGE + 1);
+    let mut jobs = state
         .store
-        .list_jobs(principal.tenant_id, &filter)
+        .list_jobs(tenant, &filter)
+        .await
+        .map_err(server::store_error)?;
+    let next_before = (jobs.len() > JOBS_PAGE as usize)
+        .then(|| {
+            jobs.truncate(JOBS_PAGE as usize);
+            jobs.last().map(|job| job.id)
+        })
+        .flatten();
+    let counts = match before {
+        Some(_) => Vec::new(),
+        None => state
+            .store
+            .count_jobs(tenant, &filter)
+            .await
+            .map_err(server::store_error)?,
+    };
+    Ok(JobsPage {
+        jobs,
+        next_before,
+        counts,
+    })
+}
+
+/// Gives one command to every job of the tenant that `search` matches.
+#[server(endpoint = "act_on_jobs", client = ApiClient, input = leptos::server_fn::codec::Json)]
+pub async fn act_on_jobs(
+    search: JobSearch,
+    action: BulkAction,
+) -> Result<BulkActionResult, Problem> {
+    let (state, principal) = server::operator().await?;
+    crate::server::services::jobs::bulk_action(&state, principal.tenant_id, &search, action)
         .await
         .map_err(server::store_error)
 }
@@ -81,6 +113,8 @@ pub async fn start_bulk_send(
     recipients: String,
     devices_limit: String,
     idempotency_key: Option<String>,
+    name: Option<String>,
+    tags: Option<String>,
 ) -> Result<StartOutcome, Problem> {
     use crate::protocol::SendBulkRequest;
     use crate::server::services::jobs::{self, CreateError};
@@ -103,6 +137,8 @@ pub async fn start_bulk_send(
         idempotency_key: idempotency_key.filter(|k| !k.is_empty()),
         skip_invalid: false,
         senders: None,
+        name,
+        tags: super::campaign_form::split_tags(tags.as_deref().unwrap_or_default()),
     };
     match jobs::create_bulk_send(&state, principal.tenant_id, request).await {
         Ok(created) => {

@@ -89,6 +89,8 @@ pub async fn send_bulk(api: &ApiArgs, args: &SendBulkArgs) -> Result<ExitCode, C
         idempotency_key: args.idempotency_key.clone(),
         skip_invalid: args.skip_invalid,
         senders: None,
+        name: None,
+        tags: Vec::new(),
     };
     let response = reqwest::Client::new()
         .post(api.api("/messages/send-bulk"))

@@ -175,6 +175,7 @@ pub static EN: Text = Text {
     senders: &super::senders::EN_SENDERS,
     inbox: &super::inbox::EN_INBOX,
     cockpit: &super::cockpit::EN_COCKPIT,
+    list: &super::jobs_list::EN_JOBS_LIST,
 
     thousands: ',',
 };

@@ -175,6 +175,7 @@ pub static ES: Text = Text {
     senders: &super::senders::ES_SENDERS,
     inbox: &super::inbox::ES_INBOX,
     cockpit: &super::cockpit::ES_COCKPIT,
+    list: &super::jobs_list::ES_JOBS_LIST,
 
     thousands: '.',
 };

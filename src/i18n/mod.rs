@@ -10,6 +10,7 @@ mod es;
 mod failures;
 mod faults;
 mod inbox;
+mod jobs_list;
 mod problems;
 pub mod requests;
 mod senders;
@@ -17,6 +18,7 @@ mod senders;
 pub use campaign::CampaignText;
 pub use cockpit::CockpitText;
 pub use inbox::InboxText;
+pub use jobs_list::JobsListText;
 pub use senders::SenderText;
 
 pub use en::EN;
@@ -231,6 +233,8 @@ pub struct Text {
     pub senders: &'static SenderText,
     pub inbox: &'static InboxText,
     pub cockpit: &'static CockpitText,
+    /// The jobs list's filters and bulk actions.
+    pub list: &'static JobsListText,
 
     /// Digit grouping separator.
     pub thousands: char,

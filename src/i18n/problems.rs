@@ -6,7 +6,7 @@ use crate::protocol::JobStatus;
 use crate::protocol::lifecycle::Refusal;
 use crate::protocol::problem::{
     AccountRule, AddressKind, BulkRule, CampaignField, CampaignRule, Denial, PhoneIssue, Problem,
-    SelectorIssue, SourceRule, Thing,
+    SelectorIssue, SourceRule, TagRule, Thing,
 };
 
 /// English.
@@ -308,6 +308,36 @@ fn en_bulk(rule: &BulkRule) -> String {
         BulkRule::SenderOff { name } => {
             format!("The sender \"{name}\" is turned off: turn it on, or leave it out.")
         }
+        BulkRule::NameTooLong { chars, max } => {
+            format!("The name is {chars} characters long; the limit is {max}.")
+        }
+        BulkRule::Tags { problem } => en_tags(problem),
+    }
+}
+
+fn en_tags(rule: &TagRule) -> String {
+    match rule {
+        TagRule::TooMany { count, max } => {
+            format!("There are {count} tags; the limit is {max}: keep the ones you search by.")
+        }
+        TagRule::TooLong { index, max } => {
+            format!(
+                "Tag {} is longer than {max} characters: shorten it.",
+                index + 1
+            )
+        }
+    }
+}
+
+fn es_tags(rule: &TagRule) -> String {
+    match rule {
+        TagRule::TooMany { count, max } => {
+            format!("Hay {count} etiquetas; el límite es {max}: deja las que usas para buscar.")
+        }
+        TagRule::TooLong { index, max } => format!(
+            "La etiqueta {} tiene más de {max} caracteres: acórtala.",
+            index + 1
+        ),
     }
 }
 
@@ -348,6 +378,10 @@ fn es_bulk(rule: &BulkRule) -> String {
         BulkRule::SenderOff { name } => {
             format!("El emisor «{name}» está desactivado: actívalo o déjalo fuera.")
         }
+        BulkRule::NameTooLong { chars, max } => {
+            format!("El nombre tiene {chars} caracteres; el límite es {max}.")
+        }
+        BulkRule::Tags { problem } => es_tags(problem),
     }
 }
 
@@ -416,6 +450,7 @@ fn es_field(field: &CampaignField) -> String {
 
 fn en_campaign(rule: &CampaignRule) -> String {
     match rule {
+        CampaignRule::Tags { problem } => en_tags(problem),
         CampaignRule::Empty { field } => format!("{} is empty: give one.", en_field(field)),
         CampaignRule::TooLong { field, chars, max } => format!(
             "{} is {chars} characters long; the limit is {max}.",
@@ -453,6 +488,7 @@ fn en_campaign(rule: &CampaignRule) -> String {
 
 fn es_campaign(rule: &CampaignRule) -> String {
     match rule {
+        CampaignRule::Tags { problem } => es_tags(problem),
         CampaignRule::Empty { field } => format!("{} está vacío: escribe uno.", es_field(field)),
         CampaignRule::TooLong { field, chars, max } => format!(
             "{} tiene {chars} caracteres; el límite es {max}.",
@@ -727,6 +763,16 @@ mod tests {
                 total: 10,
             },
             BulkRule::NoValidPhones { total: 3 },
+            BulkRule::NameTooLong {
+                chars: 201,
+                max: 200,
+            },
+            BulkRule::Tags {
+                problem: TagRule::TooMany { count: 21, max: 20 },
+            },
+            BulkRule::Tags {
+                problem: TagRule::TooLong { index: 2, max: 50 },
+            },
         ] {
             all.push(Problem::InvalidBulkSend { rule });
         }
@@ -755,6 +801,9 @@ mod tests {
             CampaignRule::KeywordEmpty { index: 1 },
             CampaignRule::KeywordTooLong { index: 0, max: 100 },
             CampaignRule::NoKeywords,
+            CampaignRule::Tags {
+                problem: TagRule::TooLong { index: 0, max: 50 },
+            },
             CampaignRule::TooManyKeywords { count: 60, max: 50 },
             CampaignRule::TargetOutOfRange {
                 got: "0".into(),

@@ -24,6 +24,7 @@ pub fn en(rule: &RequestRule) -> String {
                 BodyKind::Sender => "a sender",
                 BodyKind::SenderChange => "a change to a sender",
                 BodyKind::OptOut => "a number for the opt-out list",
+                BodyKind::BulkAction => "an action on jobs ({\"action\", \"filter\"})",
             };
             format!("The JSON does not describe {what}: {detail}")
         }
@@ -44,6 +45,17 @@ pub fn en(rule: &RequestRule) -> String {
             format!("offset {offset} is beyond any campaign's results.")
         }
         RequestRule::BothSeqs => "Give after_seq or before_seq, not both.".into(),
+        RequestRule::Timestamp { name, value } => format!(
+            "{name} must be a date and time such as 2026-12-04T09:30:00Z, or a day such as \
+             2026-12-04 (got \"{value}\")."
+        ),
+        RequestRule::Cursor { value } => format!(
+            "before must be a job id, as in the X-Next-Before header of the previous page (got \
+             \"{value}\")."
+        ),
+        RequestRule::NoFilter => "Name the jobs to act on with \"filter\" (the filters of GET \
+             /jobs); \"filter\": {} acts on every job."
+            .into(),
         RequestRule::Nul { field } => super::problems::en(&Problem::NulCharacter {
             field: field.clone(),
         }),
@@ -110,6 +122,7 @@ pub fn es(rule: &RequestRule) -> String {
                 BodyKind::Sender => "un emisor",
                 BodyKind::SenderChange => "un cambio de un emisor",
                 BodyKind::OptOut => "un número para la lista de bajas",
+                BodyKind::BulkAction => "una acción sobre trabajos ({\"action\", \"filter\"})",
             };
             format!("El JSON no describe {what}: {detail}")
         }
@@ -130,6 +143,17 @@ pub fn es(rule: &RequestRule) -> String {
             format!("offset {offset} está más allá de los resultados de cualquier campaña.")
         }
         RequestRule::BothSeqs => "Indica after_seq o before_seq, no los dos.".into(),
+        RequestRule::Timestamp { name, value } => format!(
+            "{name} debe ser una fecha y hora como 2026-12-04T09:30:00Z, o un día como \
+             2026-12-04 (llegó «{value}»)."
+        ),
+        RequestRule::Cursor { value } => format!(
+            "before debe ser el id de un trabajo, como en la cabecera X-Next-Before de la página \
+             anterior (llegó «{value}»)."
+        ),
+        RequestRule::NoFilter => "Indica los trabajos con \"filter\" (los filtros de GET \
+             /jobs); \"filter\": {} actúa sobre todos."
+            .into(),
         RequestRule::Nul { field } => super::problems::es(&Problem::NulCharacter {
             field: field.clone(),
         }),
@@ -222,6 +246,12 @@ mod tests {
             RequestRule::Format { got: "xml".into() },
             RequestRule::OffsetTooFar { offset: 1 << 62 },
             RequestRule::BothSeqs,
+            RequestRule::Timestamp {
+                name: "created_after".into(),
+                value: "yesterday".into(),
+            },
+            RequestRule::Cursor { value: "x".into() },
+            RequestRule::NoFilter,
             RequestRule::Nul {
                 field: "message".into(),
             },

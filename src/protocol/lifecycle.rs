@@ -327,6 +327,7 @@ mod tests {
             eta_seconds: None,
             elapsed_ms: None,
             stalled_since: None,
+            tags: vec![],
         }
     }
 

@@ -301,6 +301,9 @@ pub struct JobView {
     /// Added: when a running job last moved, once nothing has moved for `STALL_AFTER_S`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stalled_since: Option<DateTime<Utc>>,
+    /// Added: tags people gave the send (or its campaign), to find it by.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
 }
 
 /// A running job that has not moved for this long is stalled (`stalled_since`).

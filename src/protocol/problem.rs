@@ -92,6 +92,28 @@ pub enum BulkRule {
     SenderOff {
         name: String,
     },
+    NameTooLong {
+        chars: u64,
+        max: u64,
+    },
+    Tags {
+        problem: TagRule,
+    },
+}
+
+/// Why the tags of a send or a campaign cannot be kept.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "tag_rule", rename_all = "snake_case")]
+pub enum TagRule {
+    TooMany {
+        count: u64,
+        max: u64,
+    },
+    /// `tags[index]` is too long.
+    TooLong {
+        index: usize,
+        max: u64,
+    },
 }
 
 /// Why an account change (a user, an API token) cannot be made as asked.
@@ -292,6 +314,9 @@ impl SourceRule {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "rule", rename_all = "snake_case")]
 pub enum CampaignRule {
+    Tags {
+        problem: TagRule,
+    },
     Empty {
         field: CampaignField,
     },
@@ -349,6 +374,7 @@ pub enum BodyKind {
     OptOut,
     Campaign,
     BulkSend,
+    BulkAction,
 }
 
 /// Why a REST request cannot be read or taken as it is (code `invalid`). `detail` fields are a
@@ -390,6 +416,17 @@ pub enum RequestRule {
         offset: u64,
     },
     BothSeqs,
+    /// A time filter that is neither RFC 3339 nor a day.
+    Timestamp {
+        name: String,
+        value: String,
+    },
+    /// `before` is not the id of a job.
+    Cursor {
+        value: String,
+    },
+    /// `POST /jobs/bulk-action` names no filter: acting on every job takes `"filter": {}`.
+    NoFilter,
     /// `field` holds a NUL character.
     Nul {
         field: String,

@@ -20,6 +20,45 @@ pub struct SendBulkRequest {
     /// Added: the senders to spread over; none named: the tenant's active senders.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub senders: Option<Vec<Uuid>>,
+    /// Added: what people call the send in lists (at most 200 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Added: tags to find it by (`GET /jobs?q=`); see [`clean_tags`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+}
+
+/// Longest name of a send, in characters.
+pub const MAX_JOB_NAME_CHARS: usize = 200;
+/// Most tags on a send or a campaign.
+pub const MAX_TAGS: usize = 20;
+/// Longest tag, in characters.
+pub const MAX_TAG_CHARS: usize = 50;
+
+/// Tags as kept: trimmed, blanks dropped, repeats (ignoring case) dropped, within the limits.
+pub fn clean_tags(tags: &[String]) -> Result<Vec<String>, super::problem::TagRule> {
+    use super::problem::TagRule;
+    let mut seen = std::collections::HashSet::new();
+    let mut kept = Vec::new();
+    for (index, tag) in tags.iter().enumerate() {
+        let tag = tag.trim();
+        if tag.chars().count() > MAX_TAG_CHARS {
+            return Err(TagRule::TooLong {
+                index,
+                max: MAX_TAG_CHARS as u64,
+            });
+        }
+        if !tag.is_empty() && seen.insert(tag.to_lowercase()) {
+            kept.push(tag.to_owned());
+        }
+    }
+    if kept.len() > MAX_TAGS {
+        return Err(TagRule::TooMany {
+            count: kept.len() as u64,
+            max: MAX_TAGS as u64,
+        });
+    }
+    Ok(kept)
 }
 
 /// The number of sender devices when a request names none.
@@ -323,6 +362,9 @@ pub struct CreateCampaignRequest {
     pub keywords: Vec<String>,
     pub target_results: u32,
     pub source: SourceSpec,
+    /// Added: tags its searches carry (see [`clean_tags`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
 }
 
 /// A campaign: a named goal, its source, and its jobs.
@@ -340,6 +382,9 @@ pub struct CampaignView {
     /// Its jobs, newest first (in `GET /api/campaigns/{id}`; lists carry only the newest).
     #[serde(default)]
     pub jobs: Vec<JobView>,
+    /// Added: tags its searches carry, to find them by in `GET /jobs?q=`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
 }
 
 /// One result of a campaign.
@@ -450,4 +495,100 @@ pub struct FailedPage {
     pub error: String,
     /// `error` as a code.
     pub fault: Option<super::failure::FetchFault>,
+}
+
+/// Which of the tenant's jobs a list or a bulk action is about (`GET /jobs`' filters, read).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct JobSearch {
+    /// Text the name, message or tags contain, ignoring case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub q: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<super::JobStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<super::JobKind>,
+    /// Created at or after this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_after: Option<DateTime<Utc>>,
+    /// Created before this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_before: Option<DateTime<Utc>>,
+}
+
+impl JobSearch {
+    /// True when it narrows nothing down.
+    pub fn is_empty(&self) -> bool {
+        self == &JobSearch::default()
+    }
+}
+
+/// What `POST /jobs/bulk-action` does to every job its filter matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BulkAction {
+    Cancel,
+    Pause,
+    Resume,
+    RetryFailed,
+}
+
+impl BulkAction {
+    /// Every action, in the order forms offer them.
+    pub const ALL: [BulkAction; 4] = [
+        BulkAction::Pause,
+        BulkAction::Resume,
+        BulkAction::RetryFailed,
+        BulkAction::Cancel,
+    ];
+
+    /// The command it gives each job.
+    pub fn command(self) -> super::lifecycle::Command {
+        use super::lifecycle::Command;
+        match self {
+            BulkAction::Cancel => Command::Cancel,
+            BulkAction::Pause => Command::Pause,
+            BulkAction::Resume => Command::Resume,
+            BulkAction::RetryFailed => Command::Retry {
+                include_unknown: false,
+            },
+        }
+    }
+
+    /// Its name in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BulkAction::Cancel => "cancel",
+            BulkAction::Pause => "pause",
+            BulkAction::Resume => "resume",
+            BulkAction::RetryFailed => "retry-failed",
+        }
+    }
+}
+
+/// A job a bulk action left as it was, and why.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BulkRefused {
+    pub id: JobId,
+    /// Why, in English (`refusal` is the code a client words itself).
+    pub detail: String,
+    pub refusal: super::lifecycle::Refusal,
+}
+
+/// `POST /jobs/bulk-action` answer.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct BulkActionResult {
+    /// Jobs the filter matched.
+    pub matched: u64,
+    /// Jobs the action changed (or asked to stop, for running ones).
+    pub changed: u64,
+    pub refused: Vec<BulkRefused>,
+}
+
+/// A page of the jobs list: the jobs, the cursor of the next page, and counts per status of
+/// everything the search matches (on the first page).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct JobsPage {
+    pub jobs: Vec<JobView>,
+    pub next_before: Option<JobId>,
+    pub counts: Vec<(super::JobStatus, u64)>,
 }

@@ -25,6 +25,7 @@ mod durability;
 mod hardening;
 mod helpers;
 mod inbox;
+mod jobs_list;
 mod live;
 mod metrics;
 mod pages;

@@ -99,6 +99,8 @@ async fn a_tenant_learns_nothing_about_another_tenants_jobs() {
                 idempotency_key: None,
                 senders: vec![],
                 receipts_window_hours: 72,
+                name: None,
+                tags: Vec::new(),
             })
             .await
             .unwrap();

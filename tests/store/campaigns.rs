@@ -15,6 +15,7 @@ fn new_campaign(tenant: TenantId, target: u32) -> NewCampaign {
         keywords: vec!["rust".into(), "axum".into()],
         target_results: target,
         source: SourceSpec::Sandbox,
+        tags: Vec::new(),
     }
 }
 

@@ -65,6 +65,8 @@ async fn new_job(store: &dyn Store, tenant: TenantId, n: usize, key: Option<&str
             idempotency_key: key.map(str::to_owned),
             senders: vec![],
             receipts_window_hours: 72,
+            name: None,
+            tags: Vec::new(),
         })
         .await
         .unwrap()

@@ -53,6 +53,8 @@ async fn sent_job(
             idempotency_key: None,
             senders: vec![sender],
             receipts_window_hours: 5,
+            name: None,
+            tags: Vec::new(),
         })
         .await
         .unwrap()

@@ -144,6 +144,18 @@ pub fn BulkNewPage() -> impl IntoView {
                     <input id="devices_limit" type="number" name="devices_limit" min="1" max="50" value="5" required aria-describedby="devices-hint" />
                     <small class="hint" id="devices-hint">{text.devices_hint}</small>
                 </div>
+                <div class="field-row">
+                    <div class="field">
+                        <label for="job-name"><span>{text.list.name_label}</span></label>
+                        <input id="job-name" type="text" name="name" maxlength="200" autocomplete="off" aria-describedby="name-hint" />
+                        <small class="hint" id="name-hint">{text.list.name_hint}</small>
+                    </div>
+                    <div class="field">
+                        <label for="job-tags"><span>{text.list.tags_label}</span></label>
+                        <input id="job-tags" type="text" name="tags" autocomplete="off" aria-describedby="tags-hint" />
+                        <small class="hint" id="tags-hint">{text.list.tags_hint}</small>
+                    </div>
+                </div>
                 {move || form_error().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
                 <button type="submit" class="button button-primary" disabled=move || start.pending().get()>
                     {move || if start.pending().get() { text.starting } else { text.start_sending }}

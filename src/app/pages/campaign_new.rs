@@ -90,6 +90,11 @@ pub fn CampaignNewPage() -> impl IntoView {
                     <input id="target_results" name="target_results" type="number" min="1" max="100000" value="100" required aria-describedby="target-hint" />
                     <small class="hint" id="target-hint">{c.target_hint}</small>
                 </div>
+                <div class="field">
+                    <label for="campaign-tags"><span>{text.list.tags_label}</span></label>
+                    <input id="campaign-tags" type="text" name="tags" autocomplete="off" aria-describedby="campaign-tags-hint" />
+                    <small class="hint" id="campaign-tags-hint">{text.list.tags_hint}</small>
+                </div>
                 <fieldset class="sources">
                     <legend>{c.source_label}</legend>
                     {[("sandbox", c.source_sandbox), ("http", c.source_http), ("apify", c.source_apify)]

@@ -130,8 +130,11 @@ pub fn validate(
     }
     sources::validate_with(&request.source, settings)
         .map_err(|rule| CampaignError::Rule(CampaignRule::Source { source: rule }))?;
+    let tags = crate::protocol::clean_tags(&request.tags)
+        .map_err(|problem| CampaignError::Rule(CampaignRule::Tags { problem }))?;
     Ok(NewCampaign {
         tenant_id: tenant,
+        tags,
         name,
         platform,
         keywords,

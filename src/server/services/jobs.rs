@@ -4,11 +4,17 @@ use std::time::Duration;
 
 use crate::protocol::lifecycle::{Command, Refusal};
 use crate::protocol::problem::BulkRule;
+use crate::protocol::problem::{Problem, RequestRule};
+use crate::protocol::{BulkAction, BulkActionResult, BulkRefused, JobSearch};
 use crate::protocol::{InvalidPhone, JobId, JobStatus, JobView, SendBulkRequest};
+use crate::protocol::{MAX_JOB_NAME_CHARS, clean_tags};
 use crate::server::AppState;
 use crate::server::live::hub::EventBatch;
 use crate::server::services::phones;
-use crate::server::store::{Created, NewBulkJob, StoreError, StoredEvent, TenantId, Transition};
+use crate::server::store::{
+    Created, JobFilter, NewBulkJob, StoreError, StoredEvent, TenantId, Transition,
+};
+use chrono::{DateTime, Utc};
 
 /// Most recipients in one bulk send.
 pub const MAX_PHONES: usize = 100_000;
@@ -67,6 +73,17 @@ pub fn validate_shape(request: &SendBulkRequest) -> Result<(), CreateError> {
             max: MAX_IDEMPOTENCY_KEY as u64,
         });
     }
+    if let Some(name) = &request.name {
+        let chars = name.trim().chars().count();
+        if chars > MAX_JOB_NAME_CHARS {
+            return invalid(BulkRule::NameTooLong {
+                chars: chars as u64,
+                max: MAX_JOB_NAME_CHARS as u64,
+            });
+        }
+    }
+    clean_tags(&request.tags)
+        .map_err(|problem| CreateError::Invalid(BulkRule::Tags { problem }))?;
     Ok(())
 }
 
@@ -161,7 +178,11 @@ pub async fn create_bulk_send(
         idempotency_key,
         skip_invalid,
         senders,
+        name,
+        tags,
     } = request;
+    let name = name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    let tags = clean_tags(&tags).expect("validate_shape checked the tags");
     let senders = choose_senders(state, tenant, senders, devices_limit).await?;
     let total_entries = phones.len();
     // Parsing 100,000 numbers takes a while: keep it off the async workers.
@@ -196,6 +217,8 @@ pub async fn create_bulk_send(
             idempotency_key,
             senders,
             receipts_window_hours: state.settings.senders.receipts_window_hours,
+            name,
+            tags,
         })
         .await?;
     if let Created::New { job, event } = &created {
@@ -296,6 +319,123 @@ async fn carry_out(
     }
 }
 
+/// Jobs a bulk action reads and changes at a time.
+const BULK_PAGE: u32 = 500;
+
+/// Gives `action` to every job of the tenant that `search` matches, newest first, without
+/// waiting for running ones to stop (each stops as its own command would have it).
+#[tracing::instrument(skip(state))]
+pub async fn bulk_action(
+    state: &AppState,
+    tenant: TenantId,
+    search: &JobSearch,
+    action: BulkAction,
+) -> Result<BulkActionResult, StoreError> {
+    let mut result = BulkActionResult::default();
+    let mut filter = JobFilter::of(search, None, BULK_PAGE);
+    let mut woke = false;
+    loop {
+        let ids = state.store.job_ids(tenant, &filter, BULK_PAGE).await?;
+        for &id in &ids {
+            result.matched += 1;
+            match state.store.command(tenant, id, action.command()).await? {
+                // Gone meanwhile: no longer a match.
+                None => result.matched -= 1,
+                Some(Transition::Done { job, event }) => {
+                    publish(state, tenant, event);
+                    woke |= job.status == JobStatus::Pending;
+                    result.changed += 1;
+                }
+                Some(Transition::Requested(_)) => result.changed += 1,
+                Some(Transition::Refused { refusal, .. }) => result.refused.push(BulkRefused {
+                    id,
+                    detail: (crate::i18n::EN.problem)(&Problem::Refused { refusal }),
+                    refusal,
+                }),
+            }
+        }
+        match ids.last() {
+            Some(&last) if ids.len() == BULK_PAGE as usize => filter.before = Some(last),
+            _ => break,
+        }
+    }
+    if woke && let Some(engine) = &state.engine {
+        engine.wake();
+    }
+    Ok(result)
+}
+
+/// `GET /jobs`' query parameters as given, before they are read.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub struct JobQuery {
+    pub q: Option<String>,
+    pub status: Option<String>,
+    pub kind: Option<String>,
+    pub created_after: Option<String>,
+    pub created_before: Option<String>,
+}
+
+impl JobQuery {
+    /// Reads the filters, refusing a value that is not one of its kind with the reason.
+    pub fn read(&self) -> Result<JobSearch, RequestRule> {
+        let choice = |value: &Option<String>, name: &str, choices: &str| {
+            value.as_deref().filter(|v| !v.is_empty()).map(|v| {
+                (
+                    v.to_owned(),
+                    RequestRule::Choice {
+                        name: name.to_owned(),
+                        value: v.to_owned(),
+                        choices: choices.to_owned(),
+                    },
+                )
+            })
+        };
+        let status = match choice(&self.status, "status", STATUS_CHOICES) {
+            Some((v, rule)) => Some(v.parse().map_err(|_| rule)?),
+            None => None,
+        };
+        let kind = match choice(&self.kind, "kind", KIND_CHOICES) {
+            Some((v, rule)) => Some(v.parse().map_err(|_| rule)?),
+            None => None,
+        };
+        Ok(JobSearch {
+            q: self
+                .q
+                .as_deref()
+                .map(str::trim)
+                .filter(|q| !q.is_empty())
+                .map(str::to_owned),
+            status,
+            kind,
+            created_after: time_param("created_after", self.created_after.as_deref())?,
+            created_before: time_param("created_before", self.created_before.as_deref())?,
+        })
+    }
+}
+
+/// What `status` may be.
+pub const STATUS_CHOICES: &str = "pending, processing, paused, completed, failed, cancelled";
+/// What `kind` may be.
+pub const KIND_CHOICES: &str = "bulk_send, scrape, external";
+
+/// A time filter: RFC 3339 (`2026-12-04T09:30:00Z`) or a day (`2026-12-04`, from its midnight UTC).
+fn time_param(name: &str, value: Option<&str>) -> Result<Option<DateTime<Utc>>, RequestRule> {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    if let Ok(at) = DateTime::parse_from_rfc3339(value) {
+        return Ok(Some(at.with_timezone(&Utc)));
+    }
+    chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .ok()
+        .and_then(|day| day.and_hms_opt(0, 0, 0))
+        .map(|at| Some(at.and_utc()))
+        .ok_or_else(|| RequestRule::Timestamp {
+            name: name.to_owned(),
+            value: value.to_owned(),
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -308,6 +448,8 @@ mod tests {
             idempotency_key: None,
             skip_invalid: false,
             senders: None,
+            name: None,
+            tags: Vec::new(),
         }
     }
 
@@ -327,6 +469,54 @@ mod tests {
         assert!(check(|r| r.devices_limit = 51).contains("got 51"));
         assert!(check(|r| r.phones.clear()).contains("empty"));
         assert!(check(|r| r.phones = vec!["+34600000001".into(); 100_001]).contains("100,001"));
+        assert!(check(|r| r.name = Some("n".repeat(201))).contains("201"));
+        assert!(check(|r| r.tags = vec!["t".repeat(51)]).contains("Tag 1"));
+        assert!(check(|r| r.tags = (0..21).map(|n| n.to_string()).collect()).contains("21 tags"));
         assert!(validate_shape(&request()).is_ok());
+    }
+
+    #[test]
+    fn tags_are_trimmed_and_kept_once() {
+        let tags = ["  Black Friday ", "", "black friday", "VIP"].map(String::from);
+        assert_eq!(
+            crate::protocol::clean_tags(&tags).unwrap(),
+            ["Black Friday", "VIP"]
+        );
+    }
+
+    #[test]
+    fn time_filters_take_rfc3339_or_a_day_and_name_a_bad_one() {
+        let query = JobQuery {
+            created_after: Some("2026-12-04".into()),
+            created_before: Some("2026-12-05T10:30:00+02:00".into()),
+            status: Some("failed".into()),
+            ..JobQuery::default()
+        };
+        let search = query.read().unwrap();
+        assert_eq!(
+            search.created_after.unwrap().to_rfc3339(),
+            "2026-12-04T00:00:00+00:00"
+        );
+        assert_eq!(
+            search.created_before.unwrap().to_rfc3339(),
+            "2026-12-05T08:30:00+00:00"
+        );
+        assert_eq!(search.status, Some(JobStatus::Failed));
+        let bad = JobQuery {
+            created_before: Some("yesterday".into()),
+            ..JobQuery::default()
+        };
+        assert_eq!(
+            bad.read(),
+            Err(RequestRule::Timestamp {
+                name: "created_before".into(),
+                value: "yesterday".into()
+            })
+        );
+        let bad = JobQuery {
+            kind: Some("email".into()),
+            ..JobQuery::default()
+        };
+        assert!(matches!(bad.read(), Err(RequestRule::Choice { .. })));
     }
 }

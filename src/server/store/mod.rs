@@ -121,6 +121,9 @@ pub struct NewBulkJob {
     pub senders: Vec<Uuid>,
     /// How long after it ends its receipts are still expected.
     pub receipts_window_hours: u32,
+    /// What people call it in lists, and the tags they find it by.
+    pub name: Option<String>,
+    pub tags: Vec<String>,
 }
 
 /// The answer to a create: a new job, or the one an earlier request with the same key made.
@@ -172,12 +175,33 @@ impl StoredEvent {
     }
 }
 
-/// Filters for listing jobs.
-#[derive(Clone, Debug, Default)]
+/// Filters for listing jobs (and for acting on all the jobs they match).
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct JobFilter {
     pub status: Option<JobStatus>,
     pub kind: Option<JobKind>,
+    /// Text the job's name, message or tags contain (case-insensitive).
+    pub q: Option<String>,
+    pub created_after: Option<DateTime<Utc>>,
+    pub created_before: Option<DateTime<Utc>>,
+    /// Keyset paging: only jobs older than this one.
+    pub before: Option<JobId>,
     pub limit: u32,
+}
+
+impl JobFilter {
+    /// The page of up to `limit` jobs `search` matches, older than `before`.
+    pub fn of(search: &crate::protocol::JobSearch, before: Option<JobId>, limit: u32) -> Self {
+        JobFilter {
+            status: search.status,
+            kind: search.kind,
+            q: search.q.clone(),
+            created_after: search.created_after,
+            created_before: search.created_before,
+            before,
+            limit,
+        }
+    }
 }
 
 /// A job a runner now holds the lease of.
@@ -204,6 +228,8 @@ pub struct NewCampaign {
     pub keywords: Vec<String>,
     pub target_results: u32,
     pub source: SourceSpec,
+    /// Tags its searches carry, to find them by.
+    pub tags: Vec<String>,
 }
 
 pub use crate::protocol::{FailedPage, FoundResult};
@@ -395,6 +421,21 @@ pub trait JobStore: Send + Sync {
     async fn job(&self, tenant: TenantId, id: JobId) -> StoreResult<Option<JobView>>;
     /// The tenant's jobs, newest first.
     async fn list_jobs(&self, tenant: TenantId, filter: &JobFilter) -> StoreResult<Vec<JobView>>;
+    /// How many of the tenant's jobs match the filter, per status (its status, cursor and limit
+    /// left out).
+    async fn count_jobs(
+        &self,
+        tenant: TenantId,
+        filter: &JobFilter,
+    ) -> StoreResult<Vec<(JobStatus, u64)>>;
+    /// The ids of every job of the tenant the filter matches (its cursor and limit left out),
+    /// newest first, at most `cap`.
+    async fn job_ids(
+        &self,
+        tenant: TenantId,
+        filter: &JobFilter,
+        cap: u32,
+    ) -> StoreResult<Vec<JobId>>;
     /// Events of one of the tenant's jobs after `after_seq`, oldest first; `None` if there is no such job.
     async fn events_after(
         &self,

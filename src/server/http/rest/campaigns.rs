@@ -2,7 +2,7 @@
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -134,15 +134,7 @@ async fn results(
     let params = query(params)?;
     let tenant = principal.tenant_id;
     let search = params.q.as_deref();
-    let csv = match params.format.as_deref() {
-        None | Some("json") => false,
-        Some("csv") => true,
-        Some(other) => {
-            return Err(AppError::BadRequest(RequestRule::Format {
-                got: other.to_owned(),
-            }));
-        }
-    };
+    let csv = super::wants_csv(params.format.as_deref())?;
     let limit = params
         .limit
         .map(|limit| check_limit(limit, EXPORT_PAGE))
@@ -178,20 +170,7 @@ async fn results(
         }
     };
     if csv {
-        let body = to_csv(&results).map_err(|e| {
-            AppError::Unprocessable(RequestRule::Csv {
-                detail: e.to_string(),
-            })
-        })?;
-        let disposition = format!("attachment; filename=\"campaign-{id}-results.csv\"");
-        return Ok((
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-                (header::CONTENT_DISPOSITION, disposition),
-            ],
-            body,
-        )
-            .into_response());
+        return super::csv_download(to_csv(&results), &format!("campaign-{id}-results.csv"));
     }
     let next = offset + results.len() as u64;
     let page = ResultsPage {

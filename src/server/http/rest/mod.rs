@@ -19,8 +19,8 @@ use serde::Deserialize;
 use crate::protocol::lifecycle::Command;
 use crate::protocol::problem::{BodyKind, RequestRule};
 use crate::protocol::{
-    ItemStatus, ItemView, ItemsPage, JobId, JobKind, JobStatus, JobView, RetryFailedRequest,
-    SendBulkResponse,
+    BulkAction, BulkActionResult, ItemStatus, ItemView, ItemsPage, JobId, JobStatus, JobView,
+    RetryFailedRequest, SendBulkResponse,
 };
 use crate::server::AppState;
 use crate::server::http::auth::Principal;
@@ -40,6 +40,8 @@ pub fn routes() -> Router<AppState> {
             post(send_bulk),
         )
         .route("/jobs", get(list_jobs).post(workers::create_job))
+        .route("/jobs/counts", get(job_counts))
+        .route("/jobs/bulk-action", post(bulk_action))
         .route("/jobs/{id}", get(get_job))
         .route("/jobs/{id}/events", get(job_events))
         .route("/jobs/{id}/items", get(job_items))
@@ -244,30 +246,94 @@ async fn send_bulk(
 #[derive(Deserialize)]
 struct ListQuery {
     limit: Option<u32>,
-    status: Option<String>,
-    kind: Option<String>,
+    before: Option<String>,
+    #[serde(flatten)]
+    search: jobs::JobQuery,
 }
+
+/// Header naming the cursor of the next page of `GET /jobs` (absent on the last page).
+const NEXT_BEFORE: &str = "x-next-before";
 
 async fn list_jobs(
     State(state): State<AppState>,
     principal: Principal,
     params: Result<Query<ListQuery>, QueryRejection>,
-) -> Result<Json<Vec<JobView>>, AppError> {
+) -> Result<Response, AppError> {
     let params = query(params)?;
-    let status = choice_param::<JobStatus>(
-        params.status,
-        "status",
-        "pending, processing, paused, completed, failed, cancelled",
-    )?;
-    let kind = choice_param::<JobKind>(params.kind, "kind", "bulk_send, scrape, external")?;
+    let search = params.search.read().map_err(AppError::BadRequest)?;
     let limit = limit_param(params.limit, 50, 500)?;
-    let filter = JobFilter {
-        status,
-        kind,
-        limit,
-    };
+    let before = params
+        .before
+        .filter(|b| !b.is_empty())
+        .map(|value| {
+            value
+                .parse::<JobId>()
+                .map_err(|_| AppError::BadRequest(RequestRule::Cursor { value }))
+        })
+        .transpose()?;
+    // One more than asked tells whether another page follows.
+    let filter = JobFilter::of(&search, before, limit + 1);
+    let mut list = state.store.list_jobs(principal.tenant_id, &filter).await?;
+    let next = (list.len() > limit as usize).then(|| {
+        list.truncate(limit as usize);
+        list.last().map(|job| job.id)
+    });
+    let mut response = Json(list).into_response();
+    if let Some(Some(next)) = next {
+        response.headers_mut().insert(
+            NEXT_BEFORE,
+            header::HeaderValue::from_str(&next.to_string()).expect("a uuid is a header value"),
+        );
+    }
+    Ok(response)
+}
+
+/// Added: `GET /jobs/counts` → how many jobs the filters match, per status (every status named).
+async fn job_counts(
+    State(state): State<AppState>,
+    principal: Principal,
+    params: Result<Query<jobs::JobQuery>, QueryRejection>,
+) -> Result<Json<serde_json::Map<String, serde_json::Value>>, AppError> {
+    let search = query(params)?.read().map_err(AppError::BadRequest)?;
+    let counts = state
+        .store
+        .count_jobs(principal.tenant_id, &JobFilter::of(&search, None, 0))
+        .await?;
     Ok(Json(
-        state.store.list_jobs(principal.tenant_id, &filter).await?,
+        JobStatus::ALL
+            .iter()
+            .map(|status| {
+                let n = counts
+                    .iter()
+                    .find(|(s, _)| s == status)
+                    .map_or(0, |(_, n)| *n);
+                (status.as_str().to_owned(), n.into())
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize)]
+struct BulkActionRequest {
+    action: BulkAction,
+    filter: Option<jobs::JobQuery>,
+}
+
+/// `POST /jobs/bulk-action`: one command to every job the filter matches.
+async fn bulk_action(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: JsonRequest,
+) -> Result<Json<BulkActionResult>, AppError> {
+    principal.require_operator()?;
+    let request: BulkActionRequest = json_body(body, BodyKind::BulkAction)?;
+    // Acting on every job is allowed, but only when asked for in so many words.
+    let filter = request
+        .filter
+        .ok_or(AppError::Unprocessable(RequestRule::NoFilter))?;
+    let search = filter.read().map_err(AppError::Unprocessable)?;
+    Ok(Json(
+        jobs::bulk_action(&state, principal.tenant_id, &search, request.action).await?,
     ))
 }
 
@@ -379,15 +445,7 @@ async fn job_items(
         "status",
         "pending, sending, sent, failed, unknown",
     )?;
-    let csv = match params.format.as_deref() {
-        None | Some("json") => false,
-        Some("csv") => true,
-        Some(other) => {
-            return Err(AppError::BadRequest(RequestRule::Format {
-                got: other.to_owned(),
-            }));
-        }
-    };
+    let csv = wants_csv(params.format.as_deref())?;
     if csv {
         let mut all = Vec::new();
         let mut after = params.after;
@@ -404,21 +462,8 @@ async fn job_items(
                 break;
             }
         }
-        let body = items_csv(&all).map_err(|e| {
-            AppError::Unprocessable(RequestRule::Csv {
-                detail: e.to_string(),
-            })
-        })?;
         let which = status.map_or("all", ItemStatus::as_str);
-        let disposition = format!("attachment; filename=\"job-{id}-{which}.csv\"");
-        return Ok((
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-                (header::CONTENT_DISPOSITION, disposition),
-            ],
-            body,
-        )
-            .into_response());
+        return csv_download(items_csv(&all), &format!("job-{id}-{which}.csv"));
     }
     let limit = limit_param(params.limit, 500, 5_000)?;
     let items = state
@@ -430,6 +475,38 @@ async fn job_items(
         .then(|| items.last().map(|i| i.index))
         .flatten();
     Ok(Json(ItemsPage { items, next_after }).into_response())
+}
+
+/// `?format=`: `json` (the default) or `csv`; anything else is a `400`.
+pub(super) fn wants_csv(format: Option<&str>) -> Result<bool, AppError> {
+    match format {
+        None | Some("json") => Ok(false),
+        Some("csv") => Ok(true),
+        Some(other) => Err(AppError::BadRequest(RequestRule::Format {
+            got: other.to_owned(),
+        })),
+    }
+}
+
+/// A CSV body as a download named `filename`.
+pub(super) fn csv_download(
+    body: Result<Vec<u8>, csv::Error>,
+    filename: &str,
+) -> Result<Response, AppError> {
+    let body = body.map_err(|e| {
+        AppError::Unprocessable(RequestRule::Csv {
+            detail: e.to_string(),
+        })
+    })?;
+    let disposition = format!("attachment; filename=\"{filename}\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 /// A job's items as CSV with a header row; a recipient that is not a plain number is defused

@@ -29,6 +29,7 @@ pub(crate) struct NewJob<'a> {
     pub total: u64,
     pub campaign: Option<Uuid>,
     pub name: Option<&'a str>,
+    pub tags: &'a [String],
     pub params: serde_json::Value,
     pub worker_token_hash: Option<&'a str>,
 }
@@ -45,8 +46,10 @@ pub(crate) trait CampaignTx: WriteTx {
     ) -> StoreResult<Self::Row> {
         let sql = format!(
             "INSERT INTO jobs (id, tenant_id, kind, status, devices_limit, total, last_seq, \
-             campaign_id, name, params, worker_token_hash, created_at, updated_at) \
-             VALUES ($1, $2, $3, 'pending', 1, $4, 1, $5, $6, $7, $8, $9, $9) RETURNING {JOB_COLUMNS}"
+             campaign_id, name, params, worker_token_hash, created_at, updated_at, tags, \
+             search_text) \
+             VALUES ($1, $2, $3, 'pending', 1, $4, 1, $5, $6, $7, $8, $9, $9, $10, $11) \
+             RETURNING {JOB_COLUMNS}"
         );
         let args = args![
             id,
@@ -58,6 +61,8 @@ pub(crate) trait CampaignTx: WriteTx {
             new.params.clone(),
             new.worker_token_hash,
             now,
+            (!new.tags.is_empty()).then(|| serde_json::json!(new.tags)),
+            super::jobs::job_search_text(new.name, None, new.tags),
         ];
         self.one(&sql, args).await
     }
@@ -70,7 +75,7 @@ pub(crate) trait CampaignTx: WriteTx {
         let source = serde_json::to_value(&campaign.source).expect("sources serialise");
         self.run(
             "INSERT INTO campaigns (id, tenant_id, name, platform, keywords, target_results, \
-             source, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             source, created_at, tags) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             args![
                 campaign.id,
                 tenant,
@@ -80,6 +85,7 @@ pub(crate) trait CampaignTx: WriteTx {
                 i64::from(campaign.target_results),
                 source,
                 campaign.created_at,
+                (!campaign.tags.is_empty()).then(|| serde_json::json!(campaign.tags)),
             ],
         )
         .await?;
@@ -353,13 +359,14 @@ async fn insert_job(
 }
 
 /// A campaign's next scraping job.
-fn scrape_job(tenant: TenantId, campaign: &CampaignView) -> NewJob<'static> {
+fn scrape_job(tenant: TenantId, campaign: &CampaignView) -> NewJob<'_> {
     NewJob {
         tenant,
         kind: "scrape",
         total: campaign.target_results.into(),
         campaign: Some(campaign.id),
-        name: None,
+        name: Some(&campaign.name),
+        tags: &campaign.tags,
         params: campaign_job_params(campaign),
         worker_token_hash: None,
     }
@@ -432,6 +439,7 @@ impl<B: CampaignSql> CampaignStore for B {
             created_at: Utc::now(),
             results: 0,
             jobs: Vec::new(),
+            tags: new.tags,
         };
         let mut tx = self.write().await?;
         tx.insert_campaign(new.tenant_id, &campaign).await?;
@@ -558,6 +566,7 @@ impl<B: CampaignSql> CampaignStore for B {
             total,
             campaign: None,
             name: Some(name),
+            tags: &[],
             params: external_params(stages),
             worker_token_hash: Some(worker_token_hash),
         };

@@ -9,12 +9,14 @@ use super::rows::{self, Cols, JOB_COLUMNS};
 use super::sql::{Args, D, Dialect, Sql, args};
 use super::{Backend, WriteTx, created_event, run_command};
 use crate::protocol::lifecycle::Command;
+use std::str::FromStr;
+
 use crate::protocol::{
-    FailureGroup, InstanceView, ItemStatus, ItemView, JobId, JobView, failure_groups,
+    FailureGroup, InstanceView, ItemStatus, ItemView, JobId, JobStatus, JobView, failure_groups,
 };
 use crate::server::store::{
-    Created, JobFilter, JobStore, NewBulkJob, StoreResult, StoredEvent, TenantId, Transition,
-    sql_int,
+    Created, JobFilter, JobStore, NewBulkJob, StoreError, StoreResult, StoredEvent, TenantId,
+    Transition, sql_int,
 };
 
 /// The primitives of creating a bulk send, inside one write transaction.
@@ -31,8 +33,9 @@ pub(crate) trait BulkTx: WriteTx {
         let sql = format!(
             "INSERT INTO jobs (id, tenant_id, kind, status, idempotency_key, message, \
              devices_limit, total, skipped, last_seq, created_at, updated_at, senders, \
-             skipped_opted_out, params) \
-             VALUES ($1, $2, 'bulk_send', 'pending', $3, $4, $5, $6, $7, 1, $8, $8, $9, $10, $11) \
+             skipped_opted_out, params, name, tags, search_text) \
+             VALUES ($1, $2, 'bulk_send', 'pending', $3, $4, $5, $6, $7, 1, $8, $8, $9, $10, $11, \
+             $12, $13, $14) \
              ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL \
              DO NOTHING RETURNING {JOB_COLUMNS}"
         );
@@ -48,6 +51,9 @@ pub(crate) trait BulkTx: WriteTx {
             (!new.senders.is_empty()).then(|| serde_json::json!(new.senders)),
             sql_int(new.skipped_opted_out),
             serde_json::json!({"receipts_window_hours": new.receipts_window_hours}),
+            new.name.as_deref(),
+            (!new.tags.is_empty()).then(|| serde_json::json!(new.tags)),
+            job_search_text(new.name.as_deref(), Some(&new.message), &new.tags),
         ];
         self.row(&sql, args).await
     }
@@ -75,11 +81,12 @@ pub(crate) enum Seqs {
     Before(u64),
 }
 
-/// The listing of the tenant's jobs (`JOB_COLUMNS`).
-fn jobs_query(tenant: TenantId, filter: &JobFilter) -> (String, Args) {
-    let mut sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = $1");
+/// The `WHERE` of the tenant's jobs a filter matches; with `paged`, also its status and cursor
+/// (counts per status leave both out).
+fn jobs_where(tenant: TenantId, filter: &JobFilter, paged: bool) -> (String, Args) {
+    let mut sql = " WHERE tenant_id = $1".to_owned();
     let mut args = args![tenant];
-    if let Some(status) = filter.status {
+    if paged && let Some(status) = filter.status {
         args.push(status.as_str().into());
         sql += &format!(" AND status = ${}", args.len());
     }
@@ -87,10 +94,50 @@ fn jobs_query(tenant: TenantId, filter: &JobFilter) -> (String, Args) {
         args.push(kind.as_str().into());
         sql += &format!(" AND kind = ${}", args.len());
     }
+    if let Some(pattern) = super::search_pattern(filter.q.as_deref()) {
+        args.push(pattern.into());
+        sql += &format!(" AND search_text LIKE ${} ESCAPE '\\'", args.len());
+    }
+    if let Some(after) = filter.created_after {
+        args.push(after.into());
+        sql += &format!(" AND created_at >= ${}", args.len());
+    }
+    if let Some(before) = filter.created_before {
+        args.push(before.into());
+        sql += &format!(" AND created_at < ${}", args.len());
+    }
+    if paged && let Some(cursor) = filter.before {
+        args.push(cursor.into());
+        sql += &format!(" AND id < ${}", args.len());
+    }
+    (sql, args)
+}
+
+/// The listing of the tenant's jobs (`JOB_COLUMNS`).
+fn jobs_query(tenant: TenantId, filter: &JobFilter) -> (String, Args) {
+    let (filter_sql, mut args) = jobs_where(tenant, filter, true);
     // UUID v7 ids sort by creation time.
     args.push(i64::from(filter.limit).into());
-    sql += &format!(" ORDER BY id DESC LIMIT ${}", args.len());
+    let sql = format!(
+        "SELECT {JOB_COLUMNS} FROM jobs{filter_sql} ORDER BY id DESC LIMIT ${}",
+        args.len()
+    );
     (sql, args)
+}
+
+/// What a job is found by: its name, message and tags, lowercased like search patterns.
+pub(crate) fn job_search_text(
+    name: Option<&str>,
+    message: Option<&str>,
+    tags: &[String],
+) -> String {
+    [name, message]
+        .into_iter()
+        .flatten()
+        .chain(tags.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .to_lowercase()
 }
 
 /// A page of a job's items (what `rows::item_view` reads).
@@ -200,6 +247,42 @@ impl<B: JobSql> JobStore for B {
     async fn list_jobs(&self, tenant: TenantId, filter: &JobFilter) -> StoreResult<Vec<JobView>> {
         let (sql, args) = jobs_query(tenant, filter);
         rows::all(&self.reads().rows(&sql, args).await?, rows::job_view)
+    }
+
+    async fn count_jobs(
+        &self,
+        tenant: TenantId,
+        filter: &JobFilter,
+    ) -> StoreResult<Vec<(JobStatus, u64)>> {
+        let (filter_sql, args) = jobs_where(tenant, filter, false);
+        let sql = format!("SELECT status, COUNT(*) AS n FROM jobs{filter_sql} GROUP BY status");
+        let rows = self.reads().rows(&sql, args).await?;
+        let mut counts = rows
+            .iter()
+            .map(|row| {
+                let status = JobStatus::from_str(&row.text("status"))
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                Ok((status, row.big("n").max(0) as u64))
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        counts.sort_by_key(|(status, _)| JobStatus::ALL.iter().position(|s| s == status));
+        Ok(counts)
+    }
+
+    async fn job_ids(
+        &self,
+        tenant: TenantId,
+        filter: &JobFilter,
+        cap: u32,
+    ) -> StoreResult<Vec<JobId>> {
+        let (filter_sql, mut args) = jobs_where(tenant, filter, true);
+        args.push(i64::from(cap).into());
+        let sql = format!(
+            "SELECT id FROM jobs{filter_sql} ORDER BY id DESC LIMIT ${}",
+            args.len()
+        );
+        let rows = self.reads().rows(&sql, args).await?;
+        rows.iter().map(|row| Ok(JobId(row.uuid("id")?))).collect()
     }
 
     async fn events_after(

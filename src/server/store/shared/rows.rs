@@ -152,7 +152,7 @@ pub(crate) const JOB_COLUMNS: &str = "id, kind, status, created_at, started_at, 
      failed, unknown, total, stage, last_error, last_seq, skipped, devices_limit, message, results, \
      campaign_id, name, params, percentage, stage_message, stage_note, senders, delivered, read_count, \
      undelivered, skipped_opted_out, replies, moved_at, pace_a_at, pace_a_done, pace_b_at, \
-     pace_b_done";
+     pace_b_done, tags";
 
 /// A job as people see it, from its `JOB_COLUMNS`.
 pub(crate) fn job_view(row: &impl Cols) -> StoreResult<JobView> {
@@ -182,6 +182,8 @@ pub(crate) fn job_view(row: &impl Cols) -> StoreResult<JobView> {
         eta_seconds: pace.eta_seconds,
         elapsed_ms: pace.elapsed_ms,
         stalled_since: pace.stalled_since,
+        // Unreadable tags read as none: they only help find the job.
+        tags: row.json("tags").ok().flatten().unwrap_or_default(),
         id: JobId(row.uuid("id")?),
         kind: JobKind::from_str(&row.text("kind")).map_err(corrupt)?,
         status,
@@ -313,7 +315,7 @@ pub(crate) fn items_to_send<R: Cols>(rows: &[R]) -> Vec<ItemToSend> {
 
 /// The columns `campaign_view` reads, for `campaigns c`.
 pub(crate) const CAMPAIGN_COLUMNS: &str = "c.id, c.name, c.platform, c.keywords, c.target_results, \
-     c.source, c.created_at, \
+     c.source, c.created_at, c.tags, \
      (SELECT COUNT(*) FROM items i WHERE i.campaign_id = c.id AND i.status = 'sent') AS results";
 
 /// A campaign without its jobs, from its `CAMPAIGN_COLUMNS`.
@@ -330,6 +332,7 @@ pub(crate) fn campaign_view(row: &impl Cols) -> StoreResult<CampaignView> {
         created_at: row.time("created_at"),
         results: row.big("results") as u64,
         jobs: Vec::new(),
+        tags: row.json("tags").map_err(corrupt)?.unwrap_or_default(),
     })
 }
 
