@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::{INITIAL_LOG_LINES, LineError};
 use super::{JobPageData, StartOutcome};
 use crate::protocol::lifecycle::Command;
-use crate::protocol::{BulkAction, BulkActionResult, JobId, JobSearch, JobsPage};
+use crate::protocol::{BulkAction, BulkActionResult, JobId, JobSearch, JobsPage, RecipientLookup};
 use crate::protocol::{ItemStatus, ItemsPage, JobView};
 
 /// Jobs a page of the jobs list shows.
@@ -53,6 +53,15 @@ pub async fn list_jobs(search: JobSearch, before: Option<JobId>) -> Result<JobsP
         next_before,
         counts,
     })
+}
+
+/// Every item of the tenant's sends to the number typed, newest send first (the first 200).
+#[server(endpoint = "find_recipient", client = ApiClient)]
+pub async fn find_recipient(phone: String) -> Result<RecipientLookup, Problem> {
+    let (state, principal) = server::principal().await?;
+    crate::server::services::jobs::find_recipient(&state, principal.tenant_id, &phone, 200)
+        .await
+        .map_err(server::store_error)
 }
 
 /// Gives one command to every job of the tenant that `search` matches.

@@ -179,6 +179,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/senders") view=pages::SendersPage ssr=SsrMode::Async />
                     <Route path=path!("/inbox") view=pages::InboxPage ssr=SsrMode::Async />
                     <Route path=path!("/opt-outs") view=pages::OptOutsPage ssr=SsrMode::Async />
+                    <Route path=path!("/recipients") view=pages::RecipientPage ssr=SsrMode::Async />
                     <Route path=path!("/campaigns") view=pages::CampaignsPage ssr=SsrMode::Async />
                     <Route path=path!("/campaigns/new") view=pages::CampaignNewPage ssr=SsrMode::Async />
                     <Route path=path!("/campaigns/:id") view=pages::CampaignPage ssr=SsrMode::Async />

@@ -41,6 +41,25 @@ pub struct JobsListText {
     pub tags_label: &'static str,
     pub tags_hint: &'static str,
     pub tags: &'static str,
+    /// The recipient search: one number across every send.
+    pub recipient_title: &'static str,
+    pub recipient_lead: &'static str,
+    pub recipient_link: &'static str,
+    pub phone_label: &'static str,
+    pub find: &'static str,
+    /// `No send of yours went to {phone}.`
+    pub recipient_none: fn(&str) -> String,
+    /// `{phone}: {n} messages, newest first`.
+    pub recipient_found: fn(&str, u64) -> String,
+    /// `“{typed}” is not a phone number: {issue}.`
+    pub recipient_invalid: fn(&str, &str) -> String,
+    pub col_send: &'static str,
+    pub col_outcome: &'static str,
+    pub col_receipt: &'static str,
+    /// One item's outcome.
+    pub item_status: fn(crate::protocol::ItemStatus) -> &'static str,
+    /// One item's receipt.
+    pub delivery: fn(crate::protocol::Delivery) -> &'static str,
 }
 
 fn en(n: u64) -> String {
@@ -101,6 +120,38 @@ pub static EN_JOBS_LIST: JobsListText = JobsListText {
     tags_label: "Tags (optional)",
     tags_hint: "Separated by commas, to find it later, e.g. “vip, november”.",
     tags: "Tags",
+    recipient_title: "Where did this number go?",
+    recipient_lead: "Every message your sends had for one number: what happened to it, every error, and what the gateway said after.",
+    recipient_link: "Where did a number go?",
+    phone_label: "Phone number",
+    find: "Find",
+    recipient_none: |phone| format!("No send of yours went to {phone}."),
+    recipient_found: |phone, n| match n {
+        1 => format!("{phone}: 1 message"),
+        n => format!("{phone}: {} messages, newest first", en(n)),
+    },
+    recipient_invalid: |typed, issue| format!("“{typed}” is not a phone number: {issue}."),
+    col_send: "Send",
+    col_outcome: "Outcome",
+    col_receipt: "Receipt",
+    item_status: |status| {
+        use crate::protocol::ItemStatus;
+        match status {
+            ItemStatus::Pending => "Not sent yet",
+            ItemStatus::Sending => "Sending",
+            ItemStatus::Sent => "Sent",
+            ItemStatus::Failed => "Failed",
+            ItemStatus::Unknown => "Unknown",
+        }
+    },
+    delivery: |delivery| {
+        use crate::protocol::Delivery;
+        match delivery {
+            Delivery::Delivered => "Delivered",
+            Delivery::Read => "Read",
+            Delivery::Undelivered => "Undelivered",
+        }
+    },
 };
 
 /// Spanish.
@@ -159,4 +210,36 @@ pub static ES_JOBS_LIST: JobsListText = JobsListText {
     tags_label: "Etiquetas (opcional)",
     tags_hint: "Separadas por comas, para encontrarlo luego, p. ej. «vip, noviembre».",
     tags: "Etiquetas",
+    recipient_title: "¿Qué pasó con este número?",
+    recipient_lead: "Cada mensaje que tus envíos tuvieron para un número: qué pasó, cada error y lo que dijo la pasarela después.",
+    recipient_link: "¿Qué pasó con un número?",
+    phone_label: "Número de teléfono",
+    find: "Buscar",
+    recipient_none: |phone| format!("Ninguno de tus envíos fue a {phone}."),
+    recipient_found: |phone, n| match n {
+        1 => format!("{phone}: 1 mensaje"),
+        n => format!("{phone}: {} mensajes, el más reciente primero", es(n)),
+    },
+    recipient_invalid: |typed, issue| format!("«{typed}» no es un número de teléfono: {issue}."),
+    col_send: "Envío",
+    col_outcome: "Resultado",
+    col_receipt: "Acuse",
+    item_status: |status| {
+        use crate::protocol::ItemStatus;
+        match status {
+            ItemStatus::Pending => "Aún sin enviar",
+            ItemStatus::Sending => "Enviándose",
+            ItemStatus::Sent => "Enviado",
+            ItemStatus::Failed => "Fallido",
+            ItemStatus::Unknown => "Desconocido",
+        }
+    },
+    delivery: |delivery| {
+        use crate::protocol::Delivery;
+        match delivery {
+            Delivery::Delivered => "Entregado",
+            Delivery::Read => "Leído",
+            Delivery::Undelivered => "No entregado",
+        }
+    },
 };

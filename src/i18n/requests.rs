@@ -99,6 +99,10 @@ pub fn en(rule: &RequestRule) -> String {
             "{phone:?} cannot go on the opt-out list: {}.",
             super::problems::en_phone(issue)
         ),
+        RequestRule::Phone { phone, issue } => format!(
+            "{phone:?} is not a phone number to look up: {}.",
+            super::problems::en_phone(issue)
+        ),
     }
 }
 
@@ -197,6 +201,10 @@ pub fn es(rule: &RequestRule) -> String {
             "«{phone}» no puede ir a la lista de bajas: {}.",
             super::problems::es_phone(issue)
         ),
+        RequestRule::Phone { phone, issue } => format!(
+            "«{phone}» no es un teléfono que se pueda buscar: {}.",
+            super::problems::es_phone(issue)
+        ),
     }
 }
 
@@ -288,6 +296,10 @@ mod tests {
             },
             RequestRule::ItemData { index: 3 },
             RequestRule::OptOutPhone {
+                phone: "abc".into(),
+                issue: crate::protocol::problem::PhoneIssue::NotANumber,
+            },
+            RequestRule::Phone {
                 phone: "abc".into(),
                 issue: crate::protocol::problem::PhoneIssue::NotANumber,
             },

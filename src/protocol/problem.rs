@@ -481,6 +481,11 @@ pub enum RequestRule {
         phone: String,
         issue: PhoneIssue,
     },
+    /// A number looked up (`GET /recipients/{phone}`) that is not one.
+    Phone {
+        phone: String,
+        issue: PhoneIssue,
+    },
 }
 
 /// Why a sender cannot be created or changed as asked.

@@ -592,3 +592,27 @@ pub struct JobsPage {
     pub next_before: Option<JobId>,
     pub counts: Vec<(super::JobStatus, u64)>,
 }
+
+/// An item a number was in (`GET /recipients/{phone}`), with the send it belongs to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecipientItem {
+    pub job_id: JobId,
+    pub job_name: Option<String>,
+    pub job_message: Option<String>,
+    pub job_status: super::JobStatus,
+    pub job_created_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub item: ItemView,
+}
+
+/// What the recipient search found for what was typed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum RecipientLookup {
+    /// The number in E.164, and every item it was in, newest send first.
+    Found {
+        phone: String,
+        items: Vec<RecipientItem>,
+    },
+    /// What was typed is not a phone number.
+    Invalid { issue: super::problem::PhoneIssue },
+}

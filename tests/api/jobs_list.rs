@@ -291,3 +291,83 @@ async fn a_bulk_action_acts_on_every_job_a_filter_matches_and_says_why_it_left_o
         assert!(!problem["detail"].as_str().unwrap().is_empty());
     }
 }
+
+#[tokio::test]
+async fn a_number_is_found_in_every_send_of_the_tenant_with_its_outcome() {
+    let app = crate::helpers::spawn_app().await;
+    // The fake provider refuses numbers ending in 13: the 4th of `phones`.
+    let list = phones(4);
+    let (ok, refused) = (list[0].clone(), list[3].clone());
+    let first = app.create_job(&list, 2).await;
+    app.wait_until_finished(first.id).await;
+    let second = send(&app, "Second round", Some("Round two"), &[]).await;
+    app.wait_until_finished(second.id).await;
+    let stranger = app.other_tenant_token("globex").await;
+    let theirs = app
+        .send_bulk_as(&stranger, &json!({"message": "Theirs", "phones": [ok]}))
+        .await;
+    assert_eq!(theirs.status(), 202);
+
+    let found: Vec<Value> = app
+        .get(&format!("/api/recipients/{}", ok.replace('+', "%2B")))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let jobs: Vec<&str> = found
+        .iter()
+        .map(|i| i["job_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        jobs,
+        [second.id.to_string(), first.id.to_string()],
+        "newest send first, the tenant's only"
+    );
+    assert_eq!(found[0]["job_name"], "Round two");
+    assert_eq!(found[0]["status"], "sent");
+    assert_eq!(found[0]["recipient"], json!(ok));
+    assert_eq!(found[1]["job_message"], "Hola!");
+
+    let failed: Vec<Value> = app
+        .get(&format!("/api/recipients/{}", refused.replace('+', "%2B")))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["status"], "failed");
+    assert!(
+        !failed[0]["error"].as_str().unwrap_or_default().is_empty(),
+        "{failed:?}"
+    );
+    assert!(failed[0]["attempts"].as_u64().unwrap() >= 1);
+
+    // Spaces and dashes as people type them; a number in no send; something that is no number.
+    let spaced = format!("{} {} {}", &ok[..3], &ok[3..6], &ok[6..])
+        .replace('+', "%2B")
+        .replace(' ', "%20");
+    let again: Vec<Value> = app
+        .get(&format!("/api/recipients/{spaced}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 2);
+    let none: Vec<Value> = app
+        .get("/api/recipients/%2B34699999999")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    let response = app.get("/api/recipients/hello").await;
+    assert_eq!(response.status(), 400);
+    let problem: Value = response.json().await.unwrap();
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not a phone number"),
+        "{problem}"
+    );
+}

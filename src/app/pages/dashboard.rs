@@ -231,6 +231,7 @@ fn Filters(params: Memo<ListParams>) -> impl IntoView {
                     <Show when=move || params.with(ListParams::is_filtered)>
                         <a class="button button-quiet" href="/">{l.clear}</a>
                     </Show>
+                    <a class="button button-quiet" href="/recipients">{l.recipient_link}</a>
                 </div>
             </form>
         </section>

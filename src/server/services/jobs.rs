@@ -5,7 +5,7 @@ use std::time::Duration;
 use crate::protocol::lifecycle::{Command, Refusal};
 use crate::protocol::problem::BulkRule;
 use crate::protocol::problem::{Problem, RequestRule};
-use crate::protocol::{BulkAction, BulkActionResult, BulkRefused, JobSearch};
+use crate::protocol::{BulkAction, BulkActionResult, BulkRefused, JobSearch, RecipientLookup};
 use crate::protocol::{InvalidPhone, JobId, JobStatus, JobView, SendBulkRequest};
 use crate::protocol::{MAX_JOB_NAME_CHARS, clean_tags};
 use crate::server::AppState;
@@ -316,6 +316,23 @@ async fn carry_out(
             }
             Ok(latest)
         }
+    }
+}
+
+/// Every item of the tenant's sends to the number `typed` (as people type numbers: the
+/// server's default region applies), newest send first.
+pub async fn find_recipient(
+    state: &AppState,
+    tenant: TenantId,
+    typed: &str,
+    limit: u32,
+) -> Result<RecipientLookup, StoreError> {
+    match phones::normalise(typed, state.default_region()) {
+        Ok(phone) => {
+            let items = state.store.recipient_items(tenant, &phone, limit).await?;
+            Ok(RecipientLookup::Found { phone, items })
+        }
+        Err(issue) => Ok(RecipientLookup::Invalid { issue }),
     }
 }
 

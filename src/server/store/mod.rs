@@ -421,6 +421,13 @@ pub trait JobStore: Send + Sync {
     async fn job(&self, tenant: TenantId, id: JobId) -> StoreResult<Option<JobView>>;
     /// The tenant's jobs, newest first.
     async fn list_jobs(&self, tenant: TenantId, filter: &JobFilter) -> StoreResult<Vec<JobView>>;
+    /// Every item of the tenant's sends to `phone` (E.164), newest send first, at most `limit`.
+    async fn recipient_items(
+        &self,
+        tenant: TenantId,
+        phone: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::protocol::RecipientItem>>;
     /// How many of the tenant's jobs match the filter, per status (its status, cursor and limit
     /// left out).
     async fn count_jobs(

@@ -3,6 +3,7 @@
 mod campaigns;
 mod inbox;
 mod opt_outs;
+mod recipients;
 mod senders;
 mod webhooks;
 mod workers;
@@ -54,6 +55,7 @@ pub fn routes() -> Router<AppState> {
         .merge(workers::routes())
         .merge(senders::routes())
         .merge(opt_outs::routes())
+        .merge(recipients::routes())
         .merge(inbox::routes())
         .merge(webhooks::routes())
         // The guard caps every body (by route and caller); one limit, in one place.

@@ -12,7 +12,8 @@ use crate::protocol::lifecycle::Command;
 use std::str::FromStr;
 
 use crate::protocol::{
-    FailureGroup, InstanceView, ItemStatus, ItemView, JobId, JobStatus, JobView, failure_groups,
+    FailureGroup, InstanceView, ItemStatus, ItemView, JobId, JobStatus, JobView, RecipientItem,
+    failure_groups,
 };
 use crate::server::store::{
     Created, JobFilter, JobStore, NewBulkJob, StoreError, StoreResult, StoredEvent, TenantId,
@@ -247,6 +248,37 @@ impl<B: JobSql> JobStore for B {
     async fn list_jobs(&self, tenant: TenantId, filter: &JobFilter) -> StoreResult<Vec<JobView>> {
         let (sql, args) = jobs_query(tenant, filter);
         rows::all(&self.reads().rows(&sql, args).await?, rows::job_view)
+    }
+
+    async fn recipient_items(
+        &self,
+        tenant: TenantId,
+        phone: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<RecipientItem>> {
+        // The items_by_recipient index finds the number's items; the join keeps the tenant's.
+        let sql = "SELECT i.idx, i.recipient, i.status, i.device_id, i.attempts, i.error, \
+             i.fault, i.errors, i.provider_message_id, i.sender_id, i.delivery, i.delivered_at, \
+             i.read_at, i.updated_at, j.id AS job_id, j.name AS job_name, \
+             j.message AS job_message, j.status AS job_status, j.created_at AS job_created_at \
+             FROM items i JOIN jobs j ON j.id = i.job_id \
+             WHERE i.recipient = $1 AND j.tenant_id = $2 AND j.kind = 'bulk_send' \
+             ORDER BY j.id DESC, i.idx LIMIT $3";
+        let rows = self
+            .reads()
+            .rows(sql, args![phone, tenant, i64::from(limit)])
+            .await?;
+        rows::all(&rows, |row| {
+            Ok(RecipientItem {
+                job_id: JobId(row.uuid("job_id")?),
+                job_name: row.opt_text("job_name"),
+                job_message: row.opt_text("job_message"),
+                job_status: JobStatus::from_str(&row.text("job_status"))
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                job_created_at: row.time("job_created_at"),
+                item: rows::item_view(row)?,
+            })
+        })
     }
 
     async fn count_jobs(
