@@ -92,3 +92,37 @@ test.describe('in Spanish', () => {
     await expect(page.getByTestId('bulk-result')).toContainText('1 quedó como estaba:');
   });
 });
+
+test('"Where did this number go?" finds a number in every send, with its outcome and error', async ({ page }) => {
+  const list = phones(4, 7000 + (Date.now() % 1000) * 10);
+  const sent = list[0];
+  const refused = list.find((p) => p.endsWith('13'))!;
+  const response = await page.request.post('/api/messages/send-bulk', {
+    headers: { 'x-csrf-token': await csrfToken(page) },
+    data: { message: 'Aviso de entrega', phones: list, devices_limit: 2, name: 'Delivery notice' },
+  });
+  expect(response.status()).toBe(202);
+  const id = (await response.json()).job.id;
+  await expect.poll(async () => (await (await page.request.get(`/api/jobs/${id}`)).json()).status, { timeout: 30_000 }).toBe('completed');
+
+  await page.getByRole('link', { name: 'Where did a number go?' }).click();
+  await expect(page).toHaveURL(/\/recipients$/);
+  await hydrated(page);
+  // Typed as people type numbers, with spaces.
+  await page.getByLabel('Phone number').fill(`${sent.slice(0, 3)} ${sent.slice(3, 6)} ${sent.slice(6)}`);
+  await page.getByRole('button', { name: 'Find' }).click();
+  await expect(page.getByTestId('recipient-found')).toContainText(sent);
+  const row = page.locator(`tr[data-job-id="${id}"]`);
+  await expect(row).toContainText('Delivery notice');
+  await expect(row.locator('.item-status')).toHaveText('Sent');
+
+  await page.goto(`/recipients?phone=${encodeURIComponent(refused)}`);
+  await hydrated(page);
+  const failed = page.locator(`tr[data-job-id="${id}"]`);
+  await expect(failed.locator('.item-status')).toHaveText('Failed');
+  await expect(failed.locator('td').nth(4)).not.toBeEmpty();
+
+  await page.goto('/recipients?phone=hello');
+  await hydrated(page);
+  await expect(page.getByTestId('recipient-invalid')).toContainText('“hello” is not a phone number: not a phone number.');
+});
