@@ -4,9 +4,10 @@ import { expect, type Page, type APIRequestContext } from '@playwright/test';
 export async function login(page: Page, username = 'demo', password = 'demo-password', workspace = 'demo') {
   await page.goto('/login');
   await hydrated(page);
-  await page.getByLabel(/workspace/i).fill(workspace);
-  await page.getByLabel(/username/i).fill(username);
-  await page.getByLabel(/password/i).fill(password);
+  // By name, so it logs in whatever the page's language.
+  await page.locator('input[name=workspace]').fill(workspace);
+  await page.locator('input[name=username]').fill(username);
+  await page.locator('input[name=password]').fill(password);
   await page.locator('main button[type=submit]').click();
   await expect(page).toHaveURL(/\/$/);
   await hydrated(page);

@@ -124,5 +124,5 @@ test('"Where did this number go?" finds a number in every send, with its outcome
 
   await page.goto('/recipients?phone=hello');
   await hydrated(page);
-  await expect(page.getByTestId('recipient-invalid')).toContainText('“hello” is not a phone number: not a phone number.');
+  await expect(page.getByTestId('recipient-invalid')).toContainText('Cannot look up “hello”: not a phone number.');
 });

@@ -16,9 +16,9 @@ pub struct JobsListText {
     /// The count of every status together.
     pub all: &'static str,
     pub counts_label: &'static str,
-    pub load_more: &'static str,
-    /// `Showing {shown} of {total}`.
-    pub showing: fn(&str, &str) -> String,
+    /// Back to the first page (keyset pages only go on).
+    pub newest: &'static str,
+    pub older: &'static str,
     pub no_match: &'static str,
     pub bulk_label: &'static str,
     /// The action's name in the bulk menu.
@@ -34,8 +34,6 @@ pub struct JobsListText {
     pub bulk_changed: fn(u64) -> String,
     /// `{n} left as they were:`
     pub bulk_refused: fn(u64) -> String,
-    /// Bulk actions over the live table while new jobs keep coming.
-    pub live_note: &'static str,
     pub name_label: &'static str,
     pub name_hint: &'static str,
     pub tags_label: &'static str,
@@ -51,7 +49,7 @@ pub struct JobsListText {
     pub recipient_none: fn(&str) -> String,
     /// `{phone}: {n} messages, newest first`.
     pub recipient_found: fn(&str, u64) -> String,
-    /// `“{typed}” is not a phone number: {issue}.`
+    /// `Cannot look up “{typed}”: {issue}.`
     pub recipient_invalid: fn(&str, &str) -> String,
     pub col_send: &'static str,
     pub col_outcome: &'static str,
@@ -80,13 +78,13 @@ pub static EN_JOBS_LIST: JobsListText = JobsListText {
     kind: "Kind",
     any_kind: "Any kind",
     from: "Created from",
-    to: "to",
+    to: "Created until",
     apply: "Filter",
     clear: "Clear filters",
     all: "All",
     counts_label: "Jobs per status",
-    load_more: "Load more",
-    showing: |shown, total| format!("Showing {shown} of {total}"),
+    newest: "← Newest",
+    older: "Older →",
     no_match: "No jobs match these filters.",
     bulk_label: "Act on every matching job",
     action: |action| {
@@ -114,7 +112,6 @@ pub static EN_JOBS_LIST: JobsListText = JobsListText {
         1 => "1 left as it was:".into(),
         n => format!("{} left as they were:", en(n)),
     },
-    live_note: "New jobs appear here as they start.",
     name_label: "Name (optional)",
     name_hint: "What the jobs list calls it, e.g. “Black Friday reminder”.",
     tags_label: "Tags (optional)",
@@ -130,7 +127,7 @@ pub static EN_JOBS_LIST: JobsListText = JobsListText {
         1 => format!("{phone}: 1 message"),
         n => format!("{phone}: {} messages, newest first", en(n)),
     },
-    recipient_invalid: |typed, issue| format!("“{typed}” is not a phone number: {issue}."),
+    recipient_invalid: |typed, issue| format!("Cannot look up “{typed}”: {issue}."),
     col_send: "Send",
     col_outcome: "Outcome",
     col_receipt: "Receipt",
@@ -164,13 +161,13 @@ pub static ES_JOBS_LIST: JobsListText = JobsListText {
     kind: "Tipo",
     any_kind: "Cualquier tipo",
     from: "Creados desde",
-    to: "hasta",
+    to: "Creados hasta",
     apply: "Filtrar",
     clear: "Quitar filtros",
     all: "Todos",
     counts_label: "Trabajos por estado",
-    load_more: "Cargar más",
-    showing: |shown, total| format!("Se muestran {shown} de {total}"),
+    newest: "← Más recientes",
+    older: "Más antiguos →",
     no_match: "Ningún trabajo cumple estos filtros.",
     bulk_label: "Actuar sobre todos los que cumplen",
     action: |action| {
@@ -204,7 +201,6 @@ pub static ES_JOBS_LIST: JobsListText = JobsListText {
         1 => "1 quedó como estaba:".into(),
         n => format!("{} quedaron como estaban:", es(n)),
     },
-    live_note: "Los trabajos nuevos aparecen aquí al empezar.",
     name_label: "Nombre (opcional)",
     name_hint: "Cómo lo llama la lista de trabajos, p. ej. «Recordatorio Black Friday».",
     tags_label: "Etiquetas (opcional)",
@@ -220,7 +216,7 @@ pub static ES_JOBS_LIST: JobsListText = JobsListText {
         1 => format!("{phone}: 1 mensaje"),
         n => format!("{phone}: {} mensajes, el más reciente primero", es(n)),
     },
-    recipient_invalid: |typed, issue| format!("«{typed}» no es un número de teléfono: {issue}."),
+    recipient_invalid: |typed, issue| format!("No se puede buscar «{typed}»: {issue}."),
     col_send: "Envío",
     col_outcome: "Resultado",
     col_receipt: "Acuse",

@@ -28,6 +28,22 @@ pub fn DashboardPage() -> impl IntoView {
         move || params.get(),
         |params| list_jobs(params.search(), params.before),
     );
+    // Lives above the list it refreshes, so its report stays while the list is read again.
+    let act: BulkAct = Action::new(|(search, action): &(JobSearch, BulkAction)| {
+        act_on_jobs(search.clone(), *action)
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = act.value().get() {
+            jobs.refetch();
+        }
+    });
+    // A report is of the search it was made for.
+    Effect::new(move |first: Option<()>| {
+        params.track();
+        if first.is_some() {
+            act.value().set(None);
+        }
+    });
     view! {
         <Title text=text.jobs_title />
         <div class="page-head">
@@ -37,12 +53,18 @@ pub fn DashboardPage() -> impl IntoView {
             </OperatorOnly>
         </div>
         <Filters params />
+        <div role="status" class="bulk-result" data-testid="bulk-result">
+            {move || act.value().get().map(|outcome| match outcome {
+                Ok(result) => view! { <BulkReport result /> }.into_any(),
+                Err(error) => view! { <ErrorNotice error /> }.into_any(),
+            })}
+        </div>
         <Transition fallback=Loading>
             {move || Suspend::new(async move {
                 let params = params.get_untracked();
                 match jobs.await {
                     Ok(page) => view! {
-                        <JobsFound page params on_changed=move || jobs.refetch() />
+                        <JobsFound page params act />
                     }
                     .into_any(),
                     Err(error) => view! { <ErrorNotice error /> }.into_any(),
@@ -52,6 +74,17 @@ pub fn DashboardPage() -> impl IntoView {
         <Instances />
     }
 }
+
+/// A `YYYY-MM-DD` day, as date inputs send it (read by hand: chrono's parser would weigh on the
+/// browser's bundle).
+fn parse_day(text: &str) -> Option<NaiveDate> {
+    let mut parts = text.splitn(3, '-').map(|p| p.parse::<u32>().ok());
+    let (year, month, day) = (parts.next()??, parts.next()??, parts.next()??);
+    NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)
+}
+
+/// The bulk action: the search and the action, to the report.
+type BulkAct = Action<(JobSearch, BulkAction), Result<BulkActionResult, Problem>>;
 
 /// What the jobs list shows, as its URL says (so a search can be shared and reloaded).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -74,8 +107,7 @@ impl ListParams {
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
-        let day =
-            |name: &str| get(name).and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok());
+        let day = |name: &str| get(name).and_then(|d| parse_day(&d));
         ListParams {
             q: get("q"),
             status: get("status").and_then(|s| s.parse().ok()),
@@ -103,7 +135,7 @@ impl ListParams {
     fn href(&self) -> String {
         let mut pairs = Vec::new();
         if let Some(q) = &self.q {
-            pairs.push(format!("q={}", encode(q)));
+            pairs.push(format!("q={}", format::query_value(q)));
         }
         if let Some(status) = self.status {
             pairs.push(format!("status={}", status.as_str()));
@@ -140,19 +172,6 @@ impl ListParams {
     fn is_filtered(&self) -> bool {
         !self.search().is_empty()
     }
-}
-
-/// Percent-encodes a query value (everything but unreserved characters).
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
 }
 
 /// The filter form: a plain GET form, so it works before the page is interactive too.
@@ -240,11 +259,7 @@ fn Filters(params: Memo<ListParams>) -> impl IntoView {
 
 /// A page of the jobs a search found: counts per status, the bulk action, the table, the pager.
 #[component]
-fn JobsFound(
-    page: JobsPage,
-    params: ListParams,
-    #[prop(into)] on_changed: Callback<()>,
-) -> impl IntoView {
+fn JobsFound(page: JobsPage, params: ListParams, act: BulkAct) -> impl IntoView {
     let text = use_text();
     let l = text.list;
     let count = |status: JobStatus| {
@@ -300,7 +315,7 @@ fn JobsFound(
             <ul>{chips}</ul>
         </nav>
         <OperatorOnly>
-            {(matched > 0).then(|| view! { <BulkActions search=search.clone() matched on_changed /> })}
+            {(matched > 0).then(|| view! { <BulkActions search=search.clone() matched act /> })}
         </OperatorOnly>
         {if empty && params.is_filtered() {
             view! {
@@ -314,8 +329,8 @@ fn JobsFound(
             view! { <JobTable initial=page.jobs live /> }.into_any()
         }}
         <nav class="pager" aria-label=text.jobs_title>
-            {newest.map(|href| view! { <a class="button" href=href data-testid="newest">{text.campaign.previous}</a> })}
-            {older.map(|href| view! { <a class="button" href=href rel="next" data-testid="older">{text.campaign.next}</a> })}
+            {newest.map(|href| view! { <a class="button" href=href data-testid="newest">{l.newest}</a> })}
+            {older.map(|href| view! { <a class="button" href=href rel="next" data-testid="older">{l.older}</a> })}
         </nav>
     }
 }
@@ -323,12 +338,12 @@ fn JobsFound(
 /// One action for every job a search matches: chosen, confirmed with the count, then reported
 /// (what changed, and what was left as it was with the reason).
 #[component]
-fn BulkActions(search: JobSearch, matched: u64, on_changed: Callback<()>) -> impl IntoView {
+fn BulkActions(search: JobSearch, matched: u64, act: BulkAct) -> impl IntoView {
+    let search = StoredValue::new(search);
     let text = use_text();
     let l = text.list;
     let chosen = RwSignal::new(BulkAction::Pause);
     let confirming = RwSignal::new(false);
-    let act = Action::new(move |action: &BulkAction| act_on_jobs(search.clone(), *action));
     let confirm_button = NodeRef::<leptos::html::Button>::new();
     // The question takes the focus, so a keyboard user answers it next.
     Effect::new(move |_| {
@@ -336,11 +351,6 @@ fn BulkActions(search: JobSearch, matched: u64, on_changed: Callback<()>) -> imp
             && let Some(button) = confirm_button.get()
         {
             let _ = button.focus();
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = act.value().get() {
-            on_changed.run(());
         }
     });
     view! {
@@ -384,7 +394,7 @@ fn BulkActions(search: JobSearch, matched: u64, on_changed: Callback<()>) -> imp
                             data-testid="bulk-confirm"
                             on:click=move |_| {
                                 confirming.set(false);
-                                act.dispatch(chosen.get_untracked());
+                                act.dispatch((search.get_value(), chosen.get_untracked()));
                             }
                         >
                             {l.confirm}
@@ -395,12 +405,6 @@ fn BulkActions(search: JobSearch, matched: u64, on_changed: Callback<()>) -> imp
                     </div>
                 </div>
             </Show>
-            <div role="status" class="bulk-result" data-testid="bulk-result">
-                {move || act.value().get().map(|outcome| match outcome {
-                    Ok(result) => view! { <BulkReport result /> }.into_any(),
-                    Err(error) => view! { <ErrorNotice error /> }.into_any(),
-                })}
-            </div>
         </section>
     }
 }

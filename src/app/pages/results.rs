@@ -5,6 +5,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::{RESULTS_PAGE, campaign_results};
 use crate::app::components::ResultsTable;
+use crate::app::format;
 use crate::app::i18n::use_text;
 use crate::app::pages::{ErrorNotice, Loading, NotFound};
 
@@ -32,7 +33,7 @@ pub fn ResultsPage() -> impl IntoView {
         let mut href = format!("/campaigns/{}/results?offset={offset}", id());
         if let Some(q) = q() {
             href.push_str("&q=");
-            href.push_str(&js_safe_encode(&q));
+            href.push_str(&format::query_value(&q));
         }
         href
     };
@@ -40,7 +41,7 @@ pub fn ResultsPage() -> impl IntoView {
         let mut href = format!("/api/campaigns/{}/results?format={format}", id());
         if let Some(q) = q() {
             href.push_str("&q=");
-            href.push_str(&js_safe_encode(&q));
+            href.push_str(&format::query_value(&q));
         }
         href
     };
@@ -98,17 +99,4 @@ pub fn ResultsPage() -> impl IntoView {
             })}
         </Suspense>
     }
-}
-
-/// Percent-encodes a query value (everything but unreserved characters).
-fn js_safe_encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
 }
