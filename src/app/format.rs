@@ -91,6 +91,19 @@ pub fn now() -> DateTime<Utc> {
     }
 }
 
+/// Percent-encodes a query value (everything but unreserved characters).
+pub fn query_value(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,17 +126,4 @@ mod tests {
         assert_eq!(duration_ms(185_000), "3 min 05 s");
         assert_eq!(duration_ms(3_720_000), "1 h 02 min");
     }
-}
-
-/// Percent-encodes a query value (everything but unreserved characters).
-pub fn query_value(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
 }
