@@ -28,23 +28,15 @@ pub async fn list_jobs(search: JobSearch, before: Option<JobId>) -> Result<JobsP
     use crate::server::store::JobFilter;
     let (state, principal) = server::principal().await?;
     let tenant = principal.tenant_id;
-    let filter = JobFilter::of(&search, before, JOBS_PAGE + 1);
-    let mut jobs = state
-        .store
-        .list_jobs(tenant, &filter)
-        .await
-        .map_err(server::store_error)?;
-    let next_before = (jobs.len() > JOBS_PAGE as usize)
-        .then(|| {
-            jobs.truncate(JOBS_PAGE as usize);
-            jobs.last().map(|job| job.id)
-        })
-        .flatten();
+    let (jobs, next_before) =
+        crate::server::services::jobs::jobs_page(&state, tenant, &search, before, JOBS_PAGE)
+            .await
+            .map_err(server::store_error)?;
     let counts = match before {
         Some(_) => Vec::new(),
         None => state
             .store
-            .count_jobs(tenant, &filter)
+            .count_jobs(tenant, &JobFilter::of(&search, None, 0))
             .await
             .map_err(server::store_error)?,
     };

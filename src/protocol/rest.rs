@@ -125,6 +125,17 @@ pub struct ItemView {
     pub updated_at: DateTime<Utc>,
 }
 
+impl ItemView {
+    /// Its error in the reader's words: the code worded by `word` when it has one, else the
+    /// error as recorded (an outside worker's words).
+    pub fn error_words(&self, word: fn(&super::fault::SendFault, &str) -> String) -> String {
+        let error = self.error.as_deref().unwrap_or_default();
+        self.fault
+            .as_ref()
+            .map_or_else(|| error.to_owned(), |fault| word(fault, error))
+    }
+}
+
 /// A number on the tenant's opt-out list (`GET /api/opt-outs`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OptOutView {

@@ -136,7 +136,7 @@ pub fn RecipientsPanel(feed: JobFeed) -> impl IntoView {
                                             <td class="num" data-label=text.col_attempts>{item.attempts}</td>
                                         </Show>
                                         <td data-label=text.col_error title=item.errors.join("\n")>
-                                            {item.fault.as_ref().map(|f| (text.send_fault)(f, item.error.as_deref().unwrap_or_default())).or_else(|| item.error.clone()).unwrap_or_default()}
+                                            {item.error_words(text.send_fault)}
                                         </td>
                                     </tr>
                                 </For>

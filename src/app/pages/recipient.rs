@@ -98,12 +98,7 @@ fn RecipientItems(phone: String, items: Vec<RecipientItem>) -> impl IntoView {
             let message: String = found.job_message.unwrap_or_default().chars().take(60).collect();
             let item = found.item;
             let failed = item.status == ItemStatus::Failed;
-            let error = item
-                .fault
-                .as_ref()
-                .map(|f| (text.send_fault)(f, item.error.as_deref().unwrap_or_default()))
-                .or_else(|| item.error.clone())
-                .unwrap_or_default();
+            let error = item.error_words(text.send_fault);
             let receipt = item.delivery.map(|d| {
                 let at = item.read_at.or(item.delivered_at).unwrap_or(item.updated_at);
                 format!("{} · {}", (l.delivery)(d), format::date_time(at))

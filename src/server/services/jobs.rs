@@ -336,6 +336,27 @@ pub async fn find_recipient(
     }
 }
 
+/// Up to `limit` of the tenant's jobs `search` matches, older than `before`, and the cursor of
+/// the next page while more follow.
+pub async fn jobs_page(
+    state: &AppState,
+    tenant: TenantId,
+    search: &JobSearch,
+    before: Option<JobId>,
+    limit: u32,
+) -> Result<(Vec<JobView>, Option<JobId>), StoreError> {
+    // One more than asked tells whether another page follows.
+    let filter = JobFilter::of(search, before, limit + 1);
+    let mut jobs = state.store.list_jobs(tenant, &filter).await?;
+    let next = if jobs.len() > limit as usize {
+        jobs.truncate(limit as usize);
+        jobs.last().map(|job| job.id)
+    } else {
+        None
+    };
+    Ok((jobs, next))
+}
+
 /// Jobs a bulk action reads and changes at a time.
 const BULK_PAGE: u32 = 500;
 

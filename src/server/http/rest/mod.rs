@@ -273,15 +273,9 @@ async fn list_jobs(
                 .map_err(|_| AppError::BadRequest(RequestRule::Cursor { value }))
         })
         .transpose()?;
-    // One more than asked tells whether another page follows.
-    let filter = JobFilter::of(&search, before, limit + 1);
-    let mut list = state.store.list_jobs(principal.tenant_id, &filter).await?;
-    let next = (list.len() > limit as usize).then(|| {
-        list.truncate(limit as usize);
-        list.last().map(|job| job.id)
-    });
+    let (list, next) = jobs::jobs_page(&state, principal.tenant_id, &search, before, limit).await?;
     let mut response = Json(list).into_response();
-    if let Some(Some(next)) = next {
+    if let Some(next) = next {
         response.headers_mut().insert(
             NEXT_BEFORE,
             header::HeaderValue::from_str(&next.to_string()).expect("a uuid is a header value"),
