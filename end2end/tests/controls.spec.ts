@@ -43,11 +43,11 @@ test('a paused send resumes from the page and completes', async ({ page }) => {
   await page.goto(`/jobs/${id}`);
   await hydrated(page);
   await expect.poll(async () => counter(page, 'stat-sent'), { timeout: 30_000 }).toBeGreaterThan(5);
-  await page.getByRole('button', { name: 'Pause' }).click();
+  await page.getByRole('button', { name: 'Pause', exact: true }).click();
   await expect(page.locator('.badge')).toHaveAttribute('data-status', 'paused');
   const paused = await job(page.request, id);
   expect(paused.status).toBe('paused');
-  await page.getByRole('button', { name: 'Resume' }).click();
+  await page.getByRole('button', { name: 'Resume', exact: true }).click();
   await expect(page.locator('.badge')).toHaveAttribute('data-status', 'completed', { timeout: 60_000 });
   const truth = await job(page.request, id);
   expect(truth.progress.sent + truth.progress.failed).toBe(200);

@@ -110,7 +110,7 @@ test.describe('a session ended elsewhere', () => {
     await expect.poll(async () => (await job(page.request, id)).status, { timeout: 30_000 }).toBe('paused');
     await page.goto(`/jobs/${id}`);
     await hydrated(page);
-    await expect(page.getByRole('button', { name: 'Resume' })).toBeVisible();
+    await expect(page.getByRole('button', { name: 'Resume', exact: true })).toBeVisible();
 
     const other = await context.newPage();
     await other.goto('/');

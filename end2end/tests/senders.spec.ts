@@ -271,7 +271,7 @@ test.describe('a send through a WhatsApp sender', () => {
       await page.goto(`/jobs/${id}`);
       await hydrated(page);
       await expect(page.locator('.badge[data-status]')).toHaveAttribute('data-status', 'completed', { timeout: 60_000 });
-      const lane = page.getByTestId('job-sender');
+      const lane = page.getByTestId('lane');
       await expect(lane).toHaveCount(1);
       await expect(lane).toContainText('Device 1');
       await expect(lane.locator('strong')).toHaveText('Hooli <i>XYZ</i>');

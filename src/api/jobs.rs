@@ -92,12 +92,12 @@ pub async fn job_page(id: String) -> Result<Option<JobPageData>, Problem> {
         .map_err(server::store_error)?
         .unwrap_or_default();
     let log = events.iter().filter_map(|e| e.msg().ok()).collect();
-    let senders = if job.senders.is_empty() {
+    let senders = if !job.through_senders() {
         Vec::new()
     } else {
         state
             .store
-            .senders_by_id(&job.senders)
+            .senders_by_id(&job.sender_ids())
             .await
             .map_err(server::store_error)?
             .iter()
@@ -204,6 +204,35 @@ pub async fn job_action(id: String, command: JobCommand) -> Result<JobView, Prob
     crate::server::services::jobs::command(&state, principal.tenant_id, job, command.into())
         .await
         .map_err(server::fail)
+}
+
+/// Pauses or resumes one device of a bulk send (its share goes to the others); the job then.
+#[server(endpoint = "device_action", client = ApiClient)]
+pub async fn device_action(id: String, device: u32, paused: bool) -> Result<JobView, Problem> {
+    let (state, principal) = server::operator().await?;
+    let job = id
+        .parse::<JobId>()
+        .map_err(|_| server::not_found(Thing::Job))?;
+    let tenant = principal.tenant_id;
+    crate::server::services::jobs::set_device_paused(&state, tenant, job, device, paused)
+        .await
+        .map_err(server::fail)
+}
+
+/// A bulk send's devices as they are now: what each holds, its pace and whether it is paused.
+#[server(endpoint = "job_lanes", client = ApiClient)]
+pub async fn job_lanes(id: String) -> Result<Vec<crate::protocol::lanes::SenderLane>, Problem> {
+    let (state, principal) = server::principal().await?;
+    let job = id
+        .parse::<JobId>()
+        .map_err(|_| server::not_found(Thing::Job))?;
+    let job = state
+        .store
+        .job(principal.tenant_id, job)
+        .await
+        .map_err(server::store_error)?
+        .ok_or_else(|| server::not_found(Thing::Job))?;
+    Ok(job.senders)
 }
 
 /// Why a job's items failed, one group per class, the biggest first.

@@ -88,7 +88,7 @@ pub fn summary(job: &JobView) -> String {
 
 /// A send through senders' delivery funnel, in the words the job page uses.
 pub fn funnel(job: &JobView) -> Option<String> {
-    let r = job.receipts.filter(|_| !job.senders.is_empty())?;
+    let r = job.receipts.filter(|_| job.through_senders())?;
     let mut line = format!(
         "delivered {} · read {} · undelivered {} · awaiting receipt {}",
         r.delivered, r.read, r.undelivered, r.awaiting

@@ -176,6 +176,7 @@ pub static EN: Text = Text {
     inbox: &super::inbox::EN_INBOX,
     cockpit: &super::cockpit::EN_COCKPIT,
     list: &super::jobs_list::EN_JOBS_LIST,
+    lanes: &super::lanes::EN_LANES,
 
     thousands: ',',
 };

@@ -176,6 +176,7 @@ pub static ES: Text = Text {
     inbox: &super::inbox::ES_INBOX,
     cockpit: &super::cockpit::ES_COCKPIT,
     list: &super::jobs_list::ES_JOBS_LIST,
+    lanes: &super::lanes::ES_LANES,
 
     thousands: '.',
 };

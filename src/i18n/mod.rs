@@ -11,6 +11,7 @@ mod failures;
 mod faults;
 mod inbox;
 mod jobs_list;
+mod lanes;
 mod problems;
 pub mod requests;
 mod senders;
@@ -19,6 +20,7 @@ pub use campaign::CampaignText;
 pub use cockpit::CockpitText;
 pub use inbox::InboxText;
 pub use jobs_list::JobsListText;
+pub use lanes::LanesText;
 pub use senders::SenderText;
 
 pub use en::EN;
@@ -235,6 +237,7 @@ pub struct Text {
     pub cockpit: &'static CockpitText,
     /// The jobs list's filters and bulk actions.
     pub list: &'static JobsListText,
+    pub lanes: &'static LanesText,
 
     /// Digit grouping separator.
     pub thousands: char,

@@ -26,6 +26,7 @@ pub fn en(problem: &Problem) -> String {
             Thing::User => "User not found.",
             Thing::Token => "Token not found.",
             Thing::Sender => "Sender not found.",
+            Thing::Device => "This send has no device with that number.",
             Thing::OptOut => "That number is not on the opt-out list.",
             Thing::Endpoint => "There is no such API endpoint; see CONTRACT.md for the routes.",
         }
@@ -125,6 +126,7 @@ fn en_refusal(refusal: Refusal) -> String {
         Refusal::NothingToRetry {
             include_unknown: false,
         } => "There are no failed items to retry.".into(),
+        Refusal::LastDevice => "Every other device of this send is paused: pause the job instead, or resume another device first.".into(),
     }
 }
 
@@ -146,6 +148,7 @@ pub fn es(problem: &Problem) -> String {
             Thing::User => "No se encontró el usuario.",
             Thing::Token => "No se encontró el token.",
             Thing::Sender => "No se encontró el emisor.",
+            Thing::Device => "Este envío no tiene un dispositivo con ese número.",
             Thing::OptOut => "Ese número no está en la lista de bajas.",
             Thing::Endpoint => "Esa ruta de la API no existe; consulta CONTRACT.md.",
         }
@@ -262,6 +265,7 @@ fn es_refusal(refusal: Refusal) -> String {
         Refusal::NothingToRetry {
             include_unknown: false,
         } => "No hay elementos fallidos que reintentar.".into(),
+        Refusal::LastDevice => "Los demás dispositivos de este envío están en pausa: pausa el trabajo, o reanuda antes otro dispositivo.".into(),
     }
 }
 
@@ -708,6 +712,7 @@ mod tests {
             Thing::User,
             Thing::Token,
             Thing::Endpoint,
+            Thing::Device,
         ] {
             all.push(Problem::NotFound { thing });
         }
@@ -739,6 +744,7 @@ mod tests {
             Refusal::NothingToRetry {
                 include_unknown: false,
             },
+            Refusal::LastDevice,
         ] {
             all.push(Problem::Refused { refusal });
         }

@@ -122,7 +122,6 @@ pub struct SenderText {
     pub awaiting: &'static str,
     pub receipts_arriving: &'static str,
     pub webhook_once: &'static str,
-    pub job_senders_title: &'static str,
     pub device: fn(u32) -> String,
     pub health_from_provider: &'static str,
 }
@@ -189,7 +188,6 @@ pub static EN_SENDERS: SenderText = SenderText {
     awaiting: "Awaiting receipt",
     receipts_arriving: "Sending finished — receipts arriving",
     webhook_once: "Paste this webhook URL into the Wablas device's settings (webhook and tracking URL) now: its secret is shown only this once.",
-    job_senders_title: "Senders",
     device: |n| format!("Device {n}"),
     health_from_provider: "Health comes from the provider where it tells (Wablas device, Cloud API number, Twilio account), asked regularly, and from the latest sends; it changes here live.",
 };
@@ -256,7 +254,6 @@ pub static ES_SENDERS: SenderText = SenderText {
     awaiting: "Sin confirmación",
     receipts_arriving: "Envío terminado — llegando confirmaciones",
     webhook_once: "Pega ahora esta URL de webhook en los ajustes del dispositivo de Wablas (webhook y URL de seguimiento): su secreto solo se muestra esta vez.",
-    job_senders_title: "Emisores",
     device: |n| format!("Dispositivo {n}"),
     health_from_provider: "El estado lo da el proveedor cuando lo informa (dispositivo de Wablas, número de la Cloud API, cuenta de Twilio), consultado periódicamente, y los últimos envíos; aquí cambia en directo.",
 };

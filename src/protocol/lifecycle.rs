@@ -124,6 +124,8 @@ pub enum Refusal {
     NothingToRetry {
         include_unknown: bool,
     },
+    /// Pausing this device would leave the send none that sends.
+    LastDevice,
 }
 
 impl Refusal {
@@ -142,6 +144,7 @@ impl Refusal {
             Refusal::CancelledIsNotRetried => "cancelled_is_not_retried",
             Refusal::NotFinished => "not_finished",
             Refusal::NothingToRetry { .. } => "nothing_to_retry",
+            Refusal::LastDevice => "last_device",
         }
     }
 }

@@ -11,6 +11,7 @@ use uuid::Uuid;
 pub mod backoff;
 pub mod failure;
 pub mod fault;
+pub mod lanes;
 pub mod lifecycle;
 mod messages;
 pub mod problem;
@@ -273,9 +274,14 @@ pub struct JobView {
     /// `stage_message` as a code with parameters, when the server wrote it (not a worker).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stage_note: Option<fault::StageNote>,
-    /// Added: the senders a bulk send spreads over, in device order (device k is the k-th).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub senders: Vec<Uuid>,
+    /// Added: a bulk send's devices in order (sender lanes): the tenant's sender each sends
+    /// through, and what each did and does. Older views carried only the senders' ids.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "lanes::lanes_or_ids"
+    )]
+    pub senders: Vec<lanes::SenderLane>,
     /// What providers reported after accepting a bulk send's messages.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipts: Option<Receipts>,
@@ -436,8 +442,21 @@ impl JobView {
     /// whose receipts are still arriving.
     pub fn expects_events(&self, now: DateTime<Utc>) -> bool {
         !self.status.is_terminal()
-            || (!self.senders.is_empty()
-                && self.receipts_open_until.is_some_and(|until| until > now))
+            || (self.through_senders() && self.receipts_open_until.is_some_and(|until| until > now))
+    }
+
+    /// Whether it sends through the tenant's senders (which report receipts), not the
+    /// server-wide provider.
+    pub fn through_senders(&self) -> bool {
+        self.senders.iter().any(|lane| lane.sender_id.is_some())
+    }
+
+    /// The ids of the tenant's senders it spreads over, in device order.
+    pub fn sender_ids(&self) -> Vec<Uuid> {
+        self.senders
+            .iter()
+            .filter_map(|lane| lane.sender_id)
+            .collect()
     }
 
     /// Applies a job event to this snapshot so a client's copy follows the server's.

@@ -15,6 +15,8 @@ pub enum Thing {
     User,
     Token,
     Sender,
+    /// A device number a bulk send does not have.
+    Device,
     /// A number that is not on the opt-out list.
     OptOut,
     /// An API route that does not exist.

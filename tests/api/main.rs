@@ -26,6 +26,7 @@ mod hardening;
 mod helpers;
 mod inbox;
 mod jobs_list;
+mod lanes;
 mod live;
 mod metrics;
 mod pages;

@@ -253,7 +253,7 @@ async fn a_bulk_send_spreads_over_the_tenants_senders_and_names_the_sender_of_ev
         .filter(|p| !p.ends_with("13"))
         .collect();
     let job = app.create_job(&recipients, 5).await;
-    assert_eq!(job.senders, vec![a.id, b.id]);
+    assert_eq!(job.sender_ids(), vec![a.id, b.id]);
     let done = app.wait_until_finished(job.id).await;
     assert_eq!(done.status, JobStatus::Completed, "{done:?}");
     assert_eq!(done.progress.sent, recipients.len() as u64);
@@ -312,7 +312,11 @@ async fn a_send_names_its_senders_and_refuses_ones_it_cannot_use() {
     let response = app.send_bulk(&body(json!([second.id]))).await;
     assert_eq!(response.status(), 202);
     let answer: Value = response.json().await.unwrap();
-    assert_eq!(answer["job"]["senders"], json!([second.id]));
+    // The job's lanes: device 1 sends through the one sender chosen.
+    let lanes = answer["job"]["senders"].as_array().unwrap();
+    assert_eq!(lanes.len(), 1);
+    assert_eq!(lanes[0]["sender_id"], json!(second.id));
+    assert_eq!(lanes[0]["device_id"], 1);
 
     let other = app.other_tenant_token("globex").await;
     let response = app.send_bulk_as(&other, &body(json!([first.id]))).await;

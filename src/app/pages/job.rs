@@ -7,13 +7,12 @@ use crate::api::{JobPageData, job_page};
 use crate::app::OperatorOnly;
 use crate::app::components::{
     FailureReasons, JobControls, JobPace, JobWatch, LogPane, ProgressBar, RecipientsPanel,
-    SenderHealthBadge, StageSteps, StaleNote, StatusBadge,
+    SenderLanes, StageSteps, StaleNote, StatusBadge,
 };
 use crate::app::format;
 use crate::app::i18n::use_text;
 use crate::app::pages::{ErrorNotice, Loading, NotFound};
 use crate::live::{use_job_feed, use_live};
-use crate::protocol::senders::SenderHealthView;
 use crate::protocol::{JobKind, JobStatus};
 
 /// One job, rendered on the server at its current seq, then live.
@@ -50,7 +49,7 @@ fn JobDetail(data: JobPageData) -> impl IntoView {
     let bulk = job_kind == JobKind::BulkSend;
     let has_stages = job.with_untracked(|j| !j.stages.is_empty());
     // Receipts come through senders' webhooks.
-    let has_senders = job.with_untracked(|j| !j.senders.is_empty());
+    let has_senders = job.with_untracked(|j| j.through_senders());
     let campaign_id = job.with_untracked(|j| j.campaign_id);
     let kind = move || match job.with(|j| j.name.clone()) {
         Some(name) => name,
@@ -217,43 +216,13 @@ fn JobDetail(data: JobPageData) -> impl IntoView {
             </Show>
         </section>
 
-        {(!senders.is_empty()).then(|| view! { <JobSenders senders /> })}
+        {(bulk && job.with_untracked(|j| !j.senders.is_empty()))
+            .then(|| view! { <SenderLanes feed senders /> })}
         <Show when=move || bulk>
             <FailureReasons feed />
         </Show>
         <LogPane feed />
         <RecipientsPanel feed />
-    }
-}
-
-/// The senders a bulk send spreads over, one per device, with their health live.
-#[component]
-fn JobSenders(senders: Vec<SenderHealthView>) -> impl IntoView {
-    let words = use_text().senders;
-    let live = use_live();
-    Effect::new(move |_| live.follow_senders());
-    view! {
-        <section class="panel" aria-labelledby="job-senders-title">
-            <div class="panel-head">
-                <h2 id="job-senders-title">{words.job_senders_title}</h2>
-            </div>
-            <ul class="job-senders">
-                {senders
-                    .into_iter()
-                    .enumerate()
-                    .map(|(place, sender)| {
-                        view! {
-                            <li data-testid="job-sender">
-                                <span class="muted">{(words.device)(place as u32 + 1)}</span>
-                                <strong>{sender.name.clone()}</strong>
-                                <span class="muted small">{sender.provider.label()}</span>
-                                <SenderHealthBadge initial=sender />
-                            </li>
-                        }
-                    })
-                    .collect_view()}
-            </ul>
-        </section>
     }
 }
 

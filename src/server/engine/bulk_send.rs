@@ -3,7 +3,7 @@
 //! batch of events only after it is committed.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -74,6 +74,8 @@ const MAX_HAND_ON: u32 = 16;
 /// One device's way out: the provider it sends through and, for a tenant's sender, which one.
 struct Lane {
     device_id: u32,
+    /// Items it holds now (it sends one at a time), for the lane's `in_flight`.
+    in_flight: Arc<AtomicU32>,
     /// Transient failures in a row that make its sender `down`.
     down_after: u32,
     provider: Arc<dyn MessagingProvider>,
@@ -129,10 +131,11 @@ impl Lane {
 /// `devices_limit` of the server-wide provider. `Err` when none of its senders can send.
 async fn lanes(engine: &Arc<Engine>, claimed: &ClaimedJob) -> Result<Vec<Lane>, SendFault> {
     let job = &claimed.job;
-    if job.senders.is_empty() {
+    if !job.through_senders() {
         return Ok((1..=job.devices_limit.clamp(1, 50))
             .map(|device_id| Lane {
                 device_id,
+                in_flight: Arc::default(),
                 down_after: DOWN_AFTER,
                 provider: engine.provider.clone(),
                 sender: None,
@@ -141,7 +144,7 @@ async fn lanes(engine: &Arc<Engine>, claimed: &ClaimedJob) -> Result<Vec<Lane>, 
     }
     let records = engine
         .store
-        .senders_by_id(&job.senders)
+        .senders_by_id(&job.sender_ids())
         .await
         .map_err(|error| {
             tracing::warn!(%error, "could not read the job's senders");
@@ -171,6 +174,7 @@ async fn lanes(engine: &Arc<Engine>, claimed: &ClaimedJob) -> Result<Vec<Lane>, 
             .note_sender_health(record.id, record.health, record.health_source);
         lanes.push(Lane {
             device_id: place as u32 + 1,
+            in_flight: Arc::default(),
             down_after: DOWN_AFTER.min(engine.settings.max_attempts.max(1)),
             provider,
             sender: Some(LaneSender {
@@ -217,6 +221,20 @@ pub(super) async fn run(engine: Arc<Engine>, claimed: ClaimedJob) {
         stop_tx.clone(),
         health.clone(),
     ));
+    // Devices operators paused take no new items; the others take their share.
+    let paused = match engine.store.device_tick(job_id, &owner, &[]).await {
+        Ok(paused) => paused,
+        Err(error) => {
+            tracing::warn!(%error, "could not read the paused devices; all send");
+            Vec::new()
+        }
+    };
+    let (paused_tx, paused_rx) = watch::channel(paused);
+    let in_flight: Vec<(u32, Arc<AtomicU32>)> = lanes
+        .iter()
+        .map(|lane| (lane.device_id, lane.in_flight.clone()))
+        .collect();
+    let device_watch = tokio::spawn(watch_devices(engine.clone(), job_id, in_flight, paused_tx));
     let (item_tx, item_rx) = async_channel::bounded::<ItemToSend>(devices as usize * 2);
     let outstanding = Arc::new(Outstanding {
         items: item_tx.clone(),
@@ -265,6 +283,7 @@ pub(super) async fn run(engine: Arc<Engine>, claimed: ClaimedJob) {
             },
             report_tx.clone(),
             stop_rx.clone(),
+            paused_rx.clone(),
             handoff.clone(),
         ));
     }
@@ -288,6 +307,7 @@ pub(super) async fn run(engine: Arc<Engine>, claimed: ClaimedJob) {
         tracing::error!(%error, "the recorder stopped unexpectedly");
     }
     heartbeat.abort();
+    device_watch.abort();
 
     let stop = stop_rx.borrow().clone();
     let end = match stop {
@@ -409,6 +429,71 @@ async fn heartbeat(
     .await
 }
 
+/// How often a runner records what its devices hold and hears which ones operators paused.
+const DEVICE_TICK: Duration = Duration::from_millis(500);
+
+/// Records what each device holds (when it changed) and passes on which devices are paused.
+async fn watch_devices(
+    engine: Arc<Engine>,
+    job_id: JobId,
+    in_flight: Vec<(u32, Arc<AtomicU32>)>,
+    paused: watch::Sender<Vec<u32>>,
+) {
+    let mut written: Vec<u32> = vec![0; in_flight.len()];
+    let mut ticks = tokio::time::interval(DEVICE_TICK);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let now: Vec<u32> = in_flight
+            .iter()
+            .map(|(_, n)| n.load(Ordering::Relaxed))
+            .collect();
+        let changed: Vec<(u32, u32)> = in_flight
+            .iter()
+            .zip(&now)
+            .zip(&written)
+            .filter(|((_, now), written)| now != written)
+            .map(|(((device, _), now), _)| (*device, *now))
+            .collect();
+        match engine
+            .store
+            .device_tick(job_id, &engine.instance_id, &changed)
+            .await
+        {
+            Ok(devices) => {
+                written = now;
+                paused.send_if_modified(|current| {
+                    let change = *current != devices;
+                    if change {
+                        *current = devices;
+                    }
+                    change
+                });
+            }
+            Err(error) => tracing::warn!(%error, "could not record the devices; retrying"),
+        }
+    }
+}
+
+/// Waits while an operator has `device` paused, until the job stops or has nothing left.
+async fn while_paused(
+    device: u32,
+    paused: &mut watch::Receiver<Vec<u32>>,
+    stop: &mut watch::Receiver<Stop>,
+    outstanding: &Outstanding,
+) {
+    while paused.borrow_and_update().contains(&device)
+        && running(stop)
+        && !outstanding.items.is_closed()
+    {
+        tokio::select! {
+            _ = paused.changed() => {}
+            _ = stop.changed() => {}
+            _ = outstanding.pause(DEVICE_TICK) => {}
+        }
+    }
+}
+
 /// The items handed to devices that have no outcome yet; the devices' queue closes when the
 /// dispatcher is done and none is left.
 struct Outstanding {
@@ -490,9 +575,15 @@ async fn device(
     queue: Queue,
     reports: mpsc::Sender<Report>,
     mut stop: watch::Receiver<Stop>,
+    mut paused: watch::Receiver<Vec<u32>>,
     handoff: Option<Arc<Handoff>>,
 ) {
-    while let Ok(item) = queue.items.recv().await {
+    loop {
+        while_paused(lane.device_id, &mut paused, &mut stop, &queue.outstanding).await;
+        let Ok(item) = queue.items.recv().await else {
+            break;
+        };
+        lane.in_flight.store(1, Ordering::Relaxed);
         let handed = match &handoff {
             Some(handoff) => running(&stop) && handoff.mark(item.idx).await,
             None => true,
@@ -535,6 +626,7 @@ async fn device(
                 }
             }
         };
+        lane.in_flight.store(0, Ordering::Relaxed);
         let Some(report) = report else { continue };
         let delivered = reports.send(report).await.is_ok();
         queue.outstanding.done_with_one();

@@ -185,6 +185,7 @@ impl From<ControlError> for AppError {
     fn from(error: ControlError) -> Self {
         match error {
             ControlError::NotFound => AppError::job_not_found(),
+            ControlError::NoDevice => AppError::NotFound(crate::protocol::problem::Thing::Device),
             ControlError::Refused(refusal) => AppError::Refused(refusal),
             ControlError::Store(e) => AppError::Store(e),
         }

@@ -12,7 +12,7 @@ use crate::server::AppState;
 use crate::server::live::hub::EventBatch;
 use crate::server::services::phones;
 use crate::server::store::{
-    Created, JobFilter, NewBulkJob, StoreError, StoredEvent, TenantId, Transition,
+    Created, JobFilter, LaneChange, NewBulkJob, StoreError, StoredEvent, TenantId, Transition,
 };
 use chrono::{DateTime, Utc};
 
@@ -240,6 +240,9 @@ pub async fn create_bulk_send(
 pub enum ControlError {
     #[error("Job not found.")]
     NotFound,
+    /// The job has no device with that number.
+    #[error("Device not found.")]
+    NoDevice,
     /// It does not fit the job's state (a 409).
     #[error("{0:?}")]
     Refused(Refusal),
@@ -272,6 +275,45 @@ pub async fn command(
     carry_out(state, tenant, job, transition).await
 }
 
+/// Pauses or resumes one device of a running or waiting bulk send: its share goes to the
+/// other devices meanwhile. The job as it is then, with its lanes.
+pub async fn set_device_paused(
+    state: &AppState,
+    tenant: TenantId,
+    job: JobId,
+    device: u32,
+    paused: bool,
+) -> Result<JobView, ControlError> {
+    let current = state.store.job(tenant, job).await?;
+    let current = current
+        .filter(|j| j.kind == crate::protocol::JobKind::BulkSend)
+        .ok_or(ControlError::NotFound)?;
+    if current.status.is_terminal() {
+        let command = if paused {
+            Command::Pause
+        } else {
+            Command::Resume
+        };
+        return Err(ControlError::Refused(Refusal::Ended {
+            status: current.status,
+            command,
+        }));
+    }
+    match state
+        .store
+        .set_device_paused(tenant, job, device, paused)
+        .await?
+    {
+        None => Err(ControlError::NoDevice),
+        Some(LaneChange::Refused) => Err(ControlError::Refused(Refusal::LastDevice)),
+        Some(LaneChange::Done) => state
+            .store
+            .job(tenant, job)
+            .await?
+            .ok_or(ControlError::NotFound),
+    }
+}
+
 /// Retries only the failed items of `classes` (`GET /jobs/{id}/failures`).
 pub async fn retry_classes(
     state: &AppState,
@@ -299,7 +341,8 @@ async fn carry_out(
             {
                 engine.wake();
             }
-            Ok(job)
+            // With its lanes' figures, as every read of one job has them.
+            Ok(state.store.job(tenant, job.id).await?.unwrap_or(job))
         }
         Some(Transition::Refused { refusal, .. }) => Err(ControlError::Refused(refusal)),
         Some(Transition::Requested(current)) => {

@@ -245,6 +245,7 @@ pub enum InFlightPolicy {
 }
 
 pub use crate::protocol::lifecycle::Control;
+pub use shared::lanes::LaneChange;
 
 /// An item handed to a device.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -497,6 +498,15 @@ pub trait JobStore: Send + Sync {
         tenant: TenantId,
         job: JobId,
     ) -> StoreResult<Option<Vec<crate::protocol::FailureGroup>>>;
+    /// Pauses or resumes one device of the tenant's bulk send (its share goes to the others);
+    /// `None` if there is no such job or device.
+    async fn set_device_paused(
+        &self,
+        tenant: TenantId,
+        job: JobId,
+        device: u32,
+        paused: bool,
+    ) -> StoreResult<Option<LaneChange>>;
 }
 
 /// What runners do; every write is fenced by the runner's lease.
@@ -553,6 +563,14 @@ pub trait EngineStore: Send + Sync {
     async fn release_items(&self, job: JobId, owner: &str, idxs: &[u64]) -> StoreResult<()>;
     /// Ends the runner's hold on the job, writing the final event.
     async fn finish_job(&self, job: JobId, owner: &str, end: JobEnd) -> StoreResult<StoredEvent>;
+    /// The runner's tick for its devices: records what each holds now (`(device, in_flight)`,
+    /// those that changed) and returns the devices operators paused.
+    async fn device_tick(
+        &self,
+        job: JobId,
+        owner: &str,
+        in_flight: &[(u32, u32)],
+    ) -> StoreResult<Vec<u32>>;
 }
 
 /// Campaigns, their scraping jobs' results, and outside workers' jobs.

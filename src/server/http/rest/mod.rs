@@ -51,6 +51,8 @@ pub fn routes() -> Router<AppState> {
         .route("/jobs/{id}/pause", post(pause_job))
         .route("/jobs/{id}/resume", post(resume_job))
         .route("/jobs/{id}/retry-failed", post(retry_failed))
+        .route("/jobs/{id}/devices/{device}/pause", post(pause_device))
+        .route("/jobs/{id}/devices/{device}/resume", post(resume_device))
         .merge(campaigns::routes())
         .merge(workers::routes())
         .merge(senders::routes())
@@ -91,6 +93,39 @@ async fn resume_job(
     Ok(Json(
         jobs::command(&state, principal.tenant_id, job_id(&id)?, Command::Resume).await?,
     ))
+}
+
+async fn pause_device(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((id, device)): Path<(String, String)>,
+) -> Result<Json<JobView>, AppError> {
+    principal.require_operator()?;
+    set_device_paused(&state, &principal, &id, &device, true).await
+}
+
+async fn resume_device(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((id, device)): Path<(String, String)>,
+) -> Result<Json<JobView>, AppError> {
+    principal.require_operator()?;
+    set_device_paused(&state, &principal, &id, &device, false).await
+}
+
+/// A device number that is not one is a device the send does not have.
+async fn set_device_paused(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+    device: &str,
+    paused: bool,
+) -> Result<Json<JobView>, AppError> {
+    let device = device
+        .parse::<u32>()
+        .map_err(|_| AppError::NotFound(crate::protocol::problem::Thing::Device))?;
+    let job = jobs::set_device_paused(state, principal.tenant_id, job_id(id)?, device, paused);
+    Ok(Json(job.await?))
 }
 
 async fn retry_failed(

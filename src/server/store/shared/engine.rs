@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::jobs::{JobSql, Seqs, tenant_of};
+use super::lanes::{LaneSql, LaneTx};
 use super::rows::{self, Cols, JOB_COLUMNS};
 use super::sql::{D, Dialect, Sql, args};
 use super::{
@@ -271,6 +272,7 @@ impl<B: EngineSql> EngineStore for B {
         // Items first: only outcomes for items still `sending` count, so a repeated outcome
         // can never count twice.
         let recorded = tx.write_outcomes(job, outcomes, now).await?;
+        tx.count_lanes(job, &recorded, now).await?;
         let count =
             |status: ItemStatus| recorded.iter().filter(|o| o.status == status).count() as i64;
         let (sent, failed, unknown) = (
@@ -320,5 +322,14 @@ impl<B: EngineSql> EngineStore for B {
             .ok_or(StoreError::LeaseLost(job))?;
         tx.commit().await?;
         Ok(event)
+    }
+
+    async fn device_tick(
+        &self,
+        job: JobId,
+        owner: &str,
+        in_flight: &[(u32, u32)],
+    ) -> StoreResult<Vec<u32>> {
+        self.lane_tick(job, owner, in_flight).await
     }
 }

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::lanes::{LaneSql, LaneTx};
 use super::rows::{self, Cols, JOB_COLUMNS};
 use super::sql::{Args, D, Dialect, Sql, args};
 use super::{Backend, WriteTx, created_event, run_command};
@@ -232,7 +233,8 @@ impl<B: JobSql> JobStore for B {
             return Ok(Created::Existing(rows::job_view(&existing)?));
         };
         tx.insert_recipients(id, &new.recipients, now).await?;
-        let job = rows::job_view(&row)?;
+        let mut job = rows::job_view(&row)?;
+        job.senders = tx.insert_lanes(id, &new.senders, new.devices_limit).await?;
         let event = created_event(&job, now);
         tx.insert_events(std::slice::from_ref(&event), now).await?;
         tx.commit().await?;
@@ -242,12 +244,18 @@ impl<B: JobSql> JobStore for B {
     async fn job(&self, tenant: TenantId, id: JobId) -> StoreResult<Option<JobView>> {
         let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 AND tenant_id = $2");
         let row = self.reads().row(&sql, args![id, tenant]).await?;
-        row.as_ref().map(rows::job_view).transpose()
+        let Some(mut job) = row.as_ref().map(rows::job_view).transpose()? else {
+            return Ok(None);
+        };
+        self.with_lanes(std::slice::from_mut(&mut job)).await?;
+        Ok(Some(job))
     }
 
     async fn list_jobs(&self, tenant: TenantId, filter: &JobFilter) -> StoreResult<Vec<JobView>> {
         let (sql, args) = jobs_query(tenant, filter);
-        rows::all(&self.reads().rows(&sql, args).await?, rows::job_view)
+        let mut jobs = rows::all(&self.reads().rows(&sql, args).await?, rows::job_view)?;
+        self.with_lanes(&mut jobs).await?;
+        Ok(jobs)
     }
 
     async fn recipient_items(
@@ -439,6 +447,16 @@ impl<B: JobSql> JobStore for B {
                 row.big("n").max(0) as u64,
             )
         }))))
+    }
+
+    async fn set_device_paused(
+        &self,
+        tenant: TenantId,
+        job: JobId,
+        device: u32,
+        paused: bool,
+    ) -> StoreResult<Option<crate::server::store::LaneChange>> {
+        self.set_lane_paused(tenant, job, device, paused).await
     }
 }
 

@@ -23,6 +23,7 @@ pub(crate) mod campaigns;
 pub(crate) mod engine;
 mod inbox;
 pub(crate) mod jobs;
+pub(crate) mod lanes;
 mod opt_outs;
 mod receipts;
 pub(crate) mod rows;
@@ -420,6 +421,7 @@ pub(crate) async fn end_job(
     else {
         return Ok(None);
     };
+    lanes::LaneTx::empty_lanes(tx, job).await?;
     let seq = row.big("last_seq") as u64;
     let progress = with_percentage(rows::progress(&row), row.opt_float("percentage"));
     let results = match &end {

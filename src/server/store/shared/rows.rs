@@ -211,7 +211,12 @@ pub(crate) fn job_view(row: &impl Cols) -> StoreResult<JobView> {
         receipts_window_hours: (row.text("kind") == JobKind::BulkSend.as_str()
             && !senders.is_empty())
         .then(|| receipts_window_hours(row) as u32),
-        senders,
+        // The lanes' figures come from `job_devices` where a read needs them (`with_lanes`).
+        senders: senders
+            .iter()
+            .enumerate()
+            .map(|(place, id)| crate::protocol::lanes::SenderLane::new(place as u32 + 1, Some(*id)))
+            .collect(),
         receipts: (row.text("kind") == JobKind::BulkSend.as_str()).then(|| receipts(row)),
         receipts_open_until: (row.text("kind") == JobKind::BulkSend.as_str())
             .then(|| row.opt_time("finished_at"))
