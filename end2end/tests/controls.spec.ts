@@ -52,3 +52,37 @@ test('a paused send resumes from the page and completes', async ({ page }) => {
   const truth = await job(page.request, id);
   expect(truth.progress.sent + truth.progress.failed).toBe(200);
 });
+
+test('a cancelled send offers its rest: exported, then sent as a new send once', async ({ page }) => {
+  const id = await createJob(page, phones(600, 40_000), 2);
+  await page.goto(`/jobs/${id}`);
+  await hydrated(page);
+  await expect.poll(async () => counter(page, 'stat-sent'), { timeout: 30_000 }).toBeGreaterThan(10);
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await page.getByRole('button', { name: 'Yes, cancel' }).click();
+  await expect(page.locator('.badge')).toHaveAttribute('data-status', 'cancelled');
+
+  const truth = await job(page.request, id);
+  const rest = truth.progress.total - (truth.progress.sent + truth.progress.failed + (truth.progress.unknown ?? 0));
+  expect(rest).toBeGreaterThan(0);
+  const offer = page.getByTestId('send-rest');
+  await expect(offer.getByRole('button')).toHaveText(`Send the rest (${rest})`);
+  // Export not sent: exactly the recipients never tried.
+  const href = await offer.getByTestId('export-not-sent').getAttribute('href');
+  const csv = await (await page.request.get(href!)).text();
+  expect(csv.trim().split('\n').length - 1).toBe(rest);
+
+  await offer.getByRole('button').click();
+  await expect(page).not.toHaveURL(new RegExp(`/jobs/${id}$`));
+  await hydrated(page);
+  const newId = page.url().split('/jobs/')[1];
+  await expect(page.locator('.badge')).toHaveAttribute('data-status', 'completed', { timeout: 60_000 });
+  const sent = await job(page.request, newId);
+  expect(sent.total_numbers).toBe(rest);
+  expect(sent.message).toBe(truth.message);
+  // Asked again from the old page, it opens the same send instead of sending twice.
+  await page.goto(`/jobs/${id}`);
+  await hydrated(page);
+  await page.getByTestId('send-rest').getByRole('button').click();
+  await expect(page).toHaveURL(new RegExp(`/jobs/${newId}$`));
+});

@@ -206,6 +206,19 @@ pub async fn job_action(id: String, command: JobCommand) -> Result<JobView, Prob
         .map_err(server::fail)
 }
 
+/// Sends the rest of a cancelled send as a new send; the new send (the same one when asked again).
+#[server(endpoint = "send_rest", client = ApiClient)]
+pub async fn send_rest(id: String) -> Result<JobView, Problem> {
+    let (state, principal) = server::operator().await?;
+    let job = id
+        .parse::<JobId>()
+        .map_err(|_| server::not_found(Thing::Job))?;
+    crate::server::services::jobs::send_rest(&state, principal.tenant_id, job)
+        .await
+        .map(|created| created.job().clone())
+        .map_err(server::fail)
+}
+
 /// Pauses or resumes one device of a bulk send (its share goes to the others); the job then.
 #[server(endpoint = "device_action", client = ApiClient)]
 pub async fn device_action(id: String, device: u32, paused: bool) -> Result<JobView, Problem> {

@@ -27,6 +27,10 @@ pub struct CockpitText {
     pub last_update: fn(&str) -> String,
     /// Why the job's buttons are off while offline.
     pub offline_controls: &'static str,
+    /// `Send the rest ({n})`: a cancelled send's untried recipients as a new send.
+    pub send_rest: fn(&str) -> String,
+    pub send_rest_hint: &'static str,
+    pub export_not_sent: &'static str,
     pub failures_title: &'static str,
     pub col_reason: &'static str,
     pub col_count: &'static str,
@@ -65,6 +69,9 @@ pub static EN_COCKPIT: CockpitText = CockpitText {
     now: "now",
     last_update: |ago| format!("Last update {ago} ago: these figures may be behind."),
     offline_controls: "Offline: the buttons come back when the connection does.",
+    send_rest: |n| format!("Send the rest ({n})"),
+    send_rest_hint: "A new send of the same message to the recipients this one never tried.",
+    export_not_sent: "Export not sent",
     failures_title: "Failures by reason",
     col_reason: "Reason",
     col_count: "Recipients",
@@ -101,6 +108,9 @@ pub static ES_COCKPIT: CockpitText = CockpitText {
         format!("Última actualización hace {ago}: estas cifras pueden estar atrasadas.")
     },
     offline_controls: "Sin conexión: los botones vuelven cuando vuelva la conexión.",
+    send_rest: |n| format!("Enviar el resto ({n})"),
+    send_rest_hint: "Un envío nuevo del mismo mensaje a los destinatarios que este no intentó.",
+    export_not_sent: "Exportar no enviados",
     failures_title: "Fallos por motivo",
     col_reason: "Motivo",
     col_count: "Destinatarios",

@@ -127,6 +127,11 @@ fn en_refusal(refusal: Refusal) -> String {
             include_unknown: false,
         } => "There are no failed items to retry.".into(),
         Refusal::LastDevice => "Every other device of this send is paused: pause the job instead, or resume another device first.".into(),
+        Refusal::NotCancelled { status } => format!(
+            "Only a cancelled send's rest goes out as a new send; this one has {}: resume it or retry its failed items.",
+            en_done(status)
+        ),
+        Refusal::NothingLeftToSend => "Every recipient of this send was tried: there is no rest to send.".into(),
     }
 }
 
@@ -266,6 +271,11 @@ fn es_refusal(refusal: Refusal) -> String {
             include_unknown: false,
         } => "No hay elementos fallidos que reintentar.".into(),
         Refusal::LastDevice => "Los demás dispositivos de este envío están en pausa: pausa el trabajo, o reanuda antes otro dispositivo.".into(),
+        Refusal::NotCancelled { status } => format!(
+            "Solo el resto de un envío cancelado sale como envío nuevo; este {}: reanúdalo o reintenta sus fallidos.",
+            es_done(status)
+        ),
+        Refusal::NothingLeftToSend => "Se intentó con todos los destinatarios de este envío: no queda resto que enviar.".into(),
     }
 }
 
@@ -745,6 +755,10 @@ mod tests {
                 include_unknown: false,
             },
             Refusal::LastDevice,
+            Refusal::NotCancelled {
+                status: JobStatus::Completed,
+            },
+            Refusal::NothingLeftToSend,
         ] {
             all.push(Problem::Refused { refusal });
         }

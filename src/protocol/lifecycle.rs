@@ -126,6 +126,12 @@ pub enum Refusal {
     },
     /// Pausing this device would leave the send none that sends.
     LastDevice,
+    /// Only a cancelled send's rest is sent as a new send (others resume or retry).
+    NotCancelled {
+        status: JobStatus,
+    },
+    /// Every recipient of the cancelled send was tried.
+    NothingLeftToSend,
 }
 
 impl Refusal {
@@ -145,6 +151,8 @@ impl Refusal {
             Refusal::NotFinished => "not_finished",
             Refusal::NothingToRetry { .. } => "nothing_to_retry",
             Refusal::LastDevice => "last_device",
+            Refusal::NotCancelled { .. } => "not_cancelled",
+            Refusal::NothingLeftToSend => "nothing_left_to_send",
         }
     }
 }

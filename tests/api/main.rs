@@ -32,6 +32,7 @@ mod metrics;
 mod pages;
 mod receipts;
 mod security;
+mod send_rest;
 mod sender_health;
 mod senders;
 mod sources;

@@ -57,9 +57,10 @@ pub fn FailureReasons(feed: JobFeed) -> impl IntoView {
             scheduled.set_value(true);
             let fetch = fetch.clone();
             set_timeout(
+                // The page may have moved on (to another job) meanwhile: then nothing is left to do.
                 move || {
-                    scheduled.set_value(false);
-                    if !offline.get_untracked() {
+                    let _ = scheduled.try_set_value(false);
+                    if offline.try_get_untracked() == Some(false) {
                         fetch();
                     }
                 },

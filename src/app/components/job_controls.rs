@@ -1,10 +1,11 @@
 use leptos::prelude::*;
 
-use crate::api::{JobAction, JobCommand};
+use crate::api::{JobAction, JobCommand, SendRest};
 use crate::app::i18n::use_text;
 use crate::app::pages::error_message;
 use crate::live::{Connection, JobFeed, use_live};
 use crate::protocol::lifecycle::{self, Command};
+use crate::protocol::{ItemStatus, JobKind, JobStatus};
 
 /// Pause, resume, cancel (with a confirmation) and retry, as the job's state allows.
 #[component]
@@ -117,6 +118,65 @@ pub fn JobControls(feed: JobFeed) -> impl IntoView {
                 <p class="hint" data-testid="controls-offline">{text.cockpit.offline_controls}</p>
             </Show>
             {error}
+            <SendTheRest feed />
         </div>
+    }
+}
+
+/// For a cancelled send with recipients it never tried: **Send the rest** (a new send of them,
+/// opened once created) and **Export not sent** (their CSV).
+#[component]
+fn SendTheRest(feed: JobFeed) -> impl IntoView {
+    let text = use_text();
+    let words = text.cockpit;
+    let live = use_live();
+    let job = feed.job;
+    let action = ServerAction::<SendRest>::new();
+    let rest = move || {
+        job.with(|j| {
+            (j.kind == JobKind::BulkSend && j.status == JobStatus::Cancelled)
+                .then(|| j.progress.total.saturating_sub(j.progress.done()))
+                .filter(|n| *n > 0)
+        })
+    };
+    let navigate = leptos_router::hooks::use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(view)) = action.value().get() {
+            navigate(&format!("/jobs/{}", view.id), Default::default());
+        }
+    });
+    let busy = move || action.pending().get() || live.connection.get() == Connection::Offline;
+    let csv = format!(
+        "/api/jobs/{}/items?status={}&format=csv",
+        feed.id,
+        ItemStatus::Pending.as_str()
+    );
+    let id = feed.id;
+    view! {
+        <Show when=move || rest().is_some()>
+            <div class="controls-row send-rest" data-testid="send-rest">
+                <button
+                    type="button"
+                    class="button button-primary"
+                    disabled=busy
+                    on:click=move |_| {
+                        action.dispatch(SendRest { id: id.to_string() });
+                    }
+                >
+                    {move || (words.send_rest)(&text.number(rest().unwrap_or_default()))}
+                </button>
+                <a class="button button-quiet" href=csv.clone() download data-testid="export-not-sent">
+                    {words.export_not_sent}
+                </a>
+                <p class="hint">{words.send_rest_hint}</p>
+            </div>
+        </Show>
+        {move || {
+            action
+                .value()
+                .get()
+                .and_then(|r| r.err())
+                .map(|e| view! { <p class="field-error" role="alert">{error_message(&e)}</p> })
+        }}
     }
 }

@@ -38,7 +38,10 @@ pub fn SenderLanes(feed: JobFeed, senders: Vec<SenderHealthView>) -> impl IntoVi
     let job = feed.job;
     let job_id = feed.id;
     let lanes = Memo::new(move |_| job.with(|j| j.senders.clone()));
-    let take = move |fresh: Vec<SenderLane>| job.update(|j| j.senders = fresh);
+    // A read may come back after the page moved on (to another job): then there is no one to tell.
+    let take = move |fresh: Vec<SenderLane>| {
+        job.try_update(|j| j.senders = fresh);
+    };
     let read = move || {
         let id = job_id.to_string();
         leptos::task::spawn_local(async move {

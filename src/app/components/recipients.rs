@@ -26,7 +26,7 @@ pub fn RecipientsPanel(feed: JobFeed) -> impl IntoView {
                     if after.is_none() {
                         rows.set(page.items);
                     } else {
-                        rows.update(|r| r.extend(page.items));
+                        rows.try_update(|r| r.extend(page.items));
                     }
                     next.set(page.next_after);
                     error.set(None);

@@ -181,6 +181,16 @@ impl From<crate::server::services::senders::SenderError> for AppError {
     }
 }
 
+impl From<crate::server::services::jobs::SendRestError> for AppError {
+    fn from(error: crate::server::services::jobs::SendRestError) -> Self {
+        use crate::server::services::jobs::SendRestError;
+        match error {
+            SendRestError::Control(error) => error.into(),
+            SendRestError::Create(error) => error.into(),
+        }
+    }
+}
+
 impl From<ControlError> for AppError {
     fn from(error: ControlError) -> Self {
         match error {

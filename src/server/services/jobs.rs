@@ -314,6 +314,76 @@ pub async fn set_device_paused(
     }
 }
 
+/// Why a cancelled send's rest did not go out as a new send.
+#[derive(Debug, thiserror::Error)]
+pub enum SendRestError {
+    #[error(transparent)]
+    Control(#[from] ControlError),
+    #[error(transparent)]
+    Create(#[from] CreateError),
+}
+
+/// Recipients read per page when gathering a cancelled send's rest.
+const REST_PAGE: u32 = 5_000;
+
+/// Sends the rest of a cancelled send: a new send of the same message, devices and senders to
+/// the recipients it never tried. Asking again returns the same new send (its idempotency key
+/// is the old send's id), so a double click sends nothing twice.
+pub async fn send_rest(
+    state: &AppState,
+    tenant: TenantId,
+    job: JobId,
+) -> Result<Created, SendRestError> {
+    let old = state
+        .store
+        .job(tenant, job)
+        .await
+        .map_err(ControlError::from)?;
+    let old = old
+        .filter(|j| j.kind == crate::protocol::JobKind::BulkSend)
+        .ok_or(ControlError::NotFound)?;
+    if old.status != JobStatus::Cancelled {
+        return Err(ControlError::Refused(Refusal::NotCancelled { status: old.status }).into());
+    }
+    let mut phones = Vec::new();
+    let mut after = None;
+    loop {
+        let page = state
+            .store
+            .items(
+                tenant,
+                job,
+                Some(crate::protocol::ItemStatus::Pending),
+                after,
+                REST_PAGE,
+            )
+            .await
+            .map_err(ControlError::from)?
+            .unwrap_or_default();
+        after = page.last().map(|item| item.index);
+        let full = page.len() == REST_PAGE as usize;
+        phones.extend(page.into_iter().map(|item| item.recipient));
+        if !full {
+            break;
+        }
+    }
+    if phones.is_empty() {
+        return Err(ControlError::Refused(Refusal::NothingLeftToSend).into());
+    }
+    let request = SendBulkRequest {
+        message: old.message.clone().unwrap_or_default(),
+        phones,
+        devices_limit: old.devices_limit,
+        idempotency_key: Some(format!("rest-of:{}", old.id)),
+        // They were valid numbers; any opted out since are left out, not refused.
+        skip_invalid: true,
+        senders: old.through_senders().then(|| old.sender_ids()),
+        name: old.name.clone(),
+        tags: old.tags.clone(),
+    };
+    Ok(create_bulk_send(state, tenant, request).await?)
+}
+
 /// Retries only the failed items of `classes` (`GET /jobs/{id}/failures`).
 pub async fn retry_classes(
     state: &AppState,

@@ -51,6 +51,7 @@ pub fn routes() -> Router<AppState> {
         .route("/jobs/{id}/pause", post(pause_job))
         .route("/jobs/{id}/resume", post(resume_job))
         .route("/jobs/{id}/retry-failed", post(retry_failed))
+        .route("/jobs/{id}/send-rest", post(send_rest))
         .route("/jobs/{id}/devices/{device}/pause", post(pause_device))
         .route("/jobs/{id}/devices/{device}/resume", post(resume_device))
         .merge(campaigns::routes())
@@ -93,6 +94,32 @@ async fn resume_job(
     Ok(Json(
         jobs::command(&state, principal.tenant_id, job_id(&id)?, Command::Resume).await?,
     ))
+}
+
+/// `202` with the new send (as send-bulk answers), `200` with it when it was asked for before.
+async fn send_rest(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    principal.require_operator()?;
+    let created = jobs::send_rest(&state, principal.tenant_id, job_id(&id)?).await?;
+    let (status, message) = match &created {
+        Created::New { .. } => (
+            StatusCode::ACCEPTED,
+            "Job created. Follow it over WebSocket.",
+        ),
+        Created::Existing(_) => (
+            StatusCode::OK,
+            "The rest of this send was sent already: this is its job.",
+        ),
+    };
+    let body = SendBulkResponse {
+        status: "success".into(),
+        message: message.into(),
+        job: created.job().clone(),
+    };
+    Ok((status, Json(body)).into_response())
 }
 
 async fn pause_device(
