@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use crate::api::job_failures;
 use crate::app::OperatorOnly;
 use crate::app::i18n::use_text;
-use crate::app::pages::error_message;
+use crate::app::pages::{action_alert, error_message};
 use crate::live::{Connection, JobFeed, use_live};
 use crate::protocol::FailureGroup;
 use crate::protocol::lifecycle::{self, Command};
@@ -75,13 +75,7 @@ pub fn FailureReasons(feed: JobFeed) -> impl IntoView {
             live.refollow(view);
         }
     });
-    let retry_error = move || {
-        retry
-            .value()
-            .get()
-            .and_then(|r| r.err())
-            .map(|e| view! { <p class="field-error" role="alert">{error_message(&e)}</p> })
-    };
+    let retry_error = action_alert(retry);
     // Offered once the job has ended (as the server allows); held while one is on its way.
     let retryable = move || {
         job.with(|j| {

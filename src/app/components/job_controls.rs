@@ -2,7 +2,7 @@ use leptos::prelude::*;
 
 use crate::api::{JobAction, JobCommand, SendRest};
 use crate::app::i18n::use_text;
-use crate::app::pages::error_message;
+use crate::app::pages::action_alert;
 use crate::live::{Connection, JobFeed, use_live};
 use crate::protocol::lifecycle::{self, Command};
 use crate::protocol::{ItemStatus, JobKind, JobStatus};
@@ -40,13 +40,7 @@ pub fn JobControls(feed: JobFeed) -> impl IntoView {
         });
     });
     let has_unknown = move || job.with(|j| j.progress.unknown > 0);
-    let error = move || {
-        action
-            .value()
-            .get()
-            .and_then(|r| r.err())
-            .map(|e| view! { <p class="field-error" role="alert">{error_message(&e)}</p> })
-    };
+    let error = action_alert(action);
     // A command that moved the job (resume, retry): keep following it.
     Effect::new(move |_| {
         if let Some(Ok(view)) = action.value().get() {
@@ -171,12 +165,6 @@ fn SendTheRest(feed: JobFeed) -> impl IntoView {
                 <p class="hint">{words.send_rest_hint}</p>
             </div>
         </Show>
-        {move || {
-            action
-                .value()
-                .get()
-                .and_then(|r| r.err())
-                .map(|e| view! { <p class="field-error" role="alert">{error_message(&e)}</p> })
-        }}
+        {action_alert(action)}
     }
 }

@@ -6,7 +6,7 @@ use crate::api::{DeviceAction, job_lanes};
 use crate::app::OperatorOnly;
 use crate::app::components::SenderHealthBadge;
 use crate::app::i18n::use_text;
-use crate::app::pages::error_message;
+use crate::app::pages::action_alert;
 use crate::live::{Connection, JobFeed, use_live};
 use crate::protocol::JobStatus;
 use crate::protocol::lanes::{LaneState, SenderLane};
@@ -86,13 +86,7 @@ pub fn SenderLanes(feed: JobFeed, senders: Vec<SenderHealthView>) -> impl IntoVi
     let can_steer = move || {
         job.with(|j| !j.status.is_terminal()) && live.connection.get() != Connection::SessionEnded
     };
-    let error = move || {
-        action
-            .value()
-            .get()
-            .and_then(|r| r.err())
-            .map(|e| view! { <p class="field-error" role="alert">{error_message(&e)}</p> })
-    };
+    let error = action_alert(action);
 
     let sender_cell = move |lane: &SenderLane| match lane
         .sender_id

@@ -8,7 +8,7 @@ use crate::app::OperatorOnly;
 use crate::app::components::{LogPane, ProgressBar, StageSteps, StatusBadge, web_link};
 use crate::app::format;
 use crate::app::i18n::use_text;
-use crate::app::pages::{ErrorNotice, Loading, NotFound, error_message};
+use crate::app::pages::{ErrorNotice, Loading, NotFound, action_alert};
 use crate::live::{JobFeed, LogEntry, use_campaign_feed};
 use crate::protocol::SourceSpec;
 
@@ -91,13 +91,7 @@ fn CampaignDetail(data: CampaignPageData) -> impl IntoView {
         found
     };
     let rerun = ServerAction::<RerunCampaign>::new();
-    let rerun_error = move || {
-        rerun
-            .value()
-            .get()
-            .and_then(|r| r.err())
-            .map(|e| view! { <p class="field-error" role="alert">{error_message(&e)}</p> })
-    };
+    let rerun_error = action_alert(rerun);
     let sandbox = campaign.source == SourceSpec::Sandbox;
     let base = format!("/api/campaigns/{id}/results");
 

@@ -4,7 +4,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::Login;
 use crate::app::i18n::use_text;
-use crate::app::pages::error_message;
+use crate::app::pages::action_alert;
 
 /// The workspace this browser last logged in to (read on the server, from its cookie).
 async fn remembered_workspace() -> String {
@@ -40,13 +40,7 @@ pub fn LoginPage() -> impl IntoView {
             let _ = window().location().set_href(&next());
         }
     });
-    let error = move || {
-        login
-            .value()
-            .get()
-            .and_then(|result| result.err())
-            .map(|e| view! { <p class="field-error" role="alert">{error_message(&e)}</p> })
-    };
+    let error = action_alert(login);
     view! {
         <Title text=text.login_title />
         <section class="panel auth">

@@ -40,6 +40,23 @@ pub fn error_message(problem: &Problem) -> String {
     (use_text().problem)(problem)
 }
 
+/// What the server refused of an action's last call, worded, as an alert beside its buttons.
+pub fn action_alert<S>(action: ServerAction<S>) -> impl Fn() -> Option<AnyView> + Copy + 'static
+where
+    S: leptos::server_fn::ServerFn<Error = Problem> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    move || {
+        action
+            .value()
+            .get()
+            .and_then(|answer| answer.err())
+            .map(|e| {
+                view! { <p class="field-error" role="alert">{error_message(&e)}</p> }.into_any()
+            })
+    }
+}
+
 /// An error box; an ended session gets a link to log in again.
 #[component]
 pub fn ErrorNotice(error: Problem) -> impl IntoView {
