@@ -234,7 +234,15 @@ pub(super) async fn run(engine: Arc<Engine>, claimed: ClaimedJob) {
         .iter()
         .map(|lane| (lane.device_id, lane.in_flight.clone()))
         .collect();
-    let device_watch = tokio::spawn(watch_devices(engine.clone(), job_id, in_flight, paused_tx));
+    // Stopped between ticks, never aborted: an aborted write could leave its transaction open.
+    let (watch_done, watch_stop) = tokio::sync::oneshot::channel::<()>();
+    let device_watch = tokio::spawn(watch_devices(
+        engine.clone(),
+        job_id,
+        in_flight,
+        paused_tx,
+        watch_stop,
+    ));
     let (item_tx, item_rx) = async_channel::bounded::<ItemToSend>(devices as usize * 2);
     let outstanding = Arc::new(Outstanding {
         items: item_tx.clone(),
@@ -307,7 +315,8 @@ pub(super) async fn run(engine: Arc<Engine>, claimed: ClaimedJob) {
         tracing::error!(%error, "the recorder stopped unexpectedly");
     }
     heartbeat.abort();
-    device_watch.abort();
+    drop(watch_done);
+    let _ = device_watch.await;
 
     let stop = stop_rx.borrow().clone();
     let end = match stop {
@@ -438,12 +447,19 @@ async fn watch_devices(
     job_id: JobId,
     in_flight: Vec<(u32, Arc<AtomicU32>)>,
     paused: watch::Sender<Vec<u32>>,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
 ) {
-    let mut written: Vec<u32> = vec![0; in_flight.len()];
+    // Nothing counts as written yet: the first tick writes every device, so a runner that took
+    // the job over replaces what its old runner last recorded.
+    let mut written: Vec<u32> = vec![u32::MAX; in_flight.len()];
     let mut ticks = tokio::time::interval(DEVICE_TICK);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        ticks.tick().await;
+        // Only the wait is cut short when the run ends; a tick's writes always finish.
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = &mut stop => return,
+        }
         let now: Vec<u32> = in_flight
             .iter()
             .map(|(_, n)| n.load(Ordering::Relaxed))
