@@ -59,6 +59,8 @@ export default defineConfig({
           JOBPULSE_SANDBOX_LATENCY_MS: '60',
           // The senders test's fake WhatsApp Cloud API listens on 127.0.0.1.
           JOBPULSE_SENDERS_ALLOW_PRIVATE_ADDRESSES: 'true',
+          // The hooks test's receiver listens on 127.0.0.1 (hooks obey the scraping rule).
+          JOBPULSE_SCRAPE_ALLOW_PRIVATE_ADDRESSES: 'true',
           // Gateways are asked about their senders' health every 2 s, so a change shows soon.
           JOBPULSE_SENDERS_HEALTH_CHECK_SECONDS: '2',
           // Each demo-site page takes this long: a campaign's stages can be watched moving.

@@ -177,6 +177,7 @@ pub static EN: Text = Text {
     cockpit: &super::cockpit::EN_COCKPIT,
     list: &super::jobs_list::EN_JOBS_LIST,
     lanes: &super::lanes::EN_LANES,
+    hooks: &super::hooks::EN_HOOKS,
 
     thousands: ',',
 };

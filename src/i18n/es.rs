@@ -177,6 +177,7 @@ pub static ES: Text = Text {
     cockpit: &super::cockpit::ES_COCKPIT,
     list: &super::jobs_list::ES_JOBS_LIST,
     lanes: &super::lanes::ES_LANES,
+    hooks: &super::hooks::ES_HOOKS,
 
     thousands: '.',
 };

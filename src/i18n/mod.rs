@@ -9,6 +9,7 @@ mod en;
 mod es;
 mod failures;
 mod faults;
+mod hooks;
 mod inbox;
 mod jobs_list;
 mod lanes;
@@ -18,6 +19,7 @@ mod senders;
 
 pub use campaign::CampaignText;
 pub use cockpit::CockpitText;
+pub use hooks::HooksText;
 pub use inbox::InboxText;
 pub use jobs_list::JobsListText;
 pub use lanes::LanesText;
@@ -238,6 +240,7 @@ pub struct Text {
     /// The jobs list's filters and bulk actions.
     pub list: &'static JobsListText,
     pub lanes: &'static LanesText,
+    pub hooks: &'static HooksText,
 
     /// Digit grouping separator.
     pub thousands: char,

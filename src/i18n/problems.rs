@@ -28,6 +28,7 @@ pub fn en(problem: &Problem) -> String {
             Thing::Sender => "Sender not found.",
             Thing::Device => "This send has no device with that number.",
             Thing::OptOut => "That number is not on the opt-out list.",
+            Thing::Hook => "Webhook not found.",
             Thing::Endpoint => "There is no such API endpoint; see CONTRACT.md for the routes.",
         }
         .into(),
@@ -47,6 +48,7 @@ pub fn en(problem: &Problem) -> String {
         Problem::InvalidAccount { rule } => en_account(rule),
         Problem::InvalidCampaign { rule } => en_campaign(rule),
         Problem::InvalidSender { rule } => super::senders::en(rule),
+        Problem::InvalidHook { rule } => super::hooks::en_rule(rule),
         Problem::NulCharacter { field } => format!(
             "{field} contains a NUL character (\\u0000), which cannot be stored: remove it and \
              send again."
@@ -155,6 +157,7 @@ pub fn es(problem: &Problem) -> String {
             Thing::Sender => "No se encontró el emisor.",
             Thing::Device => "Este envío no tiene un dispositivo con ese número.",
             Thing::OptOut => "Ese número no está en la lista de bajas.",
+            Thing::Hook => "No se encontró el webhook.",
             Thing::Endpoint => "Esa ruta de la API no existe; consulta CONTRACT.md.",
         }
         .into(),
@@ -176,6 +179,7 @@ pub fn es(problem: &Problem) -> String {
         Problem::InvalidAccount { rule } => es_account(rule),
         Problem::InvalidCampaign { rule } => es_campaign(rule),
         Problem::InvalidSender { rule } => super::senders::es(rule),
+        Problem::InvalidHook { rule } => super::hooks::es_rule(rule),
         Problem::NulCharacter { field } => format!(
             "{field} contiene un carácter NUL (\\u0000), que no se puede guardar: quítalo y envía \
              de nuevo."
@@ -862,6 +866,27 @@ mod tests {
                 .into_iter()
                 .map(|rule| Problem::InvalidSender { rule }),
         );
+        use crate::protocol::problem::HookRule;
+        all.extend(
+            [
+                HookRule::UrlEmpty,
+                HookRule::UrlTooLong { max: 2_048 },
+                HookRule::NotUrl {
+                    value: "ftp://x".into(),
+                },
+                HookRule::PrivateAddress {
+                    value: "http://10.0.0.1".into(),
+                },
+                HookRule::NoEvents,
+                HookRule::UnknownEvent {
+                    got: "job.exploded".into(),
+                },
+                HookRule::TooMany { max: 20 },
+            ]
+            .into_iter()
+            .map(|rule| Problem::InvalidHook { rule }),
+        );
+        all.push(Problem::NotFound { thing: Thing::Hook });
         all
     }
 

@@ -25,6 +25,7 @@ pub fn en(rule: &RequestRule) -> String {
                 BodyKind::SenderChange => "a change to a sender",
                 BodyKind::OptOut => "a number for the opt-out list",
                 BodyKind::BulkAction => "an action on jobs ({\"action\", \"filter\"})",
+                BodyKind::Hook => "a webhook ({\"url\", \"events\"})",
             };
             format!("The JSON does not describe {what}: {detail}")
         }
@@ -127,6 +128,7 @@ pub fn es(rule: &RequestRule) -> String {
                 BodyKind::SenderChange => "un cambio de un emisor",
                 BodyKind::OptOut => "un número para la lista de bajas",
                 BodyKind::BulkAction => "una acción sobre trabajos ({\"action\", \"filter\"})",
+                BodyKind::Hook => "un webhook ({\"url\", \"events\"})",
             };
             format!("El JSON no describe {what}: {detail}")
         }

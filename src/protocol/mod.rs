@@ -11,6 +11,7 @@ use uuid::Uuid;
 pub mod backoff;
 pub mod failure;
 pub mod fault;
+pub mod hooks;
 pub mod lanes;
 pub mod lifecycle;
 mod messages;

@@ -19,6 +19,8 @@ pub enum Thing {
     Device,
     /// A number that is not on the opt-out list.
     OptOut,
+    /// An outgoing webhook.
+    Hook,
     /// An API route that does not exist.
     Endpoint,
 }
@@ -377,6 +379,7 @@ pub enum BodyKind {
     Campaign,
     BulkSend,
     BulkAction,
+    Hook,
 }
 
 /// Why a REST request cannot be read or taken as it is (code `invalid`). `detail` fields are a
@@ -539,6 +542,32 @@ pub enum SenderRule {
     TwilioFrom,
 }
 
+/// Why an outgoing webhook cannot be added as asked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "hook_rule", rename_all = "snake_case")]
+pub enum HookRule {
+    UrlEmpty,
+    UrlTooLong {
+        max: u32,
+    },
+    /// Not an http(s) address.
+    NotUrl {
+        value: String,
+    },
+    /// An address on the server's own network, which hooks may not call.
+    PrivateAddress {
+        value: String,
+    },
+    NoEvents,
+    UnknownEvent {
+        got: String,
+    },
+    /// The tenant has as many hooks as it may.
+    TooMany {
+        max: u32,
+    },
+}
+
 /// An error answer: a code and its parameters.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "code", rename_all = "snake_case")]
@@ -586,6 +615,11 @@ pub enum Problem {
         #[serde(flatten)]
         rule: SenderRule,
     },
+    /// An outgoing webhook that cannot be added as asked.
+    InvalidHook {
+        #[serde(flatten)]
+        rule: HookRule,
+    },
     /// A request the state of things does not allow; `detail` says why.
     Conflict {
         detail: String,
@@ -628,6 +662,7 @@ impl Problem {
             Problem::InvalidAccount { .. } => "invalid_account",
             Problem::InvalidCampaign { .. } => "invalid_campaign",
             Problem::InvalidSender { .. } => "invalid_sender",
+            Problem::InvalidHook { .. } => "invalid_hook",
             Problem::Conflict { .. } => "conflict",
             Problem::TooManyRequests { .. } => "too_many_requests",
             Problem::TooManyLogins { .. } => "too_many_logins",

@@ -27,6 +27,8 @@ pub const HTTP_DURATION: &str = "jobpulse_http_request_duration_seconds";
 /// Webhook calls by `provider` and `result` (`stored`, `unauthorized`, `unreadable`, `unknown_sender`,
 /// `unavailable`), and the receipts they brought.
 pub const WEBHOOK_RECEIPTS: &str = "jobpulse_webhook_receipts_total";
+/// Counter: calls of outgoing webhooks, by `result`.
+pub const HOOK_CALLS: &str = "jobpulse_hook_calls_total";
 
 /// Seconds: from a fast API answer to a slow page.
 const HTTP_BUCKETS: [f64; 12] = [
@@ -78,9 +80,18 @@ fn describe() {
         "HTTP request duration, by method, route and status."
     );
     metrics::describe_counter!(
+        HOOK_CALLS,
+        "Calls of tenants' outgoing webhooks, by result (delivered, retry, failed)."
+    );
+    metrics::describe_counter!(
         WEBHOOK_RECEIPTS,
         "Webhook receipts and messages from providers, by provider and result."
     );
+}
+
+/// Counts one call of an outgoing webhook: `delivered`, `retry` or `failed` (out of tries).
+pub fn hook_call(result: &'static str) {
+    metrics::counter!(HOOK_CALLS, "result" => result).increment(1);
 }
 
 /// Counts items that reached an outcome.

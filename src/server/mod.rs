@@ -44,6 +44,8 @@ pub struct AppState {
     pub receipts: Arc<tokio::sync::Notify>,
     /// Stores webhooks' receipts, concurrent calls in one transaction.
     pub receipt_writer: crate::server::store::group_commit::ReceiptWriter,
+    /// Wakes this instance's caller of outgoing webhooks (a test call was queued).
+    pub hook_calls: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {

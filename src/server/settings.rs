@@ -44,6 +44,7 @@ pub struct Settings {
     /// URLs; empty: the address it listens on.
     pub public_url: String,
     pub senders: SenderSettings,
+    pub hooks: HookSettings,
     /// A bearer token `GET /metrics` asks for; empty: the metrics are open to whoever reaches
     /// the server (keep it on a private network then).
     pub metrics_token: String,
@@ -274,6 +275,37 @@ impl Default for Settings {
             public_url: String::new(),
             metrics_token: String::new(),
             senders: SenderSettings::default(),
+            hooks: HookSettings::default(),
+        }
+    }
+}
+
+/// Outgoing webhooks (`[hooks]`). Their addresses obey `scrape.allow_private_addresses`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HookSettings {
+    /// Calls per delivery before it is given up as failed.
+    pub max_attempts: u32,
+    /// The pause after the first failed call; doubled per call (with jitter) up to `retry_max_ms`.
+    pub retry_base_ms: u64,
+    pub retry_max_ms: u64,
+    /// How long a call may take before it counts as failed.
+    pub timeout_ms: u64,
+    /// How often each instance looks for deliveries that are due.
+    pub poll_ms: u64,
+    /// Hooks per tenant.
+    pub max_per_tenant: u32,
+}
+
+impl Default for HookSettings {
+    fn default() -> Self {
+        HookSettings {
+            max_attempts: 10,
+            retry_base_ms: 10_000,
+            retry_max_ms: 3_600_000,
+            timeout_ms: 10_000,
+            poll_ms: 1_000,
+            max_per_tenant: 20,
         }
     }
 }
@@ -481,6 +513,8 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("JOBPULSE_DEMO", "demo.enabled"),
     ("JOBPULSE_DEMO_PASSWORD", "demo.password"),
     ("JOBPULSE_SCRAPE_USER_AGENT", "scrape.user_agent"),
+    ("JOBPULSE_HOOKS_MAX_ATTEMPTS", "hooks.max_attempts"),
+    ("JOBPULSE_HOOKS_RETRY_BASE_MS", "hooks.retry_base_ms"),
     ("JOBPULSE_DEMO_LATENCY_MS", "scrape.demo_latency_ms"),
     ("JOBPULSE_WORKER_TIMEOUT_MS", "scrape.worker_timeout_ms"),
     (

@@ -146,6 +146,7 @@ impl Application {
             vault,
             receipts,
             receipt_writer,
+            hook_calls: Arc::new(tokio::sync::Notify::new()),
         };
         let router = router(state.clone());
         Ok(Application {
@@ -206,6 +207,11 @@ impl Application {
         tokio::spawn(record_sandbox_receipts(self.state.clone(), self.made_up));
         tokio::spawn(heartbeat(self.state.clone()));
         tokio::spawn(fail_silent_workers(self.state.clone()));
+        let (stop_hooks, hooks_stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(crate::server::services::hooks::deliver_forever(
+            self.state.clone(),
+            hooks_stopped,
+        ));
         if store::is_postgres(&self.state.settings.database_url) {
             crate::server::live::bridge::spawn(
                 self.state.settings.database_url.clone(),
@@ -221,6 +227,7 @@ impl Application {
             settings.trusted_proxies.clone(),
             async move {
                 shutdown.await;
+                let _ = stop_hooks.send(true);
                 if let Some(engine) = engine {
                     engine.stop();
                 }

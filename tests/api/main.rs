@@ -24,6 +24,7 @@ mod control;
 mod durability;
 mod hardening;
 mod helpers;
+mod hooks;
 mod inbox;
 mod jobs_list;
 mod lanes;

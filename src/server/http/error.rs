@@ -44,6 +44,8 @@ pub enum AppError {
     Campaign(CampaignRule),
     /// A sender that cannot be created or changed as asked (a 422; a taken name is a 409).
     Sender(crate::protocol::problem::SenderRule),
+    /// An outgoing webhook that cannot be added as asked (a 422).
+    Hook(crate::protocol::problem::HookRule),
     Forbidden(Denial),
     TooManyRequests(crate::server::http::limits::Limited),
     TooManyLogins(crate::server::http::limits::Limited),
@@ -90,6 +92,7 @@ impl AppError {
             AppError::Account(rule) => Problem::InvalidAccount { rule: rule.clone() },
             AppError::Campaign(rule) => Problem::InvalidCampaign { rule: rule.clone() },
             AppError::Sender(rule) => Problem::InvalidSender { rule: rule.clone() },
+            AppError::Hook(rule) => Problem::InvalidHook { rule: rule.clone() },
             AppError::Store(StoreError::StillSearching { paused }) => Problem::InvalidCampaign {
                 rule: CampaignRule::StillSearching { paused: *paused },
             },
@@ -142,9 +145,10 @@ impl AppError {
             AppError::Sender(crate::protocol::problem::SenderRule::NameTaken { .. }) => {
                 StatusCode::CONFLICT
             }
-            AppError::Account(_) | AppError::Campaign(_) | AppError::Sender(_) => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            AppError::Account(_)
+            | AppError::Campaign(_)
+            | AppError::Sender(_)
+            | AppError::Hook(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::TooManyRequests(_) | AppError::TooManyLogins(_) => {
                 StatusCode::TOO_MANY_REQUESTS

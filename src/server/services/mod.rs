@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod campaigns;
+pub mod hooks;
 pub mod inbox;
 pub mod jobs;
 pub mod phones;

@@ -889,6 +889,76 @@ pub trait InboxStore: Send + Sync {
     ) -> StoreResult<Option<crate::protocol::InboundMessage>>;
 }
 
+/// A hook to add: its secret already sealed.
+#[derive(Clone, Debug)]
+pub struct NewHook {
+    pub id: Uuid,
+    pub tenant_id: TenantId,
+    pub url: String,
+    pub events: Vec<crate::protocol::hooks::HookEvent>,
+    pub sealed_secret: String,
+}
+
+/// A delivery an instance took to call: where, with what, and the sealed secret to sign with.
+#[derive(Clone, Debug)]
+pub struct DueDelivery {
+    pub id: Uuid,
+    pub hook_id: Uuid,
+    pub url: String,
+    pub sealed_secret: String,
+    pub event: crate::protocol::hooks::HookEvent,
+    pub body: String,
+    /// Calls made before this one.
+    pub attempts: u32,
+}
+
+/// How one call of a delivery went.
+#[derive(Clone, Debug)]
+pub struct DeliveryAttempt {
+    pub at: DateTime<Utc>,
+    pub response_status: Option<u16>,
+    pub error: Option<String>,
+    /// Answered `2xx`.
+    pub delivered: bool,
+    /// When to call again; `None` with `delivered` false: out of tries.
+    pub retry_at: Option<DateTime<Utc>>,
+}
+
+/// Outgoing webhooks and their deliveries.
+#[async_trait]
+pub trait HookStore: Send + Sync {
+    /// Adds a hook.
+    async fn create_hook(&self, hook: NewHook) -> StoreResult<()>;
+    /// The tenant's hooks, oldest first, each with how its latest call went.
+    async fn hooks(&self, tenant: TenantId) -> StoreResult<Vec<crate::protocol::hooks::HookView>>;
+    /// Deletes a hook and its deliveries; `false` if the tenant has no such hook.
+    async fn delete_hook(&self, tenant: TenantId, id: Uuid) -> StoreResult<bool>;
+    /// A hook's deliveries, newest first, older than `before` when given.
+    async fn hook_deliveries(
+        &self,
+        tenant: TenantId,
+        hook: Uuid,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::protocol::hooks::DeliveryView>>;
+    /// Queues a `ping` to the hook; `None` if the tenant has no such hook.
+    async fn queue_ping(
+        &self,
+        tenant: TenantId,
+        hook: Uuid,
+    ) -> StoreResult<Option<crate::protocol::hooks::DeliveryView>>;
+    /// Takes up to `limit` pending deliveries due by `now`, held until `hold_until` (so one
+    /// instance calls each; a crashed caller's are taken again after).
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        hold_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<DueDelivery>>;
+    /// Records how a call went.
+    async fn record_attempt(&self, delivery: Uuid, attempt: DeliveryAttempt) -> StoreResult<()>;
+}
+
 /// Every read and write of jobpulse's state: one implementation per database.
 #[async_trait]
 pub trait Store:
@@ -900,6 +970,7 @@ pub trait Store:
     + ReceiptStore
     + OptOutStore
     + InboxStore
+    + HookStore
     + 'static
 {
     /// Applies pending migrations.

@@ -192,6 +192,20 @@ pub fn validate(spec: &SourceSpec) -> Result<(), SourceRule> {
     )
 }
 
+/// `builder` made to reach public addresses only: names resolving to loopback, private or
+/// link-local addresses fail to connect (outgoing webhooks use it, as searches do).
+pub(crate) fn public_only(builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
+    // A proxy would resolve and connect in our place, out of the guard's sight.
+    builder
+        .dns_resolver(Arc::new(guard::PublicResolver))
+        .no_proxy()
+}
+
+/// True if `error` is `public_only`'s refusal to connect to the server's own network.
+pub(crate) fn is_blocked(error: &reqwest::Error) -> bool {
+    guard::refusal(error).is_some()
+}
+
 /// True if `url` names the server's own network by address or as `localhost`, before resolving
 /// (senders' addresses are checked with it when they are set).
 pub(crate) fn names_private_host(url: &reqwest::Url) -> bool {

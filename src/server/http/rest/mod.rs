@@ -1,6 +1,7 @@
 //! The REST endpoints of CONTRACT.md, under `/api`.
 
 mod campaigns;
+mod hooks;
 mod inbox;
 mod opt_outs;
 mod recipients;
@@ -61,6 +62,7 @@ pub fn routes() -> Router<AppState> {
         .merge(recipients::routes())
         .merge(inbox::routes())
         .merge(webhooks::routes())
+        .merge(hooks::routes())
         // The guard caps every body (by route and caller); one limit, in one place.
         .layer(DefaultBodyLimit::disable())
 }

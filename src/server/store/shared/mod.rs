@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 pub(crate) mod campaigns;
 pub(crate) mod engine;
+mod hooks;
 mod inbox;
 pub(crate) mod jobs;
 pub(crate) mod lanes;
@@ -415,10 +416,8 @@ pub(crate) async fn end_job(
         JobEnd::Failed { error, .. } => Some(error.clone()),
         _ => None,
     };
-    let Some(row) = tx
-        .end_row(job, holder, end_status(&end), last_error, now)
-        .await?
-    else {
+    let status = end_status(&end);
+    let Some(row) = tx.end_row(job, holder, status, last_error, now).await? else {
         return Ok(None);
     };
     lanes::LaneTx::empty_lanes(tx, job).await?;
@@ -443,6 +442,7 @@ pub(crate) async fn end_job(
     };
     let event = StoredEvent::from_msg(&end_event(job, seq, now, end, progress, results));
     tx.insert_events(std::slice::from_ref(&event), now).await?;
+    hooks::queue_job_end(tx, job, status, &event, now).await?;
     Ok(Some(event))
 }
 

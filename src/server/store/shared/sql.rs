@@ -58,6 +58,7 @@ arg_from! {
     Option<&str> => |text| Arg::Text(text.map(str::to_owned));
     Option<String> => |text| Arg::Text(text);
     i64 => |n| Arg::Int(Some(n));
+    Option<i64> => |n| Arg::Int(n);
     f64 => |x| Arg::Float(Some(x));
     Option<f64> => |x| Arg::Float(x);
 }
