@@ -124,5 +124,24 @@ test.describe('outgoing webhooks, in Spanish', () => {
     await expect(page.getByRole('alert')).toHaveText('Elige al menos un evento por el que llamar.');
     await expect(page.getByTestId('hook')).toHaveCount(before);
     await expect(page.getByTestId('hook-secret')).toHaveCount(0);
+
+    // Ticked again, it is added; the audit log says who did it, from where.
+    const url = `https://hooks.example.com/es-${Date.now()}`;
+    await form.getByLabel('Dirección (URL)').fill(url);
+    await form.getByLabel('falla').check();
+    await form.getByRole('button', { name: 'Añadir webhook' }).click();
+    await expect(page.getByTestId('hook-secret')).toContainText('solo se muestra esta vez');
+    await page.getByRole('link', { name: 'Registro' }).click();
+    await expect(page).toHaveURL(/\/audit$/);
+    await hydrated(page);
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText('Registro de actividad');
+    const entry = page.getByTestId('audit-row').filter({ hasText: url });
+    await expect(entry).toHaveCount(1);
+    await expect(entry).toHaveAttribute('data-action', 'hook.create');
+    await expect(entry).toContainText('Añadió un webhook');
+    await expect(entry).toContainText('demo');
+    await expect(entry).toContainText('127.0.0.1');
+    // Refused tries left nothing behind.
+    await expect(page.getByTestId('audit-row').filter({ hasText: '<b>' })).toHaveCount(0);
   });
 });

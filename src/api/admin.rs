@@ -64,6 +64,7 @@ pub async fn revoke_token(id: String) -> Result<(), Problem> {
     {
         Some(hash) => {
             state.hub.revoke(Credential::Token(hash));
+            crate::server::audit::note(crate::protocol::audit::AuditAction::TokenRevoke, id, None);
             Ok(())
         }
         None => Err(server::not_found(Thing::Token)),
@@ -117,6 +118,11 @@ pub async fn set_user_role(id: String, role: String) -> Result<(), Problem> {
         .await
         .map_err(server::store_error)?
     {
+        crate::server::audit::note(
+            crate::protocol::audit::AuditAction::UserRole,
+            id,
+            Some(role.as_str().to_owned()),
+        );
         Ok(())
     } else {
         Err(server::not_found(Thing::User))
@@ -144,6 +150,7 @@ pub async fn delete_user(id: String) -> Result<(), Problem> {
             for hash in sessions {
                 state.hub.revoke(Credential::Session(hash));
             }
+            crate::server::audit::note(crate::protocol::audit::AuditAction::UserDelete, id, None);
             Ok(())
         }
         None => Err(server::not_found(Thing::User)),

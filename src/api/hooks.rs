@@ -78,3 +78,21 @@ pub async fn test_hook(id: String) -> Result<DeliveryView, Problem> {
         .await
         .map_err(server::fail)
 }
+
+/// Audit entries on one page of the audit log.
+pub const AUDIT_PAGE: u32 = 100;
+
+/// The newest audit entries older than `before` (the newest of all without); admins only.
+#[server(endpoint = "audit_page", client = ApiClient)]
+pub async fn load_audit(
+    #[server(default)] before: Option<String>,
+) -> Result<Vec<crate::protocol::audit::AuditEntry>, Problem> {
+    let (state, principal) = server::admin().await?;
+    // A cursor that is not an entry's id reads as "from the newest".
+    let before = before.and_then(|b| b.parse().ok());
+    state
+        .store
+        .audit(principal.tenant_id, before, AUDIT_PAGE)
+        .await
+        .map_err(server::store_error)
+}

@@ -178,6 +178,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings") view=pages::SettingsPage ssr=SsrMode::Async />
                     <Route path=path!("/senders") view=pages::SendersPage ssr=SsrMode::Async />
                     <Route path=path!("/hooks") view=pages::HooksPage ssr=SsrMode::Async />
+                    <Route path=path!("/audit") view=pages::AuditPage ssr=SsrMode::Async />
                     <Route path=path!("/inbox") view=pages::InboxPage ssr=SsrMode::Async />
                     <Route path=path!("/opt-outs") view=pages::OptOutsPage ssr=SsrMode::Async />
                     <Route path=path!("/recipients") view=pages::RecipientPage ssr=SsrMode::Async />
@@ -241,6 +242,7 @@ fn Header() -> impl IntoView {
                                 <Show when=move || admin>
                                     <A href="/senders">{text.senders.nav_senders}</A>
                                     <A href="/hooks">{text.hooks.nav}</A>
+                                    <A href="/audit">{text.audit.nav}</A>
                                     <A href="/settings">{text.nav_settings}</A>
                                 </Show>
                             </nav>

@@ -178,6 +178,7 @@ pub static EN: Text = Text {
     list: &super::jobs_list::EN_JOBS_LIST,
     lanes: &super::lanes::EN_LANES,
     hooks: &super::hooks::EN_HOOKS,
+    audit: &super::audit::EN_AUDIT,
 
     thousands: ',',
 };

@@ -178,6 +178,7 @@ pub static ES: Text = Text {
     list: &super::jobs_list::ES_JOBS_LIST,
     lanes: &super::lanes::ES_LANES,
     hooks: &super::hooks::ES_HOOKS,
+    audit: &super::audit::ES_AUDIT,
 
     thousands: '.',
 };

@@ -3,6 +3,7 @@
 
 use crate::protocol::{JobKind, JobStatus};
 
+mod audit;
 mod campaign;
 mod cockpit;
 mod en;
@@ -17,6 +18,7 @@ mod problems;
 pub mod requests;
 mod senders;
 
+pub use audit::AuditText;
 pub use campaign::CampaignText;
 pub use cockpit::CockpitText;
 pub use hooks::HooksText;
@@ -241,6 +243,7 @@ pub struct Text {
     pub list: &'static JobsListText,
     pub lanes: &'static LanesText,
     pub hooks: &'static HooksText,
+    pub audit: &'static AuditText,
 
     /// Digit grouping separator.
     pub thousands: char,

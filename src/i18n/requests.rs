@@ -54,6 +54,9 @@ pub fn en(rule: &RequestRule) -> String {
             "before must be a job id, as in the X-Next-Before header of the previous page (got \
              \"{value}\")."
         ),
+        RequestRule::EntryCursor { value } => format!(
+            "before must be the id of the last entry of the previous page (got \"{value}\")."
+        ),
         RequestRule::NoFilter => "Name the jobs to act on with \"filter\" (the filters of GET \
              /jobs); \"filter\": {} acts on every job."
             .into(),
@@ -156,6 +159,9 @@ pub fn es(rule: &RequestRule) -> String {
         RequestRule::Cursor { value } => format!(
             "before debe ser el id de un trabajo, como en la cabecera X-Next-Before de la página \
              anterior (llegó «{value}»)."
+        ),
+        RequestRule::EntryCursor { value } => format!(
+            "before debe ser el id de la última entrada de la página anterior (llegó «{value}»)."
         ),
         RequestRule::NoFilter => "Indica los trabajos con \"filter\" (los filtros de GET \
              /jobs); \"filter\": {} actúa sobre todos."
@@ -261,6 +267,7 @@ mod tests {
                 value: "yesterday".into(),
             },
             RequestRule::Cursor { value: "x".into() },
+            RequestRule::EntryCursor { value: "x".into() },
             RequestRule::NoFilter,
             RequestRule::Nul {
                 field: "message".into(),

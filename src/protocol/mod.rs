@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub mod audit;
 pub mod backoff;
 pub mod failure;
 pub mod fault;

@@ -430,6 +430,10 @@ pub enum RequestRule {
     Cursor {
         value: String,
     },
+    /// `before` is not the id of an entry of the list (a hook's delivery, an audit entry).
+    EntryCursor {
+        value: String,
+    },
     /// `POST /jobs/bulk-action` names no filter: acting on every job takes `"filter": {}`.
     NoFilter,
     /// `field` holds a NUL character.

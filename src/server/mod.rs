@@ -1,6 +1,7 @@
 //! Everything that runs only on the server.
 
 pub mod adapters;
+pub mod audit;
 pub mod demo_site;
 pub mod engine;
 pub mod http;

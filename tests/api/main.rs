@@ -17,6 +17,7 @@ mod fixture_site;
 #[path = "../support/postgres.rs"]
 mod postgres;
 
+mod audit;
 mod bulk_send;
 mod campaigns;
 mod cli;

@@ -1,5 +1,6 @@
 //! One file per route.
 
+mod audit;
 mod bulk_new;
 mod campaign;
 mod campaign_new;
@@ -16,6 +17,7 @@ mod results;
 mod senders;
 mod settings;
 
+pub use audit::AuditPage;
 pub use bulk_new::BulkNewPage;
 pub use campaign::CampaignPage;
 pub use campaign_new::CampaignNewPage;

@@ -17,13 +17,13 @@ use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 
 use crate::protocol::problem::{Denial, RequestRule};
-use crate::server::AppState;
 use crate::server::http::auth::{
     self, Authenticated, Authorization, Credential, Principal, csrf_token, session_cookie_value,
 };
 use crate::server::http::error::AppError;
 use crate::server::http::input;
 use crate::server::http::peer::{Peer, origin_allowed};
+use crate::server::{AppState, audit};
 
 /// The header the pages send their CSRF token in.
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -144,7 +144,8 @@ pub async fn protect(State(state): State<AppState>, request: Request, next: Next
         return refusal(server_fn, AppError::Forbidden(Denial::CrossSite));
     }
     let limit = body_limit(&state, &parts, principal.is_some());
-    parts.extensions.insert(Authenticated(principal));
+    let peer = Peer::of(&parts, &state.settings.trusted_proxies);
+    parts.extensions.insert(Authenticated(principal.clone()));
     parts.extensions.insert(BodyLimit(limit));
     let body = Body::new(http_body_util::Limited::new(body, limit));
     if let Some(length) = parts
@@ -161,7 +162,8 @@ pub async fn protect(State(state): State<AppState>, request: Request, next: Next
     let needs_form_token = expected.is_some() && token_sent != expected.as_deref();
     if !needs_form_token && !server_fn {
         // REST parses its own JSON (refusing NUL characters there).
-        return next.run(Request::from_parts(parts, body)).await;
+        let answer = next.run(Request::from_parts(parts, body));
+        return audit::noting(&state, principal.as_ref(), peer, answer).await;
     }
     let bytes = match axum::body::to_bytes(body, usize::MAX).await {
         Ok(bytes) => bytes,
@@ -198,8 +200,8 @@ pub async fn protect(State(state): State<AppState>, request: Request, next: Next
             AppError::Unprocessable(RequestRule::Nul { field }),
         );
     }
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
+    let answer = next.run(Request::from_parts(parts, Body::from(bytes)));
+    audit::noting(&state, principal.as_ref(), peer, answer).await
 }
 
 /// The Content-Security-Policy of the pages: scripts only from us (and Leptos' inline hydration

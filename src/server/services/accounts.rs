@@ -1,6 +1,8 @@
 //! Accounts of a tenant: its users and API tokens, as the settings page and the CLI create them.
 
+use crate::protocol::audit::AuditAction;
 use crate::protocol::problem::AccountRule;
+use crate::server::audit;
 use crate::server::secrets::{hash_secret, new_secret};
 use crate::server::store::{Role, Store, StoreError, TenantId, User};
 
@@ -57,7 +59,14 @@ pub async fn create_user(
         .create_user(tenant, username, password_hash, role)
         .await
     {
-        Ok(user) => Ok(user),
+        Ok(user) => {
+            audit::note(
+                AuditAction::UserCreate,
+                user.id,
+                Some(user.username.clone()),
+            );
+            Ok(user)
+        }
         Err(StoreError::Conflict(_)) => Err(AccountError::Rule(AccountRule::UsernameTaken {
             username: username.to_owned(),
         })),
@@ -78,8 +87,9 @@ pub async fn create_token(
         }));
     }
     let secret = new_secret("jp_");
-    store
+    let token = store
         .create_api_token(tenant, name, &hash_secret(&secret))
         .await?;
+    audit::note(AuditAction::TokenCreate, token.id, Some(name.to_owned()));
     Ok(secret)
 }

@@ -1,6 +1,8 @@
 //! Campaigns and outside workers' jobs: validation, creation and reports, shared by REST handlers
 //! and server functions so both behave the same.
 
+use crate::protocol::audit::AuditAction;
+use crate::server::audit;
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -169,6 +171,11 @@ pub async fn create(
     let new = validate(tenant, request, &state.settings.scrape)?;
     let (campaign, job, event) = state.store.create_campaign(new).await?;
     tracing::info!(campaign_id = %campaign.id, job_id = %job.id, "campaign created");
+    audit::note(
+        AuditAction::CampaignCreate,
+        campaign.id,
+        Some(campaign.name.clone()),
+    );
     publish(state, tenant, vec![event]);
     wake(state);
     Ok((redacted(campaign), job))
@@ -185,6 +192,11 @@ pub async fn rerun(
         .add_campaign_job(tenant, campaign)
         .await?
         .ok_or(CampaignError::NotFound)?;
+    audit::note(
+        AuditAction::CampaignRerun,
+        campaign,
+        Some(job.id.to_string()),
+    );
     publish(state, tenant, vec![event]);
     wake(state);
     Ok(job)

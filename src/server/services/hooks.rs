@@ -6,6 +6,8 @@
 //! again after a growing pause, until `hooks.max_attempts` calls. Receivers may hear of one
 //! event twice (a call answered after its hold ran out): its `id` says so.
 
+use crate::protocol::audit::AuditAction;
+use crate::server::audit;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -124,6 +126,7 @@ pub async fn create(
         .into_iter()
         .find(|h| h.id == id)
         .ok_or(HookError::NotFound)?;
+    audit::note(AuditAction::HookCreate, id, Some(hook.url.clone()));
     Ok(HookCreated { hook, secret })
 }
 
@@ -135,6 +138,7 @@ pub async fn list(state: &AppState, tenant: TenantId) -> Result<Vec<HookView>, H
 /// Deletes a hook and its deliveries.
 pub async fn delete(state: &AppState, tenant: TenantId, id: Uuid) -> Result<(), HookError> {
     if state.store.delete_hook(tenant, id).await? {
+        audit::note(AuditAction::HookDelete, id, None);
         Ok(())
     } else {
         Err(HookError::NotFound)

@@ -1,7 +1,9 @@
 //! The inbox and the opt-out list: what REST and the pages share.
 
+use crate::protocol::audit::AuditAction;
 use crate::protocol::problem::{RequestRule, Thing};
 use crate::server::AppState;
+use crate::server::audit;
 use crate::server::http::error::AppError;
 use crate::server::services::phones;
 use crate::server::store::TenantId;
@@ -24,6 +26,9 @@ pub async fn add_opt_out(
 ) -> Result<(String, bool), AppError> {
     let phone = opt_out_phone(state, phone)?;
     let added = state.store.add_opt_out(tenant, &phone, "manual").await?;
+    if added {
+        audit::note(AuditAction::OptOutAdd, &phone, None);
+    }
     Ok((phone, added))
 }
 
@@ -35,6 +40,7 @@ pub async fn remove_opt_out(
 ) -> Result<(), AppError> {
     let phone = opt_out_phone(state, phone).map_err(|_| AppError::NotFound(Thing::OptOut))?;
     if state.store.remove_opt_out(tenant, &phone).await? {
+        audit::note(AuditAction::OptOutRemove, &phone, None);
         Ok(())
     } else {
         Err(AppError::NotFound(Thing::OptOut))

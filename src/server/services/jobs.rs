@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::protocol::audit::AuditAction;
 use crate::protocol::lifecycle::{Command, Refusal};
 use crate::protocol::problem::BulkRule;
 use crate::protocol::problem::{Problem, RequestRule};
@@ -9,6 +10,7 @@ use crate::protocol::{BulkAction, BulkActionResult, BulkRefused, JobSearch, Reci
 use crate::protocol::{InvalidPhone, JobId, JobStatus, JobView, SendBulkRequest};
 use crate::protocol::{MAX_JOB_NAME_CHARS, clean_tags};
 use crate::server::AppState;
+use crate::server::audit;
 use crate::server::live::hub::EventBatch;
 use crate::server::services::phones;
 use crate::server::store::{
@@ -223,6 +225,7 @@ pub async fn create_bulk_send(
         .await?;
     if let Created::New { job, event } = &created {
         tracing::info!(job_id = %job.id, total = job.total_numbers, "bulk send created");
+        audit::note(AuditAction::JobCreate, job.id, job.name.clone());
         state.hub.publish(EventBatch {
             job_id: job.id,
             tenant_id: tenant,
@@ -272,7 +275,19 @@ pub async fn command(
     command: Command,
 ) -> Result<JobView, ControlError> {
     let transition = state.store.command(tenant, job, command).await?;
-    carry_out(state, tenant, job, transition).await
+    let view = carry_out(state, tenant, job, transition).await?;
+    audit::note(command_action(command), job, None);
+    Ok(view)
+}
+
+/// The audit log's name for a command.
+fn command_action(command: Command) -> AuditAction {
+    match command {
+        Command::Cancel => AuditAction::JobCancel,
+        Command::Pause => AuditAction::JobPause,
+        Command::Resume => AuditAction::JobResume,
+        Command::Retry { .. } => AuditAction::JobRetry,
+    }
 }
 
 /// Pauses or resumes one device of a running or waiting bulk send: its share goes to the
@@ -306,11 +321,19 @@ pub async fn set_device_paused(
     {
         None => Err(ControlError::NoDevice),
         Some(LaneChange::Refused) => Err(ControlError::Refused(Refusal::LastDevice)),
-        Some(LaneChange::Done) => state
-            .store
-            .job(tenant, job)
-            .await?
-            .ok_or(ControlError::NotFound),
+        Some(LaneChange::Done) => {
+            let action = if paused {
+                AuditAction::DevicePause
+            } else {
+                AuditAction::DeviceResume
+            };
+            audit::note(action, job, Some(device.to_string()));
+            state
+                .store
+                .job(tenant, job)
+                .await?
+                .ok_or(ControlError::NotFound)
+        }
     }
 }
 
@@ -381,7 +404,13 @@ pub async fn send_rest(
         name: old.name.clone(),
         tags: old.tags.clone(),
     };
-    Ok(create_bulk_send(state, tenant, request).await?)
+    let created = create_bulk_send(state, tenant, request).await?;
+    audit::note(
+        AuditAction::JobSendRest,
+        job,
+        Some(created.job().id.to_string()),
+    );
+    Ok(created)
 }
 
 /// Retries only the failed items of `classes` (`GET /jobs/{id}/failures`).
@@ -392,7 +421,9 @@ pub async fn retry_classes(
     classes: &[String],
 ) -> Result<JobView, ControlError> {
     let transition = state.store.retry_classes(tenant, job, classes).await?;
-    carry_out(state, tenant, job, transition).await
+    let view = carry_out(state, tenant, job, transition).await?;
+    audit::note(AuditAction::JobRetry, job, Some(classes.join(", ")));
+    Ok(view)
 }
 
 /// Publishes what a command changed and wakes the engine for a job back in the queue.
@@ -496,8 +527,12 @@ pub async fn bulk_action(
                     publish(state, tenant, event);
                     woke |= job.status == JobStatus::Pending;
                     result.changed += 1;
+                    audit::note(command_action(action.command()), id, None);
                 }
-                Some(Transition::Requested(_)) => result.changed += 1,
+                Some(Transition::Requested(_)) => {
+                    result.changed += 1;
+                    audit::note(command_action(action.command()), id, None);
+                }
                 Some(Transition::Refused { refusal, .. }) => result.refused.push(BulkRefused {
                     id,
                     detail: (crate::i18n::EN.problem)(&Problem::Refused { refusal }),

@@ -1,6 +1,8 @@
 //! Senders: their checks, their sealed secrets, and the provider each one sends through. REST and
 //! the admin page's server functions both come here.
 
+use crate::protocol::audit::AuditAction;
+use crate::server::audit;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -202,6 +204,7 @@ pub async fn create(
     }
     tracing::info!(sender = %id, provider = checked.provider.as_str(), "sender created");
     let mut view = get(state, tenant, id).await?;
+    audit::note(AuditAction::SenderCreate, id, Some(view.name.clone()));
     if let Some(secret) = webhook_secret {
         view.webhook_url = format!("{}?secret={secret}", view.webhook_url);
     }
@@ -247,7 +250,10 @@ pub async fn update(
         active: request.active,
     };
     match state.store.update_sender(tenant, id, change).await {
-        Ok(Some(record)) => Ok(views(state, vec![record]).await?.remove(0)),
+        Ok(Some(record)) => {
+            audit::note(AuditAction::SenderUpdate, id, Some(record.name.clone()));
+            Ok(views(state, vec![record]).await?.remove(0))
+        }
         Ok(None) => Err(SenderError::NotFound),
         Err(StoreError::Conflict(name)) => Err(invalid(SenderRule::NameTaken { name })),
         Err(error) => Err(error.into()),
@@ -258,6 +264,7 @@ pub async fn update(
 pub async fn delete(state: &AppState, tenant: TenantId, id: Uuid) -> Result<(), SenderError> {
     if state.store.delete_sender(tenant, id).await? {
         tracing::info!(sender = %id, "sender deleted");
+        audit::note(AuditAction::SenderDelete, id, None);
         Ok(())
     } else {
         Err(SenderError::NotFound)

@@ -959,6 +959,34 @@ pub trait HookStore: Send + Sync {
     async fn record_attempt(&self, delivery: Uuid, attempt: DeliveryAttempt) -> StoreResult<()>;
 }
 
+/// An audit entry to write: the action, and who did it from where.
+#[derive(Clone, Debug)]
+pub struct NewAuditEntry {
+    pub tenant_id: TenantId,
+    pub actor_kind: crate::protocol::audit::ActorKind,
+    /// A user's name, or (for a token) the SHA-256 of the token, named at write time.
+    pub actor: String,
+    pub action: crate::protocol::audit::AuditAction,
+    pub target_id: String,
+    pub detail: Option<String>,
+    pub ip: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// The audit log: who did what, when, from where.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Writes entries (a token actor is written with the token's name).
+    async fn record_audit(&self, entries: &[NewAuditEntry]) -> StoreResult<()>;
+    /// The tenant's entries, newest first, older than `before` when given.
+    async fn audit(
+        &self,
+        tenant: TenantId,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::protocol::audit::AuditEntry>>;
+}
+
 /// Every read and write of jobpulse's state: one implementation per database.
 #[async_trait]
 pub trait Store:
@@ -971,6 +999,7 @@ pub trait Store:
     + OptOutStore
     + InboxStore
     + HookStore
+    + AuditStore
     + 'static
 {
     /// Applies pending migrations.

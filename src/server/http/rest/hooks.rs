@@ -79,7 +79,7 @@ async fn deliveries(
     let before = match params.before.filter(|b| !b.is_empty()) {
         Some(raw) => Some(
             raw.parse::<Uuid>()
-                .map_err(|_| AppError::BadRequest(RequestRule::Cursor { value: raw }))?,
+                .map_err(|_| AppError::BadRequest(RequestRule::EntryCursor { value: raw }))?,
         ),
         None => None,
     };

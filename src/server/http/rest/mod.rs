@@ -1,5 +1,6 @@
 //! The REST endpoints of CONTRACT.md, under `/api`.
 
+mod audit;
 mod campaigns;
 mod hooks;
 mod inbox;
@@ -63,6 +64,7 @@ pub fn routes() -> Router<AppState> {
         .merge(inbox::routes())
         .merge(webhooks::routes())
         .merge(hooks::routes())
+        .merge(audit::routes())
         // The guard caps every body (by route and caller); one limit, in one place.
         .layer(DefaultBodyLimit::disable())
 }

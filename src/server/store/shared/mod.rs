@@ -19,6 +19,7 @@ use campaigns::CampaignSql;
 use engine::EngineSql;
 use uuid::Uuid;
 
+mod audit;
 pub(crate) mod campaigns;
 pub(crate) mod engine;
 mod hooks;
