@@ -613,6 +613,99 @@ async fn two_instances_apply_one_backlog_once() {
     assert!(logged.windows(2).all(|w| w[1] == w[0] + 1));
 }
 
+/// A due delivery is taken by one caller at a time; once its hold runs out (the caller died),
+/// another takes it; a recorded call is never taken again.
+async fn a_delivery_is_held_by_one_caller_at_a_time(store: Arc<dyn Store>) {
+    use jobpulse::protocol::hooks::{DeliveryStatus, HookEvent};
+    use jobpulse::server::store::{DeliveryAttempt, NewHook};
+    let t = tenant(store.as_ref(), "acme").await;
+    let hook = Uuid::now_v7();
+    store
+        .create_hook(NewHook {
+            id: hook,
+            tenant_id: t,
+            url: "https://hooks.example.com/x".into(),
+            events: vec![HookEvent::JobCompleted],
+            sealed_secret: "v1.sealed".into(),
+        })
+        .await
+        .unwrap();
+    let queued = store.queue_ping(t, hook).await.unwrap().unwrap();
+    let now = Utc::now();
+    let hold = now + chrono::Duration::seconds(30);
+    // Two instances at once: one gets it.
+    let (a, b) = tokio::join!(
+        store.claim_deliveries(now, hold, 10),
+        store.claim_deliveries(now, hold, 10)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.len() + b.len(), 1, "{a:?} {b:?}");
+    let taken = a.into_iter().chain(b).next().unwrap();
+    assert_eq!(
+        (taken.id, taken.event, taken.attempts),
+        (queued.id, HookEvent::Ping, 0)
+    );
+    assert_eq!(taken.url, "https://hooks.example.com/x");
+    // Held: nobody else takes it until the hold ends.
+    assert!(
+        store
+            .claim_deliveries(now, hold, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let later = hold + chrono::Duration::seconds(1);
+    let again = store
+        .claim_deliveries(later, later + chrono::Duration::seconds(30), 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1, "a dead caller's delivery is taken again");
+    store
+        .record_attempt(
+            queued.id,
+            DeliveryAttempt {
+                at: later,
+                response_status: Some(204),
+                error: None,
+                delivered: true,
+                retry_at: None,
+            },
+        )
+        .await
+        .unwrap();
+    let far = later + chrono::Duration::days(1);
+    assert!(
+        store
+            .claim_deliveries(far, far, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let listed = store.hook_deliveries(t, hook, None, 10).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (
+            listed[0].status,
+            listed[0].attempts,
+            listed[0].response_status
+        ),
+        (DeliveryStatus::Delivered, 1, Some(204))
+    );
+    // Another tenant sees none of it.
+    let other = tenant(store.as_ref(), "globex").await;
+    assert!(
+        store
+            .hook_deliveries(other, hook, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.queue_ping(other, hook).await.unwrap().is_none());
+    assert!(!store.delete_hook(other, hook).await.unwrap());
+    assert!(store.delete_hook(t, hook).await.unwrap());
+    assert!(store.hooks(t).await.unwrap().is_empty());
+}
+
 macro_rules! messaging_conformance {
     ($name:ident, $backend:ident) => {
         mod $name {
@@ -646,6 +739,12 @@ macro_rules! messaging_conformance {
                 let b = super::super::$backend().await;
                 super::concurrent_receipts_commit_together_and_wait_for_their_item(b.store.clone())
                     .await;
+            }
+
+            #[tokio::test]
+            async fn a_delivery_is_held_by_one_caller_at_a_time() {
+                let b = super::super::$backend().await;
+                super::a_delivery_is_held_by_one_caller_at_a_time(b.store.clone()).await;
             }
 
             #[tokio::test]
