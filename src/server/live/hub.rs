@@ -89,6 +89,8 @@ pub struct Hub {
     connections: Arc<AtomicUsize>,
     per_credential: Arc<Mutex<HashMap<Credential, usize>>>,
     revocations: broadcast::Sender<Credential>,
+    /// Rung when a job ends (or pauses) here or on another instance: its hooks are due.
+    ends: tokio::sync::Notify,
 }
 
 /// One of a credential's open live connections, counted until dropped.
@@ -138,7 +140,13 @@ impl Hub {
             connections: Arc::new(AtomicUsize::new(0)),
             per_credential: Arc::new(Mutex::new(HashMap::new())),
             revocations: broadcast::channel(256).0,
+            ends: tokio::sync::Notify::new(),
         }
+    }
+
+    /// Rings when a job's end is published, so outgoing webhooks are called at once.
+    pub fn job_ends(&self) -> &tokio::sync::Notify {
+        &self.ends
     }
 
     /// Tells this process's live connections that a session or token is no more.
@@ -209,6 +217,14 @@ impl Hub {
         }
         crate::server::metrics::events_published(batch.events.len());
         let created = batch.events.iter().any(|e| e.kind == "job_created");
+        if batch.events.iter().any(|e| {
+            matches!(
+                e.kind.as_str(),
+                "job_completed" | "job_failed" | "job_cancelled" | "job_paused"
+            )
+        }) {
+            self.ends.notify_one();
+        }
         let (job_id, tenant_id) = (batch.job_id, batch.tenant_id);
         let batch = Arc::new(batch);
         {

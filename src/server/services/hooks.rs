@@ -226,6 +226,7 @@ pub async fn deliver_forever(state: AppState, mut stop: tokio::sync::watch::Rece
         tokio::select! {
             _ = tokio::time::sleep(poll) => {}
             _ = state.hook_calls.notified() => {}
+            _ = state.hub.job_ends().notified() => {}
             // The server is gone (its stop sender with it): so is this loop.
             gone = stop.changed() => if gone.is_err() { return },
         }
