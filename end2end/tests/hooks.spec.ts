@@ -47,6 +47,8 @@ test.describe('outgoing webhooks', () => {
       await expect(page).toHaveURL(/\/hooks$/);
       await hydrated(page);
       await expect(page.getByRole('heading', { level: 1 })).toHaveText('Outgoing webhooks');
+      // Following a link moves focus to the new page's heading (screen readers announce it).
+      await expect(page.getByRole('heading', { level: 1 })).toBeFocused();
       const before = await page.getByTestId('hook').count();
 
       const form = page.getByTestId('add-hook');
@@ -135,6 +137,7 @@ test.describe('outgoing webhooks, in Spanish', () => {
     await expect(page).toHaveURL(/\/audit$/);
     await hydrated(page);
     await expect(page.getByRole('heading', { level: 1 })).toHaveText('Registro de actividad');
+    await expect(page.getByRole('heading', { level: 1 })).toBeFocused();
     const entry = page.getByTestId('audit-row').filter({ hasText: url });
     await expect(entry).toHaveCount(1);
     await expect(entry).toHaveAttribute('data-action', 'hook.create');

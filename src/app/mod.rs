@@ -168,6 +168,7 @@ pub fn App() -> impl IntoView {
         <Title formatter=page_title />
         <Router>
             <a class="skip-link" href="#main">{text.skip_to_content}</a>
+            <FocusHeadingOnNavigate />
             <Header />
             <main id="main" class="main">
                 <Routes fallback=pages::NotFound>
@@ -190,6 +191,48 @@ pub fn App() -> impl IntoView {
             </main>
         </Router>
     }
+}
+
+/// After a navigation inside the app (not the first load, not a change of query alone), focus
+/// moves to the new page's heading: screen readers announce where the reader is, and the
+/// keyboard goes on from there instead of from the link that was followed.
+#[component]
+fn FocusHeadingOnNavigate() -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    Effect::new(move |previous: Option<String>| {
+        let path = location.pathname.get();
+        if previous.is_some_and(|previous| previous != path) {
+            #[cfg(feature = "hydrate")]
+            {
+                let old = document().query_selector("main h1").ok().flatten();
+                focus_new_heading(old, 40);
+            }
+        }
+        path
+    });
+}
+
+/// Focuses the page's heading once it is not `old` (the page before), looking every frame for
+/// up to `frames` frames while the new page renders.
+#[cfg(feature = "hydrate")]
+fn focus_new_heading(old: Option<web_sys::Element>, frames: u32) {
+    use wasm_bindgen::JsCast;
+    request_animation_frame(move || {
+        let heading = document()
+            .query_selector("main h1")
+            .ok()
+            .flatten()
+            .filter(|h| old.as_ref() != Some(h));
+        match heading.and_then(|h| h.dyn_into::<web_sys::HtmlElement>().ok()) {
+            Some(heading) => {
+                // Focusable from script only: it does not join the tab order.
+                let _ = heading.set_attribute("tabindex", "-1");
+                let _ = heading.focus();
+            }
+            None if frames > 0 => focus_new_heading(old, frames - 1),
+            None => {}
+        }
+    });
 }
 
 /// Brand, navigation, live indicator and the user's menu.
