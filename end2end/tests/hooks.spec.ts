@@ -43,7 +43,10 @@ test.describe('outgoing webhooks', () => {
     const hook = await receiver();
     try {
       await login(page);
-      await page.getByRole('link', { name: 'Webhooks' }).click();
+      // The menu's Settings leads to the admin pages' tabs.
+      await page.getByRole('link', { name: 'Settings' }).click();
+      await hydrated(page);
+      await page.getByRole('navigation', { name: 'Workspace administration' }).getByRole('link', { name: 'Webhooks' }).click();
       await expect(page).toHaveURL(/\/hooks$/);
       await hydrated(page);
       await expect(page.getByRole('heading', { level: 1 })).toHaveText('Outgoing webhooks');
@@ -133,7 +136,7 @@ test.describe('outgoing webhooks, in Spanish', () => {
     await form.getByLabel('falla').check();
     await form.getByRole('button', { name: 'Añadir webhook' }).click();
     await expect(page.getByTestId('hook-secret')).toContainText('solo se muestra esta vez');
-    await page.getByRole('link', { name: 'Registro' }).click();
+    await page.getByRole('navigation', { name: 'Administración del espacio de trabajo' }).getByRole('link', { name: 'Registro' }).click();
     await expect(page).toHaveURL(/\/audit$/);
     await hydrated(page);
     await expect(page.getByRole('heading', { level: 1 })).toHaveText('Registro de actividad');

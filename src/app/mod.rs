@@ -284,8 +284,6 @@ fn Header() -> impl IntoView {
                                 </Show>
                                 <Show when=move || admin>
                                     <A href="/senders">{text.senders.nav_senders}</A>
-                                    <A href="/hooks">{text.hooks.nav}</A>
-                                    <A href="/audit">{text.audit.nav}</A>
                                     <A href="/settings">{text.nav_settings}</A>
                                 </Show>
                             </nav>

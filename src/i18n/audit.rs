@@ -18,6 +18,8 @@ pub struct AuditText {
     pub token: fn(&str) -> String,
     pub older: &'static str,
     pub newest: &'static str,
+    /// The name of the admin pages' tabs (settings, webhooks, audit log), for screen readers.
+    pub admin_tabs: &'static str,
 }
 
 /// English.
@@ -58,6 +60,7 @@ pub static EN_AUDIT: AuditText = AuditText {
     token: |name| format!("API token \u{201c}{name}\u{201d}"),
     older: "Older entries",
     newest: "Newest entries",
+    admin_tabs: "Workspace administration",
 };
 
 /// Spanish.
@@ -98,4 +101,5 @@ pub static ES_AUDIT: AuditText = AuditText {
     token: |name| format!("Token de API «{name}»"),
     older: "Entradas anteriores",
     newest: "Entradas más recientes",
+    admin_tabs: "Administración del espacio de trabajo",
 };

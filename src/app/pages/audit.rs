@@ -20,6 +20,7 @@ pub fn AuditPage() -> impl IntoView {
         <div class="page-head">
             <h1>{words.title}</h1>
         </div>
+        <crate::app::pages::AdminTabs />
         <p class="muted intro">{words.intro}</p>
         <Transition fallback=Loading>
             {move || Suspend::new(async move {

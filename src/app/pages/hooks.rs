@@ -60,6 +60,7 @@ pub fn HooksPage() -> impl IntoView {
         <div class="page-head">
             <h1>{words.title}</h1>
         </div>
+        <crate::app::pages::AdminTabs />
         <p class="muted intro">{words.intro}</p>
         <section class="panel" aria-labelledby="add-hook">
             <ActionForm action=add attr:class="hook-form" attr:data-testid="add-hook">

@@ -89,3 +89,16 @@ pub fn Loading() -> impl IntoView {
     let text = use_text();
     view! { <p class="loading" aria-busy="true">{text.loading}</p> }
 }
+
+/// The admin pages' tabs: users and tokens, webhooks, the audit log (the menu keeps one link).
+#[component]
+pub fn AdminTabs() -> impl IntoView {
+    let text = crate::app::i18n::use_text();
+    view! {
+        <nav class="admin-tabs" aria-label=text.audit.admin_tabs>
+            <leptos_router::components::A href="/settings">{text.nav_settings}</leptos_router::components::A>
+            <leptos_router::components::A href="/hooks">{text.hooks.nav}</leptos_router::components::A>
+            <leptos_router::components::A href="/audit">{text.audit.nav}</leptos_router::components::A>
+        </nav>
+    }
+}

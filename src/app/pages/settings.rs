@@ -42,6 +42,7 @@ pub fn SettingsPage() -> impl IntoView {
         <div class="page-head">
             <h1>{text.settings_title}</h1>
         </div>
+        <crate::app::pages::AdminTabs />
         <Transition fallback=Loading>
             {move || Suspend::new(async move {
                 match data.await {
