@@ -3,7 +3,17 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{phones, spawn_app};
+use crate::helpers::{TestApp, phones, spawn_app};
+
+async fn add_opt_out(app: &TestApp) -> reqwest::Response {
+    app.client
+        .post(format!("{}/api/opt-outs", app.address))
+        .bearer_auth(&app.token)
+        .json(&json!({"phone": "+34600000777"}))
+        .send()
+        .await
+        .unwrap()
+}
 
 #[tokio::test]
 async fn what_callers_did_is_logged_with_who_and_where_newest_first() {
@@ -12,24 +22,10 @@ async fn what_callers_did_is_logged_with_who_and_where_newest_first() {
     app.wait_until_finished(job.id).await;
     // Refused (the job has ended): not something that was done.
     assert_eq!(app.job_action(job.id, "pause", None).await.status(), 409);
-    let response = app
-        .client
-        .post(format!("{}/api/opt-outs", app.address))
-        .bearer_auth(&app.token)
-        .json(&json!({"phone": "+34600000777"}))
-        .send()
-        .await
-        .unwrap();
+    let response = add_opt_out(&app).await;
     assert_eq!(response.status(), 201);
     // Listed already: nothing changed, nothing logged.
-    let again = app
-        .client
-        .post(format!("{}/api/opt-outs", app.address))
-        .bearer_auth(&app.token)
-        .json(&json!({"phone": "+34600000777"}))
-        .send()
-        .await
-        .unwrap();
+    let again = add_opt_out(&app).await;
     assert_eq!(again.status(), 200);
     let hook: Value = app
         .client

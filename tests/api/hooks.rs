@@ -98,6 +98,16 @@ async fn add_hook(app: &TestApp, body: Value) -> reqwest::Response {
         .unwrap()
 }
 
+/// `POST /hooks/{hook}/test`: queues a ping.
+async fn test_call(app: &TestApp, hook: &str) -> reqwest::Response {
+    app.client
+        .post(format!("{}/api/hooks/{hook}/test", app.address))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn deliveries(app: &TestApp, hook: &str) -> Vec<Value> {
     let response = app.get(&format!("/api/hooks/{hook}/deliveries")).await;
     assert_eq!(response.status(), 200);
@@ -204,13 +214,7 @@ async fn a_refused_call_is_tried_again_with_the_same_body_until_answered() {
         .await
         .unwrap();
     let hook = created["hook"]["id"].as_str().unwrap();
-    let response = app
-        .client
-        .post(format!("{}/api/hooks/{hook}/test", app.address))
-        .bearer_auth(&app.token)
-        .send()
-        .await
-        .unwrap();
+    let response = test_call(&app, hook).await;
     assert_eq!(response.status(), 202);
     let queued: Value = response.json().await.unwrap();
     assert_eq!(
@@ -247,12 +251,7 @@ async fn a_hook_out_of_tries_is_failed_and_says_why() {
         .await
         .unwrap();
     let hook = created["hook"]["id"].as_str().unwrap();
-    app.client
-        .post(format!("{}/api/hooks/{hook}/test", app.address))
-        .bearer_auth(&app.token)
-        .send()
-        .await
-        .unwrap();
+    test_call(&app, hook).await;
     let failed = wait_for_delivery(&app, hook, "failed").await;
     assert_eq!(
         (
@@ -274,12 +273,7 @@ async fn a_hook_out_of_tries_is_failed_and_says_why() {
         .await
         .unwrap();
     let hook = created["hook"]["id"].as_str().unwrap();
-    app.client
-        .post(format!("{}/api/hooks/{hook}/test", app.address))
-        .bearer_auth(&app.token)
-        .send()
-        .await
-        .unwrap();
+    test_call(&app, hook).await;
     let failed = wait_for_delivery(&app, hook, "failed").await;
     assert_eq!(failed["response_status"], Value::Null);
     let error = failed["error"].as_str().unwrap();

@@ -5,11 +5,9 @@ use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
-use uuid::Uuid;
 
-use super::{limit_param, query};
+use super::{entry_cursor, limit_param, query};
 use crate::protocol::audit::AuditEntry;
-use crate::protocol::problem::RequestRule;
 use crate::server::AppState;
 use crate::server::http::auth::Principal;
 use crate::server::http::error::AppError;
@@ -36,13 +34,7 @@ async fn list(
     principal.require_admin_or_token()?;
     let params = query(params)?;
     let limit = limit_param(params.limit, 100, MAX_AUDIT_PAGE)?;
-    let before = match params.before.filter(|b| !b.is_empty()) {
-        Some(raw) => Some(
-            raw.parse::<Uuid>()
-                .map_err(|_| AppError::BadRequest(RequestRule::EntryCursor { value: raw }))?,
-        ),
-        None => None,
-    };
+    let before = entry_cursor(params.before)?;
     Ok(Json(
         state
             .store

@@ -9,9 +9,9 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{JsonRequest, json_body, limit_param, query};
+use super::{JsonRequest, entry_cursor, json_body, limit_param, query};
 use crate::protocol::hooks::{DeliveryView, HookView};
-use crate::protocol::problem::{BodyKind, RequestRule, Thing};
+use crate::protocol::problem::{BodyKind, Thing};
 use crate::server::AppState;
 use crate::server::http::auth::Principal;
 use crate::server::http::error::AppError;
@@ -76,13 +76,7 @@ async fn deliveries(
     let id = hook_id(&id)?;
     let params = query(params)?;
     let limit = limit_param(params.limit, 50, hooks::MAX_DELIVERIES_PAGE)?;
-    let before = match params.before.filter(|b| !b.is_empty()) {
-        Some(raw) => Some(
-            raw.parse::<Uuid>()
-                .map_err(|_| AppError::BadRequest(RequestRule::EntryCursor { value: raw }))?,
-        ),
-        None => None,
-    };
+    let before = entry_cursor(params.before)?;
     Ok(Json(
         hooks::deliveries(&state, principal.tenant_id, id, before, limit).await?,
     ))

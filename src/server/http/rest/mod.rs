@@ -208,6 +208,17 @@ pub(super) fn limit_param(limit: Option<u32>, default: u32, max: u32) -> Result<
     check_limit(limit.unwrap_or(default), max)
 }
 
+/// A `before` cursor naming a list entry (a delivery, an audit entry) by its id; empty is none.
+pub(super) fn entry_cursor(before: Option<String>) -> Result<Option<uuid::Uuid>, AppError> {
+    before
+        .filter(|b| !b.is_empty())
+        .map(|raw| {
+            raw.parse()
+                .map_err(|_| AppError::BadRequest(RequestRule::EntryCursor { value: raw }))
+        })
+        .transpose()
+}
+
 /// A `limit` given by the caller, refused outside 1..=`max`.
 pub(super) fn check_limit(limit: u32, max: u32) -> Result<u32, AppError> {
     if (1..=max).contains(&limit) {
