@@ -203,34 +203,40 @@ fn FocusHeadingOnNavigate() -> impl IntoView {
         let path = location.pathname.get();
         if previous.is_some_and(|previous| previous != path) {
             #[cfg(feature = "hydrate")]
-            {
-                let old = document().query_selector("main h1").ok().flatten();
-                focus_new_heading(old, 40);
-            }
+            focus_heading(20);
         }
         path
     });
 }
 
-/// Focuses the page's heading once it is not `old` (the page before), looking every frame for
-/// up to `frames` frames while the new page renders.
+/// Focuses the page's heading for the next `frames` frames, while the new page renders: the
+/// router may patch the old page's heading in place or replace it, so whatever heading is there
+/// gets focus, unless the reader already went to a control.
 #[cfg(feature = "hydrate")]
-fn focus_new_heading(old: Option<web_sys::Element>, frames: u32) {
+fn focus_heading(frames: u32) {
     use wasm_bindgen::JsCast;
     request_animation_frame(move || {
+        let active = document().active_element();
+        let in_a_control = active.as_ref().is_some_and(|a| {
+            matches!(
+                a.tag_name().as_str(),
+                "INPUT" | "TEXTAREA" | "SELECT" | "BUTTON"
+            )
+        });
         let heading = document()
             .query_selector("main h1")
             .ok()
             .flatten()
-            .filter(|h| old.as_ref() != Some(h));
-        match heading.and_then(|h| h.dyn_into::<web_sys::HtmlElement>().ok()) {
-            Some(heading) => {
-                // Focusable from script only: it does not join the tab order.
-                let _ = heading.set_attribute("tabindex", "-1");
-                let _ = heading.focus();
-            }
-            None if frames > 0 => focus_new_heading(old, frames - 1),
-            None => {}
+            .and_then(|h| h.dyn_into::<web_sys::HtmlElement>().ok());
+        if let Some(heading) = heading.filter(|_| !in_a_control)
+            && active.as_ref() != Some(heading.as_ref())
+        {
+            // Focusable from script only: it does not join the tab order.
+            let _ = heading.set_attribute("tabindex", "-1");
+            let _ = heading.focus();
+        }
+        if frames > 0 {
+            focus_heading(frames - 1);
         }
     });
 }
