@@ -283,11 +283,11 @@ fn es_refusal(refusal: Refusal) -> String {
     }
 }
 
-fn en_n(n: u64) -> String {
+pub(super) fn en_n(n: u64) -> String {
     group_thousands(n, ',')
 }
 
-fn es_n(n: u64) -> String {
+pub(super) fn es_n(n: u64) -> String {
     group_thousands(n, '.')
 }
 
@@ -333,7 +333,7 @@ fn en_bulk(rule: &BulkRule) -> String {
     }
 }
 
-fn en_tags(rule: &TagRule) -> String {
+pub(super) fn en_tags(rule: &TagRule) -> String {
     match rule {
         TagRule::TooMany { count, max } => {
             format!("There are {count} tags; the limit is {max}: keep the ones you search by.")
@@ -347,7 +347,7 @@ fn en_tags(rule: &TagRule) -> String {
     }
 }
 
-fn es_tags(rule: &TagRule) -> String {
+pub(super) fn es_tags(rule: &TagRule) -> String {
     match rule {
         TagRule::TooMany { count, max } => {
             format!("Hay {count} etiquetas; el límite es {max}: deja las que usas para buscar.")
@@ -557,6 +557,23 @@ pub(super) fn es_address(kind: AddressKind) -> &'static str {
     }
 }
 
+/// What is wrong with a selector, as "termina antes de tiempo…".
+pub(super) fn es_selector_issue(issue: &SelectorIssue) -> &str {
+    match issue {
+        SelectorIssue::EndsEarly => {
+            "termina antes de tiempo (¿queda abierto un corchete o un paréntesis?)"
+        }
+        SelectorIssue::UnexpectedToken => "tiene un carácter donde no encaja ninguno",
+        SelectorIssue::Empty => "está vacío",
+        SelectorIssue::DanglingCombinator => "termina con un combinador (>, + o ~)",
+        SelectorIssue::UnsupportedPseudo => {
+            "usa una pseudoclase o un pseudoelemento desconocido o que no puede coincidir en \
+             una página descargada (como :hover)"
+        }
+        SelectorIssue::Other { text } => text,
+    }
+}
+
 pub(super) fn es_source_rule(rule: &SourceRule) -> String {
     match rule {
         SourceRule::NoPlaceholder { value } => format!(
@@ -574,19 +591,7 @@ pub(super) fn es_source_rule(rule: &SourceRule) -> String {
         SourceRule::NoHost { field, value } => format!("{field} «{value}» no tiene servidor"),
         SourceRule::BadSelector { field, css, issue } => format!(
             "{field} «{css}» no es un selector CSS válido: {}",
-            match issue {
-                SelectorIssue::EndsEarly => {
-                    "termina antes de tiempo (¿queda abierto un corchete o un paréntesis?)"
-                }
-                SelectorIssue::UnexpectedToken => "tiene un carácter donde no encaja ninguno",
-                SelectorIssue::Empty => "está vacío",
-                SelectorIssue::DanglingCombinator => "termina con un combinador (>, + o ~)",
-                SelectorIssue::UnsupportedPseudo => {
-                    "usa una pseudoclase o un pseudoelemento desconocido o que no puede \
-                     coincidir en una página descargada (como :hover)"
-                }
-                SelectorIssue::Other { text } => text,
-            }
+            es_selector_issue(issue)
         ),
         SourceRule::DelayTooLong { got, max } => {
             format!("delay_ms es {got}, pero se permite como mucho {max} (un minuto)")

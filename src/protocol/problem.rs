@@ -248,6 +248,25 @@ pub enum SourceRule {
     },
 }
 
+impl SelectorIssue {
+    /// What is wrong, in English, as "it ends too early…".
+    pub fn english(&self) -> &str {
+        match self {
+            SelectorIssue::EndsEarly => {
+                "it ends too early (is a bracket or a parenthesis left open?)"
+            }
+            SelectorIssue::UnexpectedToken => "it has a character where none fits",
+            SelectorIssue::Empty => "it is empty",
+            SelectorIssue::DanglingCombinator => "it ends with a combinator (>, + or ~)",
+            SelectorIssue::UnsupportedPseudo => {
+                "it uses a pseudo-class or pseudo-element that is unknown or cannot match a \
+                 fetched page (such as :hover)"
+            }
+            SelectorIssue::Other { text } => text,
+        }
+    }
+}
+
 impl SourceRule {
     /// The rule in English: REST's `detail`, and a search's failure when the settings broke later.
     pub fn english(&self) -> String {
@@ -267,19 +286,7 @@ impl SourceRule {
             SourceRule::NoHost { field, value } => format!("{field} “{value}” has no host"),
             SourceRule::BadSelector { field, css, issue } => format!(
                 "{field} “{css}” is not a valid CSS selector: {}",
-                match issue {
-                    SelectorIssue::EndsEarly => {
-                        "it ends too early (is a bracket or a parenthesis left open?)"
-                    }
-                    SelectorIssue::UnexpectedToken => "it has a character where none fits",
-                    SelectorIssue::Empty => "it is empty",
-                    SelectorIssue::DanglingCombinator => "it ends with a combinator (>, + or ~)",
-                    SelectorIssue::UnsupportedPseudo => {
-                        "it uses a pseudo-class or pseudo-element that is unknown or cannot match \
-                         a fetched page (such as :hover)"
-                    }
-                    SelectorIssue::Other { text } => text,
-                }
+                issue.english()
             ),
             SourceRule::DelayTooLong { got, max } => {
                 format!("delay_ms is {got}, but at most {max} (one minute) is allowed")

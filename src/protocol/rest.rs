@@ -30,6 +30,12 @@ pub struct SendBulkRequest {
 
 /// Longest name of a send, in characters.
 pub const MAX_JOB_NAME_CHARS: usize = 200;
+/// Most recipients in one bulk send.
+pub const MAX_PHONES: usize = 100_000;
+/// Longest message of a bulk send, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 4_096;
+/// Most sender devices per job.
+pub const MAX_DEVICES: u32 = 50;
 /// Most tags on a send or a campaign.
 pub const MAX_TAGS: usize = 20;
 /// Longest tag, in characters.

@@ -65,21 +65,29 @@ fn broken<T>(rule: CampaignRule) -> Result<T, CampaignError> {
     Err(CampaignError::Rule(rule))
 }
 
-/// A text field, trimmed, that must have 1 to `max` characters.
-fn required_text(field: CampaignField, value: &str, max: usize) -> Result<String, CampaignError> {
+/// The rule a text field breaks, if any: it must have 1 to `max` characters once trimmed.
+fn text_rule(field: CampaignField, value: &str, max: usize) -> Option<CampaignRule> {
     let value = value.trim();
-    if value.is_empty() {
-        return broken(CampaignRule::Empty { field });
-    }
     let chars = value.chars().count();
-    if chars > max {
-        return broken(CampaignRule::TooLong {
+    if value.is_empty() {
+        Some(CampaignRule::Empty { field })
+    } else if chars > max {
+        Some(CampaignRule::TooLong {
             field,
             chars: chars as u64,
             max: max as u64,
-        });
+        })
+    } else {
+        None
     }
-    Ok(value.to_owned())
+}
+
+/// A text field, trimmed, that must have 1 to `max` characters.
+fn required_text(field: CampaignField, value: &str, max: usize) -> Result<String, CampaignError> {
+    match text_rule(field, value, max) {
+        Some(rule) => broken(rule),
+        None => Ok(value.trim().to_owned()),
+    }
 }
 
 /// The rule a results-wanted value that is not 1 to `MAX_TARGET` breaks, as it was typed.
@@ -93,23 +101,17 @@ pub fn target_out_of_range(got: &str) -> CampaignRule {
 /// Longest keyword, in characters.
 pub const MAX_KEYWORD_CHARS: usize = 100;
 
-/// Checks a campaign request and normalises it (trimmed, keywords de-duplicated).
-pub fn validate(
-    tenant: TenantId,
-    request: CreateCampaignRequest,
-    settings: &crate::server::settings::ScrapeSettings,
-) -> Result<NewCampaign, CampaignError> {
-    let name = required_text(CampaignField::Name, &request.name, 200)?;
-    let platform = required_text(CampaignField::Platform, &request.platform, 50)?;
+/// The request's keywords, trimmed and de-duplicated (case aside), or the rule they break.
+fn keywords(request: &CreateCampaignRequest) -> Result<Vec<String>, CampaignRule> {
     let mut seen = HashSet::new();
     let mut keywords = Vec::new();
     for (i, keyword) in request.keywords.iter().enumerate() {
         let keyword = keyword.trim();
         if keyword.is_empty() {
-            return broken(CampaignRule::KeywordEmpty { index: i });
+            return Err(CampaignRule::KeywordEmpty { index: i });
         }
         if keyword.chars().count() > MAX_KEYWORD_CHARS {
-            return broken(CampaignRule::KeywordTooLong {
+            return Err(CampaignRule::KeywordTooLong {
                 index: i,
                 max: MAX_KEYWORD_CHARS as u64,
             });
@@ -119,26 +121,61 @@ pub fn validate(
         }
     }
     if keywords.is_empty() {
-        return broken(CampaignRule::NoKeywords);
+        return Err(CampaignRule::NoKeywords);
     }
     if keywords.len() > MAX_KEYWORDS {
-        return broken(CampaignRule::TooManyKeywords {
+        return Err(CampaignRule::TooManyKeywords {
             count: keywords.len() as u64,
             max: MAX_KEYWORDS as u64,
         });
     }
-    if !(1..=MAX_TARGET).contains(&request.target_results) {
-        return broken(target_out_of_range(&request.target_results.to_string()));
+    Ok(keywords)
+}
+
+/// Every rule a campaign request breaks, in the form's order (the form shows them all, REST
+/// answers with the first).
+pub fn problems(
+    request: &CreateCampaignRequest,
+    settings: &crate::server::settings::ScrapeSettings,
+) -> Vec<CampaignRule> {
+    let mut found: Vec<CampaignRule> = [
+        text_rule(CampaignField::Name, &request.name, 200),
+        text_rule(CampaignField::Platform, &request.platform, 50),
+        keywords(request).err(),
+        (!(1..=MAX_TARGET).contains(&request.target_results))
+            .then(|| target_out_of_range(&request.target_results.to_string())),
+        crate::protocol::clean_tags(&request.tags)
+            .err()
+            .map(|problem| CampaignRule::Tags { problem }),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    found.extend(
+        sources::problems(&request.source, settings)
+            .into_iter()
+            .map(|source| CampaignRule::Source { source }),
+    );
+    found
+}
+
+/// Checks a campaign request and normalises it (trimmed, keywords de-duplicated).
+pub fn validate(
+    tenant: TenantId,
+    request: CreateCampaignRequest,
+    settings: &crate::server::settings::ScrapeSettings,
+) -> Result<NewCampaign, CampaignError> {
+    if let Some(rule) = problems(&request, settings).into_iter().next() {
+        return broken(rule);
     }
-    sources::validate_with(&request.source, settings)
-        .map_err(|rule| CampaignError::Rule(CampaignRule::Source { source: rule }))?;
+    let keywords = keywords(&request).map_err(CampaignError::Rule)?;
     let tags = crate::protocol::clean_tags(&request.tags)
         .map_err(|problem| CampaignError::Rule(CampaignRule::Tags { problem }))?;
     Ok(NewCampaign {
         tenant_id: tenant,
         tags,
-        name,
-        platform,
+        name: request.name.trim().to_owned(),
+        platform: request.platform.trim().to_owned(),
         keywords,
         target_results: request.target_results,
         source: request.source,

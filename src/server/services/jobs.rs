@@ -18,12 +18,7 @@ use crate::server::store::{
 };
 use chrono::{DateTime, Utc};
 
-/// Most recipients in one bulk send.
-pub const MAX_PHONES: usize = 100_000;
-/// Longest message, in characters.
-pub const MAX_MESSAGE_CHARS: usize = 4_096;
-/// Most sender devices per job.
-pub const MAX_DEVICES: u32 = 50;
+pub use crate::protocol::{MAX_DEVICES, MAX_MESSAGE_CHARS, MAX_PHONES};
 /// Longest idempotency key.
 pub const MAX_IDEMPOTENCY_KEY: usize = 255;
 
@@ -45,25 +40,32 @@ pub enum CreateError {
 
 /// Checks everything about a bulk send except the phone numbers themselves.
 pub fn validate_shape(request: &SendBulkRequest) -> Result<(), CreateError> {
-    let invalid = |rule: BulkRule| Err(CreateError::Invalid(rule));
-    if request.message.trim().is_empty() {
-        return invalid(BulkRule::MessageEmpty);
-    }
+    shape_problems(request)
+        .into_iter()
+        .next()
+        .map_or(Ok(()), |rule| Err(CreateError::Invalid(rule)))
+}
+
+/// Every rule a bulk send breaks, phone numbers aside (the form shows them all, REST answers
+/// with the first).
+pub fn shape_problems(request: &SendBulkRequest) -> Vec<BulkRule> {
+    let mut found = Vec::new();
     let chars = request.message.chars().count();
-    if chars > MAX_MESSAGE_CHARS {
-        return invalid(BulkRule::MessageTooLong {
+    if request.message.trim().is_empty() {
+        found.push(BulkRule::MessageEmpty);
+    } else if chars > MAX_MESSAGE_CHARS {
+        found.push(BulkRule::MessageTooLong {
             chars: chars as u64,
             max: MAX_MESSAGE_CHARS as u64,
         });
     }
     if !(1..=MAX_DEVICES).contains(&request.devices_limit) {
-        return invalid(devices_out_of_range(&request.devices_limit.to_string()));
+        found.push(devices_out_of_range(&request.devices_limit.to_string()));
     }
     if request.phones.is_empty() {
-        return invalid(BulkRule::NoPhones);
-    }
-    if request.phones.len() > MAX_PHONES {
-        return invalid(BulkRule::TooManyPhones {
+        found.push(BulkRule::NoPhones);
+    } else if request.phones.len() > MAX_PHONES {
+        found.push(BulkRule::TooManyPhones {
             count: request.phones.len() as u64,
             max: MAX_PHONES as u64,
         });
@@ -71,22 +73,23 @@ pub fn validate_shape(request: &SendBulkRequest) -> Result<(), CreateError> {
     if let Some(key) = &request.idempotency_key
         && (key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY)
     {
-        return invalid(BulkRule::IdempotencyKeyLength {
+        found.push(BulkRule::IdempotencyKeyLength {
             max: MAX_IDEMPOTENCY_KEY as u64,
         });
     }
     if let Some(name) = &request.name {
         let chars = name.trim().chars().count();
         if chars > MAX_JOB_NAME_CHARS {
-            return invalid(BulkRule::NameTooLong {
+            found.push(BulkRule::NameTooLong {
                 chars: chars as u64,
                 max: MAX_JOB_NAME_CHARS as u64,
             });
         }
     }
-    clean_tags(&request.tags)
-        .map_err(|problem| CreateError::Invalid(BulkRule::Tags { problem }))?;
-    Ok(())
+    if let Err(problem) = clean_tags(&request.tags) {
+        found.push(BulkRule::Tags { problem });
+    }
+    found
 }
 
 /// The rule a sender-devices value that is not 1 to `MAX_DEVICES` breaks, as it was typed.
@@ -104,7 +107,7 @@ async fn leave_out_opted_out(
     tenant: TenantId,
     checked: &mut phones::Checked,
     entries: &[String],
-) -> Result<u64, CreateError> {
+) -> Result<u64, StoreError> {
     use crate::protocol::problem::PhoneIssue;
     let listed = state.store.opted_out(tenant, &checked.valid).await?;
     if listed.is_empty() {
@@ -127,6 +130,23 @@ async fn leave_out_opted_out(
     checked.invalid.sort_by_key(|invalid| invalid.index);
     (checked.valid, checked.indexes) = valid.into_iter().unzip();
     Ok(count)
+}
+
+/// Checks `phones` as a bulk send would: numbers, repeats, and the tenant's opt-out list
+/// (those listed come back invalid too, and counted).
+pub async fn check_phones(
+    state: &AppState,
+    tenant: TenantId,
+    phones: Vec<String>,
+) -> Result<(phones::Checked, u64), StoreError> {
+    let region = state.default_region();
+    // Parsing 100,000 numbers takes a while: keep it off the async workers.
+    let (mut checked, phones) =
+        tokio::task::spawn_blocking(move || (phones::check(&phones, region), phones))
+            .await
+            .expect("checking phone numbers does not panic");
+    let opted_out = leave_out_opted_out(state, tenant, &mut checked, &phones).await?;
+    Ok((checked, opted_out))
 }
 
 /// The senders a bulk send spreads over: those it names (each the tenant's and turned on), or
@@ -172,7 +192,6 @@ pub async fn create_bulk_send(
     request: SendBulkRequest,
 ) -> Result<Created, CreateError> {
     validate_shape(&request)?;
-    let region = state.default_region();
     let SendBulkRequest {
         message,
         phones,
@@ -187,12 +206,7 @@ pub async fn create_bulk_send(
     let tags = clean_tags(&tags).expect("validate_shape checked the tags");
     let senders = choose_senders(state, tenant, senders, devices_limit).await?;
     let total_entries = phones.len();
-    // Parsing 100,000 numbers takes a while: keep it off the async workers.
-    let (mut checked, phones) =
-        tokio::task::spawn_blocking(move || (phones::check(&phones, region), phones))
-            .await
-            .expect("checking phone numbers does not panic");
-    let opted_out = leave_out_opted_out(state, tenant, &mut checked, &phones).await?;
+    let (checked, opted_out) = check_phones(state, tenant, phones).await?;
     if !checked.invalid.is_empty() && !skip_invalid {
         return Err(CreateError::InvalidPhones {
             rule: BulkRule::SomePhonesInvalid {

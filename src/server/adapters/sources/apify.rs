@@ -34,7 +34,30 @@ const ABORT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Checks an apify source's settings; the error names the field to fix.
 pub fn validate(spec: &ApifySourceSpec) -> Result<(), SourceRule> {
-    base_url(&spec.base_url)?;
+    first(problems(spec, true))
+}
+
+/// `validate`, and with `settings.allow_private_addresses` off, a base_url on a private address
+/// (an IP literal or `localhost`) is refused too.
+pub fn validate_with(spec: &ApifySourceSpec, settings: &ScrapeSettings) -> Result<(), SourceRule> {
+    first(problems(spec, settings.allow_private_addresses))
+}
+
+fn first(problems: Vec<SourceRule>) -> Result<(), SourceRule> {
+    problems.into_iter().next().map_or(Ok(()), Err)
+}
+
+/// Every rule the settings break, in the form's order (a form shows them all; REST the first).
+pub fn problems(spec: &ApifySourceSpec, allow_private_addresses: bool) -> Vec<SourceRule> {
+    let mut found = Vec::new();
+    match base_url(&spec.base_url) {
+        Err(rule) => found.push(rule),
+        Ok(url) => {
+            if !allow_private_addresses && let Some(forbidden) = guard::forbidden_host(&url) {
+                found.push(forbidden.rule("base_url", &spec.base_url));
+            }
+        }
+    }
     let actor = spec.actor.trim();
     let separators = actor.matches(['/', '~']).count();
     if actor.is_empty()
@@ -43,12 +66,12 @@ pub fn validate(spec: &ApifySourceSpec) -> Result<(), SourceRule> {
         || actor.starts_with(['/', '~'])
         || actor.ends_with(['/', '~'])
     {
-        return Err(SourceRule::BadActor {
+        found.push(SourceRule::BadActor {
             actor: spec.actor.clone(),
         });
     }
     if spec.url_field.trim().is_empty() {
-        return Err(SourceRule::UrlFieldEmpty);
+        found.push(SourceRule::UrlFieldEmpty);
     }
     for (name, field) in [
         ("title_field", &spec.title_field),
@@ -56,7 +79,7 @@ pub fn validate(spec: &ApifySourceSpec) -> Result<(), SourceRule> {
         ("text_field", &spec.text_field),
     ] {
         if field.as_deref().is_some_and(|f| f.trim().is_empty()) {
-            return Err(SourceRule::FieldEmpty {
+            found.push(SourceRule::FieldEmpty {
                 field: name.to_owned(),
             });
         }
@@ -64,21 +87,9 @@ pub fn validate(spec: &ApifySourceSpec) -> Result<(), SourceRule> {
     if let Some(input) = &spec.input
         && !input.is_object()
     {
-        return Err(SourceRule::InputNotObject);
+        found.push(SourceRule::InputNotObject);
     }
-    Ok(())
-}
-
-/// `validate`, and with `settings.allow_private_addresses` off, a base_url on a private address
-/// (an IP literal or `localhost`) is refused too.
-pub fn validate_with(spec: &ApifySourceSpec, settings: &ScrapeSettings) -> Result<(), SourceRule> {
-    validate(spec)?;
-    if !settings.allow_private_addresses
-        && let Some(forbidden) = guard::forbidden_host(&base_url(&spec.base_url)?)
-    {
-        return Err(forbidden.rule("base_url", &spec.base_url));
-    }
-    Ok(())
+    found
 }
 
 fn base_url(base: &str) -> Result<Url, SourceRule> {

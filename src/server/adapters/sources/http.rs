@@ -31,33 +31,44 @@ const MAX_PAGES: u32 = 1000;
 
 /// Checks an http source's settings; the error names the field to fix.
 pub fn validate(spec: &HttpSourceSpec) -> Result<(), SourceRule> {
-    search_url(&spec.search_url, "jobpulse")?;
-    Selectors::parse(spec)?;
-    if spec.delay_ms > MAX_DELAY_MS {
-        return Err(SourceRule::DelayTooLong {
-            got: spec.delay_ms,
-            max: MAX_DELAY_MS,
-        });
-    }
-    if !(1..=MAX_PAGES).contains(&spec.max_pages) {
-        return Err(SourceRule::MaxPagesOutOfRange {
-            got: spec.max_pages,
-            max: MAX_PAGES,
-        });
-    }
-    Ok(())
+    first(problems(spec, true))
 }
 
 /// `validate`, and with `settings.allow_private_addresses` off, a search URL on a private
 /// address (an IP literal or `localhost`) is refused too.
 pub fn validate_with(spec: &HttpSourceSpec, settings: &ScrapeSettings) -> Result<(), SourceRule> {
-    validate(spec)?;
-    if !settings.allow_private_addresses
-        && let Some(forbidden) = guard::forbidden_host(&search_url(&spec.search_url, "jobpulse")?)
-    {
-        return Err(forbidden.rule("search_url", &spec.search_url));
+    first(problems(spec, settings.allow_private_addresses))
+}
+
+/// Every rule the settings break, in the form's order (a form shows them all; REST the first).
+pub fn problems(spec: &HttpSourceSpec, allow_private_addresses: bool) -> Vec<SourceRule> {
+    let mut found = Vec::new();
+    match search_url(&spec.search_url, "jobpulse") {
+        Err(rule) => found.push(rule),
+        Ok(url) => {
+            if !allow_private_addresses && let Some(forbidden) = guard::forbidden_host(&url) {
+                found.push(forbidden.rule("search_url", &spec.search_url));
+            }
+        }
     }
-    Ok(())
+    found.extend(Selectors::problems(spec));
+    if spec.delay_ms > MAX_DELAY_MS {
+        found.push(SourceRule::DelayTooLong {
+            got: spec.delay_ms,
+            max: MAX_DELAY_MS,
+        });
+    }
+    if !(1..=MAX_PAGES).contains(&spec.max_pages) {
+        found.push(SourceRule::MaxPagesOutOfRange {
+            got: spec.max_pages,
+            max: MAX_PAGES,
+        });
+    }
+    found
+}
+
+fn first(problems: Vec<SourceRule>) -> Result<(), SourceRule> {
+    problems.into_iter().next().map_or(Ok(()), Err)
 }
 
 /// `host` or `host:port`, as people name a site.

@@ -174,10 +174,19 @@ pub fn open(
 /// With `settings.allow_private_addresses` off, a source that names a private address (an IP
 /// literal, or `localhost`) is refused here already; other names are judged when resolved.
 pub fn validate_with(spec: &SourceSpec, settings: &ScrapeSettings) -> Result<(), SourceRule> {
+    problems(spec, settings)
+        .into_iter()
+        .next()
+        .map_or(Ok(()), Err)
+}
+
+/// Every rule the source's settings break, in the form's order.
+pub fn problems(spec: &SourceSpec, settings: &ScrapeSettings) -> Vec<SourceRule> {
+    let allow = settings.allow_private_addresses;
     match spec {
-        SourceSpec::Sandbox => Ok(()),
-        SourceSpec::Http(spec) => http::validate_with(spec, settings),
-        SourceSpec::Apify(spec) => apify::validate_with(spec, settings),
+        SourceSpec::Sandbox => Vec::new(),
+        SourceSpec::Http(spec) => http::problems(spec, allow),
+        SourceSpec::Apify(spec) => apify::problems(spec, allow),
     }
 }
 

@@ -34,6 +34,21 @@ impl Selectors {
             next: optional("next_selector", &spec.next_selector)?,
         })
     }
+
+    /// Every selector of the spec that does not parse, in the form's order.
+    pub(super) fn problems(spec: &HttpSourceSpec) -> Vec<SourceRule> {
+        [
+            ("item_selector", Some(&spec.item_selector)),
+            ("link_selector", Some(&spec.link_selector)),
+            ("title_selector", spec.title_selector.as_ref()),
+            ("author_selector", spec.author_selector.as_ref()),
+            ("text_selector", spec.text_selector.as_ref()),
+            ("next_selector", spec.next_selector.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(field, css)| selector(field, css?).err())
+        .collect()
+    }
 }
 
 fn selector(field: &str, css: &str) -> Result<Selector, SourceRule> {
