@@ -92,7 +92,8 @@ test('a campaign with a bad source is refused on the form and nothing is created
   await page.getByLabel('Result (CSS selector)').fill('div.result');
   await page.getByLabel('Link inside a result').fill('a');
   await page.getByRole('button', { name: 'Start campaign' }).click();
-  await expect(page.getByTestId('campaign-error')).toContainText('{keyword}');
+  await expect(page.locator('#search_url-error')).toContainText('{keyword}');
+  await expect(page.getByLabel('Search URL')).toBeFocused();
   await expect(page).toHaveURL(/\/campaigns\/new$/);
   const after = await (await page.request.get('/api/campaigns')).json();
   expect(after.length).toBe(before.length);

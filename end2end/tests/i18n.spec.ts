@@ -26,7 +26,10 @@ test.describe('in Spanish', () => {
     await page.locator('#message').fill('   ');
     await page.locator('#recipients').fill('+34600000001');
     await page.getByRole('button', { name: 'Empezar a enviar' }).click();
-    await expect(page.locator('.field-error')).toHaveText('El mensaje está vacío: escribe el texto que quieres enviar.');
+    // Under its field, in the field's words, with focus on it.
+    await expect(page.locator('#message-error')).toHaveText('Escribe el mensaje que quieres enviar.');
+    await expect(page.locator('#message')).toBeFocused();
+    await expect(page.getByTestId('fix-fields')).toHaveText('Corrige el campo marcado arriba; no se ha creado nada.');
 
     await page.locator('#message').fill('Hola');
     await page.locator('#recipients').fill('abc\n+34600000001\n+34 600 000 001');

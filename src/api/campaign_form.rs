@@ -55,36 +55,33 @@ pub async fn start_campaign(
 
     let (state, principal) = server::operator().await?;
     use crate::protocol::problem::{CampaignField, CampaignRule};
-    let reject = |rule: CampaignRule| {
-        Ok(CampaignOutcome::Rejected {
-            error: Problem::InvalidCampaign { rule },
-        })
-    };
+    // Rules broken before a request can be made are kept, and the request is checked with a
+    // stand-in, so one round shows everything to fix.
+    let mut rules = Vec::new();
     let text = |value: Option<String>| value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-    let Ok(target_results) = target_results
+    let target_results = match target_results
         .trim()
         .replace([',', '.', ' '], "")
         .parse::<u32>()
-    else {
-        return reject(campaigns::target_out_of_range(target_results.trim()));
+    {
+        Ok(target) => target,
+        Err(_) => {
+            rules.push(campaigns::target_out_of_range(target_results.trim()));
+            1
+        }
     };
-    let number = |field: CampaignField, value: Option<String>, default: u64| match text(value) {
-        None => Ok(default),
-        Some(v) => v
-            .parse::<u64>()
-            .map_err(|_| CampaignRule::NotANumber { field, got: v }),
+    let mut number = |field: CampaignField, value: Option<String>, default: u64| match text(value) {
+        None => default,
+        Some(v) => v.parse::<u64>().unwrap_or_else(|_| {
+            rules.push(CampaignRule::NotANumber { field, got: v });
+            default
+        }),
     };
     let source = match source.as_str() {
         "sandbox" => SourceSpec::Sandbox,
         "http" => {
-            let delay_ms = match number(CampaignField::DelayMs, delay_ms, 500) {
-                Ok(v) => v,
-                Err(e) => return reject(e),
-            };
-            let max_pages = match number(CampaignField::MaxPages, max_pages, 20) {
-                Ok(v) => v.min(u32::MAX as u64) as u32,
-                Err(e) => return reject(e),
-            };
+            let delay_ms = number(CampaignField::DelayMs, delay_ms, 500);
+            let max_pages = number(CampaignField::MaxPages, max_pages, 20);
             SourceSpec::Http(HttpSourceSpec {
                 search_url: text(search_url).unwrap_or_default(),
                 item_selector: text(item_selector).unwrap_or_default(),
@@ -94,7 +91,7 @@ pub async fn start_campaign(
                 text_selector: text(text_selector),
                 next_selector: text(next_selector),
                 delay_ms,
-                max_pages,
+                max_pages: max_pages.min(u32::MAX as u64) as u32,
             })
         }
         "apify" => SourceSpec::Apify(ApifySourceSpec {
@@ -108,9 +105,10 @@ pub async fn start_campaign(
             text_field: None,
         }),
         other => {
-            return reject(CampaignRule::UnknownSource {
+            rules.push(CampaignRule::UnknownSource {
                 got: other.to_owned(),
             });
+            SourceSpec::Sandbox
         }
     };
     let request = CreateCampaignRequest {
@@ -121,10 +119,16 @@ pub async fn start_campaign(
         source,
         tags: split_tags(tags.as_deref().unwrap_or_default()),
     };
+    rules.extend(campaigns::problems(&request, &state.settings.scrape));
+    if !rules.is_empty() {
+        return Ok(CampaignOutcome::Rejected { rules });
+    }
     let tenant = principal.tenant_id;
     let (campaign, job) = match campaigns::create(&state, tenant, request).await {
         Ok(created) => created,
-        Err(CampaignError::Rule(rule)) => return reject(rule),
+        Err(CampaignError::Rule(rule)) => {
+            return Ok(CampaignOutcome::Rejected { rules: vec![rule] });
+        }
         Err(error) => return Err(server::fail(error)),
     };
     let mut results = None;

@@ -36,8 +36,9 @@ pub enum CampaignOutcome {
         job_id: JobId,
         results: Option<Vec<ResultView>>,
     },
+    /// Every rule the form breaks, each shown under its field.
     Rejected {
-        error: Problem,
+        rules: Vec<crate::protocol::problem::CampaignRule>,
     },
 }
 

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
 use super::{INITIAL_LOG_LINES, LineError};
-use super::{JobPageData, StartOutcome};
+use super::{JobPageData, RecipientCheck, StartOutcome};
 use crate::protocol::lifecycle::Command;
 use crate::protocol::{BulkAction, BulkActionResult, JobId, JobSearch, JobsPage, RecipientLookup};
 use crate::protocol::{ItemStatus, ItemsPage, JobView};
@@ -107,7 +107,8 @@ pub async fn job_page(id: String) -> Result<Option<JobPageData>, Problem> {
     Ok(Some(JobPageData { job, log, senders }))
 }
 
-/// Validates the form and creates a bulk send; invalid recipients come back by line.
+/// Validates the form and creates a bulk send; every rule it breaks comes back, invalid
+/// recipients by line.
 #[server(endpoint = "start_bulk_send", client = ApiClient)]
 pub async fn start_bulk_send(
     message: String,
@@ -118,30 +119,57 @@ pub async fn start_bulk_send(
     tags: Option<String>,
 ) -> Result<StartOutcome, Problem> {
     use crate::protocol::SendBulkRequest;
+    use crate::protocol::problem::BulkRule;
     use crate::server::services::jobs::{self, CreateError};
 
     let (state, principal) = server::operator().await?;
-    let reject = |rule| {
-        Ok(StartOutcome::Rejected {
-            error: Some(Problem::InvalidBulkSend { rule }),
-            lines: Vec::new(),
-        })
-    };
-    let Ok(devices_limit) = devices_limit.trim().parse::<u32>() else {
-        return reject(jobs::devices_out_of_range(devices_limit.trim()));
-    };
+    let tenant = principal.tenant_id;
+    let devices = devices_limit.trim().parse::<u32>();
     let entries = crate::recipients::split(&recipients);
     let request = SendBulkRequest {
         message,
         phones: entries.iter().map(|e| e.text.clone()).collect(),
-        devices_limit,
+        // A number that does not parse is reported below, with the rest.
+        devices_limit: *devices.as_ref().unwrap_or(&1),
         idempotency_key: idempotency_key.filter(|k| !k.is_empty()),
         skip_invalid: false,
         senders: None,
         name,
         tags: super::campaign_form::split_tags(tags.as_deref().unwrap_or_default()),
     };
-    match jobs::create_bulk_send(&state, principal.tenant_id, request).await {
+    let by_line = |invalid: Vec<crate::protocol::InvalidPhone>| -> Vec<LineError> {
+        invalid
+            .into_iter()
+            .map(|bad| LineError {
+                line: entries.get(bad.index).map_or(0, |e| e.line),
+                entry: bad.phone,
+                issue: bad.issue,
+            })
+            .collect()
+    };
+    let mut rules = jobs::shape_problems(&request);
+    if devices.is_err() {
+        rules.push(jobs::devices_out_of_range(devices_limit.trim()));
+    }
+    if !rules.is_empty() {
+        // The recipients are checked too, so one round shows everything to fix.
+        let mut lines = Vec::new();
+        if (1..=jobs::MAX_PHONES).contains(&request.phones.len()) {
+            let total = request.phones.len() as u64;
+            let (checked, _) = jobs::check_phones(&state, tenant, request.phones)
+                .await
+                .map_err(server::store_error)?;
+            if !checked.invalid.is_empty() {
+                rules.push(BulkRule::SomePhonesInvalid {
+                    invalid: checked.invalid.len() as u64,
+                    total,
+                });
+            }
+            lines = by_line(checked.invalid);
+        }
+        return Ok(StartOutcome::Rejected { rules, lines });
+    }
+    match jobs::create_bulk_send(&state, tenant, request).await {
         Ok(created) => {
             let job_id = created.job().id;
             // Without JavaScript the browser follows this to the job page (with it, the page
@@ -151,20 +179,55 @@ pub async fn start_bulk_send(
             }
             Ok(StartOutcome::Created { job_id })
         }
-        Err(CreateError::Invalid(rule)) => reject(rule),
-        Err(CreateError::InvalidPhones { invalid, .. }) => Ok(StartOutcome::Rejected {
-            error: None,
-            lines: invalid
-                .into_iter()
-                .map(|bad| LineError {
-                    line: entries.get(bad.index).map_or(0, |e| e.line),
-                    entry: bad.phone,
-                    issue: bad.issue,
-                })
-                .collect(),
+        Err(CreateError::Invalid(rule)) => Ok(StartOutcome::Rejected {
+            rules: vec![rule],
+            lines: Vec::new(),
+        }),
+        Err(CreateError::InvalidPhones { rule, invalid }) => Ok(StartOutcome::Rejected {
+            rules: vec![rule],
+            lines: by_line(invalid),
         }),
         Err(CreateError::Store(error)) => Err(server::store_error(error)),
     }
+}
+
+/// Checks a pasted list of recipients as a send would, without sending: the form shows what
+/// it holds while the list is written.
+#[server(endpoint = "check_recipients", client = ApiClient)]
+pub async fn check_recipients(recipients: String) -> Result<RecipientCheck, Problem> {
+    use crate::protocol::problem::PhoneIssue;
+    use crate::server::services::jobs;
+
+    let (state, principal) = server::operator().await?;
+    let phones: Vec<String> = crate::recipients::split(&recipients)
+        .into_iter()
+        .map(|entry| entry.text)
+        .collect();
+    let entries = phones.len() as u64;
+    if phones.len() > jobs::MAX_PHONES {
+        return Ok(RecipientCheck {
+            entries,
+            too_many: true,
+            ..RecipientCheck::default()
+        });
+    }
+    let (checked, _) = jobs::check_phones(&state, principal.tenant_id, phones)
+        .await
+        .map_err(server::store_error)?;
+    let mut check = RecipientCheck {
+        entries,
+        valid: checked.valid.len() as u64,
+        ..RecipientCheck::default()
+    };
+    for bad in checked.invalid {
+        let index = bad.index as u32;
+        match bad.issue {
+            PhoneIssue::Duplicate { .. } => check.duplicates.push(index),
+            PhoneIssue::OptedOut { .. } => check.opted_out.push(index),
+            _ => check.invalid.push(index),
+        }
+    }
+    Ok(check)
 }
 
 /// What the job page's buttons ask for (a flat enum, so it travels as a form field).

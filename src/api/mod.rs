@@ -66,6 +66,22 @@ pub struct LineError {
     pub issue: crate::protocol::problem::PhoneIssue,
 }
 
+/// What the bulk send form's recipients hold, checked as a send would check them; the lists
+/// are entry indexes (as `recipients::split` numbers them, from 0).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecipientCheck {
+    pub entries: u64,
+    pub valid: u64,
+    /// Not phone numbers (or not valid where they say they are).
+    pub invalid: Vec<u32>,
+    /// The same number as an earlier entry.
+    pub duplicates: Vec<u32>,
+    /// On the tenant's opt-out list.
+    pub opted_out: Vec<u32>,
+    /// More entries than one send takes: nothing was checked.
+    pub too_many: bool,
+}
+
 /// What happened to a "start bulk send" submission.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum StartOutcome {
@@ -73,8 +89,8 @@ pub enum StartOutcome {
         job_id: JobId,
     },
     Rejected {
-        /// A problem with the form as a whole.
-        error: Option<crate::protocol::Problem>,
+        /// Every rule the form breaks, each shown under its field.
+        rules: Vec<crate::protocol::problem::BulkRule>,
         /// Recipients that are not valid numbers, by line.
         lines: Vec<LineError>,
     },

@@ -75,7 +75,7 @@ pub static EN: Text = Text {
     recipients_hint: "One phone number per line, or separated by commas. Include the country code, e.g. +34 600 000 001.",
     recipients_count: |n| match n {
         1 => "1 recipient".to_owned(),
-        n => format!("{n} recipients"),
+        n => format!("{} recipients", super::problems::en_n(n as u64)),
     },
     devices_label: "Sender devices",
     devices_hint: "How many devices send at the same time (1–50).",
@@ -179,6 +179,7 @@ pub static EN: Text = Text {
     lanes: &super::lanes::EN_LANES,
     hooks: &super::hooks::EN_HOOKS,
     audit: &super::audit::EN_AUDIT,
+    forms: &super::forms::EN_FORMS,
 
     thousands: ',',
 };

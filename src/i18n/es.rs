@@ -75,7 +75,7 @@ pub static ES: Text = Text {
     recipients_hint: "Un número por línea, o separados por comas. Incluye el prefijo del país, p. ej. +34 600 000 001.",
     recipients_count: |n| match n {
         1 => "1 destinatario".to_owned(),
-        n => format!("{n} destinatarios"),
+        n => format!("{} destinatarios", super::problems::es_n(n as u64)),
     },
     devices_label: "Dispositivos de envío",
     devices_hint: "Cuántos dispositivos envían a la vez (1–50).",
@@ -179,6 +179,7 @@ pub static ES: Text = Text {
     lanes: &super::lanes::ES_LANES,
     hooks: &super::hooks::ES_HOOKS,
     audit: &super::audit::ES_AUDIT,
+    forms: &super::forms::ES_FORMS,
 
     thousands: '.',
 };

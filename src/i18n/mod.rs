@@ -10,6 +10,7 @@ mod en;
 mod es;
 mod failures;
 mod faults;
+mod forms;
 mod hooks;
 mod inbox;
 mod jobs_list;
@@ -21,6 +22,7 @@ mod senders;
 pub use audit::AuditText;
 pub use campaign::CampaignText;
 pub use cockpit::CockpitText;
+pub use forms::FormsText;
 pub use hooks::HooksText;
 pub use inbox::InboxText;
 pub use jobs_list::JobsListText;
@@ -244,6 +246,7 @@ pub struct Text {
     pub lanes: &'static LanesText,
     pub hooks: &'static HooksText,
     pub audit: &'static AuditText,
+    pub forms: &'static FormsText,
 
     /// Digit grouping separator.
     pub thousands: char,

@@ -23,6 +23,7 @@ mod campaigns;
 mod cli;
 mod control;
 mod durability;
+mod forms;
 mod hardening;
 mod helpers;
 mod hooks;

@@ -2,6 +2,7 @@
 
 mod connection_badge;
 mod failures;
+mod field_errors;
 mod job_controls;
 mod job_watch;
 mod lanes;
@@ -16,6 +17,7 @@ mod status_badge;
 
 pub use connection_badge::{ConnectionBadge, StaleNote};
 pub use failures::FailureReasons;
+pub use field_errors::{FieldError, FieldErrors, error_id, focus_first_invalid};
 pub use job_controls::JobControls;
 pub use job_watch::JobWatch;
 pub use lanes::SenderLanes;

@@ -79,7 +79,10 @@ fn cross_site(state: &AppState, parts: &Parts) -> bool {
 fn body_limit(state: &AppState, parts: &Parts, known: bool) -> usize {
     let http = &state.settings.http;
     let path = parts.uri.path();
-    let bulk = matches!(path, "/api/messages/send-bulk" | "/api/start_bulk_send");
+    let bulk = matches!(
+        path,
+        "/api/messages/send-bulk" | "/api/start_bulk_send" | "/api/check_recipients"
+    );
     let worker_items = path.starts_with("/api/jobs/") && path.ends_with("/items");
     if (bulk && known) || worker_items {
         http.max_bulk_body_bytes
