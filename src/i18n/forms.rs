@@ -147,6 +147,9 @@ fn es_source(rule: &SourceRule) -> String {
         }
         SourceRule::NotHttp { .. } => "Empieza por http:// o https://.".into(),
         SourceRule::NoHost { value, .. } => format!("«{value}» no nombra ningún sitio."),
+        SourceRule::BadSelector { css, .. } if css.trim().is_empty() => {
+            "Rellena este campo.".into()
+        }
         SourceRule::BadSelector { css, issue, .. } => {
             format!(
                 "«{css}» no es un selector CSS: {}.",

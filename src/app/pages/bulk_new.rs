@@ -75,6 +75,12 @@ pub fn BulkNewPage() -> impl IntoView {
     // A check is due (typed since the last one) or on its way.
     let check_due = RwSignal::new(false);
     let check_timer = StoredValue::new(None::<TimeoutHandle>);
+    // A check due after the reader has left the page would reach a page that is gone.
+    on_cleanup(move || {
+        if let Some(handle) = check_timer.try_get_value().flatten() {
+            handle.clear();
+        }
+    });
     let recipients_ref = NodeRef::<leptos::html::Textarea>::new();
     let submit_ref = NodeRef::<leptos::html::Button>::new();
     // The first key comes with the page (hydration reads the server's); later ones are new.
@@ -123,7 +129,7 @@ pub fn BulkNewPage() -> impl IntoView {
     };
 
     let check_now = move || {
-        if let Some(handle) = check_timer.get_value() {
+        if let Some(handle) = check_timer.try_get_value().flatten() {
             handle.clear();
         }
         let list = recipients_ref
@@ -140,7 +146,7 @@ pub fn BulkNewPage() -> impl IntoView {
     // A check per pause in typing, not per key.
     let check_soon = move || {
         check_due.set(true);
-        if let Some(handle) = check_timer.get_value() {
+        if let Some(handle) = check_timer.try_get_value().flatten() {
             handle.clear();
         }
         let handle = set_timeout_with_handle(check_now, std::time::Duration::from_millis(400)).ok();
