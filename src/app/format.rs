@@ -1,7 +1,30 @@
-//! Formatting times and durations the same way on the server and in the browser
-//! (UTC, so the hydrated page shows exactly what the server rendered).
+//! Formatting times and durations the same way on the server and in the browser (UTC, so the
+//! hydrated page shows exactly what the server rendered; `components::LocalTime` then moves
+//! times to the viewer's zone).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
+
+/// How much of a time to show.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TimeShown {
+    /// `2026-11-24 16:03`
+    #[default]
+    Minutes,
+    /// `2026-11-24 16:03:07`
+    Seconds,
+    /// `16:03:07`, for a log line.
+    Clock,
+}
+
+/// `at` as a clock `offset_minutes` east of UTC reads it (no zone named: it is the reader's).
+pub fn in_offset(at: DateTime<Utc>, offset_minutes: i32, shown: TimeShown) -> String {
+    let local = (at + Duration::minutes(i64::from(offset_minutes))).naive_utc();
+    match shown {
+        TimeShown::Minutes => local.format("%Y-%m-%d %H:%M").to_string(),
+        TimeShown::Seconds => local.format("%Y-%m-%d %H:%M:%S").to_string(),
+        TimeShown::Clock => local.format("%H:%M:%S").to_string(),
+    }
+}
 
 /// `2026-11-24 15:03 UTC`
 pub fn date_time(at: DateTime<Utc>) -> String {
@@ -125,5 +148,19 @@ mod tests {
         assert_eq!(duration_ms(4_200), "4.2 s");
         assert_eq!(duration_ms(185_000), "3 min 05 s");
         assert_eq!(duration_ms(3_720_000), "1 h 02 min");
+    }
+
+    #[test]
+    fn a_time_reads_in_the_readers_zone_across_midnight() {
+        let at = DateTime::parse_from_rfc3339("2026-11-24T23:30:05Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(in_offset(at, 60, TimeShown::Minutes), "2026-11-25 00:30");
+        assert_eq!(
+            in_offset(at, -300, TimeShown::Seconds),
+            "2026-11-24 18:30:05"
+        );
+        assert_eq!(in_offset(at, 330, TimeShown::Clock), "05:00:05");
+        assert_eq!(date_time(at), "2026-11-24 23:30 UTC");
     }
 }

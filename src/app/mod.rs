@@ -162,6 +162,7 @@ pub fn App() -> impl IntoView {
     provide_context(current_locale());
     provide_context(Viewer(Resource::new(|| (), |_| viewer())));
     Live::provide();
+    components::ViewerZone::provide();
     let text = use_text();
 
     view! {

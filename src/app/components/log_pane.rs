@@ -1,7 +1,8 @@
+use super::viewer_time;
+use crate::app::format::TimeShown;
 use leptos::html::Div;
 use leptos::prelude::*;
 
-use crate::app::format;
 use crate::app::i18n::{Text, use_text};
 use crate::live::{JobFeed, LogEntry, LogLine};
 use crate::protocol::JobKind;
@@ -209,7 +210,9 @@ pub fn LogPane(feed: JobFeed) -> impl IntoView {
                 <ol>
                     <For each=lines key=|line| line.seq let:line>
                         <li class="log-line" class:log-failure=line.is_failure() data-seq=line.seq>
-                            <time>{line.at.map(format::clock).unwrap_or_default()}</time>
+                            <time>
+                                {move || line.at.map(|at| viewer_time(at, TimeShown::Clock)).unwrap_or_default()}
+                            </time>
                             <span>{describe(text, kind, &line)}</span>
                         </li>
                     </For>

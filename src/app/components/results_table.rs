@@ -1,3 +1,4 @@
+use super::LocalTime;
 use leptos::prelude::*;
 
 use crate::app::format;
@@ -43,7 +44,7 @@ pub fn ResultsTable(#[prop(into)] results: Signal<Vec<ResultView>>) -> impl Into
                                 </td>
                                 <td data-label=c.col_author>{result.author.clone().unwrap_or_default()}</td>
                                 <td data-label=c.col_keyword>{result.keyword.clone().unwrap_or_default()}</td>
-                                <td data-label=c.col_found class="muted">{format::date_time(result.found_at)}</td>
+                                <td data-label=c.col_found class="muted"><LocalTime at=result.found_at /></td>
                             </tr>
                         </For>
                     </tbody>

@@ -1,3 +1,5 @@
+use crate::app::components::LocalTime;
+use crate::app::format::TimeShown;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -88,7 +90,7 @@ fn AuditRow(entry: AuditEntry) -> impl IntoView {
     };
     view! {
         <tr data-testid="audit-row" data-action=entry.action.as_str()>
-            <td data-label=words.col_when class="nowrap">{format::date_time_seconds(entry.at)}</td>
+            <td data-label=words.col_when class="nowrap"><LocalTime at=entry.at shown=TimeShown::Seconds /></td>
             <td data-label=words.col_who>{who}</td>
             <td data-label=words.col_action>{(words.action)(entry.action)}</td>
             <td data-label=words.col_target>

@@ -1,3 +1,4 @@
+use crate::app::components::LocalTime;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -234,7 +235,7 @@ fn SearchRow(feed: JobFeed) -> impl IntoView {
             </td>
             <td class="num" data-testid="row-sent">{move || text.number(progress.get().sent)}</td>
             <td class="num" data-testid="row-failed">{move || text.number(progress.get().failed)}</td>
-            <td class="muted">{move || format::date_time(job.with(|j| j.created_at))}</td>
+            <td class="muted">{move || view! { <LocalTime at=job.with(|j| j.created_at) /> }}</td>
         </tr>
     }
 }

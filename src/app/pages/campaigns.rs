@@ -1,5 +1,6 @@
 use std::collections::HashSet;
 
+use crate::app::components::LocalTime;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -7,7 +8,6 @@ use leptos_router::components::A;
 use crate::api::list_campaigns;
 use crate::app::OperatorOnly;
 use crate::app::components::{ProgressBar, StatusBadge};
-use crate::app::format;
 use crate::app::i18n::use_text;
 use crate::app::pages::{ErrorNotice, Loading};
 use crate::live::{JobFeed, use_followed, use_live};
@@ -154,7 +154,7 @@ fn CampaignRow(campaign: CampaignView, feed: Option<JobFeed>) -> impl IntoView {
             </td>
             <td data-label=text.campaign.col_results class="num" data-testid="campaign-results">{move || text.number(results())}</td>
             <td data-label=text.campaign.col_target class="num">{text.number(campaign.target_results.into())}</td>
-            <td data-label=text.col_created class="muted">{format::date_time(campaign.created_at)}</td>
+            <td data-label=text.col_created class="muted"><LocalTime at=campaign.created_at /></td>
         </tr>
     }
 }

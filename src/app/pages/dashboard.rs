@@ -1,3 +1,5 @@
+use crate::app::components::LocalTime;
+use crate::app::format::TimeShown;
 use chrono::NaiveDate;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -495,7 +497,7 @@ fn Instances() -> impl IntoView {
                                                             <code>{instance.id.clone()}</code>
                                                         </td>
                                                         <td data-label=text.col_last_seen class="muted">
-                                                            {format::date_time_seconds(instance.last_seen_at)}
+                                                            <LocalTime at=instance.last_seen_at shown=TimeShown::Seconds />
                                                         </td>
                                                         <td data-label=text.col_running class="num">{instance.running_jobs}</td>
                                                         <td data-label=text.col_your_jobs>
@@ -644,7 +646,7 @@ fn JobRow(feed: JobFeed) -> impl IntoView {
             <td data-label=text.sent class="num" data-testid="row-sent">{move || text.number(progress.get().sent)}</td>
             <td data-label=text.failed class="num" data-testid="row-failed">{move || text.number(progress.get().failed)}</td>
             <td data-label=text.total class="num">{move || text.number(progress.get().total)}</td>
-            <td data-label=text.col_created class="muted">{move || format::date_time(job.with(|j| j.created_at))}</td>
+            <td data-label=text.col_created class="muted">{move || view! { <LocalTime at=job.with(|j| j.created_at) /> }}</td>
         </tr>
     }
 }

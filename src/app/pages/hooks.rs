@@ -1,5 +1,7 @@
 use std::time::Duration;
 
+use crate::app::components::LocalTime;
+use crate::app::format::TimeShown;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -196,7 +198,7 @@ fn HookCard(
                 </div>
                 <div>
                     <dt>{words.created}</dt>
-                    <dd>{format::date_time(hook.created_at)}</dd>
+                    <dd><LocalTime at=hook.created_at /></dd>
                 </div>
             </dl>
             <h3>{words.deliveries}</h3>
@@ -251,12 +253,11 @@ fn Deliveries(deliveries: Vec<DeliveryView>) -> impl IntoView {
                             let next = (d.status == DeliveryStatus::Pending)
                                 .then_some(d.next_attempt_at)
                                 .flatten()
-                                .map(format::date_time_seconds)
-                                .unwrap_or_default();
+                                .map(|at| view! { <LocalTime at shown=TimeShown::Seconds /> });
                             view! {
                                 <tr data-testid="delivery" data-status=d.status.as_str()>
                                     <td data-label=words.col_when class="nowrap">
-                                        {format::date_time_seconds(d.created_at)}
+                                        <LocalTime at=d.created_at shown=TimeShown::Seconds />
                                     </td>
                                     <td data-label=words.col_event>
                                         <code>{d.event.as_str()}</code>

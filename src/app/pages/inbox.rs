@@ -1,10 +1,10 @@
+use crate::app::components::LocalTime;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::{INBOX_PAGE, load_inbox};
-use crate::app::format;
 use crate::app::i18n::use_text;
 use crate::app::pages::{ErrorNotice, Loading, error_message};
 use crate::live::use_live;
@@ -140,7 +140,7 @@ fn MessageRow(message: InboundMessage) -> impl IntoView {
             <td data-label=words.col_message class="message-text" data-testid="inbox-text">
                 {message.text.clone()}
             </td>
-            <td data-label=words.col_when class="nowrap">{format::date_time(message.at)}</td>
+            <td data-label=words.col_when class="nowrap"><LocalTime at=message.at /></td>
             <td data-label=words.col_send>
                 {match message.job_id {
                     Some(job) => view! {

@@ -1,3 +1,4 @@
+use crate::app::components::LocalTime;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -184,11 +185,11 @@ fn JobDetail(data: JobPageData) -> impl IntoView {
                 })}
                 <div class="fact">
                     <dt>{text.started}</dt>
-                    <dd>{move || job.with(|j| j.started_at.map(format::date_time).unwrap_or_else(|| "—".into()))}</dd>
+                    <dd>{move || job.with(|j| j.started_at).map(|at| view! { <LocalTime at /> }.into_any()).unwrap_or_else(|| "—".into_any())}</dd>
                 </div>
                 <div class="fact">
                     <dt>{text.finished}</dt>
-                    <dd>{move || job.with(|j| j.finished_at.map(format::date_time).unwrap_or_else(|| "—".into()))}</dd>
+                    <dd>{move || job.with(|j| j.finished_at).map(|at| view! { <LocalTime at /> }.into_any()).unwrap_or_else(|| "—".into_any())}</dd>
                 </div>
                 {move || {
                     job.with(|j| j.results.clone())

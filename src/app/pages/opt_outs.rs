@@ -1,8 +1,8 @@
+use crate::app::components::LocalTime;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::{AddOptOut, RemoveOptOut, load_opt_outs};
-use crate::app::format;
 use crate::app::i18n::use_text;
 use crate::app::pages::{ErrorNotice, Loading, error_message};
 use crate::protocol::OptOutView;
@@ -104,7 +104,7 @@ fn OptOutTable(list: Vec<OptOutView>, remove: ServerAction<RemoveOptOut>) -> imp
                                         <td data-label=words.col_phone class="nowrap">{entry.phone.clone()}</td>
                                         <td data-label=words.col_source>{(words.source)(&entry.source)}</td>
                                         <td data-label=words.col_since class="nowrap">
-                                            {format::date_time(entry.created_at)}
+                                            <LocalTime at=entry.created_at />
                                         </td>
                                         <td class="row-actions">
                                             <button

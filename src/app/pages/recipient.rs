@@ -1,3 +1,4 @@
+use crate::app::components::LocalTime;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -101,7 +102,7 @@ fn RecipientItems(phone: String, items: Vec<RecipientItem>) -> impl IntoView {
             let error = item.error_words(text.send_fault);
             let receipt = item.delivery.map(|d| {
                 let at = item.read_at.or(item.delivered_at).unwrap_or(item.updated_at);
-                format!("{} · {}", (l.delivery)(d), format::date_time(at))
+                view! { {(l.delivery)(d)} " · " <LocalTime at /> }
             });
             view! {
                 <tr data-job-id=id.clone()>
@@ -109,7 +110,7 @@ fn RecipientItems(phone: String, items: Vec<RecipientItem>) -> impl IntoView {
                         <a class="job-link" href=format!("/jobs/{id}")>{send}</a>
                         <span class="job-preview">{message}</span>
                     </td>
-                    <td data-label=text.col_created class="muted">{format::date_time(found.job_created_at)}</td>
+                    <td data-label=text.col_created class="muted"><LocalTime at=found.job_created_at /></td>
                     <td data-label=l.col_outcome>
                         <span class="item-status" class:item-failed=failed data-status=item.status.as_str()>
                             {(l.item_status)(item.status)}

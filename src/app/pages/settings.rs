@@ -1,10 +1,10 @@
+use crate::app::components::LocalTime;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::{
     CreateToken, CreateUser, DeleteUser, RevokeToken, SetUserRole, TenantAdmin, load_tenant_admin,
 };
-use crate::app::format;
 use crate::app::i18n::use_text;
 use crate::app::pages::{ErrorNotice, Loading, error_message};
 use crate::protocol::{TokenView, UserView};
@@ -180,9 +180,9 @@ fn TokenRow(token: TokenView, actions: Actions) -> impl IntoView {
     view! {
         <tr class:revoked=revoked>
             <td data-label=text.col_name>{token.name.clone()}</td>
-            <td data-label=text.col_created class="muted">{format::date_time(token.created_at)}</td>
+            <td data-label=text.col_created class="muted"><LocalTime at=token.created_at /></td>
             <td data-label=text.col_last_used class="muted">
-                {token.last_used_at.map(format::date_time).unwrap_or_else(|| text.never.to_owned())}
+                {token.last_used_at.map(|at| view! { <LocalTime at /> }.into_any()).unwrap_or_else(|| text.never.into_any())}
             </td>
             <td>
                 {if revoked {
@@ -224,7 +224,7 @@ fn UserRow(user: UserView, actions: Actions) -> impl IntoView {
                     <RoleSelect name="role" selected=user.role.clone() />
                 </span>
             </td>
-            <td data-label=text.col_created class="muted">{format::date_time(user.created_at)}</td>
+            <td data-label=text.col_created class="muted"><LocalTime at=user.created_at /></td>
             <td>
                 <button
                     type="button"
