@@ -155,6 +155,27 @@ pub fn CampaignNewPage() -> impl IntoView {
             </div>
         }
     };
+    // A source's number setting: `min` to `max`, `value` by default.
+    let number_field =
+        move |id: &'static str, label: &'static str, min: u32, max: u32, value: u32| {
+            view! {
+                <div class="field field-narrow" class:field-invalid=move || errors.of(id).is_some()>
+                    <label for=id><span>{label}</span></label>
+                    <input
+                        id=id
+                        name=id
+                        type="number"
+                        min=min
+                        max=max
+                        value=value
+                        aria-describedby=error_id(id)
+                        aria-invalid=move || errors.invalid(id)
+                        on:input=move |_| errors.set(id, None)
+                    />
+                    <FieldError errors field=id />
+                </div>
+            }
+        };
 
     view! {
         <Title text=c.new_title />
@@ -273,36 +294,8 @@ pub fn CampaignNewPage() -> impl IntoView {
                     {field("author_selector", c.author_selector_label, None, false)}
                     {field("text_selector", c.text_selector_label, None, false)}
                     {field("next_selector", c.next_selector_label, None, false)}
-                    <div class="field field-narrow" class:field-invalid=move || errors.of("delay_ms").is_some()>
-                        <label for="delay_ms"><span>{c.delay_label}</span></label>
-                        <input
-                            id="delay_ms"
-                            name="delay_ms"
-                            type="number"
-                            min="0"
-                            max="60000"
-                            value="500"
-                            aria-describedby=error_id("delay_ms")
-                            aria-invalid=move || errors.invalid("delay_ms")
-                            on:input=move |_| errors.set("delay_ms", None)
-                        />
-                        <FieldError errors field="delay_ms" />
-                    </div>
-                    <div class="field field-narrow" class:field-invalid=move || errors.of("max_pages").is_some()>
-                        <label for="max_pages"><span>{c.max_pages_label}</span></label>
-                        <input
-                            id="max_pages"
-                            name="max_pages"
-                            type="number"
-                            min="1"
-                            max="1000"
-                            value="20"
-                            aria-describedby=error_id("max_pages")
-                            aria-invalid=move || errors.invalid("max_pages")
-                            on:input=move |_| errors.set("max_pages", None)
-                        />
-                        <FieldError errors field="max_pages" />
-                    </div>
+                    {number_field("delay_ms", c.delay_label, 0, 60_000, 500)}
+                    {number_field("max_pages", c.max_pages_label, 1, 1_000, 20)}
                 </div>
                 <div class="source-fields" hidden=move || source.get() != "apify">
                     <div class="field" class:field-invalid=move || errors.of("apify_base_url").is_some()>
