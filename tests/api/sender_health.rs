@@ -229,16 +229,51 @@ async fn follow_senders(port: u16, token: &str) -> (Socket, Value) {
     (socket, subscribed)
 }
 
-/// The next `sender_health` for `id` whose health is `health` (others are passed over).
+/// The next `sender_health` for `id` whose health is `health` (others are passed over), within
+/// 30 s: other messages keep coming, so waiting for each one alone would never give up.
 async fn next_health(socket: &mut Socket, id: uuid::Uuid, health: &str) -> Value {
-    loop {
-        let msg = next_msg(socket).await;
-        if msg["type"] == "sender_health"
-            && msg["sender_id"] == id.to_string()
-            && msg["health"] == health
-        {
-            return msg;
+    let wanted = async {
+        loop {
+            let msg = next_msg(socket).await;
+            if msg["type"] == "sender_health"
+                && msg["sender_id"] == id.to_string()
+                && msg["health"] == health
+            {
+                return msg;
+            }
         }
+    };
+    tokio::time::timeout(Duration::from_secs(30), wanted)
+        .await
+        .unwrap_or_else(|_| panic!("sender {id} was not reported {health} within 30 s"))
+}
+
+/// Waits until `count` instances listen for each other's announcements on the app's database.
+/// A change announced before an instance listens is not heard there (only job events are read
+/// back when a listener connects).
+async fn listeners_ready(app: &TestApp, count: i64) {
+    use sqlx::Connection;
+    let mut db = sqlx::PgConnection::connect(&app.settings.database_url)
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let listening: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+             AND application_name = $1 AND state = 'idle' AND query ILIKE 'LISTEN%'",
+        )
+        .bind(jobpulse::server::live::bridge::LISTENER_NAME)
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+        if listening >= count {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{listening} of {count} instances listen after 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -323,6 +358,7 @@ async fn on_postgresql_a_change_recorded_anywhere_reaches_every_instances_follow
     let created = create_wablas(&app, "Toko", &fake).await;
     let other = app.another_instance().await;
     let (mut socket, _) = follow_senders(other.port, &app.token).await;
+    listeners_ready(&app, 2).await;
     // Recorded through the first instance's store: the second hears it from the database.
     let fault = SendFault::GatewayCode {
         gateway: Gateway::Wablas,
